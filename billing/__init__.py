@@ -1,0 +1,1 @@
+"""Money: pricing, budgets, the append-only ledger, reservations, payouts and receipts."""

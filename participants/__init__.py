@@ -1,0 +1,1 @@
+"""People and applications: applicants, screener responses, review and the participation limit."""

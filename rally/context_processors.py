@@ -1,0 +1,17 @@
+from rally.permissions import Permission
+from rally.selectors import memberships_for_user
+
+
+def workspace(request):
+    """The workspace switcher and the role-dependent navigation."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {}
+    membership = request.membership
+    return {
+        "current_membership": membership,
+        "current_workspace": membership.workspace if membership else None,
+        "workspace_choices": lambda: memberships_for_user(user),
+        "can_manage_members": bool(membership and membership.allows(Permission.MANAGE_MEMBERS)),
+        "can_read_budgets": bool(membership and membership.allows(Permission.READ_ALL_BUDGETS)),
+    }

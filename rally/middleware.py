@@ -1,0 +1,41 @@
+"""Request middleware: the current workspace, and one structured log line per request."""
+
+import logging
+import time
+import uuid
+
+from django.utils.functional import SimpleLazyObject
+
+from rally.selectors import membership_for_request
+
+request_logger = logging.getLogger("rally.request")
+
+
+def current_workspace(get_response):
+    """Give every request `membership` and `workspace` (lazily: public pages pay nothing)."""
+
+    def middleware(request):
+        request.membership = SimpleLazyObject(lambda: membership_for_request(request))
+        request.workspace = SimpleLazyObject(
+            lambda: request.membership.workspace if request.membership else None)
+        return get_response(request)
+
+    return middleware
+
+
+def request_log(get_response):
+    def middleware(request):
+        request.request_id = request.headers.get("X-Request-Id") or uuid.uuid4().hex[:16]
+        started = time.perf_counter()
+        response = get_response(request)
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        response["X-Request-Id"] = request.request_id
+        user = getattr(request, "user", None)
+        request_logger.info(
+            "request id=%s method=%s path=%s status=%s ms=%.1f user=%s",
+            request.request_id, request.method, request.path, response.status_code,
+            elapsed_ms, user.pk if user is not None and user.is_authenticated else "-",
+        )
+        return response
+
+    return middleware

@@ -1,0 +1,178 @@
+"""Core rows: people, workspaces, roles, the activity log, the test clock and the outbox."""
+
+import uuid
+
+from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.contrib.auth.models import PermissionsMixin
+from django.db import models
+from django.db.models.functions import Lower
+
+from rally.permissions import Role
+
+
+class UserManager(BaseUserManager):
+    use_in_migrations = True
+
+    def create_user(self, email, password=None, **fields):
+        if not email:
+            raise ValueError("Every user needs an email address.")
+        user = self.model(email=self.normalize_email(email).lower(), **fields)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def get_by_natural_key(self, email):
+        return self.get(email__iexact=email)
+
+    def create_superuser(self, email, password=None, **fields):
+        fields.update(is_staff=True, is_superuser=True)
+        return self.create_user(email, password, **fields)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """A person who signs in with an email address."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    email = models.EmailField(unique=True)
+    name = models.CharField(max_length=150, blank=True)
+    time_zone = models.CharField(max_length=64, default="America/New_York")
+    is_active = models.BooleanField(default=True)
+    is_staff = models.BooleanField(default=False)
+    date_joined = models.DateTimeField(auto_now_add=True)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+
+    class Meta:
+        constraints = [models.UniqueConstraint(Lower("email"), name="user_email_ci_unique")]
+
+    def __str__(self):
+        return self.display_name
+
+    @property
+    def display_name(self):
+        return self.name or self.email
+
+
+class Workspace(models.Model):
+    """A team's space: members, budgets, studies and participants live inside one."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(max_length=120)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class Membership(models.Model):
+    """A person's one role in one workspace."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=20, choices=Role.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "workspace"], name="membership_unique"),
+        ]
+        ordering = ["workspace__name"]
+
+    def __str__(self):
+        return f"{self.user} — {self.get_role_display()} of {self.workspace}"
+
+    def allows(self, permission, *, on_team=False):
+        return self.role_enum.allows(permission, on_team=on_team)
+
+    @property
+    def role_enum(self):
+        return Role(self.role)
+
+
+class ActivityEntry(models.Model):
+    """One thing that happened, with who did it. Append-only: the database refuses changes."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    workspace = models.ForeignKey(Workspace, on_delete=models.PROTECT, related_name="+")
+    # The person who acted, or none when a task or a webhook did (actor_label says which).
+    actor = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT,
+                              related_name="+")
+    actor_label = models.CharField(max_length=200)
+    action = models.CharField(max_length=80)  # namespaced: "study.published", "budget.funds_added"
+    # The study the entry concerns, when it concerns one (the study page lists these).
+    study_id = models.UUIDField(null=True, blank=True)
+    summary = models.CharField(max_length=300)
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["workspace", "-created_at"]),
+            models.Index(fields=["study_id", "-created_at"]),
+        ]
+        verbose_name_plural = "activity entries"
+
+    def __str__(self):
+        return f"{self.action} by {self.actor_label}"
+
+
+class TestClock(models.Model):
+    """The sandbox's test clock: how far Rally's "now" runs ahead of the wall clock.
+
+    One row at most. Read only when the sandbox is enabled (rally.clock).
+    """
+
+    __test__ = False  # not a pytest test class
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    offset_seconds = models.BigIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self):
+        return f"test clock +{self.offset_seconds}s"
+
+
+class OutboxOperation(models.Model):
+    """An operation Rally intends to perform at User Interviews.
+
+    Written in the same transaction as the local change it belongs to; executed by a worker
+    after commit; a sweeper re-sends what was left pending. The idempotency key is derived
+    from the operation and the local object, so retries always reuse it.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    study_id = models.UUIDField(null=True, blank=True)
+    operation = models.CharField(max_length=60)
+    payload = models.JSONField(default=dict)
+    idempotency_key = models.UUIDField(unique=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField()
+    last_error = models.TextField(blank=True)
+    result = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField()
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at"]
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"]),
+            models.Index(fields=["study_id", "created_at"]),
+        ]
+
+    def __str__(self):
+        return f"{self.operation} ({self.status})"

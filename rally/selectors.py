@@ -1,0 +1,55 @@
+"""Core reads shared by views: the current membership and workspace-scoped lookups."""
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+
+from rally.models import ActivityEntry, Membership
+
+
+def memberships_for_user(user):
+    return Membership.objects.filter(user=user).select_related("workspace").order_by(
+        "workspace__name")
+
+
+def membership_for_request(request):
+    """The membership of the workspace the person is working in (None when they have none).
+
+    The session remembers the chosen workspace; without a choice, the first one by name.
+    """
+    if not request.user.is_authenticated:
+        return None
+    memberships = memberships_for_user(request.user)
+    chosen = request.session.get("workspace_id")
+    membership = None
+    if chosen:
+        membership = next((m for m in memberships if str(m.workspace_id) == chosen), None)
+    return membership or next(iter(memberships), None)
+
+
+def require_permission(membership, permission, *, on_team=False):
+    """403 unless the membership's role allows `permission` (404 when there is none)."""
+    if membership is None:
+        raise Http404
+    if not membership.allows(permission, on_team=on_team):
+        raise PermissionDenied
+    return membership
+
+
+def membership_get(*, workspace, membership_id):
+    try:
+        return Membership.objects.select_related("user").get(pk=membership_id,
+                                                             workspace=workspace)
+    except (Membership.DoesNotExist, ValueError) as exc:
+        raise Http404 from exc
+
+
+def workspace_members(workspace):
+    return (Membership.objects.filter(workspace=workspace).select_related("user")
+            .order_by("user__name", "user__email"))
+
+
+def activity_for_workspace(workspace, *, study_id=None, limit=50):
+    entries = ActivityEntry.objects.filter(workspace=workspace).select_related("actor")
+    if study_id is not None:
+        entries = entries.filter(study_id=study_id)
+    return entries[:limit]

@@ -1,0 +1,189 @@
+"""Core write operations: the activity log, the outbox, memberships and sign-in throttling."""
+
+import uuid
+
+from django.conf import settings
+from django.core.cache import cache
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+
+from rally import clock
+from rally.models import ActivityEntry, Membership, OutboxOperation, User, Workspace
+from rally.permissions import Permission, Role
+
+OUTBOX_KEY_NAMESPACE = uuid.UUID("5d0f1f8e-3c1a-4c55-9a51-7b1f3f0c2a10")
+OUTBOX_EXECUTE_TASK = "recruitment.outbox_execute"
+
+
+def activity_record(*, workspace, action, summary, actor=None, actor_label="", study_id=None,
+                    data=None):
+    """Append one activity entry, in the caller's transaction.
+
+    `actor` is the person who acted; tasks and webhooks pass `actor_label` instead
+    ("task:payout_sweeper", "webhook:evt_123").
+    """
+    if actor is None and not actor_label:
+        raise ValueError("An activity entry needs an actor or an actor label.")
+    return ActivityEntry.objects.create(
+        workspace=workspace,
+        actor=actor,
+        actor_label=actor_label or actor.display_name,
+        action=action,
+        summary=summary,
+        study_id=study_id,
+        data=data or {},
+        created_at=clock.now(),
+    )
+
+
+def outbox_key(operation, subject):
+    """The deterministic idempotency key of `operation` on `subject` (e.g. a study id)."""
+    return uuid.uuid5(OUTBOX_KEY_NAMESPACE, f"{operation}:{subject}")
+
+
+def outbox_enqueue(*, workspace, operation, subject, payload, study_id=None):
+    """Record that `operation` must be performed at User Interviews, once.
+
+    Call inside the transaction of the local change. Enqueuing the same operation on the
+    same subject twice returns the first row. A worker is asked to run it after commit;
+    if that message is lost, the outbox sweeper picks the row up.
+    """
+    key = outbox_key(operation, subject)
+    row, created = OutboxOperation.objects.get_or_create(
+        idempotency_key=key,
+        defaults={
+            "workspace": workspace,
+            "operation": operation,
+            "payload": payload,
+            "study_id": study_id,
+            "next_attempt_at": clock.now(),
+            "created_at": clock.now(),
+        },
+    )
+    if created:
+        transaction.on_commit(lambda: outbox_dispatch(row.pk))
+    return row
+
+
+def outbox_dispatch(operation_id):
+    """Ask a worker to execute one outbox row (by task name: the core imports no app)."""
+    from rally.celery import app
+
+    try:
+        app.send_task(OUTBOX_EXECUTE_TASK, args=[str(operation_id)])
+    except Exception:
+        import logging
+
+        logging.getLogger(__name__).warning("outbox dispatch failed for %s", operation_id)
+
+
+# Memberships -------------------------------------------------------------------------------
+
+
+def _require(membership, permission):
+    if not membership.allows(permission):
+        raise PermissionDenied
+
+
+@transaction.atomic
+def member_invite(*, by, email, role):
+    """Add a person to the inviter's workspace; a new person gets an account to set up."""
+    _require(by, Permission.MANAGE_MEMBERS)
+    email = User.objects.normalize_email(email).strip().lower()
+    role = Role(role)
+    user = User.objects.filter(email__iexact=email).first()
+    created = user is None
+    if created:
+        user = User.objects.create_user(email=email, password=None)
+    if Membership.objects.filter(user=user, workspace=by.workspace).exists():
+        raise ValidationError({"email": f"{email} is already a member of this workspace."})
+    membership = Membership.objects.create(user=user, workspace=by.workspace, role=role)
+    activity_record(workspace=by.workspace, actor=by.user, action="member.invited",
+                    summary=f"Invited {email} as {role.label}",
+                    data={"email": email, "role": role.value})
+    return membership, created
+
+
+def _admins_left(workspace, excluding):
+    return (Membership.objects.filter(workspace=workspace, role=Role.ADMIN)
+            .exclude(pk=excluding.pk).exists())
+
+
+@transaction.atomic
+def member_change_role(*, by, membership, role):
+    _require(by, Permission.MANAGE_MEMBERS)
+    role = Role(role)
+    membership = Membership.objects.select_for_update().get(pk=membership.pk,
+                                                            workspace=by.workspace)
+    if membership.role == Role.ADMIN and role != Role.ADMIN and not _admins_left(
+            by.workspace, membership):
+        raise ValidationError("A workspace needs at least one Admin.")
+    old = membership.get_role_display()
+    membership.role = role
+    membership.save(update_fields=["role"])
+    activity_record(workspace=by.workspace, actor=by.user, action="member.role_changed",
+                    summary=f"Changed {membership.user.email} from {old} to {role.label}",
+                    data={"email": membership.user.email, "role": role.value})
+    return membership
+
+
+@transaction.atomic
+def member_remove(*, by, membership):
+    _require(by, Permission.MANAGE_MEMBERS)
+    membership = Membership.objects.select_for_update().get(pk=membership.pk,
+                                                            workspace=by.workspace)
+    if membership.role == Role.ADMIN and not _admins_left(by.workspace, membership):
+        raise ValidationError("A workspace needs at least one Admin.")
+    email = membership.user.email
+    membership.delete()
+    activity_record(workspace=by.workspace, actor=by.user, action="member.removed",
+                    summary=f"Removed {email}", data={"email": email})
+
+
+def workspace_create(*, name, owner):
+    with transaction.atomic():
+        workspace = Workspace.objects.create(name=name)
+        Membership.objects.create(user=owner, workspace=workspace, role=Role.ADMIN)
+        activity_record(workspace=workspace, actor=owner, action="workspace.created",
+                        summary=f"Created workspace {name}")
+    return workspace
+
+
+# Sign-in throttling ------------------------------------------------------------------------
+
+
+def _throttle_keys(email, address):
+    return [f"login-fail:email:{(email or '').strip().lower()}", f"login-fail:addr:{address}"]
+
+
+def login_locked_for(*, email, address):
+    """Seconds until sign-in is allowed again for this email or address (0 when allowed)."""
+    limit = settings.LOGIN_FAILURE_LIMIT
+    waits = []
+    for key in _throttle_keys(email, address):
+        failures = cache.get(key) or []
+        if len(failures) >= limit:
+            oldest_relevant = sorted(failures)[-limit]
+            waits.append(oldest_relevant + settings.LOGIN_FAILURE_WINDOW_SECONDS
+                         - clock.now().timestamp())
+    return max([0, *[int(w) + 1 for w in waits if w > 0]])
+
+
+def login_failure_record(*, email, address):
+    now = clock.now().timestamp()
+    window = settings.LOGIN_FAILURE_WINDOW_SECONDS
+    for key in _throttle_keys(email, address):
+        failures = [t for t in (cache.get(key) or []) if t > now - window]
+        failures.append(now)
+        cache.set(key, failures[-50:], timeout=window)
+
+
+def login_failures_clear(*, email):
+    cache.delete(_throttle_keys(email, "")[0])
+
+
+def login_wait_message(seconds):
+    minutes = max(1, round(seconds / 60))
+    return (f"Too many failed sign-ins. Try again in {minutes} minute"
+            f"{'s' if minutes != 1 else ''}, or reset your password.")
+

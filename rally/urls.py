@@ -1,0 +1,38 @@
+from django.conf import settings
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from rally import views
+
+handler400 = "rally.views.error_400"
+handler403 = "rally.views.error_403"
+handler404 = "rally.views.error_404"
+handler500 = "rally.views.error_500"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("login/", views.login_view, name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("password-reset/", auth_views.PasswordResetView.as_view(), name="password_reset"),
+    path("password-reset/sent/", auth_views.PasswordResetDoneView.as_view(),
+         name="password_reset_done"),
+    path("password-reset/<uidb64>/<token>/", auth_views.PasswordResetConfirmView.as_view(),
+         name="password_reset_confirm"),
+    path("password-reset/done/", auth_views.PasswordResetCompleteView.as_view(),
+         name="password_reset_complete"),
+    path("workspace/switch/", views.workspace_switch, name="workspace_switch"),
+    path("workspace/settings/", views.workspace_settings, name="workspace_settings"),
+    path("workspace/members/<uuid:membership_id>/role/", views.member_change_role,
+         name="member_change_role"),
+    path("workspace/members/<uuid:membership_id>/remove/", views.member_remove,
+         name="member_remove"),
+    path("healthz", views.healthz, name="healthz"),
+    path("", include("billing.urls")),
+    path("", include("studies.urls")),
+    path("", include("participants.urls")),
+    path("", include("scheduling.urls")),
+    path("", include("recruitment.urls")),
+]
+
+if settings.SANDBOX_ENABLED:
+    urlpatterns.append(path("", include("sandbox.urls")))

@@ -1,0 +1,211 @@
+"""Core pages: sign-in, the dashboard, the workspace switcher, members and health."""
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import authenticate, login
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.tokens import default_token_generator
+from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
+from django.db import connection, transaction
+from django.http import Http404, HttpResponseServerError, JsonResponse
+from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils.encoding import force_bytes
+from django.utils.http import url_has_allowed_host_and_scheme, urlsafe_base64_encode
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods, require_POST
+
+from rally import services
+from rally.forms import LoginForm, MemberInviteForm, MemberRoleForm
+from rally.permissions import Permission
+from rally.selectors import (
+    activity_for_workspace,
+    membership_get,
+    memberships_for_user,
+    require_permission,
+    workspace_members,
+)
+
+GENERIC_LOGIN_ERROR = "Your email and password didn't match. Please try again."
+
+
+def _client_address(request):
+    return request.META.get("REMOTE_ADDR", "")
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def login_view(request):
+    if request.user.is_authenticated:
+        return redirect("home")
+    form = LoginForm(request.POST or None)
+    error = None
+    next_url = request.POST.get("next") or request.GET.get("next") or ""
+    if request.method == "POST" and form.is_valid():
+        email = form.cleaned_data["email"]
+        address = _client_address(request)
+        wait = services.login_locked_for(email=email, address=address)
+        if wait:
+            error = services.login_wait_message(wait)
+        else:
+            user = authenticate(request, email=email, password=form.cleaned_data["password"])
+            if user is None:
+                services.login_failure_record(email=email, address=address)
+                error = GENERIC_LOGIN_ERROR
+            else:
+                services.login_failures_clear(email=email)
+                login(request, user)
+                if not url_has_allowed_host_and_scheme(
+                        next_url, allowed_hosts={request.get_host()},
+                        require_https=request.is_secure()):
+                    next_url = reverse("home")
+                return redirect(next_url)
+    elif request.method == "POST":
+        error = GENERIC_LOGIN_ERROR
+    status = 200 if error is None else 400
+    return render(request, "registration/login.html",
+                  {"form": form, "error": error, "next": next_url}, status=status)
+
+
+@login_required
+def home(request):
+    membership = request.membership
+    if membership is None:
+        return render(request, "rally/no_workspace.html")
+    return render(request, "rally/home.html", {
+        "activity": activity_for_workspace(membership.workspace, limit=20),
+    })
+
+
+@login_required
+@require_POST
+def workspace_switch(request):
+    wanted = request.POST.get("workspace", "")
+    if not any(str(m.workspace_id) == wanted for m in memberships_for_user(request.user)):
+        raise Http404
+    request.session["workspace_id"] = wanted
+    return redirect("home")
+
+
+@login_required
+def workspace_settings(request):
+    membership = require_permission(request.membership, Permission.MANAGE_MEMBERS)
+    form = MemberInviteForm()
+    if request.method == "POST":
+        form = MemberInviteForm(request.POST)
+        if form.is_valid():
+            try:
+                member, created = services.member_invite(
+                    by=membership, email=form.cleaned_data["email"],
+                    role=form.cleaned_data["role"])
+            except ValidationError as error:
+                form.add_error("email", error.message_dict.get("email", error.messages))
+            else:
+                if created:
+                    transaction.on_commit(
+                        lambda: _send_account_setup_email(request, member.user))
+                messages.success(request, f"{member.user.email} was added as "
+                                          f"{member.get_role_display()}.")
+                return redirect("workspace_settings")
+    return render(request, "rally/workspace_settings.html", {
+        "members": workspace_members(membership.workspace),
+        "form": form,
+        "role_form": MemberRoleForm,
+    }, status=400 if form.errors else 200)
+
+
+def _send_account_setup_email(request, user):
+    """A new member chooses a password through a one-time link (Django's reset tokens)."""
+    context = {
+        "email": user.email,
+        "workspace": request.membership.workspace,
+        "link": request.build_absolute_uri(reverse("password_reset_confirm", kwargs={
+            "uidb64": urlsafe_base64_encode(force_bytes(user.pk)),
+            "token": default_token_generator.make_token(user)})),
+    }
+    send_mail(
+        subject=f"You've been added to {context['workspace'].name} on Rally",
+        message=render_to_string("registration/account_setup_email.txt", context),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        recipient_list=[user.email],
+    )
+
+
+@login_required
+@require_POST
+def member_change_role(request, membership_id):
+    membership = require_permission(request.membership, Permission.MANAGE_MEMBERS)
+    target = membership_get(workspace=membership.workspace, membership_id=membership_id)
+    form = MemberRoleForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose one of the listed roles.")
+        return redirect("workspace_settings")
+    try:
+        services.member_change_role(by=membership, membership=target,
+                                    role=form.cleaned_data["role"])
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, f"{target.user.email} is now {target.get_role_display()}.")
+    return redirect("workspace_settings")
+
+
+@login_required
+@require_POST
+def member_remove(request, membership_id):
+    membership = require_permission(request.membership, Permission.MANAGE_MEMBERS)
+    target = membership_get(workspace=membership.workspace, membership_id=membership_id)
+    try:
+        services.member_remove(by=membership, membership=target)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, f"{target.user.email} was removed from the workspace.")
+    return redirect("workspace_settings")
+
+
+def healthz(request):
+    """200 with the database and broker status; 503 when either is down."""
+    checks = {"database": _database_status(), "broker": _broker_status()}
+    healthy = all(value == "ok" for value in checks.values())
+    return JsonResponse({"status": "ok" if healthy else "unavailable", **checks},
+                        status=200 if healthy else 503)
+
+
+def _database_status():
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        return "ok"
+    except Exception as error:
+        return f"down: {type(error).__name__}"
+
+
+def _broker_status():
+    from rally.celery import app
+
+    try:
+        with app.connection_for_write() as conn:
+            conn.ensure_connection(max_retries=1, timeout=2)
+        return "ok"
+    except Exception as error:
+        return f"down: {type(error).__name__}"
+
+
+def error_400(request, exception=None):
+    return render(request, "400.html", status=400)
+
+
+def error_403(request, exception=None):
+    return render(request, "403.html", status=403)
+
+
+def error_404(request, exception=None):
+    return render(request, "404.html", status=404)
+
+
+def error_500(request):
+    # No request context: whatever broke (the database, say) must not break this page too.
+    return HttpResponseServerError(render_to_string("500.html"))

@@ -1,0 +1,1 @@
+"""User Interviews: the adapter, outbox handlers, webhooks, polling and cross-app orchestrations."""

@@ -1,0 +1,1 @@
+"""Time with people: availability, slots, sessions, bookings and the booking page."""

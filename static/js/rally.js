@@ -1,0 +1,83 @@
+// Small progressive enhancements: the page works without them.
+(function () {
+  "use strict";
+
+  // A select marked data-autosubmit submits its form on change (the workspace switcher).
+  document.addEventListener("change", function (event) {
+    var target = event.target;
+    if (target.matches && target.matches("select[data-autosubmit]")) target.form.submit();
+  });
+
+  // Forms marked data-confirm ask before submitting (destructive actions).
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    var question = form.getAttribute && form.getAttribute("data-confirm");
+    if (question && !window.confirm(question)) event.preventDefault();
+  }, true);
+
+  // Three-dots menus (WAI-ARIA menu button): arrows move, Escape closes and returns focus.
+  function menuItems(list) { return Array.prototype.slice.call(list.querySelectorAll("[role=menuitem]")); }
+  function closeMenu(button, focusButton) {
+    var list = document.getElementById(button.getAttribute("aria-controls"));
+    if (!list) return;
+    list.hidden = true;
+    button.setAttribute("aria-expanded", "false");
+    if (focusButton) button.focus();
+  }
+  function openMenu(button, focusLast) {
+    var list = document.getElementById(button.getAttribute("aria-controls"));
+    document.querySelectorAll("[data-menu-button][aria-expanded=true]").forEach(function (other) {
+      if (other !== button) closeMenu(other, false);
+    });
+    list.hidden = false;
+    button.setAttribute("aria-expanded", "true");
+    var items = menuItems(list);
+    if (items.length) items[focusLast ? items.length - 1 : 0].focus();
+  }
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest("[data-menu-button]");
+    if (button) {
+      if (button.getAttribute("aria-expanded") === "true") closeMenu(button, true);
+      else openMenu(button, false);
+      return;
+    }
+    document.querySelectorAll("[data-menu-button][aria-expanded=true]").forEach(function (open) {
+      if (!open.parentElement.contains(event.target)) closeMenu(open, false);
+    });
+  });
+  document.addEventListener("keydown", function (event) {
+    var button = event.target.closest && event.target.closest("[data-menu-button]");
+    if (button && (event.key === "ArrowDown" || event.key === "ArrowUp")) {
+      event.preventDefault();
+      openMenu(button, event.key === "ArrowUp");
+      return;
+    }
+    var list = event.target.closest && event.target.closest("[role=menu]");
+    if (!list) return;
+    var opener = document.querySelector("[aria-controls='" + list.id + "']");
+    var items = menuItems(list);
+    var index = items.indexOf(event.target);
+    if (event.key === "Escape") { event.preventDefault(); closeMenu(opener, true); }
+    else if (event.key === "ArrowDown") { event.preventDefault(); items[(index + 1) % items.length].focus(); }
+    else if (event.key === "ArrowUp") { event.preventDefault(); items[(index - 1 + items.length) % items.length].focus(); }
+    else if (event.key === "Home") { event.preventDefault(); items[0].focus(); }
+    else if (event.key === "End") { event.preventDefault(); items[items.length - 1].focus(); }
+    else if (event.key === "Tab") { closeMenu(opener, false); }
+  });
+
+  // Dialogs: a button with data-dialog-open="ID" opens the native <dialog> (focus returns to it).
+  document.addEventListener("click", function (event) {
+    var opener = event.target.closest && event.target.closest("[data-dialog-open]");
+    if (opener) {
+      var dialog = document.getElementById(opener.getAttribute("data-dialog-open"));
+      if (dialog) { event.preventDefault(); dialog.showModal(); }
+    }
+    var closer = event.target.closest && event.target.closest("[data-dialog-close]");
+    if (closer) { event.preventDefault(); closer.closest("dialog").close(); }
+  });
+
+  // Toasts fade after a while; they stay in the live region long enough to be read.
+  window.setTimeout(function () {
+    document.querySelectorAll(".toast").forEach(function (toast) { toast.remove(); });
+  }, 8000);
+})();

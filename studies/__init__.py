@@ -1,0 +1,1 @@
+"""What a study is: plan, lifecycle, templates, screeners, audience and the criteria catalog."""

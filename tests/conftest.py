@@ -1,0 +1,97 @@
+"""Shared fixtures: the personas every permission test speaks of, and the browser."""
+
+import os
+import shutil
+
+import pytest
+from django.core.cache import cache
+
+from tests.rally.factories import MembershipFactory, UserFactory, WorkspaceFactory
+
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+PASSWORD = "correct horse battery staple"
+
+
+def pytest_collection_modifyitems(config, items):
+    if CHROMIUM:
+        return
+    skip = pytest.mark.skip(reason="Chromium is not installed (apt-get install chromium)")
+    for item in items:
+        if "browser" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """The cache (sign-in throttle, clock offset, reach) lives in Redis: empty it per test."""
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def workspace(db):
+    return WorkspaceFactory(name="Acme Research")
+
+
+def _persona(workspace, role, email):
+    user = UserFactory(email=email, password=PASSWORD)
+    return MembershipFactory(user=user, workspace=workspace, role=role)
+
+
+@pytest.fixture
+def admin(workspace):
+    return _persona(workspace, "admin", "avery@acme.test")
+
+
+@pytest.fixture
+def ops_manager(workspace):
+    return _persona(workspace, "ops_manager", "olivia@acme.test")
+
+
+@pytest.fixture
+def researcher(workspace):
+    return _persona(workspace, "researcher", "riley@acme.test")
+
+
+@pytest.fixture
+def observer(workspace):
+    return _persona(workspace, "observer", "oscar@acme.test")
+
+
+@pytest.fixture
+def outsider(db):
+    """An Admin of another workspace: sees nothing of ours."""
+    return _persona(WorkspaceFactory(name="Globex Insights"), "admin", "olga@globex.test")
+
+
+@pytest.fixture
+def personas(admin, ops_manager, researcher, observer):
+    return {"admin": admin, "ops_manager": ops_manager, "researcher": researcher,
+            "observer": observer}
+
+
+@pytest.fixture
+def client_for(client):
+    """`client_for(membership)`: a test client signed in as that persona."""
+
+    def sign_in(membership):
+        client.force_login(membership.user)
+        return client
+
+    return sign_in
+
+
+# Browser ----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args():
+    return {
+        "executable_path": CHROMIUM,
+        "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                 "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"],
+    }
