@@ -39,7 +39,7 @@ test-services: install
 
 run: services
 	@set -a; source $(RUNTIME_ENV); set +a; \
-	$(PY) manage.py migrate --no-input -v0 && \
+	$(PY) manage.py migrate --no-input -v0 && $(PY) manage.py createcachetable && \
 	$(PY) manage.py seed_demo && \
 	echo "" && echo "Rally:        http://127.0.0.1:8000  (sign in as admin@, ops@, researcher@ or observer@example.com, password rally-demo)" && \
 	echo "UI sandbox:   http://127.0.0.1:8001/sandbox/" && \
