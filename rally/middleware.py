@@ -3,7 +3,9 @@
 import logging
 import time
 import uuid
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from django.utils import timezone
 from django.utils.functional import SimpleLazyObject
 
 from rally.selectors import membership_for_request
@@ -18,6 +20,23 @@ def current_workspace(get_response):
         request.membership = SimpleLazyObject(lambda: membership_for_request(request))
         request.workspace = SimpleLazyObject(
             lambda: request.membership.workspace if request.membership else None)
+        return get_response(request)
+
+    return middleware
+
+
+def user_time_zone(get_response):
+    """Show times in the signed-in person's own time zone."""
+
+    def middleware(request):
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated and user.time_zone:
+            try:
+                timezone.activate(ZoneInfo(user.time_zone))
+            except (ZoneInfoNotFoundError, ValueError):
+                timezone.deactivate()
+        else:
+            timezone.deactivate()
         return get_response(request)
 
     return middleware

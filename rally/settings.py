@@ -62,6 +62,7 @@ MIDDLEWARE = [
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "rally.middleware.current_workspace",
+    "rally.middleware.user_time_zone",
     "rally.middleware.request_log",
 ]
 

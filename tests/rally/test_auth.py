@@ -69,3 +69,14 @@ def test_login_refuses_an_offsite_next(client, researcher):
     response = client.post(reverse("login"), {"email": "riley@acme.test", "password": PASSWORD,
                                               "next": "https://evil.example/"})
     assert response["Location"] == reverse("home")
+
+
+def test_times_are_shown_in_the_persons_own_time_zone(client_for, researcher):
+    from rally.services import activity_record
+
+    researcher.user.time_zone = "Europe/Berlin"
+    researcher.user.save()
+    activity_record(workspace=researcher.workspace, actor=researcher.user, action="test.done",
+                    summary="Did a test")
+    page = client_for(researcher).get(reverse("home")).content.decode()
+    assert "CET" in page or "CEST" in page
