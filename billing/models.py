@@ -1,0 +1,259 @@
+"""Money rows: prices, budgets, the double-entry ledger, reservations and receipts.
+
+The chart of accounts (one `Account` row per kind and owner, created on first use):
+
+    kind                     owner                 what its balance is
+    external_funding         workspace             minus everything ever added (the outside world)
+    budget_available         budget                money free to reserve ("Available")
+    study_hold               budget + study        reserved for a study, not yet spent ("Reserved")
+    recruitment_fees_spent   budget + study        fees of participants charged ("Spent")
+    incentives_owed          budget + study        incentives charged, payout not yet confirmed
+    incentives_paid          budget + study        incentives whose payout was made ("Spent")
+
+A `Transfer` moves a positive amount from its debit account to its credit account; an
+account's balance is Σ credits into it - Σ debits out of it. Only `external_funding` may be
+negative. The flows are:
+
+    funds:<uuid>          external_funding  -> budget_available
+    reserve:<study>       budget_available  -> study_hold
+    shrink:<study>:<n>    study_hold        -> budget_available   (limit lowered to n)
+    fee:<session>         study_hold        -> recruitment_fees_spent
+    incentive:<session>   study_hold        -> incentives_owed
+    paid:<payout>         incentives_owed   -> incentives_paid
+    release:<study>       study_hold        -> budget_available   (close: unused returns)
+
+Transfers and receipts are append-only (the database refuses UPDATE and DELETE).
+"""
+
+import uuid
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+
+from rally.models import Workspace
+
+ZERO = Decimal("0.00")
+
+
+def money_field(**kwargs):
+    return models.DecimalField(max_digits=13, decimal_places=2, **kwargs)
+
+
+class AudienceType(models.TextChoices):
+    B2B = "b2b", "B2B"
+    B2C = "b2c", "B2C"
+
+
+class PriceKind(models.TextChoices):
+    MODERATED = "moderated", "Moderated"
+    UNMODERATED = "unmoderated", "Unmoderated"
+
+
+class Price(models.Model):
+    """The recruitment fee per participant from a date on (SPEC B1). Rows are never edited:
+    a new price is a new row with a later `effective_from`."""
+
+    audience_type = models.CharField(max_length=3, choices=AudienceType.choices)
+    kind = models.CharField(max_length=12, choices=PriceKind.choices)
+    amount = money_field()
+    effective_from = models.DateField()
+
+    class Meta:
+        ordering = ["audience_type", "kind", "-effective_from"]
+        constraints = [
+            models.UniqueConstraint(fields=["audience_type", "kind", "effective_from"],
+                                    name="price_unique_per_day"),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="price_amount_positive"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_audience_type_display()} {self.kind} ${self.amount} from " \
+               f"{self.effective_from}"
+
+
+class Budget(models.Model):
+    """A pot of money in a workspace. Its figures are sums of the ledger, never stored."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    workspace = models.ForeignKey(Workspace, on_delete=models.PROTECT, related_name="budgets")
+    name = models.CharField(max_length=120)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                   on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["workspace", "name"],
+                                               name="budget_name_unique_in_workspace")]
+
+    def __str__(self):
+        return self.name
+
+
+class AccountKind(models.TextChoices):
+    EXTERNAL_FUNDING = "external_funding", "External funding"
+    BUDGET_AVAILABLE = "budget_available", "Available"
+    STUDY_HOLD = "study_hold", "Reserved"
+    RECRUITMENT_FEES_SPENT = "recruitment_fees_spent", "Recruitment fees"
+    INCENTIVES_OWED = "incentives_owed", "Incentives owed"
+    INCENTIVES_PAID = "incentives_paid", "Incentives paid"
+
+
+#: Account kinds whose balance counts as "Spent".
+SPENT_KINDS = (AccountKind.RECRUITMENT_FEES_SPENT, AccountKind.INCENTIVES_OWED,
+               AccountKind.INCENTIVES_PAID)
+STUDY_KINDS = (AccountKind.STUDY_HOLD, *SPENT_KINDS)
+
+
+class Account(models.Model):
+    """One ledger account. Owner columns depend on the kind (see the module docstring)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    workspace = models.ForeignKey(Workspace, on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(max_length=30, choices=AccountKind.choices)
+    budget = models.ForeignKey(Budget, null=True, blank=True, on_delete=models.PROTECT,
+                               related_name="accounts")
+    study_id = models.UUIDField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "kind", "budget", "study_id"],
+                                    nulls_distinct=False, name="account_unique_per_owner"),
+            models.CheckConstraint(
+                name="account_owner_matches_kind",
+                condition=(
+                    Q(kind=AccountKind.EXTERNAL_FUNDING, budget__isnull=True,
+                      study_id__isnull=True)
+                    | Q(kind=AccountKind.BUDGET_AVAILABLE, budget__isnull=False,
+                        study_id__isnull=True)
+                    | Q(kind__in=[k.value for k in STUDY_KINDS], budget__isnull=False,
+                        study_id__isnull=False)
+                ),
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.kind} {self.budget_id or ''} {self.study_id or ''}".strip()
+
+
+class TransferKind(models.TextChoices):
+    FUNDS = "funds", "Funds added"
+    RESERVE = "reserve", "Reserved for study"
+    SHRINK = "shrink", "Reservation reduced"
+    FEE = "fee", "Recruitment fee"
+    INCENTIVE = "incentive", "Incentive"
+    PAID = "paid", "Incentive paid"
+    RELEASE = "release", "Unused funds returned"
+
+
+class Transfer(models.Model):
+    """One movement of money from `debit_account` to `credit_account`. Append-only."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    key = models.CharField(max_length=120, unique=True)  # the business key, e.g. "fee:<session>"
+    kind = models.CharField(max_length=10, choices=TransferKind.choices)
+    workspace = models.ForeignKey(Workspace, on_delete=models.PROTECT, related_name="+")
+    budget = models.ForeignKey(Budget, on_delete=models.PROTECT, related_name="transfers")
+    study_id = models.UUIDField(null=True, blank=True)
+    debit_account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="debits")
+    credit_account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="credits")
+    amount = money_field()
+    description = models.CharField(max_length=300, blank=True)  # reference or study name
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                              on_delete=models.PROTECT, related_name="+")
+    actor_label = models.CharField(max_length=200)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="transfer_amount_positive"),
+            models.CheckConstraint(condition=~Q(debit_account=F("credit_account")),
+                                   name="transfer_accounts_differ"),
+        ]
+        indexes = [
+            models.Index(fields=["budget", "-created_at"]),
+            models.Index(fields=["study_id", "kind"]),
+        ]
+
+    def __str__(self):
+        return f"{self.key} ${self.amount}"
+
+
+class Reservation(models.Model):
+    """The money held for one study, with the prices it started with (one per study)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    workspace = models.ForeignKey(Workspace, on_delete=models.PROTECT, related_name="+")
+    budget = models.ForeignKey(Budget, on_delete=models.PROTECT, related_name="reservations")
+    study_id = models.UUIDField(unique=True)
+    study_name = models.CharField(max_length=200)
+    participation_limit = models.PositiveIntegerField()  # current (lowered by a shrink)
+    initial_limit = models.PositiveIntegerField()
+    fee = money_field()
+    incentive = money_field()
+    created_by_label = models.CharField(max_length=200)
+    created_at = models.DateTimeField()
+    released_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(condition=Q(participation_limit__gte=1),
+                                   name="reservation_limit_positive"),
+            models.CheckConstraint(condition=Q(participation_limit__lte=F("initial_limit")),
+                                   name="reservation_limit_only_lowers"),
+            models.CheckConstraint(condition=Q(fee__gte=0) & Q(incentive__gte=0),
+                                   name="reservation_prices_not_negative"),
+        ]
+
+    def __str__(self):
+        return f"Reservation for {self.study_name}"
+
+    @property
+    def per_participant(self):
+        return self.fee + self.incentive
+
+    @property
+    def is_open(self):
+        return self.released_at is None
+
+
+class Receipt(models.Model):
+    """The frozen final billing details of a closed study (SPEC B6/B7). Append-only."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    number = models.CharField(max_length=20, unique=True)  # "R-20261125-3F2A1C"
+    workspace = models.ForeignKey(Workspace, on_delete=models.PROTECT, related_name="+")
+    budget = models.ForeignKey(Budget, on_delete=models.PROTECT, related_name="receipts")
+    budget_name = models.CharField(max_length=120)
+    study_id = models.UUIDField(unique=True)
+    study_name = models.CharField(max_length=200)
+    participants = models.PositiveIntegerField()
+    fee = money_field()
+    incentive = money_field()
+    reserved = money_field()
+    recruitment_fees = money_field()
+    incentives = money_field()
+    total_spent = money_field()
+    unused = money_field()
+    issued_to = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                  on_delete=models.PROTECT, related_name="+")
+    issued_by_label = models.CharField(max_length=200)
+    issued_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-issued_at"]
+        constraints = [
+            models.CheckConstraint(condition=Q(reserved=F("total_spent") + F("unused")),
+                                   name="receipt_reserved_is_spent_plus_unused"),
+            models.CheckConstraint(
+                condition=Q(total_spent=F("recruitment_fees") + F("incentives")),
+                name="receipt_spent_is_fees_plus_incentives"),
+        ]
+        indexes = [models.Index(fields=["workspace", "-issued_at"])]
+
+    def __str__(self):
+        return f"Receipt {self.number} for {self.study_name}"

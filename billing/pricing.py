@@ -1,0 +1,35 @@
+"""Recruitment fees per participant (SPEC B1), read from the dated `Price` table."""
+
+from django.core.exceptions import ObjectDoesNotExist
+
+from billing.models import AudienceType, Price, PriceKind
+from rally import clock
+
+#: study type -> price kind. Surveys are not recruited through the panel: no fee exists.
+STUDY_TYPE_KINDS = {
+    "interview": PriceKind.MODERATED,
+    "group_interview": PriceKind.MODERATED,
+    "unmoderated_test": PriceKind.UNMODERATED,
+}
+
+
+def price_kind_for(study_type):
+    try:
+        return STUDY_TYPE_KINDS[study_type]
+    except KeyError:
+        raise ValueError(f"No recruitment fee for study type {study_type!r}.") from None
+
+
+def recruitment_fee(*, audience_type, study_type, on=None):
+    """The fee per participant for a study of this audience and type started on `on`
+    (a date; today by Rally's clock when omitted). A study keeps the fee it started with:
+    callers copy it onto the reservation."""
+    kind = price_kind_for(study_type)
+    audience_type = AudienceType(audience_type)
+    on = on or clock.now().date()
+    price = (Price.objects.filter(audience_type=audience_type, kind=kind,
+                                  effective_from__lte=on)
+             .order_by("-effective_from").first())
+    if price is None:
+        raise ObjectDoesNotExist(f"No {audience_type} {kind} price in effect on {on}.")
+    return price.amount

@@ -1,0 +1,118 @@
+"""The ledger's reconciliation: QUALITY.md money invariants 1, 3, 4, 5, 6 and 7, checked
+from the rows alone. `billing_check` prints what this finds; tests assert it finds nothing."""
+
+from collections import defaultdict
+
+from django.db.models import Count, F, Q, Sum
+
+from billing.models import (
+    ZERO,
+    Account,
+    AccountKind,
+    Receipt,
+    Reservation,
+    Transfer,
+    TransferKind,
+)
+
+
+def _account_balances(transfers):
+    balances = defaultdict(lambda: ZERO)
+    for side, sign in (("credit_account", 1), ("debit_account", -1)):
+        for row in transfers.values(side).annotate(total=Sum("amount")).order_by():
+            balances[row[side]] += sign * row["total"]
+    return balances
+
+
+def ledger_problems(*, workspace=None):
+    """A list of sentences, one per broken invariant (empty when the ledger is sound)."""
+    problems = []
+    transfers = Transfer.objects.all()
+    accounts = Account.objects.all()
+    reservations = Reservation.objects.all()
+    if workspace is not None:
+        transfers = transfers.filter(workspace=workspace)
+        accounts = accounts.filter(workspace=workspace)
+        reservations = reservations.filter(workspace=workspace)
+
+    # 1. Double entry.
+    bad = transfers.filter(Q(amount__lte=0) | Q(debit_account=F("credit_account")))
+    for transfer in bad:
+        problems.append(f"Transfer {transfer.key} is not a positive move between two accounts.")
+    sides = transfers.aggregate(debits=Sum("amount"), credits=Sum("amount"))
+    balances = _account_balances(transfers)
+    total = sum(balances.values(), ZERO)
+    if total != ZERO or sides["debits"] != sides["credits"]:
+        problems.append(f"Debits and credits differ by {total}.")
+
+    # 3. Nothing but the outside world is negative.
+    account_rows = {a.pk: a for a in accounts}
+    for account_id, balance in balances.items():
+        account = account_rows.get(account_id)
+        if account and account.kind != AccountKind.EXTERNAL_FUNDING and balance < 0:
+            problems.append(f"Account {account.kind} (budget {account.budget_id}, study "
+                            f"{account.study_id}) is negative: {balance}.")
+
+    # 5, 4, 6. Per study.
+    per_study = defaultdict(dict)
+    for row in (transfers.exclude(study_id=None).values("study_id", "kind")
+                .annotate(total=Sum("amount"), count=Count("id")).order_by()):
+        per_study[row["study_id"]][row["kind"]] = row
+    hold_by_study = defaultdict(lambda: ZERO)
+    for account_id, balance in balances.items():
+        account = account_rows.get(account_id)
+        if account and account.kind == AccountKind.STUDY_HOLD:
+            hold_by_study[account.study_id] += balance
+    receipts = {r.study_id: r for r in Receipt.objects.filter(
+        study_id__in=[r.study_id for r in reservations])}
+    for reservation in reservations:
+        kinds = per_study[reservation.study_id]
+
+        def total(kind, kinds=kinds):
+            return kinds.get(kind, {}).get("total") or ZERO
+
+        name = f"Study {reservation.study_name} ({reservation.study_id})"
+        reserved = total(TransferKind.RESERVE) - total(TransferKind.SHRINK)
+        fees, incentives = total(TransferKind.FEE), total(TransferKind.INCENTIVE)
+        hold = hold_by_study[reservation.study_id]
+        participants = kinds.get(TransferKind.FEE, {}).get("count", 0)
+        if total(TransferKind.RESERVE) != reservation.initial_limit * reservation.per_participant:
+            problems.append(f"{name}: reserved {total(TransferKind.RESERVE)} is not limit x "
+                            f"(fee + incentive).")
+        if reserved != reservation.participation_limit * reservation.per_participant:
+            problems.append(f"{name}: net reservation {reserved} does not match its limit.")
+        if reserved != fees + incentives + hold + total(TransferKind.RELEASE):
+            problems.append(f"{name}: reserved {reserved} ≠ fees {fees} + incentives "
+                            f"{incentives} + hold {hold} + released.")
+        if fees != participants * reservation.fee or incentives != participants * \
+                reservation.incentive:
+            problems.append(f"{name}: fees or incentives are not whole participants.")
+        if participants > reservation.participation_limit:
+            problems.append(f"{name}: {participants} participants charged over a limit of "
+                            f"{reservation.participation_limit}.")
+        if not reservation.is_open and hold != ZERO:
+            problems.append(f"{name}: closed but still holds {hold}.")
+        receipt = receipts.get(reservation.study_id)
+        if receipt is not None and (
+                receipt.reserved != reserved or receipt.recruitment_fees != fees
+                or receipt.incentives != incentives or receipt.unused != total(
+                    TransferKind.RELEASE) or receipt.participants != participants):
+            problems.append(f"{name}: the receipt {receipt.number} differs from the ledger.")
+        if receipt is not None and receipt.reserved != receipt.total_spent + receipt.unused:
+            problems.append(f"{name}: receipt Reserved ≠ Total Spent + Unused.")
+
+    # 7. Per workspace: what came in is where it is now.
+    by_workspace = defaultdict(lambda: defaultdict(lambda: ZERO))
+    for account_id, balance in balances.items():
+        account = account_rows.get(account_id)
+        if account:
+            by_workspace[account.workspace_id][account.kind] += balance
+    for workspace_id, kinds in by_workspace.items():
+        added = -kinds[AccountKind.EXTERNAL_FUNDING]
+        held = sum((value for kind, value in kinds.items()
+                    if kind != AccountKind.EXTERNAL_FUNDING), ZERO)
+        if added != held:
+            problems.append(f"Workspace {workspace_id}: funds added {added} ≠ available, "
+                            f"holds and spent {held}.")
+    return problems
+

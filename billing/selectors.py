@@ -1,0 +1,164 @@
+"""Money reads shared by pages, the study page and the reconciliation check."""
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db.models import Count, Sum
+from django.http import Http404
+
+from billing.models import (
+    SPENT_KINDS,
+    ZERO,
+    AccountKind,
+    Budget,
+    Receipt,
+    Reservation,
+    Transfer,
+    TransferKind,
+)
+from billing.services import study_figures
+
+
+@dataclass
+class BudgetFigures:
+    available: Decimal = ZERO
+    reserved: Decimal = ZERO
+    spent: Decimal = ZERO
+
+
+@dataclass
+class ReservationRow:
+    reservation: Reservation
+    figures: dict = field(default_factory=dict)
+
+
+def _uuid_or_404(value):
+    import uuid
+
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        raise Http404 from None
+
+
+def budget_get_for_membership(*, membership, budget_id):
+    """The budget of the member's workspace, or 404 (another workspace's id included)."""
+    try:
+        return Budget.objects.select_related("workspace").get(
+            pk=_uuid_or_404(budget_id), workspace=membership.workspace)
+    except Budget.DoesNotExist:
+        raise Http404 from None
+
+
+def receipt_get_for_membership(*, membership, receipt_id):
+    try:
+        return Receipt.objects.select_related("budget").get(
+            pk=_uuid_or_404(receipt_id), workspace=membership.workspace)
+    except Receipt.DoesNotExist:
+        raise Http404 from None
+
+
+def _net_by(queryset, group):
+    """{(group value, account kind): Σ credits - Σ debits} in two grouped queries."""
+    net = defaultdict(lambda: ZERO)
+    for side, sign in (("credit_account__kind", 1), ("debit_account__kind", -1)):
+        for row in queryset.values(group, side).annotate(total=Sum("amount")).order_by():
+            net[(row[group], row[side])] += sign * row["total"]
+    return net
+
+
+def budget_figures_for(budgets):
+    """{budget id: BudgetFigures}: Available, Reserved (study holds), Spent (fees and
+    incentives), summed from the ledger."""
+    ids = [budget.pk for budget in budgets]
+    net = _net_by(Transfer.objects.filter(budget_id__in=ids), "budget_id")
+    figures = {}
+    for budget_id in ids:
+        figures[budget_id] = BudgetFigures(
+            available=net[(budget_id, AccountKind.BUDGET_AVAILABLE)],
+            reserved=net[(budget_id, AccountKind.STUDY_HOLD)],
+            spent=sum((net[(budget_id, kind)] for kind in SPENT_KINDS), ZERO))
+    return figures
+
+
+def budgets_with_figures(workspace):
+    """The workspace's budgets, each with `.figures` (three queries whatever the count)."""
+    budgets = list(Budget.objects.filter(workspace=workspace).order_by("name"))
+    figures = budget_figures_for(budgets)
+    for budget in budgets:
+        budget.figures = figures[budget.pk]
+    return budgets
+
+
+def budget_history(budget):
+    """Every movement touching the budget, newest first, with its actor."""
+    return (Transfer.objects.filter(budget=budget).select_related("actor")
+            .order_by("-created_at", "-id"))
+
+
+def budget_history_effect(transfer):
+    """How a movement changed the budget's Available (+ in, - out, 0 inside the study)."""
+    if transfer.kind in (TransferKind.FUNDS, TransferKind.SHRINK, TransferKind.RELEASE):
+        return transfer.amount
+    if transfer.kind == TransferKind.RESERVE:
+        return -transfer.amount
+    return ZERO
+
+
+def reservations_with_figures(workspace, *, budget=None):
+    """The workspace's reservations (newest first), each with its ledger figures."""
+    reservations = Reservation.objects.filter(workspace=workspace).select_related("budget")
+    if budget is not None:
+        reservations = reservations.filter(budget=budget)
+    reservations = list(reservations.order_by("-created_at"))
+    sums = defaultdict(dict)
+    rows = (Transfer.objects.filter(study_id__in=[r.study_id for r in reservations])
+            .values("study_id", "kind").annotate(total=Sum("amount"), count=Count("id"))
+            .order_by())
+    for row in rows:
+        sums[row["study_id"]][row["kind"]] = row
+    for reservation in reservations:
+        by_kind = sums[reservation.study_id]
+
+        def total(kind, by_kind=by_kind):
+            return by_kind.get(kind, {}).get("total") or ZERO
+
+        reserved = total(TransferKind.RESERVE) - total(TransferKind.SHRINK)
+        spent = total(TransferKind.FEE) + total(TransferKind.INCENTIVE)
+        reservation.figures = {
+            "reserved": reserved, "spent": spent, "unused": total(TransferKind.RELEASE),
+            "hold": reserved - spent - total(TransferKind.RELEASE),
+            "participants": by_kind.get(TransferKind.FEE, {}).get("count", 0),
+        }
+    return reservations
+
+
+def incentive_payments(workspace, *, limit=200):
+    """Incentives paid out (the ledger's `paid:<payout>` transfers), newest first."""
+    return (Transfer.objects.filter(workspace=workspace, kind=TransferKind.PAID)
+            .select_related("budget", "actor").order_by("-created_at")[:limit])
+
+
+def receipts_for_workspace(workspace, *, budget=None, issued_from=None, issued_to=None):
+    receipts = Receipt.objects.filter(workspace=workspace)
+    if budget is not None:
+        receipts = receipts.filter(budget=budget)
+    if issued_from is not None:
+        receipts = receipts.filter(issued_at__date__gte=issued_from)
+    if issued_to is not None:
+        receipts = receipts.filter(issued_at__date__lte=issued_to)
+    return receipts.order_by("-issued_at")
+
+
+def study_billing_for(study_id):
+    """What a study page shows of its money: the reservation (or None), its figures and its
+    receipt (or None)."""
+    reservation = Reservation.objects.select_related("budget").filter(study_id=study_id).first()
+    if reservation is None:
+        return None
+    return {
+        "reservation": reservation,
+        "figures": study_figures(study_id),
+        "receipt": Receipt.objects.filter(study_id=study_id).first(),
+    }

@@ -1,0 +1,483 @@
+"""Money writes: budgets, funds, reservations, charges, releases and receipts.
+
+Every function here is idempotent by a business key (see billing.models) and writes its
+transfer(s) and activity entries in one transaction. `budget_create` and
+`budget_add_funds` are whole use cases (durable). The reservation primitives are
+`transaction.atomic` without `durable` so that an orchestration (recruitment's "Start
+Recruitment" and "Close") can call them inside its own durable transaction, together with
+its outbox rows; called on their own they still run in a transaction of their own.
+
+Locks, always taken in this order so that two operations never wait on each other in a
+circle: the study (a transaction-level advisory lock on the study id), then the reservation
+row, then the budget row.
+"""
+
+import uuid
+from decimal import Decimal
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection, transaction
+from django.db.models import Count, Q, Sum
+from django.db.models.functions import Coalesce
+
+from billing.models import (
+    ZERO,
+    Account,
+    AccountKind,
+    Budget,
+    Receipt,
+    Reservation,
+    Transfer,
+    TransferKind,
+)
+from billing.money import CENT, amount_parse, money_format
+from rally import clock
+from rally.permissions import Permission
+from rally.services import activity_record
+
+DEFAULT_BUDGET_NAME = "Workspace Budget"
+#: The most a single study may reserve; far above any real study, it stops absurd input.
+MAX_RESERVATION = Decimal("10000000.00")
+
+
+class FundsShortError(ValidationError):
+    """The budget's Available is short of what a reservation needs; `shortfall` says by how
+    much (a Decimal), `available` and `required` give the two figures."""
+
+    def __init__(self, *, budget, available, required):
+        self.budget = budget
+        self.available = available
+        self.required = required
+        self.shortfall = required - available
+        super().__init__(
+            f"{budget.name} is short by {money_format(self.shortfall)}: it has "
+            f"{money_format(available)} available and this needs {money_format(required)}.",
+            code="funds_short",
+        )
+
+
+# Internals ---------------------------------------------------------------------------------
+
+
+def _actor_fields(actor):
+    """(user, label) from a User or a label such as "task:payout_sweeper"."""
+    if isinstance(actor, str):
+        if not actor.strip():
+            raise ValueError("A money movement needs an actor.")
+        return None, actor.strip()
+    if actor is None:
+        raise ValueError("A money movement needs an actor.")
+    return actor, actor.display_name
+
+
+def _require(membership, permission):
+    if membership is None or not membership.allows(permission):
+        raise PermissionDenied
+
+
+def _lock_study(study_id):
+    """Serialise every money operation on one study (held until the transaction ends)."""
+    key = int.from_bytes(uuid.UUID(str(study_id)).bytes[:8], "big", signed=True)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [key])
+
+
+def _account(*, workspace_id, kind, budget_id=None, study_id=None):
+    lookup = {"workspace_id": workspace_id, "kind": kind, "budget_id": budget_id,
+              "study_id": study_id}
+    account = Account.objects.filter(**lookup).first()
+    if account is None:
+        # Two first movements at once may both try to open the account: the unique index
+        # keeps one and the other reads it.
+        Account.objects.bulk_create([Account(**lookup)], ignore_conflicts=True)
+        account = Account.objects.get(**lookup)
+    return account
+
+
+def _study_account(reservation, kind):
+    return _account(workspace_id=reservation.workspace_id, kind=kind,
+                    budget_id=reservation.budget_id, study_id=reservation.study_id)
+
+
+def account_balance(account):
+    """Σ credits into the account - Σ debits out of it."""
+    sums = Transfer.objects.filter(
+        Q(credit_account=account) | Q(debit_account=account)).aggregate(
+        credits=Coalesce(Sum("amount", filter=Q(credit_account=account)), ZERO),
+        debits=Coalesce(Sum("amount", filter=Q(debit_account=account)), ZERO))
+    return sums["credits"] - sums["debits"]
+
+
+def _available_account(budget):
+    return _account(workspace_id=budget.workspace_id, kind=AccountKind.BUDGET_AVAILABLE,
+                    budget_id=budget.pk)
+
+
+def _transfer(*, key, kind, budget, study_id, debit, credit, amount, description, actor,
+              summary):
+    user, label = _actor_fields(actor)
+    transfer = Transfer.objects.create(
+        key=key, kind=kind, workspace_id=budget.workspace_id, budget=budget,
+        study_id=study_id, debit_account=debit, credit_account=credit, amount=amount,
+        description=description[:300], actor=user, actor_label=label,
+        created_at=clock.now())
+    activity_record(
+        workspace=budget.workspace, action=f"billing.{kind}", summary=summary[:300],
+        actor=user, actor_label=label, study_id=study_id,
+        data={"transfer": str(transfer.pk), "key": key, "amount": str(amount),
+              "budget": str(budget.pk)})
+    return transfer
+
+
+def _money_input(value, *, field):
+    if isinstance(value, float) or value is None:
+        raise ValidationError({field: "Amounts are Decimal dollars."})
+    value = Decimal(value)
+    if not value.is_finite() or value <= 0 or value != value.quantize(CENT):
+        raise ValidationError({field: "Enter a positive amount with at most two decimals."})
+    return value.quantize(CENT)
+
+
+def _reservation_locked(study_id):
+    _lock_study(study_id)
+    try:
+        return (Reservation.objects.select_for_update().select_related("budget__workspace")
+                .get(study_id=study_id))
+    except Reservation.DoesNotExist:
+        raise ValidationError("This study has no reservation.", code="no_reservation") \
+            from None
+
+
+def _study_sum(study_id, kind):
+    return Transfer.objects.filter(study_id=study_id, kind=kind).aggregate(
+        total=Coalesce(Sum("amount"), ZERO), count=Count("id"))
+
+
+# Budgets -----------------------------------------------------------------------------------
+
+
+def _budget_name_clean(workspace, name):
+    name = " ".join((name or "").split())
+    if not name:
+        raise ValidationError({"name": "Enter a name for the budget."})
+    if len(name) > 120:
+        raise ValidationError({"name": "Keep the name under 120 characters."})
+    if Budget.objects.filter(workspace=workspace, name__iexact=name).exists():
+        raise ValidationError({"name": f"There is already a budget called {name}."})
+    return name
+
+
+@transaction.atomic(durable=True)
+def budget_create(*, membership, name):
+    """A new, empty budget in the member's workspace (Admins only)."""
+    _require(membership, Permission.MANAGE_BUDGETS)
+    workspace = membership.workspace
+    name = _budget_name_clean(workspace, name)
+    budget = Budget.objects.create(workspace=workspace, name=name, created_by=membership.user,
+                                   created_at=clock.now())
+    activity_record(workspace=workspace, actor=membership.user, action="billing.budget_created",
+                    summary=f"Created budget {name}", data={"budget": str(budget.pk)})
+    return budget
+
+
+@transaction.atomic
+def budget_default_ensure(*, workspace):
+    """Every workspace has "Workspace Budget" (SPEC B3); made on first need."""
+    budget = Budget.objects.filter(workspace=workspace, name=DEFAULT_BUDGET_NAME).first()
+    if budget is None:
+        Budget.objects.bulk_create(
+            [Budget(workspace=workspace, name=DEFAULT_BUDGET_NAME, created_at=clock.now())],
+            ignore_conflicts=True)
+        budget = Budget.objects.get(workspace=workspace, name=DEFAULT_BUDGET_NAME)
+    return budget
+
+
+@transaction.atomic(durable=True)
+def budget_add_funds(*, membership, budget, amount, reference, key):
+    """Add money to a budget (Admin, Ops Manager). `key` (a UUID the form carries) makes a
+    repeated submission add the funds once; the same key returns the first transfer."""
+    _require(membership, Permission.ADD_FUNDS)
+    if budget.workspace_id != membership.workspace_id:
+        raise PermissionDenied
+    amount = amount_parse(amount)
+    reference = " ".join((reference or "").split())
+    if not reference:
+        raise ValidationError({"reference": "Enter a reference, such as a purchase order "
+                                            "or invoice number."})
+    if len(reference) > 200:
+        raise ValidationError({"reference": "Keep the reference under 200 characters."})
+    business_key = f"funds:{uuid.UUID(str(key))}"
+    budget = Budget.objects.select_for_update().select_related("workspace").get(pk=budget.pk)
+    existing = Transfer.objects.filter(key=business_key).first()
+    if existing is not None:
+        return existing
+    external = _account(workspace_id=budget.workspace_id, kind=AccountKind.EXTERNAL_FUNDING)
+    return _transfer(
+        key=business_key, kind=TransferKind.FUNDS, budget=budget, study_id=None,
+        debit=external, credit=_available_account(budget), amount=amount,
+        description=reference, actor=membership.user,
+        summary=f"Added {money_format(amount)} to {budget.name} ({reference})")
+
+
+# Reservations ------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def budget_reserve_for_study(*, budget, study_id, study_name, participation_limit, fee,
+                             incentive, actor):
+    """Hold participation_limit x (fee + incentive) of the budget for a study (SPEC B3).
+
+    Refuses with FundsShortError (carrying the shortfall) when Available is short. The
+    prices are copied onto the reservation: the study keeps them. Reserving again for the
+    same study returns the first reservation and moves nothing.
+    """
+    if isinstance(participation_limit, bool) or not isinstance(participation_limit, int) \
+            or participation_limit < 1:
+        raise ValidationError({"participation_limit": "The participation limit must be a "
+                                                      "whole number of at least 1."})
+    fee = _money_input(fee, field="fee")
+    incentive = _money_input(incentive, field="incentive")
+    required = participation_limit * (fee + incentive)
+    if required > MAX_RESERVATION:
+        raise ValidationError({"participation_limit": "That reservation is larger than any "
+                                                      "study can need."})
+    _lock_study(study_id)
+    existing = Reservation.objects.filter(study_id=study_id).first()
+    if existing is not None:
+        return existing
+    budget = Budget.objects.select_for_update().select_related("workspace").get(pk=budget.pk)
+    available_account = _available_account(budget)
+    available = account_balance(available_account)
+    if required > available:
+        raise FundsShortError(budget=budget, available=available, required=required)
+    _, label = _actor_fields(actor)
+    reservation = Reservation.objects.create(
+        workspace_id=budget.workspace_id, budget=budget, study_id=study_id,
+        study_name=study_name[:200], participation_limit=participation_limit,
+        initial_limit=participation_limit, fee=fee, incentive=incentive,
+        created_by_label=label, created_at=clock.now())
+    _transfer(
+        key=f"reserve:{study_id}", kind=TransferKind.RESERVE, budget=budget,
+        study_id=study_id, debit=available_account,
+        credit=_study_account(reservation, AccountKind.STUDY_HOLD), amount=required,
+        description=study_name, actor=actor,
+        summary=f"Reserved {money_format(required)} from {budget.name} for {study_name} "
+                f"({participation_limit} \u00d7 {money_format(fee + incentive)})")
+    return reservation
+
+
+@transaction.atomic
+def reservation_shrink(*, study_id, participation_limit, actor):
+    """Lower a study's participation limit: the hold for the seats given up returns to
+    Available. The new limit may not go below the participants already charged."""
+    reservation = _reservation_locked(study_id)
+    if not reservation.is_open:
+        raise ValidationError("This study's reservation is already closed.", code="closed")
+    if isinstance(participation_limit, bool) or not isinstance(participation_limit, int) \
+            or participation_limit < 1:
+        raise ValidationError({"participation_limit": "The participation limit must be a "
+                                                      "whole number of at least 1."})
+    if participation_limit >= reservation.participation_limit:
+        if participation_limit == reservation.participation_limit:
+            return None
+        raise ValidationError({"participation_limit": "A reservation can only be lowered."})
+    charged = _study_sum(study_id, TransferKind.FEE)["count"]
+    if participation_limit < charged:
+        raise ValidationError({"participation_limit": f"{charged} participants are already "
+                                                      f"paid for; the limit can't go lower."})
+    seats = reservation.participation_limit - participation_limit
+    amount = seats * reservation.per_participant
+    key = f"shrink:{study_id}:{participation_limit}"
+    hold = _study_account(reservation, AccountKind.STUDY_HOLD)
+    if account_balance(hold) < amount:
+        raise ValidationError("The study's hold is smaller than the seats given up.")
+    budget = Budget.objects.select_for_update().select_related("workspace").get(
+        pk=reservation.budget_id)
+    transfer = _transfer(
+        key=key, kind=TransferKind.SHRINK, budget=budget, study_id=study_id, debit=hold,
+        credit=_available_account(budget), amount=amount, description=reservation.study_name,
+        actor=actor,
+        summary=f"Returned {money_format(amount)} to {budget.name}: {reservation.study_name} "
+                f"limit lowered from {reservation.participation_limit} to {participation_limit}")
+    reservation.participation_limit = participation_limit
+    reservation.save(update_fields=["participation_limit"])
+    return transfer
+
+
+@transaction.atomic
+def reservation_charge_participant(*, study_id, session_id, actor):
+    """Move one recruitment fee and one incentive from the study's hold to Spent (SPEC B4).
+
+    At most once per session (keys `fee:<session>` and `incentive:<session>`), and never
+    for more participants than the limit. Returns (fee transfer, incentive transfer).
+    """
+    reservation = _reservation_locked(study_id)
+    fee_key, incentive_key = f"fee:{session_id}", f"incentive:{session_id}"
+    existing = {t.key: t for t in Transfer.objects.filter(key__in=[fee_key, incentive_key])}
+    if len(existing) == 2:
+        return existing[fee_key], existing[incentive_key]
+    if existing:
+        raise RuntimeError(f"Session {session_id} has half a charge: {sorted(existing)}.")
+    if not reservation.is_open:
+        raise ValidationError("This study's reservation is closed; nothing more can be "
+                              "charged to it.", code="closed")
+    charged = _study_sum(study_id, TransferKind.FEE)["count"]
+    if charged >= reservation.participation_limit:
+        raise ValidationError(f"All {reservation.participation_limit} paid participants of "
+                              f"this study are already charged.", code="limit_reached")
+    hold = _study_account(reservation, AccountKind.STUDY_HOLD)
+    if account_balance(hold) < reservation.per_participant:
+        raise ValidationError("The study's hold cannot cover another participant.")
+    budget = reservation.budget
+    name = reservation.study_name
+    fee = _transfer(
+        key=fee_key, kind=TransferKind.FEE, budget=budget, study_id=study_id, debit=hold,
+        credit=_study_account(reservation, AccountKind.RECRUITMENT_FEES_SPENT),
+        amount=reservation.fee, description=name, actor=actor,
+        summary=f"Charged the recruitment fee of {money_format(reservation.fee)} for a "
+                f"participant of {name}")
+    incentive = _transfer(
+        key=incentive_key, kind=TransferKind.INCENTIVE, budget=budget, study_id=study_id,
+        debit=hold, credit=_study_account(reservation, AccountKind.INCENTIVES_OWED),
+        amount=reservation.incentive, description=name, actor=actor,
+        summary=f"Charged the incentive of {money_format(reservation.incentive)} for a "
+                f"participant of {name}")
+    return fee, incentive
+
+
+@transaction.atomic
+def incentive_mark_paid(*, study_id, session_id, payout_id, actor):
+    """Record that the incentive charged for a session was paid out (key `paid:<payout>`)."""
+    reservation = _reservation_locked(study_id)
+    key = f"paid:{payout_id}"
+    existing = Transfer.objects.filter(key=key).first()
+    if existing is not None:
+        return existing
+    charge = Transfer.objects.filter(key=f"incentive:{session_id}", study_id=study_id).first()
+    if charge is None:
+        raise ValidationError("This session's incentive was never charged.",
+                              code="not_charged")
+    owed = charge.credit_account
+    if account_balance(owed) < charge.amount:
+        raise ValidationError("No incentive of this study is left to pay.", code="paid")
+    return _transfer(
+        key=key, kind=TransferKind.PAID, budget=reservation.budget, study_id=study_id,
+        debit=owed, credit=_study_account(reservation, AccountKind.INCENTIVES_PAID),
+        amount=charge.amount, description=reservation.study_name, actor=actor,
+        summary=f"Paid the incentive of {money_format(charge.amount)} for a participant of "
+                f"{reservation.study_name}")
+
+
+@transaction.atomic
+def reservation_release_unused(*, study_id, actor):
+    """Close the reservation: what is still held returns to Available (SPEC B5).
+    Releasing again moves nothing. Returns the release transfer (None when nothing was
+    left)."""
+    reservation = _reservation_locked(study_id)
+    key = f"release:{study_id}"
+    if not reservation.is_open:
+        return Transfer.objects.filter(key=key).first()
+    hold = _study_account(reservation, AccountKind.STUDY_HOLD)
+    unused = account_balance(hold)
+    transfer = None
+    budget = Budget.objects.select_for_update().select_related("workspace").get(
+        pk=reservation.budget_id)
+    if unused > 0:
+        transfer = _transfer(
+            key=key, kind=TransferKind.RELEASE, budget=budget, study_id=study_id, debit=hold,
+            credit=_available_account(budget), amount=unused,
+            description=reservation.study_name, actor=actor,
+            summary=f"Returned the unused {money_format(unused)} of {reservation.study_name} "
+                    f"to {budget.name}")
+    else:
+        user, label = _actor_fields(actor)
+        activity_record(workspace=budget.workspace, action="billing.release", actor=user,
+                        actor_label=label, study_id=study_id,
+                        summary=f"Closed the reservation of {reservation.study_name}: "
+                                f"nothing was left unused",
+                        data={"key": key, "amount": "0.00", "budget": str(budget.pk)})
+    reservation.released_at = clock.now()
+    reservation.save(update_fields=["released_at"])
+    return transfer
+
+
+# Receipts ----------------------------------------------------------------------------------
+
+
+def study_figures(study_id):
+    """The money of one study, from the ledger: reserved (net of shrinks), fees, incentives,
+    spent, hold and the participants charged."""
+    rows = {row["kind"]: row for row in Transfer.objects.filter(study_id=study_id)
+            .values("kind").annotate(total=Sum("amount"), count=Count("id"))}
+
+    def total(kind):
+        return rows.get(kind, {}).get("total") or ZERO
+
+    reserved = total(TransferKind.RESERVE) - total(TransferKind.SHRINK)
+    fees = total(TransferKind.FEE)
+    incentives = total(TransferKind.INCENTIVE)
+    unused = total(TransferKind.RELEASE)
+    return {
+        "reserved": reserved, "recruitment_fees": fees, "incentives": incentives,
+        "total_spent": fees + incentives, "unused": unused,
+        "hold": reserved - fees - incentives - unused,
+        "participants": rows.get(TransferKind.FEE, {}).get("count", 0),
+        "incentives_paid": total(TransferKind.PAID),
+    }
+
+
+def _receipt_number(now):
+    return f"R-{now:%Y%m%d}-{uuid.uuid4().hex[:6].upper()}"
+
+
+@transaction.atomic
+def receipt_issue(*, study_id, study_name=None, actor):
+    """Freeze the final billing details of a study whose reservation is closed (SPEC B6).
+
+    Issuing again returns the same receipt and sends nothing. A new receipt is emailed, with
+    its PDF, to the person who closed the study, after commit. Returns (receipt, created).
+    """
+    reservation = _reservation_locked(study_id)
+    receipt = Receipt.objects.filter(study_id=study_id).first()
+    if receipt is not None:
+        return receipt, False
+    if reservation.is_open:
+        raise ValidationError("Release the reservation before issuing the receipt.",
+                              code="open")
+    figures = study_figures(study_id)
+    participants = figures["participants"]
+    if (figures["hold"] != ZERO
+            or figures["recruitment_fees"] != participants * reservation.fee
+            or figures["incentives"] != participants * reservation.incentive):
+        raise RuntimeError(f"The ledger of study {study_id} does not add up: {figures}.")
+    user, label = _actor_fields(actor)
+    now = clock.now()
+    receipt = Receipt.objects.create(
+        number=_receipt_number(now), workspace_id=reservation.workspace_id,
+        budget=reservation.budget, budget_name=reservation.budget.name, study_id=study_id,
+        study_name=(study_name or reservation.study_name)[:200], participants=participants,
+        fee=reservation.fee, incentive=reservation.incentive, reserved=figures["reserved"],
+        recruitment_fees=figures["recruitment_fees"], incentives=figures["incentives"],
+        total_spent=figures["total_spent"], unused=figures["unused"], issued_to=user,
+        issued_by_label=label, issued_at=now)
+    activity_record(workspace=reservation.budget.workspace, action="billing.receipt_issued",
+                    actor=user, actor_label=label, study_id=study_id,
+                    summary=f"Issued receipt {receipt.number} for {receipt.study_name}: "
+                            f"spent {money_format(receipt.total_spent)}, returned "
+                            f"{money_format(receipt.unused)}",
+                    data={"receipt": str(receipt.pk)})
+    if user is not None:
+        from billing.receipts import receipt_email_send
+
+        receipt_id = receipt.pk
+        transaction.on_commit(lambda: receipt_email_send(receipt_id=receipt_id))
+    return receipt, True
+
+
+@transaction.atomic
+def reservation_close(*, study_id, study_name=None, actor):
+    """Release what is unused and freeze the receipt, together. Closing twice writes
+    nothing new and returns the same receipt."""
+    reservation_release_unused(study_id=study_id, actor=actor)
+    receipt, _ = receipt_issue(study_id=study_id, study_name=study_name, actor=actor)
+    return receipt
