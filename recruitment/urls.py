@@ -1,3 +1,10 @@
+from django.urls import path
+
+from recruitment import views
+
 app_name = "recruitment"
 
-urlpatterns = []
+urlpatterns = [
+    path("studies/<uuid:study_id>/audience/reach/", views.audience_reach,
+         name="audience_reach"),
+]

@@ -1,0 +1,102 @@
+"""Audience Reach: UI's estimate for a study's audience, cached, and never an error page.
+
+Estimates are cached by a fingerprint of what UI is asked (audience, type, size, length),
+so flipping a criterion back and forth costs no second call. The last answer per study is
+kept longer: when UI can't be reached the panel shows it, marked stale, and keeps working.
+"""
+
+import hashlib
+import json
+from dataclasses import dataclass, replace
+
+from django.conf import settings
+from django.core.cache import cache
+
+from recruitment.user_interviews import errors
+from recruitment.user_interviews.client import UIClient
+from studies.selectors import study_audience_payload
+
+FRESH_SECONDS = 15 * 60
+LAST_KNOWN_SECONDS = 30 * 24 * 3600
+REQUEST_TIMEOUT_SECONDS = 3.0
+BELOW_THRESHOLD = 25
+UNREACHABLE_STALE = "User Interviews can't be reached right now — showing the last estimate"
+UNREACHABLE_EMPTY = ("User Interviews can't be reached right now — the estimate appears "
+                     "when it's back")
+
+
+@dataclass(frozen=True)
+class Reach:
+    reach: int | None  # None when there is no estimate to show
+    below_threshold: bool = False
+    feasibility: str = ""  # high | medium | low | infeasible
+    estimated_days_to_fill: int | None = None
+    stale: bool = False
+    message: str = ""
+
+    @property
+    def reach_display(self):
+        return f"{self.reach:,}" if self.reach is not None else ""
+
+    @property
+    def feasibility_label(self):
+        return self.feasibility.capitalize()
+
+    def as_cached(self):
+        return {"reach": self.reach, "below_threshold": self.below_threshold,
+                "feasibility": self.feasibility,
+                "estimated_days_to_fill": self.estimated_days_to_fill}
+
+
+def estimate_request(study):
+    """What UI is asked for this study (also the cache fingerprint's input)."""
+    return {"audience": study_audience_payload(study), "study_type": study.study_type,
+            "num_participants": study.participation_limit or 1,
+            "duration_minutes": study.duration_minutes}
+
+
+def _fingerprint(request):
+    encoded = json.dumps(request, sort_keys=True, separators=(",", ":")).encode()
+    return hashlib.sha256(encoded).hexdigest()
+
+
+def reach_client():
+    """A client for the page's request cycle: short timeout, one attempt, no waiting."""
+    return UIClient.from_settings(timeout=min(settings.UI_API_TIMEOUT_SECONDS,
+                                              REQUEST_TIMEOUT_SECONDS),
+                                  max_attempts=1, rate_limit_budget_seconds=0)
+
+
+def audience_reach(*, study, client=None):
+    """The study's Audience Reach; on UI failure the last known value, marked stale."""
+    request = estimate_request(study)
+    fresh_key = f"recruitment:reach:{_fingerprint(request)}"
+    last_key = f"recruitment:reach:last:{study.pk}"
+    cached = cache.get(fresh_key)
+    if cached is not None:
+        cache.set(last_key, cached, LAST_KNOWN_SECONDS)
+        return Reach(**cached)
+    owned = client is None
+    client = client or reach_client()
+    try:
+        estimate = client.estimate_create(**request)
+    except errors.Permanent as error:
+        # UI refuses this audience as it stands (e.g. b2b without a professional criterion).
+        return Reach(reach=None, message=f"No estimate for this audience yet: {error.detail}"
+                     if error.detail else "No estimate for this audience yet.")
+    except errors.UIError:
+        last = cache.get(last_key)
+        if last is None:
+            return Reach(reach=None, stale=True, message=UNREACHABLE_EMPTY)
+        return replace(Reach(**last), stale=True, message=UNREACHABLE_STALE)
+    finally:
+        if owned:
+            client.close()
+    reach = Reach(reach=estimate.reach,
+                  below_threshold=estimate.reach_below_threshold
+                  or estimate.reach < BELOW_THRESHOLD,
+                  feasibility=estimate.feasibility.value,
+                  estimated_days_to_fill=estimate.estimated_days_to_fill)
+    cache.set(fresh_key, reach.as_cached(), FRESH_SECONDS)
+    cache.set(last_key, reach.as_cached(), LAST_KNOWN_SECONDS)
+    return reach
