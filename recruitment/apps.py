@@ -1,6 +1,16 @@
+"""User Interviews: the adapter, outbox handlers, webhooks, polling and cross-app orchestrations."""
 from django.apps import AppConfig
+from django.conf import settings
 
 
 class RecruitmentConfig(AppConfig):
     name = "recruitment"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from recruitment import handlers  # noqa: F401 - registers the outbox handlers
+
+        settings.CELERY_BEAT_SCHEDULE["recruitment-outbox-sweep"] = {
+            "task": "recruitment.outbox_sweep", "schedule": 15.0}
+        settings.CELERY_BEAT_SCHEDULE["recruitment-poll"] = {
+            "task": "recruitment.poll", "schedule": 60.0}

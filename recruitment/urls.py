@@ -1,10 +1,14 @@
 from django.urls import path
 
-from recruitment import views
+from recruitment import sync_status, views, webhooks
 
 app_name = "recruitment"
 
 urlpatterns = [
     path("studies/<uuid:study_id>/audience/reach/", views.audience_reach,
          name="audience_reach"),
+    path("webhooks/user-interviews/", webhooks.receive, name="webhook"),
+    path("studies/<uuid:study_id>/sync/", sync_status.sync_status, name="sync_status"),
+    path("studies/<uuid:study_id>/sync/<uuid:operation_id>/retry/", sync_status.outbox_retry,
+         name="outbox_retry"),
 ]

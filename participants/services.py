@@ -1,0 +1,143 @@
+"""Writes to participants and applications.
+
+`applications_upsert_from_ui` is how applicants arrive from User Interviews (webhooks and
+the poller both end here): bulk, by UI id, safe to replay in any order.
+"""
+
+import itertools
+import json
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.db import connection, transaction
+
+from participants.models import Application, Participant
+from rally import clock
+
+#: Rows written per statement; pages are upserted as they stream in.
+UPSERT_CHUNK = 500
+
+
+@dataclass(frozen=True)
+class ApplicantRecord:
+    """One applicant as User Interviews last described it, in Rally's vocabulary.
+
+    recruitment translates UI's documents into these; this app never reads UI's JSON.
+    """
+
+    ui_applicant_id: str
+    ui_participant_id: str
+    first_name: str
+    last_initial: str
+    status: str  # Application.Status
+    source: str  # Application.Source
+    qualification: str  # Application.Qualification
+    applied_at: datetime
+    ui_updated_at: datetime
+    screener_version: int | None = None
+    screener_responses: list = field(default_factory=list)
+    matched_criteria: list = field(default_factory=list)
+    unmet_criteria: list = field(default_factory=list)
+
+
+# Applied on conflict: a copy older than the stored one changes nothing, and a paid
+# application stays paid when UI reports the (earlier) completion again.
+_APPLICATION_UPSERT_SQL = """
+INSERT INTO participants_application
+    (id, study_id, participant_id, ui_applicant_id, status, source, qualification,
+     screener_version, screener_responses, matched_criteria, unmet_criteria,
+     rejection_reason, applied_at, ui_updated_at, created_at, updated_at)
+VALUES {values}
+ON CONFLICT (ui_applicant_id) DO UPDATE SET
+    status = CASE WHEN participants_application.status = 'paid'
+                       AND EXCLUDED.status = 'completed'
+                  THEN participants_application.status ELSE EXCLUDED.status END,
+    qualification = EXCLUDED.qualification,
+    screener_version = EXCLUDED.screener_version,
+    screener_responses = EXCLUDED.screener_responses,
+    matched_criteria = EXCLUDED.matched_criteria,
+    unmet_criteria = EXCLUDED.unmet_criteria,
+    applied_at = EXCLUDED.applied_at,
+    ui_updated_at = EXCLUDED.ui_updated_at,
+    updated_at = EXCLUDED.updated_at
+WHERE participants_application.study_id = EXCLUDED.study_id
+  AND (participants_application.ui_updated_at IS NULL
+       OR participants_application.ui_updated_at <= EXCLUDED.ui_updated_at)
+"""
+_APPLICATION_ROW = ("(%s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s::jsonb, %s::jsonb, '', "
+                    "%s, %s, %s, %s)")
+
+
+def applications_upsert_from_ui(*, study, items):
+    """Insert or update the study's applications from UI applicants (`ApplicantRecord`s).
+
+    `items` may be any iterable (a generator over API pages): it is consumed in chunks,
+    so memory stays flat however many applicants a study has. Participants are upserted by
+    UI id within the study's workspace. A record older than the stored row (by UI's
+    `updatedAt`) changes nothing, so out-of-order and repeated deliveries converge on the
+    same rows. Returns how many records were read.
+    """
+    seen = 0
+    iterator = iter(items)
+    while chunk := list(itertools.islice(iterator, UPSERT_CHUNK)):
+        seen += len(chunk)
+        _upsert_chunk(study, chunk)
+    return seen
+
+
+def _newest_per_applicant(chunk):
+    newest = {}
+    for record in chunk:
+        current = newest.get(record.ui_applicant_id)
+        if current is None or record.ui_updated_at >= current.ui_updated_at:
+            newest[record.ui_applicant_id] = record
+    return list(newest.values())
+
+
+@transaction.atomic
+def _upsert_chunk(study, chunk):
+    records = _newest_per_applicant(chunk)
+    now = clock.now()
+    people = {}
+    for record in records:
+        people[record.ui_participant_id] = Participant(
+            workspace_id=study.workspace_id, kind=Participant.Kind.EXTERNAL,
+            ui_participant_id=record.ui_participant_id, first_name=record.first_name,
+            last_initial=record.last_initial, created_at=now, updated_at=now)
+    saved = Participant.objects.bulk_create(
+        people.values(), update_conflicts=True,
+        unique_fields=["workspace", "ui_participant_id"],
+        update_fields=["first_name", "last_initial", "updated_at"])
+    participant_ids = {person.ui_participant_id: person.pk for person in saved}
+
+    params = []
+    for record in records:
+        params.extend([
+            uuid.uuid4(), study.pk, participant_ids[record.ui_participant_id],
+            record.ui_applicant_id, record.status, record.source, record.qualification,
+            record.screener_version, json.dumps(record.screener_responses),
+            json.dumps(record.matched_criteria), json.dumps(record.unmet_criteria),
+            record.applied_at, record.ui_updated_at, now, now,
+        ])
+    sql = _APPLICATION_UPSERT_SQL.format(values=", ".join([_APPLICATION_ROW] * len(records)))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
+# Review decisions taken in Rally -----------------------------------------------------------
+
+
+def application_mark_from_ui(*, application_id, status):
+    """Record what UI answered to a review decision (the outbox handlers' apply step).
+
+    Only moves forward along the review transitions; a newer state from UI stays.
+    """
+    application = Application.objects.select_for_update().get(pk=application_id)
+    if application.status == status:
+        return application
+    if application.can_become(status):
+        application.status = status
+        application.updated_at = clock.now()
+        application.save(update_fields=["status", "updated_at"])
+    return application

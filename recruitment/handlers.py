@@ -1,0 +1,271 @@
+"""What each outbox operation does at User Interviews, registered by operation name.
+
+A handler has up to four parts, all given the OutboxOperation row:
+- `call(operation, client) -> dict`: the request to UI (never inside a transaction); the
+  dict (JSON) is stored as the row's result;
+- `apply(operation, result)`: the local change, run in the same short transaction that
+  marks the row done;
+- `on_failure(operation, message)`: the local change when the row ends failed;
+- `lookup(operation, client) -> dict | None`: runs before any re-send after an attempt
+  whose outcome is unknown; a dict means UI already has the effect (no re-send).
+Payloads hold local ids only; handlers reload the rows.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.urls import NoReverseMatch, reverse
+
+from participants.models import Application
+from participants.services import applications_upsert_from_ui
+from recruitment import sync
+from recruitment.models import Recruitment
+from recruitment.user_interviews import errors
+from recruitment.user_interviews.resources import RecruitStatus
+from studies.models import Study, StudyType
+
+
+class NotReady(Exception):
+    """A precondition at UI is not met yet (e.g. launching before the recruit exists)."""
+
+
+@dataclass
+class Handler:
+    operation: str
+    call: Callable
+    label: str
+    apply: Callable | None = None
+    on_failure: Callable | None = None
+    lookup: Callable | None = None
+
+    def applies(self, fn):
+        self.apply = fn
+        return fn
+
+    def fails(self, fn):
+        self.on_failure = fn
+        return fn
+
+    def looks_up(self, fn):
+        self.lookup = fn
+        return fn
+
+
+REGISTRY: dict[str, Handler] = {}
+
+
+def handler(operation, *, label=None):
+    """Register `fn(operation, client) -> dict` as the call of `operation`."""
+
+    def register(fn):
+        registered = Handler(operation=operation, call=fn,
+                             label=label or operation.replace("_", " "))
+        REGISTRY[operation] = registered
+        return registered
+
+    return register
+
+
+def label(operation):
+    """How people read an operation's name ("create recruit")."""
+    registered = REGISTRY.get(operation)
+    return registered.label if registered else operation.replace("_", " ")
+
+
+def _key(operation):
+    return str(operation.idempotency_key)
+
+
+def _recruitment(operation):
+    return Recruitment.objects.select_related("study", "study__owner").get(
+        study_id=operation.payload["study_id"])
+
+
+def _actor(operation):
+    return f"task:outbox:{operation.operation}"
+
+
+# Recruits -----------------------------------------------------------------------------------
+
+
+def _booking_entry_url(study):
+    """Where UI sends participants to book (Rally's booking page), once scheduling has one."""
+    try:
+        path = reverse("scheduling:booking_entry", kwargs={"study_id": study.id})
+    except NoReverseMatch:
+        return None
+    return settings.RALLY_BASE_URL.rstrip("/") + path
+
+
+def recruit_attributes(study):
+    """The recruit UI should run for `study`, in the client's vocabulary."""
+    from studies.selectors import study_audience_payload
+
+    entry = _booking_entry_url(study)
+    unmoderated = study.study_type in (StudyType.UNMODERATED_TEST, StudyType.SURVEY)
+    return {
+        "external_id": str(study.id),
+        "internal_name": study.name,
+        "public_title": study.name,
+        "public_description": study.external_description,
+        "study_type": study.study_type,
+        "num_participants": study.participation_limit,
+        "duration_minutes": study.duration_minutes,
+        "compensation": study.incentive_amount,
+        "timezone": study.owner.time_zone,
+        "audience": study_audience_payload(study),
+        # Rally screeners are reviewed by people (SPEC Q4); questions join when studies
+        # stores a screener.
+        "screener": {"version": 1, "questions": []},
+        "scheduling_url": None if unmoderated else entry,
+        "task_url": entry if unmoderated else None,
+    }
+
+
+@handler("create_recruit", label="create the study at User Interviews")
+def create_recruit(operation, client):
+    recruitment = _recruitment(operation)
+    if recruitment.ui_recruit_id:
+        return sync.recruit_result(client.recruit_get(recruitment.ui_recruit_id))
+    recruit = client.recruit_create(key=_key(operation), **recruit_attributes(recruitment.study))
+    return sync.recruit_result(recruit)
+
+
+@create_recruit.looks_up
+def _find_recruit(operation, client):
+    recruit = client.recruit_find(external_id=operation.payload["study_id"])
+    return sync.recruit_result(recruit) if recruit else None
+
+
+@create_recruit.applies
+def _store_recruit(operation, result):
+    sync.recruitment_apply_recruit(study_id=operation.payload["study_id"], result=result,
+                                   actor_label=_actor(operation))
+
+
+def _recruitment_fail(operation, message):
+    sync.recruitment_mark_failed(study_id=operation.payload["study_id"], reason=message,
+                                 actor_label=_actor(operation))
+
+
+create_recruit.fails(_recruitment_fail)
+
+
+def _recruit_action(operation, client, *, send, done_when):
+    """Send a recruit action; a 409 means UI is elsewhere — fine if it is where we wanted."""
+    recruitment = _recruitment(operation)
+    if not recruitment.ui_recruit_id:
+        raise NotReady("The study does not exist at User Interviews yet.")
+    try:
+        recruit = send(recruitment.ui_recruit_id, key=_key(operation))
+    except errors.InvalidTransition:
+        recruit = client.recruit_get(recruitment.ui_recruit_id)
+        if recruit.status not in done_when:
+            raise
+    return sync.recruit_result(recruit)
+
+
+def _apply_recruit_result(operation, result):
+    sync.recruitment_apply_recruit(study_id=operation.payload["study_id"], result=result,
+                                   actor_label=_actor(operation))
+
+
+LAUNCHED = {RecruitStatus.PENDING_REVIEW, RecruitStatus.RECRUITING, RecruitStatus.FILLED,
+            RecruitStatus.PAUSED, RecruitStatus.DECLINED, RecruitStatus.CLOSED}
+
+
+@handler("launch_recruit", label="launch recruitment at User Interviews")
+def launch_recruit(operation, client):
+    return _recruit_action(operation, client, send=client.recruit_launch, done_when=LAUNCHED)
+
+
+launch_recruit.applies(_apply_recruit_result)
+launch_recruit.fails(_recruitment_fail)
+
+
+@handler("pause_recruit", label="pause recruitment at User Interviews")
+def pause_recruit(operation, client):
+    return _recruit_action(operation, client, send=client.recruit_pause,
+                           done_when={RecruitStatus.PAUSED, RecruitStatus.CLOSED})
+
+
+pause_recruit.applies(_apply_recruit_result)
+
+
+@handler("resume_recruit", label="resume recruitment at User Interviews")
+def resume_recruit(operation, client):
+    return _recruit_action(operation, client, send=client.recruit_resume,
+                           done_when={RecruitStatus.RECRUITING, RecruitStatus.FILLED})
+
+
+resume_recruit.applies(_apply_recruit_result)
+
+
+@handler("close_recruit", label="close recruitment at User Interviews")
+def close_recruit(operation, client):
+    return _recruit_action(operation, client, send=client.recruit_close,
+                           done_when={RecruitStatus.CLOSED})
+
+
+close_recruit.applies(_apply_recruit_result)
+
+
+#: What may still change at UI after launch (audience, incentive and type are locked, A7).
+UPDATABLE_AFTER_LAUNCH = ("internal_name", "public_title", "public_description",
+                          "num_participants")
+
+
+@handler("update_recruit", label="update the study at User Interviews")
+def update_recruit(operation, client):
+    recruitment = _recruitment(operation)
+    if not recruitment.ui_recruit_id:
+        raise NotReady("The study does not exist at User Interviews yet.")
+    attributes = recruit_attributes(Study.objects.select_related("owner").get(
+        pk=recruitment.study_id))
+    names = operation.payload.get("fields") or UPDATABLE_AFTER_LAUNCH
+    changes = {name: attributes[name] for name in names if name in attributes}
+    recruit = client.recruit_update(recruitment.ui_recruit_id, key=_key(operation), **changes)
+    return sync.recruit_result(recruit)
+
+
+update_recruit.applies(_apply_recruit_result)
+
+
+# Applicants ---------------------------------------------------------------------------------
+
+
+def _application(operation):
+    return Application.objects.select_related("study").get(
+        pk=operation.payload["application_id"])
+
+
+def _applicant_result(applicant):
+    return {"applicant": sync.applicant_document(applicant)}
+
+
+def _apply_applicant(operation, result):
+    application = _application(operation)
+    applications_upsert_from_ui(study=application.study,
+                                items=[sync.applicant_record_from_document(result["applicant"])])
+
+
+@handler("approve_applicant", label="invite the participant through User Interviews")
+def approve_applicant(operation, client):
+    application = _application(operation)
+    return _applicant_result(client.applicant_approve(application.ui_applicant_id,
+                                                      key=_key(operation)))
+
+
+approve_applicant.applies(_apply_applicant)
+
+
+@handler("reject_applicant", label="reject the applicant at User Interviews")
+def reject_applicant(operation, client):
+    application = _application(operation)
+    return _applicant_result(client.applicant_reject(
+        application.ui_applicant_id, key=_key(operation),
+        reason=operation.payload.get("reason", application.rejection_reason)))
+
+
+reject_applicant.applies(_apply_applicant)

@@ -1,0 +1,218 @@
+"""The outbox executor: performs OutboxOperation rows at User Interviews, exactly once in effect.
+
+A worker claims a row with a compare-and-swap update (no two workers ever run one row),
+calls UI outside any transaction with the row's idempotency key, then records the result
+in one short transaction together with the handler's local change. Failures back off
+exponentially with jitter; a definite refusal ends the row `failed`, visible on the study
+with "Retry now". A beat sweeper re-dispatches due rows whose message was lost.
+"""
+
+import logging
+import random
+from datetime import timedelta
+
+from django.db import transaction
+from django.db.models import F
+from django.http import Http404
+
+from rally import clock
+from rally.models import OutboxOperation
+from rally.permissions import Permission
+from rally.services import activity_record, outbox_dispatch
+from recruitment import handlers
+from recruitment.user_interviews import errors
+
+logger = logging.getLogger(__name__)
+
+#: A running attempt holds its row this long; a worker that died frees it when this passes.
+RUN_LEASE = timedelta(minutes=10)
+#: The sweeper marks rows it re-dispatched as held this long, so the next sweep does not
+#: queue them again while their message waits for a worker.
+QUEUE_LEASE = timedelta(seconds=60)
+MAX_ATTEMPTS = 10
+BACKOFF_BASE_SECONDS = 5
+BACKOFF_CAP_SECONDS = 3600
+SWEEP_BATCH = 200
+
+Status = OutboxOperation.Status
+
+
+def backoff_delay(attempts):
+    """Exponential backoff with jitter: about 5 s, 10 s, 20 s … capped at an hour."""
+    ceiling = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** max(0, attempts - 1))
+    return timedelta(seconds=random.uniform(ceiling / 2, ceiling))
+
+
+def outbox_claim(operation_id):
+    """Take one row for this worker, or None when it is not due, done, failed or taken.
+
+    The row is due when its next attempt time has come, or when the sweeper queued it
+    (a queued row's time is at most QUEUE_LEASE ahead; a running one is RUN_LEASE ahead).
+    """
+    now = clock.now()
+    claimed = OutboxOperation.objects.filter(
+        pk=operation_id, status=Status.PENDING, next_attempt_at__lte=now + QUEUE_LEASE,
+    ).update(next_attempt_at=now + RUN_LEASE, attempts=F("attempts") + 1)
+    if not claimed:
+        return None
+    return OutboxOperation.objects.get(pk=operation_id)
+
+
+def outbox_execute(*, operation_id, client=None):
+    """Run one outbox row at UI. Returns the row's status afterwards (None when skipped)."""
+    operation = outbox_claim(operation_id)
+    if operation is None:
+        return None
+    handler = handlers.REGISTRY.get(operation.operation)
+    if handler is None:
+        return _record_failure(operation, None, f"No handler for {operation.operation!r}.")
+    if client is None:
+        from recruitment.user_interviews.client import UIClient
+
+        client = UIClient.from_settings()
+    try:
+        result = None
+        # Any earlier attempt may have reached UI before the worker lost track of it.
+        if handler.lookup is not None and operation.attempts > 1:
+            result = handler.lookup(operation, client)
+        if result is None:
+            result = handler.call(operation, client)
+    except errors.Permanent as error:
+        return _record_failure(operation, handler, _describe(error))
+    except errors.RateLimited as error:
+        return _record_retry(operation, handler, _describe(error),
+                             retry_after=error.retry_after)
+    except (errors.UIError, handlers.NotReady) as error:
+        return _record_retry(operation, handler, _describe(error))
+    except Exception as error:  # a bug or a surprise: keep the row, say why, back off
+        logger.exception("outbox %s (%s) raised", operation.pk, operation.operation)
+        return _record_retry(operation, handler, f"{type(error).__name__}: {error}")
+    return _record_success(operation, handler, result or {})
+
+
+def _describe(error):
+    detail = str(error)
+    if getattr(error, "status", None):
+        return f"User Interviews answered {error.status}: {detail}"
+    return detail or type(error).__name__
+
+
+def _locked_if_ours(operation):
+    """The row, locked, if it is still the attempt this worker claimed (else None)."""
+    current = OutboxOperation.objects.select_for_update().get(pk=operation.pk)
+    if current.status != Status.PENDING or current.attempts != operation.attempts:
+        return None
+    return current
+
+
+def _record_success(operation, handler, result):
+    with transaction.atomic():
+        current = _locked_if_ours(operation)
+        if current is None:
+            return None
+        if handler.apply is not None:
+            handler.apply(current, result)
+        current.status = Status.DONE
+        current.result = result
+        current.last_error = ""
+        current.completed_at = clock.now()
+        current.save(update_fields=["status", "result", "last_error", "completed_at"])
+    return current.status
+
+
+def _record_retry(operation, handler, message, *, retry_after=None):
+    if operation.attempts >= MAX_ATTEMPTS:
+        return _record_failure(operation, handler,
+                               f"Gave up after {operation.attempts} attempts: {message}")
+    delay = backoff_delay(operation.attempts)
+    if retry_after:
+        delay = max(delay, timedelta(seconds=float(retry_after)))
+    with transaction.atomic():
+        current = _locked_if_ours(operation)
+        if current is None:
+            return None
+        current.next_attempt_at = clock.now() + delay
+        current.last_error = message[:2000]
+        current.save(update_fields=["next_attempt_at", "last_error"])
+    return current.status
+
+
+def _record_failure(operation, handler, message):
+    with transaction.atomic():
+        current = _locked_if_ours(operation)
+        if current is None:
+            return None
+        current.status = Status.FAILED
+        current.last_error = message[:2000]
+        current.completed_at = clock.now()
+        current.save(update_fields=["status", "last_error", "completed_at"])
+        if handler is not None and handler.on_failure is not None:
+            handler.on_failure(current, message)
+        activity_record(
+            workspace=current.workspace, actor_label="task:outbox",
+            action="outbox.failed", study_id=current.study_id,
+            summary=f"User Interviews operation {handlers.label(current.operation)} failed",
+            data={"operation_id": str(current.pk), "operation": current.operation,
+                  "error": current.last_error})
+    return current.status
+
+
+def outbox_sweep(*, limit=SWEEP_BATCH):
+    """Re-dispatch due pending rows (their message was lost, or their backoff ran out).
+
+    Claims with SKIP LOCKED so two sweepers never queue the same rows; never a countdown.
+    Returns the ids dispatched.
+    """
+    now = clock.now()
+    with transaction.atomic():
+        due = list(
+            OutboxOperation.objects.select_for_update(skip_locked=True)
+            .filter(status=Status.PENDING, next_attempt_at__lte=now)
+            .order_by("next_attempt_at").values_list("pk", flat=True)[:limit])
+        OutboxOperation.objects.filter(pk__in=due).update(next_attempt_at=now + QUEUE_LEASE)
+    for operation_id in due:
+        outbox_dispatch(operation_id)
+    return due
+
+
+# Use cases people start ---------------------------------------------------------------------
+
+
+def outbox_operations_for_study(*, workspace, study_id):
+    """A study's operations that still need attention: pending or failed, oldest first."""
+    return list(OutboxOperation.objects.filter(
+        workspace=workspace, study_id=study_id,
+        status__in=[Status.PENDING, Status.FAILED]).order_by("created_at"))
+
+
+@transaction.atomic(durable=True)
+def outbox_retry_now(*, membership, operation_id):
+    """"Retry now": send a pending or failed operation again at once, with the same key.
+
+    Anyone who could have made the change may ask (EDIT_STUDY). An operation that has
+    already been done is left alone.
+    """
+    from django.core.exceptions import PermissionDenied
+
+    if not membership.allows(Permission.EDIT_STUDY):
+        raise PermissionDenied
+    try:
+        operation = OutboxOperation.objects.select_for_update().get(
+            pk=operation_id, workspace=membership.workspace)
+    except (OutboxOperation.DoesNotExist, ValueError, TypeError) as exc:
+        raise Http404 from exc
+    if operation.status == Status.DONE:
+        return operation
+    # Should a worker still be running it, the new attempt supersedes it: the old one's
+    # result is not recorded, and UI sees the same idempotency key twice.
+    operation.status = Status.PENDING
+    operation.next_attempt_at = clock.now()
+    operation.completed_at = None
+    operation.save(update_fields=["status", "next_attempt_at", "completed_at"])
+    activity_record(
+        workspace=membership.workspace, actor=membership.user, action="outbox.retried",
+        study_id=operation.study_id,
+        summary=f"Asked to retry {handlers.label(operation.operation)} at User Interviews",
+        data={"operation_id": str(operation.pk), "operation": operation.operation})
+    transaction.on_commit(lambda: outbox_dispatch(operation.pk))
+    return operation

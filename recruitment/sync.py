@@ -1,0 +1,339 @@
+"""Bringing User Interviews' state into Rally: recruits, applicants, webhook events, polling.
+
+Every apply is an upsert keyed by UI's id and guarded by UI's `updatedAt`, so webhooks
+(fast path) and the poller (safety net) can deliver the same news in any order, any
+number of times, and leave the same rows.
+"""
+
+import logging
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.db.models import F, Q
+
+from participants.models import Application
+from participants.services import ApplicantRecord, applications_upsert_from_ui
+from rally import clock
+from rally.services import activity_record
+from recruitment.models import Recruitment, WebhookEvent
+from recruitment.user_interviews.resources import (
+    ApplicantSource,
+    ApplicantStatus,
+    Qualification,
+    RecruitStatus,
+)
+
+logger = logging.getLogger(__name__)
+
+#: The poller asks for changes since its last run minus this, so clock skew and changes
+#: committed while it ran are never missed (upserts make the overlap harmless).
+POLL_SAFETY_MARGIN = timedelta(minutes=5)
+POLL_LEASE = timedelta(minutes=5)
+#: A webhook names a changed applicant; the poll window around the event's time.
+EVENT_WINDOW = timedelta(minutes=2)
+EVENT_LEASE = timedelta(minutes=5)
+PAGE_SIZE = 200
+
+State = Recruitment.State
+
+STATE_FOR_UI = {
+    RecruitStatus.DRAFT: State.STARTING,
+    RecruitStatus.PENDING_REVIEW: State.PENDING_REVIEW,
+    RecruitStatus.RECRUITING: State.RECRUITING,
+    RecruitStatus.FILLED: State.FILLED,
+    RecruitStatus.PAUSED: State.PAUSED,
+    RecruitStatus.DECLINED: State.DECLINED,
+    RecruitStatus.CLOSED: State.CLOSED,
+}
+
+STATE_SUMMARIES = {
+    State.STARTING: "Created the study at User Interviews",
+    State.PENDING_REVIEW: "User Interviews is reviewing the study",
+    State.RECRUITING: "Recruiting at User Interviews",
+    State.FILLED: "All seats are taken at User Interviews",
+    State.PAUSED: "Recruitment paused at User Interviews",
+    State.DECLINED: "User Interviews declined the study",
+    State.FAILED: "Recruitment at User Interviews failed to start",
+    State.CLOSED: "Recruitment closed at User Interviews",
+}
+
+_state_hooks = []
+
+
+def on_recruitment_state_change(fn):
+    """Register fn(*, recruitment, old, new, actor_label), run in the changing transaction.
+
+    Cross-app orchestrations (e.g. releasing the reservation when UI declines) hook here.
+    """
+    _state_hooks.append(fn)
+    return fn
+
+
+# Recruits -----------------------------------------------------------------------------------
+
+
+def recruit_result(recruit):
+    """The JSON the outbox stores for a recruit UI returned (and `recruitment_apply_recruit`
+    reads)."""
+    return {
+        "recruit_id": recruit.id,
+        "status": recruit.status.value,
+        "application_url": recruit.application_url or "",
+        "declined_reason": recruit.declined_reason or "",
+        "updated_at": recruit.updated_at.isoformat(),
+    }
+
+
+def _change_state(recruitment, new, *, actor_label, reason=""):
+    old = recruitment.state
+    if new == old or not recruitment.can_become(new):
+        return False
+    recruitment.state = new
+    summary = STATE_SUMMARIES[new] + (f": {reason}" if reason else "")
+    activity_record(workspace=recruitment.study.workspace, actor_label=actor_label,
+                    action=f"recruitment.{new}", study_id=recruitment.study_id,
+                    summary=summary[:300], data={"from": old, "to": new})
+    for hook in _state_hooks:
+        hook(recruitment=recruitment, old=old, new=new, actor_label=actor_label)
+    return True
+
+
+@transaction.atomic
+def recruitment_apply_recruit(*, result, actor_label, study_id=None):
+    """Apply a recruit as UI last described it (by study, or by UI's recruit id).
+
+    An older description than the one applied last changes nothing. Returns the
+    recruitment, or None when Rally has none for this recruit.
+    """
+    rows = Recruitment.objects.select_for_update().select_related("study__workspace")
+    if study_id is not None:
+        recruitment = rows.filter(study_id=study_id).first()
+    else:
+        recruitment = rows.filter(ui_recruit_id=result["recruit_id"]).first()
+    if recruitment is None:
+        return None
+    if recruitment.ui_recruit_id and recruitment.ui_recruit_id != result["recruit_id"]:
+        logger.warning("recruit %s is not the one of study %s", result["recruit_id"],
+                       recruitment.study_id)
+        return recruitment
+    updated_at = datetime.fromisoformat(result["updated_at"])
+    now = clock.now()
+    recruitment.last_synced_at = now
+    if recruitment.ui_updated_at is None or updated_at >= recruitment.ui_updated_at:
+        recruitment.ui_recruit_id = result["recruit_id"]
+        recruitment.application_url = result["application_url"] or recruitment.application_url
+        recruitment.declined_reason = result["declined_reason"]
+        recruitment.ui_updated_at = updated_at
+        _change_state(recruitment, STATE_FOR_UI[RecruitStatus(result["status"])],
+                      actor_label=actor_label, reason=result["declined_reason"])
+    recruitment.updated_at = now
+    recruitment.save()
+    return recruitment
+
+
+@transaction.atomic
+def recruitment_mark_failed(*, study_id, reason, actor_label):
+    """The hand-off to UI finally failed: say why on the study (SPEC R2)."""
+    recruitment = (Recruitment.objects.select_for_update().select_related("study__workspace")
+                   .filter(study_id=study_id).first())
+    if recruitment is None:
+        return None
+    recruitment.failure_reason = reason[:2000]
+    _change_state(recruitment, State.FAILED, actor_label=actor_label, reason=reason[:200])
+    recruitment.updated_at = clock.now()
+    recruitment.save()
+    return recruitment
+
+
+# Applicants ---------------------------------------------------------------------------------
+
+_STATUS_FOR_UI = {
+    ApplicantStatus.APPLIED: Application.Status.APPLIED,
+    ApplicantStatus.APPROVED: Application.Status.INVITED,
+    ApplicantStatus.REJECTED: Application.Status.REJECTED,
+    ApplicantStatus.SCHEDULED: Application.Status.SCHEDULED,
+    # An unmoderated participant's submission completes the test (SPEC T2).
+    ApplicantStatus.SUBMITTED: Application.Status.COMPLETED,
+    ApplicantStatus.COMPLETED: Application.Status.COMPLETED,
+    ApplicantStatus.NO_SHOW: Application.Status.NO_SHOW,
+    ApplicantStatus.CANCELED: Application.Status.CANCELED,
+    ApplicantStatus.WITHDRAWN: Application.Status.CANCELED,
+}
+_SOURCE_FOR_UI = {
+    ApplicantSource.PANEL: Application.Source.USER_INTERVIEWS,
+    ApplicantSource.DIRECT_LINK: Application.Source.DIRECT_LINK,
+}
+
+
+def applicant_record(applicant):
+    """A UI applicant (typed resource) in Rally's vocabulary."""
+    status = _STATUS_FOR_UI[applicant.status]
+    if (applicant.status == ApplicantStatus.APPLIED
+            and applicant.qualification == Qualification.UNQUALIFIED):
+        status = Application.Status.UNQUALIFIED  # direct-link applicant missing criteria (R5)
+    return ApplicantRecord(
+        ui_applicant_id=applicant.id,
+        ui_participant_id=applicant.participant.id,
+        first_name=applicant.participant.first_name,
+        last_initial=applicant.participant.last_initial,
+        status=status,
+        source=_SOURCE_FOR_UI[applicant.source],
+        qualification=applicant.qualification.value,
+        applied_at=applicant.applied_at,
+        ui_updated_at=applicant.updated_at,
+        screener_version=applicant.screener_version,
+        screener_responses=[response.as_dict() for response in applicant.screener_responses],
+        matched_criteria=[match.as_dict() for match in applicant.matched_criteria],
+        unmet_criteria=[match.as_dict() for match in applicant.unmet_criteria],
+    )
+
+
+def applicant_document(applicant):
+    """An applicant's record as JSON (stored as an outbox result)."""
+    record = applicant_record(applicant)
+    document = dict(record.__dict__)
+    document["applied_at"] = record.applied_at.isoformat()
+    document["ui_updated_at"] = record.ui_updated_at.isoformat()
+    return document
+
+
+def applicant_record_from_document(document):
+    values = dict(document)
+    values["applied_at"] = datetime.fromisoformat(values["applied_at"])
+    values["ui_updated_at"] = datetime.fromisoformat(values["ui_updated_at"])
+    return ApplicantRecord(**values)
+
+
+def applicants_sync(*, study, recruit_id, client, updated_since=None):
+    """Upsert the recruit's applicants changed since `updated_since` (all when None).
+
+    Pages stream from UI straight into bulk upserts; nothing holds every applicant.
+    Returns how many were read.
+    """
+    records = (applicant_record(applicant)
+               for page in client.applicants_pages(recruit_id, updated_since=updated_since,
+                                                   page_size=PAGE_SIZE)
+               for applicant in page.items)
+    return applications_upsert_from_ui(study=study, items=records)
+
+
+# The poller ---------------------------------------------------------------------------------
+
+
+def _claim_for_poll(recruitment_id, now):
+    return Recruitment.objects.filter(
+        Q(poll_claimed_until__isnull=True) | Q(poll_claimed_until__lte=now),
+        pk=recruitment_id,
+    ).update(poll_claimed_until=now + POLL_LEASE)
+
+
+def recruitment_poll(*, recruitment_id, client):
+    """Sync one recruitment from UI: the recruit, then its applicants changed since the
+    cursor (minus a margin); then advance the cursor. False when another poller has it."""
+    started = clock.now()
+    if not _claim_for_poll(recruitment_id, started):
+        return False
+    try:
+        recruitment = Recruitment.objects.select_related("study").get(pk=recruitment_id)
+        since = (recruitment.updated_since - POLL_SAFETY_MARGIN
+                 if recruitment.updated_since else None)
+        recruit = client.recruit_get(recruitment.ui_recruit_id)
+        recruitment_apply_recruit(result=recruit_result(recruit), actor_label="task:poller")
+        applicants_sync(study=recruitment.study, recruit_id=recruitment.ui_recruit_id,
+                        client=client, updated_since=since)
+        Recruitment.objects.filter(pk=recruitment_id).update(
+            updated_since=started, last_synced_at=clock.now(), poll_claimed_until=None)
+    except BaseException:
+        Recruitment.objects.filter(pk=recruitment_id).update(poll_claimed_until=None)
+        raise
+    return True
+
+
+def recruitments_to_poll():
+    return list(Recruitment.objects.filter(state__in=Recruitment.LIVE_STATES,
+                                           ui_recruit_id__isnull=False)
+                .order_by(F("last_synced_at").asc(nulls_first=True))
+                .values_list("pk", flat=True))
+
+
+def recruitments_poll_all(*, client):
+    """One poll round over every live recruitment; one failing does not stop the others."""
+    polled = failed = 0
+    for recruitment_id in recruitments_to_poll():
+        try:
+            polled += bool(recruitment_poll(recruitment_id=recruitment_id, client=client))
+        except Exception:
+            failed += 1
+            logger.exception("polling recruitment %s failed", recruitment_id)
+    return {"polled": polled, "failed": failed}
+
+
+# Webhook events -----------------------------------------------------------------------------
+
+_event_processors = {}
+
+
+def event_processor(*event_types):
+    """Register fn(event, client) as the processing of these webhook event types."""
+
+    def register(fn):
+        for event_type in event_types:
+            _event_processors[event_type] = fn
+        return fn
+
+    return register
+
+
+def _resource(event):
+    return event.payload["data"]["resource"]
+
+
+@event_processor("recruit.status_changed", "recruit.billing_finalized")
+def _process_recruit_event(event, client):
+    recruit = client.recruit_get(_resource(event)["id"])
+    recruitment_apply_recruit(result=recruit_result(recruit),
+                              actor_label=f"webhook:{event.event_id}")
+
+
+@event_processor("applicant.created", "applicant.status_changed")
+def _process_applicant_event(event, client):
+    resource = _resource(event)
+    recruitment = (Recruitment.objects.select_related("study")
+                   .filter(ui_recruit_id=resource.get("recruitId")).first())
+    if recruitment is None:
+        return
+    # UI has no single-applicant read: ask for the recruit's applicants changed around the
+    # event (the named one among them, in its current state); upserts make extras harmless.
+    created_at = datetime.fromisoformat(event.payload["createdAt"])
+    applicants_sync(study=recruitment.study, recruit_id=recruitment.ui_recruit_id,
+                    client=client, updated_since=created_at - EVENT_WINDOW)
+    Recruitment.objects.filter(pk=recruitment.pk).update(last_synced_at=clock.now())
+
+
+def webhook_event_process(*, event_pk, client):
+    """Process one stored event: re-fetch what it names from UI and upsert it.
+
+    Returns True when processed now. An event already processed, or being processed by
+    another worker, is left alone. On an error the event stays unprocessed (the next
+    delivery of the same id processes it again) and the error is kept on the row.
+    """
+    now = clock.now()
+    claimed = WebhookEvent.objects.filter(
+        Q(claimed_until__isnull=True) | Q(claimed_until__lte=now),
+        pk=event_pk, processed_at__isnull=True,
+    ).update(claimed_until=now + EVENT_LEASE, attempts=F("attempts") + 1)
+    if not claimed:
+        return False
+    event = WebhookEvent.objects.get(pk=event_pk)
+    processor = _event_processors.get(event.type)
+    try:
+        if processor is not None:  # other types (ping, sessions, payments) need nothing yet
+            processor(event, client)
+    except Exception as error:
+        WebhookEvent.objects.filter(pk=event_pk).update(
+            claimed_until=None, last_error=f"{type(error).__name__}: {error}"[:2000])
+        logger.warning("webhook event %s failed: %s", event.event_id, error)
+        raise
+    WebhookEvent.objects.filter(pk=event_pk).update(processed_at=clock.now(),
+                                                     claimed_until=None, last_error="")
+    return True

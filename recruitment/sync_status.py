@@ -1,0 +1,69 @@
+"""Sync health on the study overview (SPEC R8): when the study last synced with User
+Interviews, and every pending or failed operation with "Retry now"."""
+
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from rally.permissions import Permission
+from rally.selectors import require_permission
+from recruitment import handlers, outbox
+from recruitment.models import Recruitment
+
+TEMPLATE = "recruitment/sync_status.html"
+
+
+def sync_status_context(*, membership, study):
+    """What the panel shows, or None when the study has nothing to do with UI yet."""
+    recruitment = Recruitment.objects.filter(study=study).first()
+    operations = outbox.outbox_operations_for_study(workspace=study.workspace,
+                                                    study_id=study.pk)
+    if recruitment is None and not operations:
+        return None
+    for operation in operations:
+        operation.label = handlers.label(operation.operation)
+    return {
+        "recruitment": recruitment,
+        "operations": operations,
+        "has_pending": any(op.status == "pending" for op in operations),
+        "can_retry": membership is not None and membership.allows(Permission.EDIT_STUDY),
+    }
+
+
+def overview_panel(request, study):
+    """studies.pages provider: the sync panel on the overview of a UI study."""
+    if not study.is_user_interviews:
+        return None
+    context = sync_status_context(membership=getattr(request, "membership", None),
+                                  study=study)
+    if context is None:
+        return None
+    return TEMPLATE, context
+
+
+def _study(request, study_id):
+    from studies.selectors import study_get_for_user
+
+    return study_get_for_user(membership=request.membership, study_id=study_id)
+
+
+@login_required
+@require_GET
+def sync_status(request, study_id):
+    """The panel alone (htmx refreshes it while operations are pending)."""
+    study = _study(request, study_id)
+    context = sync_status_context(membership=request.membership, study=study) or {
+        "recruitment": None, "operations": [], "has_pending": False, "can_retry": False}
+    return render(request, TEMPLATE, {"study": study, **context})
+
+
+@login_required
+@require_POST
+def outbox_retry(request, study_id, operation_id):
+    """"Retry now" on one pending or failed operation of the study."""
+    study = _study(request, study_id)
+    require_permission(request.membership, Permission.EDIT_STUDY)
+    outbox.outbox_retry_now(membership=request.membership, operation_id=operation_id)
+    if request.htmx:
+        return sync_status(request, study.id)
+    return redirect("studies:study_overview", study_id=study.id)

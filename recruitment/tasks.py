@@ -1,0 +1,41 @@
+"""Celery tasks of the UI integration: thin wrappers that take ids and call one function."""
+
+from celery import shared_task
+
+from recruitment import outbox, sync
+
+
+def _client():
+    from recruitment.user_interviews.client import UIClient
+
+    return UIClient.from_settings()
+
+
+@shared_task(name="recruitment.outbox_execute", ignore_result=True)
+def outbox_execute(operation_id):
+    """Run one outbox row (dispatched after the commit that wrote it, or by the sweeper)."""
+    with _client() as client:
+        return outbox.outbox_execute(operation_id=operation_id, client=client)
+
+
+@shared_task(name="recruitment.outbox_sweep", ignore_result=True)
+def outbox_sweep():
+    """Beat: re-dispatch due pending rows (lost messages, finished backoffs)."""
+    return len(outbox.outbox_sweep())
+
+
+@shared_task(name="recruitment.webhook_process", ignore_result=True)
+def webhook_process(event_pk):
+    """Process one stored webhook event. An error leaves it for its next delivery."""
+    with _client() as client:
+        try:
+            return sync.webhook_event_process(event_pk=event_pk, client=client)
+        except Exception:
+            return False  # kept on the row as last_error; the next delivery retries
+
+
+@shared_task(name="recruitment.poll", ignore_result=True)
+def poll():
+    """Beat: the safety net under webhooks — sync every live recruitment from UI."""
+    with _client() as client:
+        return sync.recruitments_poll_all(client=client)
