@@ -1,0 +1,84 @@
+"""The study page's tabs and overview panels, which higher apps extend without studies
+importing them.
+
+`register_tab("participants", label="Participants", url_name="participants:study_participants",
+order=60)` replaces the built-in "what exists so far" page of that tab; a new key adds a tab.
+`register_overview_panel("recruitment", 10, provider)` adds a panel to the overview, where
+provider(request, study) returns (template_name, context) or None (nothing to show).
+"""
+
+from dataclasses import dataclass, field
+
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils.safestring import mark_safe
+
+from studies.models import StudyType
+
+
+def _always(study):
+    return True
+
+
+def _moderated(study):
+    return study.study_type in (StudyType.INTERVIEW, StudyType.GROUP_INTERVIEW)
+
+
+def _unmoderated(study):
+    return study.study_type == StudyType.UNMODERATED_TEST
+
+
+@dataclass
+class Tab:
+    key: str
+    label: str
+    url_name: str  # reversed with study_id=
+    order: int
+    applies_to: object = field(default=_always)  # fn(study) -> bool
+
+
+_tabs = {
+    tab.key: tab for tab in (
+        Tab("overview", "Overview", "studies:study_overview", 10),
+        Tab("plan", "Plan", "studies:study_plan", 20),
+        Tab("audience", "Audience", "studies:study_audience", 30),
+        Tab("screener", "Screener", "studies:study_screener", 40),
+        Tab("scheduling", "Scheduling", "studies:study_scheduling", 50, _moderated),
+        Tab("test", "Test", "studies:study_test", 50, _unmoderated),
+        Tab("participants", "Participants", "studies:study_participants", 60),
+        Tab("activity", "Activity", "studies:study_activity", 90),
+    )
+}
+_panels = {}
+
+
+def register_tab(key, *, label, url_name, order, applies_to=None):
+    """Add a tab to the study page, or take over a built-in one by its key."""
+    _tabs[key] = Tab(key, label, url_name, order, applies_to or _always)
+
+
+def register_overview_panel(key, order, provider):
+    """Add a panel to the study overview: provider(request, study) -> (template, context)|None."""
+    _panels[key] = (order, provider)
+
+
+def tabs_for(study, current):
+    """[(label, url, is_current)] for the study page's tab bar."""
+    tabs = sorted((tab for tab in _tabs.values() if tab.applies_to(study)),
+                  key=lambda tab: (tab.order, tab.label))
+    return [{"key": tab.key, "label": tab.label,
+             "url": reverse(tab.url_name, kwargs={"study_id": study.id}),
+             "current": tab.key == current} for tab in tabs]
+
+
+def overview_panels(request, study):
+    """The rendered HTML of every registered panel that has something to show, in order."""
+    rendered = []
+    for _, (_order, provider) in sorted(_panels.items(), key=lambda item: (item[1][0], item[0])):
+        result = provider(request, study)
+        if result is None:
+            continue
+        template_name, context = result
+        rendered.append(mark_safe(render_to_string(  # noqa: S308 - our own rendered template
+            template_name, {"study": study, **context}, request=request)))
+    return rendered

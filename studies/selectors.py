@@ -1,0 +1,230 @@
+"""Reads on studies that views and other apps share: lookups scoped to the workspace, the
+studies list, the audience as User Interviews receives it, the catalog and the cost estimate.
+"""
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.core.exceptions import ObjectDoesNotExist
+from django.db.models import Prefetch, Q
+from django.http import Http404
+
+from studies import locations
+from studies.lifecycle import study_on_team  # noqa: F401 - part of this module's interface
+from studies.models import (
+    Characteristic,
+    CharacteristicCategory,
+    CharacteristicChoice,
+    LocationMode,
+    Source,
+    Status,
+    Study,
+    StudyType,
+)
+
+
+def study_get_for_user(*, membership, study_id):
+    """The study of the membership's workspace with this id, or 404 (W1)."""
+    if membership is None:
+        raise Http404
+    study = (Study.objects.filter(pk=study_id, workspace_id=membership.workspace_id)
+             .select_related("owner", "workspace")
+             .prefetch_related("team").first())
+    if study is None:
+        raise Http404
+    return study
+
+
+# The studies list ---------------------------------------------------------------------------
+
+SORTS = {
+    "updated": ("-updated_at", "Last updated"),
+    "name": ("name", "Name"),
+    "created": ("-created_at", "Newest"),
+    "status": ("status", "Status"),
+}
+
+
+def studies_for_list(*, workspace, status="", study_type="", source="", query="",
+                     sort="updated", templates=False):
+    studies = Study.objects.filter(workspace=workspace, is_template=templates)
+    if status in Status.values:
+        studies = studies.filter(status=status)
+    if study_type in StudyType.values:
+        studies = studies.filter(study_type=study_type)
+    if source in Source.values:
+        studies = studies.filter(source=source)
+    if query.strip():
+        studies = studies.filter(name__icontains=query.strip())
+    order = SORTS.get(sort, SORTS["updated"])[0]
+    return studies.select_related("owner").order_by(order, "-updated_at", "id")
+
+
+def templates_for_workspace(workspace):
+    return Study.objects.filter(workspace=workspace, is_template=True).order_by("name")
+
+
+def study_counts_by_status(workspace):
+    rows = (Study.objects.filter(workspace=workspace, is_template=False)
+            .values_list("status").order_by())
+    counts = dict.fromkeys(Status.values, 0)
+    from django.db.models import Count
+
+    for status, count in rows.annotate(count=Count("id")):
+        counts[status] = count
+    return counts
+
+
+# Audience -----------------------------------------------------------------------------------
+
+
+def study_audience_payload(study):
+    """The study's audience in UI_API.md's shape (`audience` of a recruit or an estimate)."""
+    if study.location_mode == LocationMode.STATE:
+        countries, states = [locations.DEFAULT_COUNTRY], list(study.us_states)
+    else:
+        countries, states = list(study.countries), []
+    criteria = []
+    for criterion in study.criteria:
+        if "range" in criterion:
+            criteria.append({"characteristic": criterion["characteristic"],
+                             "range": dict(criterion["range"])})
+        else:
+            criteria.append({"characteristic": criterion["characteristic"],
+                             "values": list(criterion["values"])})
+    return {"type": study.audience_type, "countries": countries, "usStates": states,
+            "criteria": criteria}
+
+
+@dataclass(frozen=True)
+class AppliedCriterion:
+    slug: str
+    name: str
+    summary: str  # "Healthcare, Finance" or "25-40" (with an en dash)
+    category_label: str
+    offered: bool  # False when the catalog no longer lists it
+
+
+def study_applied_criteria(study):
+    """The study's criteria with names and value labels, for chips (one query + choices)."""
+    slugs = study.criteria_slugs
+    if not slugs:
+        return []
+    catalog = {c.slug: c for c in Characteristic.objects.filter(slug__in=slugs)
+               .prefetch_related("choices")}
+    applied = []
+    for criterion in study.criteria:
+        characteristic = catalog.get(criterion["characteristic"])
+        if characteristic is None:
+            applied.append(AppliedCriterion(criterion["characteristic"],
+                                            criterion["characteristic"],
+                                            "no longer offered by User Interviews", "", False))
+            continue
+        if "range" in criterion:
+            summary = f"{criterion['range']['min']}\u2013{criterion['range']['max']}"
+        else:
+            labels = {choice.external_id: choice.label for choice in characteristic.choices.all()}
+            summary = ", ".join(labels.get(value, value) for value in criterion["values"])
+        applied.append(AppliedCriterion(characteristic.slug, characteristic.name, summary,
+                                        characteristic.get_category_display(), True))
+    return applied
+
+
+def study_has_professional_criterion(study):
+    return any(c.category_label == CharacteristicCategory.PROFESSIONAL.label
+               for c in study_applied_criteria(study))
+
+
+@dataclass
+class CatalogGroup:
+    category: str
+    label: str
+    characteristics: list
+
+
+def criteria_catalog(*, audience_type, query=""):
+    """The catalog offered for this audience type, grouped in SPEC A4's order.
+
+    `query` matches characteristic names and choice labels (type-ahead); a characteristic
+    that matches only by some choices shows those choices first.
+    """
+    characteristics = Characteristic.objects.filter(audience_types__contains=[audience_type])
+    query = query.strip()
+    if query:
+        characteristics = characteristics.filter(
+            Q(name__icontains=query) | Q(choices__label__icontains=query)).distinct()
+    characteristics = characteristics.prefetch_related(
+        Prefetch("choices", queryset=CharacteristicChoice.objects.order_by("position", "label")))
+    by_category = {category: [] for category in CharacteristicCategory.values}
+    for characteristic in characteristics.order_by("position", "name"):
+        by_category[characteristic.category].append(characteristic)
+    return [CatalogGroup(category, CharacteristicCategory(category).label, rows)
+            for category, rows in by_category.items() if rows]
+
+
+# Cost ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CostEstimate:
+    """SPEC B2: participation limit times (recruitment fee + incentive amount), both parts."""
+
+    participation_limit: int | None
+    recruitment_fee: Decimal | None
+    incentive_amount: Decimal | None
+    fee_reason: str = ""  # why there is no recruitment fee, when there is none
+
+    @property
+    def complete(self):
+        return (self.participation_limit is not None and self.incentive_amount is not None
+                and self.recruitment_fee is not None)
+
+    @property
+    def fees_total(self):
+        if self.participation_limit is None or self.recruitment_fee is None:
+            return None
+        return self.recruitment_fee * self.participation_limit
+
+    @property
+    def incentives_total(self):
+        if self.participation_limit is None or self.incentive_amount is None:
+            return None
+        return self.incentive_amount * self.participation_limit
+
+    @property
+    def per_participant(self):
+        if self.recruitment_fee is None or self.incentive_amount is None:
+            return None
+        return self.recruitment_fee + self.incentive_amount
+
+    @property
+    def total(self):
+        if not self.complete:
+            return None
+        return self.fees_total + self.incentives_total
+
+
+def study_cost_estimate(*, source, study_type, audience_type, participation_limit,
+                        incentive_amount):
+    """The estimate for these plan values (the plan page passes unsaved values as typed)."""
+    fee, reason = None, ""
+    if source != Source.USER_INTERVIEWS:
+        fee, reason = Decimal("0.00"), "The Rally panel has no recruitment fee."
+    elif study_type not in (StudyType.INTERVIEW, StudyType.GROUP_INTERVIEW,
+                            StudyType.UNMODERATED_TEST):
+        reason = "User Interviews does not recruit for this study type."
+    else:
+        from billing.pricing import recruitment_fee
+
+        try:
+            fee = recruitment_fee(audience_type=audience_type, study_type=study_type)
+        except (ObjectDoesNotExist, ValueError):
+            reason = "No recruitment fee is in effect for this audience and study type."
+    return CostEstimate(participation_limit, fee, incentive_amount, reason)
+
+
+def study_cost_for(study):
+    return study_cost_estimate(source=study.source, study_type=study.study_type,
+                               audience_type=study.audience_type,
+                               participation_limit=study.participation_limit,
+                               incentive_amount=study.incentive_amount)

@@ -1,0 +1,607 @@
+"""Writes on studies: create, copy, plan, audience, templates, and the criteria catalog.
+
+Each use case is one durable transaction that locks the study, re-checks the rules (the page
+may be stale, the POST may be crafted), writes, and records an activity entry.
+"""
+
+from decimal import Decimal, InvalidOperation
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.http import Http404
+
+from rally import clock
+from rally.models import Membership
+from rally.permissions import Permission
+from rally.services import activity_record
+from studies import lifecycle, locations
+from studies.models import (
+    CONSENT_FORM_REASON,
+    DURATION_MAX,
+    DURATION_MIN,
+    SURVEY_SOURCE_REASON,
+    AudienceType,
+    Characteristic,
+    CharacteristicCategory,
+    CharacteristicChoice,
+    CharacteristicType,
+    LocationMode,
+    Source,
+    Status,
+    Study,
+    StudyType,
+)
+
+LOCKED_AUDIENCE = ("Audience targeting is locked: recruitment has started, so the audience "
+                   "can no longer change.")
+LOCKED_INCENTIVE = "The incentive amount is locked: recruitment has started."
+LIMIT_ONLY_DOWN = ("Recruitment has started: the participation limit can only be lowered "
+                   "(it is {limit} now).")
+CLOSED_STUDY = "The study is closed: its settings can no longer change."
+
+# Plan fields as the page labels them (activity summaries name them the same way).
+PLAN_LABELS = {
+    "name": "Study name",
+    "study_type": "Study type",
+    "source": "Recruitment source",
+    "external_description": "External study description",
+    "participation_limit": "Participation limit",
+    "incentive_amount": "Incentive amount",
+    "consent_form": "Consent form",
+}
+
+
+# Shared checks -----------------------------------------------------------------------------
+
+
+def _lock(*, membership, study):
+    """The study row, locked, if it belongs to the membership's workspace (else 404)."""
+    locked = Study.objects.select_for_update().filter(
+        pk=study.pk, workspace_id=membership.workspace_id).first()
+    if locked is None:
+        raise Http404
+    return locked
+
+
+def _require_edit(membership, study):
+    if not membership.allows(Permission.EDIT_STUDY):
+        raise PermissionDenied
+    if study.status == Status.CLOSED:
+        raise ValidationError(CLOSED_STUDY)
+
+
+def _touch(study, fields):
+    study.updated_at = clock.now()
+    study.save(update_fields=[*fields, "updated_at"])
+
+
+def _record(membership, study, action, summary, data=None):
+    activity_record(workspace=membership.workspace, actor=membership.user, action=action,
+                    summary=summary, study_id=study.id, data=data or {})
+
+
+def parse_participation_limit(value):
+    """A whole number ≥ 1, or a ValidationError with a sentence a person understands."""
+    text = str(value).strip() if value is not None else ""
+    if not text:
+        return None
+    if not text.isdigit():
+        raise ValidationError("Enter the participation limit as a whole number, like 12.")
+    limit = int(text)
+    if limit < 1:
+        raise ValidationError("The participation limit must be at least 1.")
+    if limit > 10_000:
+        raise ValidationError("The participation limit can be at most 10,000.")
+    return limit
+
+
+def parse_incentive_amount(value):
+    """USD, more than 0, at most two decimals."""
+    text = str(value).strip().removeprefix("$").replace(",", "") if value is not None else ""
+    if not text:
+        return None
+    try:
+        amount = Decimal(text)
+    except InvalidOperation:
+        raise ValidationError("Enter the incentive amount as a number of US dollars, "
+                              "like 75.00.") from None
+    if not amount.is_finite():
+        raise ValidationError("Enter the incentive amount as a number of US dollars, "
+                              "like 75.00.")
+    if amount <= 0:
+        raise ValidationError("The incentive amount must be more than $0.")
+    if amount.as_tuple().exponent < -2:
+        raise ValidationError("Enter the incentive amount with at most two decimals "
+                              "(cents), like 75.50.")
+    if amount >= Decimal("100000"):
+        raise ValidationError("The incentive amount must be less than $100,000.")
+    return amount.quantize(Decimal("0.01"))
+
+
+def parse_duration(value):
+    text = str(value).strip() if value is not None else ""
+    if not text.isdigit() or not DURATION_MIN <= int(text) <= DURATION_MAX:
+        raise ValidationError(f"Enter the total participation time as a whole number of "
+                              f"minutes from {DURATION_MIN} to {DURATION_MAX}.")
+    return int(text)
+
+
+# Creating and copying -----------------------------------------------------------------------
+
+_copiers = []
+
+
+def on_copy(fn):
+    """Register fn(*, source, target): copy more settings when a study is made from another.
+
+    The screener and scheduling settings join here as they are built, so "New study" from
+    a template and "Save as template" copy everything in one transaction.
+    """
+    if fn not in _copiers:
+        _copiers.append(fn)
+    return fn
+
+
+COPIED_FIELDS = (
+    "study_type", "source", "external_description", "participation_limit", "incentive_amount",
+    "consent_form", "audience_type", "duration_minutes", "location_mode", "countries",
+    "us_states", "criteria",
+)
+
+
+def study_copy_settings(*, source, target):
+    """Copy plan and audience (and whatever registered copiers add) from source to target.
+
+    The copy is a snapshot: later edits to the source do not reach the target.
+    """
+    for field in COPIED_FIELDS:
+        value = getattr(source, field)
+        setattr(target, field, list(value) if isinstance(value, list) else value)
+    target.criteria = [dict(criterion) for criterion in source.criteria]
+    target.save()
+    for copier in list(_copiers):
+        copier(source=source, target=target)
+
+
+def _check_type_and_source(study_type, source):
+    if StudyType(study_type) == StudyType.SURVEY and Source(source) == Source.USER_INTERVIEWS:
+        raise ValidationError({"source": SURVEY_SOURCE_REASON})
+
+
+@transaction.atomic(durable=True)
+def study_create(*, membership, name, study_type=StudyType.INTERVIEW,
+                 source=Source.USER_INTERVIEWS, template=None):
+    """A new Draft study owned by the person, from scratch or copied from a template."""
+    if not membership.allows(Permission.EDIT_STUDY):
+        raise PermissionDenied
+    name = (name or "").strip()
+    if not name:
+        raise ValidationError({"name": "Enter a study name."})
+    if template is not None:
+        template = Study.objects.filter(pk=template.pk, workspace_id=membership.workspace_id,
+                                        is_template=True).first()
+        if template is None:
+            raise ValidationError({"template": "Choose one of the listed templates."})
+        study_type, source = template.study_type, template.source
+    _check_type_and_source(study_type, source)
+    now = clock.now()
+    study = Study(workspace_id=membership.workspace_id, name=name, study_type=study_type,
+                  source=source, owner=membership.user, countries=[locations.DEFAULT_COUNTRY],
+                  created_from=template, created_at=now, updated_at=now)
+    study.save()
+    if template is not None:
+        study_copy_settings(source=template, target=study)
+    origin = f" from the template “{template.name}”" if template else ""
+    _record(membership, study, "study.created", f"Created “{name}”{origin}",
+            {"template": str(template.pk) if template else None})
+    return study
+
+
+@transaction.atomic(durable=True)
+def study_save_as_template(*, membership, study, name=None):
+    """Keep the study's settings as a template (a Draft study with `is_template`)."""
+    if not membership.allows(Permission.EDIT_STUDY):
+        raise PermissionDenied
+    source = _lock(membership=membership, study=study)
+    name = (name or "").strip() or f"{source.name} (template)"
+    now = clock.now()
+    template = Study(workspace_id=source.workspace_id, name=name, owner=membership.user,
+                     is_template=True, created_from=source, created_at=now, updated_at=now)
+    template.save()
+    study_copy_settings(source=source, target=template)
+    _record(membership, template, "study.template_saved",
+            f"Saved “{source.name}” as the template “{name}”", {"study": str(source.pk)})
+    return template
+
+
+# Plan ---------------------------------------------------------------------------------------
+
+
+def _clean_plan(study, changes, members):
+    """Validate plan changes against the rules and the locks; {field: message} on failure."""
+    errors = {}
+    cleaned = {}
+    for field, parser in (("participation_limit", parse_participation_limit),
+                          ("incentive_amount", parse_incentive_amount)):
+        if field in changes:
+            try:
+                cleaned[field] = parser(changes[field])
+            except ValidationError as error:
+                errors[field] = error.messages[0]
+    for field in ("name", "external_description", "consent_form"):
+        if field in changes:
+            cleaned[field] = (changes[field] or "").strip()
+    if "name" in cleaned and not cleaned["name"]:
+        errors["name"] = "Enter a study name."
+    for field, choices in (("study_type", StudyType), ("source", Source)):
+        if field in changes:
+            if changes[field] not in choices.values:
+                errors[field] = "Choose one of the listed options."
+            else:
+                cleaned[field] = changes[field]
+    study_type = cleaned.get("study_type", study.study_type)
+    source = cleaned.get("source", study.source)
+    if ("study_type" in cleaned or "source" in cleaned) and "source" not in errors:
+        moved = (cleaned.get("study_type", study.study_type) != study.study_type
+                 or cleaned.get("source", study.source) != study.source)
+        if moved and study.status != Status.DRAFT:
+            errors["study_type"] = ("The study type and recruitment source can only change "
+                                    "while the study is a Draft.")
+        if study_type == StudyType.SURVEY and source == Source.USER_INTERVIEWS:
+            errors["source"] = SURVEY_SOURCE_REASON
+    if source == Source.USER_INTERVIEWS and cleaned.get("consent_form"):
+        errors["consent_form"] = CONSENT_FORM_REASON
+    if study.is_recruitment_locked:
+        new_incentive = cleaned.get("incentive_amount", study.incentive_amount)
+        if "incentive_amount" in cleaned and new_incentive != study.incentive_amount:
+            errors["incentive_amount"] = LOCKED_INCENTIVE
+        new_limit = cleaned.get("participation_limit", study.participation_limit)
+        if "participation_limit" in cleaned and (
+                new_limit is None or new_limit > study.participation_limit):
+            errors["participation_limit"] = LIMIT_ONLY_DOWN.format(
+                limit=study.participation_limit)
+    if "team" in changes:
+        wanted = {str(member_id) for member_id in changes["team"]}
+        known = {str(user_id) for user_id in members}
+        if not wanted <= known:
+            errors["team"] = "Choose teammates among the members of this workspace."
+        cleaned["team"] = wanted - {str(study.owner_id)}
+    if errors:
+        raise ValidationError(errors)
+    if source == Source.USER_INTERVIEWS:
+        cleaned["consent_form"] = ""
+    return cleaned
+
+
+def _money(value):
+    return "—" if value is None else f"${value:,.2f}"
+
+
+def _shown(field, value):
+    if field == "incentive_amount":
+        return _money(value)
+    if field == "study_type":
+        return StudyType(value).label
+    if field == "source":
+        return Source(value).label
+    if value in (None, ""):
+        return "—"
+    text = str(value)
+    return text if len(text) <= 40 else text[:39] + "…"
+
+
+@transaction.atomic(durable=True)
+def study_update_plan(*, membership, study, changes):
+    """Change plan fields (keys of PLAN_LABELS, plus "team": member user ids).
+
+    Refuses, changing nothing, on any invalid value, on a locked field (SPEC A7) or a
+    Survey from User Interviews (SPEC S2).
+    """
+    study = _lock(membership=membership, study=study)
+    _require_edit(membership, study)
+    unknown = set(changes) - set(PLAN_LABELS) - {"team"}
+    if unknown:
+        raise ValidationError(f"Unknown plan fields: {', '.join(sorted(unknown))}.")
+    members = Membership.objects.filter(workspace_id=study.workspace_id).values_list(
+        "user_id", flat=True)
+    cleaned = _clean_plan(study, changes, list(members))
+    changed = []
+    for field, value in cleaned.items():
+        if field == "team":
+            continue
+        if getattr(study, field) != value:
+            changed.append(f"{PLAN_LABELS[field]} {_shown(field, getattr(study, field))} → "
+                           f"{_shown(field, value)}")
+            setattr(study, field, value)
+    if "team" in cleaned:
+        current = {str(user_id) for user_id in study.team.values_list("pk", flat=True)}
+        if current != cleaned["team"]:
+            study.team.set(list(cleaned["team"]))
+            changed.append("Team")
+    if not changed:
+        return study
+    _touch(study, [field for field in cleaned if field != "team"])
+    _record(membership, study, "study.plan_updated",
+            f"Updated the plan of “{study.name}”: " + "; ".join(changed),
+            {"fields": sorted(cleaned)})
+    return study
+
+
+# Audience -----------------------------------------------------------------------------------
+
+
+def _audience_study(membership, study):
+    study = _lock(membership=membership, study=study)
+    _require_edit(membership, study)
+    if study.is_recruitment_locked:
+        raise ValidationError(LOCKED_AUDIENCE)
+    return study
+
+
+@transaction.atomic(durable=True)
+def study_update_audience_settings(*, membership, study, audience_type, duration_minutes):
+    """"Audience type" and "Total participation time (minutes)"."""
+    study = _audience_study(membership, study)
+    errors = {}
+    if audience_type not in AudienceType.values:
+        errors["audience_type"] = "Choose General population (B2C) or Industry professionals (B2B)."
+    try:
+        duration = parse_duration(duration_minutes)
+    except ValidationError as error:
+        errors["duration_minutes"] = error.messages[0]
+    if errors:
+        raise ValidationError(errors)
+    changes = []
+    if study.audience_type != audience_type:
+        changes.append(f"Audience type {AudienceType(study.audience_type).label} → "
+                       f"{AudienceType(audience_type).label}")
+        study.audience_type = audience_type
+        # Criteria that the new audience type cannot use no longer apply.
+        usable = set(Characteristic.objects.filter(
+            slug__in=study.criteria_slugs, audience_types__contains=[audience_type])
+            .values_list("slug", flat=True))
+        dropped = [c["characteristic"] for c in study.criteria if c["characteristic"] not in usable]
+        if dropped:
+            study.criteria = [c for c in study.criteria if c["characteristic"] in usable]
+            changes.append(f"removed criteria not offered for this audience: {', '.join(dropped)}")
+    if study.duration_minutes != duration:
+        changes.append(f"Total participation time {study.duration_minutes} → {duration} minutes")
+        study.duration_minutes = duration
+    if changes:
+        _touch(study, ["audience_type", "duration_minutes", "criteria"])
+        _record(membership, study, "study.audience_updated",
+                f"Updated the audience of “{study.name}”: " + "; ".join(changes))
+    return study
+
+
+@transaction.atomic(durable=True)
+def study_set_location_mode(*, membership, study, mode):
+    study = _audience_study(membership, study)
+    if mode not in LocationMode.values:
+        raise ValidationError({"location_mode": "Choose Country or State."})
+    if study.location_mode != mode:
+        study.location_mode = mode
+        if mode == LocationMode.STATE:
+            study.countries = [locations.DEFAULT_COUNTRY]
+        _touch(study, ["location_mode", "countries"])
+        _record(membership, study, "study.audience_updated",
+                f"Location of “{study.name}” now filters by {LocationMode(mode).label}")
+    return study
+
+
+@transaction.atomic(durable=True)
+def study_add_country(*, membership, study, code):
+    study = _audience_study(membership, study)
+    code = (code or "").strip().upper()
+    if code not in locations.countries():
+        raise ValidationError({"country": "Choose a country from the list."})
+    if study.location_mode != LocationMode.COUNTRY:
+        raise ValidationError({"country": "Switch the location filter to Country first."})
+    if code not in study.countries:
+        study.countries = [*study.countries, code]
+        _touch(study, ["countries"])
+        _record(membership, study, "study.audience_updated",
+                f"Added {locations.country_name(code)} to the audience of “{study.name}”")
+    return study
+
+
+@transaction.atomic(durable=True)
+def study_remove_country(*, membership, study, code):
+    study = _audience_study(membership, study)
+    code = (code or "").strip().upper()
+    if code not in locations.countries():
+        raise ValidationError({"country": "Choose a country from the list."})
+    if code in study.countries:
+        study.countries = [c for c in study.countries if c != code]
+        _touch(study, ["countries"])
+        _record(membership, study, "study.audience_updated",
+                f"Removed {locations.country_name(code)} from the audience of “{study.name}”")
+    return study
+
+
+@transaction.atomic(durable=True)
+def study_set_states(*, membership, study, codes):
+    study = _audience_study(membership, study)
+    codes = [str(code).strip().upper() for code in codes]
+    unknown = [code for code in codes if code not in locations.us_states()]
+    if unknown:
+        raise ValidationError({"us_states": "Choose states from the list (unknown: "
+                                            f"{', '.join(unknown)[:60]})."})
+    ordered = [code for code in locations.us_states() if code in set(codes)]
+    if study.location_mode != LocationMode.STATE:
+        raise ValidationError({"us_states": "Switch the location filter to State first."})
+    if ordered != study.us_states:
+        study.us_states = ordered
+        _touch(study, ["us_states"])
+        names = ", ".join(locations.state_name(code) for code in ordered) or "none"
+        _record(membership, study, "study.audience_updated",
+                f"States of “{study.name}”: {names}"[:300])
+    return study
+
+
+def _clean_criterion(characteristic, selection):
+    """One criterion in UI's shape, or a ValidationError naming the characteristic."""
+    if characteristic.is_range:
+        bounds = selection.get("range") or {}
+        low, high = str(bounds.get("min", "")).strip(), str(bounds.get("max", "")).strip()
+        if not low and not high:
+            return None
+        try:
+            low = int(low) if low else characteristic.range_min
+            high = int(high) if high else characteristic.range_max
+        except ValueError:
+            raise ValidationError(f"{characteristic.name}: enter whole numbers.") from None
+        if not characteristic.range_min <= low <= high <= characteristic.range_max:
+            raise ValidationError(
+                f"{characteristic.name}: choose a range from {characteristic.range_min} to "
+                f"{characteristic.range_max}, the lower bound first.")
+        return {"characteristic": characteristic.slug, "range": {"min": low, "max": high}}
+    values = [str(value) for value in selection.get("values") or []]
+    if not values:
+        return None
+    known = {choice.external_id for choice in characteristic.choices.all()}
+    if not set(values) <= known:
+        raise ValidationError(f"{characteristic.name}: choose values from the list.")
+    ordered = sorted(set(values), key=values.index)
+    return {"characteristic": characteristic.slug, "values": ordered}
+
+
+@transaction.atomic(durable=True)
+def study_apply_criteria(*, membership, study, selections):
+    """"Apply criteria": {slug: {"values": [...]} | {"range": {min, max}} | {}}.
+
+    A characteristic with an empty selection is removed; others are set; characteristics
+    not mentioned stay as they are.
+    """
+    study = _audience_study(membership, study)
+    characteristics = {
+        c.slug: c for c in Characteristic.objects.filter(slug__in=list(selections))
+        .prefetch_related("choices")}
+    unknown = [slug for slug in selections if slug not in characteristics]
+    if unknown:
+        raise ValidationError({"criteria": "Choose criteria from the catalog."})
+    errors = []
+    cleaned = {}
+    for slug, selection in selections.items():
+        characteristic = characteristics[slug]
+        if study.audience_type not in characteristic.audience_types:
+            errors.append(f"{characteristic.name} is not offered for "
+                          f"{AudienceType(study.audience_type).label} audiences.")
+            continue
+        try:
+            cleaned[slug] = _clean_criterion(characteristic, selection)
+        except ValidationError as error:
+            errors.extend(error.messages)
+    if errors:
+        raise ValidationError({"criteria": errors})
+    current = {c["characteristic"]: c for c in study.criteria}
+    before = dict(current)
+    for slug, criterion in cleaned.items():
+        if criterion is None:
+            current.pop(slug, None)
+        else:
+            current[slug] = criterion
+    if current == before:
+        return study
+    study.criteria = list(current.values())
+    _touch(study, ["criteria"])
+    added = [characteristics[s].name for s in current if s not in before]
+    removed = [characteristics[s].name for s in before if s not in current]
+    changed = [characteristics[s].name for s in current if s in before
+               and current[s] != before[s]]
+    parts = [f"{label} {', '.join(names)}" for label, names in
+             (("added", added), ("changed", changed), ("removed", removed)) if names]
+    _record(membership, study, "study.audience_updated",
+            f"Criteria of “{study.name}”: " + "; ".join(parts), {"criteria": study.criteria})
+    return study
+
+
+@transaction.atomic(durable=True)
+def study_remove_criterion(*, membership, study, slug):
+    study = _audience_study(membership, study)
+    if slug not in study.criteria_slugs:
+        return study
+    study.criteria = [c for c in study.criteria if c["characteristic"] != slug]
+    _touch(study, ["criteria"])
+    name = Characteristic.objects.filter(slug=slug).values_list("name", flat=True).first()
+    _record(membership, study, "study.audience_updated",
+            f"Removed the criterion {name or slug} from “{study.name}”")
+    return study
+
+
+# Status and recruitment -------------------------------------------------------------------
+
+
+def study_publish(*, membership, study):
+    """"Publish Study": Draft → Active inside Rally (recruitment starts elsewhere)."""
+    return lifecycle.study_transition(membership=membership, study=study, to=Status.ACTIVE)
+
+
+def study_change_status(*, membership, study, to):
+    return lifecycle.study_transition(membership=membership, study=study, to=to)
+
+
+def study_mark_recruitment_started(*, study):
+    """Lock audience and incentive (SPEC A7). Call inside the "Start Recruitment" transaction.
+
+    Idempotent: the first start time is kept.
+    """
+    updated = Study.objects.filter(pk=study.pk, recruitment_started_at__isnull=True).update(
+        recruitment_started_at=clock.now(), updated_at=clock.now())
+    study.refresh_from_db(fields=["recruitment_started_at", "updated_at"])
+    return bool(updated)
+
+
+# Criteria catalog -------------------------------------------------------------------------
+
+
+def _catalog_item(item):
+    try:
+        slug, name = str(item["slug"]), str(item["name"])
+        category = CharacteristicCategory(item["category"])
+        kind = CharacteristicType(item["type"])
+        audience_types = [AudienceType(value).value for value in item.get("audience_types", [])]
+        choices = [(str(choice["id"]), str(choice["label"])) for choice in
+                   item.get("choices") or []]
+        bounds = item.get("range")
+        low, high = (int(bounds["min"]), int(bounds["max"])) if bounds else (None, None)
+    except (KeyError, TypeError, ValueError) as error:
+        raise ValidationError(f"Malformed characteristic {item!r}: {error}") from None
+    if kind == CharacteristicType.RANGE and (low is None or low > high):
+        raise ValidationError(f"Characteristic {slug} needs a range with min ≤ max.")
+    return slug, name, category, kind, audience_types, choices, low, high
+
+
+@transaction.atomic
+def characteristics_replace(*, items):
+    """Make the local catalog equal to `items` (UI's `characteristics`), in one transaction.
+
+    Each item: {slug, name, category, type, audience_types, choices: [{id, label}],
+    range: {min, max} | None}. Characteristics no longer listed are removed; studies keep
+    their criteria (the chips then say the criterion is no longer offered).
+    """
+    parsed = [_catalog_item(item) for item in items]
+    now = clock.now()
+    seen = []
+    for position, (slug, name, category, kind, audience_types, choices, low, high) in \
+            enumerate(parsed):
+        characteristic, _ = Characteristic.objects.update_or_create(
+            slug=slug, defaults={"name": name, "category": category, "type": kind,
+                                 "audience_types": audience_types, "range_min": low,
+                                 "range_max": high, "position": position, "synced_at": now})
+        seen.append(slug)
+        characteristic.choices.exclude(external_id__in=[cid for cid, _ in choices]).delete()
+        existing = {c.external_id: c for c in characteristic.choices.all()}
+        for choice_position, (choice_id, label) in enumerate(choices):
+            choice = existing.get(choice_id)
+            if choice is None:
+                CharacteristicChoice.objects.create(characteristic=characteristic,
+                                                    external_id=choice_id, label=label,
+                                                    position=choice_position)
+            elif (choice.label, choice.position) != (label, choice_position):
+                choice.label, choice.position = label, choice_position
+                choice.save(update_fields=["label", "position"])
+    stale = Characteristic.objects.exclude(slug__in=seen)
+    removed = stale.count()
+    stale.delete()
+    return {"synced": len(seen), "removed": removed}

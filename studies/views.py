@@ -1,0 +1,489 @@
+"""Study pages: the list, "New study", and the study page's tabs. Thin: services decide."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import NoReverseMatch, reverse
+from django.views.decorators.http import require_http_methods, require_POST
+from django_htmx.http import HttpResponseClientRedirect
+
+from rally.permissions import Permission
+from rally.selectors import activity_for_workspace, require_permission, workspace_members
+from studies import lifecycle, locations, pages, selectors, services
+from studies.forms import AudienceSettingsForm, PlanForm, StudyCreateForm
+from studies.models import (
+    SURVEY_SOURCE_REASON,
+    AudienceType,
+    LocationMode,
+    Source,
+    Status,
+    StudyType,
+)
+
+PAGE_SIZE = 25
+
+
+def _membership(request):
+    if request.membership is None:
+        raise Http404
+    return request.membership
+
+
+def _study(request, study_id):
+    return selectors.study_get_for_user(membership=_membership(request), study_id=study_id)
+
+
+def _can_edit(membership, study):
+    return membership.allows(Permission.EDIT_STUDY) and study.status != Status.CLOSED
+
+
+def _reach_url(study):
+    """The "Audience Reach" region's URL, once the recruitment app serves it."""
+    try:
+        return reverse("recruitment:audience_reach", kwargs={"study_id": study.id})
+    except NoReverseMatch:
+        return None
+
+
+def _publish_needs(study):
+    if study.status != Status.DRAFT or study.is_template:
+        return {}
+    return {problem.field: problem.message for problem in lifecycle.publish_problems(study)}
+
+
+def _render_study(request, study, tab, template, context=None, status=200):
+    membership = request.membership
+    base = {
+        "study": study,
+        "tabs": pages.tabs_for(study, tab),
+        "current_tab": tab,
+        "status_targets": [
+            {"status": target, "label": Status(target).label,
+             "confirm": target == Status.CLOSED}
+            for target in lifecycle.allowed_targets(membership=membership, study=study)
+            if study.status != Status.DRAFT],
+        "can_publish": (study.status == Status.DRAFT and lifecycle.transition_allowed(
+            membership=membership, study=study, to=Status.ACTIVE)),
+        "can_edit": _can_edit(membership, study),
+        "close_consequences": lifecycle.CLOSE_CONSEQUENCES,
+    }
+    return render(request, template, {**base, **(context or {})}, status=status)
+
+
+# The studies list ---------------------------------------------------------------------------
+
+
+@login_required
+def study_list(request):
+    membership = require_permission(request.membership, Permission.VIEW)
+    params = {key: request.GET.get(key, "") for key in ("status", "type", "source", "q", "sort")}
+    templates = request.GET.get("show") == "templates"
+    studies = selectors.studies_for_list(
+        workspace=membership.workspace, status=params["status"], study_type=params["type"],
+        source=params["source"], query=params["q"], sort=params["sort"] or "updated",
+        templates=templates)
+    page = Paginator(studies, PAGE_SIZE).get_page(request.GET.get("page"))
+    kept = request.GET.copy()
+    kept.pop("page", None)
+    sort_links = {}
+    for key in selectors.SORTS:
+        query = kept.copy()
+        query["sort"] = key
+        sort_links[key] = query.urlencode()
+    return render(request, "studies/study_list.html", {
+        "page": page,
+        "params": params,
+        "showing_templates": templates,
+        "kept_query": kept.urlencode(),
+        "sort_links": sort_links,
+        "current_sort": params["sort"] or "updated",
+        "current_sort_label": selectors.SORTS.get(params["sort"], selectors.SORTS["updated"])[1],
+        "statuses": Status.choices,
+        "study_types": StudyType.choices,
+        "sources": Source.choices,
+        "can_create": membership.allows(Permission.EDIT_STUDY),
+        "filtered": any(params[key] for key in ("status", "type", "source", "q")),
+    })
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def study_create(request):
+    membership = require_permission(request.membership, Permission.EDIT_STUDY)
+    templates = list(selectors.templates_for_workspace(membership.workspace))
+    start_from = request.GET.get("template", "scratch")
+    if request.GET.get("start") == "template" and templates:
+        start_from = str(templates[0].pk)
+    form = StudyCreateForm(request.POST or None, templates=templates,
+                           initial={"start_from": start_from})
+    if request.method == "POST" and form.is_valid():
+        try:
+            study = services.study_create(
+                membership=membership, name=form.cleaned_data["name"],
+                study_type=form.cleaned_data["study_type"], source=form.cleaned_data["source"],
+                template=form.template)
+        except ValidationError as error:
+            form.apply_service_errors(error)
+        else:
+            messages.success(request, f"Created “{study.name}”. Fill in the plan next.")
+            return redirect("studies:study_plan", study_id=study.id)
+    chosen_type = (form.data.get("study_type") if form.is_bound
+                   else request.GET.get("study_type")) or StudyType.INTERVIEW
+    context = {"form": form, "survey_chosen": chosen_type == StudyType.SURVEY,
+               "survey_reason": SURVEY_SOURCE_REASON}
+    if request.htmx and request.method == "GET":
+        return render(request, "studies/study_new.html#source", context)
+    return render(request, "studies/study_new.html", context,
+                  status=400 if form.errors else 200)
+
+
+# The study page -----------------------------------------------------------------------------
+
+
+@login_required
+def study_overview(request, study_id):
+    study = _study(request, study_id)
+    return _overview(request, study)
+
+
+def _overview(request, study, problems=None, status=200):
+    problem_links = [
+        {"message": problem.message,
+         "url": reverse(f"studies:study_{problem.tab}", kwargs={"study_id": study.id})
+         + f"#field-{problem.field}"}
+        for problem in problems or []]
+    return _render_study(request, study, "overview", "studies/study_overview.html", {
+        "cost": selectors.study_cost_for(study),
+        "applied_criteria": selectors.study_applied_criteria(study),
+        "location": _location_summary(study),
+        "panels": pages.overview_panels(request, study),
+        "publish_problems": problem_links,
+        "activity": activity_for_workspace(request.membership.workspace, study_id=study.id,
+                                           limit=5),
+    }, status=status)
+
+
+def _location_summary(study):
+    if study.location_mode == LocationMode.STATE:
+        names = [locations.state_name(code) for code in study.us_states]
+        return "United States: " + (", ".join(names) if names else "no states chosen yet")
+    return ", ".join(locations.country_name(code) for code in study.countries) or \
+        "No countries chosen yet"
+
+
+@login_required
+@require_POST
+def study_publish(request, study_id):
+    study = _study(request, study_id)
+    try:
+        services.study_publish(membership=request.membership, study=study)
+    except lifecycle.PublishBlocked as blocked:
+        return _overview(request, study, problems=blocked.problems, status=400)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return redirect("studies:study_overview", study_id=study.id)
+    messages.success(request, f"“{study.name}” is Active. Publishing does not start "
+                              f"recruitment at User Interviews.")
+    return redirect("studies:study_overview", study_id=study.id)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def study_status(request, study_id):
+    """"Change status": POST moves the study; GET asks to confirm closing (no-JS path)."""
+    study = _study(request, study_id)
+    target = request.POST.get("status") or request.GET.get("status") or ""
+    if target not in Status.values:
+        raise Http404
+    if request.method == "GET":
+        if not lifecycle.transition_allowed(membership=request.membership, study=study,
+                                            to=target):
+            raise PermissionDenied
+        return _render_study(request, study, "overview", "studies/study_status_confirm.html",
+                             {"target": Status(target)})
+    try:
+        services.study_change_status(membership=request.membership, study=study, to=target)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, f"“{study.name}” is now {Status(target).label}.")
+    destination = reverse("studies:study_overview", kwargs={"study_id": study.id})
+    if request.htmx:
+        return HttpResponseClientRedirect(destination)
+    return redirect(destination)
+
+
+@login_required
+@require_POST
+def study_save_as_template(request, study_id):
+    study = _study(request, study_id)
+    try:
+        template = services.study_save_as_template(membership=request.membership, study=study,
+                                                   name=request.POST.get("name"))
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return redirect("studies:study_overview", study_id=study.id)
+    messages.success(request, f"Saved the template “{template.name}”.")
+    return redirect("studies:study_overview", study_id=template.id)
+
+
+# Plan ---------------------------------------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def study_plan(request, study_id):
+    study = _study(request, study_id)
+    members = list(workspace_members(request.membership.workspace))
+    if request.method == "POST":
+        require_permission(request.membership, Permission.EDIT_STUDY)
+        form = PlanForm(request.POST, study=study, members=members)
+        if form.is_valid():
+            try:
+                services.study_update_plan(membership=request.membership, study=study,
+                                           changes=form.changes())
+            except ValidationError as error:
+                form.apply_service_errors(error)
+            else:
+                messages.success(request, "Saved the plan.")
+                return redirect("studies:study_plan", study_id=study.id)
+    else:
+        form = PlanForm(initial=PlanForm.initial_for(study), study=study, members=members)
+    if not _can_edit(request.membership, study):
+        for field in form.fields.values():
+            field.disabled = True
+    return _render_study(request, study, "plan", "studies/study_plan.html", {
+        "form": form,
+        "cost": _cost_from_form(study, form),
+        "publish_needs": _publish_needs(study),
+    }, status=400 if form.errors else 200)
+
+
+def _cost_from_form(study, form):
+    """The estimate for what the form shows (typed values when they parse)."""
+    data = form.data if form.is_bound else None
+
+    def typed(name, parser, current):
+        if data is None or form.fields[name].disabled or name not in data:
+            return current
+        try:
+            return parser(data.get(name))
+        except ValidationError:
+            return None
+
+    source = study.source if (data is None or form.fields["source"].disabled) else \
+        data.get("source", study.source)
+    study_type = study.study_type if (data is None or form.fields["study_type"].disabled) \
+        else data.get("study_type", study.study_type)
+    return selectors.study_cost_estimate(
+        source=source, study_type=study_type, audience_type=study.audience_type,
+        participation_limit=typed("participation_limit", services.parse_participation_limit,
+                                  study.participation_limit),
+        incentive_amount=typed("incentive_amount", services.parse_incentive_amount,
+                               study.incentive_amount))
+
+
+@login_required
+@require_POST
+def study_plan_cost(request, study_id):
+    """The estimated cost for the plan as typed (htmx, nothing saved)."""
+    study = _study(request, study_id)
+    form = PlanForm(request.POST, study=study, members=[])
+    return render(request, "studies/study_plan.html#cost",
+                  {"study": study, "cost": _cost_from_form(study, form)})
+
+
+# Audience -----------------------------------------------------------------------------------
+
+
+def _audience_context(request, study, settings_form=None, errors=None):
+    query = request.GET.get("q", "")
+    applied = selectors.study_applied_criteria(study)
+    applied_by_slug = {criterion["characteristic"]: criterion for criterion in study.criteria}
+    return {
+        "settings_form": settings_form or AudienceSettingsForm(initial={
+            "audience_type": study.audience_type, "duration_minutes": study.duration_minutes}),
+        "errors": errors or {},
+        "query": query,
+        "catalog": selectors.criteria_catalog(audience_type=study.audience_type, query=query),
+        "applied": applied,
+        "applied_by_slug": applied_by_slug,
+        "countries": locations.countries(),
+        "chosen_countries": [(code, locations.country_name(code)) for code in study.countries],
+        "us_states": locations.us_states(),
+        "reach_url": _reach_url(study),
+        "cost": selectors.study_cost_for(study),
+        "publish_needs": _publish_needs(study),
+        "locked": study.is_recruitment_locked,
+        "can_edit_audience": (_can_edit(request.membership, study)
+                              and not study.is_recruitment_locked),
+        "is_b2b": study.audience_type == AudienceType.B2B,
+    }
+
+
+@login_required
+def study_audience(request, study_id):
+    study = _study(request, study_id)
+    context = _audience_context(request, study)
+    if request.htmx and request.htmx.target == "criteria-results":
+        return render(request, "studies/study_audience.html#catalog",
+                      {**context, "study": study})
+    return _render_study(request, study, "audience", "studies/study_audience.html", context)
+
+
+def _audience_response(request, study, error=None, settings_form=None):
+    """After an audience change: the page again (htmx: the editor + chips) or a redirect."""
+    study = selectors.study_get_for_user(membership=request.membership, study_id=study.id)
+    errors = {}
+    if error is not None:
+        if hasattr(error, "error_dict"):
+            errors = {field: " ".join(msgs) for field, msgs in error.message_dict.items()}
+        else:
+            errors = {"audience": " ".join(error.messages)}
+    if error is None and settings_form is None and not request.htmx:
+        response = redirect("studies:study_audience", study_id=study.id)
+    elif request.htmx:
+        context = {**_audience_context(request, study, settings_form, errors), "study": study,
+                   "oob": True}
+        response = render(request, "studies/study_audience.html#editor", context,
+                          status=200 if not errors and settings_form is None else 422)
+        response.content += render(request, "studies/study_audience.html#side",
+                                   context).content
+    else:
+        response = _render_study(request, study, "audience", "studies/study_audience.html",
+                                 _audience_context(request, study, settings_form, errors),
+                                 status=400)
+    if error is None and settings_form is None:
+        response["HX-Trigger"] = "audience-changed"
+    return response
+
+
+def _audience_change(request, study_id, change):
+    study = _study(request, study_id)
+    require_permission(request.membership, Permission.EDIT_STUDY)
+    try:
+        change(study)
+    except ValidationError as error:
+        return _audience_response(request, study, error=error)
+    return _audience_response(request, study)
+
+
+@login_required
+@require_POST
+def study_audience_settings(request, study_id):
+    study = _study(request, study_id)
+    require_permission(request.membership, Permission.EDIT_STUDY)
+    form = AudienceSettingsForm(request.POST)
+    if form.is_valid():
+        try:
+            services.study_update_audience_settings(
+                membership=request.membership, study=study,
+                audience_type=form.cleaned_data["audience_type"],
+                duration_minutes=form.cleaned_data["duration_minutes"])
+        except ValidationError as error:
+            if hasattr(error, "error_dict"):
+                form.apply_service_errors(error)
+                return _audience_response(request, study, settings_form=form)
+            return _audience_response(request, study, error=error)
+        return _audience_response(request, study)
+    return _audience_response(request, study, settings_form=form)
+
+
+@login_required
+@require_POST
+def study_audience_location(request, study_id):
+    action = request.POST.get("action", "")
+    membership = request.membership
+
+    def change(study):
+        if action == "mode":
+            services.study_set_location_mode(membership=membership, study=study,
+                                             mode=request.POST.get("location_mode", ""))
+        elif action == "add_country":
+            services.study_add_country(membership=membership, study=study,
+                                       code=request.POST.get("country", ""))
+        elif action == "remove_country":
+            services.study_remove_country(membership=membership, study=study,
+                                          code=request.POST.get("country", ""))
+        elif action == "states":
+            services.study_set_states(membership=membership, study=study,
+                                      codes=request.POST.getlist("us_states"))
+        else:
+            raise ValidationError({"country": "Choose what to change in the location."})
+
+    return _audience_change(request, study_id, change)
+
+
+@login_required
+@require_POST
+def study_audience_criteria(request, study_id):
+    """"Apply criteria": every characteristic shown in the catalog form is set or cleared."""
+    post = request.POST
+    selections = {}
+    for slug in post.getlist("shown"):
+        if post.get(f"min:{slug}") is not None or post.get(f"max:{slug}") is not None:
+            selections[slug] = {"range": {"min": post.get(f"min:{slug}", ""),
+                                          "max": post.get(f"max:{slug}", "")}}
+        else:
+            selections[slug] = {"values": post.getlist(f"values:{slug}")}
+
+    def change(study):
+        services.study_apply_criteria(membership=request.membership, study=study,
+                                      selections=selections)
+
+    return _audience_change(request, study_id, change)
+
+
+@login_required
+@require_POST
+def study_criterion_remove(request, study_id, slug):
+    def change(study):
+        services.study_remove_criterion(membership=request.membership, study=study, slug=slug)
+
+    return _audience_change(request, study_id, change)
+
+
+# Tabs whose full content other parts of Rally provide ---------------------------------------
+
+
+@login_required
+def study_screener(request, study_id):
+    return _upcoming_tab(request, study_id, "screener")
+
+
+@login_required
+def study_scheduling(request, study_id):
+    study = _study(request, study_id)
+    if not study.is_moderated:
+        raise Http404
+    return _upcoming_tab(request, study_id, "scheduling", study=study)
+
+
+@login_required
+def study_test(request, study_id):
+    study = _study(request, study_id)
+    if study.study_type != StudyType.UNMODERATED_TEST:
+        raise Http404
+    return _upcoming_tab(request, study_id, "test", study=study)
+
+
+@login_required
+def study_participants(request, study_id):
+    return _upcoming_tab(request, study_id, "participants")
+
+
+def _upcoming_tab(request, study_id, tab, study=None):
+    study = study or _study(request, study_id)
+    return _render_study(request, study, tab, "studies/study_tab_upcoming.html")
+
+
+@login_required
+def study_activity(request, study_id):
+    study = _study(request, study_id)
+    return _render_study(request, study, "activity", "studies/study_activity.html", {
+        "activity": activity_for_workspace(request.membership.workspace, study_id=study.id,
+                                           limit=200),
+    })
