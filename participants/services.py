@@ -105,11 +105,14 @@ def _upsert_chunk(study, chunk):
             workspace_id=study.workspace_id, kind=Participant.Kind.EXTERNAL,
             ui_participant_id=record.ui_participant_id, first_name=record.first_name,
             last_initial=record.last_initial, created_at=now, updated_at=now)
-    saved = Participant.objects.bulk_create(
+    Participant.objects.bulk_create(
         people.values(), update_conflicts=True,
         unique_fields=["workspace", "ui_participant_id"],
         update_fields=["first_name", "last_initial", "updated_at"])
-    participant_ids = {person.ui_participant_id: person.pk for person in saved}
+    # A UUID key is not returned for rows that already existed: read the keys back.
+    participant_ids = dict(Participant.objects.filter(
+        workspace_id=study.workspace_id, ui_participant_id__in=list(people))
+        .values_list("ui_participant_id", "pk"))
 
     params = []
     for record in records:
