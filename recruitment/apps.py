@@ -14,3 +14,5 @@ class RecruitmentConfig(AppConfig):
             "task": "recruitment.outbox_sweep", "schedule": 15.0}
         settings.CELERY_BEAT_SCHEDULE["recruitment-poll"] = {
             "task": "recruitment.poll", "schedule": 60.0}
+        settings.CELERY_BEAT_SCHEDULE["recruitment-criteria-sync"] = {
+            "task": "recruitment.criteria_sync", "schedule": 24 * 3600.0}

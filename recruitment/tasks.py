@@ -39,3 +39,12 @@ def poll():
     """Beat: the safety net under webhooks — sync every live recruitment from UI."""
     with _client() as client:
         return sync.recruitments_poll_all(client=client)
+
+
+@shared_task(name="recruitment.criteria_sync", ignore_result=True)
+def criteria_sync():
+    """Beat, daily: refresh the audience criteria catalog from UI's characteristics."""
+    from recruitment.services import criteria_catalog_sync
+
+    with _client() as client:
+        return criteria_catalog_sync(client=client)

@@ -96,6 +96,17 @@ class UIClient:
         return cls(base_url=settings.UI_API_URL, api_key=settings.UI_API_KEY,
                    transport=transport, **options)
 
+    @classmethod
+    def in_process(cls, **options):
+        """A client whose requests to UI_API_URL are served by this process's WSGI app.
+
+        For the sandbox while no server runs yet (seeding, tests); the URL's path still
+        decides where a request goes, exactly as over the network.
+        """
+        from rally.wsgi import application
+
+        return cls.from_settings(transport=httpx.WSGITransport(app=application), **options)
+
     def close(self):
         self.http.close()
 

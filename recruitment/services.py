@@ -1,0 +1,34 @@
+"""Recruitment's use cases that span User Interviews and the other apps."""
+
+from recruitment.user_interviews.client import UIClient
+from studies.services import characteristics_replace
+
+# Criteria catalog -------------------------------------------------------------------------
+
+
+class EmptyCatalog(Exception):
+    """UI listed no characteristics at all: surely a fault there, so the local one is kept."""
+
+
+def criteria_catalog_sync(*, client=None):
+    """Make the local criteria catalog equal to UI's `characteristics` (every page).
+
+    UI is read first with no transaction open; `characteristics_replace` then writes the
+    whole catalog in one transaction. Returns its summary ({"synced", "removed"}).
+    """
+    owned = client is None
+    client = client or UIClient.from_settings()
+    try:
+        characteristics = client.characteristics_list()
+    finally:
+        if owned:
+            client.close()
+    if not characteristics:
+        raise EmptyCatalog("User Interviews listed no characteristics; keeping the catalog.")
+    return characteristics_replace(items=[
+        {"slug": item.slug, "name": item.name, "category": item.category.value,
+         "type": item.type.value,
+         "audience_types": [audience.value for audience in item.audience_types],
+         "choices": [{"id": choice.id, "label": choice.label} for choice in item.choices],
+         "range": item.range.to_wire() if item.range else None}
+        for item in characteristics])
