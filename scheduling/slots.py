@@ -96,17 +96,24 @@ def zone_get(name):
         raise AvailabilityError(f"“{name}” is not a time zone we know.") from exc
 
 
+def _minutes(moment, *, end=False):
+    """Minutes since midnight; an end of 00:00 means the end of the day."""
+    if end and moment == time(0):
+        return 24 * 60
+    return moment.hour * 60 + moment.minute
+
+
 def weekly_hours_validate(weekly_hours):
     """Raise AvailabilityError when an interval ends before it starts or two overlap."""
     for weekday, intervals in weekly_hours.items():
         day = WEEKDAY_NAMES[weekday]
         ordered = sorted(intervals)
         for start, end in ordered:
-            if end <= start:
+            if _minutes(end, end=True) <= _minutes(start):
                 raise AvailabilityError(
                     f"{day}: {start:%H:%M}-{end:%H:%M} ends before it starts.")
         for (first_start, first_end), (second_start, second_end) in pairwise(ordered):
-            if second_start < first_end:
+            if _minutes(second_start) < _minutes(first_end, end=True):
                 raise AvailabilityError(
                     f"{day}: {first_start:%H:%M}-{first_end:%H:%M} overlaps "
                     f"{second_start:%H:%M}-{second_end:%H:%M}.")

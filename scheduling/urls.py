@@ -1,3 +1,12 @@
+from django.urls import path
+
+from scheduling import views
+
 app_name = "scheduling"
 
-urlpatterns = []
+urlpatterns = [
+    path("book/<str:token>/", views.booking, name="booking"),
+    path("studies/<uuid:study_id>/schedule/", views.study_scheduling, name="study_scheduling"),
+    path("sessions/<uuid:session_id>/mark/", views.session_mark, name="session_mark"),
+    path("calendar/", views.calendar, name="calendar"),
+]

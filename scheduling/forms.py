@@ -1,0 +1,170 @@
+"""The Scheduling tab's form and the booking page's small forms. Parsing only: services decide."""
+
+import re
+from datetime import time
+
+from django import forms
+
+from scheduling.models import ROLLING_UNAVAILABLE_REASON, weekly_hours_from_json
+from scheduling.services import SettingsInput
+from scheduling.slots import (
+    WEEKDAY_NAMES,
+    AvailabilityError,
+    time_zone_choices,
+    weekly_hours_validate,
+)
+
+INTERVAL = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*(?:-|\u2013|to)\s*(\d{1,2}):(\d{2})\s*$")
+
+
+def _time(hours, minutes, *, end=False):
+    hours, minutes = int(hours), int(minutes)
+    if end and hours == 24 and minutes == 0:
+        return time(0)
+    if not (0 <= hours <= 23 and 0 <= minutes <= 59):
+        raise AvailabilityError(f"{hours:02}:{minutes:02} is not a time of day.")
+    return time(hours, minutes)
+
+
+def intervals_parse(text):
+    """"09:00-12:00, 13:00-17:00" → [(09:00, 12:00), (13:00, 17:00)]."""
+    intervals = []
+    for part in filter(None, (piece.strip() for piece in (text or "").split(","))):
+        match = INTERVAL.match(part)
+        if match is None:
+            raise AvailabilityError(f"“{part}” is not a time range. Write it like 09:00-17:00.")
+        start = _time(match[1], match[2])
+        end = _time(match[3], match[4], end=True)
+        if end != time(0) and end <= start:
+            raise AvailabilityError(f"{part} ends before it starts.")
+        intervals.append((start, end))
+    return intervals
+
+
+def intervals_format(intervals):
+    return ", ".join(f"{a:%H:%M}-{'24:00' if b == time(0) else f'{b:%H:%M}'}"
+                     for a, b in intervals)
+
+
+class SchedulingSettingsForm(forms.Form):
+    hosts = forms.MultipleChoiceField(
+        label="Hosts", widget=forms.CheckboxSelectMultiple,
+        help_text="Study team members who run sessions. Each interview needs one free host.")
+    time_zone = forms.ChoiceField(label="Time zone",
+                                  help_text="The hosts' time zone: available hours are in it.")
+    start_date = forms.DateField(label="Start date", required=False,
+                                 widget=forms.DateInput(attrs={"type": "date"}))
+    end_date = forms.DateField(label="End date", required=False,
+                               widget=forms.DateInput(attrs={"type": "date"}))
+    rolling_days = forms.IntegerField(
+        label="Rolling date range (next N days)", required=False, min_value=1, max_value=365,
+        help_text="Leave empty to use the fixed date range.")
+    unavailable_dates = forms.CharField(
+        label="Unavailable dates", required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Days off inside the range, like 2026-12-24, 2026-12-25.")
+    buffer_minutes = forms.IntegerField(label="Buffer between sessions (minutes)", min_value=0,
+                                        max_value=240)
+    minimum_notice_minutes = forms.IntegerField(
+        label="Minimum notice (minutes)", min_value=0, max_value=60 * 24 * 30,
+        help_text="How long before a session it can still be booked: 120 is 2 hours.")
+    group_capacity = forms.IntegerField(label="Participants per group session", min_value=1,
+                                        max_value=50, required=False)
+    meeting_url = forms.URLField(label="Meeting link", required=False, assume_scheme="https",
+                                 help_text="Put in every session and calendar invite.")
+    guests = forms.MultipleChoiceField(
+        label="Guests (observers)", required=False, widget=forms.CheckboxSelectMultiple,
+        help_text="Workspace members who receive the calendar invite of every session.")
+
+    def __init__(self, *args, study, team, members, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.study = study
+        self.team = {str(user.pk): user for user in team}
+        self.members = {str(user.pk): user for user in members}
+        self.fields["hosts"].choices = [(pk, user.display_name) for pk, user in self.team.items()]
+        self.fields["guests"].choices = [(pk, user.display_name)
+                                         for pk, user in self.members.items()]
+        self.fields["time_zone"].choices = [(zone, zone) for zone in time_zone_choices()]
+        if study.is_user_interviews:
+            self.fields["rolling_days"].disabled = True
+            self.fields["rolling_days"].help_text = ROLLING_UNAVAILABLE_REASON
+        if study.study_type != "group_interview":
+            del self.fields["group_capacity"]
+        for index, name in enumerate(WEEKDAY_NAMES):
+            self.fields[f"hours_{index}"] = forms.CharField(
+                label=name, required=False,
+                help_text="Like 09:00-12:00, 13:00-17:00. Empty means unavailable.")
+        self.weekday_fields = [f"hours_{index}" for index in range(7)]
+
+    @classmethod
+    def initial_from(cls, scheduling):
+        hours = weekly_hours_from_json(scheduling.weekly_hours)
+        initial = {
+            "hosts": [str(user.pk) for user in scheduling.hosts.all()],
+            "guests": [str(user.pk) for user in scheduling.guests.all()],
+            "time_zone": scheduling.time_zone,
+            "start_date": scheduling.start_date, "end_date": scheduling.end_date,
+            "rolling_days": scheduling.rolling_days,
+            "unavailable_dates": ", ".join(d.isoformat() for d in scheduling.unavailable_dates),
+            "buffer_minutes": scheduling.buffer_minutes,
+            "minimum_notice_minutes": scheduling.minimum_notice_minutes,
+            "group_capacity": scheduling.group_capacity,
+            "meeting_url": scheduling.meeting_url,
+        }
+        for day in range(7):
+            initial[f"hours_{day}"] = intervals_format(hours.get(day, []))
+        return initial
+
+    def clean_unavailable_dates(self):
+        dates = []
+        field = forms.DateField()
+        for part in re.split(r"[\s,]+", self.cleaned_data["unavailable_dates"] or ""):
+            if part:
+                try:
+                    dates.append(field.clean(part))
+                except forms.ValidationError as exc:
+                    raise forms.ValidationError(
+                        f"“{part}” is not a date. Write dates like 2026-12-24.") from exc
+        return dates
+
+    def clean(self):
+        cleaned = super().clean()
+        hours = {}
+        for day in range(7):
+            name = f"hours_{day}"
+            try:
+                hours[day] = intervals_parse(cleaned.get(name, ""))
+                weekly_hours_validate({day: hours[day]})
+            except AvailabilityError as exc:
+                self.add_error(name, str(exc))
+        cleaned["weekly_hours"] = hours
+        return cleaned
+
+    def settings_input(self):
+        data = self.cleaned_data
+        return SettingsInput(
+            hosts=[self.team[pk] for pk in data["hosts"]],
+            time_zone=data["time_zone"],
+            start_date=data["start_date"], end_date=data["end_date"],
+            rolling_days=None if self.study.is_user_interviews else data.get("rolling_days"),
+            weekly_hours={day: ivs for day, ivs in data["weekly_hours"].items() if ivs},
+            unavailable_dates=data["unavailable_dates"],
+            buffer_minutes=data["buffer_minutes"],
+            minimum_notice_minutes=data["minimum_notice_minutes"],
+            group_capacity=(data.get("group_capacity") or 1) if "group_capacity" in self.fields
+            else self.initial.get("group_capacity") or 6,
+            meeting_url=data.get("meeting_url") or "",
+            guests=[self.members[pk] for pk in data.get("guests") or []],
+        )
+
+    def apply_service_errors(self, error):
+        """Put a service's ValidationError next to the fields it names."""
+        if hasattr(error, "error_dict"):
+            for field, messages in error.message_dict.items():
+                target = field if field in self.fields else (
+                    "hours_0" if field == "weekly_hours" else None)
+                for message in messages:
+                    self.add_error(target, message)
+        else:
+            for message in error.messages:
+                self.add_error(None, message)

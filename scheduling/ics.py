@@ -1,0 +1,121 @@
+"""Calendar invites (RFC 5545) for sessions, emailed to hosts and guests after commit.
+
+The UID is stable per session, so calendars update the same event; SEQUENCE grows on every
+reschedule and on cancel. Participants from User Interviews never receive one from Rally:
+Rally has no email for them (SPEC P5).
+"""
+
+import logging
+
+from django.conf import settings
+from django.core.mail import EmailMessage
+
+REQUEST = "REQUEST"
+CANCEL = "CANCEL"
+PRODID = "-//Rally//Scheduling//EN"
+
+logger = logging.getLogger(__name__)
+
+
+def _stamp(moment):
+    return moment.strftime("%Y%m%dT%H%M%SZ")
+
+
+def _escape(text):
+    return (text.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,")
+            .replace("\r\n", "\\n").replace("\n", "\\n"))
+
+
+def _fold(line):
+    """Lines longer than 75 octets continue on the next line after a space (RFC 5545 3.1)."""
+    encoded = line.encode()
+    if len(encoded) <= 75:
+        return line
+    parts, current = [], b""
+    for char in line:
+        piece = char.encode()
+        if len(current) + len(piece) > (75 if not parts else 74):
+            parts.append(current.decode())
+            current = b""
+        current += piece
+    parts.append(current.decode())
+    return "\r\n ".join(parts)
+
+
+def session_calendar(*, session, method, attendees, now):
+    """The text/calendar document for one session."""
+    study = session.study
+    participant = session.application.participant.display_name
+    canceled = method == CANCEL
+    organizer = session.host
+    description = (f"Session with {participant} for the study “{study.name}” "
+                   f"({session.duration_minutes} minutes).")
+    if session.meeting_url:
+        description += f"\nMeeting link: {session.meeting_url}"
+    lines = [
+        "BEGIN:VCALENDAR",
+        f"PRODID:{PRODID}",
+        "VERSION:2.0",
+        "CALSCALE:GREGORIAN",
+        f"METHOD:{method}",
+        "BEGIN:VEVENT",
+        f"UID:{session.ics_uid}",
+        f"SEQUENCE:{session.sequence}",
+        f"DTSTAMP:{_stamp(now)}",
+        f"DTSTART:{_stamp(session.starts_at)}",
+        f"DTEND:{_stamp(session.ends_at)}",
+        f"SUMMARY:{_escape(f'{study.name}: session with {participant}')}",
+        f"DESCRIPTION:{_escape(description)}",
+        f"STATUS:{'CANCELLED' if canceled else 'CONFIRMED'}",
+        f"ORGANIZER;CN={_escape(organizer.display_name)}:mailto:{organizer.email}",
+    ]
+    if session.meeting_url:
+        lines.append(f"LOCATION:{_escape(session.meeting_url)}")
+        lines.append(f"URL:{session.meeting_url}")
+    for person in attendees:
+        lines.append(f"ATTENDEE;CN={_escape(person.display_name)};ROLE=REQ-PARTICIPANT;"
+                     f"PARTSTAT=NEEDS-ACTION:mailto:{person.email}")
+    lines += ["END:VEVENT", "END:VCALENDAR"]
+    return "\r\n".join(_fold(line) for line in lines) + "\r\n"
+
+
+def session_invite_recipients(session):
+    """Hosts and guests (Rally members); participants from UI never get an email (P5)."""
+    people = {session.host_id: session.host}
+    for guest in session.guests.all():
+        people.setdefault(guest.pk, guest)
+    return [person for person in people.values() if person.email]
+
+
+def session_invite_send(*, session_id, method):
+    """Email the invite (or cancellation) to the session's hosts and guests."""
+    from rally import clock
+    from scheduling.models import Session
+
+    session = (Session.objects.select_related("study", "host", "application__participant")
+               .filter(pk=session_id).first())
+    if session is None:
+        return 0
+    recipients = session_invite_recipients(session)
+    if not recipients:
+        return 0
+    calendar = session_calendar(session=session, method=method, attendees=recipients,
+                                now=clock.now())
+    verb = "Canceled" if method == CANCEL else "Invitation"
+    when = session.starts_at.strftime("%a %d %b %Y %H:%M UTC")
+    message = EmailMessage(
+        subject=f"{verb}: {session.study.name} session, {when}",
+        body=(f"{'This session was canceled' if method == CANCEL else 'A session is booked'}: "
+              f"{session.study.name}, {when}, {session.duration_minutes} minutes, with "
+              f"{session.application.participant.display_name}.\n"
+              + (f"Meeting link: {session.meeting_url}\n" if session.meeting_url else "")),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[person.email for person in recipients],
+    )
+    message.attach("invite.ics", calendar, f"text/calendar; method={method}; charset=utf-8")
+    try:
+        message.send()
+    except Exception:  # the booking stands even if the mail server is down
+        logger.exception("calendar invite for session %s could not be sent", session_id)
+        return 0
+    return len(recipients)

@@ -1,0 +1,616 @@
+"""Scheduling writes: availability settings, booking, rescheduling, canceling, marking.
+
+Every top-level use case is one durable transaction that locks the application (and the
+group time, for groups), re-checks the offered slots inside the lock, and lets the database's
+exclusion constraint settle the last race. Calendar invites leave after commit.
+"""
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.core import signing
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Count, Q
+from django.urls import reverse
+
+from participants.models import Application
+from rally import clock
+from rally.models import Membership, User
+from rally.permissions import Permission
+from rally.services import activity_record, outbox_enqueue
+from scheduling import ics
+from scheduling.models import (
+    DEFAULT_WEEKLY_HOURS,
+    ROLLING_UNAVAILABLE_REASON,
+    GroupSlot,
+    SchedulingSettings,
+    Session,
+    default_date_range,
+    weekly_hours_to_json,
+)
+from scheduling.slots import (
+    AvailabilityError,
+    GroupOpening,
+    Interval,
+    date_range_validate,
+    slot_find,
+    slots_available,
+    time_zone_is_known,
+    weekly_hours_validate,
+)
+from studies.lifecycle import study_on_team
+from studies.models import Status as StudyStatus
+from studies.models import Study, StudyType
+
+BOOKING_TOKEN_SALT = "scheduling.booking-link"  # noqa: S105 - a salt, not a secret
+BOOKING_STATUSES = {Application.Status.INVITED}
+CLOSED_MESSAGE = "This study is closed, so sessions can no longer be booked or rescheduled."
+TAKEN_MESSAGE = "That time was just taken — here are the times still free."
+
+
+class SchedulingError(Exception):
+    """A refusal with a message meant for the person who asked."""
+
+    def __init__(self, message):
+        super().__init__(message)
+        self.message = message
+
+
+class SlotTaken(SchedulingError):
+    """Someone else got the time first (409 for machines)."""
+
+
+class BookingRefused(SchedulingError):
+    """The time or the request cannot be accepted (not offered, too soon, study closed…)."""
+
+
+class InvalidBookingLink(SchedulingError):
+    def __init__(self, message, *, expired=False):
+        super().__init__(message)
+        self.expired = expired
+
+
+# Booking links -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Invitation:
+    """What a booking link proves: the holder was invited to this application."""
+
+    application_id: str
+    token: str
+
+
+def booking_token_make(application):
+    return signing.dumps({"application": str(application.pk)}, salt=BOOKING_TOKEN_SALT,
+                         compress=True)
+
+
+def booking_url_for(application):
+    """The absolute booking link for an invited application (sent to UI as schedulingUrl)."""
+    path = reverse("scheduling:booking", kwargs={"token": booking_token_make(application)})
+    return settings.RALLY_BASE_URL.rstrip("/") + path
+
+
+def invitation_from_token(token):
+    try:
+        data = signing.loads(token, salt=BOOKING_TOKEN_SALT, max_age=_link_max_age())
+    except signing.SignatureExpired as exc:
+        raise InvalidBookingLink("This booking link has expired. Ask the research team for "
+                                 "a new one.", expired=True) from exc
+    except signing.BadSignature as exc:
+        raise InvalidBookingLink("This booking link is not valid. Check that you copied the "
+                                 "whole link from your invitation.") from exc
+    if not isinstance(data, dict) or not isinstance(data.get("application"), str):
+        raise InvalidBookingLink("This booking link is not valid.")
+    return Invitation(application_id=data["application"], token=token)
+
+
+def _link_max_age():
+    return timedelta(days=getattr(settings, "BOOKING_LINK_MAX_AGE_DAYS", 120))
+
+
+# Settings ------------------------------------------------------------------------------------
+
+
+def _zone_or_utc(name):
+    return name if time_zone_is_known(name) else "UTC"
+
+
+def scheduling_settings_ensure(*, study):
+    """The study's scheduling settings, created with the C1 default the first time."""
+    existing = SchedulingSettings.objects.filter(study=study).first()
+    if existing is not None:
+        return existing
+    owner = study.owner
+    zone = _zone_or_utc(owner.time_zone)
+    start, end = default_date_range(clock.now().astimezone(ZoneInfo(zone)).date())
+    with transaction.atomic():
+        row, created = SchedulingSettings.objects.get_or_create(
+            study=study,
+            defaults={"time_zone": zone, "start_date": start, "end_date": end,
+                      "weekly_hours": DEFAULT_WEEKLY_HOURS, "updated_at": clock.now()})
+        if created:
+            row.hosts.add(owner)
+    return row
+
+
+def scheduling_settings_copy(*, source, target):
+    """Copy scheduling settings onto a study made from `source` (registered with on_copy)."""
+    original = SchedulingSettings.objects.filter(study=source).first()
+    if original is None:
+        return
+    team = {user.pk for user in target.team.all()} | {target.owner_id}
+    hosts = [user for user in original.hosts.all() if user.pk in team] or [target.owner]
+    row, _ = SchedulingSettings.objects.update_or_create(study=target, defaults={
+        field: getattr(original, field) for field in (
+            "time_zone", "start_date", "end_date", "rolling_days", "weekly_hours",
+            "unavailable_dates", "buffer_minutes", "minimum_notice_minutes", "group_capacity",
+            "meeting_url")} | {"updated_at": clock.now()})
+    row.hosts.set(hosts)
+    row.guests.set(original.guests.all())
+
+
+@dataclass
+class SettingsInput:
+    hosts: list
+    time_zone: str
+    start_date: date | None
+    end_date: date | None
+    rolling_days: int | None
+    weekly_hours: dict  # weekday -> [(time, time)]
+    unavailable_dates: list
+    buffer_minutes: int
+    minimum_notice_minutes: int
+    group_capacity: int
+    meeting_url: str = ""
+    guests: list = None
+
+
+def team_members(study):
+    return list(User.objects.filter(Q(pk=study.owner_id) | Q(team_studies=study)).distinct()
+                .order_by("name", "email"))
+
+
+@transaction.atomic(durable=True)
+def scheduling_settings_update(*, membership, study, data: SettingsInput):
+    """Save the Scheduling tab; every problem is reported by field and nothing is saved."""
+    study = Study.objects.select_for_update().filter(
+        pk=study.pk, workspace_id=membership.workspace_id).first()
+    if study is None:
+        raise PermissionDenied
+    if not membership.allows(Permission.EDIT_STUDY):
+        raise PermissionDenied
+    if study.status == StudyStatus.CLOSED:
+        raise ValidationError(CLOSED_MESSAGE)
+    errors = {}
+    team = {user.pk: user for user in team_members(study)}
+    if not data.hosts:
+        errors["hosts"] = "Choose at least one host."
+    elif any(host.pk not in team for host in data.hosts):
+        errors["hosts"] = "Hosts must be on the study team."
+    if not time_zone_is_known(data.time_zone):
+        errors["time_zone"] = f"“{data.time_zone}” is not a time zone we know. Pick one."
+    if data.rolling_days is not None and study.is_user_interviews:
+        errors["rolling_days"] = ROLLING_UNAVAILABLE_REASON
+    if data.start_date is None:
+        errors["start_date"] = "Enter the first day sessions can happen."
+    if data.end_date is None:
+        errors["end_date"] = "Enter the last day sessions can happen."
+    if data.start_date and data.end_date:
+        try:
+            date_range_validate(data.start_date, data.end_date)
+        except AvailabilityError as exc:
+            errors["end_date"] = str(exc)
+    try:
+        weekly_hours_validate(data.weekly_hours)
+    except AvailabilityError as exc:
+        errors["weekly_hours"] = str(exc)
+    if not any(data.weekly_hours.values()):
+        errors["weekly_hours"] = "Add at least one interval of available hours."
+    if not 0 <= data.buffer_minutes <= 240:
+        errors["buffer_minutes"] = "Enter a buffer from 0 to 240 minutes."
+    if not 0 <= data.minimum_notice_minutes <= 60 * 24 * 30:
+        errors["minimum_notice_minutes"] = "Enter a minimum notice from 0 to 30 days."
+    if not 1 <= data.group_capacity <= 50:
+        errors["group_capacity"] = "Enter a capacity from 1 to 50 participants."
+    if errors:
+        raise ValidationError(errors)
+    row = scheduling_settings_ensure(study=study)
+    row = SchedulingSettings.objects.select_for_update().get(pk=row.pk)
+    row.time_zone = data.time_zone
+    row.start_date, row.end_date = data.start_date, data.end_date
+    row.rolling_days = data.rolling_days
+    row.weekly_hours = weekly_hours_to_json(data.weekly_hours)
+    row.unavailable_dates = sorted(set(data.unavailable_dates))
+    row.buffer_minutes = data.buffer_minutes
+    row.minimum_notice_minutes = data.minimum_notice_minutes
+    row.group_capacity = data.group_capacity
+    row.meeting_url = data.meeting_url
+    row.updated_at = clock.now()
+    row.save()
+    row.hosts.set(data.hosts)
+    row.guests.set(data.guests or [])
+    activity_record(workspace=study.workspace, actor=membership.user,
+                    action="scheduling.updated", study_id=study.id,
+                    summary=f"Updated the scheduling settings of “{study.name}”",
+                    data={"time_zone": row.time_zone, "hosts": [str(h.pk) for h in data.hosts]})
+    return row
+
+
+# Slots for a study ---------------------------------------------------------------------------
+
+
+def study_slots(*, study, scheduling, now, exclude_session=None, ignore_busy=False):
+    """The free slots of a study at `now`, read from the database and run through the engine.
+
+    Busy time is every Upcoming session and open group time of each host, in any study.
+    `exclude_session` leaves one session out (its own time while rescheduling).
+    """
+    hosts = list(scheduling.hosts.order_by("name", "email"))
+    host_ids = [host.pk for host in hosts]
+    host_busy = {host_id: [] for host_id in host_ids}
+    group = study.study_type == StudyType.GROUP_INTERVIEW
+    openings = []
+    if not ignore_busy:
+        horizon = now - timedelta(days=1)
+        sessions = Session.objects.filter(host_id__in=host_ids, status=Session.Status.UPCOMING,
+                                          ends_at__gt=horizon, group_slot__isnull=True)
+        if exclude_session is not None:
+            sessions = sessions.exclude(pk=exclude_session.pk)
+        for host_id, start, end in sessions.values_list("host_id", "starts_at", "ends_at"):
+            host_busy[host_id].append(Interval(start, end))
+        group_slots = GroupSlot.objects.filter(
+            Q(host_id__in=host_ids) | Q(study=study), is_open=True, ends_at__gt=horizon,
+        ).annotate(seats=Count("sessions", filter=Q(sessions__status=Session.Status.UPCOMING)
+                               & ~Q(sessions__pk=getattr(exclude_session, "pk", None))))
+        for slot in group_slots:
+            if group and slot.study_id == study.pk:
+                openings.append(GroupOpening(slot.starts_at, slot.ends_at,
+                                             max(slot.capacity - slot.seats, 0), slot.host_id))
+            elif slot.host_id in host_busy and slot.seats > 0:
+                host_busy[slot.host_id].append(Interval(slot.starts_at, slot.ends_at))
+    today = now.astimezone(ZoneInfo(scheduling.time_zone)).date()
+    return slots_available(
+        availability=scheduling.availability(today=today),
+        duration_minutes=study.duration_minutes, now=now, hosts=host_ids,
+        host_busy=host_busy, capacity=scheduling.group_capacity if group else 1,
+        group_openings=openings)
+
+
+def _refuse_unoffered(*, study, scheduling, now, starts_at):
+    """Why `starts_at` is not offered: a BookingRefused for bad times, SlotTaken otherwise."""
+    if starts_at <= now:
+        raise BookingRefused("That time has already passed. Choose one of the times below.")
+    notice = timedelta(minutes=scheduling.minimum_notice_minutes)
+    if starts_at < now + notice:
+        raise BookingRefused(f"That time is too soon: sessions need {_duration_words(notice)} "
+                             f"notice. Choose one of the times below.")
+    every = study_slots(study=study, scheduling=scheduling, now=now, ignore_busy=True)
+    if slot_find(every, starts_at) is None:
+        raise BookingRefused("That time is not one of the available times. Choose one of "
+                             "the times below.")
+    raise SlotTaken(TAKEN_MESSAGE)
+
+
+def _duration_words(delta):
+    minutes = int(delta.total_seconds() // 60)
+    if minutes % 60 == 0:
+        hours = minutes // 60
+        return f"{hours} hour{'s' if hours != 1 else ''}"
+    return f"{minutes} minutes"
+
+
+# Booking -------------------------------------------------------------------------------------
+
+
+def _application_locked(invitation):
+    application = (Application.objects.select_for_update(of=("self",))
+                   .select_related("study", "study__workspace", "study__owner", "participant")
+                   .filter(pk=invitation.application_id).first())
+    if application is None:
+        raise InvalidBookingLink("This booking link is not valid any more.")
+    return application
+
+
+def _require_open(study):
+    if study.status == StudyStatus.CLOSED:
+        raise BookingRefused(CLOSED_MESSAGE)
+    if study.study_type not in (StudyType.INTERVIEW, StudyType.GROUP_INTERVIEW):
+        raise BookingRefused("This study has no sessions to book.")
+
+
+def _application_status_follow(application, status):
+    """Keep the application's status in step with its session (participants' P4 statuses)."""
+    application.status = status
+    application.updated_at = clock.now()
+    application.save(update_fields=["status", "updated_at"])
+
+
+def _ui_outbox(*, session, operation, subject=None):
+    """Tell User Interviews about the session (UI studies only; panel studies have no UI)."""
+    if not session.study.is_user_interviews:
+        return None
+    return outbox_enqueue(
+        workspace=session.study.workspace, operation=operation,
+        subject=subject or str(session.pk), study_id=session.study_id,
+        payload={"session_id": str(session.pk), "application_id": str(session.application_id),
+                 "study_id": str(session.study_id)})
+
+
+def _participant_actor(application):
+    return f"participant:{application.participant.display_name}"
+
+
+def _group_seat_take(*, study, scheduling, slot, now):
+    """Lock the group time at `slot` (creating or reopening it) and take one seat."""
+    GroupSlot.objects.bulk_create(
+        [GroupSlot(study=study, host_id=slot.host, starts_at=slot.starts_at,
+                   ends_at=slot.ends_at, capacity=scheduling.group_capacity, created_at=now)],
+        ignore_conflicts=True)
+    group_slot = GroupSlot.objects.select_for_update().filter(
+        study=study, starts_at=slot.starts_at).first()
+    if group_slot is None:
+        raise SlotTaken(TAKEN_MESSAGE)  # the host got busy at that time meanwhile
+    if not group_slot.is_open:
+        group_slot.is_open = True
+        group_slot.host_id = slot.host
+        group_slot.ends_at = slot.ends_at
+        group_slot.capacity = scheduling.group_capacity
+        try:
+            with transaction.atomic():
+                group_slot.save(update_fields=["is_open", "host", "ends_at", "capacity"])
+        except IntegrityError as exc:
+            raise SlotTaken(TAKEN_MESSAGE) from exc
+    seats = group_slot.sessions.filter(status=Session.Status.UPCOMING).count()
+    if seats >= group_slot.capacity:
+        raise SlotTaken(TAKEN_MESSAGE)
+    return group_slot
+
+
+def _group_seat_release(group_slot):
+    if group_slot is None:
+        return
+    group_slot = GroupSlot.objects.select_for_update().get(pk=group_slot.pk)
+    if not group_slot.sessions.filter(status=Session.Status.UPCOMING).exists():
+        group_slot.is_open = False
+        group_slot.save(update_fields=["is_open"])
+
+
+def _place(*, session, study, scheduling, starts_at, now):
+    """Put `session` at `starts_at` (host and group chosen here), or raise SlotTaken.
+
+    Interviews try each free host in turn: the exclusion constraint refuses a host whom a
+    concurrent booking took a moment ago, and the next free host (if any) is tried.
+    """
+    old_group = session.group_slot if session.pk else None
+    for _ in range(5):
+        slots = study_slots(study=study, scheduling=scheduling, now=now,
+                            exclude_session=session if session.pk else None)
+        slot = slot_find(slots, starts_at)
+        if slot is None:
+            _refuse_unoffered(study=study, scheduling=scheduling, now=now, starts_at=starts_at)
+        session.starts_at, session.ends_at, session.host_id = (slot.starts_at, slot.ends_at,
+                                                               slot.host)
+        if study.study_type == StudyType.GROUP_INTERVIEW:
+            group_slot = _group_seat_take(study=study, scheduling=scheduling, slot=slot, now=now)
+            session.group_slot = group_slot
+            session.host_id = group_slot.host_id
+            session.ends_at = group_slot.ends_at
+        session.updated_at = now
+        try:
+            with transaction.atomic():
+                session.save()
+        except IntegrityError:
+            continue
+        if old_group is not None and old_group.pk != getattr(session.group_slot, "pk", None):
+            _group_seat_release(old_group)
+        return session
+    raise SlotTaken(TAKEN_MESSAGE)
+
+
+@transaction.atomic(durable=True)
+def session_book(*, invitation, starts_at, time_zone=""):
+    """Book the invited participant at `starts_at` (an offered slot), once."""
+    application = _application_locked(invitation)
+    study = application.study
+    _require_open(study)
+    if application.sessions.filter(status=Session.Status.UPCOMING).exists():
+        raise BookingRefused("You already have a session booked. Reschedule it instead.")
+    if application.status not in BOOKING_STATUSES:
+        raise BookingRefused("This invitation cannot be used to book a session any more.")
+    scheduling = scheduling_settings_ensure(study=study)
+    now = clock.now()
+    session = Session(workspace_id=study.workspace_id, study=study, application=application,
+                      meeting_url=scheduling.meeting_url,
+                      participant_time_zone=_zone_or_blank(time_zone),
+                      created_at=now, updated_at=now, status_changed_at=now)
+    session = _place(session=session, study=study, scheduling=scheduling,
+                     starts_at=starts_at, now=now)
+    session.guests.set(scheduling.guests.all())
+    _application_status_follow(application, Application.Status.SCHEDULED)
+    _ui_outbox(session=session, operation="create_session")
+    activity_record(workspace=study.workspace, actor_label=_participant_actor(application),
+                    action="session.booked", study_id=study.id,
+                    summary=f"{application.participant.display_name} booked a session on "
+                            f"{_utc_words(session.starts_at)}",
+                    data={"session": str(session.pk), "starts_at": session.starts_at.isoformat()})
+    _invite_after_commit(session, method=ics.REQUEST)
+    return session
+
+
+def _zone_or_blank(name):
+    return name if time_zone_is_known(name) else ""
+
+
+def _utc_words(moment):
+    return moment.astimezone(ZoneInfo("UTC")).strftime("%a %d %b %Y, %H:%M UTC")
+
+
+def _upcoming_session_locked(application):
+    session = (Session.objects.select_for_update(of=("self",))
+               .select_related("group_slot", "study", "study__workspace")
+               .filter(application=application, status=Session.Status.UPCOMING).first())
+    if session is None:
+        raise BookingRefused("You have no upcoming session to change.")
+    return session
+
+
+@transaction.atomic(durable=True)
+def session_reschedule(*, invitation, starts_at, time_zone=""):
+    """Move the participant's upcoming session to another offered time, before it starts."""
+    application = _application_locked(invitation)
+    study = application.study
+    _require_open(study)
+    session = _upcoming_session_locked(application)
+    now = clock.now()
+    if now >= session.starts_at:
+        raise BookingRefused("This session has already started, so it can no longer be "
+                             "rescheduled.")
+    if starts_at == session.starts_at:
+        raise BookingRefused("Your session is already at that time. Choose another time.")
+    scheduling = scheduling_settings_ensure(study=study)
+    previous = session.starts_at
+    session.sequence += 1
+    if time_zone:
+        session.participant_time_zone = _zone_or_blank(time_zone)
+    session = _place(session=session, study=study, scheduling=scheduling, starts_at=starts_at,
+                     now=now)
+    _ui_outbox(session=session, operation="reschedule_session",
+               subject=f"{session.pk}:{session.sequence}")
+    activity_record(workspace=study.workspace, actor_label=_participant_actor(application),
+                    action="session.rescheduled", study_id=study.id,
+                    summary=f"{application.participant.display_name} moved their session from "
+                            f"{_utc_words(previous)} to {_utc_words(session.starts_at)}",
+                    data={"session": str(session.pk), "from": previous.isoformat(),
+                          "to": session.starts_at.isoformat()})
+    _invite_after_commit(session, method=ics.REQUEST)
+    return session
+
+
+@transaction.atomic(durable=True)
+def session_cancel(*, invitation):
+    """The participant cancels their upcoming session, until it starts."""
+    application = _application_locked(invitation)
+    session = _upcoming_session_locked(application)
+    now = clock.now()
+    if now >= session.starts_at:
+        raise BookingRefused("This session has already started, so it can no longer be "
+                             "canceled.")
+    _status_set(session, Session.Status.CANCELED, now=now)
+    session.sequence += 1
+    session.save(update_fields=["sequence"])
+    _group_seat_release(session.group_slot)
+    _application_status_follow(application, Application.Status.CANCELED)
+    _ui_outbox(session=session, operation="cancel_session")
+    activity_record(workspace=session.study.workspace,
+                    actor_label=_participant_actor(application), action="session.canceled",
+                    study_id=session.study_id,
+                    summary=f"{application.participant.display_name} canceled their session "
+                            f"on {_utc_words(session.starts_at)}",
+                    data={"session": str(session.pk)})
+    _invite_after_commit(session, method=ics.CANCEL)
+    return session
+
+
+def _status_set(session, status, *, now):
+    if not session.can_become(status):
+        raise BookingRefused(f"A {session.get_status_display()} session cannot become "
+                             f"{Session.Status(status).label}.")
+    session.status = status
+    session.status_changed_at = now
+    session.updated_at = now
+    session.save(update_fields=["status", "status_changed_at", "updated_at"])
+
+
+OUTCOMES = {
+    Session.Status.COMPLETED: ("complete_session", Application.Status.COMPLETED,
+                               "session.completed", "Completed"),
+    Session.Status.NO_SHOW: ("no_show_session", Application.Status.NO_SHOW,
+                             "session.no_show", "No-show"),
+}
+
+
+def session_may_be_marked_by(membership, session):
+    """Hosts of the session, and people who may review this study's participants."""
+    if membership is None or membership.workspace_id != session.workspace_id:
+        return False
+    if session.host_id == membership.user_id:
+        return True
+    return membership.allows(Permission.REVIEW_APPLICANTS,
+                             on_team=study_on_team(session.study, membership.user))
+
+
+@transaction.atomic(durable=True)
+def session_mark(*, membership, session_id, status):
+    """After the session's end, the host marks it Completed or No-show (SPEC C5)."""
+    status = Session.Status(status)
+    if status not in OUTCOMES:
+        raise BookingRefused("A session can be marked Completed or No-show.")
+    session = (Session.objects.select_for_update(of=("self",))
+               .select_related("study", "study__workspace", "study__owner",
+                               "application__participant")
+               .filter(pk=session_id, workspace_id=getattr(membership, "workspace_id", None))
+               .first())
+    if session is None:
+        raise Session.DoesNotExist
+    if not session_may_be_marked_by(membership, session):
+        raise PermissionDenied
+    now = clock.now()
+    if session.status == status:
+        return session  # marking twice has the effect of marking once
+    if now < session.ends_at:
+        raise BookingRefused("A session can be marked Completed or No-show after it ends.")
+    _status_set(session, status, now=now)
+    operation, application_status, action, label = OUTCOMES[status]
+    application = Application.objects.select_for_update().get(pk=session.application_id)
+    _application_status_follow(application, application_status)
+    _ui_outbox(session=session, operation=operation)
+    name = session.application.participant.display_name
+    activity_record(workspace=session.study.workspace, actor=membership.user, action=action,
+                    study_id=session.study_id,
+                    summary=f"Marked {name}'s session on {_utc_words(session.starts_at)} "
+                            f"as {label}",
+                    data={"session": str(session.pk)})
+    if status == Session.Status.COMPLETED:
+        session_payout_schedule(session=session)
+    return session
+
+
+def session_payout_schedule(*, session):
+    """Where a completed session asks billing to schedule its incentive payout (SPEC I2).
+
+    Billing owns payouts (a row with `due_at` = session end + 24 h, swept by billing's
+    periodic task). Billing does not offer that service yet; when it does, this is the one
+    call site: it runs inside `session_mark`'s transaction with the session locked.
+    """
+    return None
+
+
+# Calendar invites ------------------------------------------------------------------------------
+
+
+def _invite_after_commit(session, *, method):
+    session_id = session.pk
+    transaction.on_commit(lambda: ics.session_invite_send(session_id=session_id, method=method))
+
+
+def memberships_of_team(study):
+    return Membership.objects.filter(workspace_id=study.workspace_id,
+                                     user__in=team_members(study))
+
+
+def booking_time_parse(value):
+    """An ISO 8601 instant with an offset, or None."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        return None
+    return moment

@@ -1,0 +1,282 @@
+"""Scheduling pages: the public booking page (signed link), the Scheduling tab, the Calendar.
+
+Thin: services decide, selectors read, the slot engine computes.
+"""
+
+import json
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import urlencode
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods, require_POST
+
+from rally import clock
+from rally.permissions import Permission
+from rally.selectors import require_permission, workspace_members
+from scheduling import selectors, services
+from scheduling.forms import SchedulingSettingsForm
+from scheduling.models import Session
+from scheduling.slots import slots_by_local_day, time_zone_choices, time_zone_is_known
+from studies import lifecycle, pages
+from studies.models import Status, StudyType
+from studies.selectors import study_get_for_user
+
+# The booking page --------------------------------------------------------------------------
+
+
+def _wants_json(request):
+    return "application/json" in request.headers.get("Accept", "") or (
+        request.content_type == "application/json")
+
+
+def _link_problem(request, error):
+    status = 403 if error.expired else 404
+    if _wants_json(request):
+        return JsonResponse({"error": error.message}, status=status)
+    return render(request, "scheduling/booking_invalid.html", {"message": error.message},
+                  status=status)
+
+
+def _booking_zone(request, scheduling, session):
+    for candidate in (request.POST.get("time_zone"), request.GET.get("tz"),
+                      session.participant_time_zone if session else ""):
+        if candidate and time_zone_is_known(candidate):
+            return candidate
+    return scheduling.time_zone
+
+
+def _slot_json(slot):
+    return {"startsAt": slot.starts_at.isoformat(), "endsAt": slot.ends_at.isoformat()}
+
+
+def _session_json(session):
+    return {"id": str(session.pk), "startsAt": session.starts_at.isoformat(),
+            "endsAt": session.ends_at.isoformat(), "status": session.status}
+
+
+def _booking_state(invitation):
+    application = selectors.booking_application(invitation=invitation)
+    if application is None:
+        raise services.InvalidBookingLink("This booking link is not valid any more.")
+    study = application.study
+    scheduling = services.scheduling_settings_ensure(study=study)
+    session = selectors.booking_session_current(application=application)
+    return application, study, scheduling, session
+
+
+def _slots_for(study, scheduling, session, *, open_for_booking):
+    if not open_for_booking:
+        return []
+    return services.study_slots(study=study, scheduling=scheduling, now=clock.now(),
+                                exclude_session=session if session and
+                                session.status == Session.Status.UPCOMING else None)
+
+
+def _can_book(application, study, session):
+    if study.status == Status.CLOSED or study.study_type not in (StudyType.INTERVIEW,
+                                                                   StudyType.GROUP_INTERVIEW):
+        return False
+    if session is not None and session.status == Session.Status.UPCOMING:
+        return session.starts_at > clock.now()
+    return application.status in services.BOOKING_STATUSES
+
+
+@csrf_exempt  # the signed link is the credential; no cookie session is involved
+@require_http_methods(["GET", "POST"])
+def booking(request, token):
+    try:
+        invitation = services.invitation_from_token(token)
+        application, study, scheduling, session = _booking_state(invitation)
+    except services.InvalidBookingLink as error:
+        return _link_problem(request, error)
+    if request.method == "POST":
+        return _booking_post(request, invitation, application, study, scheduling, session)
+    zone = _booking_zone(request, scheduling, session)
+    open_for_booking = _can_book(application, study, session)
+    slots = _slots_for(study, scheduling, session, open_for_booking=open_for_booking)
+    if _wants_json(request):
+        return JsonResponse({"timezone": zone, "slots": [_slot_json(s) for s in slots]})
+    return _booking_render(request, application=application, study=study, session=session,
+                           zone=zone, slots=slots, open_for_booking=open_for_booking,
+                           changing=request.GET.get("change") == "1")
+
+
+def _booking_render(request, *, application, study, session, zone, slots, open_for_booking,
+                    changing=False, error="", status=200):
+    upcoming = session if session and session.status == Session.Status.UPCOMING else None
+    return render(request, "scheduling/booking.html", {
+        "application": application,
+        "participant_name": application.participant.display_name,
+        "study": study,
+        "session": session,
+        "upcoming": upcoming,
+        "zone": zone,
+        "zones": time_zone_choices(),
+        "days": slots_by_local_day(slots, zone),
+        "open_for_booking": open_for_booking,
+        "closed": study.status == Status.CLOSED,
+        "show_slots": open_for_booking and (upcoming is None or changing or bool(error)),
+        "error": error,
+        "token": request.resolver_match.kwargs["token"],
+    }, status=status)
+
+
+def _booking_post(request, invitation, application, study, scheduling, session):
+    as_json = _wants_json(request)
+    zone = _booking_zone(request, scheduling, session)
+    if as_json:
+        try:
+            body = json.loads(request.body or b"{}")
+        except (ValueError, UnicodeDecodeError):
+            return JsonResponse({"error": "The request body must be JSON."}, status=400)
+        if not isinstance(body, dict):
+            return JsonResponse({"error": "The request body must be a JSON object."}, status=400)
+        action, raw_time = body.get("action", "book"), body.get("startsAt")
+        zone = body.get("timezone") if time_zone_is_known(body.get("timezone") or "") else zone
+    else:
+        action, raw_time = request.POST.get("action", "book"), request.POST.get("starts_at")
+    try:
+        if action == "cancel":
+            result = services.session_cancel(invitation=invitation)
+        else:
+            starts_at = services.booking_time_parse(raw_time)
+            if starts_at is None:
+                raise services.BookingRefused("Choose one of the available times.")
+            upcoming = session is not None and session.status == Session.Status.UPCOMING
+            if action == "reschedule" or (upcoming and as_json and action != "book"):
+                result = services.session_reschedule(invitation=invitation,
+                                                     starts_at=starts_at, time_zone=zone)
+            else:
+                result = services.session_book(invitation=invitation, starts_at=starts_at,
+                                               time_zone=zone)
+    except services.InvalidBookingLink as error:
+        return _link_problem(request, error)
+    except services.SchedulingError as error:
+        status = 409 if isinstance(error, services.SlotTaken) else 422
+        if as_json:
+            if isinstance(error, services.BookingRefused) and raw_time is None:
+                status = 400
+            return JsonResponse({"error": error.message}, status=status)
+        application, study, scheduling, session = _booking_state(invitation)
+        open_for_booking = _can_book(application, study, session)
+        slots = _slots_for(study, scheduling, session, open_for_booking=open_for_booking)
+        return _booking_render(request, application=application, study=study, session=session,
+                               zone=zone, slots=slots, open_for_booking=open_for_booking,
+                               error=error.message, status=status)
+    if as_json:
+        return JsonResponse({"session": _session_json(result)},
+                            status=201 if action == "book" else 200)
+    notice = {"cancel": "Your session is canceled.",
+              "reschedule": "Your session is moved."}.get(action, "Your session is booked.")
+    messages.success(request, notice)
+    return redirect(reverse("scheduling:booking", kwargs={"token": invitation.token})
+                    + "?" + urlencode({"tz": zone}))
+
+
+# The Scheduling tab ------------------------------------------------------------------------
+
+
+def _study_page_context(membership, study):
+    """What `studies/study_base.html` needs around a tab's content."""
+    targets = lifecycle.allowed_targets(membership=membership, study=study)
+    return {
+        "study": study,
+        "tabs": pages.tabs_for(study, "scheduling"),
+        "current_tab": "scheduling",
+        "status_targets": [{"status": target, "label": Status(target).label,
+                            "confirm": target == Status.CLOSED}
+                           for target in targets if study.status != Status.DRAFT],
+        "can_publish": (study.status == Status.DRAFT and lifecycle.transition_allowed(
+            membership=membership, study=study, to=Status.ACTIVE)),
+        "close_consequences": lifecycle.CLOSE_CONSEQUENCES,
+    }
+
+
+def _viewer_zone(user):
+    return user.time_zone if time_zone_is_known(user.time_zone) else "UTC"
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def study_scheduling(request, study_id):
+    membership = require_permission(request.membership, Permission.VIEW)
+    study = study_get_for_user(membership=membership, study_id=study_id)
+    if not study.is_moderated:
+        raise Http404
+    can_edit = membership.allows(Permission.EDIT_STUDY) and study.status != Status.CLOSED
+    scheduling = services.scheduling_settings_ensure(study=study)
+    team = services.team_members(study)
+    members = [m.user for m in workspace_members(membership.workspace)]
+    form_args = {"study": study, "team": team, "members": members}
+    status = 200
+    if request.method == "POST":
+        if not membership.allows(Permission.EDIT_STUDY):
+            raise PermissionDenied
+        form = SchedulingSettingsForm(request.POST, initial=SchedulingSettingsForm.initial_from(
+            scheduling), **form_args)
+        if form.is_valid():
+            try:
+                services.scheduling_settings_update(membership=membership, study=study,
+                                                    data=form.settings_input())
+            except ValidationError as error:
+                form.apply_service_errors(error)
+            else:
+                messages.success(request, "Scheduling settings saved.")
+                return redirect("scheduling:study_scheduling", study_id=study.id)
+        status = 422
+    else:
+        form = SchedulingSettingsForm(initial=SchedulingSettingsForm.initial_from(scheduling),
+                                      **form_args)
+    if not can_edit:
+        for field in form.fields.values():
+            field.disabled = True
+    sessions = selectors.sessions_for_study(study=study)
+    now = clock.now()
+    return render(request, "scheduling/study_scheduling.html", {
+        **_study_page_context(membership, study),
+        "can_edit": can_edit,
+        "form": form,
+        "scheduling": scheduling,
+        "sessions": sessions,
+        "viewer_zone": _viewer_zone(request.user),
+        "now": now,
+        "markable": {s.pk for s in sessions if s.status == Session.Status.UPCOMING
+                     and s.ends_at <= now and services.session_may_be_marked_by(membership, s)},
+    }, status=status)
+
+
+@login_required
+@require_POST
+def session_mark(request, session_id):
+    membership = require_permission(request.membership, Permission.VIEW)
+    session = selectors.session_for_workspace(workspace=membership.workspace,
+                                              session_id=session_id)
+    if session is None:
+        raise Http404
+    try:
+        services.session_mark(membership=membership, session_id=session.pk,
+                              status=request.POST.get("status", ""))
+    except services.SchedulingError as error:
+        messages.error(request, error.message)
+    except ValueError:
+        messages.error(request, "A session can be marked Completed or No-show.")
+    else:
+        messages.success(request, "Session marked.")
+    return redirect("scheduling:study_scheduling", study_id=session.study_id)
+
+
+# The Calendar ------------------------------------------------------------------------------
+
+
+@login_required
+def calendar(request):
+    membership = require_permission(request.membership, Permission.VIEW)
+    sessions = selectors.sessions_upcoming_for_host(workspace=membership.workspace,
+                                                    user=request.user, now=clock.now())
+    return render(request, "scheduling/calendar.html", {
+        "sessions": sessions, "viewer_zone": _viewer_zone(request.user)})

@@ -1,0 +1,13 @@
+// Booking page: show times in the participant's own zone. On a first visit (no zone chosen
+// yet) the browser's zone is selected and the times reload in it; the select still lets
+// the participant pick another zone. Without JavaScript the hosts' zone is shown.
+document.addEventListener("DOMContentLoaded", () => {
+  const select = document.querySelector("select[data-zone-select][data-detect]");
+  if (!select) return;
+  let detected = "";
+  try { detected = Intl.DateTimeFormat().resolvedOptions().timeZone || ""; } catch (e) { return; }
+  const known = Array.from(select.options).some((option) => option.value === detected);
+  if (!known || select.value === detected) return;
+  select.value = detected;
+  select.form.requestSubmit ? select.form.requestSubmit() : select.form.submit();
+});

@@ -1,0 +1,36 @@
+from datetime import UTC, datetime
+
+import pytest
+import time_machine
+
+from tests.scheduling.factories import (
+    ActiveStudyFactory,
+    ApplicationFactory,
+    SchedulingSettingsFactory,
+)
+
+#: Monday 1 June 2026, 08:00 in New York
+MONDAY_MORNING = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def frozen_clock():
+    with time_machine.travel(MONDAY_MORNING, tick=False) as traveller:
+        yield traveller
+
+
+@pytest.fixture
+def study(workspace, researcher, frozen_clock):
+    return ActiveStudyFactory(workspace=workspace, owner=researcher.user, duration_minutes=60)
+
+
+@pytest.fixture
+def scheduling(study):
+    return SchedulingSettingsFactory(study=study)
+
+
+@pytest.fixture
+def invited(study):
+    def make(**kwargs):
+        return ApplicationFactory(study=kwargs.pop("study", study), status="invited", **kwargs)
+    return make
