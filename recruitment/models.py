@@ -19,12 +19,14 @@ class Recruitment(models.Model):
         FAILED = "failed", "Failed to start"
         CLOSED = "closed", "Closed"
 
-    # Written once: every state change goes through `can_become`.
+    # Written once: every state change goes through `can_become`. UI may skip states Rally
+    # never heard of (a lost webhook), so a live state can reach any later live state.
     TRANSITIONS = {
         State.NOT_STARTED: {State.STARTING, State.CLOSED},
-        State.STARTING: {State.PENDING_REVIEW, State.RECRUITING, State.DECLINED, State.FAILED,
-                         State.CLOSED},
-        State.PENDING_REVIEW: {State.RECRUITING, State.DECLINED, State.FAILED, State.CLOSED},
+        State.STARTING: {State.PENDING_REVIEW, State.RECRUITING, State.FILLED, State.PAUSED,
+                         State.DECLINED, State.FAILED, State.CLOSED},
+        State.PENDING_REVIEW: {State.RECRUITING, State.FILLED, State.PAUSED, State.DECLINED,
+                               State.FAILED, State.CLOSED},
         State.RECRUITING: {State.FILLED, State.PAUSED, State.CLOSED},
         State.FILLED: {State.RECRUITING, State.PAUSED, State.CLOSED},
         State.PAUSED: {State.RECRUITING, State.FILLED, State.CLOSED},

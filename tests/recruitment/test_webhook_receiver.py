@@ -1,0 +1,139 @@
+"""The webhook receiver: only fresh deliveries signed by UI get in, each event id once."""
+
+import json
+from datetime import timedelta
+
+import pytest
+
+from rally import clock
+from recruitment.models import WebhookEndpoint, WebhookEvent
+from recruitment.webhooks import sign
+from tests.recruitment.sync_support import SECRET, deliver, event_document
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def endpoint(db):
+    return WebhookEndpoint.objects.create(
+        ui_subscription_id="sub_1", url="http://testserver/webhooks/user-interviews/",
+        secret=SECRET, created_at=clock.now(), updated_at=clock.now())
+
+
+@pytest.fixture
+def dispatched(monkeypatch):
+    sent = []
+    monkeypatch.setattr("recruitment.webhooks.webhook_event_dispatch", sent.append)
+    return sent
+
+
+def test_signed_fresh_delivery_is_stored_and_queued(client, dispatched):
+    response = deliver(client, event_document("evt_1"))
+    assert response.status_code == 200
+    assert response.json() == {"received": "evt_1", "status": "accepted"}
+    event = WebhookEvent.objects.get()
+    assert (event.event_id, event.type, event.processed_at) == ("evt_1", "applicant.created",
+                                                                None)
+    assert dispatched == [event.pk]
+
+
+def test_one_byte_changed_in_the_body_is_rejected(client, dispatched):
+    body = json.dumps(event_document("evt_1")).encode()
+    timestamp = str(int(clock.now().timestamp()))
+    signature = sign(SECRET, timestamp, body)
+    tampered = body.replace(b"evt_1", b"evt_2")
+    response = deliver(client, body=tampered, signature=signature, timestamp=clock.now())
+    assert response.status_code == 401
+    assert response.json()["errors"][0]["code"] == "invalid_signature"
+    assert not WebhookEvent.objects.exists() and dispatched == []
+
+
+def test_one_byte_changed_in_the_signature_is_rejected(client, dispatched):
+    body = json.dumps(event_document("evt_1")).encode()
+    timestamp = str(int(clock.now().timestamp()))
+    signature = sign(SECRET, timestamp, body)
+    flipped = signature[:-3] + ("A" if signature[-3] != "A" else "B") + signature[-2:]
+    assert deliver(client, body=body, signature=flipped).status_code == 401
+    assert not WebhookEvent.objects.exists()
+
+
+def test_wrong_secret_is_rejected(client, dispatched):
+    assert deliver(client, event_document("evt_1"), secret="whsec_other").status_code == 401
+    assert not WebhookEvent.objects.exists()
+
+
+@pytest.mark.parametrize("offset", [timedelta(seconds=-301), timedelta(seconds=301),
+                                    timedelta(hours=-2), timedelta(days=1)])
+def test_stale_or_future_timestamp_is_rejected(client, dispatched, offset):
+    response = deliver(client, event_document("evt_1"), timestamp=clock.now() + offset)
+    assert response.status_code == 401
+    assert response.json()["errors"][0]["code"] == "stale_timestamp"
+    assert not WebhookEvent.objects.exists()
+
+
+def test_timestamp_just_inside_the_window_is_accepted(client, dispatched):
+    response = deliver(client, event_document("evt_1"),
+                       timestamp=clock.now() - timedelta(seconds=290))
+    assert response.status_code == 200
+
+
+def test_any_of_several_signatures_during_a_rotation_verifies(client, dispatched, endpoint):
+    endpoint.previous_secret, endpoint.secret = SECRET, "whsec_new"
+    endpoint.save()
+    body = json.dumps(event_document("evt_1")).encode()
+    timestamp = str(int(clock.now().timestamp()))
+    both = ",".join([sign("whsec_unknown", timestamp, body), sign("whsec_new", timestamp, body)])
+    assert deliver(client, body=body, signature=both).status_code == 200
+
+
+def test_settings_secret_is_accepted(client, dispatched, settings):
+    WebhookEndpoint.objects.all().delete()
+    settings.UI_WEBHOOK_SECRET = "whsec_from_settings"
+    assert deliver(client, event_document("evt_1"),
+                   secret="whsec_from_settings").status_code == 200
+
+
+def test_replay_of_a_processed_event_is_acknowledged_and_ignored(client, dispatched):
+    document = event_document("evt_1")
+    deliver(client, document)
+    WebhookEvent.objects.update(processed_at=clock.now())
+    response = deliver(client, document)
+    assert response.status_code == 200 and response.json()["status"] == "duplicate"
+    assert WebhookEvent.objects.get().deliveries == 2
+    assert len(dispatched) == 1
+
+
+def test_repeat_of_an_unprocessed_event_is_queued_again(client, dispatched):
+    document = event_document("evt_1")
+    deliver(client, document)
+    deliver(client, document)
+    assert WebhookEvent.objects.count() == 1
+    assert len(dispatched) == 2
+
+
+@pytest.mark.parametrize("body", [b"not json", b"[1, 2]", b'{"id": "evt_1"}',
+                                  b'{"id": "evt_1", "type": "applicant.created", '
+                                  b'"createdAt": "yesterday", "data": {}}',
+                                  b'{"id": "evt_1", "type": "applicant.created", '
+                                  b'"createdAt": "2026-11-02T15:00:00Z", "data": {}}',
+                                  b"\xff\xfe"])
+def test_malformed_but_signed_body_gets_400(client, dispatched, body):
+    response = deliver(client, body=body)
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["code"] == "malformed"
+    assert not WebhookEvent.objects.exists()
+
+
+def test_missing_headers_get_400(client, dispatched):
+    response = client.post("/webhooks/user-interviews/", data=b"{}",
+                           content_type="application/json")
+    assert response.status_code == 400
+
+
+def test_get_is_not_allowed(client):
+    assert client.get("/webhooks/user-interviews/").status_code == 405
+
+
+def test_header_id_must_match_the_body(client, dispatched):
+    response = deliver(client, event_document("evt_1"), event_id="evt_other")
+    assert response.status_code == 400
