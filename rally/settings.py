@@ -23,6 +23,13 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 SANDBOX_ENABLED = env.bool("SANDBOX_ENABLED", default=DEBUG)
 SANDBOX_TIME_SCALE = env.float("SANDBOX_TIME_SCALE", default=60.0)
 SANDBOX_REVIEW_DELAY_SECONDS = env.int("SANDBOX_REVIEW_DELAY_SECONDS", default=20)
+SANDBOX_API_KEYS = env.list("SANDBOX_API_KEYS", default=["rally-dev-key"] if DEBUG else [])
+SANDBOX_RATE_LIMIT_PER_MINUTE = env.int("SANDBOX_RATE_LIMIT_PER_MINUTE", default=60)
+SANDBOX_RATE_LIMIT_BURST = env.int("SANDBOX_RATE_LIMIT_BURST", default=20)
+SANDBOX_PAYMENT_FAILURE_RATE = env.float("SANDBOX_PAYMENT_FAILURE_RATE", default=0.0)
+SANDBOX_TICK_SECONDS = 5.0
+SANDBOX_WEBHOOK_TIMEOUT_SECONDS = 10.0
+SANDBOX_FAULT_TIMEOUT_SECONDS = 30.0  # how long an injected timeout hangs before dropping
 
 # User Interviews, reached only through recruitment/user_interviews/.
 UI_API_URL = env.str("UI_API_URL", default="http://127.0.0.1:8001/sandbox/ui/api")
