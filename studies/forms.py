@@ -108,7 +108,8 @@ class PlanForm(AccessibleErrorsMixin, forms.Form):
     study_type = forms.ChoiceField(label="Study type", choices=StudyType.choices)
     source = forms.ChoiceField(label="Recruitment source", choices=Source.choices)
     external_description = forms.CharField(
-        label="External study description", required=False, widget=forms.Textarea,
+        label="External study description", required=False,
+        widget=forms.Textarea(attrs={"rows": 5}),
         help_text="Shown to applicants: what the study is about and what they will do.")
     participation_limit = forms.CharField(
         label="Participation limit", required=False,
@@ -120,7 +121,8 @@ class PlanForm(AccessibleErrorsMixin, forms.Form):
         validators=[_parsed(services.parse_incentive_amount)],
         help_text="What each participant receives, in USD (for example 75.00).",
         widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}))
-    consent_form = forms.CharField(label="Consent form", required=False, widget=forms.Textarea,
+    consent_form = forms.CharField(label="Consent form", required=False,
+                                   widget=forms.Textarea(attrs={"rows": 4}),
                                    help_text="The consent text participants agree to.")
     team = forms.MultipleChoiceField(label="Team", required=False,
                                      widget=forms.CheckboxSelectMultiple,

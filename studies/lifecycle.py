@@ -166,13 +166,13 @@ def study_transition(*, membership, study, to):
     if study.is_template:
         raise ValidationError("A template cannot change status. Create a study from it "
                               "with “New study”.")
+    if old == Status.CLOSED:
+        raise ValidationError("The study is closed. Closing is final; its status cannot "
+                              "change any more.")
     if old == to:
         raise ValidationError(f"The study is already {old.label}.")
     transition = TRANSITIONS.get((old, to))
     if transition is None:
-        if old == Status.CLOSED:
-            raise ValidationError("The study is closed. Closing is final; its status cannot "
-                                  "change any more.")
         raise ValidationError(f"A {old.label} study cannot move to {to.label}.")
     if not membership.allows(transition.permission,
                              on_team=study_on_team(study, membership.user)):

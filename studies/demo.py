@@ -1,0 +1,116 @@
+"""The demo workspace's studies (UI.md "Demo workspace"): one per status, and a template.
+
+Idempotent: a study is found by its name in the workspace and left alone when it exists.
+Criteria use the slugs of User Interviews' catalog (the sandbox's), which the catalog sync
+(`manage.py sync_criteria`) brings into Rally.
+"""
+
+from datetime import timedelta
+from decimal import Decimal
+
+from rally import clock
+from rally.models import ActivityEntry
+from rally.permissions import Role
+from studies.models import AudienceType, LocationMode, Source, Status, Study, StudyType
+
+STUDIES = [
+    {
+        "name": "Developer onboarding interviews",
+        "study_type": StudyType.INTERVIEW, "source": Source.USER_INTERVIEWS,
+        "status": Status.ACTIVE, "days_ago": 6,
+        "external_description": (
+            "We're a software company learning how engineering teams get new developers up "
+            "to speed. In a 45-minute video call we'll ask about your last few weeks of "
+            "onboarding someone (or being onboarded). No preparation needed."),
+        "participation_limit": 8, "incentive_amount": Decimal("100.00"),
+        "audience_type": AudienceType.B2B, "duration_minutes": 45,
+        "location_mode": LocationMode.STATE, "us_states": ["CA", "NY", "WA"],
+        "criteria": [{"characteristic": "job_function", "values": ["engineering"]},
+                     {"characteristic": "company_size", "values": ["51-200", "201-1000"]}],
+    },
+    {
+        "name": "Checkout usability test",
+        "study_type": StudyType.UNMODERATED_TEST, "source": Source.USER_INTERVIEWS,
+        "status": Status.PAUSED, "days_ago": 12,
+        "external_description": (
+            "Try our new checkout on your phone and think aloud while you buy a (pretend) "
+            "pair of shoes. About 20 minutes, on your own time."),
+        "participation_limit": 15, "incentive_amount": Decimal("30.00"),
+        "audience_type": AudienceType.B2C, "duration_minutes": 20,
+        "countries": ["US", "CA"],
+        "criteria": [{"characteristic": "devices", "values": ["smartphone"]}],
+    },
+    {
+        "name": "Customer satisfaction survey",
+        "study_type": StudyType.SURVEY, "source": Source.RALLY_PANEL,
+        "status": Status.DRAFT, "days_ago": 2,
+        "participation_limit": 200, "incentive_amount": Decimal("5.00"),
+        "audience_type": AudienceType.B2C, "duration_minutes": 10,
+        "consent_form": "I agree that Acme Research may use my answers for product research.",
+    },
+    {
+        "name": "Clinician workflow interviews",
+        "study_type": StudyType.INTERVIEW, "source": Source.USER_INTERVIEWS,
+        "status": Status.CLOSED, "days_ago": 40,
+        "external_description": (
+            "Nurses and physicians: tell us how you document patient visits. A 60-minute "
+            "video interview."),
+        "participation_limit": 5, "incentive_amount": Decimal("150.00"),
+        "audience_type": AudienceType.B2B, "duration_minutes": 60,
+        "criteria": [{"characteristic": "industry", "values": ["healthcare"]},
+                     {"characteristic": "occupation", "values": ["nurse"]}],
+    },
+    {
+        "name": "B2B discovery interview",
+        "is_template": True, "study_type": StudyType.INTERVIEW,
+        "source": Source.USER_INTERVIEWS, "status": Status.DRAFT, "days_ago": 30,
+        "external_description": (
+            "A 45-minute conversation about how your team works today. We're not selling "
+            "anything; we want to learn."),
+        "participation_limit": 6, "incentive_amount": Decimal("100.00"),
+        "audience_type": AudienceType.B2B, "duration_minutes": 45,
+        "criteria": [{"characteristic": "seniority", "values": ["manager", "director"]}],
+    },
+]
+
+
+def seed(context):
+    workspace = context.workspace
+    researcher = context.users[Role.RESEARCHER]
+    ops = context.users[Role.OPS_MANAGER]
+    admin = context.users[Role.ADMIN]
+    now = clock.now()
+    for spec in STUDIES:
+        spec = dict(spec)
+        name, status = spec.pop("name"), spec.pop("status")
+        days_ago = spec.pop("days_ago")
+        if Study.objects.filter(workspace=workspace, name=name).exists():
+            continue
+        created = now - timedelta(days=days_ago)
+        study = Study.objects.create(
+            workspace=workspace, name=name, owner=researcher, status=status,
+            countries=spec.pop("countries", ["US"]), created_at=created,
+            updated_at=created + timedelta(days=1), **spec)
+        study.team.add(ops)
+        _record(study, researcher, "study.created", f"Created “{name}”", created)
+        if status != Status.DRAFT:
+            published = created + timedelta(days=1)
+            study.published_at = published
+            _record(study, researcher, "study.published", f"Published “{name}”", published)
+        if status == Status.PAUSED:
+            _record(study, researcher, "study.paused",
+                    f"Changed the status of “{name}” from Active to Paused",
+                    created + timedelta(days=4))
+        if status == Status.CLOSED:
+            study.closed_at = created + timedelta(days=30)
+            _record(study, admin, "study.closed",
+                    f"Changed the status of “{name}” from Active to Closed", study.closed_at)
+        study.save()
+
+
+def _record(study, actor, action, summary, when):
+    # The demo tells a story over past weeks, so entries carry their own (past) times;
+    # the log is append-only, hence a direct insert rather than rally.services.activity_record.
+    ActivityEntry.objects.create(workspace=study.workspace, actor=actor,
+                                 actor_label=actor.display_name, action=action,
+                                 summary=summary, study_id=study.id, created_at=when)
