@@ -1,6 +1,6 @@
 """Scheduling reads that views share: sessions of a study, a host's calendar, booking state."""
 
-from django.db.models import Prefetch
+from django.db.models import Case, Prefetch, Value, When
 
 from participants.models import Application
 from rally.models import User
@@ -38,6 +38,6 @@ def booking_application(*, invitation):
 
 def booking_session_current(*, application):
     """The participant's upcoming session, else their latest one (None before booking)."""
-    sessions = Session.objects.filter(application=application).order_by("-created_at")
-    upcoming = sessions.filter(status=Session.Status.UPCOMING).first()
-    return upcoming or sessions.first()
+    upcoming_first = Case(When(status=Session.Status.UPCOMING, then=Value(0)), default=Value(1))
+    return (Session.objects.filter(application=application)
+            .order_by(upcoming_first, "-created_at").first())

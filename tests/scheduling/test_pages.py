@@ -1,0 +1,103 @@
+"""The Scheduling tab and the Calendar: permissions, bad input, privacy."""
+
+from datetime import UTC, datetime
+
+import pytest
+from django.urls import reverse
+
+from rally.models import ActivityEntry
+from scheduling import services
+from tests.scheduling.factories import SchedulingSettingsFactory
+
+pytestmark = pytest.mark.django_db
+
+TEN_NY = datetime(2026, 6, 1, 14, 0, tzinfo=UTC)
+
+
+def tab_url(study):
+    return reverse("scheduling:study_scheduling", kwargs={"study_id": study.id})
+
+
+def valid_post(scheduling, **changes):
+    data = {"hosts": [str(scheduling.study.owner.pk)], "time_zone": "Europe/Berlin",
+            "start_date": "2026-06-01", "end_date": "2026-06-30", "buffer_minutes": "10",
+            "minimum_notice_minutes": "60", "hours_0": "09:00-12:00, 13:00-17:00",
+            "hours_2": "10:00-16:00", "unavailable_dates": "2026-06-10"}
+    data.update(changes)
+    return data
+
+
+def test_the_tab_saves_settings(client_for, researcher, scheduling):
+    client = client_for(researcher)
+    response = client.post(tab_url(scheduling.study), valid_post(scheduling))
+    assert response.status_code == 302
+    scheduling.refresh_from_db()
+    assert scheduling.time_zone == "Europe/Berlin"
+    assert scheduling.weekly_hours == {"0": [["09:00", "12:00"], ["13:00", "17:00"]],
+                                       "2": [["10:00", "16:00"]]}
+    assert scheduling.buffer_minutes == 10
+    assert [d.isoformat() for d in scheduling.unavailable_dates] == ["2026-06-10"]
+    assert ActivityEntry.objects.filter(action="scheduling.updated").exists()
+
+
+@pytest.mark.parametrize(("changes", "message"), [
+    ({"end_date": "2026-05-01"}, "end date must be on or after"),
+    ({"hours_0": "09:00-12:00, 11:00-13:00"}, "overlaps"),
+    ({"hours_0": "nine to five"}, "not a time range"),
+    ({"time_zone": "Mars/Olympus"}, "Select a valid choice"),
+    ({"hosts": []}, "required"),
+    ({"unavailable_dates": "someday"}, "not a date"),
+])
+def test_the_tab_refuses_bad_input_and_changes_nothing(client_for, researcher, scheduling,
+                                                       changes, message):
+    response = client_for(researcher).post(tab_url(scheduling.study),
+                                           valid_post(scheduling, **changes))
+    assert response.status_code == 422
+    assert message in response.content.decode()
+    scheduling.refresh_from_db()
+    assert scheduling.time_zone == "America/New_York"
+
+
+def test_rolling_days_are_disabled_with_the_reason_for_user_interviews(client_for, researcher,
+                                                                     scheduling):
+    html = client_for(researcher).get(tab_url(scheduling.study)).content.decode()
+    assert "Rolling date ranges are not available for User Interviews" in html
+    client_for(researcher).post(tab_url(scheduling.study),
+                                valid_post(scheduling, rolling_days="7"))
+    scheduling.refresh_from_db()
+    assert scheduling.rolling_days is None
+
+
+def test_observers_cannot_change_scheduling_and_outsiders_see_nothing(client_for, observer,
+                                                                     outsider, scheduling):
+    assert client_for(observer).get(tab_url(scheduling.study)).status_code == 200
+    assert client_for(observer).post(tab_url(scheduling.study),
+                                     valid_post(scheduling)).status_code == 403
+    assert client_for(outsider).get(tab_url(scheduling.study)).status_code == 404
+
+
+def test_session_overview_shows_the_name_but_no_email(client_for, researcher, scheduling,
+                                                      invited):
+    application = invited(participant__first_name="Dana", participant__last_initial="K")
+    services.session_book(invitation=services.invitation_from_token(
+        services.booking_token_make(application)), starts_at=TEN_NY)
+    researcher.user.time_zone = "Europe/Berlin"
+    researcher.user.save()
+    html = client_for(researcher).get(tab_url(scheduling.study)).content.decode()
+    assert "Dana K." in html
+    assert "Mon 1 Jun 2026, 16:00 CEST" in html  # shown in the viewer's zone, zone named
+    assert "60 min" in html
+    assert "@" not in html.split('id="sessions-title"')[1].split("</table>")[0]
+
+
+def test_the_calendar_lists_the_hosts_sessions_across_studies(client_for, researcher, workspace,
+                                                              scheduling, invited):
+    other = SchedulingSettingsFactory(study__workspace=workspace, study__owner=researcher.user,
+                                      study__name="Pricing interviews")
+    services.session_book(invitation=services.invitation_from_token(
+        services.booking_token_make(invited())), starts_at=TEN_NY)
+    services.session_book(invitation=services.invitation_from_token(
+        services.booking_token_make(invited(study=other.study))),
+        starts_at=datetime(2026, 6, 2, 14, tzinfo=UTC))
+    html = client_for(researcher).get(reverse("scheduling:calendar")).content.decode()
+    assert scheduling.study.name in html and "Pricing interviews" in html
