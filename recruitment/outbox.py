@@ -11,6 +11,7 @@ import logging
 import random
 from datetime import timedelta
 
+from django.core.cache import cache
 from django.db import transaction
 from django.db.models import F
 from django.http import Http404
@@ -26,9 +27,10 @@ logger = logging.getLogger(__name__)
 
 #: A running attempt holds its row this long; a worker that died frees it when this passes.
 RUN_LEASE = timedelta(minutes=10)
-#: The sweeper marks rows it re-dispatched as held this long, so the next sweep does not
-#: queue them again while their message waits for a worker.
-QUEUE_LEASE = timedelta(seconds=60)
+#: The sweeper remembers (in the cache) what it queued for this long, so the next sweeps do
+#: not queue a row again while its message waits for a worker. Only a guard against
+#: flooding the queue: executing twice is prevented by the claim.
+QUEUE_MEMORY_SECONDS = 60
 MAX_ATTEMPTS = 10
 BACKOFF_BASE_SECONDS = 5
 BACKOFF_CAP_SECONDS = 3600
@@ -44,14 +46,10 @@ def backoff_delay(attempts):
 
 
 def outbox_claim(operation_id):
-    """Take one row for this worker, or None when it is not due, done, failed or taken.
-
-    The row is due when its next attempt time has come, or when the sweeper queued it
-    (a queued row's time is at most QUEUE_LEASE ahead; a running one is RUN_LEASE ahead).
-    """
+    """Take one due row for this worker, or None when it is not due, done, failed or taken."""
     now = clock.now()
     claimed = OutboxOperation.objects.filter(
-        pk=operation_id, status=Status.PENDING, next_attempt_at__lte=now + QUEUE_LEASE,
+        pk=operation_id, status=Status.PENDING, next_attempt_at__lte=now,
     ).update(next_attempt_at=now + RUN_LEASE, attempts=F("attempts") + 1)
     if not claimed:
         return None
@@ -91,10 +89,8 @@ def outbox_execute(*, operation_id, client=None):
 
 
 def _describe(error):
-    detail = str(error)
-    if getattr(error, "status", None):
-        return f"User Interviews answered {error.status}: {detail}"
-    return detail or type(error).__name__
+    # The client's errors already read "User Interviews answered 422 validation_failed: …".
+    return str(error) or type(error).__name__
 
 
 def _locked_if_ours(operation):
@@ -160,7 +156,7 @@ def _record_failure(operation, handler, message):
 def outbox_sweep(*, limit=SWEEP_BATCH):
     """Re-dispatch due pending rows (their message was lost, or their backoff ran out).
 
-    Claims with SKIP LOCKED so two sweepers never queue the same rows; never a countdown.
+    Reads with SKIP LOCKED so two sweepers never queue the same rows; never a countdown.
     Returns the ids dispatched.
     """
     now = clock.now()
@@ -168,11 +164,12 @@ def outbox_sweep(*, limit=SWEEP_BATCH):
         due = list(
             OutboxOperation.objects.select_for_update(skip_locked=True)
             .filter(status=Status.PENDING, next_attempt_at__lte=now)
-            .order_by("next_attempt_at").values_list("pk", flat=True)[:limit])
-        OutboxOperation.objects.filter(pk__in=due).update(next_attempt_at=now + QUEUE_LEASE)
-    for operation_id in due:
+            .order_by("next_attempt_at").values_list("pk", "attempts")[:limit])
+        queued = [pk for pk, attempts in due
+                  if cache.add(f"outbox:queued:{pk}:{attempts}", 1, QUEUE_MEMORY_SECONDS)]
+    for operation_id in queued:
         outbox_dispatch(operation_id)
-    return due
+    return queued
 
 
 # Use cases people start ---------------------------------------------------------------------
