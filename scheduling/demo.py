@@ -1,0 +1,80 @@
+"""The demo workspace's scheduling: availability for every moderated study, and sessions this
+week on the active interview study (one completed yesterday, a few upcoming).
+
+Idempotent: settings are created once; a session is added only for an application that has
+none. The seed runs inside one transaction, so rows are written here directly rather than
+through the (durable) booking services; the exclusion constraint still guards every row.
+"""
+
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from django.db import IntegrityError, transaction
+
+from participants.models import Application, Participant
+from rally import clock
+from rally.permissions import Role
+from scheduling.models import Session
+from scheduling.services import scheduling_settings_ensure
+from studies.models import Status, Study, StudyType
+
+DEMO_PEOPLE = [  # (UI participant id, first name, last initial, application status, day, hour)
+    ("demo-sched-1", "Priya", "S", Application.Status.COMPLETED, -1, 10),
+    ("demo-sched-2", "Marcus", "L", Application.Status.SCHEDULED, 1, 11),
+    ("demo-sched-3", "Hana", "T", Application.Status.SCHEDULED, 2, 14),
+    ("demo-sched-4", "Diego", "R", Application.Status.INVITED, None, None),
+]
+
+
+def seed(context):
+    workspace = context.workspace
+    moderated = Study.objects.filter(workspace=workspace, is_template=False,
+                                     study_type__in=[StudyType.INTERVIEW,
+                                                     StudyType.GROUP_INTERVIEW])
+    for study in moderated.select_related("owner"):
+        scheduling = scheduling_settings_ensure(study=study)
+        if not scheduling.guests.exists() and Role.OBSERVER in context.users:
+            scheduling.guests.add(context.users[Role.OBSERVER])
+    active = moderated.filter(status=Status.ACTIVE, study_type=StudyType.INTERVIEW).first()
+    if active is not None:
+        _sessions_this_week(active)
+
+
+def _weekday_at(zone, days_from_today, hour):
+    day = clock.now().astimezone(zone).date() + timedelta(days=days_from_today)
+    while day.weekday() >= 5:  # keep demo sessions on weekdays
+        day += timedelta(days=1 if days_from_today >= 0 else -1)
+    return datetime.combine(day, time(hour), tzinfo=zone)
+
+
+def _sessions_this_week(study):
+    scheduling = scheduling_settings_ensure(study=study)
+    zone = ZoneInfo(scheduling.time_zone)
+    now = clock.now()
+    for ui_id, first_name, initial, status, day, hour in DEMO_PEOPLE:
+        participant, _ = Participant.objects.get_or_create(
+            workspace=study.workspace, ui_participant_id=ui_id,
+            defaults={"first_name": first_name, "last_initial": initial, "created_at": now,
+                      "updated_at": now})
+        application, _ = Application.objects.get_or_create(
+            study=study, participant=participant,
+            defaults={"status": status, "ui_applicant_id": f"{ui_id}-app",
+                      "applied_at": now - timedelta(days=5), "created_at": now,
+                      "updated_at": now})
+        if day is None or application.sessions.exists():
+            continue
+        starts_at = _weekday_at(zone, day, hour)
+        session = Session(
+            workspace=study.workspace, study=study, application=application, host=study.owner,
+            starts_at=starts_at, ends_at=starts_at + timedelta(minutes=study.duration_minutes),
+            status=(Session.Status.COMPLETED if status == Application.Status.COMPLETED
+                    else Session.Status.UPCOMING),
+            meeting_url=scheduling.meeting_url or "https://meet.example.com/acme-research",
+            participant_time_zone="America/Chicago", created_at=now, updated_at=now,
+            status_changed_at=now)
+        try:
+            with transaction.atomic():
+                session.save()
+        except IntegrityError:
+            continue  # the host already has a session then; leave the demo as it is
+        session.guests.set(scheduling.guests.all())
