@@ -21,11 +21,11 @@ def amount_parse(value, *, maximum=MAX_ADDITION, field="amount"):
         raise ValidationError({field: "Enter the amount as a number of dollars, e.g. 250.00."})
     if amount <= 0:
         raise ValidationError({field: "Enter an amount greater than $0.00."})
+    if amount > maximum:
+        raise ValidationError({field: f"Enter at most {money_format(maximum)} at a time."})
     if amount != amount.quantize(CENT):
         raise ValidationError({field: "Enter the amount in dollars and cents (at most two "
                                       "decimals)."})
-    if amount > maximum:
-        raise ValidationError({field: f"Enter at most {money_format(maximum)} at a time."})
     return amount.quantize(CENT)
 
 

@@ -196,6 +196,13 @@ def budget_default_ensure(*, workspace):
 def budget_add_funds(*, membership, budget, amount, reference, key):
     """Add money to a budget (Admin, Ops Manager). `key` (a UUID the form carries) makes a
     repeated submission add the funds once; the same key returns the first transfer."""
+    return budget_add_funds_nested(membership=membership, budget=budget, amount=amount,
+                                   reference=reference, key=key)
+
+
+@transaction.atomic
+def budget_add_funds_nested(*, membership, budget, amount, reference, key):
+    """`budget_add_funds` inside the caller's transaction (seeds, orchestrations)."""
     _require(membership, Permission.ADD_FUNDS)
     if budget.workspace_id != membership.workspace_id:
         raise PermissionDenied

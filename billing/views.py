@@ -1,0 +1,232 @@
+"""Budgets, Add Funds, budget history (and its CSV) and receipts. Thin: services decide."""
+
+import csv
+import json
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import HttpResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_http_methods
+
+from billing import selectors, services
+from billing.forms import BudgetCreateForm, FundsAddForm, ReceiptFilterForm
+from billing.models import ZERO, TransferKind
+from billing.money import money_format
+from billing.receipts import receipt_filename, receipt_pdf
+from rally.permissions import Permission
+from rally.selectors import require_permission
+
+HISTORY_PAGE_SIZE = 50
+
+
+def _reader(request):
+    """Admins and Ops Managers read budgets, reservations and receipts (SPEC W2)."""
+    return require_permission(request.membership, Permission.READ_ALL_BUDGETS)
+
+
+def _is_htmx(request):
+    return request.headers.get("HX-Request") == "true"
+
+
+def _permissions(membership):
+    return {"can_add_funds": membership.allows(Permission.ADD_FUNDS),
+            "can_manage_budgets": membership.allows(Permission.MANAGE_BUDGETS)}
+
+
+def _safe_next(request, fallback):
+    candidate = request.POST.get("next") or request.GET.get("next") or ""
+    if candidate and url_has_allowed_host_and_scheme(
+            candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        return candidate
+    return fallback
+
+
+# Budgets -----------------------------------------------------------------------------------
+
+
+def _budgets_context(request, membership, tab):
+    services.budget_default_ensure(workspace=membership.workspace)
+    budgets = selectors.budgets_with_figures(membership.workspace)
+    totals = selectors.BudgetFigures(
+        available=sum((b.figures.available for b in budgets), ZERO),
+        reserved=sum((b.figures.reserved for b in budgets), ZERO),
+        spent=sum((b.figures.spent for b in budgets), ZERO))
+    return {"tab": tab, "budgets": budgets, "totals": totals, **_permissions(membership),
+            "create_form": BudgetCreateForm()}
+
+
+@login_required
+def budgets(request):
+    membership = _reader(request)
+    context = _budgets_context(request, membership, "all")
+    if _is_htmx(request) and request.headers.get("HX-Target") == "budget-table":
+        return render(request, "billing/budgets.html#budget_table", context)
+    return render(request, "billing/budgets.html", context)
+
+
+@login_required
+def payments(request):
+    membership = _reader(request)
+    return render(request, "billing/payments.html", {
+        "tab": "payments", **_permissions(membership),
+        "payments": selectors.incentive_payments(membership.workspace),
+    })
+
+
+@login_required
+def reservations(request):
+    membership = _reader(request)
+    return render(request, "billing/reservations.html", {
+        "tab": "reservations", **_permissions(membership),
+        "reservations": selectors.reservations_with_figures(membership.workspace),
+    })
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def budget_create(request):
+    membership = require_permission(request.membership, Permission.MANAGE_BUDGETS)
+    form = BudgetCreateForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            budget = services.budget_create(membership=membership,
+                                            name=form.cleaned_data["name"])
+        except ValidationError as error:
+            for field, errors in error.message_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
+        else:
+            messages.success(request, f"Created the budget {budget.name}.")
+            return redirect("billing:budget_detail", budget_id=budget.pk)
+    return render(request, "billing/budget_create.html", {"form": form},
+                  status=400 if form.errors else 200)
+
+
+@login_required
+def budget_detail(request, budget_id):
+    membership = _reader(request)
+    budget = selectors.budget_get_for_membership(membership=membership, budget_id=budget_id)
+    page = Paginator(selectors.budget_history(budget), HISTORY_PAGE_SIZE).get_page(
+        request.GET.get("page"))
+    for transfer in page:
+        transfer.effect = selectors.budget_history_effect(transfer)
+    return render(request, "billing/budget_detail.html", {
+        "budget": budget,
+        "figures": selectors.budget_figures_for([budget])[budget.pk],
+        "page": page,
+        "reservations": selectors.reservations_with_figures(membership.workspace,
+                                                            budget=budget),
+        **_permissions(membership),
+    })
+
+
+def _csv_cell(value):
+    """Spreadsheets run cells that start with = + - @ as formulas: quote them."""
+    text = str(value)
+    return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+@login_required
+def budget_history_csv(request, budget_id):
+    membership = _reader(request)
+    budget = selectors.budget_get_for_membership(membership=membership, budget_id=budget_id)
+    labels = dict(TransferKind.choices)
+    writer = csv.writer(_Echo())
+
+    def rows():
+        yield writer.writerow(["Date (UTC)", "Movement", "Details", "Study ID", "By",
+                               "Amount", "Change to Available", "Key"])
+        for transfer in selectors.budget_history(budget).iterator(chunk_size=500):
+            yield writer.writerow([
+                transfer.created_at.isoformat(), labels[transfer.kind],
+                _csv_cell(transfer.description), transfer.study_id or "",
+                _csv_cell(transfer.actor_label), transfer.amount,
+                selectors.budget_history_effect(transfer), transfer.key])
+
+    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+    filename = f"budget-history-{budget.pk}.csv"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def funds_add(request, budget_id):
+    """Add Funds: a page without JavaScript, a partial inside a <dialog> with htmx. Other
+    pages embed it (`hx-get` this URL with `?next=<their URL>`); on success an htmx request
+    gets a confirmation and the `fundsAdded` event (with the budget's new Available)."""
+    membership = require_permission(request.membership, Permission.ADD_FUNDS)
+    budget = selectors.budget_get_for_membership(membership=membership, budget_id=budget_id)
+    next_url = _safe_next(request, reverse("billing:budget_detail", args=[budget.pk]))
+    form = FundsAddForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            transfer = services.budget_add_funds(
+                membership=membership, budget=budget, amount=form.cleaned_data["amount"],
+                reference=form.cleaned_data["reference"], key=form.cleaned_data["key"])
+        except ValidationError as error:
+            for field, errors in error.message_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
+        else:
+            available = selectors.budget_figures_for([budget])[budget.pk].available
+            message = (f"Added {money_format(transfer.amount)} to {budget.name}. "
+                       f"Available is now {money_format(available)}.")
+            if _is_htmx(request):
+                response = render(request, "billing/funds_add.html#funds_done", {
+                    "budget": budget, "message": message, "next": next_url})
+                response["HX-Trigger"] = json.dumps({"fundsAdded": {
+                    "budget": str(budget.pk), "available": str(available)}})
+                return response
+            messages.success(request, message)
+            return redirect(next_url)
+    context = {"budget": budget, "form": form, "next": next_url, "in_dialog": _is_htmx(request)}
+    if _is_htmx(request):
+        # htmx swaps only 2xx answers: the form with its errors comes back as 200.
+        return render(request, "billing/funds_add.html#funds_form", context)
+    return render(request, "billing/funds_add.html", context,
+                  status=400 if form.errors else 200)
+
+
+# Receipts ----------------------------------------------------------------------------------
+
+
+@login_required
+def receipts(request):
+    membership = _reader(request)
+    form = ReceiptFilterForm(request.GET or None, workspace=membership.workspace)
+    filters = form.cleaned_data if form.is_valid() else {}
+    receipt_list = selectors.receipts_for_workspace(
+        membership.workspace, budget=filters.get("budget"),
+        issued_from=filters.get("issued_from"), issued_to=filters.get("issued_to"))
+    page = Paginator(receipt_list, HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "billing/receipts.html", {
+        "form": form, "page": page, "filtered": bool(filters and any(filters.values())),
+    }, status=400 if form.errors else 200)
+
+
+@login_required
+def receipt_detail(request, receipt_id):
+    membership = _reader(request)
+    receipt = selectors.receipt_get_for_membership(membership=membership,
+                                                   receipt_id=receipt_id)
+    return render(request, "billing/receipt_detail.html", {"receipt": receipt})
+
+
+@login_required
+def receipt_pdf_download(request, receipt_id):
+    membership = _reader(request)
+    receipt = selectors.receipt_get_for_membership(membership=membership,
+                                                   receipt_id=receipt_id)
+    response = HttpResponse(receipt_pdf(receipt), content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{receipt_filename(receipt)}"'
+    return response
+
