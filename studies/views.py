@@ -149,18 +149,25 @@ def study_overview(request, study_id):
     return _overview(request, study)
 
 
+def _problem_links(study, problems):
+    return [{"message": problem.message,
+             "url": reverse(f"studies:study_{problem.tab}", kwargs={"study_id": study.id})
+             + f"#field-{problem.field}"}
+            for problem in problems]
+
+
 def _overview(request, study, problems=None, status=200):
-    problem_links = [
-        {"message": problem.message,
-         "url": reverse(f"studies:study_{problem.tab}", kwargs={"study_id": study.id})
-         + f"#field-{problem.field}"}
-        for problem in problems or []]
+    problem_links = _problem_links(study, problems or [])
+    checklist = []
+    if not problems and study.status == Status.DRAFT and not study.is_template:
+        checklist = _problem_links(study, lifecycle.publish_problems(study))
     return _render_study(request, study, "overview", "studies/study_overview.html", {
         "cost": selectors.study_cost_for(study),
         "applied_criteria": selectors.study_applied_criteria(study),
         "location": _location_summary(study),
         "panels": pages.overview_panels(request, study),
         "publish_problems": problem_links,
+        "publish_checklist": checklist,
         "activity": activity_for_workspace(request.membership.workspace, study_id=study.id,
                                            limit=5),
     }, status=status)
