@@ -253,8 +253,14 @@ def _apply_applicant(operation, result):
 @handler("approve_applicant", label="invite the participant through User Interviews")
 def approve_applicant(operation, client):
     application = _application(operation)
-    return _applicant_result(client.applicant_approve(application.ui_applicant_id,
-                                                      key=_key(operation)))
+    # Moderated studies: UI's invitation carries Rally's signed booking link (SPEC P3, C3).
+    scheduling_url = None
+    if application.study.is_moderated:
+        from scheduling.services import booking_url_for
+
+        scheduling_url = booking_url_for(application)
+    return _applicant_result(client.applicant_approve(
+        application.ui_applicant_id, key=_key(operation), scheduling_url=scheduling_url))
 
 
 approve_applicant.applies(_apply_applicant)
@@ -265,7 +271,7 @@ def reject_applicant(operation, client):
     application = _application(operation)
     return _applicant_result(client.applicant_reject(
         application.ui_applicant_id, key=_key(operation),
-        reason=operation.payload.get("reason", application.rejection_reason)))
+        reason=application.rejection_reason))
 
 
 reject_applicant.applies(_apply_applicant)

@@ -178,3 +178,38 @@ def receive(request):
         webhook_event_dispatch(event.pk)
     return JsonResponse({"received": event.event_id,
                          "status": "accepted" if needs_processing else "duplicate"})
+
+
+# The subscription at UI ---------------------------------------------------------------------
+
+EVENT_TYPES = ("recruit.status_changed", "recruit.billing_finalized", "applicant.created",
+               "applicant.status_changed", "session.scheduled", "session.status_changed",
+               "payment.status_changed")
+
+
+def webhook_endpoint_ensure(*, client, url):
+    """Make sure UI delivers to `url` and Rally knows the secret; idempotent.
+
+    Keeps the active subscription when UI still has it; otherwise subscribes again (the
+    key is deterministic per attempt, so a retry never makes two subscriptions).
+    """
+    from recruitment.user_interviews.client import idempotency_key
+
+    endpoint = WebhookEndpoint.objects.filter(url=url, is_active=True).first()
+    if endpoint is not None:
+        if endpoint.ui_subscription_id in {s.id for s in client.webhook_subscriptions_list()}:
+            return endpoint
+        endpoint.is_active = False
+        endpoint.updated_at = clock.now()
+        endpoint.save(update_fields=["is_active", "updated_at"])
+    generation = WebhookEndpoint.objects.filter(url=url).count()
+    subscription = client.webhook_subscription_create(
+        key=idempotency_key("webhook_subscription", f"{url}#{generation}"), url=url,
+        event_types=EVENT_TYPES)
+    now = clock.now()
+    endpoint, _ = WebhookEndpoint.objects.update_or_create(
+        ui_subscription_id=subscription.id,
+        defaults={"url": url, "event_types": list(subscription.event_types),
+                  "secret": subscription.secret or "", "is_active": True,
+                  "created_at": now, "updated_at": now})
+    return endpoint

@@ -5,6 +5,8 @@ import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+import httpx
+import pytest
 from django.urls import reverse
 
 from rally import clock
@@ -100,3 +102,74 @@ class RecordedUI:
             yield Page(items=chunk, current_page=start // page_size + 1, page_size=page_size,
                        total_pages=max(1, -(-len(items) // page_size)),
                        total_count=len(items))
+
+
+# The sandbox in-process -------------------------------------------------------------------
+
+SANDBOX_URL = "http://testserver/sandbox/ui/api"
+SANDBOX_KEY = "rally-dev-key"
+
+
+class Recorder(httpx.BaseTransport):
+    """An httpx transport into Rally's WSGI app (which serves the sandbox) that remembers
+    every exchange."""
+
+    def __init__(self):
+        from rally.wsgi import application
+
+        self.inner = httpx.WSGITransport(app=application)
+        self.exchanges = []
+
+    def handle_request(self, request):
+        response = self.inner.handle_request(request)
+        self.exchanges.append((request, response))
+        return response
+
+    def close(self):
+        self.inner.close()
+
+    def requests(self, method, path_end):
+        return [(request, response) for request, response in self.exchanges
+                if request.method == method and request.url.path.endswith(path_end)]
+
+
+@pytest.fixture
+def sandbox_transport(db, settings):
+    """The sandbox served in-process, limits out of the way, reviews only when asked."""
+    from django.core import signals
+    from django.db import close_old_connections
+
+    settings.SANDBOX_ENABLED = True
+    settings.SANDBOX_API_KEYS = [SANDBOX_KEY]
+    settings.SANDBOX_RATE_LIMIT_PER_MINUTE = 100_000
+    settings.SANDBOX_RATE_LIMIT_BURST = 100_000
+    settings.SANDBOX_FAULT_TIMEOUT_SECONDS = 0
+    settings.SANDBOX_REVIEW_DELAY_SECONDS = 3600
+    settings.SANDBOX_TIME_SCALE = 0.0
+    # Like Django's test client: a request's end must not close the test's connection.
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    transport = Recorder()
+    yield transport
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
+def sandbox_ui(sandbox_transport):
+    """The production UIClient talking to the sandbox in-process (no real sleeps)."""
+    from recruitment.user_interviews.client import UIClient
+
+    with UIClient(base_url=SANDBOX_URL, api_key=SANDBOX_KEY, transport=sandbox_transport,
+                  sleep=lambda seconds: None, max_attempts=1) as client:
+        yield client
+
+
+def sandbox_control(client, path, body=None):
+    """A sandbox-only control (`_sandbox/...`)."""
+    from recruitment.user_interviews.client import MEDIA_TYPE
+
+    response = client.http.post(f"_sandbox/{path}", content=json.dumps(body or {}),
+                                headers={"Content-Type": MEDIA_TYPE})
+    assert response.status_code < 300, response.text
+    return response.json() if response.content else None

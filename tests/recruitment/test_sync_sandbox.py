@@ -1,0 +1,295 @@
+"""The integration end to end against the sandbox in-process: outbox handlers, crashes and
+faults, the poller with updatedSince, and webhooks the sandbox really sends."""
+# ruff: noqa: F811 - the sandbox fixtures are imported from sync_support by name
+
+from urllib.parse import parse_qs, urlparse
+
+import httpx
+import pytest
+from django.db import transaction
+
+from participants.models import Application
+from rally import clock
+from rally.models import ActivityEntry
+from rally.services import outbox_enqueue
+from recruitment import handlers, outbox, sync
+from recruitment.models import Recruitment, WebhookEvent
+from recruitment.webhooks import webhook_endpoint_ensure
+from tests.participants.factories import ApplicationFactory, StudyFactory
+from tests.recruitment.sync_support import (  # noqa: F401 - fixtures
+    sandbox_control,
+    sandbox_transport,
+    sandbox_ui,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+class WorkerCrash(BaseException):
+    """The worker process dies (nothing in the executor catches this)."""
+
+
+@pytest.fixture
+def study(admin):
+    return StudyFactory(workspace=admin.workspace, owner=admin.user)
+
+
+@pytest.fixture
+def recruitment(study):
+    """As "Start Recruitment" leaves it: starting, with the outbox rows still to run."""
+    return Recruitment.objects.create(study=study, state=Recruitment.State.STARTING,
+                                      created_at=clock.now(), updated_at=clock.now())
+
+
+def enqueue(study, operation):
+    with transaction.atomic():
+        return outbox_enqueue(workspace=study.workspace, operation=operation, subject=study.pk,
+                              payload={"study_id": str(study.pk)}, study_id=study.pk)
+
+
+def run(row, client):
+    return outbox.outbox_execute(operation_id=row.pk, client=client)
+
+
+def after_lease():
+    clock.advance(seconds=outbox.RUN_LEASE.total_seconds() + 1)
+
+
+def started_recruit(study, recruitment, client):
+    assert run(enqueue(study, "create_recruit"), client) == "done"
+    assert run(enqueue(study, "launch_recruit"), client) == "done"
+    recruitment.refresh_from_db()
+    return recruitment
+
+
+def test_start_creates_and_launches_the_recruit(study, recruitment, sandbox_ui):
+    recruitment = started_recruit(study, recruitment, sandbox_ui)
+    assert recruitment.state == "pending_review"
+    recruit = sandbox_ui.recruit_get(recruitment.ui_recruit_id)
+    assert recruit.external_id == str(study.pk)
+    assert recruit.num_participants == 5 and recruit.compensation == study.incentive_amount
+    actions = set(ActivityEntry.objects.filter(study_id=study.pk).values_list("action",
+                                                                            flat=True))
+    assert "recruitment.pending_review" in actions
+
+
+def test_launch_before_the_recruit_exists_waits_and_retries(study, recruitment, sandbox_ui):
+    launch = enqueue(study, "launch_recruit")
+    assert run(launch, sandbox_ui) == "pending"
+    launch.refresh_from_db()
+    assert "does not exist at User Interviews yet" in launch.last_error
+    assert run(enqueue(study, "create_recruit"), sandbox_ui) == "done"
+    clock.advance(seconds=10)
+    assert run(launch, sandbox_ui) == "done"
+    recruitment.refresh_from_db()
+    assert recruitment.state == "pending_review"
+
+
+def test_crash_after_create_at_ui_makes_no_second_recruit(study, recruitment, sandbox_ui,
+                                                          sandbox_transport, monkeypatch):
+    create = enqueue(study, "create_recruit")
+
+    def crash(operation, result):
+        raise WorkerCrash
+
+    monkeypatch.setattr(handlers.REGISTRY["create_recruit"], "apply", crash)
+    with pytest.raises(WorkerCrash):
+        run(create, sandbox_ui)
+    recruitment.refresh_from_db()
+    assert recruitment.ui_recruit_id is None  # UI has it; Rally never recorded it
+    monkeypatch.undo()
+
+    after_lease()
+    redelivered = []
+    monkeypatch.setattr("recruitment.outbox.outbox_dispatch", redelivered.append)
+    assert outbox.outbox_sweep() == [create.pk] and redelivered == [create.pk]
+    assert run(create, sandbox_ui) == "done"
+    recruitment.refresh_from_db()
+    assert recruitment.ui_recruit_id
+    assert len(sandbox_transport.requests("POST", "/recruits")) == 1
+    found = [r for page in sandbox_ui.recruits_pages(external_id=study.pk) for r in page.items]
+    assert [r.id for r in found] == [recruitment.ui_recruit_id]
+
+
+def test_crash_after_launch_at_ui_resends_with_the_same_key(study, recruitment, sandbox_ui,
+                                                            sandbox_transport, monkeypatch):
+    assert run(enqueue(study, "create_recruit"), sandbox_ui) == "done"
+    launch = enqueue(study, "launch_recruit")
+    monkeypatch.setattr(handlers.REGISTRY["launch_recruit"], "apply",
+                        lambda operation, result: (_ for _ in ()).throw(WorkerCrash()))
+    with pytest.raises(WorkerCrash):
+        run(launch, sandbox_ui)
+    monkeypatch.undo()
+    after_lease()
+    assert run(launch, sandbox_ui) == "done"
+    sends = sandbox_transport.requests("POST", "/launches")
+    assert len(sends) == 2
+    assert sends[0][0].headers["Idempotency-Key"] == sends[1][0].headers["Idempotency-Key"]
+    assert sends[1][1].headers.get("Idempotent-Replayed") == "true"
+    recruitment.refresh_from_db()
+    assert recruitment.state == "pending_review"
+
+
+def test_ui_failing_then_recovering_sends_once(study, recruitment, sandbox_ui, sandbox_transport):
+    sandbox_control(sandbox_ui, "faults", {"path": "/recruits", "status": 503, "count": 1})
+    create = enqueue(study, "create_recruit")
+    assert run(create, sandbox_ui) == "pending"
+    clock.advance(seconds=10)
+    assert run(create, sandbox_ui) == "done"
+    found = [r for page in sandbox_ui.recruits_pages(external_id=study.pk) for r in page.items]
+    assert len(found) == 1
+
+
+def test_definite_refusal_fails_the_start_visibly(study, recruitment, sandbox_ui):
+    study.audience_type = "b2b"  # B2B without a professional criterion: UI answers 422
+    study.save()
+    create = enqueue(study, "create_recruit")
+    assert run(create, sandbox_ui) == "failed"
+    create.refresh_from_db()
+    recruitment.refresh_from_db()
+    assert "422" in create.last_error
+    assert recruitment.state == "failed" and "422" in recruitment.failure_reason
+    assert ActivityEntry.objects.filter(study_id=study.pk, action="recruitment.failed").exists()
+    clock.advance(hours=2)
+    assert run(create, sandbox_ui) is None
+
+
+def test_declined_review_reaches_rally_by_poll(study, recruitment, sandbox_ui):
+    recruitment = started_recruit(study, recruitment, sandbox_ui)
+    sandbox_control(sandbox_ui, f"recruits/{recruitment.ui_recruit_id}/review",
+                    {"outcome": "decline", "reason": "Incentive too low for this audience"})
+    sync.recruitment_poll(recruitment_id=recruitment.pk, client=sandbox_ui)
+    recruitment.refresh_from_db()
+    assert recruitment.state == "declined"
+    assert recruitment.declined_reason == "Incentive too low for this audience"
+
+
+def test_pause_resume_and_close_follow_ui(study, recruitment, sandbox_ui):
+    recruitment = started_recruit(study, recruitment, sandbox_ui)
+    sandbox_control(sandbox_ui, f"recruits/{recruitment.ui_recruit_id}/review",
+                    {"outcome": "approve"})
+    for operation, state in (("pause_recruit", "paused"), ("resume_recruit", "recruiting"),
+                             ("close_recruit", "closed")):
+        assert run(enqueue(study, operation), sandbox_ui) == "done"
+        recruitment.refresh_from_db()
+        assert recruitment.state == state
+
+
+def test_poller_syncs_applicants_and_then_asks_only_for_changes(study, recruitment,
+                                                                sandbox_ui, sandbox_transport):
+    study.criteria = [{"characteristic": "age_range", "values": ["25-34"]}]
+    study.save()
+    recruitment = started_recruit(study, recruitment, sandbox_ui)
+    recruit_id = recruitment.ui_recruit_id
+    sandbox_control(sandbox_ui, f"recruits/{recruit_id}/review", {"outcome": "approve"})
+    sandbox_control(sandbox_ui, f"recruits/{recruit_id}/applicants", {"count": 7, "seed": 3})
+    first_poll = clock.now()
+    assert sync.recruitments_poll_all(client=sandbox_ui) == {"polled": 1, "failed": 0}
+    recruitment.refresh_from_db()
+    assert recruitment.state == "recruiting"
+    assert recruitment.application_url.startswith("http")
+    assert Application.objects.filter(study=study).count() == 7
+    assert recruitment.updated_since >= first_poll and recruitment.last_synced_at
+
+    clock.advance(seconds=600)
+    sandbox_control(sandbox_ui, f"recruits/{recruit_id}/applicants",
+                    {"count": 3, "seed": 4, "viaDirectLink": True, "meetsCriteria": False})
+    sync.recruitment_poll(recruitment_id=recruitment.pk, client=sandbox_ui)
+    asked = [parse_qs(urlparse(str(request.url)).query) for request, _ in
+             sandbox_transport.requests("GET", "/applicants")]
+    assert "filter[updatedSince]" not in asked[0]
+    since = asked[-1]["filter[updatedSince]"][0]
+    expected = recruitment.updated_since - sync.POLL_SAFETY_MARGIN
+    assert since.replace("Z", "+00:00") == expected.isoformat()
+    assert Application.objects.filter(study=study).count() == 10
+    unqualified = Application.objects.filter(study=study, status="unqualified")
+    assert unqualified.count() == 3
+    assert all(a.source == "direct_link" and a.unmet_criteria for a in unqualified)
+
+
+def test_two_pollers_never_sync_one_recruitment_at_once(study, recruitment, sandbox_ui):
+    recruitment = started_recruit(study, recruitment, sandbox_ui)
+    assert sync._claim_for_poll(recruitment.pk, clock.now()) == 1
+    assert sync.recruitment_poll(recruitment_id=recruitment.pk, client=sandbox_ui) is False
+
+
+def test_invite_goes_to_ui_with_rallys_booking_link(study, recruitment, sandbox_ui):
+    recruitment = started_recruit(study, recruitment, sandbox_ui)
+    recruit_id = recruitment.ui_recruit_id
+    sandbox_control(sandbox_ui, f"recruits/{recruit_id}/review", {"outcome": "approve"})
+    sandbox_control(sandbox_ui, f"recruits/{recruit_id}/applicants", {"count": 2, "seed": 5})
+    sync.recruitment_poll(recruitment_id=recruitment.pk, client=sandbox_ui)
+    application, other = Application.objects.filter(study=study).order_by("ui_applicant_id")
+    with transaction.atomic():
+        approve = outbox_enqueue(workspace=study.workspace, operation="approve_applicant",
+                                 subject=application.pk, study_id=study.pk,
+                                 payload={"application_id": str(application.pk)})
+        other.rejection_reason = "Not a fit for this round"
+        other.save()
+        reject = outbox_enqueue(workspace=study.workspace, operation="reject_applicant",
+                                subject=other.pk, study_id=study.pk,
+                                payload={"application_id": str(other.pk)})
+    assert run(approve, sandbox_ui) == "done" and run(reject, sandbox_ui) == "done"
+    application.refresh_from_db()
+    other.refresh_from_db()
+    assert (application.status, other.status) == ("invited", "rejected")
+    response = sandbox_ui.http.get(f"applicants/{application.ui_applicant_id}")
+    assert "/book/" in response.json()["data"]["attributes"]["invitationUrl"]
+
+
+def test_sandbox_webhooks_reach_rally_and_are_processed_once(study, recruitment, sandbox_ui,
+                                                             sandbox_transport, monkeypatch):
+    from rally.wsgi import application
+    from sandbox import webhooks as sandbox_webhooks
+
+    endpoint = webhook_endpoint_ensure(client=sandbox_ui,
+                                       url="http://testserver/webhooks/user-interviews/")
+    assert endpoint.secret.startswith("whsec_")
+    assert webhook_endpoint_ensure(client=sandbox_ui, url=endpoint.url) == endpoint
+    monkeypatch.setattr(sandbox_webhooks, "http_client", lambda: httpx.Client(
+        transport=httpx.WSGITransport(app=application)))
+    monkeypatch.setattr("recruitment.webhooks.webhook_event_dispatch", lambda pk: (
+        sync.webhook_event_process(event_pk=pk, client=sandbox_ui)))
+
+    recruitment = started_recruit(study, recruitment, sandbox_ui)
+    sandbox_control(sandbox_ui, f"recruits/{recruitment.ui_recruit_id}/review",
+                    {"outcome": "approve"})
+    sandbox_control(sandbox_ui, f"recruits/{recruitment.ui_recruit_id}/applicants",
+                    {"count": 4, "seed": 9})
+    assert sandbox_webhooks.deliveries_send_due() > 0
+    recruitment.refresh_from_db()
+    assert recruitment.state == "recruiting"
+    assert Application.objects.filter(study=study).count() == 4
+    events = WebhookEvent.objects.all()
+    assert events and all(event.processed_at and event.attempts == 1 for event in events)
+
+
+def test_failed_operations_show_on_the_sync_panel_with_retry(study, recruitment, sandbox_ui,
+                                                             admin, observer, client_for):
+    study.audience_type = "b2b"
+    study.save()
+    create = enqueue(study, "create_recruit")
+    run(create, sandbox_ui)
+    page = client_for(admin).get(f"/studies/{study.pk}/sync/")
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert "Create the study at User Interviews" in html and "422" in html
+    assert "Retry now" in html and "Not synced with User Interviews yet" in html
+    retry_url = f"/studies/{study.pk}/sync/{create.pk}/retry/"
+    observer_client = client_for(observer)
+    assert "Retry now" not in observer_client.get(f"/studies/{study.pk}/sync/").content.decode()
+    assert observer_client.post(retry_url).status_code == 403
+    response = client_for(admin).post(retry_url)
+    assert response.status_code == 302
+    create.refresh_from_db()
+    assert create.status == "pending"
+
+
+def test_sync_panel_is_not_visible_to_another_workspace(study, recruitment, outsider,
+                                                        client_for):
+    assert client_for(outsider).get(f"/studies/{study.pk}/sync/").status_code == 404
+
+
+def test_application_factory_builds_in_the_study_workspace(study):
+    application = ApplicationFactory(study=study)
+    assert application.participant.workspace_id == study.workspace_id
