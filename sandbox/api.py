@@ -436,9 +436,6 @@ def control_tick(request, body):
     return Answer(200, {"meta": simulation.tick()})
 
 
-def not_found_view(request, unknown=""):
-    from sandbox.gateway import error_response
-
-    return error_response(ApiError(404, "not_found", "Not found",
-                                   f"No endpoint at {request.path}."))
-
+@api_endpoint("GET", "POST", "PATCH", "DELETE")
+def not_found_view(request, body, unknown=""):
+    raise ApiError(404, "not_found", "Not found", f"No endpoint at {request.path}.")

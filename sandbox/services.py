@@ -335,7 +335,9 @@ def applicants_add(recruit, count, *, via_direct_link, meets_criteria, seed=None
             unmet_criteria=member["unmetCriteria"] if via_direct_link else [],
             qualification=(Applicant.Qualification.UNQUALIFIED if unqualified
                            else Applicant.Qualification.MANUAL_REVIEW),
-            applied_at=now, updated_at=now))
+            # a microsecond apart, so lists keep the order the panel drew them in
+            applied_at=now + timedelta(microseconds=index - start),
+            updated_at=now + timedelta(microseconds=index - start)))
     Applicant.objects.bulk_create(rows, batch_size=1000)
     recruit.members_drawn = start + count
     recruit.updated_at = now
