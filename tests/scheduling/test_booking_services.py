@@ -224,3 +224,18 @@ def test_booking_url_is_absolute_and_round_trips(settings, scheduling, invited):
     assert url.startswith("https://rally.example.com/book/")
     token = url.rstrip("/").rsplit("/", 1)[1]
     assert services.invitation_from_token(token).application_id == str(application.pk)
+
+
+def test_templates_copy_scheduling_settings_as_a_snapshot(scheduling, researcher):
+    from studies.services import study_save_as_template
+
+    scheduling.buffer_minutes = 15
+    scheduling.save()
+    template = study_save_as_template(membership=researcher, study=scheduling.study)
+    copied = template.scheduling_settings
+    assert copied.buffer_minutes == 15 and copied.time_zone == scheduling.time_zone
+    assert list(copied.hosts.all()) == [researcher.user]
+    scheduling.buffer_minutes = 30
+    scheduling.save()
+    copied.refresh_from_db()
+    assert copied.buffer_minutes == 15
