@@ -72,9 +72,11 @@ def audience_reach(*, study, client=None):
     request = estimate_request(study)
     fresh_key = f"recruitment:reach:{_fingerprint(request)}"
     last_key = f"recruitment:reach:last:{study.pk}"
-    cached = cache.get(fresh_key)
+    found = cache.get_many([fresh_key, last_key])  # one round trip on the hot path
+    cached = found.get(fresh_key)
     if cached is not None:
-        cache.set(last_key, cached, LAST_KNOWN_SECONDS)
+        if found.get(last_key) != cached:
+            cache.set(last_key, cached, LAST_KNOWN_SECONDS)
         return Reach(**cached)
     owned = client is None
     client = client or reach_client()
@@ -85,7 +87,7 @@ def audience_reach(*, study, client=None):
         return Reach(reach=None, message=f"No estimate for this audience yet: {error.detail}"
                      if error.detail else "No estimate for this audience yet.")
     except errors.UIError:
-        last = cache.get(last_key)
+        last = found.get(last_key)
         if last is None:
             return Reach(reach=None, stale=True, message=UNREACHABLE_EMPTY)
         return replace(Reach(**last), stale=True, message=UNREACHABLE_STALE)

@@ -574,3 +574,25 @@ def test_definite_4xx_is_not_retried(ui, sandbox, naps):
     with pytest.raises(errors.InvalidTransition):
         ui.recruit_resume(recruit.id, key=idempotency_key("resume", recruit.id))
     assert len(sandbox.exchanges) == before + 1 and naps == []
+
+
+# Audience Reach over the sandbox -----------------------------------------------------
+
+
+def test_reach_panel_over_the_sandbox_keeps_the_last_estimate_when_ui_fails(ui, sandbox,
+                                                                          researcher):
+    from recruitment.reach import UNREACHABLE_STALE, audience_reach
+    from studies.models import Study
+
+    study = Study.objects.create(
+        workspace=researcher.workspace, owner=researcher.user, name="Invoices",
+        participation_limit=8, countries=["US"], duration_minutes=45,
+        created_at=clock.now(), updated_at=clock.now())
+    fresh = audience_reach(study=study, client=ui)
+    assert fresh.reach > 0 and not fresh.stale
+    study.countries = ["US", "CA"]
+    inject(ui, "/estimates", status=503, count=5)
+    with UIClient(base_url=BASE_URL, api_key=API_KEY, transport=sandbox,
+                  max_attempts=1) as one_shot:
+        stale = audience_reach(study=study, client=one_shot)
+    assert (stale.reach, stale.stale, stale.message) == (fresh.reach, True, UNREACHABLE_STALE)
