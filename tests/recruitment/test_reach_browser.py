@@ -1,0 +1,48 @@
+"""Audience Reach in Chromium: the Audience tab loads the panel from the sandbox over HTTP."""
+
+import re
+
+import pytest
+
+from rally import clock
+from studies.models import Study
+from tests.conftest import PASSWORD
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def study(researcher):
+    return Study.objects.create(
+        workspace=researcher.workspace, owner=researcher.user, name="Invoices",
+        participation_limit=8, countries=["US"], duration_minutes=45,
+        created_at=clock.now(), updated_at=clock.now())
+
+
+def sign_in(page, live_server, membership):
+    page.goto(f"{live_server.url}/login/")
+    page.get_by_label("Email").fill(membership.user.email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(re.compile(r"/$"))
+
+
+def test_audience_tab_shows_reach_from_the_sandbox(live_server, page, settings, researcher,
+                                                   study):
+    settings.UI_API_URL = f"{live_server.url}/sandbox/ui/api"
+    settings.SANDBOX_API_KEYS = [settings.UI_API_KEY]
+    sign_in(page, live_server, researcher)
+    page.goto(f"{live_server.url}/studies/{study.pk}/audience/")
+    panel = page.get_by_role("region", name="Audience Reach")
+    panel.get_by_text("People who match").wait_for()
+    assert re.search(r"\d{1,3}(,\d{3})+", panel.inner_text())
+    assert panel.get_by_text("Feasibility").is_visible()
+
+
+def test_audience_tab_keeps_working_when_ui_is_down(live_server, page, settings, researcher,
+                                                    study):
+    settings.UI_API_URL = "http://127.0.0.1:9/ui/api"  # nothing listens on the discard port
+    sign_in(page, live_server, researcher)
+    page.goto(f"{live_server.url}/studies/{study.pk}/audience/")
+    panel = page.get_by_role("region", name="Audience Reach")
+    panel.get_by_text("User Interviews can't be reached right now").wait_for()
