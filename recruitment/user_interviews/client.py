@@ -12,6 +12,7 @@ within a budget; definite 4xx are raised at once. Answers are parsed strictly
 import email.utils
 import hashlib
 import json
+import logging
 import random
 import time
 from datetime import UTC, datetime
@@ -37,6 +38,8 @@ from recruitment.user_interviews.resources import (
     parse_one,
     parse_page,
 )
+
+logger = logging.getLogger(__name__)
 
 MEDIA_TYPE = "application/vnd.user-interviews.v2+json"
 MAX_PAGE_SIZE = 200
@@ -133,6 +136,7 @@ class UIClient:
         waited_for_rate_limit = 0.0
         while True:
             attempt += 1
+            pause = None  # a 503's own Retry-After, when it gives one
             try:
                 response = self.http.request(method, path, params=params, content=content,
                                              headers=headers)
@@ -162,9 +166,13 @@ class UIClient:
                 failure = _error_from(response, mutation=mutation)
                 if not isinstance(failure, errors.Retryable):
                     raise failure
+                if status == 503 and "Retry-After" in response.headers:
+                    pause = min(self._retry_after(response, attempt), self.max_backoff_seconds)
             if attempt >= self.max_attempts:
                 raise failure
-            self.sleep(self._backoff(attempt))
+            logger.warning("UI %s %s failed (attempt %s of %s): %s", method, path, attempt,
+                           self.max_attempts, failure)
+            self.sleep(pause if pause is not None else self._backoff(attempt))
 
     def _backoff(self, attempt):
         ceiling = min(self.max_backoff_seconds, self.backoff_seconds * 2 ** (attempt - 1))

@@ -170,3 +170,9 @@ def test_paged_iteration_streams_until_the_last_page(make_client):
     assert len(script.requests) == 1  # nothing fetched ahead
     assert [first.items[0].id] + [p.items[0].id for p in pages] == ["rec_1", "rec_2", "rec_3"]
     assert script.requests[2].url.params["page[number]"] == "3"
+
+
+def test_503_with_retry_after_waits_that_long(make_client, naps):
+    script = Script(ui_response(503, None, {"Retry-After": "2"}), ui_response(202, RECRUIT))
+    make_client(script).recruit_launch("rec_1", key=KEY)
+    assert naps == [2.0]
