@@ -69,7 +69,7 @@ class AvailabilityError(ValueError):
 
 
 def time_zone_is_known(name):
-    return bool(name) and name in _known_time_zones()
+    return isinstance(name, str) and bool(name) and name in _known_time_zones()
 
 
 def _known_time_zones():
