@@ -355,8 +355,8 @@ def _audience_response(request, study, error=None, settings_form=None):
     elif request.htmx:
         context = {**_audience_context(request, study, settings_form, errors), "study": study,
                    "oob": True}
-        response = render(request, "studies/study_audience.html#editor", context,
-                          status=200 if not errors and settings_form is None else 422)
+        # htmx swaps only 2xx answers: a refusal comes back as 200 with its messages shown.
+        response = render(request, "studies/study_audience.html#editor", context)
         response.content += render(request, "studies/study_audience.html#side",
                                    context).content
     else:

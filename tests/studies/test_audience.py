@@ -285,3 +285,13 @@ def test_observer_sees_the_audience_without_controls(client_for, observer, ready
 def test_services_refuse_observers(observer, study):
     with pytest.raises(PermissionDenied):
         services.study_add_country(membership=observer, study=study, code="CA")
+
+
+def test_htmx_refusal_is_swapped_in_with_its_message_and_no_refresh(client_for, researcher,
+                                                                    study):
+    response = client_for(researcher).post(
+        url("study_audience_location", study), {"action": "add_country", "country": "XX"},
+        HTTP_HX_REQUEST="true")
+    assert response.status_code == 200  # htmx swaps 2xx only
+    assert "Choose a country from the list" in response.content.decode()
+    assert not response.has_header("HX-Trigger")
