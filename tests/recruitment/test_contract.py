@@ -29,6 +29,17 @@ from recruitment.user_interviews.resources import (
 BASE_URL = "http://testserver/sandbox/ui/api"
 API_KEY = "rally-dev-key"
 PROFESSIONAL = {"characteristic": "industry", "values": ["healthcare"]}
+SCREENER = {"version": 1, "questions": [
+    {"uid": "q_tools", "type": "multiple_choice", "text": "Which tools?", "required": True,
+     "options": [{"uid": "o_a", "label": "Sheets"}, {"uid": "o_b", "label": "Excel"}]},
+    {"uid": "q_often", "type": "single_choice", "text": "How often?", "required": True,
+     "options": [{"uid": "o_w", "label": "Weekly"}, {"uid": "o_n", "label": "Never",
+                                                        "disqualify": True}]},
+    {"uid": "q_scale", "type": "scale", "text": "How hard?", "required": True,
+     "min": 1, "max": 5},
+    {"uid": "q_since", "type": "date", "text": "Since when?", "required": True},
+    {"uid": "q_story", "type": "long_text", "text": "Tell us more", "required": True},
+]}
 
 
 class Recorder(httpx.BaseTransport):
@@ -110,7 +121,7 @@ def new_recruit(ui, *, subject=None, study_type="interview", num_participants=5,
               "public_description": "A 45-minute video call.", "study_type": study_type,
               "num_participants": num_participants, "duration_minutes": 45,
               "compensation": Decimal("75.00"), "timezone": "America/New_York",
-              "audience": audience(), "screener": {"version": 1, "questions": []},
+              "audience": audience(), "screener": SCREENER,
               "scheduling_url": "http://127.0.0.1:8000/book/entry"}
     fields.update(overrides)
     return ui.recruit_create(key=idempotency_key("create_recruit", subject), **fields)
@@ -260,6 +271,12 @@ def test_applicants_stream_page_by_page_with_every_attribute(ui, sandbox):
     assert applicant.status is ApplicantStatus.APPLIED
     assert applicant.participant.first_name and applicant.participant.last_initial
     assert applicant.applied_at <= applicant.updated_at
+    answers = {r.question_uid: r for r in applicant.screener_responses}
+    assert set(answers) == {"q_tools", "q_often", "q_scale", "q_since", "q_story"}
+    assert answers["q_often"].answer_uids == ("o_w",)  # qualifying applicants avoid "Never"
+    assert 1 <= answers["q_scale"].number <= 5
+    assert answers["q_since"].date is not None and answers["q_story"].text
+    assert applicant.screener_version == 1
 
 
 def test_applicants_filter_by_status_and_updated_since(ui):
