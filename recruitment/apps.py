@@ -9,6 +9,11 @@ class RecruitmentConfig(AppConfig):
 
     def ready(self):
         from recruitment import handlers  # noqa: F401 - registers the outbox handlers
+        from recruitment.sync_status import overview_panel
+        from studies.pages import register_overview_panel
+
+        # Sync health on the overview (SPEC R8), below the recruitment progress panel.
+        register_overview_panel("sync_status", 30, overview_panel)
 
         settings.CELERY_BEAT_SCHEDULE["recruitment-outbox-sweep"] = {
             "task": "recruitment.outbox_sweep", "schedule": 15.0}

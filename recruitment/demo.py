@@ -2,14 +2,16 @@
 
 The sandbox is not running while `seed_demo` runs, so the adapter reaches it in-process
 (httpx's WSGI transport into Rally's own app, which serves the sandbox in development).
+The exchange runs in a thread of its own: the sandbox commits its own transactions, which
+cannot nest inside the seed's.
 """
 
 import logging
+import threading
 
 import httpx
 from django.conf import settings
-from django.core import signals
-from django.db import close_old_connections
+from django.db import connections
 from django.urls import reverse
 
 logger = logging.getLogger(__name__)
@@ -19,21 +21,32 @@ def webhook_url():
     return settings.RALLY_BASE_URL.rstrip("/") + reverse("recruitment:webhook")
 
 
-def seed(context):
-    if not settings.SANDBOX_ENABLED:
-        return
+def _subscribe():
     from rally.wsgi import application
     from recruitment.user_interviews.client import UIClient
     from recruitment.webhooks import webhook_endpoint_ensure
 
-    # An in-process request must not close the seed's connection (it is mid-transaction).
-    signals.request_started.disconnect(close_old_connections)
-    signals.request_finished.disconnect(close_old_connections)
-    try:
-        with UIClient.from_settings(transport=httpx.WSGITransport(app=application)) as client:
-            endpoint = webhook_endpoint_ensure(client=client, url=webhook_url())
-    finally:
-        signals.request_started.connect(close_old_connections)
-        signals.request_finished.connect(close_old_connections)
-    logger.info("webhook subscription %s delivers to %s", endpoint.ui_subscription_id,
-                endpoint.url)
+    with UIClient.from_settings(transport=httpx.WSGITransport(app=application)) as client:
+        return webhook_endpoint_ensure(client=client, url=webhook_url())
+
+
+def seed(context):
+    if not settings.SANDBOX_ENABLED:
+        return
+    outcome = {}
+
+    def run():
+        try:
+            outcome["endpoint"] = _subscribe()
+        except Exception as error:
+            outcome["error"] = error
+        finally:
+            connections.close_all()
+
+    worker = threading.Thread(target=run, name="demo-webhook-subscription")
+    worker.start()
+    worker.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    logger.info("webhook subscription %s delivers to %s",
+                outcome["endpoint"].ui_subscription_id, outcome["endpoint"].url)

@@ -12,8 +12,9 @@ from participants.models import Application
 from rally import clock
 from rally.models import ActivityEntry
 from rally.services import outbox_enqueue
+from rally.wsgi import application
 from recruitment import handlers, outbox, sync
-from recruitment.models import Recruitment, WebhookEvent
+from recruitment.models import Recruitment, WebhookEndpoint, WebhookEvent
 from recruitment.webhooks import webhook_endpoint_ensure
 from tests.participants.factories import ApplicationFactory, StudyFactory
 from tests.recruitment.sync_support import (  # noqa: F401 - fixtures
@@ -239,7 +240,6 @@ def test_invite_goes_to_ui_with_rallys_booking_link(study, recruitment, sandbox_
 
 def test_sandbox_webhooks_reach_rally_and_are_processed_once(study, recruitment, sandbox_ui,
                                                              sandbox_transport, monkeypatch):
-    from rally.wsgi import application
     from sandbox import webhooks as sandbox_webhooks
 
     endpoint = webhook_endpoint_ensure(client=sandbox_ui,
@@ -293,3 +293,49 @@ def test_sync_panel_is_not_visible_to_another_workspace(study, recruitment, outs
 def test_application_factory_builds_in_the_study_workspace(study):
     application = ApplicationFactory(study=study)
     assert application.participant.workspace_id == study.workspace_id
+
+
+def test_study_overview_shows_sync_health(study, recruitment, admin, client_for):
+    recruitment.last_synced_at = clock.now()
+    recruitment.save()
+    html = client_for(admin).get(f"/studies/{study.pk}/").content.decode()
+    assert 'id="sync-status"' in html and "Last synced with User Interviews" in html
+
+
+def test_rally_panel_study_overview_has_no_sync_panel(admin, client_for):
+    study = StudyFactory(workspace=admin.workspace, owner=admin.user, source="rally_panel")
+    html = client_for(admin).get(f"/studies/{study.pk}/").content.decode()
+    assert 'id="sync-status"' not in html
+
+
+@pytest.mark.django_db(transaction=True)
+def test_demo_seed_subscribes_the_receiver_once(settings, admin):
+    from rally.demo import DemoContext
+    from recruitment import demo
+    from recruitment.user_interviews.client import UIClient
+
+    settings.SANDBOX_ENABLED = True
+    settings.UI_API_URL = "http://testserver/sandbox/ui/api"
+    settings.UI_API_KEY = settings.SANDBOX_API_KEYS[0]
+    context = DemoContext(workspace=admin.workspace)
+    demo.seed(context)
+    demo.seed(context)
+    endpoint = WebhookEndpoint.objects.get()
+    assert endpoint.url == demo.webhook_url() and endpoint.is_active and endpoint.secret
+    with UIClient.from_settings(transport=httpx.WSGITransport(app=application)) as client:
+        subscriptions = client.webhook_subscriptions_list()
+    assert [s.id for s in subscriptions] == [endpoint.ui_subscription_id]
+    assert subscriptions[0].url == endpoint.url
+
+
+def test_celery_knows_the_integration_tasks():
+    from django.conf import settings as django_settings
+
+    from rally.celery import app
+
+    app.loader.import_default_modules()
+    assert {"recruitment.outbox_execute", "recruitment.outbox_sweep",
+            "recruitment.webhook_process", "recruitment.poll"} <= set(app.tasks)
+    schedule = django_settings.CELERY_BEAT_SCHEDULE
+    assert schedule["recruitment-outbox-sweep"]["task"] == "recruitment.outbox_sweep"
+    assert schedule["recruitment-poll"]["task"] == "recruitment.poll"
