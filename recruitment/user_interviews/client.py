@@ -23,6 +23,7 @@ from django.conf import settings
 
 from rally.services import outbox_key
 from recruitment.user_interviews import errors
+from recruitment.user_interviews.ratelimit import SharedTokenBucket
 from recruitment.user_interviews.resources import (
     STUDY_TYPE_FOR_RALLY,
     Applicant,
@@ -77,7 +78,9 @@ class UIClient:
 
     def __init__(self, *, base_url, api_key, timeout=10.0, connect_timeout=None,
                  transport=None, max_attempts=3, backoff_seconds=0.5, max_backoff_seconds=8.0,
-                 max_retry_after_seconds=30.0, rate_limit_budget_seconds=60.0, sleep=None):
+                 max_retry_after_seconds=30.0, rate_limit_budget_seconds=60.0, sleep=None,
+                 rate_limiter=None):
+        self.rate_limiter = rate_limiter
         self.max_attempts = max(1, max_attempts)
         self.backoff_seconds = backoff_seconds
         self.max_backoff_seconds = max_backoff_seconds
@@ -96,6 +99,8 @@ class UIClient:
     @classmethod
     def from_settings(cls, transport=None, **options):
         options.setdefault("timeout", settings.UI_API_TIMEOUT_SECONDS)
+        if "rate_limiter" not in options:
+            options["rate_limiter"] = SharedTokenBucket.from_settings()
         return cls(base_url=settings.UI_API_URL, api_key=settings.UI_API_KEY,
                    transport=transport, **options)
 
@@ -137,6 +142,7 @@ class UIClient:
         while True:
             attempt += 1
             pause = None  # a 503's own Retry-After, when it gives one
+            waited_for_rate_limit += self._take_token(waited_for_rate_limit)
             try:
                 response = self.http.request(method, path, params=params, content=content,
                                              headers=headers)
@@ -173,6 +179,19 @@ class UIClient:
             logger.warning("UI %s %s failed (attempt %s of %s): %s", method, path, attempt,
                            self.max_attempts, failure)
             self.sleep(pause if pause is not None else self._backoff(attempt))
+
+    def _take_token(self, waited):
+        """Wait for the shared bucket's token (within the budget); returns seconds waited."""
+        if self.rate_limiter is None:
+            return 0.0
+        slept = 0.0
+        while (wait := self.rate_limiter.take()) > 0:
+            if waited + slept + wait > self.rate_limit_budget_seconds:
+                raise errors.RateLimited(f"Rally's share of UI's rate limit is spent for "
+                                         f"{wait:.1f} s.", retry_after=wait)
+            self.sleep(wait)
+            slept += wait
+        return slept
 
     def _backoff(self, attempt):
         ceiling = min(self.max_backoff_seconds, self.backoff_seconds * 2 ** (attempt - 1))
