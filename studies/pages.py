@@ -13,7 +13,9 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.safestring import mark_safe
 
-from studies.models import StudyType
+from rally.permissions import Permission
+from studies import lifecycle
+from studies.models import Status, StudyType
 
 
 def _always(study):
@@ -82,3 +84,25 @@ def overview_panels(request, study):
         rendered.append(mark_safe(render_to_string(  # noqa: S308 - our own rendered template
             template_name, {"study": study, **context}, request=request)))
     return rendered
+
+
+def study_page_context(request, study, tab):
+    """What `studies/study_base.html` needs around a tab's content (title, status badge,
+    "Publish Study", the "Change status" menu, the tabs). A higher app's tab view renders its
+    template, which extends study_base.html, with `{**study_page_context(...), ...}`."""
+    membership = request.membership
+    return {
+        "study": study,
+        "tabs": tabs_for(study, tab),
+        "current_tab": tab,
+        "status_targets": [
+            {"status": target, "label": Status(target).label,
+             "confirm": target == Status.CLOSED}
+            for target in lifecycle.allowed_targets(membership=membership, study=study)
+            if study.status != Status.DRAFT],
+        "can_publish": (study.status == Status.DRAFT and lifecycle.transition_allowed(
+            membership=membership, study=study, to=Status.ACTIVE)),
+        "can_edit": (membership.allows(Permission.EDIT_STUDY)
+                     and study.status != Status.CLOSED),
+        "close_consequences": lifecycle.CLOSE_CONSEQUENCES,
+    }

@@ -55,21 +55,7 @@ def _publish_needs(study):
 
 
 def _render_study(request, study, tab, template, context=None, status=200):
-    membership = request.membership
-    base = {
-        "study": study,
-        "tabs": pages.tabs_for(study, tab),
-        "current_tab": tab,
-        "status_targets": [
-            {"status": target, "label": Status(target).label,
-             "confirm": target == Status.CLOSED}
-            for target in lifecycle.allowed_targets(membership=membership, study=study)
-            if study.status != Status.DRAFT],
-        "can_publish": (study.status == Status.DRAFT and lifecycle.transition_allowed(
-            membership=membership, study=study, to=Status.ACTIVE)),
-        "can_edit": _can_edit(membership, study),
-        "close_consequences": lifecycle.CLOSE_CONSEQUENCES,
-    }
+    base = pages.study_page_context(request, study, tab)
     return render(request, template, {**base, **(context or {})}, status=status)
 
 
