@@ -7,9 +7,12 @@ filesystem broker fallback) there is nothing to share and the client relies on 4
 """
 
 import hashlib
+import logging
 
 import redis
 from django.conf import settings
+
+logger = logging.getLogger(__name__)
 
 # Refill, then take a token if there is one. Returns how many seconds until one is
 # available ("0" when taken). Redis's own clock, so workers' clocks need not agree.
@@ -61,8 +64,15 @@ class SharedTokenBucket:
         return cls(url=url, api_key=settings.UI_API_KEY, per_minute=per_minute, burst=burst)
 
     def take(self):
-        """Take a token: 0.0 when taken, else the seconds to wait before asking again."""
-        return float(self.script(keys=[self.key], args=[self.rate, self.burst]))
+        """Take a token: 0.0 when taken, else the seconds to wait before asking again.
+
+        With Redis unreachable the request goes ahead: UI's own 429s still hold the line.
+        """
+        try:
+            return float(self.script(keys=[self.key], args=[self.rate, self.burst]))
+        except redis.RedisError as error:
+            logger.warning("UI rate-limit bucket unavailable, sending anyway: %s", error)
+            return 0.0
 
     def reset(self):
         self.redis.delete(self.key)

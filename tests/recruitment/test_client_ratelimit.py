@@ -87,3 +87,9 @@ def test_the_bucket_is_off_unless_configured(settings):
     assert (configured.rate, configured.burst) == (2.0, 10)
     settings.REDIS_URL = "filesystem://"
     assert SharedTokenBucket.from_settings() is None
+
+
+def test_an_unreachable_redis_lets_requests_through():
+    shared = SharedTokenBucket(url="redis://127.0.0.1:1/0", api_key="k", per_minute=60,
+                               burst=1)
+    assert shared.take() == 0.0
