@@ -21,6 +21,7 @@ from urllib.parse import quote
 import httpx
 from django.conf import settings
 
+from rally import clock
 from rally.services import outbox_key
 from recruitment.user_interviews import errors
 from recruitment.user_interviews.ratelimit import SharedTokenBucket
@@ -44,6 +45,7 @@ logger = logging.getLogger(__name__)
 
 MEDIA_TYPE = "application/vnd.user-interviews.v2+json"
 MAX_PAGE_SIZE = 200
+MAX_RATE_LIMITED = 10  # 429s waited out in one call, however short the waits
 
 
 def idempotency_key(operation, subject):
@@ -139,6 +141,7 @@ class UIClient:
         mutation = method != "GET"
         attempt = 0
         waited_for_rate_limit = 0.0
+        told_to_wait = 0
         while True:
             attempt += 1
             pause = None  # a 503's own Retry-After, when it gives one
@@ -160,7 +163,8 @@ class UIClient:
                     return status, self._json(response, method, path)
                 if status == 429:
                     wait = self._retry_after(response, attempt)
-                    if (wait > self.max_retry_after_seconds
+                    told_to_wait += 1
+                    if (wait > self.max_retry_after_seconds or told_to_wait > MAX_RATE_LIMITED
                             or waited_for_rate_limit + wait > self.rate_limit_budget_seconds):
                         raise errors.RateLimited(
                             f"User Interviews asks us to wait {wait:g} s.", status=429,
@@ -207,6 +211,7 @@ class UIClient:
             except (TypeError, ValueError):
                 when = None
             if when is not None and when.tzinfo is not None:
+                # An HTTP date is on the wall clock, not Rally's (possibly shifted) test clock.
                 return max(0.0, (when - datetime.now(UTC)).total_seconds())
         return self._backoff(attempt)
 
@@ -260,10 +265,11 @@ class UIClient:
         attributes = {"audience": audience, "studyType": ui_study_type(study_type),
                       "numParticipants": num_participants,
                       "durationMinutes": duration_minutes}
-        # Estimates change nothing, so the key is simply the request's fingerprint.
+        # Estimates change nothing, so the key is the request's fingerprint; the hour in it
+        # keeps UI from replaying an estimate older than that.
         fingerprint = hashlib.sha256(json.dumps(attributes, sort_keys=True).encode())
-        document = self._post("estimates", key=idempotency_key("estimate",
-                                                               fingerprint.hexdigest()),
+        subject = f"{fingerprint.hexdigest()}:{clock.now():%Y%m%d%H}"
+        document = self._post("estimates", key=idempotency_key("estimate", subject),
                               body=_document("estimates", attributes))
         return parse_one(document, "estimates", Estimate.from_resource)
 

@@ -176,3 +176,10 @@ def test_503_with_retry_after_waits_that_long(make_client, naps):
     script = Script(ui_response(503, None, {"Retry-After": "2"}), ui_response(202, RECRUIT))
     make_client(script).recruit_launch("rec_1", key=KEY)
     assert naps == [2.0]
+
+
+def test_endless_429s_without_a_wait_end_as_rate_limited(make_client):
+    script = Script(*[ui_response(429, None, {"Retry-After": "0"})] * 20)
+    with pytest.raises(errors.RateLimited):
+        make_client(script).recruit_get("rec_1")
+    assert len(script.requests) == 11
