@@ -91,6 +91,7 @@ def study_list(request):
         "study_types": StudyType.choices,
         "sources": Source.choices,
         "can_create": membership.allows(Permission.EDIT_STUDY),
+        "has_templates": selectors.templates_for_workspace(membership.workspace).exists(),
         "filtered": any(params[key] for key in ("status", "type", "source", "q")),
     })
 
