@@ -6,9 +6,9 @@ endsAt}]} and books on a POST of {"startsAt"}; the sandbox reports Rally's answe
 
 import httpx
 
+from sandbox import webhooks
 from sandbox.errors import ApiError
 from sandbox.models import Applicant
-from sandbox.webhooks import http_client
 
 
 def _body(response):
@@ -28,7 +28,7 @@ def applicant_book(*, applicant_id, starts_at=None):
                        "schedulingUrl first.", meta={"allowedActions": ["approvals"]})
     headers = {"Accept": "application/json"}
     try:
-        with http_client() as client:
+        with webhooks.http_client() as client:
             page = client.get(applicant.invitation_url, headers=headers)
             if page.status_code != 200:
                 raise ApiError(502, "booking_page_refused", "Rally's booking page refused",

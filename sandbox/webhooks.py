@@ -163,10 +163,10 @@ def _claim_due(limit):
     now = clock.now()
     lease = now + timedelta(seconds=max(60, settings.SANDBOX_WEBHOOK_TIMEOUT_SECONDS * 3))
     with transaction.atomic():
-        due = list(WebhookDelivery.objects.select_for_update(skip_locked=True)
+        due = list(WebhookDelivery.objects.select_for_update(skip_locked=True, of=("self",))
                    .filter(status=WebhookDelivery.Status.PENDING, next_attempt_at__lte=now,
                            subscription__active=True)
-                   .order_by("next_attempt_at")[:limit])
+                   .order_by("next_attempt_at", "created_at")[:limit])
         ids = [d.id for d in due]
         WebhookDelivery.objects.filter(pk__in=ids).update(next_attempt_at=lease,
                                                           attempts=F("attempts") + 1)
@@ -182,7 +182,7 @@ def deliveries_send_due(*, limit=SEND_BATCH):
             if not ids:
                 return sent
             for delivery in WebhookDelivery.objects.filter(pk__in=ids).select_related(
-                    "event", "subscription"):
+                    "event", "subscription").order_by("event__created_at", "id"):
                 delivery_attempt(delivery, client)
                 sent += 1
 
