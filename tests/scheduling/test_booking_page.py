@@ -71,7 +71,8 @@ def test_html_booking_flow_book_reschedule_cancel(client, scheduling, invited):
     page = client.get(url + "?tz=Europe/Berlin")
     html = page.content.decode()
     assert page.status_code == 200 and "Book your session" in html
-    assert "16:00" in html  # 10:00 New York is 16:00 in Berlin
+    # 10:00 New York is 16:00 in Berlin (14:00 UTC must not be what is shown)
+    assert "<span>16:00</span>" in html and "<span>14:00</span>" not in html
     response = client.post(url, {"action": "book", "starts_at": TEN_NY.isoformat(),
                                  "time_zone": "Europe/Berlin"})
     assert response.status_code == 302

@@ -1,0 +1,42 @@
+"""A participant books, reschedules and cancels in Chromium, in their own time zone."""
+
+import re
+
+import pytest
+from django.urls import reverse
+
+from scheduling import services
+from scheduling.models import Session
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def browser_context_args(browser_context_args):
+    return {**browser_context_args, "timezone_id": "Asia/Tokyo"}
+
+
+def test_participant_books_reschedules_and_cancels_in_their_zone(live_server, page, scheduling,
+                                                                 invited):
+    application = invited()
+    url = live_server.url + reverse("scheduling:booking",
+                                    kwargs={"token": services.booking_token_make(application)})
+    page.goto(url)
+    page.wait_for_url(re.compile(r"tz=Asia%2FTokyo"))  # the browser's zone was detected
+    assert page.get_by_label("Your time zone").input_value() == "Asia/Tokyo"
+    # 10:00 New York on Monday 1 June is 23:00 in Tokyo the same day
+    page.get_by_role("group", name="Monday 1 June 2026").get_by_label("23:00").check()
+    page.get_by_role("button", name="Book").click()
+    page.get_by_text("Your session is booked.").wait_for()
+    assert "23:00" in page.get_by_role("region", name="Booked").inner_text()
+    assert Session.objects.get().participant_time_zone == "Asia/Tokyo"
+
+    page.get_by_role("link", name="Reschedule").click()
+    page.get_by_role("group", name="Tuesday 2 June 2026").get_by_label("00:00").check()
+    page.get_by_role("button", name="Reschedule").click()
+    page.get_by_text("Your session is moved.").wait_for()
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Cancel session").click()
+    page.get_by_text("Your session is canceled.").wait_for()
+    assert Session.objects.get().status == Session.Status.CANCELED
