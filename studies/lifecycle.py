@@ -95,17 +95,18 @@ def publish_problems(study):
     problems = []
     if not study.name.strip():
         problems.append(Problem("name", "plan", "Enter a study name."))
-    if study.participation_limit is None:
-        problems.append(Problem("participation_limit", "plan",
-                                "Enter a participation limit (a whole number, 1 or more)."))
-    if study.source != Source.USER_INTERVIEWS:
-        return problems
-    if study.study_type == StudyType.SURVEY:
+    from_ui = study.source == Source.USER_INTERVIEWS
+    if from_ui and study.study_type == StudyType.SURVEY:
         problems.append(Problem("source", "plan", SURVEY_SOURCE_REASON))
-    if not study.external_description.strip():
+    if from_ui and not study.external_description.strip():
         problems.append(Problem("external_description", "plan",
                                 "Enter an external study description: applicants read it "
                                 "before they apply."))
+    if study.participation_limit is None:
+        problems.append(Problem("participation_limit", "plan",
+                                "Enter a participation limit (a whole number, 1 or more)."))
+    if not from_ui:
+        return problems
     if study.incentive_amount is None:
         problems.append(Problem("incentive_amount", "plan",
                                 "Enter an incentive amount in USD, more than $0."))

@@ -64,17 +64,6 @@ def templates_for_workspace(workspace):
     return Study.objects.filter(workspace=workspace, is_template=True).order_by("name")
 
 
-def study_counts_by_status(workspace):
-    rows = (Study.objects.filter(workspace=workspace, is_template=False)
-            .values_list("status").order_by())
-    counts = dict.fromkeys(Status.values, 0)
-    from django.db.models import Count
-
-    for status, count in rows.annotate(count=Count("id")):
-        counts[status] = count
-    return counts
-
-
 # Audience -----------------------------------------------------------------------------------
 
 
