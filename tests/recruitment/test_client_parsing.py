@@ -4,6 +4,8 @@ import copy
 from decimal import Decimal
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from recruitment.user_interviews.errors import MalformedResponse, OutcomeUnknown
 from recruitment.user_interviews.resources import (
@@ -17,6 +19,8 @@ from recruitment.user_interviews.resources import (
     Recruit,
     RecruitStatus,
     Session,
+    WebhookDelivery,
+    WebhookSubscription,
     money_from_wire,
     money_to_wire,
     parse_one,
@@ -218,3 +222,46 @@ def test_payment_requires_its_external_id_and_known_status():
         with pytest.raises(MalformedResponse):
             parse_one({"data": {"id": "pay_1", "type": "payments", "attributes": broken}},
                       "payments", Payment.from_resource)
+
+
+# Generated documents: a parse either succeeds completely or raises MalformedResponse ------
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner,
+                                                                max_size=3),
+    max_leaves=8)
+KINDS = [("applicants", Applicant, APPLICANT), ("recruits", Recruit, RECRUIT)]
+
+
+@settings(max_examples=300, deadline=None)
+@given(kind=st.sampled_from(KINDS), field=st.text(max_size=20), value=JSON, drop=st.booleans())
+def test_any_single_damage_is_parsed_fully_or_refused(kind, field, value, drop):
+    type_name, resource, sample = kind
+    attributes = dict(sample["attributes"])
+    name = field if field in attributes or not attributes else sorted(attributes)[
+        len(field) % len(attributes)]
+    if drop:
+        attributes.pop(name, None)
+    else:
+        attributes[name] = value
+    document = {"data": {**sample, "attributes": attributes}}
+    try:
+        parsed = parse_one(document, type_name, resource.from_resource)
+    except MalformedResponse:
+        return
+    assert parsed.id == sample["id"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(document=JSON)
+def test_arbitrary_json_never_escapes_as_another_exception(document):
+    for type_name, resource in [("applicants", Applicant), ("recruits", Recruit),
+                                ("estimates", Estimate), ("payments", Payment),
+                                ("sessions", Session), ("characteristics", Characteristic),
+                                ("webhook_subscriptions", WebhookSubscription),
+                                ("webhook_deliveries", WebhookDelivery)]:
+        with pytest.raises(MalformedResponse):
+            parse_one(document, type_name, resource.from_resource)
+        with pytest.raises(MalformedResponse):
+            parse_page(document, type_name, resource.from_resource)
