@@ -33,3 +33,12 @@ def recruitment_fee(*, audience_type, study_type, on=None):
     if price is None:
         raise ObjectDoesNotExist(f"No {audience_type} {kind} price in effect on {on}.")
     return price.amount
+
+
+def recruitment_estimate(*, participation_limit, fee, incentive):
+    """Estimated recruitment costs (SPEC B2), with both parts: limit x fee and
+    limit x incentive. What "Start Recruitment" reserves is `total`."""
+    fees = participation_limit * fee
+    incentives = participation_limit * incentive
+    return {"participants": participation_limit, "fee": fee, "incentive": incentive,
+            "fees": fees, "incentives": incentives, "total": fees + incentives}

@@ -162,3 +162,9 @@ def study_billing_for(study_id):
         "figures": study_figures(study_id),
         "receipt": Receipt.objects.filter(study_id=study_id).first(),
     }
+
+
+def budget_shortfall(*, budget, amount):
+    """How much Available lacks for `amount` (Decimal("0.00") when it is enough)."""
+    available = budget_figures_for([budget])[budget.pk].available
+    return max(amount - available, ZERO)

@@ -52,3 +52,15 @@ def test_billing_check_fails_loudly_when_a_reservation_has_no_money(funded_budge
         call_command("billing_check")
     assert exit_info.value.code == 1
     assert "Ghost" in capsys.readouterr().err
+
+
+def test_estimate_shows_both_parts_and_the_shortfall(funded_budget):
+    from billing.pricing import recruitment_estimate
+    from billing.selectors import budget_shortfall
+
+    estimate = recruitment_estimate(participation_limit=8, fee=Decimal("65.00"),
+                                    incentive=Decimal("100.00"))
+    assert (estimate["fees"], estimate["incentives"], estimate["total"]) == (
+        Decimal("520.00"), Decimal("800.00"), Decimal("1320.00"))
+    assert budget_shortfall(budget=funded_budget, amount=estimate["total"]) == Decimal("320.00")
+    assert budget_shortfall(budget=funded_budget, amount=Decimal("10.00")) == Decimal("0.00")
