@@ -613,3 +613,16 @@ def test_reach_panel_over_the_sandbox_keeps_the_last_estimate_when_ui_fails(ui, 
                   max_attempts=1) as one_shot:
         stale = audience_reach(study=study, client=one_shot)
     assert (stale.reach, stale.stale, stale.message) == (fresh.reach, True, UNREACHABLE_STALE)
+
+
+def test_reach_for_an_audience_ui_refuses_says_why_without_a_number(ui, researcher):
+    from recruitment.reach import audience_reach
+    from studies.models import Study
+
+    study = Study.objects.create(
+        workspace=researcher.workspace, owner=researcher.user, name="B2B without criteria",
+        audience_type="b2b", countries=["US"], created_at=clock.now(),
+        updated_at=clock.now())
+    refused = audience_reach(study=study, client=ui)
+    assert refused.reach is None and not refused.stale
+    assert refused.message.startswith("No estimate for this audience yet")
