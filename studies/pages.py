@@ -52,6 +52,32 @@ _tabs = {
     )
 }
 _panels = {}
+_list_columns = {}
+
+
+@dataclass
+class ListColumn:
+    key: str
+    label: str
+    order: int
+    annotate: object  # fn(queryset) -> queryset, adding what `value` reads (no per-row query)
+    value: object  # fn(study) -> number or short text
+    numeric: bool = True
+
+
+def register_list_column(key, *, label, order, annotate, value, numeric=True):
+    """Add a column to the studies list (applicants, invited, ... from the participants app)."""
+    _list_columns[key] = ListColumn(key, label, order, annotate, value, numeric)
+
+
+def list_columns():
+    return sorted(_list_columns.values(), key=lambda column: (column.order, column.key))
+
+
+def list_rows(studies, columns):
+    """[(study, [cell values])] for a page of the list, the columns' querysets annotated."""
+    return [(study, [{"value": column.value(study), "numeric": column.numeric}
+                     for column in columns]) for study in studies]
 
 
 def register_tab(key, *, label, url_name, order, applies_to=None):

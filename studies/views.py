@@ -71,6 +71,9 @@ def study_list(request):
         workspace=membership.workspace, status=params["status"], study_type=params["type"],
         source=params["source"], query=params["q"], sort=params["sort"] or "updated",
         templates=templates)
+    columns = pages.list_columns()
+    for column in columns:
+        studies = column.annotate(studies)
     page = Paginator(studies, PAGE_SIZE).get_page(request.GET.get("page"))
     kept = request.GET.copy()
     kept.pop("page", None)
@@ -81,6 +84,8 @@ def study_list(request):
         sort_links[key] = query.urlencode()
     return render(request, "studies/study_list.html", {
         "page": page,
+        "columns": columns,
+        "rows": pages.list_rows(page.object_list, columns),
         "params": params,
         "showing_templates": templates,
         "kept_query": kept.urlencode(),

@@ -343,3 +343,20 @@ def test_activity_tab_lists_the_study_entries(client_for, researcher, ready_stud
     html = client_for(researcher).get(reverse("studies:study_activity",
                                               args=[ready_study.id])).content.decode()
     assert "Participation limit 8 → 9" in html
+
+
+def test_a_higher_app_can_add_a_list_column_without_extra_queries(
+        client_for, researcher, workspace, monkeypatch, django_assert_num_queries):
+    from django.db.models import Value
+
+    StudyFactory.create_batch(3, workspace=workspace, owner=researcher.user)
+    client = client_for(researcher)
+    before = _queries(client, reverse("studies:study_list"))
+    monkeypatch.setattr(pages, "_list_columns", {})
+    pages.register_list_column("applicants", label="Applicants", order=10,
+                               annotate=lambda qs: qs.annotate(applicant_count=Value(7)),
+                               value=lambda study: study.applicant_count)
+    with django_assert_num_queries(before):
+        html = client.get(reverse("studies:study_list")).content.decode()
+    assert ">Applicants</th>" in html
+    assert html.count('<td class="num align-right">7</td>') == 3
