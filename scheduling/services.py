@@ -550,13 +550,17 @@ def session_mark(*, membership, session_id, status):
     status = Session.Status(status)
     if status not in OUTCOMES:
         raise BookingRefused("A session can be marked Completed or No-show.")
-    session = (Session.objects.select_for_update(of=("self",))
-               .select_related("study", "study__workspace", "study__owner",
-                               "application__participant")
-               .filter(pk=session_id, workspace_id=getattr(membership, "workspace_id", None))
-               .first())
-    if session is None:
+    sessions = Session.objects.filter(pk=session_id,
+                                      workspace_id=getattr(membership, "workspace_id", None))
+    application_id = sessions.values_list("application_id", flat=True).first()
+    if application_id is None:
         raise Session.DoesNotExist
+    # Lock in the same order as the participant's own changes (application, then session),
+    # so a cancel racing a mark waits instead of deadlocking.
+    application = Application.objects.select_for_update().get(pk=application_id)
+    session = (sessions.select_for_update(of=("self",))
+               .select_related("study", "study__workspace", "study__owner",
+                               "application__participant").get())
     if not session_may_be_marked_by(membership, session):
         raise PermissionDenied
     now = clock.now()
@@ -566,7 +570,6 @@ def session_mark(*, membership, session_id, status):
         raise BookingRefused("A session can be marked Completed or No-show after it ends.")
     _status_set(session, status, now=now)
     operation, application_status, action, label = OUTCOMES[status]
-    application = Application.objects.select_for_update().get(pk=session.application_id)
     _application_status_follow(application, application_status)
     _ui_outbox(session=session, operation=operation)
     name = session.application.participant.display_name

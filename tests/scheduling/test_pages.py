@@ -101,3 +101,18 @@ def test_the_calendar_lists_the_hosts_sessions_across_studies(client_for, resear
         starts_at=datetime(2026, 6, 2, 14, tzinfo=UTC))
     html = client_for(researcher).get(reverse("scheduling:calendar")).content.decode()
     assert scheduling.study.name in html and "Pricing interviews" in html
+
+
+def test_panel_studies_may_use_a_rolling_date_range(client_for, researcher, scheduling,
+                                                    frozen_clock):
+    from datetime import date
+
+    study = scheduling.study
+    study.source = "rally_panel"
+    study.save()
+    response = client_for(researcher).post(tab_url(study), valid_post(scheduling,
+                                                                      rolling_days="7"))
+    assert response.status_code == 302
+    scheduling.refresh_from_db()
+    assert scheduling.rolling_days == 7
+    assert scheduling.date_range(today=date(2026, 6, 1)) == (date(2026, 6, 1), date(2026, 6, 7))
