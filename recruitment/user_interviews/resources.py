@@ -649,6 +649,8 @@ class WebhookSubscription:
     url: str
     event_types: tuple[str, ...]
     secret: str | None  # only in the answers to create and to a secret rotation
+    active: bool  # False once UI disabled it after a day of failed deliveries
+    disabled_at: datetime | None
 
     @classmethod
     def from_resource(cls, resource):
@@ -658,6 +660,8 @@ class WebhookSubscription:
             url=attributes.string("url"),
             event_types=attributes.strings("eventTypes"),
             secret=attributes.string("secret", optional=True),
+            active=attributes.bool("active", optional=True, default=True),
+            disabled_at=attributes.datetime("disabledAt", optional=True),
         )
 
 

@@ -386,7 +386,7 @@ def test_webhook_subscription_lifecycle(ui, monkeypatch):
     created = ui.webhook_subscription_create(
         key=idempotency_key("subscribe", "demo"), url="http://127.0.0.1:8000/webhooks/ui/",
         event_types=["recruit.status_changed", "ping"])
-    assert created.secret
+    assert created.secret and created.active and created.disabled_at is None
     assert [s.id for s in ui.webhook_subscriptions_list()] == [created.id]
     rotated = ui.webhook_subscription_rotate_secret(
         created.id, key=idempotency_key("rotate", created.id))
