@@ -82,3 +82,40 @@ def test_researcher_creates_targets_and_publishes_a_b2b_interview(live_server, p
     assert study.us_states == ["CA", "NY"]
     assert study.criteria == [{"characteristic": "job-function", "values": ["engineering"]}]
     assert study.recruitment_started_at is None
+
+
+def test_admin_closes_a_study_through_the_menu_and_its_confirmation(live_server, page, admin,
+                                                                   ready_study):
+    ready_study.status = Status.ACTIVE
+    ready_study.save()
+    page.goto(f"{live_server.url}/login/")
+    page.get_by_label("Email").fill(admin.user.email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.goto(f"{live_server.url}/studies/{ready_study.id}/")
+
+    menu_button = page.get_by_role("button", name="Change status")
+    menu_button.focus()
+    page.keyboard.press("ArrowDown")  # opens the menu on its first item
+    expect(menu_button).to_have_attribute("aria-expanded", "true")
+    expect(page.get_by_role("menuitem", name="Paused")).to_be_focused()
+    page.keyboard.press("Escape")
+    expect(menu_button).to_be_focused()
+    expect(page.get_by_role("menu")).to_be_hidden()
+
+    menu_button.click()
+    page.get_by_role("menuitem", name="Closed").click()
+    dialog = page.get_by_role("dialog", name=f"Close “{ready_study.name}”?")
+    expect(dialog).to_contain_text("Closing is final")
+    dialog.get_by_role("button", name="Keep it open").click()
+    expect(dialog).to_be_hidden()
+    ready_study.refresh_from_db()
+    assert ready_study.status == Status.ACTIVE
+
+    menu_button.click()
+    page.get_by_role("menuitem", name="Closed").click()
+    dialog.get_by_role("button", name="Close study").click()
+    expect(page.locator(".study-header .badge")).to_have_text("Closed")
+    expect(page.get_by_role("button", name="Change status")).to_have_count(0)
+    ready_study.refresh_from_db()
+    assert ready_study.status == Status.CLOSED
