@@ -1,0 +1,130 @@
+"""perf-ingest: 10,000 applicants synced from the sandbox through the adapter (paged HTTP +
+bulk upsert) ÷ a plain bulk insert of the same rows; and the sync's applicants per second.
+
+Runs in a database of its own (created, migrated and dropped here), so the sandbox's
+10,000 generated applicants never reach the development data. The sandbox is served
+in-process through httpx's WSGI transport, its rate limit raised (as for perf-payouts).
+"""
+
+import logging
+import time
+import uuid
+from decimal import Decimal
+
+import httpx
+from django.conf import settings
+from django.core import signals
+from django.db import close_old_connections, connection
+
+APPLICANTS = 10_000
+TARGET_RATIO = 5.0
+TARGET_RATE = 1_000.0
+BENCH_DATABASE = "rally_bench_ingest"
+
+
+def _setup():
+    from rally import clock
+    from rally.models import User, Workspace
+    from recruitment.user_interviews.client import UIClient, idempotency_key
+    from studies.models import Study
+
+    now = clock.now()
+    workspace = Workspace.objects.create(name="Bench ingest")
+    owner = User.objects.create_user(email=f"bench-ingest-{uuid.uuid4().hex[:8]}@example.test")
+    studies = [Study.objects.create(workspace=workspace, owner=owner, name=f"Ingest {n}",
+                                    participation_limit=10, incentive_amount=Decimal("50.00"),
+                                    countries=["US"], created_at=now, updated_at=now)
+               for n in range(2)]
+    from rally.wsgi import application
+
+    client = UIClient(base_url="http://testserver/sandbox/ui/api",
+                      api_key=settings.SANDBOX_API_KEYS[0],
+                      transport=httpx.WSGITransport(app=application), timeout=120)
+    recruit = client.recruit_create(
+        key=idempotency_key("create_recruit", studies[0].pk), external_id=studies[0].pk,
+        internal_name="Ingest", public_title="Ingest", public_description="Bench",
+        study_type="interview", num_participants=10, duration_minutes=30,
+        compensation=Decimal("50.00"), timezone="UTC",
+        audience={"type": "b2c", "countries": ["US"], "usStates": [], "criteria": []},
+        screener={"version": 1, "questions": []})
+    client.recruit_launch(recruit.id, key=idempotency_key("launch_recruit", recruit.id))
+    for path, body in ((f"_sandbox/recruits/{recruit.id}/review", {"outcome": "approve"}),
+                       (f"_sandbox/recruits/{recruit.id}/applicants",
+                        {"count": APPLICANTS, "seed": 11})):
+        response = client.http.post(path, json=body)
+        assert response.status_code < 300, response.text
+    return client, recruit.id, studies
+
+
+def _plain_insert(study, records):
+    """The floor: the same rows written with two plain bulk INSERTs, no HTTP, no conflicts."""
+    from participants.models import Application, Participant
+    from rally import clock
+
+    now = clock.now()
+    people = [Participant(workspace_id=study.workspace_id,
+                          ui_participant_id=f"plain-{r.ui_participant_id}",
+                          first_name=r.first_name, last_initial=r.last_initial,
+                          created_at=now, updated_at=now) for r in records]
+    Participant.objects.bulk_create(people)
+    Application.objects.bulk_create([
+        Application(study=study, participant=person,
+                    ui_applicant_id=f"plain-{r.ui_applicant_id}", status=r.status,
+                    source=r.source, qualification=r.qualification,
+                    screener_version=r.screener_version, screener_responses=r.screener_responses,
+                    matched_criteria=r.matched_criteria, unmet_criteria=r.unmet_criteria,
+                    applied_at=r.applied_at, ui_updated_at=r.ui_updated_at,
+                    created_at=now, updated_at=now)
+        for person, r in zip(people, records, strict=True)])
+
+
+def _measure():
+    from participants.models import Application
+    from recruitment import sync
+
+    client, recruit_id, (synced_study, plain_study) = _setup()
+    with client:
+        started = time.perf_counter()
+        read = sync.applicants_sync(study=synced_study, recruit_id=recruit_id, client=client)
+        sync_seconds = time.perf_counter() - started
+        assert read == APPLICANTS
+        assert Application.objects.filter(study=synced_study).count() == APPLICANTS
+        # The same rows, already parsed (the plain insert does no HTTP and no parsing).
+        records = [sync.applicant_record(applicant)
+                   for page in client.applicants_pages(recruit_id) for applicant in page.items]
+    started = time.perf_counter()
+    _plain_insert(plain_study, records)
+    plain_seconds = time.perf_counter() - started
+    return sync_seconds, plain_seconds
+
+
+def run():
+    old_name = connection.settings_dict["NAME"]
+    old_test = dict(connection.settings_dict.get("TEST") or {})
+    old_limits = (settings.SANDBOX_RATE_LIMIT_PER_MINUTE, settings.SANDBOX_RATE_LIMIT_BURST)
+    connection.settings_dict.setdefault("TEST", {})["NAME"] = BENCH_DATABASE
+    # A worker's connection is not a request's: in-process requests must not close it.
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    logging.disable(logging.WARNING)
+    settings.SANDBOX_RATE_LIMIT_PER_MINUTE = settings.SANDBOX_RATE_LIMIT_BURST = 1_000_000
+    try:
+        connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
+        sync_seconds, plain_seconds = _measure()
+    finally:
+        connection.creation.destroy_test_db(old_name, verbosity=0)
+        connection.settings_dict["TEST"] = old_test
+        settings.SANDBOX_RATE_LIMIT_PER_MINUTE, settings.SANDBOX_RATE_LIMIT_BURST = old_limits
+        logging.disable(logging.NOTSET)
+        signals.request_started.connect(close_old_connections)
+        signals.request_finished.connect(close_old_connections)
+    ratio = sync_seconds / plain_seconds
+    rate = APPLICANTS / sync_seconds
+    return {
+        "perf-ingest": {"value": round(ratio, 2),
+                        "target": f"<= {TARGET_RATIO:g} (and >= {TARGET_RATE:g}/s)",
+                        "unit": "x plain insert", "ok": ratio <= TARGET_RATIO
+                        and rate >= TARGET_RATE},
+        "perf-ingest-rate": {"value": round(rate), "target": f">= {TARGET_RATE:g}",
+                             "unit": "applicants/s", "ok": rate >= TARGET_RATE},
+    }
