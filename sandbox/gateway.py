@@ -15,13 +15,13 @@ from functools import wraps
 
 import httpx
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import connection, transaction
 from django.http import HttpResponse, StreamingHttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from rally import clock
 from sandbox.errors import ApiError, malformed
-from sandbox.models import ApiKey, Fault, IdempotencyRecord, RateBucket
+from sandbox.models import ApiKey, Fault, IdempotencyRecord
 
 MEDIA_TYPE = "application/vnd.user-interviews.v2+json"
 MEDIA_PREFIX = "application/vnd.user-interviews."
@@ -71,11 +71,11 @@ def _bearer(request):
     return token.strip()
 
 
-def _api_key(token):
+def _api_key(token, now):
     if token is None:
         return None
     if token in settings.SANDBOX_API_KEYS:
-        return ApiKey(key=token, created_at=clock.now())
+        return ApiKey(key=token, created_at=now)
     return ApiKey.objects.filter(key=token).first()
 
 
@@ -94,20 +94,27 @@ def _limits(api_key):
     return per_minute, burst
 
 
-def rate_limit_take(bucket_key, per_minute, burst):
+# One statement (one round trip): refill by the elapsed time, take a token if there is one.
+_TAKE_TOKEN = """
+INSERT INTO sandbox_ratebucket (key, tokens, refilled_at, granted)
+VALUES (%(key)s, %(burst)s - 1, %(now)s, true)
+ON CONFLICT (key) DO UPDATE SET
+    tokens = CASE WHEN {refilled} >= 1 THEN {refilled} - 1 ELSE {refilled} END,
+    granted = {refilled} >= 1,
+    refilled_at = %(now)s
+RETURNING tokens, granted
+""".format(refilled="LEAST(%(burst)s::double precision, sandbox_ratebucket.tokens + GREATEST(0, "
+                    "EXTRACT(EPOCH FROM (%(now)s - sandbox_ratebucket.refilled_at)))"
+                    "::double precision * %(rate)s)")
+
+
+def rate_limit_take(bucket_key, per_minute, burst, now):
     """Take one token; returns (allowed, remaining, reset_epoch, retry_after_seconds)."""
     rate = per_minute / 60.0
-    now = clock.now()
-    with transaction.atomic():
-        bucket, _created = RateBucket.objects.select_for_update().get_or_create(
-            key=bucket_key, defaults={"tokens": float(burst), "refilled_at": now})
-        elapsed = max(0.0, (now - bucket.refilled_at).total_seconds())
-        tokens = min(float(burst), bucket.tokens + elapsed * rate)
-        allowed = tokens >= 1.0
-        if allowed:
-            tokens -= 1.0
-        bucket.tokens, bucket.refilled_at = tokens, now
-        bucket.save(update_fields=["tokens", "refilled_at"])
+    with connection.cursor() as cursor:
+        cursor.execute(_TAKE_TOKEN, {"key": bucket_key, "burst": float(burst), "now": now,
+                                     "rate": rate})
+        tokens, allowed = cursor.fetchone()
     reset = math.ceil(now.timestamp() + (burst - tokens) / rate)
     retry_after = 0 if allowed else max(1, math.ceil((1.0 - tokens) / rate))
     return allowed, int(tokens), reset, retry_after
@@ -117,6 +124,8 @@ def rate_limit_take(bucket_key, per_minute, burst):
 
 
 def _fault_take(method, path):
+    if not Fault.objects.filter(remaining__gt=0).exists():
+        return None
     with transaction.atomic():
         for fault in Fault.objects.select_for_update(skip_locked=True).filter(
                 remaining__gt=0).order_by("created_at", "id"):
@@ -161,23 +170,28 @@ def _request_hash(method, path, body):
     return hashlib.sha256(f"{method} {path} {canonical}".encode()).hexdigest()
 
 
-def _idempotency_claim(api_key, key, request_hash):
+_CLAIM = """
+INSERT INTO sandbox_idempotencyrecord (api_key, key, request_hash, state, body, created_at)
+VALUES (%s, %s, %s, 'running', '', %s)
+ON CONFLICT (api_key, key) DO NOTHING
+RETURNING id
+"""
+
+
+def _idempotency_claim(api_key, key, request_hash, now):
     """Claim the key (committed before the work runs), or return the existing record."""
-    now = clock.now()
     for _ in range(3):
-        try:
-            with transaction.atomic():
-                IdempotencyRecord.objects.create(api_key=api_key, key=key,
-                                                 request_hash=request_hash, created_at=now)
-            return None
-        except IntegrityError:
-            existing = IdempotencyRecord.objects.filter(api_key=api_key, key=key).first()
-            if existing is None:
-                continue
-            if existing.created_at < now - IDEMPOTENCY_WINDOW:
-                existing.delete()
-                continue
-            return existing
+        with connection.cursor() as cursor:
+            cursor.execute(_CLAIM, [api_key, key, request_hash, now])
+            if cursor.fetchone() is not None:
+                return None
+        existing = IdempotencyRecord.objects.filter(api_key=api_key, key=key).first()
+        if existing is None:
+            continue  # released between the two statements: claim again
+        if existing.created_at < now - IDEMPOTENCY_WINDOW:
+            existing.delete()
+            continue
+        return existing
     raise ApiError(409, "idempotency_conflict", "Idempotency conflict",
                    "This Idempotency-Key is in use; try again shortly.")
 
@@ -239,13 +253,14 @@ def api_endpoint(*methods, control=False):
                                    f"Use {', '.join(sorted(methods))}.",
                                    headers={"Allow": ", ".join(sorted(methods))})
                 _check_accept(request)
+                now = clock.now()
                 token = _bearer(request)
-                api_key = _api_key(token)
+                api_key = _api_key(token, now)
                 if not control:
                     per_minute, burst = _limits(api_key)
                     allowed, remaining, reset, retry_after = rate_limit_take(
                         f"key:{token}" if token else f"ip:{request.META.get('REMOTE_ADDR')}",
-                        per_minute, burst)
+                        per_minute, burst, now)
                     rate_headers = {"X-RateLimit-Limit": str(per_minute),
                                     "X-RateLimit-Remaining": str(remaining),
                                     "X-RateLimit-Reset": str(reset)}
@@ -264,7 +279,7 @@ def api_endpoint(*methods, control=False):
                     raise _fault_error(fault.status)
                 if fault is not None and fault.timeout == Fault.Timeout.BEFORE:
                     return _with_headers(_timeout_response(), rate_headers)
-                answer = _run(request, view, kwargs, api_key.key, path, control)
+                answer = _run(request, view, kwargs, api_key.key, path, control, now)
                 if fault is not None and fault.timeout == Fault.Timeout.AFTER:
                     return _with_headers(_timeout_response(), rate_headers)
                 return _json_response(answer.status, answer.document,
@@ -278,7 +293,7 @@ def api_endpoint(*methods, control=False):
     return decorate
 
 
-def _run(request, view, kwargs, api_key, path, control):
+def _run(request, view, kwargs, api_key, path, control, now):
     body = _parse_body(request)
     key = request.headers.get("Idempotency-Key", "").strip()
     if request.method not in MUTATING or (control and not key):
@@ -289,7 +304,7 @@ def _run(request, view, kwargs, api_key, path, control):
     if len(key) > 200:
         raise malformed("Idempotency-Key is longer than 200 characters.")
     request_hash = _request_hash(request.method, path, body)
-    existing = _idempotency_claim(api_key, key, request_hash)
+    existing = _idempotency_claim(api_key, key, request_hash, now)
     if existing is not None:
         return _replay(existing, request_hash)
     try:

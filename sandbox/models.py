@@ -38,6 +38,7 @@ class RateBucket(models.Model):
     key = models.CharField(max_length=200, primary_key=True)
     tokens = models.FloatField()
     refilled_at = models.DateTimeField()
+    granted = models.BooleanField(default=True)  # whether the last request got a token
 
     def __str__(self):
         return self.key
