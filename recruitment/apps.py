@@ -17,6 +17,8 @@ class RecruitmentConfig(AppConfig):
 
         settings.CELERY_BEAT_SCHEDULE["recruitment-outbox-sweep"] = {
             "task": "recruitment.outbox_sweep", "schedule": 15.0}
+        settings.CELERY_BEAT_SCHEDULE["recruitment-webhook-sweep"] = {
+            "task": "recruitment.webhook_sweep", "schedule": 30.0}
         settings.CELERY_BEAT_SCHEDULE["recruitment-poll"] = {
             "task": "recruitment.poll", "schedule": 60.0}
         settings.CELERY_BEAT_SCHEDULE["recruitment-criteria-sync"] = {

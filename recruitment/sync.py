@@ -337,3 +337,26 @@ def webhook_event_process(*, event_pk, client):
     WebhookEvent.objects.filter(pk=event_pk).update(processed_at=clock.now(),
                                                      claimed_until=None, last_error="")
     return True
+
+
+#: A stored event whose processing failed (or whose message was lost) is tried again by the
+#: sweep after 30 s, 1 min, 2 min … (capped at an hour), up to this many attempts; UI also
+#: re-sends it, and the poller covers whatever is left.
+EVENT_RETRY_BASE_SECONDS = 30
+EVENT_RETRY_CAP_SECONDS = 3600
+EVENT_MAX_ATTEMPTS = 10
+
+
+def webhook_events_due(*, now=None, limit=200):
+    """Unprocessed, unclaimed events whose next try has come (oldest first)."""
+    now = now or clock.now()
+    candidates = (WebhookEvent.objects.filter(processed_at__isnull=True,
+                                              attempts__lt=EVENT_MAX_ATTEMPTS)
+                  .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lte=now))
+                  .order_by("received_at").only("pk", "received_at", "attempts")[:limit])
+    due = []
+    for event in candidates:
+        wait = min(EVENT_RETRY_CAP_SECONDS, EVENT_RETRY_BASE_SECONDS * 2 ** event.attempts)
+        if event.received_at + timedelta(seconds=wait) <= now:
+            due.append(event.pk)
+    return due

@@ -34,6 +34,17 @@ def webhook_process(event_pk):
             return False  # kept on the row as last_error; the next delivery retries
 
 
+@shared_task(name="recruitment.webhook_sweep", ignore_result=True)
+def webhook_sweep():
+    """Beat: queue stored events still unprocessed (a failed try or a lost message)."""
+    from recruitment.webhooks import webhook_event_dispatch
+
+    due = sync.webhook_events_due()
+    for event_pk in due:
+        webhook_event_dispatch(event_pk)
+    return len(due)
+
+
 @shared_task(name="recruitment.poll", ignore_result=True)
 def poll():
     """Beat: the safety net under webhooks — sync every live recruitment from UI."""

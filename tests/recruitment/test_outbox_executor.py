@@ -341,3 +341,23 @@ def test_retry_now_leaves_done_operations_alone(workspace, probe, admin, dispatc
     outbox.outbox_retry_now(membership=admin, operation_id=row.pk)
     row.refresh_from_db()
     assert row.status == "done" and probe.calls == 1
+
+
+def test_broker_down_at_commit_loses_nothing(workspace, probe, monkeypatch,
+                                             django_capture_on_commit_callbacks):
+    from rally.celery import app
+
+    def down(*args, **kwargs):
+        raise ConnectionError("Redis is down")
+
+    original = app.send_task
+    monkeypatch.setattr(app, "send_task", down)
+    with django_capture_on_commit_callbacks(execute=True):
+        row = enqueue(workspace)  # the after-commit dispatch fails quietly
+    row.refresh_from_db()
+    assert row.status == "pending"
+    monkeypatch.setattr(app, "send_task", original)
+    sent = []
+    monkeypatch.setattr("recruitment.outbox.outbox_dispatch", sent.append)
+    assert outbox.outbox_sweep() == [row.pk] and sent == [row.pk]
+    assert execute(row) == "done"

@@ -189,3 +189,86 @@ def test_generated_input_never_gets_a_500(client, body, timestamp, signature):
                            HTTP_X_UI_WEBHOOK_SIGNATURE=signature)
     assert response.status_code in (400, 401)
     assert not WebhookEvent.objects.exists()
+
+
+def test_lost_processing_message_is_swept_with_backoff(client, recruitment, ui, monkeypatch):
+    lost = []
+    monkeypatch.setattr("recruitment.webhooks.webhook_event_dispatch", lost.append)
+    ui.applicants = [applicant(1, updated_at=clock.now())]
+    deliver(client, event_document("evt_1"))
+    event = WebhookEvent.objects.get()
+    assert lost == [event.pk]  # the message went nowhere (the broker was down)
+    assert sync.webhook_events_due() == []  # too fresh: its first message may still run
+    clock.advance(seconds=sync.EVENT_RETRY_BASE_SECONDS + 1)
+    assert sync.webhook_events_due() == [event.pk]
+    assert sync.webhook_event_process(event_pk=event.pk, client=ui) is True
+    assert sync.webhook_events_due() == [] and Application.objects.count() == 1
+
+
+def test_failing_event_is_retried_less_and_less_often_then_left(recruitment, ui, client,
+                                                                 monkeypatch):
+    monkeypatch.setattr("recruitment.webhooks.webhook_event_dispatch", lambda pk: None)
+    deliver(client, event_document("evt_1"))
+    event = WebhookEvent.objects.get()
+    ui.fail_with = errors.Retryable("down")
+    for attempt in range(1, 4):
+        clock.advance(seconds=sync.EVENT_RETRY_BASE_SECONDS * 2 ** (attempt - 1) * 3)
+        assert sync.webhook_events_due() == [event.pk]
+        with pytest.raises(errors.Retryable):
+            sync.webhook_event_process(event_pk=event.pk, client=ui)
+    WebhookEvent.objects.filter(pk=event.pk).update(attempts=sync.EVENT_MAX_ATTEMPTS)
+    clock.advance(hours=5)
+    assert sync.webhook_events_due() == []
+
+
+def test_broker_down_still_answers_2xx_and_keeps_the_event(client, monkeypatch):
+    from rally.celery import app
+
+    def down(*args, **kwargs):
+        raise ConnectionError("Redis is down")
+
+    monkeypatch.setattr(app, "send_task", down)
+    response = deliver(client, event_document("evt_1"))
+    assert response.status_code == 200
+    assert WebhookEvent.objects.filter(event_id="evt_1", processed_at__isnull=True).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_process_one_event_once(workspace, monkeypatch):
+    import threading
+
+    from django.db import connection
+
+    Recruitment.objects.create(study=StudyFactory(workspace=workspace), ui_recruit_id="rec_1",
+                               state="recruiting", created_at=clock.now(),
+                               updated_at=clock.now())
+    event = WebhookEvent.objects.create(event_id="evt_1", type="applicant.created",
+                                        payload=event_document("evt_1"),
+                                        received_at=clock.now())
+    barrier = threading.Barrier(2)
+    results = []
+
+    class SlowUI(RecordedUI):
+        def applicants_pages(self, *args, **kwargs):
+            import time
+
+            time.sleep(0.3)
+            return super().applicants_pages(*args, **kwargs)
+
+    ui = SlowUI(applicants=[applicant(1, updated_at=clock.now())])
+
+    def worker():
+        barrier.wait()
+        try:
+            results.append(sync.webhook_event_process(event_pk=event.pk, client=ui))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(results) == [False, True]
+    assert len(ui.calls) == 1
+    assert WebhookEvent.objects.get().attempts == 1
