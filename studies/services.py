@@ -552,6 +552,16 @@ def study_mark_recruitment_started(*, study):
     return bool(updated)
 
 
+def study_mark_recruitment_stopped(*, study):
+    """Unlock audience and incentive again: the start at User Interviews was declined or
+    finally failed and its reservation released, so the study can be fixed and restarted.
+    Call inside that transaction. Idempotent."""
+    updated = Study.objects.filter(pk=study.pk, recruitment_started_at__isnull=False).update(
+        recruitment_started_at=None, updated_at=clock.now())
+    study.refresh_from_db(fields=["recruitment_started_at", "updated_at"])
+    return bool(updated)
+
+
 # Criteria catalog -------------------------------------------------------------------------
 
 

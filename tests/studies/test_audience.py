@@ -295,3 +295,12 @@ def test_htmx_refusal_is_swapped_in_with_its_message_and_no_refresh(client_for, 
     assert response.status_code == 200  # htmx swaps 2xx only
     assert "Choose a country from the list" in response.content.decode()
     assert not response.has_header("HX-Trigger")
+
+
+def test_a_failed_start_unlocks_the_audience_again(researcher, locked):
+    assert services.study_mark_recruitment_stopped(study=locked)
+    assert not services.study_mark_recruitment_stopped(study=locked)  # idempotent
+    assert not locked.is_recruitment_locked
+    services.study_remove_criterion(membership=researcher, study=locked, slug="job-function")
+    locked.refresh_from_db()
+    assert locked.criteria == []
