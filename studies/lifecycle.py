@@ -158,6 +158,8 @@ def on_transition(fn):
 @transaction.atomic(durable=True)
 def study_transition(*, membership, study, to):
     """Move the study to `to`, or refuse with a clear reason; nothing changes on refusal."""
+    if to not in Status.values:
+        raise ValidationError("Choose one of the listed statuses.")
     to = Status(to)
     study = Study.objects.select_for_update().filter(pk=study.pk,
                                                      workspace=membership.workspace).first()

@@ -164,7 +164,11 @@ def study_copy_settings(*, source, target):
 
 
 def _check_type_and_source(study_type, source):
-    if StudyType(study_type) == StudyType.SURVEY and Source(source) == Source.USER_INTERVIEWS:
+    if study_type not in StudyType.values:
+        raise ValidationError({"study_type": "Choose one of the listed study types."})
+    if source not in Source.values:
+        raise ValidationError({"source": "Choose one of the listed recruitment sources."})
+    if study_type == StudyType.SURVEY and source == Source.USER_INTERVIEWS:
         raise ValidationError({"source": SURVEY_SOURCE_REASON})
 
 

@@ -169,3 +169,17 @@ def test_a_failing_hook_rolls_the_transition_back(ready_study, admin, monkeypatc
     ready_study.refresh_from_db()
     assert ready_study.status == S.DRAFT
     assert not ActivityEntry.objects.filter(study_id=ready_study.id).exists()
+
+
+def test_unknown_status_is_refused(ready_study, admin):
+    with pytest.raises(ValidationError):
+        lifecycle.study_transition(membership=admin, study=ready_study, to="archived")
+
+
+@pytest.mark.parametrize(("study_type", "source"), [("webinar", "user_interviews"),
+                                                    ("interview", "craigslist"),
+                                                    ("survey", "user_interviews")])
+def test_create_refuses_unknown_or_impossible_type_and_source(researcher, study_type, source):
+    with pytest.raises(ValidationError):
+        services.study_create(membership=researcher, name="X", study_type=study_type,
+                              source=source)
