@@ -118,6 +118,8 @@ class Checker:
 
 
 def parse_timestamp(value):
+    if isinstance(value, str) and " " in value.strip():
+        value = value.strip().replace(" ", "+")  # an unencoded "+" in a query string
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except (ValueError, AttributeError):
