@@ -7,6 +7,8 @@ class SchedulingConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
+        from django.conf import settings
+
         from scheduling.services import scheduling_settings_copy
         from studies import pages, services
         from studies.models import StudyType
@@ -18,3 +20,5 @@ class SchedulingConfig(AppConfig):
                            url_name="scheduling:study_scheduling", order=50,
                            applies_to=moderated)
         services.on_copy(scheduling_settings_copy)
+        settings.CELERY_BEAT_SCHEDULE["scheduling-invites-sweep"] = {
+            "task": "scheduling.session_invites_sweep", "schedule": 60.0}

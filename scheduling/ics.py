@@ -6,6 +6,7 @@ Rally has no email for them (SPEC P5).
 """
 
 import logging
+from datetime import timedelta
 
 from django.conf import settings
 from django.core.mail import EmailMessage
@@ -87,20 +88,30 @@ def session_invite_recipients(session):
     return [person for person in people.values() if person.email]
 
 
-def session_invite_send(*, session_id, method):
-    """Email the invite (or cancellation) to the session's hosts and guests."""
+def session_invite_send(*, session_id):
+    """Send the calendar message due for a session, once per SEQUENCE (idempotent).
+
+    REQUEST for an upcoming (or rescheduled) session, CANCEL for a canceled one. The message
+    is sent first and then recorded, so a crash in between re-sends rather than loses it.
+    """
     from rally import clock
     from scheduling.models import Session
 
     session = (Session.objects.select_related("study", "host", "application__participant")
                .filter(pk=session_id).first())
-    if session is None:
+    if session is None or session.invite_sequence_sent >= session.sequence:
         return 0
+    method = CANCEL if session.status == Session.Status.CANCELED else REQUEST
     recipients = session_invite_recipients(session)
-    if not recipients:
-        return 0
-    calendar = session_calendar(session=session, method=method, attendees=recipients,
-                                now=clock.now())
+    if recipients:
+        _invite_email(session, method, recipients, now=clock.now()).send()
+    Session.objects.filter(pk=session.pk, invite_sequence_sent__lt=session.sequence).update(
+        invite_sequence_sent=session.sequence)
+    return len(recipients)
+
+
+def _invite_email(session, method, recipients, *, now):
+    calendar = session_calendar(session=session, method=method, attendees=recipients, now=now)
     verb = "Canceled" if method == CANCEL else "Invitation"
     when = session.starts_at.strftime("%a %d %b %Y %H:%M UTC")
     message = EmailMessage(
@@ -113,9 +124,15 @@ def session_invite_send(*, session_id, method):
         to=[person.email for person in recipients],
     )
     message.attach("invite.ics", calendar, f"text/calendar; method={method}; charset=utf-8")
-    try:
-        message.send()
-    except Exception:  # the booking stands even if the mail server is down
-        logger.exception("calendar invite for session %s could not be sent", session_id)
-        return 0
-    return len(recipients)
+    return message
+
+
+def session_invites_due(*, now, grace=timedelta(minutes=2), limit=200):
+    """Sessions whose calendar message is still due a while after the change (missed sends)."""
+    from django.db.models import F
+
+    from scheduling.models import Session
+
+    return list(Session.objects.filter(invite_sequence_sent__lt=F("sequence"),
+                                       updated_at__lte=now - grace)
+                .order_by("updated_at").values_list("pk", flat=True)[:limit])

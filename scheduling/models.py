@@ -167,6 +167,9 @@ class Session(models.Model):
     participant_time_zone = models.CharField(max_length=64, blank=True)
     # Calendar invite revision: bumped on every reschedule and on cancel (RFC 5545 SEQUENCE).
     sequence = models.PositiveIntegerField(default=0)
+    # The SEQUENCE of the last calendar message hosts and guests were sent (-1: none yet).
+    # Below `sequence` means a message is due; a worker sends it, a sweeper catches misses.
+    invite_sequence_sent = models.IntegerField(default=-1)
     status_changed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField()

@@ -5,6 +5,7 @@ group time, for groups), re-checks the offered slots inside the lock, and lets t
 exclusion constraint settle the last race. Calendar invites leave after commit.
 """
 
+import logging
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -48,6 +49,7 @@ from studies.models import Study, StudyType
 BOOKING_TOKEN_SALT = "scheduling.booking-link"  # noqa: S105 - a salt, not a secret
 BOOKING_STATUSES = {Application.Status.INVITED}
 CLOSED_MESSAGE = "This study is closed, so sessions can no longer be booked or rescheduled."
+logger = logging.getLogger(__name__)
 TAKEN_MESSAGE = "That time was just taken — here are the times still free."
 
 
@@ -596,9 +598,26 @@ def session_payout_schedule(*, session):
 # Calendar invites ------------------------------------------------------------------------------
 
 
+INVITE_SEND_TASK = "scheduling.session_invite_send"
+
+
 def _invite_after_commit(session, *, method):
-    session_id = session.pk
-    transaction.on_commit(lambda: ics.session_invite_send(session_id=session_id, method=method))
+    """After commit, ask a worker to send the calendar message (the sweeper covers a loss).
+
+    `method` is decided again by the worker from the session's state; it is named here for
+    the reader.
+    """
+    session_id = str(session.pk)
+    transaction.on_commit(lambda: invite_dispatch(session_id))
+
+
+def invite_dispatch(session_id):
+    from rally.celery import app
+
+    try:
+        app.send_task(INVITE_SEND_TASK, args=[session_id])
+    except Exception:
+        logger.warning("calendar invite dispatch failed for session %s", session_id)
 
 
 def memberships_of_team(study):

@@ -34,3 +34,20 @@ def invited(study):
     def make(**kwargs):
         return ApplicationFactory(study=kwargs.pop("study", study), status="invited", **kwargs)
     return make
+
+
+@pytest.fixture(autouse=True)
+def worker(monkeypatch):
+    """Stand in for the Celery worker: calendar invites run inline, other tasks are recorded."""
+    from rally.celery import app
+    from scheduling import ics
+
+    sent = []
+
+    def send_task(name, args=(), **kwargs):
+        sent.append((name, list(args)))
+        if name == "scheduling.session_invite_send":
+            ics.session_invite_send(session_id=args[0])
+
+    monkeypatch.setattr(app, "send_task", send_task)
+    return sent

@@ -71,3 +71,26 @@ def test_the_calendar_invite_keeps_its_uid_and_counts_revisions(booked, admin):
     # the participant (from User Interviews) is named but never addressed
     assert booked.application.participant.display_name in first
     assert first.count("ATTENDEE") == 2
+
+
+def test_a_lost_invite_is_sent_by_the_sweeper_once(scheduling, invited, frozen_clock, worker,
+                                                   monkeypatch):
+    from django.core import mail
+
+    from rally.celery import app
+    from scheduling.tasks import session_invites_sweep
+
+    monkeypatch.setattr(app, "send_task", lambda *a, **k: None)  # the broker lost the message
+    session = services.session_book(invitation=services.invitation_from_token(
+        services.booking_token_make(invited())), starts_at=TEN_NY)
+    assert mail.outbox == []
+    session_invites_sweep()
+    assert mail.outbox == []  # not yet: the prompt send gets a grace period
+    frozen_clock.shift(timedelta(minutes=3))
+    session_invites_sweep()
+    session_invites_sweep()
+    assert len(mail.outbox) == 1
+    session.refresh_from_db()
+    assert session.invite_sequence_sent == session.sequence == 0
+    ics.session_invite_send(session_id=session.pk)
+    assert len(mail.outbox) == 1
