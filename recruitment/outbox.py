@@ -12,6 +12,7 @@ import random
 from datetime import timedelta
 
 from django.core.cache import cache
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import F
 from django.http import Http404
@@ -189,14 +190,12 @@ def outbox_retry_now(*, membership, operation_id):
     Anyone who could have made the change may ask (EDIT_STUDY). An operation that has
     already been done is left alone.
     """
-    from django.core.exceptions import PermissionDenied
-
     if not membership.allows(Permission.EDIT_STUDY):
         raise PermissionDenied
     try:
         operation = OutboxOperation.objects.select_for_update().get(
             pk=operation_id, workspace=membership.workspace)
-    except (OutboxOperation.DoesNotExist, ValueError, TypeError) as exc:
+    except (OutboxOperation.DoesNotExist, ValidationError, ValueError, TypeError) as exc:
         raise Http404 from exc
     if operation.status == Status.DONE:
         return operation
