@@ -455,25 +455,29 @@ def session_act(*, session_id, action, starts_at=None, ends_at=None):
 
 
 def payment_create(*, session_id, external_id, trigger):
-    """Pay a session's incentive; the same externalId always returns the first payment."""
+    """Pay a session's incentive; the same externalId always returns the first payment.
+
+    Returns (payment, created).
+    """
     existing = Payment.objects.filter(external_id=external_id).first()
     if existing is not None:
         return existing, False
     try:
-        return _payment_insert(session_id=session_id, external_id=external_id,
-                               trigger=trigger), True
+        return _payment_insert(session_id=session_id, external_id=external_id, trigger=trigger)
     except IntegrityError:
         existing = Payment.objects.filter(external_id=external_id).first()
         if existing is None:
-            raise ApiError(409, "invalid_state_transition", "Invalid state transition",
-                           "This session already has a payment.",
-                           meta={"allowedActions": []}) from None
+            raise invalid_transition("This session already has a payment.", []) from None
         return existing, False
 
 
 @transaction.atomic(durable=True)
 def _payment_insert(*, session_id, external_id, trigger):
     session = _lock(Session, session_id, "session")
+    # Re-check under the session lock: a racing request may have just paid this key.
+    existing = Payment.objects.filter(external_id=external_id).first()
+    if existing is not None:
+        return existing, False
     applicant = Applicant.objects.get(pk=session.applicant_id)
     recruit = Recruit.objects.get(pk=session.recruit_id)
     if session.status in (S.NO_SHOW, S.CANCELED) or applicant.status == A.REJECTED:
@@ -491,7 +495,7 @@ def _payment_insert(*, session_id, external_id, trigger):
         created_at=now, updated_at=now)
     events_emit([("payment.status_changed", "payments", payment.id, recruit.id,
                   changes("status", None, payment.status))])
-    return payment
+    return payment, True
 
 
 def payments_advance(*, limit=500):
