@@ -125,3 +125,40 @@ def test_review_transitions_are_written_once():
     assert not application.can_become("completed")
     application.status = "rejected"
     assert not application.can_become("invited")
+
+
+# Invariant 11: the final state depends neither on the order nor on the number of deliveries.
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+STATUSES = ["applied", "invited", "scheduled", "completed", "no_show", "canceled", "rejected"]
+
+
+@st.composite
+def histories_and_deliveries(draw):
+    """Per applicant a history of snapshots (strictly newer each time), and a delivery
+    sequence: every snapshot at least once, in any order, some several times."""
+    histories = {}
+    for n in range(draw(st.integers(1, 4))):
+        length = draw(st.integers(1, 4))
+        histories[n] = [applicant_record(n, status=draw(st.sampled_from(STATUSES)),
+                                         updated_minutes=minute)
+                        for minute in range(length)]
+    snapshots = [record for history in histories.values() for record in history]
+    extra = draw(st.lists(st.sampled_from(snapshots), max_size=8))
+    deliveries = draw(st.permutations(snapshots + extra))
+    batch = draw(st.integers(1, 5))
+    return histories, deliveries, batch
+
+
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(case=histories_and_deliveries())
+def test_any_order_and_any_repeats_end_in_the_newest_state(study, case):
+    histories, deliveries, batch = case
+    for start in range(0, len(deliveries), batch):
+        applications_upsert_from_ui(study=study, items=deliveries[start:start + batch])
+    final = {a.ui_applicant_id: a.status for a in Application.objects.filter(study=study)}
+    assert final == {f"app_{n}": history[-1].status for n, history in histories.items()}
+    Application.objects.filter(study=study).delete()
