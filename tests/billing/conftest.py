@@ -6,6 +6,21 @@ import pytest
 from tests.billing.factories import BudgetFactory, funds_add
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    """Personas get passwords; hashing them at full strength dominated these tests' time."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def b1_prices(db):
+    """The B1 prices. The migration seeds them, but transactional tests earlier in the run
+    flush the database, so tests that read prices put them back first."""
+    from billing.pricing import prices_seed_defaults
+
+    prices_seed_defaults()
+
+
 @pytest.fixture
 def budget(workspace):
     return BudgetFactory(workspace=workspace, name="Workspace Budget")

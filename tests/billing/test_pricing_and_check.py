@@ -11,7 +11,7 @@ from billing.models import Price, Reservation
 from billing.pricing import recruitment_fee
 from rally import clock
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("b1_prices")]
 
 
 @pytest.mark.parametrize("audience,study_type,fee", [
