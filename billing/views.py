@@ -167,6 +167,9 @@ def funds_add(request, budget_id):
     membership = require_permission(request.membership, Permission.ADD_FUNDS)
     budget = selectors.budget_get_for_membership(membership=membership, budget_id=budget_id)
     next_url = _safe_next(request, reverse("billing:budget_detail", args=[budget.pk]))
+    # "inline": embedded in another page's dialog (Review & Start), which keeps its own
+    # controls: no Cancel/Done that would close that dialog.
+    inline = (request.POST.get("embed") or request.GET.get("embed")) == "inline"
     form = FundsAddForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -182,13 +185,15 @@ def funds_add(request, budget_id):
                        f"Available is now {money_format(available)}.")
             if _is_htmx(request):
                 response = render(request, "billing/funds_add.html#funds_done", {
-                    "budget": budget, "message": message, "next": next_url})
+                    "budget": budget, "message": message, "next": next_url,
+                    "inline": inline})
                 response["HX-Trigger"] = json.dumps({"fundsAdded": {
                     "budget": str(budget.pk), "available": str(available)}})
                 return response
             messages.success(request, message)
             return redirect(next_url)
-    context = {"budget": budget, "form": form, "next": next_url, "in_dialog": _is_htmx(request)}
+    context = {"budget": budget, "form": form, "next": next_url, "inline": inline,
+               "in_dialog": _is_htmx(request) and not inline}
     if _is_htmx(request):
         # htmx swaps only 2xx answers: the form with its errors comes back as 200.
         return render(request, "billing/funds_add.html#funds_form", context)

@@ -39,3 +39,26 @@ def test_ops_manager_adds_funds_in_the_dialog(live_server, page, workspace, admi
     expect(page.get_by_role("dialog")).to_have_count(0)
     expect(page.get_by_role("row", name=re.compile("Workspace Budget"))).to_contain_text(
         "$1,350.00")
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_admin_adds_funds_from_a_budget_page_and_sees_the_history(live_server, page,
+                                                                   workspace, admin):
+    budget = BudgetFactory(workspace=workspace, name="Design Team")
+    page.goto(f"{live_server.url}/login/")
+    page.get_by_label("Email").fill(admin.user.email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.goto(f"{live_server.url}/budgets/{budget.pk}/")
+    expect(page.get_by_text("No movements yet.")).to_be_visible()
+    page.get_by_role("link", name="Add Funds").click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_label("Amount").fill("300")
+    dialog.get_by_label("Reference").fill("Grant 2026-A")
+    dialog.get_by_role("button", name="Add Funds").click()
+    expect(dialog).to_contain_text("Added $300.00 to Design Team")
+    dialog.get_by_role("button", name="Done").click()
+    history = page.get_by_role("table", name=re.compile("Every movement"))
+    expect(history).to_contain_text("Grant 2026-A")
+    expect(history).to_contain_text("+$300.00")

@@ -325,3 +325,35 @@ def test_receipts_filter_rejects_nonsense_without_crashing(client_for, admin, cl
 def test_receipts_list_is_empty_honestly(client_for, ops_manager):
     html = client_for(ops_manager).get(reverse("billing:receipts")).content.decode()
     assert "No receipts yet" in html
+
+
+def test_add_funds_embedded_inline_keeps_the_host_dialog(client_for, admin, budget):
+    client = client_for(admin)
+    form = client.get(add_funds_url(budget, "/studies/x/") + "&embed=inline",
+                      HTTP_HX_REQUEST="true").content.decode()
+    assert "data-dialog-close" not in form and 'name="embed" value="inline"' in form
+    response = client.post(add_funds_url(budget), {
+        "amount": "75", "reference": "PO-1", "key": str(uuid.uuid4()), "embed": "inline",
+        "next": "/studies/x/"}, HTTP_HX_REQUEST="true")
+    html = response.content.decode()
+    assert "Added $75.00" in html and "data-dialog-close" not in html
+    assert "fundsAdded" in response["HX-Trigger"]
+
+
+def test_study_billing_partial_shows_open_then_final_figures(admin, funded_budget, reserve):
+    from django.template.loader import render_to_string
+
+    from billing.selectors import study_billing_for
+
+    _, study_id = reserve(funded_budget, limit=2)
+    assert study_billing_for(uuid.uuid4()) is None
+    html = render_to_string("billing/_study_billing.html",
+                            {"billing": study_billing_for(study_id)})
+    assert "$330.00" in html and "0 of 2 participants" in html
+    services.reservation_charge_participant(study_id=study_id, session_id=uuid.uuid4(),
+                                            actor=admin.user)
+    services.reservation_close(study_id=study_id, actor=admin.user)
+    html = render_to_string("billing/_study_billing.html",
+                            {"billing": study_billing_for(study_id)})
+    for text in ("Final billing details", "Total Spent", "$165.00", "Unused", "Budget"):
+        assert text in html
