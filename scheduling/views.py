@@ -244,6 +244,7 @@ def study_scheduling(request, study_id):
         "scheduling": scheduling,
         "sessions": sessions,
         "viewer_zone": _viewer_zone(request.user),
+        "zones": time_zone_choices(),
         "now": now,
         "markable": {s.pk for s in sessions if s.status == Session.Status.UPCOMING
                      and s.ends_at <= now and services.session_may_be_marked_by(membership, s)},

@@ -19,7 +19,7 @@ TIMES = st.one_of(st.text(max_size=40), st.datetimes().map(lambda d: d.isoformat
                   st.just("2026-06-01T14:00:00Z"))
 
 
-@settings(max_examples=40, deadline=None,
+@settings(max_examples=25, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(starts_at=TIMES, extra=st.dictionaries(st.sampled_from(["action", "timezone"]), JSONISH,
                                               max_size=2))
@@ -35,7 +35,7 @@ def test_booking_json_never_fails_with_a_500(client, scheduling, invited, starts
         assert not Session.objects.filter(application=application).exists()
 
 
-@settings(max_examples=40, deadline=None,
+@settings(max_examples=25, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(form=st.dictionaries(
     st.sampled_from(["time_zone", "start_date", "end_date", "hours_0", "hours_3",
