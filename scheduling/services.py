@@ -536,14 +536,14 @@ OUTCOMES = {
 }
 
 
-def session_may_be_marked_by(membership, session):
+def session_may_be_marked_by(membership, session, *, study=None):
     """Hosts of the session, and people who may review this study's participants."""
     if membership is None or membership.workspace_id != session.workspace_id:
         return False
     if session.host_id == membership.user_id:
         return True
     return membership.allows(Permission.REVIEW_APPLICANTS,
-                             on_team=study_on_team(session.study, membership.user))
+                             on_team=study_on_team(study or session.study, membership.user))
 
 
 @transaction.atomic(durable=True)

@@ -247,7 +247,8 @@ def study_scheduling(request, study_id):
         "zones": time_zone_choices(),
         "now": now,
         "markable": {s.pk for s in sessions if s.status == Session.Status.UPCOMING
-                     and s.ends_at <= now and services.session_may_be_marked_by(membership, s)},
+                     and s.ends_at <= now
+                     and services.session_may_be_marked_by(membership, s, study=study)},
     }, status=status)
 
 

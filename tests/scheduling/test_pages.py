@@ -116,3 +116,28 @@ def test_panel_studies_may_use_a_rolling_date_range(client_for, researcher, sche
     scheduling.refresh_from_db()
     assert scheduling.rolling_days == 7
     assert scheduling.date_range(today=date(2026, 6, 1)) == (date(2026, 6, 1), date(2026, 6, 7))
+
+
+@pytest.mark.parametrize("page", ["tab", "calendar"])
+def test_list_pages_keep_their_query_count_as_sessions_grow(client_for, researcher, scheduling,
+                                                           invited, observer, frozen_clock,
+                                                           page):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from rally import clock
+
+    scheduling.guests.add(observer.user)
+    url = tab_url(scheduling.study) if page == "tab" else reverse("scheduling:calendar")
+    client = client_for(researcher)
+    counts = []
+    for _ in range(2):
+        for _ in range(3):
+            starts_at = services.study_slots(study=scheduling.study, scheduling=scheduling,
+                                             now=clock.now())[0].starts_at
+            services.session_book(invitation=services.invitation_from_token(
+                services.booking_token_make(invited())), starts_at=starts_at)
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(url).status_code == 200
+        counts.append(len(queries))
+    assert counts[0] == counts[1] <= 15
