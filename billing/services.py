@@ -213,7 +213,11 @@ def budget_add_funds_nested(*, membership, budget, amount, reference, key):
                                             "or invoice number."})
     if len(reference) > 200:
         raise ValidationError({"reference": "Keep the reference under 200 characters."})
-    business_key = f"funds:{uuid.UUID(str(key))}"
+    try:
+        business_key = f"funds:{uuid.UUID(str(key))}"
+    except ValueError:
+        raise ValidationError({"key": "This form has expired; open Add Funds again."}) \
+            from None
     budget = Budget.objects.select_for_update().select_related("workspace").get(pk=budget.pk)
     existing = Transfer.objects.filter(key=business_key).first()
     if existing is not None:

@@ -1,0 +1,67 @@
+"""Amounts typed by people: anything at all gives a clear refusal or a sound Decimal."""
+
+from decimal import Decimal
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.urls import reverse
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from billing.models import Transfer
+from billing.money import MAX_ADDITION, amount_parse, money_format
+
+
+@pytest.mark.parametrize("text,amount", [
+    ("5", "5.00"), ("$5.5", "5.50"), (" 1,250.00 ", "1250.00"), ("1,000,000", "1000000.00"),
+    ("0.01", "0.01")])
+def test_amounts_people_type_are_read_exactly(text, amount):
+    assert amount_parse(text) == Decimal(amount)
+
+
+@pytest.mark.parametrize("text", ["5,00", "1,25", "12,34,567", ",5", "1.2.3", "--5", "5$"])
+def test_ambiguous_commas_and_garbage_are_refused(text):
+    with pytest.raises(ValidationError):
+        amount_parse(text)
+
+
+@given(st.one_of(st.text(max_size=40), st.decimals(allow_nan=True, allow_infinity=True),
+                 st.integers(), st.floats()))
+def test_any_input_is_refused_cleanly_or_is_a_sound_amount(value):
+    try:
+        amount = amount_parse(value)
+    except ValidationError as error:
+        assert error.message_dict["amount"]
+        return
+    assert Decimal("0.01") <= amount <= MAX_ADDITION
+    assert amount == amount.quantize(Decimal("0.01"))
+
+
+def test_money_is_shown_with_cents_and_separators():
+    assert money_format(Decimal("1234")) == "$1,234.00"
+    assert money_format(Decimal("-12.5")) == "\u2212$12.50"
+    assert money_format(None) == "$0.00"
+
+
+@pytest.mark.django_db
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(amount=st.text(max_size=30), reference=st.text(max_size=250),
+       key=st.one_of(st.just(""), st.text(max_size=40), st.uuids().map(str)))
+def test_add_funds_form_never_fails_on_generated_input(client_for, admin, budget, amount,
+                                                       reference, key):
+    before = Transfer.objects.count()
+    response = client_for(admin).post(
+        reverse("billing:funds_add", args=[budget.pk]),
+        {"amount": amount, "reference": reference, "key": key})
+    assert response.status_code in (302, 400)
+    if response.status_code == 400:
+        assert Transfer.objects.count() == before
+
+
+def test_add_funds_service_refuses_a_forged_key(budget, admin, db):
+    from billing.services import budget_add_funds
+
+    with pytest.raises(ValidationError):
+        budget_add_funds(membership=admin, budget=budget, amount="5", reference="x",
+                         key="not-a-uuid")
