@@ -11,6 +11,7 @@ import logging
 import random
 from datetime import timedelta
 
+from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -57,6 +58,52 @@ def outbox_claim(operation_id):
     return OutboxOperation.objects.get(pk=operation_id)
 
 
+# The one request budget all workers share ---------------------------------------------------
+
+RATE_BUCKET_KEY = "rally:ui-token-bucket"
+# Refill by elapsed time, take one token if there is one; else say how long until there is.
+_REFILL_AND_TAKE_SCRIPT = """
+local rate = tonumber(ARGV[1])
+local burst = tonumber(ARGV[2])
+local now = tonumber(ARGV[3])
+local state = redis.call('HMGET', KEYS[1], 'tokens', 'at')
+local tokens = tonumber(state[1]) or burst
+local at = tonumber(state[2]) or now
+tokens = math.min(burst, tokens + math.max(0, now - at) * rate)
+local wait = 0
+if tokens >= 1 then tokens = tokens - 1 else wait = (1 - tokens) / rate end
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(now))
+redis.call('EXPIRE', KEYS[1], 3600)
+return tostring(wait)
+"""
+
+
+def ui_rate_acquire():
+    """Take one request token from the bucket every worker shares (in Redis), so the outbox
+    as a whole stays within UI's rate limit however many workers run. Returns 0 when a
+    token was taken, else the seconds until one is free.
+
+    `UI_RATE_LIMIT_PER_MINUTE` (default 60, UI's documented limit; 0 turns the bucket off)
+    and `UI_RATE_LIMIT_BURST` (default 20). Without Redis (the filesystem-broker fallback)
+    or with Redis down there is no bucket: UI's own 429 and Retry-After still hold.
+    """
+    per_minute = getattr(settings, "UI_RATE_LIMIT_PER_MINUTE", 60)
+    if not per_minute:
+        return 0.0
+    burst = getattr(settings, "UI_RATE_LIMIT_BURST", 20)
+    get_client = getattr(getattr(cache, "_cache", None), "get_client", None)
+    if get_client is None:
+        return 0.0
+    try:
+        wait = get_client(RATE_BUCKET_KEY, write=True).eval(
+            _REFILL_AND_TAKE_SCRIPT, 1, RATE_BUCKET_KEY, per_minute / 60, burst,
+            clock.now().timestamp())
+    except Exception:
+        logger.warning("the shared UI rate bucket is unavailable; sending anyway")
+        return 0.0
+    return float(wait)
+
+
 def outbox_execute(*, operation_id, client=None):
     """Run one outbox row at UI. Returns the row's status afterwards (None when skipped)."""
     operation = outbox_claim(operation_id)
@@ -65,6 +112,9 @@ def outbox_execute(*, operation_id, client=None):
     handler = handlers.REGISTRY.get(operation.operation)
     if handler is None:
         return _record_failure(operation, None, f"No handler for {operation.operation!r}.")
+    wait = ui_rate_acquire()
+    if wait > 0:
+        return _record_throttled(operation, wait)
     if client is None:
         from recruitment.user_interviews.client import UIClient
 
@@ -114,6 +164,19 @@ def _record_success(operation, handler, result):
         current.last_error = ""
         current.completed_at = clock.now()
         current.save(update_fields=["status", "result", "last_error", "completed_at"])
+    return current.status
+
+
+def _record_throttled(operation, wait):
+    """No token: give the row back for when one is free, without counting an attempt (the
+    sweeper sends it then)."""
+    with transaction.atomic():
+        current = _locked_if_ours(operation)
+        if current is None:
+            return None
+        current.attempts -= 1
+        current.next_attempt_at = clock.now() + timedelta(seconds=wait + random.uniform(0, 1))
+        current.save(update_fields=["attempts", "next_attempt_at"])
     return current.status
 
 

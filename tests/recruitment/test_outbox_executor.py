@@ -361,3 +361,32 @@ def test_broker_down_at_commit_loses_nothing(workspace, probe, monkeypatch,
     monkeypatch.setattr("recruitment.outbox.outbox_dispatch", sent.append)
     assert outbox.outbox_sweep() == [row.pk] and sent == [row.pk]
     assert execute(row) == "done"
+
+
+def test_workers_share_one_request_budget(workspace, probe, settings, dispatched):
+    settings.UI_RATE_LIMIT_PER_MINUTE = 60
+    settings.UI_RATE_LIMIT_BURST = 2
+    rows = [enqueue(workspace, n) for n in range(3)]
+    assert [execute(row) for row in rows] == ["done", "done", "pending"]
+    throttled = rows[2]
+    throttled.refresh_from_db()
+    # Not an attempt: UI was not called; the row waits about a second for a token.
+    assert probe.calls == 2 and throttled.attempts == 0 and throttled.last_error == ""
+    assert throttled.next_attempt_at <= clock.now() + timedelta(seconds=2.5)
+    clock.advance(seconds=3)
+    assert outbox.outbox_sweep() == [throttled.pk]
+    assert execute(throttled) == "done"
+
+
+def test_budget_refills_with_time(settings):
+    settings.UI_RATE_LIMIT_PER_MINUTE = 120
+    settings.UI_RATE_LIMIT_BURST = 1
+    assert outbox.ui_rate_acquire() == 0
+    assert 0 < outbox.ui_rate_acquire() <= 0.5
+    clock.advance(seconds=1)
+    assert outbox.ui_rate_acquire() == 0
+
+
+def test_budget_can_be_turned_off(settings):
+    settings.UI_RATE_LIMIT_PER_MINUTE = 0
+    assert all(outbox.ui_rate_acquire() == 0 for _ in range(100))
