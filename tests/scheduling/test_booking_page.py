@@ -111,3 +111,18 @@ def test_booking_page_query_count_is_pinned(client, scheduling, invited, booked,
         assert client.get(url).status_code == 200
     with django_assert_num_queries(6):
         assert client.get(url, HTTP_ACCEPT="application/json").status_code == 200
+
+
+def test_the_sandbox_can_book_without_a_csrf_cookie(scheduling, invited):
+    """sandbox/booking.py: GET with Accept JSON, then POST {"startsAt"}; no cookies at all."""
+    from django.test import Client
+
+    http = Client(enforce_csrf_checks=True)
+    url = url_for(invited())
+    page = http.get(url, HTTP_ACCEPT="application/json")
+    assert page.status_code == 200
+    starts_at = page.json()["slots"][0]["startsAt"]
+    booked = http.post(url, data=json.dumps({"startsAt": starts_at}),
+                       content_type="application/json", HTTP_ACCEPT="application/json")
+    assert booked.status_code == 201, booked.content
+    assert booked.json()["session"]["startsAt"] == starts_at
