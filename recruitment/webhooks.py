@@ -190,15 +190,21 @@ EVENT_TYPES = ("recruit.status_changed", "recruit.billing_finalized", "applicant
 def webhook_endpoint_ensure(*, client, url):
     """Make sure UI delivers to `url` and Rally knows the secret; idempotent.
 
-    Keeps the active subscription when UI still has it; otherwise subscribes again (the
-    key is deterministic per attempt, so a retry never makes two subscriptions).
+    Keeps the subscription while UI has it active; otherwise (gone, or disabled by UI after
+    a day of failed deliveries) subscribes again. Keys are deterministic per attempt, so a
+    retry never makes two subscriptions.
     """
     from recruitment.user_interviews.client import idempotency_key
 
     endpoint = WebhookEndpoint.objects.filter(url=url, is_active=True).first()
     if endpoint is not None:
-        if endpoint.ui_subscription_id in {s.id for s in client.webhook_subscriptions_list()}:
+        at_ui = {s.id: s for s in client.webhook_subscriptions_list()}
+        subscription = at_ui.get(endpoint.ui_subscription_id)
+        if subscription is not None and subscription.active:
             return endpoint
+        if subscription is not None:  # UI disabled it after a day of failures: replace it
+            client.webhook_subscription_delete(subscription.id, key=idempotency_key(
+                "webhook_subscription_delete", subscription.id))
         endpoint.is_active = False
         endpoint.updated_at = clock.now()
         endpoint.save(update_fields=["is_active", "updated_at"])

@@ -339,3 +339,17 @@ def test_celery_knows_the_integration_tasks():
     schedule = django_settings.CELERY_BEAT_SCHEDULE
     assert schedule["recruitment-outbox-sweep"]["task"] == "recruitment.outbox_sweep"
     assert schedule["recruitment-poll"]["task"] == "recruitment.poll"
+
+
+def test_a_subscription_ui_disabled_is_replaced(sandbox_ui):
+    from sandbox.models import WebhookSubscription
+
+    url = "http://testserver/webhooks/user-interviews/"
+    first = webhook_endpoint_ensure(client=sandbox_ui, url=url)
+    WebhookSubscription.objects.filter(pk=first.ui_subscription_id).update(active=False)
+    second = webhook_endpoint_ensure(client=sandbox_ui, url=url)
+    assert second.ui_subscription_id != first.ui_subscription_id and second.is_active
+    first.refresh_from_db()
+    assert not first.is_active
+    assert [s.id for s in sandbox_ui.webhook_subscriptions_list()] == [
+        second.ui_subscription_id]
