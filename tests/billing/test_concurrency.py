@@ -107,3 +107,25 @@ def test_close_racing_charges_never_leaves_money_behind(workspace, admin):
     assert ledger_problems() == []
     receipt = services.reservation_close(study_id=study_id, actor=admin.user)
     assert receipt.participants == Transfer.objects.filter(kind="fee").count()
+
+
+def test_add_funds_double_submitted_at_once_adds_once(workspace, admin):
+    budget = BudgetFactory(workspace=workspace)
+    key = uuid.uuid4()
+    results = race(5, lambda i: services.budget_add_funds(
+        membership=admin, budget=budget, amount="75.00", reference="PO-5", key=key))
+    assert all(isinstance(r, Transfer) for r in results), results
+    assert Transfer.objects.filter(kind="funds").count() == 1
+
+
+def test_the_same_study_started_five_times_at_once_reserves_once(workspace, admin):
+    budget = BudgetFactory(workspace=workspace)
+    funds_add(admin, budget, "2000.00")
+    study_id = uuid.uuid4()
+    results = race(5, lambda i: services.budget_reserve_for_study(
+        budget=budget, study_id=study_id, study_name="Double click", participation_limit=2,
+        fee=Decimal("65.00"), incentive=Decimal("50.00"), actor=admin.user))
+    assert all(isinstance(r, Reservation) for r in results), results
+    assert len({r.pk for r in results}) == 1
+    assert Transfer.objects.filter(kind="reserve").count() == 1
+    assert ledger_problems() == []
