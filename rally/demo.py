@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from rally.models import Membership, User, Workspace
 from rally.permissions import Role
-from rally.services import activity_record
+from rally.services import activity_record, property_define
 
 WORKSPACE_NAME = "Acme Research"
 PASSWORD = "rally-demo"  # noqa: S105 - a published demo credential, development only
@@ -19,6 +19,18 @@ PEOPLE = [
     ("ops@example.com", "Olivia Ops", Role.OPS_MANAGER),
     ("researcher@example.com", "Riley Researcher", Role.RESEARCHER),
     ("observer@example.com", "Oscar Observer", Role.OBSERVER),
+]
+
+#: Participant properties screener questions map to (key, label, type, options, is_pii).
+PROPERTIES = [
+    ("job_title", "Job title", "text", (), False),
+    ("company_size", "Company size", "single_select",
+     ("1-50", "51-200", "201-1000", "1000+"), False),
+    ("date_of_birth", "Date of birth", "date", (), True),
+    ("uses_screen_reader", "Uses screen reader", "boolean", (), False),
+    ("team_size", "Team size", "number", (), False),
+    ("tools_used", "Tools used", "multi_select",
+     ("Jira", "Linear", "GitHub", "Notion", "Confluence"), False),
 ]
 
 
@@ -40,6 +52,9 @@ def seed():
         Membership.objects.get_or_create(user=user, workspace=workspace,
                                          defaults={"role": role})
         context.users[role] = user
+    for key, label, kind, options, is_pii in PROPERTIES:
+        property_define(workspace=workspace, key=key, label=label, type=kind, options=options,
+                        is_pii=is_pii)
     if created:
         activity_record(workspace=workspace, actor=context.users[Role.ADMIN],
                         action="workspace.created", summary=f"Created workspace {workspace.name}")

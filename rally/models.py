@@ -176,3 +176,41 @@ class OutboxOperation(models.Model):
 
     def __str__(self):
         return f"{self.operation} ({self.status})"
+
+
+class PropertyType(models.TextChoices):
+    TEXT = "text", "Text"
+    NUMBER = "number", "Number"
+    DATE = "date", "Date"
+    BOOLEAN = "boolean", "Yes / no"
+    SINGLE_SELECT = "single_select", "Single select"
+    MULTI_SELECT = "multi_select", "Multi select"
+
+
+class PropertyDefinition(models.Model):
+    """A participant property the workspace keeps (SPEC Q3, P6): "Job title", "Company size".
+
+    Only the definition lives here; participants' values and the pages that manage
+    definitions belong to the panel. Screener questions map their answers to a definition.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE,
+                                  related_name="property_definitions")
+    key = models.SlugField(max_length=60)
+    label = models.CharField(max_length=120)
+    type = models.CharField(max_length=20, choices=PropertyType.choices)
+    # Select types: [{"uid": ..., "label": ...}]; empty for the others.
+    options = models.JSONField(default=list, blank=True)
+    is_pii = models.BooleanField(default=False)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["label"]
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "key"],
+                                    name="property_definition_key_unique"),
+        ]
+
+    def __str__(self):
+        return self.label

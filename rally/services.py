@@ -187,3 +187,36 @@ def login_wait_message(seconds):
     return (f"Too many failed sign-ins. Try again in {minutes} minute"
             f"{'s' if minutes != 1 else ''}, or reset your password.")
 
+
+
+# Participant property definitions ------------------------------------------------------------
+
+
+def property_define(*, workspace, key, label, type, options=(), is_pii=False):
+    """The workspace's property `key`, created when missing (idempotent; an existing
+    definition is returned unchanged). Options of select types are labels or {uid, label}."""
+    from django.utils.text import slugify
+
+    from rally.models import PropertyDefinition, PropertyType
+
+    key = slugify(key or "").replace("-", "_")
+    if not key:
+        raise ValidationError({"key": "Enter a key made of letters, digits and underscores."})
+    if not (label or "").strip():
+        raise ValidationError({"label": "Enter a label."})
+    if type not in PropertyType.values:
+        raise ValidationError({"type": "Choose one of the listed property types."})
+    selectable = type in (PropertyType.SINGLE_SELECT, PropertyType.MULTI_SELECT)
+    if selectable and not options:
+        raise ValidationError({"options": "A select property needs at least one option."})
+    cleaned = []
+    for option in options if selectable else ():
+        if isinstance(option, dict):
+            cleaned.append({"uid": str(option["uid"]), "label": str(option["label"])})
+        else:
+            cleaned.append({"uid": slugify(str(option)).replace("-", "_"), "label": str(option)})
+    definition, _ = PropertyDefinition.objects.get_or_create(
+        workspace=workspace, key=key,
+        defaults={"label": label.strip(), "type": type, "options": cleaned, "is_pii": is_pii,
+                  "created_at": clock.now()})
+    return definition
