@@ -123,25 +123,35 @@ def recruit_attributes(study):
     }
 
 
+def recruit_external_id(operation):
+    """The `externalId` of this start's recruit: the study's id, suffixed from the second
+    start on (UI answers a repeated externalId with the first recruit, and a declined
+    recruit cannot launch again)."""
+    attempt = int(operation.payload.get("attempt") or 1)
+    study_id = operation.payload["study_id"]
+    return study_id if attempt == 1 else f"{study_id}:{attempt}"
+
+
 @handler("create_recruit", label="create the study at User Interviews")
 def create_recruit(operation, client):
     recruitment = _recruitment(operation)
-    if recruitment.ui_recruit_id:
-        return sync.recruit_result(client.recruit_get(recruitment.ui_recruit_id))
-    recruit = client.recruit_create(key=_key(operation), **recruit_attributes(recruitment.study))
+    attributes = recruit_attributes(recruitment.study)
+    attributes["external_id"] = recruit_external_id(operation)
+    recruit = client.recruit_create(key=_key(operation), **attributes)
     return sync.recruit_result(recruit)
 
 
 @create_recruit.looks_up
 def _find_recruit(operation, client):
-    recruit = client.recruit_find(external_id=operation.payload["study_id"])
+    recruit = client.recruit_find(external_id=recruit_external_id(operation))
     return sync.recruit_result(recruit) if recruit else None
 
 
 @create_recruit.applies
 def _store_recruit(operation, result):
+    # This start's recruit becomes the study's, replacing a declined or failed one.
     sync.recruitment_apply_recruit(study_id=operation.payload["study_id"], result=result,
-                                   actor_label=_actor(operation))
+                                   actor_label=_actor(operation), adopt=True)
 
 
 def _recruitment_fail(operation, message):

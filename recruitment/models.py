@@ -30,8 +30,9 @@ class Recruitment(models.Model):
         State.RECRUITING: {State.FILLED, State.PAUSED, State.CLOSED},
         State.FILLED: {State.RECRUITING, State.PAUSED, State.CLOSED},
         State.PAUSED: {State.RECRUITING, State.FILLED, State.CLOSED},
+        # A declined or failed start can be fixed and started again (a new recruit at UI).
         State.FAILED: {State.STARTING, State.CLOSED},
-        State.DECLINED: set(),
+        State.DECLINED: {State.STARTING},
         State.CLOSED: set(),
     }
     #: States in which UI may still change things Rally must hear about (the poller's set).
@@ -43,6 +44,8 @@ class Recruitment(models.Model):
                                  related_name="recruitment")
     ui_recruit_id = models.CharField(max_length=100, null=True, blank=True, unique=True)
     state = models.CharField(max_length=20, choices=State.choices, default=State.NOT_STARTED)
+    # "Start Recruitment" counts its attempts; each attempt is a recruit of its own at UI.
+    start_attempts = models.PositiveIntegerField(default=0)
     application_url = models.URLField(max_length=500, blank=True)
     declined_reason = models.TextField(blank=True)
     failure_reason = models.TextField(blank=True)

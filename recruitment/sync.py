@@ -99,10 +99,12 @@ def _change_state(recruitment, new, *, actor_label, reason=""):
 
 
 @transaction.atomic
-def recruitment_apply_recruit(*, result, actor_label, study_id=None):
+def recruitment_apply_recruit(*, result, actor_label, study_id=None, adopt=False):
     """Apply a recruit as UI last described it (by study, or by UI's recruit id).
 
-    An older description than the one applied last changes nothing. Returns the
+    A description no newer than the one applied last changes nothing (the same snapshot
+    twice, or an older one arriving late). `adopt` (the create step of a start) makes this
+    recruit the study's, replacing an earlier declined or failed one. Returns the
     recruitment, or None when Rally has none for this recruit.
     """
     rows = Recruitment.objects.select_for_update().select_related("study__workspace")
@@ -112,6 +114,10 @@ def recruitment_apply_recruit(*, result, actor_label, study_id=None):
         recruitment = rows.filter(ui_recruit_id=result["recruit_id"]).first()
     if recruitment is None:
         return None
+    if adopt and recruitment.ui_recruit_id != result["recruit_id"]:
+        recruitment.ui_recruit_id = result["recruit_id"]
+        recruitment.ui_updated_at = None
+        recruitment.application_url = ""
     if recruitment.ui_recruit_id and recruitment.ui_recruit_id != result["recruit_id"]:
         logger.warning("recruit %s is not the one of study %s", result["recruit_id"],
                        recruitment.study_id)
@@ -119,7 +125,7 @@ def recruitment_apply_recruit(*, result, actor_label, study_id=None):
     updated_at = datetime.fromisoformat(result["updated_at"])
     now = clock.now()
     recruitment.last_synced_at = now
-    if recruitment.ui_updated_at is None or updated_at >= recruitment.ui_updated_at:
+    if recruitment.ui_updated_at is None or updated_at > recruitment.ui_updated_at:
         recruitment.ui_recruit_id = result["recruit_id"]
         recruitment.application_url = result["application_url"] or recruitment.application_url
         recruitment.declined_reason = result["declined_reason"]

@@ -353,3 +353,36 @@ def test_a_subscription_ui_disabled_is_replaced(sandbox_ui):
     assert not first.is_active
     assert [s.id for s in sandbox_ui.webhook_subscriptions_list()] == [
         second.ui_subscription_id]
+
+
+def test_a_second_start_after_a_decline_gets_a_recruit_of_its_own(study, recruitment,
+                                                                   sandbox_ui):
+    recruitment = started_recruit(study, recruitment, sandbox_ui)
+    declined_id = recruitment.ui_recruit_id
+    sandbox_control(sandbox_ui, f"recruits/{declined_id}/review", {"outcome": "decline",
+                                                                   "reason": "Too broad"})
+    sync.recruitment_poll(recruitment_id=recruitment.pk, client=sandbox_ui)
+    recruitment.refresh_from_db()
+    assert recruitment.state == "declined"
+
+    # "Start Recruitment" again (as recruitment.orchestration does it): attempt 2.
+    recruitment.state, recruitment.start_attempts = "starting", 2
+    recruitment.save()
+    with transaction.atomic():
+        rows = [outbox_enqueue(workspace=study.workspace, operation=operation,
+                               subject=f"{study.pk}:2", study_id=study.pk,
+                               payload={"study_id": str(study.pk), "attempt": 2})
+                for operation in ("create_recruit", "launch_recruit")]
+    # A late look at the declined recruit changes nothing before the new one exists.
+    sync.recruitment_poll(recruitment_id=recruitment.pk, client=sandbox_ui)
+    recruitment.refresh_from_db()
+    assert recruitment.state == "starting"
+    assert [run(row, sandbox_ui) for row in rows] == ["done", "done"]
+    recruitment.refresh_from_db()
+    assert recruitment.ui_recruit_id != declined_id
+    assert recruitment.state == "pending_review"
+    assert sandbox_ui.recruit_get(recruitment.ui_recruit_id).external_id == f"{study.pk}:2"
+    # News about the old recruit is no longer about this study's recruitment.
+    old = sandbox_ui.recruit_get(declined_id)
+    assert sync.recruitment_apply_recruit(result=sync.recruit_result(old),
+                                          actor_label="test") is None
