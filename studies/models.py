@@ -215,3 +215,88 @@ class CharacteristicChoice(models.Model):
 
     def __str__(self):
         return self.label
+
+
+# Screeners (SPEC Q1 to Q5) ---------------------------------------------------------------------
+
+
+class QuestionType(models.TextChoices):
+    SHORT_TEXT = "short_text", "Short text"
+    LONG_TEXT = "long_text", "Long text"
+    NUMBER = "number", "Number"
+    DATE = "date", "Date"
+    SINGLE_CHOICE = "single_choice", "Single choice"
+    MULTIPLE_CHOICE = "multiple_choice", "Multiple choice"
+    DROPDOWN = "dropdown", "Dropdown"
+    SCALE = "scale", "Scale"
+
+
+#: Types whose answers are options (they carry `options`; the first two may skip).
+CHOICE_TYPES = frozenset({QuestionType.SINGLE_CHOICE, QuestionType.MULTIPLE_CHOICE,
+                          QuestionType.DROPDOWN})
+SKIP_TYPES = frozenset({QuestionType.SINGLE_CHOICE, QuestionType.MULTIPLE_CHOICE})
+SCALE_MAXIMA = (5, 10)
+
+
+class ScreenerQuestion(models.Model):
+    """One question of a study's editable (draft) screener.
+
+    `uid` is the question's stable identity: logic, applicants' answers and versions refer
+    to it, and copies of the study keep it. Once recruitment has started each change is
+    also kept as a ScreenerVersion snapshot.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="screener_questions")
+    uid = models.UUIDField(default=uuid.uuid4)
+    position = models.PositiveIntegerField()
+    type = models.CharField(max_length=20, choices=QuestionType.choices)
+    text = models.CharField(max_length=500)
+    help = models.CharField(max_length=500, blank=True)
+    required = models.BooleanField(default=True)
+    # Choice types: [{"uid": ..., "label": ...}]
+    options = models.JSONField(default=list, blank=True)
+    scale_max = models.PositiveSmallIntegerField(null=True, blank=True)
+    # {option uid: question uid | "end"} (single and multiple choice)
+    skip_logic = models.JSONField(default=dict, blank=True)
+    # {"questionUid": ..., "answerUids": [...]} or {} (shown only when that answer matches)
+    show_if = models.JSONField(default=dict, blank=True)
+    property_key = models.CharField(max_length=60, blank=True)
+
+    class Meta:
+        ordering = ["position"]
+        constraints = [
+            models.UniqueConstraint(fields=["study", "uid"], name="screener_question_uid_unique"),
+            models.UniqueConstraint(fields=["study", "position"],
+                                    name="screener_question_position_unique",
+                                    deferrable=models.Deferrable.DEFERRED),
+            models.CheckConstraint(
+                condition=~Q(type="scale") | Q(scale_max__in=SCALE_MAXIMA),
+                name="screener_question_scale_5_or_10"),
+        ]
+
+    def __str__(self):
+        return self.text
+
+
+class ScreenerVersion(models.Model):
+    """The screener as applicants saw it from `created_at` on (SPEC Q4): a frozen snapshot in
+    the shape User Interviews receives. Applicants keep the version they answered."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="screener_versions")
+    number = models.PositiveIntegerField()
+    questions = models.JSONField(default=list)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["study", "-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["study", "number"],
+                                    name="screener_version_number_unique"),
+        ]
+
+    def __str__(self):
+        return f"Screener version {self.number}"

@@ -217,3 +217,33 @@ def study_cost_for(study):
                                audience_type=study.audience_type,
                                participation_limit=study.participation_limit,
                                incentive_amount=study.incentive_amount)
+
+
+# Screeners ------------------------------------------------------------------------------------
+
+
+def study_screener_payload(study):
+    """The `screener` of the study's recruit in UI_API.md's shape: {"version", "questions"}.
+
+    Once recruitment has started, the latest version (every change after the start makes
+    one). Before, the draft as the version "Start Recruitment" will keep.
+    """
+    from studies.screeners import screener_draft, snapshot_for_ui
+
+    latest = study.screener_versions.order_by("-number").first()
+    draft = snapshot_for_ui(screener_draft(study))
+    if latest is not None and (study.is_recruitment_locked or latest.questions == draft):
+        return {"version": latest.number, "questions": latest.questions}
+    return {"version": (latest.number if latest else 0) + 1, "questions": draft}
+
+
+def screener_version_questions(study, version):
+    """The questions of screener version `version` as applicants saw them (None if unknown),
+    so an applicant's answers can be shown next to the question text they answered."""
+    row = study.screener_versions.filter(number=version).values_list("questions",
+                                                                     flat=True).first()
+    return row
+
+
+def screener_versions(study):
+    return list(study.screener_versions.select_related("created_by").order_by("-number"))

@@ -553,6 +553,11 @@ def study_mark_recruitment_started(*, study):
     updated = Study.objects.filter(pk=study.pk, recruitment_started_at__isnull=True).update(
         recruitment_started_at=clock.now(), updated_at=clock.now())
     study.refresh_from_db(fields=["recruitment_started_at", "updated_at"])
+    if updated:
+        # The recruit is created with the screener as it is now: keep it as a version (Q4).
+        from studies.screeners import screener_version_at_start
+
+        screener_version_at_start(study=study)
     return bool(updated)
 
 

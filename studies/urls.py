@@ -1,6 +1,6 @@
 from django.urls import path
 
-from studies import views
+from studies import screener_views, views
 
 app_name = "studies"
 
@@ -23,7 +23,22 @@ urlpatterns = [
          name="study_audience_criteria"),
     path("studies/<uuid:study_id>/audience/criteria/<slug:slug>/remove/",
          views.study_criterion_remove, name="study_criterion_remove"),
-    path("studies/<uuid:study_id>/screener/", views.study_screener, name="study_screener"),
+    path("studies/<uuid:study_id>/screener/", screener_views.study_screener,
+         name="study_screener"),
+    path("studies/<uuid:study_id>/screener/questions/", screener_views.screener_question_add,
+         name="screener_question_add"),
+    path("studies/<uuid:study_id>/screener/questions/<uuid:question_uid>/",
+         screener_views.screener_question_update, name="screener_question_update"),
+    path("studies/<uuid:study_id>/screener/questions/<uuid:question_uid>/duplicate/",
+         screener_views.screener_question_duplicate, name="screener_question_duplicate"),
+    path("studies/<uuid:study_id>/screener/questions/<uuid:question_uid>/delete/",
+         screener_views.screener_question_delete, name="screener_question_delete"),
+    path("studies/<uuid:study_id>/screener/questions/<uuid:question_uid>/move/",
+         screener_views.screener_question_move, name="screener_question_move"),
+    path("studies/<uuid:study_id>/screener/order/", screener_views.screener_reorder,
+         name="screener_reorder"),
+    path("studies/<uuid:study_id>/screener/preview/", screener_views.screener_preview,
+         name="screener_preview"),
     path("studies/<uuid:study_id>/scheduling/", views.study_scheduling,
          name="study_scheduling"),
     path("studies/<uuid:study_id>/test/", views.study_test, name="study_test"),

@@ -449,11 +449,6 @@ def study_criterion_remove(request, study_id, slug):
 
 
 @login_required
-def study_screener(request, study_id):
-    return _upcoming_tab(request, study_id, "screener")
-
-
-@login_required
 def study_scheduling(request, study_id):
     study = _study(request, study_id)
     if not study.is_moderated:

@@ -1,0 +1,632 @@
+"""Screeners (SPEC Q1 to Q5): the questions, their logic, the rules a screener must keep,
+how an applicant walks through it, versions once recruitment has started, and the writes.
+
+A question is handled as a plain dict in the shape User Interviews receives (and versions
+keep): {uid, type, text, help, required, options: [{uid, label}], min, max (scales),
+logic: {skip: {option uid: question uid | "end"}, showIf: {questionUid, answerUids} | None},
+property}. Every write builds the whole new screener, checks it with `screener_problems`
+and refuses, changing nothing, when anything is wrong — so a saved screener never has a
+backwards jump, a dangling reference or a question nobody can reach.
+
+Qualification: for User Interviews studies answers NEVER qualify or disqualify anyone
+(SPEC Q4): every applicant is reviewed by a person, and nothing in this module decides an
+applicant's status. Rally-panel auto-qualification rules (issue 9) belong in a section of
+their own at the end of this module, next to the answers they would read.
+"""
+
+import uuid
+from dataclasses import dataclass
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+
+from rally import clock
+from rally.models import PropertyDefinition, PropertyType
+from rally.permissions import Permission
+from rally.services import activity_record, outbox_enqueue
+from studies import services
+from studies.models import (
+    CHOICE_TYPES,
+    SCALE_MAXIMA,
+    SKIP_TYPES,
+    QuestionType,
+    ScreenerQuestion,
+    ScreenerVersion,
+    Status,
+)
+
+END = "end"
+MAX_QUESTIONS = 100
+MAX_OPTIONS = 50
+TEXT_MAX, HELP_MAX, OPTION_MAX = 500, 500, 200
+
+#: Which property types a question's answer may fill (SPEC Q3).
+COMPATIBLE_PROPERTY_TYPES = {
+    QuestionType.SHORT_TEXT: (PropertyType.TEXT,),
+    QuestionType.LONG_TEXT: (PropertyType.TEXT,),
+    QuestionType.NUMBER: (PropertyType.NUMBER,),
+    QuestionType.SCALE: (PropertyType.NUMBER,),
+    QuestionType.DATE: (PropertyType.DATE,),
+    QuestionType.SINGLE_CHOICE: (PropertyType.SINGLE_SELECT, PropertyType.TEXT),
+    QuestionType.DROPDOWN: (PropertyType.SINGLE_SELECT, PropertyType.TEXT),
+    QuestionType.MULTIPLE_CHOICE: (PropertyType.MULTI_SELECT,),
+}
+
+
+# The question dict ---------------------------------------------------------------------------
+
+
+def question_from_row(row):
+    question = {
+        "uid": str(row.uid), "type": row.type, "text": row.text, "help": row.help,
+        "required": row.required, "options": [dict(option) for option in row.options],
+        "logic": {"skip": dict(row.skip_logic), "showIf": dict(row.show_if) or None},
+        "property": row.property_key,
+    }
+    if row.type == QuestionType.SCALE:
+        question["min"], question["max"] = 1, row.scale_max
+    return question
+
+
+def _row_fields(question):
+    return {
+        "type": question["type"], "text": question["text"], "help": question.get("help", ""),
+        "required": question["required"], "options": question.get("options", []),
+        "scale_max": question.get("max") if question["type"] == QuestionType.SCALE else None,
+        "skip_logic": question["logic"].get("skip") or {},
+        "show_if": question["logic"].get("showIf") or {},
+        "property_key": question.get("property", ""),
+    }
+
+
+def short(text, limit=60):
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def _name(questions, index):
+    return f"Question {index + 1} “{short(questions[index]['text'], 50)}”"
+
+
+# The rules -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ScreenerProblem:
+    question_uid: str | None
+    message: str
+
+
+def _successors(questions, index, positions):
+    """Where an applicant can go after question `index` (indexes; len() means the end)."""
+    question = questions[index]
+    following = index + 1
+    found = set()
+    skips = question["logic"].get("skip") or {} if question["type"] in SKIP_TYPES else {}
+    if question["type"] in SKIP_TYPES and question["options"]:
+        for option in question["options"]:
+            target = skips.get(option["uid"])
+            if target == END:
+                found.add(len(questions))
+            elif target in positions:
+                found.add(positions[target])
+            else:
+                found.add(following)
+    else:
+        found.add(following)
+    if not question["required"] or question["logic"].get("showIf"):
+        found.add(following)  # left unanswered, or not shown at all
+    return found
+
+
+def _reachable(questions, positions):
+    seen, stack = set(), [0] if questions else []
+    while stack:
+        index = stack.pop()
+        if index in seen or index >= len(questions):
+            continue
+        seen.add(index)
+        stack.extend(_successors(questions, index, positions) - seen)
+    return seen
+
+
+def _question_problems(questions, index, positions, properties):
+    question, name = questions[index], _name(questions, index)
+    problems = []
+
+    def add(message):
+        problems.append(ScreenerProblem(question["uid"], f"{name}: {message}"))
+
+    if not question["text"].strip():
+        problems.append(ScreenerProblem(question["uid"],
+                                        f"Question {index + 1}: enter the question text."))
+    if question["type"] not in QuestionType.values:
+        add("choose one of the listed question types.")
+        return problems
+    options = question.get("options") or []
+    labels = {option["uid"]: option["label"] for option in options}
+    if question["type"] in CHOICE_TYPES:
+        if len(options) < 2:
+            add("a choice question needs at least two options.")
+        if any(not option["label"].strip() for option in options):
+            add("every option needs a label.")
+        lowered = [option["label"].strip().lower() for option in options]
+        if len(set(lowered)) != len(lowered):
+            add("two options have the same label.")
+        if len(options) > MAX_OPTIONS:
+            add(f"a question can have at most {MAX_OPTIONS} options.")
+    elif options:
+        add("only choice questions have options.")
+    if question["type"] == QuestionType.SCALE and question.get("max") not in SCALE_MAXIMA:
+        add("a scale goes from 1 to 5 or from 1 to 10.")
+    skips = question["logic"].get("skip") or {}
+    if skips and question["type"] not in SKIP_TYPES:
+        add("only single- and multiple-choice answers can skip to another question.")
+    for option_uid, target in skips.items():
+        label = labels.get(option_uid)
+        if label is None:
+            add("skip logic refers to an answer the question no longer has.")
+        elif target != END and target not in positions:
+            add(f"the answer “{short(label, 40)}” skips to a question that no longer exists.")
+        elif target != END and positions[target] <= index:
+            add(f"the answer “{short(label, 40)}” jumps back to "
+                f"{_name(questions, positions[target])}; logic can never point backwards.")
+    condition = question["logic"].get("showIf")
+    if condition:
+        source_uid = condition.get("questionUid")
+        if source_uid not in positions:
+            add("it is shown only after an answer to a question that no longer exists.")
+        elif positions[source_uid] >= index:
+            add(f"it depends on the answer to {_name(questions, positions[source_uid])}, which "
+                f"comes later; logic can never point backwards.")
+        else:
+            source = questions[positions[source_uid]]
+            source_options = {option["uid"] for option in source.get("options") or []}
+            answers = condition.get("answerUids") or []
+            if source["type"] not in CHOICE_TYPES:
+                add("it can depend only on the answer to a choice question.")
+            elif not answers or not set(answers) <= source_options:
+                add("choose which answers of the earlier question show it.")
+            else:
+                skips_of_source = (source["logic"].get("skip") or {}
+                                   if source["type"] in SKIP_TYPES else {})
+                landing = {q["uid"] for q in questions[positions[source_uid] + 1:index + 1]}
+                if not any(skips_of_source.get(uid) in (None, *landing) for uid in answers):
+                    add(f"it is shown only after answers to "
+                        f"{_name(questions, positions[source_uid])} that skip past it, so no "
+                        f"one would ever see it.")
+    key = question.get("property") or ""
+    if key and properties is not None:
+        definition = properties.get(key)
+        if definition is None:
+            add("it maps to a participant property that does not exist.")
+        elif definition.type not in COMPATIBLE_PROPERTY_TYPES.get(question["type"], ()):
+            allowed = " or ".join(PropertyType(kind).label.lower() for kind in
+                                  COMPATIBLE_PROPERTY_TYPES[question["type"]])
+            add(f"a {QuestionType(question['type']).label.lower()} answer can't fill "
+                f"“{definition.label}” ({PropertyType(definition.type).label.lower()}); "
+                f"choose a {allowed} property.")
+    return problems
+
+
+def screener_problems(questions, *, properties=None):
+    """Everything wrong with this screener (empty when it can be saved), in question order.
+
+    `properties` maps keys to the workspace's PropertyDefinitions (None: not checked).
+    """
+    problems = []
+    if len(questions) > MAX_QUESTIONS:
+        problems.append(ScreenerProblem(None, f"A screener can have at most {MAX_QUESTIONS} "
+                                              f"questions."))
+    positions = {}
+    for index, question in enumerate(questions):
+        if question["uid"] in positions:
+            problems.append(ScreenerProblem(question["uid"], "Two questions share an id."))
+        positions[question["uid"]] = index
+    for index in range(len(questions)):
+        problems.extend(_question_problems(questions, index, positions, properties))
+    reachable = _reachable(questions, positions)
+    for index, question in enumerate(questions):
+        if index not in reachable:
+            problems.append(ScreenerProblem(
+                question["uid"], f"{_name(questions, index)} can never be reached: the skip "
+                                 f"logic before it always jumps past it."))
+    return problems
+
+
+# Walking through it (preview) ----------------------------------------------------------------
+
+
+def question_shown(question, answers):
+    """Whether the question appears, given the answers so far ({uid: [option uids] | value})."""
+    condition = question["logic"].get("showIf")
+    if not condition:
+        return True
+    given = answers.get(condition["questionUid"]) or []
+    given = given if isinstance(given, list) else [given]
+    return any(uid in given for uid in condition.get("answerUids") or [])
+
+
+def skip_target(question, answer):
+    """The question uid (or END) an answer jumps to, or None to go on to the next question.
+
+    With several answers to a multiple-choice question, the first chosen option (in the
+    question's order) that has a skip decides.
+    """
+    if question["type"] not in SKIP_TYPES or not answer:
+        return None
+    chosen = answer if isinstance(answer, list) else [answer]
+    skips = question["logic"].get("skip") or {}
+    for option in question["options"]:
+        if option["uid"] in chosen and skips.get(option["uid"]):
+            return skips[option["uid"]]
+    return None
+
+
+def next_question_index(questions, answers, current=None):
+    """The index of the question to show after `current` (None: the first), or None at the end."""
+    start = 0
+    if current is not None:
+        target = skip_target(questions[current], answers.get(questions[current]["uid"]))
+        if target == END:
+            return None
+        positions = {question["uid"]: index for index, question in enumerate(questions)}
+        start = positions[target] if target in positions else current + 1
+    for index in range(start, len(questions)):
+        if question_shown(questions[index], answers):
+            return index
+    return None
+
+
+# Versions ------------------------------------------------------------------------------------
+
+
+def screener_draft(study):
+    return [question_from_row(row) for row in study.screener_questions.order_by("position")]
+
+
+def snapshot_for_ui(questions):
+    """The questions as User Interviews shows them to applicants (no property mapping)."""
+    return [{key: value for key, value in question.items() if key != "property"}
+            for question in questions]
+
+
+def _latest_version(study):
+    return study.screener_versions.order_by("-number").first()
+
+
+def screener_version_create(*, study, actor=None, reason="changed"):
+    """Keep the draft as a new version when it differs from the latest one (else None).
+
+    Call with the study row locked. Returns the new ScreenerVersion.
+    """
+    questions = snapshot_for_ui(screener_draft(study))
+    latest = _latest_version(study)
+    if latest is not None and latest.questions == questions:
+        return None
+    number = (latest.number if latest else 0) + 1
+    version = ScreenerVersion.objects.create(study=study, number=number, questions=questions,
+                                             created_by=actor, created_at=clock.now())
+    summary = (f"Screener version {number} of “{study.name}” will be sent with the recruit"
+               if reason == "start" else
+               f"Screener version {number} of “{study.name}”: only new applicants see it")
+    activity_record(workspace=study.workspace, actor=actor,
+                    actor_label="" if actor else "Rally", action="screener.version_created",
+                    summary=summary, study_id=study.id, data={"version": number})
+    return version
+
+
+def screener_version_at_start(*, study):
+    """"Start Recruitment" keeps the draft as the version the recruit is created with.
+
+    Runs inside the start transaction (studies.services.study_mark_recruitment_started).
+    """
+    return screener_version_create(study=study, reason="start")
+
+
+# Writes --------------------------------------------------------------------------------------
+
+
+def _properties(workspace_id):
+    return {definition.key: definition for definition in
+            PropertyDefinition.objects.filter(workspace_id=workspace_id)}
+
+
+def _locked_study(membership, study):
+    if not membership.allows(Permission.EDIT_STUDY):
+        raise PermissionDenied
+    study = services._lock(membership=membership, study=study)
+    if study.status == Status.CLOSED:
+        raise ValidationError("The study is closed: its screener can no longer change.")
+    return study
+
+
+def _rows(study):
+    return list(study.screener_questions.order_by("position"))
+
+
+def _index(questions, question_uid):
+    for index, question in enumerate(questions):
+        if question["uid"] == str(question_uid):
+            return index
+    raise ValidationError("That question is no longer in the screener; reload the page.")
+
+
+def _save(membership, study, rows, questions, *, action, summary, data=None, prefix=""):
+    """Check the whole new screener, write the difference, record it; refuse on problems."""
+    problems = screener_problems(questions, properties=_properties(study.workspace_id))
+    if problems:
+        raise ValidationError([prefix + problem.message for problem in problems])
+    by_uid = {str(row.uid): row for row in rows}
+    for position, question in enumerate(questions):
+        fields = {**_row_fields(question), "position": position}
+        row = by_uid.pop(question["uid"], None)
+        if row is None:
+            ScreenerQuestion.objects.create(study=study, uid=question["uid"], **fields)
+        elif any(getattr(row, name) != value for name, value in fields.items()):
+            for name, value in fields.items():
+                setattr(row, name, value)
+            row.save()
+    if by_uid:
+        ScreenerQuestion.objects.filter(pk__in=[row.pk for row in by_uid.values()]).delete()
+    services._touch(study, [])
+    activity_record(workspace=study.workspace, actor=membership.user, action=action,
+                    summary=summary[:300], study_id=study.id, data=data or {})
+    version = None
+    if study.is_recruitment_locked:
+        version = screener_version_create(study=study, actor=membership.user)
+        if version is not None:
+            outbox_enqueue(workspace=study.workspace, operation="update_recruit",
+                           subject=f"{study.id}:screener:{version.number}",
+                           payload={"study_id": str(study.id),
+                                    "screener_version": version.number,
+                                    "fields": ["screener"]},
+                           study_id=study.id)
+    return version
+
+
+def _parse_scale(value):
+    try:
+        return int(str(value).strip())
+    except ValueError:
+        return None
+
+
+def question_clean(*, data, existing=None):
+    """The question a form describes, and {field: message} for what is wrong with it alone.
+
+    `data`: text, help, type, required (bool), options ([(uid or "", label)] — blank labels
+    are dropped), scale_max, property, skip ({option uid: target | ""}), show_if ([option
+    uids of one earlier question], with show_if_question). Lenient: always returns a dict
+    the form can show again.
+    """
+    existing = existing or {}
+    kind = str(data.get("type") or existing.get("type") or "")
+    question = {
+        "uid": existing.get("uid") or str(uuid.uuid4()),
+        "type": kind,
+        "text": " ".join(str(data.get("text", "")).split())[:TEXT_MAX + 1],
+        "help": str(data.get("help", "")).strip()[:HELP_MAX + 1],
+        "required": bool(data.get("required")),
+        "options": [],
+        "logic": {"skip": {}, "showIf": None},
+        "property": str(data.get("property") or "").strip(),
+    }
+    errors = {}
+    if not question["text"]:
+        errors["text"] = "Enter the question text."
+    elif len(question["text"]) > TEXT_MAX:
+        errors["text"] = f"Keep the question under {TEXT_MAX} characters."
+    if len(question["help"]) > HELP_MAX:
+        errors["help"] = f"Keep the hint under {HELP_MAX} characters."
+    if kind not in QuestionType.values:
+        errors["type"] = "Choose one of the listed question types."
+    if kind in CHOICE_TYPES:
+        known = {option["uid"] for option in existing.get("options") or []}
+        for option_uid, label in data.get("options") or []:
+            label = " ".join(str(label).split())
+            if not label:
+                continue
+            if len(label) > OPTION_MAX:
+                errors["options"] = f"Keep each option under {OPTION_MAX} characters."
+            option_uid = str(option_uid) if option_uid in known else str(uuid.uuid4())
+            question["options"].append({"uid": option_uid, "label": label[:OPTION_MAX]})
+        if len(question["options"]) < 2:
+            errors["options"] = "Add at least two options."
+    if kind == QuestionType.SCALE:
+        question["min"], question["max"] = 1, _parse_scale(data.get("scale_max") or "5")
+        if question["max"] not in SCALE_MAXIMA:
+            errors["scale_max"] = "Choose a scale from 1 to 5 or from 1 to 10."
+    if kind in SKIP_TYPES:
+        own = {option["uid"] for option in question["options"]}
+        for option_uid, target in (data.get("skip") or {}).items():
+            target = str(target or "").strip()
+            if not target:
+                continue
+            if option_uid not in own:
+                errors["skip"] = "Skip logic can only use this question's own answers."
+                continue
+            question["logic"]["skip"][option_uid] = target
+    answers = [str(uid) for uid in data.get("show_if") or [] if uid]
+    if answers:
+        question["logic"]["showIf"] = {"questionUid": str(data.get("show_if_question") or ""),
+                                       "answerUids": answers}
+    return question, errors
+
+
+def _show_if_from_form(questions, option_uids):
+    """The earlier question whose options these are (they must all belong to one)."""
+    owners = {question["uid"] for question in questions for option in question.get("options")
+              or [] if option["uid"] in set(option_uids)}
+    if len(owners) > 1:
+        raise ValidationError({"show_if": "Choose answers of one question only."})
+    return owners.pop() if owners else ""
+
+
+def _clean_or_refuse(data, questions, existing=None):
+    data = dict(data)
+    if data.get("show_if") and not data.get("show_if_question"):
+        data["show_if_question"] = _show_if_from_form(questions, data["show_if"])
+    question, errors = question_clean(data=data, existing=existing)
+    if errors:
+        raise ValidationError(errors)
+    return question
+
+
+@transaction.atomic(durable=True)
+def screener_question_add(*, membership, study, data):
+    """Add a question at the end; returns its uid."""
+    study = _locked_study(membership, study)
+    rows = _rows(study)
+    questions = [question_from_row(row) for row in rows]
+    question = _clean_or_refuse(data, questions)
+    questions.append(question)
+    try:
+        _save(membership, study, rows, questions, action="screener.question_added",
+              summary=f"Added the screener question “{short(question['text'])}” to "
+                      f"“{study.name}”", data={"question": question["uid"]})
+    except ValidationError as error:
+        raise ValidationError({"screener": error.messages}) from None
+    return question["uid"]
+
+
+@transaction.atomic(durable=True)
+def screener_question_update(*, membership, study, question_uid, data):
+    """Change one question (text, type, options, logic, mapping) as its form describes."""
+    study = _locked_study(membership, study)
+    rows = _rows(study)
+    questions = [question_from_row(row) for row in rows]
+    index = _index(questions, question_uid)
+    before = questions[index]
+    question = _clean_or_refuse(data, questions, existing=before)
+    if question == before:
+        return question["uid"]
+    questions[index] = question
+    try:
+        _save(membership, study, rows, questions, action="screener.question_updated",
+              summary=f"Changed the screener question “{short(question['text'])}” of "
+                      f"“{study.name}”", data={"question": question["uid"]})
+    except ValidationError as error:
+        raise ValidationError({"screener": error.messages}) from None
+    return question["uid"]
+
+
+@transaction.atomic(durable=True)
+def screener_question_duplicate(*, membership, study, question_uid):
+    """A copy right after the question (new ids, same logic); returns the copy's uid."""
+    study = _locked_study(membership, study)
+    rows = _rows(study)
+    questions = [question_from_row(row) for row in rows]
+    index = _index(questions, question_uid)
+    original = questions[index]
+    renamed = {option["uid"]: str(uuid.uuid4()) for option in original["options"]}
+    copy = {**original, "uid": str(uuid.uuid4()),
+            "text": short(original["text"] + " (copy)", TEXT_MAX),
+            "options": [{"uid": renamed[option["uid"]], "label": option["label"]}
+                        for option in original["options"]],
+            "logic": {"skip": {renamed[key]: target for key, target in
+                               (original["logic"].get("skip") or {}).items() if key in renamed},
+                      "showIf": original["logic"].get("showIf")}}
+    questions.insert(index + 1, copy)
+    _save(membership, study, rows, questions, action="screener.question_duplicated",
+          summary=f"Duplicated the screener question “{short(original['text'])}” of "
+                  f"“{study.name}”", data={"question": original["uid"], "copy": copy["uid"]},
+          prefix="The copy can't be added: ")
+    return copy["uid"]
+
+
+def _references_to(questions, question_uid):
+    """Names of the questions whose logic points at `question_uid`."""
+    found = []
+    for index, question in enumerate(questions):
+        skips = (question["logic"].get("skip") or {}).values()
+        condition = question["logic"].get("showIf") or {}
+        if question_uid in skips:
+            found.append(f"{_name(questions, index)} skips to it")
+        if condition.get("questionUid") == question_uid:
+            found.append(f"{_name(questions, index)} is shown only after its answer")
+    return found
+
+
+@transaction.atomic(durable=True)
+def screener_question_delete(*, membership, study, question_uid):
+    """Remove a question. Refused, with the reason, while other questions' logic uses it."""
+    study = _locked_study(membership, study)
+    rows = _rows(study)
+    questions = [question_from_row(row) for row in rows]
+    index = _index(questions, question_uid)
+    removed = questions.pop(index)
+    references = _references_to(questions, removed["uid"])
+    if references:
+        raise ValidationError(
+            f"“{short(removed['text'])}” can't be deleted: " + "; ".join(references)
+            + ". Change that logic first.")
+    _save(membership, study, rows, questions, action="screener.question_deleted",
+          summary=f"Deleted the screener question “{short(removed['text'])}” of "
+                  f"“{study.name}”", data={"question": removed["uid"]})
+
+
+@transaction.atomic(durable=True)
+def screener_question_move(*, membership, study, question_uid, direction):
+    """"Move up" / "Move down" by one place. Refused when logic would then point backwards."""
+    if direction not in ("up", "down"):
+        raise ValidationError("Choose to move the question up or down.")
+    study = _locked_study(membership, study)
+    rows = _rows(study)
+    questions = [question_from_row(row) for row in rows]
+    index = _index(questions, question_uid)
+    other = index - 1 if direction == "up" else index + 1
+    if not 0 <= other < len(questions):
+        return
+    questions[index], questions[other] = questions[other], questions[index]
+    moved = questions[other]
+    _save(membership, study, rows, questions, action="screener.question_moved",
+          summary=f"Moved the screener question “{short(moved['text'])}” of “{study.name}” "
+                  f"{direction} to place {other + 1}",
+          data={"question": moved["uid"], "position": other + 1},
+          prefix=f"“{short(moved['text'])}” can't move {direction}: ")
+
+
+@transaction.atomic(durable=True)
+def screener_reorder(*, membership, study, order):
+    """Put the questions in `order` (every question's uid once: drag and drop)."""
+    study = _locked_study(membership, study)
+    rows = _rows(study)
+    questions = [question_from_row(row) for row in rows]
+    by_uid = {question["uid"]: question for question in questions}
+    order = [str(uid) for uid in order]
+    if sorted(order) != sorted(by_uid):
+        raise ValidationError("The screener changed since the page was loaded; reload it and "
+                              "try again.")
+    reordered = [by_uid[uid] for uid in order]
+    if reordered == questions:
+        return
+    _save(membership, study, rows, reordered, action="screener.reordered",
+          summary=f"Reordered the screener of “{study.name}”", data={"order": order},
+          prefix="That order can't be saved: ")
+
+
+# Copies (templates) --------------------------------------------------------------------------
+
+
+@services.on_copy
+def screener_copy(*, source, target):
+    """"Save as template" and "New study" from a template copy the draft screener (same
+    question and option ids, so the logic keeps pointing where it did)."""
+    if target.screener_questions.exists():
+        return
+    ScreenerQuestion.objects.bulk_create([
+        ScreenerQuestion(study=target, uid=row.uid, position=row.position, type=row.type,
+                         text=row.text, help=row.help, required=row.required,
+                         options=row.options, scale_max=row.scale_max,
+                         skip_logic=row.skip_logic, show_if=row.show_if,
+                         property_key=row.property_key)
+        for row in source.screener_questions.order_by("position")])
+
+
+# Rally-panel auto-qualification (issue 9) ----------------------------------------------------
+#
+# Rules that qualify or disqualify Rally-panel applicants from their answers will live here,
+# reading a version's questions and an application's responses. They must never apply to
+# User Interviews studies (SPEC Q4). Nothing is implemented yet, so no answer changes any
+# applicant's status anywhere in Rally.
