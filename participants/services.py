@@ -6,17 +6,16 @@ the poller both end here): bulk, by UI id, safe to replay in any order.
 
 import itertools
 import json
-import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.db import connection, transaction
 
-from participants.models import Application, Participant
+from participants.models import Application
 from rally import clock
 
 #: Rows written per statement; pages are upserted as they stream in.
-UPSERT_CHUNK = 500
+UPSERT_CHUNK = 1000
 
 
 @dataclass(frozen=True)
@@ -41,14 +40,37 @@ class ApplicantRecord:
     unmet_criteria: list = field(default_factory=list)
 
 
-# Applied on conflict: a copy older than the stored one changes nothing, and a paid
-# application stays paid when UI reports the (earlier) completion again.
+# Rows travel as one array per column (`unnest`), so a chunk is one short statement with a
+# dozen parameters however many rows it holds.
+_PARTICIPANT_UPSERT_SQL = """
+INSERT INTO participants_participant
+    (id, workspace_id, kind, ui_participant_id, first_name, last_initial, email, created_at,
+     updated_at)
+SELECT gen_random_uuid(), %s, 'external', person.ui_id, person.first_name,
+       person.last_initial, '', %s, %s
+FROM unnest(%s::text[], %s::text[], %s::text[]) AS person(ui_id, first_name, last_initial)
+ON CONFLICT (workspace_id, ui_participant_id) DO UPDATE SET
+    first_name = EXCLUDED.first_name,
+    last_initial = EXCLUDED.last_initial,
+    updated_at = EXCLUDED.updated_at
+RETURNING ui_participant_id, id
+"""
+
+# On conflict: a copy older than (or the same as) the stored one changes nothing, and a
+# paid application stays paid when UI reports the (earlier) completion again.
 _APPLICATION_UPSERT_SQL = """
 INSERT INTO participants_application
     (id, study_id, participant_id, ui_applicant_id, status, source, qualification,
      screener_version, screener_responses, matched_criteria, unmet_criteria,
      rejection_reason, applied_at, ui_updated_at, created_at, updated_at)
-VALUES {values}
+SELECT gen_random_uuid(), %s, row.participant_id, row.ui_applicant_id, row.status,
+       row.source, row.qualification, row.screener_version, row.screener_responses::jsonb,
+       row.matched_criteria::jsonb, row.unmet_criteria::jsonb, '', row.applied_at,
+       row.ui_updated_at, %s, %s
+FROM unnest(%s::uuid[], %s::text[], %s::text[], %s::text[], %s::text[], %s::int[],
+            %s::text[], %s::text[], %s::text[], %s::timestamptz[], %s::timestamptz[])
+    AS row(participant_id, ui_applicant_id, status, source, qualification, screener_version,
+           screener_responses, matched_criteria, unmet_criteria, applied_at, ui_updated_at)
 ON CONFLICT (ui_applicant_id) DO UPDATE SET
     status = CASE WHEN participants_application.status = 'paid'
                        AND EXCLUDED.status = 'completed'
@@ -65,8 +87,6 @@ WHERE participants_application.study_id = EXCLUDED.study_id
   AND (participants_application.ui_updated_at IS NULL
        OR participants_application.ui_updated_at <= EXCLUDED.ui_updated_at)
 """
-_APPLICATION_ROW = ("(%s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s::jsonb, %s::jsonb, '', "
-                    "%s, %s, %s, %s)")
 
 
 def applications_upsert_from_ui(*, study, items):
@@ -99,33 +119,27 @@ def _newest_per_applicant(chunk):
 def _upsert_chunk(study, chunk):
     records = _newest_per_applicant(chunk)
     now = clock.now()
-    people = {}
-    for record in records:
-        people[record.ui_participant_id] = Participant(
-            workspace_id=study.workspace_id, kind=Participant.Kind.EXTERNAL,
-            ui_participant_id=record.ui_participant_id, first_name=record.first_name,
-            last_initial=record.last_initial, created_at=now, updated_at=now)
-    Participant.objects.bulk_create(
-        people.values(), update_conflicts=True,
-        unique_fields=["workspace", "ui_participant_id"],
-        update_fields=["first_name", "last_initial", "updated_at"])
-    # A UUID key is not returned for rows that already existed: read the keys back.
-    participant_ids = dict(Participant.objects.filter(
-        workspace_id=study.workspace_id, ui_participant_id__in=list(people))
-        .values_list("ui_participant_id", "pk"))
-
-    params = []
-    for record in records:
-        params.extend([
-            uuid.uuid4(), study.pk, participant_ids[record.ui_participant_id],
-            record.ui_applicant_id, record.status, record.source, record.qualification,
-            record.screener_version, json.dumps(record.screener_responses),
-            json.dumps(record.matched_criteria), json.dumps(record.unmet_criteria),
-            record.applied_at, record.ui_updated_at, now, now,
-        ])
-    sql = _APPLICATION_UPSERT_SQL.format(values=", ".join([_APPLICATION_ROW] * len(records)))
+    people = {record.ui_participant_id: record for record in records}
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(_PARTICIPANT_UPSERT_SQL, [
+            study.workspace_id, now, now, list(people),
+            [record.first_name for record in people.values()],
+            [record.last_initial for record in people.values()]])
+        participant_ids = dict(cursor.fetchall())
+        cursor.execute(_APPLICATION_UPSERT_SQL, [
+            study.pk, now, now,
+            [participant_ids[record.ui_participant_id] for record in records],
+            [record.ui_applicant_id for record in records],
+            [record.status for record in records],
+            [record.source for record in records],
+            [record.qualification for record in records],
+            [record.screener_version for record in records],
+            [json.dumps(record.screener_responses) for record in records],
+            [json.dumps(record.matched_criteria) for record in records],
+            [json.dumps(record.unmet_criteria) for record in records],
+            [record.applied_at for record in records],
+            [record.ui_updated_at for record in records],
+        ])
 
 
 # Review decisions taken in Rally -----------------------------------------------------------
