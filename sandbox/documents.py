@@ -206,9 +206,11 @@ def _page_params(request):
 def list_filters(request, *, statuses=(), allowed=("status", "updatedSince", "externalId")):
     """Read filter[...] parameters; unknown filters and bad values are 400s."""
     known = {"page[number]", "page[size]"} | {f"filter[{name}]" for name in allowed}
-    for name in request.GET:
+    for name, value in request.GET.items():
         if name not in known:
             raise malformed(f"Unknown query parameter {name!r}.")
+        if "\x00" in value:
+            raise malformed(f"{name} contains a NUL character.")
     out = {}
     if "filter[status]" in request.GET:
         values = [v for v in request.GET["filter[status]"].split(",") if v]

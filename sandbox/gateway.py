@@ -229,9 +229,22 @@ def _parse_body(request):
     if not raw.strip():
         return None
     try:
-        return json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        body = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise malformed(f"The body is not valid JSON: {exc}") from exc
+    if _has_nul(body):
+        raise malformed("NUL characters are not allowed anywhere in the body.")
+    return body
+
+
+def _has_nul(value):
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, list):
+        return any(_has_nul(item) for item in value)
+    if isinstance(value, dict):
+        return any(_has_nul(key) or _has_nul(item) for key, item in value.items())
+    return False
 
 
 def api_endpoint(*methods, control=False):

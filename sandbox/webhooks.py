@@ -11,7 +11,7 @@ import hmac
 import json
 import logging
 import secrets
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import httpx
 from django.conf import settings
@@ -108,7 +108,7 @@ def event_emit(event_type, resource_type, resource_id, recruit_id, changes):
 def iso(value):
     if value is None:
         return None
-    return value.astimezone(clock.now().tzinfo).isoformat().replace("+00:00", "Z")
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def changes(field, old, new):
