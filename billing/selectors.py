@@ -168,3 +168,7 @@ def budget_shortfall(*, budget, amount):
     """How much Available lacks for `amount` (Decimal("0.00") when it is enough)."""
     available = budget_figures_for([budget])[budget.pk].available
     return max(amount - available, ZERO)
+
+
+def reservation_exists(study_id):
+    return Reservation.objects.filter(study_id=study_id).exists()

@@ -8,12 +8,18 @@ class RecruitmentConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from recruitment import handlers  # noqa: F401 - registers the outbox handlers
+        from recruitment import (
+            handlers,  # noqa: F401 - registers the outbox handlers
+            orchestration,  # noqa: F401 - registers the lifecycle hooks
+        )
+        from recruitment.start_views import money_panel
         from recruitment.sync_status import overview_panel
         from studies.pages import register_overview_panel
 
         # Sync health on the overview (SPEC R8), below the recruitment progress panel.
         register_overview_panel("sync_status", 30, overview_panel)
+        # Review & Start, the hand-off's progress and the study's money (SPEC R1, R2, B6).
+        register_overview_panel("recruitment", 20, money_panel)
 
         settings.CELERY_BEAT_SCHEDULE["recruitment-outbox-sweep"] = {
             "task": "recruitment.outbox_sweep", "schedule": 15.0}

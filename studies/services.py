@@ -10,10 +10,12 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import Http404
 
+from billing.selectors import reservation_exists
+from billing.services import reservation_shrink
 from rally import clock
 from rally.models import Membership
 from rally.permissions import Permission
-from rally.services import activity_record
+from rally.services import activity_record, outbox_enqueue
 from studies import lifecycle, locations
 from studies.models import (
     CONSENT_FORM_REASON,
@@ -325,10 +327,24 @@ def study_update_plan(*, membership, study, changes):
     if not changed:
         return study
     _touch(study, [field for field in cleaned if field != "team"])
+    if study.is_recruitment_locked and "participation_limit" in cleaned:
+        _recruitment_limit_lowered(membership, study)
     _record(membership, study, "study.plan_updated",
             f"Updated the plan of “{study.name}”: " + "; ".join(changed),
             {"fields": sorted(cleaned)})
     return study
+
+
+def _recruitment_limit_lowered(membership, study):
+    """After start the limit only goes down (A7): the seats given up return to the budget,
+    and User Interviews is told the new number."""
+    if reservation_exists(study.id):
+        reservation_shrink(study_id=study.id, participation_limit=study.participation_limit,
+                           actor=membership.user)
+    outbox_enqueue(workspace=study.workspace, operation="update_recruit",
+                   subject=f"{study.id}:limit:{study.participation_limit}",
+                   payload={"study_id": str(study.id), "fields": ["num_participants"]},
+                   study_id=study.id)
 
 
 # Audience -----------------------------------------------------------------------------------

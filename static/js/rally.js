@@ -73,7 +73,8 @@
       if (dialog) { event.preventDefault(); dialog.showModal(); }
     }
     var closer = event.target.closest && event.target.closest("[data-dialog-close]");
-    if (closer) { event.preventDefault(); closer.closest("dialog").close(); }
+    var openDialog = closer && closer.closest("dialog");
+    if (openDialog) { event.preventDefault(); openDialog.close(); }
   });
 
   // Toasts fade after a while; they stay in the live region long enough to be read.

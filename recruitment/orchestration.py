@@ -1,0 +1,141 @@
+"""Use cases that span apps: "Start Recruitment", pausing, resuming and closing a study.
+
+Each runs in one durable transaction that changes Rally's rows, moves money in the ledger
+and writes the outbox rows for User Interviews together; the calls to UI happen after
+commit, in workers. Nothing here talks to UI directly.
+"""
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.http import Http404
+
+from billing import services as billing
+from billing.models import Budget
+from billing.pricing import recruitment_fee
+from billing.selectors import reservation_exists
+from rally import clock
+from rally.permissions import Permission
+from rally.services import activity_record, outbox_enqueue
+from recruitment import sync
+from recruitment.models import Recruitment
+from studies import lifecycle
+from studies import services as studies
+from studies.models import Source, Status, Study, StudyType
+
+State = Recruitment.State
+
+#: Recruitment states from which "Start Recruitment" may start the hand-off. A declined or
+#: failed start returns its money; starting such a study again needs a second reservation
+#: for the same study, which billing does not keep yet.
+STARTABLE = (State.NOT_STARTED,)
+
+
+def start_problems(study):
+    """Why "Start Recruitment" cannot run for this study now (empty when it can)."""
+    problems = []
+    if study.source != Source.USER_INTERVIEWS:
+        problems.append("Only studies that recruit from User Interviews are started here.")
+    if study.study_type == StudyType.SURVEY:
+        problems.append("Surveys can't recruit from User Interviews.")
+    if study.status != Status.ACTIVE:
+        problems.append("Publish the study first: recruitment starts from an Active study.")
+    problems.extend(problem.message for problem in lifecycle.publish_problems(study))
+    recruitment = getattr(study, "recruitment", None)
+    if recruitment is not None and recruitment.state not in STARTABLE:
+        problems.append("Recruitment has already started for this study.")
+    return problems
+
+
+def estimated_costs(study):
+    """SPEC B2: participation limit × (recruitment fee + incentive), both parts shown."""
+    fee = recruitment_fee(audience_type=study.audience_type, study_type=study.study_type)
+    limit = study.participation_limit or 0
+    incentive = study.incentive_amount or 0
+    return {"participants": limit, "fee": fee, "incentive": incentive,
+            "fees_total": limit * fee, "incentives_total": limit * incentive,
+            "total": limit * (fee + incentive)}
+
+
+def can_start(*, membership, study):
+    return membership.allows(Permission.START_RECRUITMENT,
+                             on_team=lifecycle.study_on_team(study, membership.user))
+
+
+@transaction.atomic(durable=True)
+def recruitment_start(*, membership, study_id, budget_id):
+    """Reserve the estimate from the budget and hand the study to UI (SPEC R1–R2).
+
+    One transaction: lock the study, re-check, reserve (refused with the shortfall when
+    the budget is short), lock the audience and incentive, and write the outbox rows that
+    create and launch the recruit. A double click, two tabs or two Admins at once: the
+    study row lock makes the second one see "already started" and change nothing.
+    """
+    study = (Study.objects.select_for_update().select_related("workspace", "owner")
+             .filter(pk=study_id, workspace=membership.workspace, is_template=False).first())
+    if study is None:
+        raise Http404
+    if not can_start(membership=membership, study=study):
+        raise PermissionDenied
+    recruitment, _ = Recruitment.objects.select_for_update().get_or_create(
+        study=study, defaults={"created_at": clock.now(), "updated_at": clock.now()})
+    study.recruitment = recruitment
+    problems = start_problems(study)
+    if problems:
+        raise ValidationError(problems)
+    budget = Budget.objects.filter(pk=budget_id, workspace=membership.workspace).first()
+    if budget is None:
+        raise ValidationError({"budget": "Choose one of this workspace's budgets."})
+    costs = estimated_costs(study)
+    billing.budget_reserve_for_study(
+        budget=budget, study_id=study.id, study_name=study.name,
+        participation_limit=study.participation_limit, fee=costs["fee"],
+        incentive=study.incentive_amount, actor=membership.user)
+    studies.study_mark_recruitment_started(study=study)
+    recruitment.state = State.STARTING
+    recruitment.updated_at = clock.now()
+    recruitment.save(update_fields=["state", "updated_at"])
+    payload = {"study_id": str(study.id)}
+    for operation in ("create_recruit", "launch_recruit"):
+        outbox_enqueue(workspace=study.workspace, operation=operation, subject=study.id,
+                       payload=payload, study_id=study.id)
+    activity_record(workspace=study.workspace, actor=membership.user,
+                    action="recruitment.started", study_id=study.id,
+                    summary=f"Started recruitment for “{study.name}” from {budget.name}",
+                    data={"budget": str(budget.pk), "reserved": str(costs["total"])})
+    return recruitment
+
+
+@sync.on_recruitment_state_change
+def _release_when_the_start_ends(*, recruitment, old, new, actor_label):
+    """UI declined the study, or the hand-off finally failed: the reserved money goes back
+    to the budget at once (SPEC R2)."""
+    if new in (State.DECLINED, State.FAILED) and reservation_exists(
+            study_id=recruitment.study_id):
+        billing.reservation_release_unused(study_id=recruitment.study_id, actor=actor_label)
+
+
+@lifecycle.on_transition
+def _tell_user_interviews(*, study, old, new, membership):
+    """Pausing, resuming and closing a study reach its recruit at UI (SPEC R7)."""
+    recruitment = Recruitment.objects.filter(study=study).first()
+    live = recruitment is not None and recruitment.state in Recruitment.LIVE_STATES
+    operations = {Status.PAUSED: "pause_recruit", Status.CLOSED: "close_recruit"}
+    if new == Status.ACTIVE and old == Status.PAUSED:
+        operations[Status.ACTIVE] = "resume_recruit"
+    if live and new in operations:
+        # Pause and resume can repeat: each transition (stamped by its time) is its own
+        # operation at UI, and retrying one reuses its key.
+        subject = f"{study.id}:{study.updated_at.isoformat()}"
+        outbox_enqueue(workspace=study.workspace, operation=operations[new], subject=subject,
+                       payload={"study_id": str(study.id)}, study_id=study.id)
+    if new == Status.CLOSED:
+        _settle(study=study, membership=membership)
+
+
+def _settle(*, study, membership):
+    """SPEC B5: incentives still due are settled, then the unused reservation returns to
+    the budget and the receipt is frozen (emailed to the closer after commit)."""
+    if not reservation_exists(study_id=study.id):
+        return  # never started: no money to settle
+    billing.reservation_close(study_id=study.id, study_name=study.name,
+                              actor=membership.user)

@@ -1,0 +1,129 @@
+"""Pages for starting recruitment (SPEC R1–R2) and the study's money on its overview."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods
+from django_htmx.http import HttpResponseClientRedirect, HttpResponseStopPolling
+
+from billing.selectors import budgets_with_figures, study_billing_for
+from billing.services import FundsShortError
+from rally.permissions import Permission
+from recruitment import orchestration
+from recruitment.models import Recruitment
+from studies.lifecycle import study_on_team
+from studies.models import Source
+from studies.selectors import study_get_for_user
+
+State = Recruitment.State
+#: The hand-off's steps as the overview shows them (SPEC R2).
+STEPS = [(State.STARTING, "Starting"),
+         (State.PENDING_REVIEW, "Waiting for User Interviews review"),
+         (State.RECRUITING, "Recruiting")]
+IN_PROGRESS = (State.STARTING, State.PENDING_REVIEW)
+
+
+def _start_context(request, study, *, budget_id=None, error=None, shortfall=None):
+    budgets = budgets_with_figures(request.workspace)
+    chosen = next((b for b in budgets if str(b.pk) == str(budget_id)), None)
+    if chosen is None:
+        chosen = max(budgets, key=lambda b: b.figures.available, default=None)
+    costs = orchestration.estimated_costs(study)
+    if chosen is not None and shortfall is None and chosen.figures.available < costs["total"]:
+        shortfall = costs["total"] - chosen.figures.available
+    return {
+        "study": study, "costs": costs, "budgets": budgets, "chosen": chosen,
+        "problems": orchestration.start_problems(study), "error": error,
+        "shortfall": shortfall,
+        "can_add_funds": request.membership.allows(Permission.ADD_FUNDS),
+        "start_url": reverse("recruitment:start", args=[study.id]),
+    }
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def recruitment_start(request, study_id):
+    """"Review & Start": a page without JavaScript, a dialog's body with htmx."""
+    study = study_get_for_user(membership=request.membership, study_id=study_id)
+    if not orchestration.can_start(membership=request.membership, study=study):
+        raise PermissionDenied
+    budget_id = request.POST.get("budget") or request.GET.get("budget")
+    context_args = {"budget_id": budget_id}
+    if request.method == "POST":
+        try:
+            orchestration.recruitment_start(membership=request.membership, study_id=study.id,
+                                            budget_id=_uuid_or_none(budget_id))
+        except FundsShortError as short:
+            context_args.update(error=short.messages[0], shortfall=short.shortfall)
+        except ValidationError as refusal:
+            context_args["error"] = " ".join(refusal.messages)
+        else:
+            messages.success(request, "Recruitment is starting. Funds are reserved; User "
+                                      "Interviews reviews the study next.")
+            overview = reverse("studies:study_overview", args=[study.id])
+            return HttpResponseClientRedirect(overview) if request.htmx else redirect(overview)
+    context = _start_context(request, study, **context_args)
+    if request.htmx:
+        return render(request, "recruitment/start.html#start_form", context)
+    status = 400 if context_args.get("error") else 200
+    return render(request, "recruitment/start.html", context, status=status)
+
+
+def _uuid_or_none(value):
+    import uuid
+
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        return None
+
+
+def money_panel(request, study):
+    """The study's recruitment and money on its overview: "Review & Start", the hand-off's
+    progress, Reserved / Spent / Unused, and the final billing details once closed."""
+    if study.source != Source.USER_INTERVIEWS or study.is_template:
+        return None
+    return "recruitment/money_panel.html", _money_context(request, study)
+
+
+def _money_context(request, study):
+    membership = request.membership
+    on_team = study_on_team(study, membership.user)
+    recruitment = Recruitment.objects.filter(study=study).first()
+    state = recruitment.state if recruitment else State.NOT_STARTED
+    return {
+        "recruitment": recruitment,
+        "state": state,
+        "steps": _steps(state),
+        "in_progress": state in IN_PROGRESS,
+        "show_start": (orchestration.can_start(membership=membership, study=study)
+                       and not orchestration.start_problems(study)),
+        "start_blockers": orchestration.start_problems(study),
+        "can_start": orchestration.can_start(membership=membership, study=study),
+        "billing": (study_billing_for(study.id)
+                    if membership.allows(Permission.READ_STUDY_FIGURES, on_team=on_team)
+                    else None),
+        "costs": orchestration.estimated_costs(study) if study.participation_limit else None,
+    }
+
+
+def _steps(state):
+    order = [step for step, _ in STEPS]
+    reached = order.index(state) if state in order else (
+        len(order) if state in (State.FILLED, State.PAUSED, State.CLOSED) else -1)
+    return [{"label": label, "done": index < reached or (index == reached == len(order) - 1),
+             "current": index == reached and index < len(order) - 1}
+            for index, (_, label) in enumerate(STEPS)]
+
+
+@login_required
+def money_panel_refresh(request, study_id):
+    """The polling partial: refreshed while the hand-off is in progress, then stops."""
+    study = study_get_for_user(membership=request.membership, study_id=study_id)
+    context = _money_context(request, study)
+    response = render(request, "recruitment/money_panel.html", {"study": study, **context})
+    if not context["in_progress"]:
+        response.status_code = HttpResponseStopPolling.status_code
+    return response

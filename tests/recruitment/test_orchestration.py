@@ -1,0 +1,253 @@
+"""Review & Start, pause/resume and close: money, outbox rows and refusals (SPEC R1, R2, R7,
+B3, B5, B6; QUALITY invariants 4, 5, 10)."""
+
+import threading
+from decimal import Decimal
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection
+from django.urls import reverse
+
+from billing.models import Receipt, Transfer
+from billing.selectors import budget_figures_for, study_billing_for
+from rally.models import OutboxOperation
+from recruitment import orchestration
+from recruitment.models import Recruitment
+from recruitment.sync import recruitment_mark_failed
+from studies import lifecycle
+from studies.models import Status
+from tests.billing.factories import BudgetFactory, funds_add
+from tests.studies.factories import CATALOG, StudyFactory
+
+pytestmark = pytest.mark.django_db
+
+# 8 participants × ($65 B2B moderated fee + $75 incentive) = $1,120.00
+ESTIMATE = Decimal("1120.00")
+
+
+@pytest.fixture
+def catalog(db):
+    from studies.services import characteristics_replace
+
+    characteristics_replace(items=CATALOG)
+
+
+@pytest.fixture
+def budget(workspace, admin):
+    budget = BudgetFactory(workspace=workspace, name="Workspace Budget")
+    funds_add(admin, budget, "2000.00", "PO-2000")
+    return budget
+
+
+@pytest.fixture
+def study(workspace, researcher, ops_manager, catalog):
+    """An Active B2B User Interviews interview, owned by the researcher, Ops on the team."""
+    study = StudyFactory(
+        workspace=workspace, owner=researcher.user, name="Onboarding interviews",
+        study_type="interview", source="user_interviews", status=Status.ACTIVE,
+        external_description="Tell us how you onboard new engineers.",
+        participation_limit=8, incentive_amount=Decimal("75.00"), audience_type="b2b",
+        duration_minutes=45,
+        criteria=[{"characteristic": "job-function", "values": ["engineering"]}])
+    study.team.add(ops_manager.user)
+    return study
+
+
+def _available(budget):
+    return budget_figures_for([budget])[budget.pk].available
+
+
+def test_start_reserves_the_estimate_and_queues_create_and_launch(study, budget, admin):
+    recruitment = orchestration.recruitment_start(membership=admin, study_id=study.id,
+                                                  budget_id=budget.id)
+    assert recruitment.state == Recruitment.State.STARTING
+    assert _available(budget) == Decimal("2000.00") - ESTIMATE
+    assert study_billing_for(study.id)["figures"]["reserved"] == ESTIMATE
+    operations = list(OutboxOperation.objects.filter(study_id=study.id)
+                      .values_list("operation", flat=True))
+    assert sorted(operations) == ["create_recruit", "launch_recruit"]
+    study.refresh_from_db()
+    assert study.is_recruitment_locked
+
+
+def test_starting_twice_reserves_once(study, budget, admin, ops_manager):
+    orchestration.recruitment_start(membership=admin, study_id=study.id, budget_id=budget.id)
+    with pytest.raises(ValidationError, match="already started"):
+        orchestration.recruitment_start(membership=ops_manager, study_id=study.id,
+                                        budget_id=budget.id)
+    assert _available(budget) == Decimal("2000.00") - ESTIMATE
+    assert OutboxOperation.objects.filter(study_id=study.id).count() == 2
+
+
+def test_start_refuses_a_short_budget_with_the_shortfall(study, workspace, admin):
+    poor = BudgetFactory(workspace=workspace, name="Small")
+    funds_add(admin, poor, "1000.00")
+    with pytest.raises(ValidationError) as refusal:
+        orchestration.recruitment_start(membership=admin, study_id=study.id, budget_id=poor.id)
+    assert refusal.value.shortfall == Decimal("120.00")
+    assert not Recruitment.objects.filter(study=study, state="starting").exists()
+    assert not OutboxOperation.objects.filter(study_id=study.id).exists()
+    assert _available(poor) == Decimal("1000.00")
+
+
+@pytest.mark.parametrize("persona", ["researcher", "observer"])
+def test_only_admins_and_ops_on_the_team_may_start(study, budget, personas, persona):
+    with pytest.raises(PermissionDenied):
+        orchestration.recruitment_start(membership=personas[persona], study_id=study.id,
+                                        budget_id=budget.id)
+    assert not Transfer.objects.filter(study_id=study.id).exists()
+
+
+def test_an_ops_manager_off_the_team_may_not_start(study, budget, ops_manager):
+    study.team.remove(ops_manager.user)
+    with pytest.raises(PermissionDenied):
+        orchestration.recruitment_start(membership=ops_manager, study_id=study.id,
+                                        budget_id=budget.id)
+
+
+@pytest.mark.parametrize("change", [
+    {"status": Status.DRAFT}, {"participation_limit": None}, {"source": "rally_panel"},
+    {"criteria": []},
+])
+def test_start_refuses_a_study_that_is_not_ready(study, budget, admin, change):
+    for field, value in change.items():
+        setattr(study, field, value)
+    study.save()
+    with pytest.raises(ValidationError):
+        orchestration.recruitment_start(membership=admin, study_id=study.id,
+                                        budget_id=budget.id)
+    assert not Transfer.objects.filter(study_id=study.id).exists()
+
+
+def test_another_workspaces_budget_is_refused(study, admin, outsider):
+    foreign = BudgetFactory(workspace=outsider.workspace)
+    funds_add(outsider, foreign, "5000.00")
+    with pytest.raises(ValidationError):
+        orchestration.recruitment_start(membership=admin, study_id=study.id,
+                                        budget_id=foreign.id)
+    assert _available(foreign) == Decimal("5000.00")
+
+
+def test_a_failed_start_returns_the_money_at_once(study, budget, admin):
+    orchestration.recruitment_start(membership=admin, study_id=study.id, budget_id=budget.id)
+    recruitment_mark_failed(study_id=study.id, reason="UI said no", actor_label="task:test")
+    assert _available(budget) == Decimal("2000.00")
+    assert study_billing_for(study.id)["figures"]["hold"] == Decimal("0.00")
+    # Recorded once: a second failure report moves nothing.
+    recruitment_mark_failed(study_id=study.id, reason="UI said no", actor_label="task:test")
+    assert _available(budget) == Decimal("2000.00")
+    with pytest.raises(ValidationError):
+        orchestration.recruitment_start(membership=admin, study_id=study.id,
+                                        budget_id=budget.id)
+
+
+def test_pause_and_resume_move_no_money_and_reach_ui(study, budget, admin):
+    orchestration.recruitment_start(membership=admin, study_id=study.id, budget_id=budget.id)
+    Recruitment.objects.filter(study=study).update(state=Recruitment.State.RECRUITING)
+    before = _available(budget)
+    lifecycle.study_transition(membership=admin, study=study, to=Status.PAUSED)
+    lifecycle.study_transition(membership=admin, study=study, to=Status.ACTIVE)
+    lifecycle.study_transition(membership=admin, study=study, to=Status.PAUSED)
+    assert _available(budget) == before
+    operations = list(OutboxOperation.objects.filter(study_id=study.id)
+                      .order_by("created_at").values_list("operation", flat=True))
+    assert operations[2:] == ["pause_recruit", "resume_recruit", "pause_recruit"]
+
+
+def test_close_returns_the_unused_money_and_freezes_the_receipt(
+        study, budget, admin, django_capture_on_commit_callbacks, mailoutbox):
+    orchestration.recruitment_start(membership=admin, study_id=study.id, budget_id=budget.id)
+    Recruitment.objects.filter(study=study).update(state=Recruitment.State.RECRUITING)
+    with django_capture_on_commit_callbacks(execute=True):
+        lifecycle.study_transition(membership=admin, study=study, to=Status.CLOSED)
+    assert _available(budget) == Decimal("2000.00")
+    receipt = Receipt.objects.get(study_id=study.id)
+    assert (receipt.reserved, receipt.total_spent, receipt.unused) == (
+        ESTIMATE, Decimal("0.00"), ESTIMATE)
+    assert OutboxOperation.objects.filter(study_id=study.id, operation="close_recruit").exists()
+    assert [message.to for message in mailoutbox] == [[admin.user.email]]
+    with pytest.raises(ValidationError):
+        lifecycle.study_transition(membership=admin, study=study, to=Status.CLOSED)
+    assert Receipt.objects.filter(study_id=study.id).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_studies_racing_for_a_budget_that_covers_one(workspace, admin, researcher, catalog):
+    budget = BudgetFactory(workspace=workspace, name="Tight")
+    funds_add(admin, budget, "1500.00")
+    studies = [StudyFactory(
+        workspace=workspace, owner=researcher.user, name=f"Race {n}", study_type="interview",
+        source="user_interviews", status=Status.ACTIVE, external_description="Race.",
+        participation_limit=8, incentive_amount=Decimal("75.00"), audience_type="b2c",
+        duration_minutes=30) for n in range(2)]
+    barrier = threading.Barrier(2)
+    outcomes = []
+
+    def start(study):
+        barrier.wait()
+        try:
+            orchestration.recruitment_start(membership=admin, study_id=study.id,
+                                            budget_id=budget.id)
+            outcomes.append("started")
+        except ValidationError:
+            outcomes.append("refused")
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=start, args=(study,)) for study in studies]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["refused", "started"]
+    # B2C moderated: 8 × ($39 + $75) = $912.00
+    assert _available(budget) == Decimal("1500.00") - Decimal("912.00")
+
+
+def test_review_and_start_is_hidden_and_refused_for_researchers(client_for, study, budget,
+                                                                researcher):
+    client = client_for(researcher)
+    overview = client.get(reverse("studies:study_overview", args=[study.id])).content.decode()
+    assert "Review &amp; Start" not in overview
+    response = client.post(reverse("recruitment:start", args=[study.id]),
+                           {"budget": str(budget.id)})
+    assert response.status_code == 403
+    assert not Transfer.objects.filter(study_id=study.id).exists()
+
+
+def test_review_and_start_dialog_shows_both_cost_parts_and_starts(client_for, study, budget,
+                                                                  ops_manager):
+    client = client_for(ops_manager)
+    overview = client.get(reverse("studies:study_overview", args=[study.id])).content.decode()
+    assert "Review &amp; Start" in overview
+    page = client.get(reverse("recruitment:start", args=[study.id])).content.decode()
+    assert "8 × $65.00" in page and "8 × $75.00" in page and "$1,120.00" in page
+    assert "$2,000.00 available" in page
+    response = client.post(reverse("recruitment:start", args=[study.id]),
+                           {"budget": str(budget.id)})
+    assert response.status_code == 302
+    assert _available(budget) == Decimal("2000.00") - ESTIMATE
+
+
+def test_dialog_names_the_shortfall_and_offers_add_funds(client_for, study, workspace, admin):
+    poor = BudgetFactory(workspace=workspace, name="Small")
+    funds_add(admin, poor, "1000.00")
+    page = client_for(admin).get(reverse("recruitment:start", args=[study.id]),
+                                 {"budget": str(poor.id)}).content.decode()
+    assert "Small is short by" in page and "$120.00" in page
+    assert reverse("billing:funds_add", args=[poor.id]) in page
+
+
+def test_lowering_the_limit_after_start_returns_the_seats_and_tells_ui(study, budget, admin):
+    from studies.services import study_update_plan
+
+    orchestration.recruitment_start(membership=admin, study_id=study.id, budget_id=budget.id)
+    study_update_plan(membership=admin, study=study, changes={"participation_limit": "6"})
+    # 2 seats × ($65 + $75) back to the budget.
+    assert _available(budget) == Decimal("2000.00") - ESTIMATE + Decimal("280.00")
+    update = OutboxOperation.objects.get(study_id=study.id, operation="update_recruit")
+    assert update.payload["fields"] == ["num_participants"]
+    with pytest.raises(ValidationError):
+        study_update_plan(membership=admin, study=study, changes={"participation_limit": "7"})
+    assert _available(budget) == Decimal("2000.00") - ESTIMATE + Decimal("280.00")
