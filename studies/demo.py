@@ -5,13 +5,22 @@ Criteria use the slugs of User Interviews' catalog (the sandbox's), which the ca
 (`manage.py sync_criteria`) brings into Rally.
 """
 
+import uuid
 from datetime import timedelta
 from decimal import Decimal
 
 from rally import clock
 from rally.models import ActivityEntry
 from rally.permissions import Role
-from studies.models import AudienceType, LocationMode, Source, Status, Study, StudyType
+from studies.models import (
+    AudienceType,
+    LocationMode,
+    ScreenerQuestion,
+    Source,
+    Status,
+    Study,
+    StudyType,
+)
 
 STUDIES = [
     {
@@ -106,6 +115,53 @@ def seed(context):
             _record(study, admin, "study.closed",
                     f"Changed the status of “{name}” from Active to Closed", study.closed_at)
         study.save()
+    _seed_screener(workspace, researcher, now)
+
+
+_DEMO_NAMESPACE = uuid.UUID("0b6f8f7e-2d55-4a8e-9f1c-5a3e2c8d7b10")
+
+
+def _uid(name):
+    return str(uuid.uuid5(_DEMO_NAMESPACE, name))
+
+
+#: The active B2B interview's screener: a skip from "No" of the first question to the end.
+SCREENER = [
+    {"key": "role", "type": "single_choice", "text": "Have you onboarded a new developer "
+     "(or been onboarded) in the last 6 months?",
+     "options": ["Yes, I onboarded someone", "Yes, I was onboarded", "No"],
+     "skip": {"No": "end"}},
+    {"key": "title", "type": "short_text", "text": "What is your job title?",
+     "property": "job_title"},
+    {"key": "team", "type": "number", "text": "How many engineers are on your team?",
+     "property": "team_size", "help": "An estimate is fine."},
+    {"key": "tools", "type": "multiple_choice",
+     "text": "Which tools does your team use to plan work?",
+     "options": ["Jira", "Linear", "GitHub", "Notion", "Confluence"],
+     "property": "tools_used", "required": False},
+    {"key": "ease", "type": "scale", "max": 5,
+     "text": "How smooth was the most recent onboarding?"},
+]
+
+
+def _seed_screener(workspace, researcher, now):
+    study = Study.objects.filter(workspace=workspace,
+                                 name="Developer onboarding interviews").first()
+    if study is None or study.screener_questions.exists():
+        return
+    for position, spec in enumerate(SCREENER):
+        options = [{"uid": _uid(f"{spec['key']}:{label}"), "label": label}
+                   for label in spec.get("options", [])]
+        skips = {_uid(f"{spec['key']}:{label}"): target
+                 for label, target in spec.get("skip", {}).items()}
+        ScreenerQuestion.objects.create(
+            study=study, uid=_uid(spec["key"]), position=position, type=spec["type"],
+            text=spec["text"], help=spec.get("help", ""), required=spec.get("required", True),
+            options=options, scale_max=spec.get("max"), skip_logic=skips,
+            property_key=spec.get("property", ""))
+    _record(study, researcher, "screener.question_added",
+            f"Wrote the screener of “{study.name}” ({len(SCREENER)} questions)",
+            now - timedelta(days=5))
 
 
 def _record(study, actor, action, summary, when):

@@ -1,0 +1,25 @@
+"""The demo's active B2B interview has a screener that passes every check."""
+
+import pytest
+
+from rally import demo as rally_demo
+from rally.models import PropertyDefinition
+from studies import demo, screeners
+from studies.models import ScreenerQuestion, Study
+
+pytestmark = pytest.mark.django_db
+
+
+def test_demo_screener_is_valid_has_a_skip_and_seeding_twice_adds_nothing():
+    context = rally_demo.seed()
+    demo.seed(context)
+    demo.seed(rally_demo.seed())
+    study = Study.objects.get(workspace=context.workspace, name="Developer onboarding interviews")
+    questions = screeners.screener_draft(study)
+    assert 4 <= len(questions) <= 5
+    assert ScreenerQuestion.objects.filter(study=study).count() == len(questions)
+    assert any(q["logic"]["skip"] for q in questions)
+    properties = {p.key: p for p in PropertyDefinition.objects.filter(
+        workspace=context.workspace)}
+    assert {"job_title", "company_size", "date_of_birth", "uses_screen_reader"} <= set(properties)
+    assert screeners.screener_problems(questions, properties=properties) == []
