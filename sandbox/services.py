@@ -473,13 +473,15 @@ def payment_create(*, session_id, external_id, trigger):
 
 @transaction.atomic(durable=True)
 def _payment_insert(*, session_id, external_id, trigger):
-    session = _lock(Session, session_id, "session")
+    session = Session.objects.select_for_update(of=("self",)).select_related(
+        "applicant", "recruit").filter(pk=session_id).first()
+    if session is None:
+        raise ApiError(404, "not_found", "Not found", "No such session.")
     # Re-check under the session lock: a racing request may have just paid this key.
     existing = Payment.objects.filter(external_id=external_id).first()
     if existing is not None:
         return existing, False
-    applicant = Applicant.objects.get(pk=session.applicant_id)
-    recruit = Recruit.objects.get(pk=session.recruit_id)
+    applicant, recruit = session.applicant, session.recruit
     if session.status in (S.NO_SHOW, S.CANCELED) or applicant.status == A.REJECTED:
         reason = "rejected" if applicant.status == A.REJECTED else session.status
         raise invalid_transition(f"A {reason} session is not paid.", [])

@@ -18,7 +18,8 @@ from django.db import transaction
 from rally import clock
 from sandbox import services, webhooks
 from sandbox.errors import ApiError
-from sandbox.models import Recruit
+from sandbox.gateway import IDEMPOTENCY_WINDOW
+from sandbox.models import IdempotencyRecord, Recruit
 
 logger = logging.getLogger(__name__)
 
@@ -43,9 +44,18 @@ def tick():
     try:
         return {"reviewed": reviews_finish_due(), "arrived": arrivals_run(),
                 "payments": services.payments_advance(),
-                "webhooks": webhooks.deliveries_send_due()}
+                "webhooks": webhooks.deliveries_send_due(),
+                "expiredKeys": idempotency_records_expire()}
     finally:
         cache.delete(TICK_LOCK)
+
+
+def idempotency_records_expire(*, batch=5000):
+    """Forget idempotency keys past their 24 hours (a replay after that runs anew anyway)."""
+    cutoff = clock.now() - IDEMPOTENCY_WINDOW
+    stale = IdempotencyRecord.objects.filter(created_at__lt=cutoff).values_list(
+        "pk", flat=True)[:batch]
+    return IdempotencyRecord.objects.filter(pk__in=list(stale)).delete()[0]
 
 
 def reviews_finish_due():

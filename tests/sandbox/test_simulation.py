@@ -137,3 +137,14 @@ def test_reset_wipes_everything_and_resets_the_clock(api, make_recruit):
     assert not Recruit.objects.exists() and not Applicant.objects.exists()
     assert clock.offset_seconds() == 0
     assert api.get("/recruits").status_code == 200
+
+
+def test_idempotency_keys_are_forgotten_after_24_hours(api, make_recruit):
+    from sandbox.models import IdempotencyRecord
+
+    make_recruit()
+    kept = IdempotencyRecord.objects.count()
+    clock.advance(hours=25)
+    make_recruit()
+    assert simulation.tick()["expiredKeys"] == kept
+    assert IdempotencyRecord.objects.count() == 1
