@@ -47,14 +47,17 @@ def _study(request, study_id):
     return study_get_for_user(membership=request.membership, study_id=study_id)
 
 
+def _panel(request, study):
+    context = sync_status_context(membership=request.membership, study=study) or {
+        "recruitment": None, "operations": [], "has_pending": False, "can_retry": False}
+    return render(request, TEMPLATE, {"study": study, **context})
+
+
 @login_required
 @require_GET
 def sync_status(request, study_id):
     """The panel alone (htmx refreshes it while operations are pending)."""
-    study = _study(request, study_id)
-    context = sync_status_context(membership=request.membership, study=study) or {
-        "recruitment": None, "operations": [], "has_pending": False, "can_retry": False}
-    return render(request, TEMPLATE, {"study": study, **context})
+    return _panel(request, _study(request, study_id))
 
 
 @login_required
@@ -65,5 +68,5 @@ def outbox_retry(request, study_id, operation_id):
     require_permission(request.membership, Permission.EDIT_STUDY)
     outbox.outbox_retry_now(membership=request.membership, operation_id=operation_id)
     if request.htmx:
-        return sync_status(request, study.id)
+        return _panel(request, study)
     return redirect("studies:study_overview", study_id=study.id)

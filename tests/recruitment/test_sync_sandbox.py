@@ -285,6 +285,20 @@ def test_failed_operations_show_on_the_sync_panel_with_retry(study, recruitment,
     assert create.status == "pending"
 
 
+def test_retry_now_from_the_panel_with_htmx_answers_the_panel(study, recruitment, sandbox_ui,
+                                                              admin, client_for):
+    study.audience_type = "b2b"
+    study.save()
+    create = enqueue(study, "create_recruit")
+    run(create, sandbox_ui)
+    response = client_for(admin).post(f"/studies/{study.pk}/sync/{create.pk}/retry/",
+                                      HTTP_HX_REQUEST="true")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert 'id="sync-status"' in html and "badge--pending" in html
+    assert 'hx-trigger="every 10s"' in html  # keeps refreshing while something is pending
+
+
 def test_sync_panel_is_not_visible_to_another_workspace(study, recruitment, outsider,
                                                         client_for):
     assert client_for(outsider).get(f"/studies/{study.pk}/sync/").status_code == 404
