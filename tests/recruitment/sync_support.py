@@ -121,9 +121,10 @@ class Recorder(httpx.BaseTransport):
         self.exchanges = []
 
     def handle_request(self, request):
-        response = self.inner.handle_request(request)
-        self.exchanges.append((request, response))
-        return response
+        exchange = [request, None]  # recorded even when the request fails on the way
+        self.exchanges.append(exchange)
+        exchange[1] = self.inner.handle_request(request)
+        return exchange[1]
 
     def close(self):
         self.inner.close()

@@ -400,3 +400,24 @@ def test_a_second_start_after_a_decline_gets_a_recruit_of_its_own(study, recruit
     old = sandbox_ui.recruit_get(declined_id)
     assert sync.recruitment_apply_recruit(result=sync.recruit_result(old),
                                           actor_label="test") is None
+
+
+@pytest.mark.parametrize("when", ["before", "after"])
+def test_timeout_around_create_makes_one_recruit(study, recruitment, sandbox_ui,
+                                                 sandbox_transport, when):
+    """A timeout after UI applied it is looked up, not sent again; a timeout before is
+    re-sent with the same key. Either way UI ends with one recruit for the study."""
+    sandbox_control(sandbox_ui, "faults", {"path": "/recruits", "method": "POST",
+                                           "timeout": when, "count": 1})
+    create = enqueue(study, "create_recruit")
+    assert run(create, sandbox_ui) == "pending"
+    create.refresh_from_db()
+    assert "did not answer" in create.last_error or "broke" in create.last_error
+    clock.advance(seconds=10)
+    assert run(create, sandbox_ui) == "done"
+    posts = sandbox_transport.requests("POST", "/recruits")
+    assert len(posts) == (1 if when == "after" else 2)
+    assert len({request.headers["Idempotency-Key"] for request, _ in posts}) == 1
+    found = [r for page in sandbox_ui.recruits_pages(external_id=study.pk) for r in page.items]
+    recruitment.refresh_from_db()
+    assert [r.id for r in found] == [recruitment.ui_recruit_id]
