@@ -366,3 +366,15 @@ def webhook_events_due(*, now=None, limit=200):
         if event.received_at + timedelta(seconds=wait) <= now:
             due.append(event.pk)
     return due
+
+
+#: Processed events are kept this long: far beyond UI's retry window (a day), so a late
+#: duplicate is still recognised, and the table does not grow without end.
+EVENT_RETENTION = timedelta(days=30)
+
+
+def webhook_events_prune(*, now=None):
+    """Delete processed events older than the retention; returns how many."""
+    cutoff = (now or clock.now()) - EVENT_RETENTION
+    deleted, _ = WebhookEvent.objects.filter(processed_at__lt=cutoff).delete()
+    return deleted

@@ -36,12 +36,14 @@ def webhook_process(event_pk):
 
 @shared_task(name="recruitment.webhook_sweep", ignore_result=True)
 def webhook_sweep():
-    """Beat: queue stored events still unprocessed (a failed try or a lost message)."""
+    """Beat: queue stored events still unprocessed (a failed try or a lost message), and
+    forget processed ones past their retention."""
     from recruitment.webhooks import webhook_event_dispatch
 
     due = sync.webhook_events_due()
     for event_pk in due:
         webhook_event_dispatch(event_pk)
+    sync.webhook_events_prune()
     return len(due)
 
 

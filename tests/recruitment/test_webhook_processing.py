@@ -272,3 +272,28 @@ def test_two_workers_process_one_event_once(workspace, monkeypatch):
     assert sorted(results) == [False, True]
     assert len(ui.calls) == 1
     assert WebhookEvent.objects.get().attempts == 1
+
+
+def test_processed_events_are_forgotten_after_the_retention(client, recruitment, ui, worker):
+    deliver(client, event_document("evt_old"))
+    clock.advance(seconds=sync.EVENT_RETENTION.total_seconds() - 60)
+    deliver(client, event_document("evt_new"))
+    unprocessed = WebhookEvent.objects.create(
+        event_id="evt_stuck", type="applicant.created", payload=event_document("evt_stuck"),
+        received_at=clock.now() - sync.EVENT_RETENTION * 2)
+    clock.advance(seconds=120)
+    assert sync.webhook_events_prune() == 1
+    assert set(WebhookEvent.objects.values_list("event_id", flat=True)) == {
+        "evt_new", unprocessed.event_id}
+
+
+def test_webhook_sweep_task_queues_due_events(client, recruitment, ui, monkeypatch):
+    from recruitment import tasks
+
+    monkeypatch.setattr("recruitment.webhooks.webhook_event_dispatch", lambda pk: None)
+    deliver(client, event_document("evt_1"))
+    queued = []
+    monkeypatch.setattr("recruitment.webhooks.webhook_event_dispatch", queued.append)
+    clock.advance(seconds=sync.EVENT_RETRY_BASE_SECONDS + 1)
+    assert tasks.webhook_sweep() == 1
+    assert queued == [WebhookEvent.objects.get().pk]
