@@ -56,7 +56,8 @@ ON CONFLICT (workspace_id, ui_participant_id) DO UPDATE SET
 RETURNING ui_participant_id, id
 """
 
-# On conflict: a copy older than (or the same as) the stored one changes nothing, and a
+# On conflict: only a copy strictly newer than the stored one applies, so the same
+# snapshot again (a late poll) never undoes a change Rally made since (a booking); and a
 # paid application stays paid when UI reports the (earlier) completion again.
 _APPLICATION_UPSERT_SQL = """
 INSERT INTO participants_application
@@ -85,7 +86,7 @@ ON CONFLICT (ui_applicant_id) DO UPDATE SET
     updated_at = EXCLUDED.updated_at
 WHERE participants_application.study_id = EXCLUDED.study_id
   AND (participants_application.ui_updated_at IS NULL
-       OR participants_application.ui_updated_at <= EXCLUDED.ui_updated_at)
+       OR participants_application.ui_updated_at < EXCLUDED.ui_updated_at)
 """
 
 

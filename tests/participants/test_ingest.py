@@ -162,3 +162,10 @@ def test_any_order_and_any_repeats_end_in_the_newest_state(study, case):
     final = {a.ui_applicant_id: a.status for a in Application.objects.filter(study=study)}
     assert final == {f"app_{n}": history[-1].status for n, history in histories.items()}
     Application.objects.filter(study=study).delete()
+
+
+def test_the_same_snapshot_again_never_undoes_a_local_change(study):
+    applications_upsert_from_ui(study=study, items=[applicant_record(1, status="invited")])
+    Application.objects.filter(ui_applicant_id="app_1").update(status="scheduled")  # booked
+    applications_upsert_from_ui(study=study, items=[applicant_record(1, status="invited")])
+    assert Application.objects.get(ui_applicant_id="app_1").status == "scheduled"
