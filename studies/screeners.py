@@ -130,6 +130,55 @@ def _reachable(questions, positions):
     return seen
 
 
+#: Beyond this many walk states the check falls back to skip logic alone (huge screeners).
+WALK_LIMIT = 50_000
+
+
+def _answer_sets(question):
+    """The answers worth trying: each option alone; for multiple choice every combination
+    (the first chosen option with a skip decides, and conditions look at any chosen one)."""
+    uids = [option["uid"] for option in question.get("options") or []]
+    if question["type"] != QuestionType.MULTIPLE_CHOICE or len(uids) > 8:
+        return [(uid,) for uid in uids]
+    return [tuple(uid for bit, uid in enumerate(uids) if mask >> bit & 1)
+            for mask in range(1, 1 << len(uids))]
+
+
+def _shown_somewhere(questions, positions):
+    """The indexes some applicant actually sees, walking every way through the screener
+    (answers that later conditions read are part of the walk's state). None if too large."""
+    read = {(q["logic"].get("showIf") or {}).get("questionUid") for q in questions} - {None}
+    shown, seen = set(), set()
+    stack = [(0, frozenset())] if questions else []
+    while stack:
+        state = stack.pop()
+        if state in seen:
+            continue
+        seen.add(state)
+        if len(seen) > WALK_LIMIT:
+            return None
+        index, given = state
+        if index >= len(questions):
+            continue
+        question = questions[index]
+        answers = dict(given)
+        if not question_shown(question, {uid: list(chosen) for uid, chosen in answers.items()}):
+            stack.append((index + 1, given))
+            continue
+        shown.add(index)
+        if not question["required"] or question["type"] not in CHOICE_TYPES:
+            stack.append((index + 1, given))
+        if question["type"] not in CHOICE_TYPES:
+            continue
+        for chosen in _answer_sets(question):
+            target = skip_target(question, list(chosen))
+            following = (len(questions) if target == END else
+                         positions.get(target, index + 1) if target else index + 1)
+            kept = (given | {(question["uid"], chosen)}) if question["uid"] in read else given
+            stack.append((following, kept))
+    return shown
+
+
 def _question_problems(questions, index, positions, properties):
     question, name = questions[index], _name(questions, index)
     problems = []
@@ -187,14 +236,6 @@ def _question_problems(questions, index, positions, properties):
                 add("it can depend only on the answer to a choice question.")
             elif not answers or not set(answers) <= source_options:
                 add("choose which answers of the earlier question show it.")
-            else:
-                skips_of_source = (source["logic"].get("skip") or {}
-                                   if source["type"] in SKIP_TYPES else {})
-                landing = {q["uid"] for q in questions[positions[source_uid] + 1:index + 1]}
-                if not any(skips_of_source.get(uid) in (None, *landing) for uid in answers):
-                    add(f"it is shown only after answers to "
-                        f"{_name(questions, positions[source_uid])} that skip past it, so no "
-                        f"one would ever see it.")
     key = question.get("property") or ""
     if key and properties is not None:
         definition = properties.get(key)
@@ -225,12 +266,19 @@ def screener_problems(questions, *, properties=None):
         positions[question["uid"]] = index
     for index in range(len(questions)):
         problems.extend(_question_problems(questions, index, positions, properties))
+    if problems:
+        return problems  # walking a screener with dangling logic would mislead
     reachable = _reachable(questions, positions)
+    shown = _shown_somewhere(questions, positions)
     for index, question in enumerate(questions):
         if index not in reachable:
             problems.append(ScreenerProblem(
                 question["uid"], f"{_name(questions, index)} can never be reached: the skip "
                                  f"logic before it always jumps past it."))
+        elif shown is not None and index not in shown:
+            problems.append(ScreenerProblem(
+                question["uid"], f"{_name(questions, index)} is never shown: no applicant "
+                                 f"can give the answers it depends on and still reach it."))
     return problems
 
 

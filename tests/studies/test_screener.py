@@ -395,3 +395,19 @@ def test_preview_steps_through_with_the_skip(client_for, researcher, study, thre
     html = client.post(url, {"current": third, f"a:{first}": yes, "answer": "7"}
                        ).content.decode()
     assert "End of the screener" in html and "Yes" in html and "7" in html
+
+
+def test_a_question_whose_condition_can_only_be_met_on_a_way_that_skips_it_is_refused(
+        researcher, study):
+    first = _add(researcher, study, "Do you code?", "single_choice", ("Yes", "No"))
+    second = _add(researcher, study, "Which language?", "single_choice", ("Go", "Rust"))
+    third = _add(researcher, study, "Tell us about your setup")
+    yes = _option(study, first, "Yes")
+    _update(researcher, study, second, show_if=[yes])
+    _update(researcher, study, second, skip={_option(study, second, "Go"): "end",
+                                             _option(study, second, "Rust"): "end"})
+    before = _snapshot(study)
+    with pytest.raises(ValidationError) as refused:
+        _update(researcher, study, third, show_if=[yes])
+    assert "is never shown" in " ".join(refused.value.messages)
+    assert _snapshot(study) == before

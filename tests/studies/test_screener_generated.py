@@ -1,0 +1,117 @@
+"""Random screeners built through the services: whatever is accepted never has a backwards
+jump, a dangling reference, or a question no applicant can reach (checked by walking every
+way through it, independently of the service's own check)."""
+
+import itertools
+
+import pytest
+from django.core.exceptions import ValidationError
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from studies import screeners
+from studies.models import ScreenerQuestion
+
+TYPES = ["short_text", "number", "single_choice", "multiple_choice", "dropdown", "scale"]
+
+operations = st.lists(st.tuples(
+    st.sampled_from(["add", "add", "skip", "skip", "condition", "move", "delete",
+                     "duplicate"]),
+    st.integers(0, 7), st.integers(0, 7), st.integers(0, 3), st.booleans(),
+    st.sampled_from(TYPES)), min_size=1, max_size=12)
+
+
+def _walk(questions):
+    """Indexes shown on some way through (every answer set tried; no shortcuts)."""
+    position = {q["uid"]: i for i, q in enumerate(questions)}
+    shown = set()
+
+    def visit(index, answers, depth=0):
+        if index >= len(questions) or depth > 40:
+            return
+        question = questions[index]
+        condition = question["logic"].get("showIf")
+        if condition and not set(answers.get(condition["questionUid"], ())) & set(
+                condition["answerUids"]):
+            visit(index + 1, answers, depth + 1)
+            return
+        shown.add(index)
+        uids = [o["uid"] for o in question["options"]]
+        if question["type"] in ("single_choice", "multiple_choice", "dropdown"):
+            sizes = range(1, len(uids) + 1) if question["type"] == "multiple_choice" else [1]
+            for size in sizes:
+                for chosen in itertools.combinations(uids, size):
+                    skips = question["logic"]["skip"]
+                    target = next((skips[u] for u in uids if u in chosen and u in skips), None)
+                    following = (len(questions) if target == "end"
+                                 else position[target] if target else index + 1)
+                    visit(following, {**answers, question["uid"]: chosen}, depth + 1)
+        else:
+            visit(index + 1, answers, depth + 1)
+        if not question["required"]:
+            visit(index + 1, answers, depth + 1)
+
+    visit(0, {})
+    return shown
+
+
+def _assert_sound(questions):
+    position = {q["uid"]: i for i, q in enumerate(questions)}
+    for index, question in enumerate(questions):
+        for target in question["logic"]["skip"].values():
+            assert target == "end" or position[target] > index
+        condition = question["logic"].get("showIf")
+        if condition:
+            assert position[condition["questionUid"]] < index
+    assert _walk(questions) == set(range(len(questions)))
+
+
+@pytest.mark.django_db
+@settings(max_examples=120, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(steps=operations)
+def test_accepted_screeners_never_jump_backwards_or_strand_a_question(researcher, study,
+                                                                    steps):
+    ScreenerQuestion.objects.filter(study=study).delete()
+    for action, a, b, c, flag, kind in steps:
+        questions = screeners.screener_draft(study)
+        pick = questions[a % len(questions)] if questions else None
+        try:
+            if action == "add" or pick is None:
+                options = [("", f"Option {n}") for n in range(c + 1)]
+                screeners.screener_question_add(membership=researcher, study=study, data={
+                    "text": f"Question {len(questions) + 1}", "type": kind,
+                    "required": flag, "options": options, "scale_max": "5"})
+            elif action in ("skip", "condition"):
+                other = questions[b % len(questions)]
+                targets = [q["uid"] for q in questions] + ["end", "not-a-question"]
+                data = {"text": pick["text"], "type": pick["type"], "required": pick["required"],
+                        "options": [(o["uid"], o["label"]) for o in pick["options"]],
+                        "scale_max": pick.get("max") or "5",
+                        "skip": dict(pick["logic"]["skip"]),
+                        "show_if": list((pick["logic"]["showIf"] or {}).get("answerUids", []))}
+                if action == "skip" and pick["options"]:
+                    # flag: every answer jumps to the same place (strands what lies between)
+                    chosen = pick["options"] if flag else \
+                        [pick["options"][c % len(pick["options"])]]
+                    for option in chosen:
+                        data["skip"][option["uid"]] = targets[b % len(targets)]
+                elif action == "condition" and other["options"]:
+                    data["show_if"] = [other["options"][c % len(other["options"])]["uid"]]
+                    data["show_if_question"] = other["uid"]
+                screeners.screener_question_update(membership=researcher, study=study,
+                                                   question_uid=pick["uid"], data=data)
+            elif action == "move":
+                screeners.screener_question_move(membership=researcher, study=study,
+                                                 question_uid=pick["uid"],
+                                                 direction="up" if flag else "down")
+            elif action == "delete":
+                screeners.screener_question_delete(membership=researcher, study=study,
+                                                   question_uid=pick["uid"])
+            else:
+                screeners.screener_question_duplicate(membership=researcher, study=study,
+                                                      question_uid=pick["uid"])
+        except ValidationError as refused:
+            assert refused.messages and all(message.strip() for message in refused.messages)
+            assert screeners.screener_draft(study) == questions  # a refusal changes nothing
+        _assert_sound(screeners.screener_draft(study))
