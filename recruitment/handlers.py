@@ -98,6 +98,18 @@ def _booking_entry_url(study):
     return settings.RALLY_BASE_URL.rstrip("/") + path
 
 
+def screener_payload(study):
+    """The screener UI shows applicants: the latest version (kept when recruitment started
+    or when it changed since), or the draft as version 1 when none was kept yet. UI never
+    qualifies anyone by it: every applicant is reviewed by a person (SPEC Q4)."""
+    from studies.screeners import screener_draft, snapshot_for_ui
+
+    latest = study.screener_versions.order_by("-number").first()
+    if latest is not None:
+        return {"version": latest.number, "questions": latest.questions}
+    return {"version": 1, "questions": snapshot_for_ui(screener_draft(study))}
+
+
 def recruit_attributes(study):
     """The recruit UI should run for `study`, in the client's vocabulary."""
     from studies.selectors import study_audience_payload
@@ -115,9 +127,7 @@ def recruit_attributes(study):
         "compensation": study.incentive_amount,
         "timezone": study.owner.time_zone,
         "audience": study_audience_payload(study),
-        # Rally screeners are reviewed by people (SPEC Q4); questions join when studies
-        # stores a screener.
-        "screener": {"version": 1, "questions": []},
+        "screener": screener_payload(study),
         "scheduling_url": None if unmoderated else entry,
         "task_url": entry if unmoderated else None,
     }
@@ -223,7 +233,7 @@ close_recruit.applies(_apply_recruit_result)
 
 #: What may still change at UI after launch (audience, incentive and type are locked, A7).
 UPDATABLE_AFTER_LAUNCH = ("internal_name", "public_title", "public_description",
-                          "num_participants")
+                          "num_participants", "screener")
 
 
 @handler("update_recruit", label="update the study at User Interviews")

@@ -421,3 +421,29 @@ def test_timeout_around_create_makes_one_recruit(study, recruitment, sandbox_ui,
     found = [r for page in sandbox_ui.recruits_pages(external_id=study.pk) for r in page.items]
     recruitment.refresh_from_db()
     assert [r.id for r in found] == [recruitment.ui_recruit_id]
+
+
+QUESTION = {"uid": "q-often", "type": "single_choice", "text": "How often do you shop online?",
+            "help": "", "required": True,
+            "options": [{"uid": "o-weekly", "label": "Weekly"},
+                        {"uid": "o-never", "label": "Never"}],
+            "logic": {"skip": {}, "showIf": None}}
+
+
+def test_the_recruit_carries_the_studys_screener_and_its_new_versions(study, recruitment,
+                                                                      sandbox_ui):
+    from studies.models import ScreenerVersion
+
+    ScreenerVersion.objects.create(study=study, number=1, questions=[QUESTION],
+                                   created_at=clock.now())
+    recruitment = started_recruit(study, recruitment, sandbox_ui)
+    assert sandbox_ui.recruit_get(recruitment.ui_recruit_id).screener_version == 1
+    changed = {**QUESTION, "text": "How often do you buy things online?"}
+    ScreenerVersion.objects.create(study=study, number=2, questions=[changed],
+                                   created_at=clock.now())
+    with transaction.atomic():
+        update = outbox_enqueue(workspace=study.workspace, operation="update_recruit",
+                                subject=f"{study.pk}:screener:2", study_id=study.pk,
+                                payload={"study_id": str(study.pk), "fields": ["screener"]})
+    assert run(update, sandbox_ui) == "done"
+    assert sandbox_ui.recruit_get(recruitment.ui_recruit_id).screener_version == 2
