@@ -1,8 +1,9 @@
 """What every API request goes through before its endpoint: version, rate limit, key,
 injected faults, JSON parsing and idempotency; and how answers are written.
 
-Order matters: a request that is refused early (406/429/401) never claims an idempotency
-key, and a fault injected "before" never applies anything.
+Order matters: every answer carries the rate-limit headers (the bucket is taken first);
+a request refused early (429/405/406/401) never claims an idempotency key; a fault injected
+"before" never applies anything.
 """
 
 import fnmatch
@@ -261,11 +262,6 @@ def api_endpoint(*methods, control=False):
         def endpoint(request, **kwargs):
             rate_headers = {}
             try:
-                if request.method not in methods:
-                    raise ApiError(405, "method_not_allowed", "Method not allowed",
-                                   f"Use {', '.join(sorted(methods))}.",
-                                   headers={"Allow": ", ".join(sorted(methods))})
-                _check_accept(request)
                 now = clock.now()
                 token = _bearer(request)
                 api_key = _api_key(token, now)
@@ -282,6 +278,11 @@ def api_endpoint(*methods, control=False):
                                        f"More than {per_minute} requests a minute; retry in "
                                        f"{retry_after} s.",
                                        headers={"Retry-After": str(retry_after)})
+                if request.method not in methods:
+                    raise ApiError(405, "method_not_allowed", "Method not allowed",
+                                   f"Use {', '.join(sorted(methods))}.",
+                                   headers={"Allow": ", ".join(sorted(methods))})
+                _check_accept(request)
                 if token is None:
                     raise _unauthorized("Send Authorization: Bearer <api key>.")
                 if api_key is None:

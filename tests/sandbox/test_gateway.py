@@ -120,6 +120,10 @@ def test_rate_limit_headers_on_every_response(api, settings):
     assert response["X-RateLimit-Remaining"] == "19"
     assert int(response["X-RateLimit-Reset"]) > 0
     assert api.get("/nothing")["X-RateLimit-Remaining"] == "18"
+    assert api.get("/recruits", key=None)["X-RateLimit-Limit"] == "60"  # 401, its own bucket
+    assert api.get("/recruits", accept="application/vnd.user-interviews.v1+json")[
+        "X-RateLimit-Remaining"] == "17"  # 406
+    assert api.delete("/characteristics")["X-RateLimit-Remaining"] == "16"  # 405
 
 
 def test_burst_exhausted_answers_429_with_retry_after(api, settings):
