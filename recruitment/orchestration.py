@@ -92,12 +92,15 @@ def recruitment_start(*, membership, study_id, budget_id):
         incentive=study.incentive_amount, actor=membership.user)
     studies.study_mark_recruitment_started(study=study)
     recruitment.state = State.STARTING
+    recruitment.start_attempts += 1
     recruitment.updated_at = clock.now()
-    recruitment.save(update_fields=["state", "updated_at"])
-    payload = {"study_id": str(study.id)}
+    recruitment.save(update_fields=["state", "start_attempts", "updated_at"])
+    # Each attempt is a recruit of its own at UI, with operations (and keys) of its own.
+    attempt = recruitment.start_attempts
+    payload = {"study_id": str(study.id), "attempt": attempt}
     for operation in ("create_recruit", "launch_recruit"):
-        outbox_enqueue(workspace=study.workspace, operation=operation, subject=study.id,
-                       payload=payload, study_id=study.id)
+        outbox_enqueue(workspace=study.workspace, operation=operation,
+                       subject=f"{study.id}:{attempt}", payload=payload, study_id=study.id)
     activity_record(workspace=study.workspace, actor=membership.user,
                     action="recruitment.started", study_id=study.id,
                     summary=f"Started recruitment for “{study.name}” from {budget.name}",
