@@ -1,4 +1,5 @@
-"""Demo seed: subscribe Rally's webhook receiver at the sandbox and keep the secret.
+"""Demo seed: fill the criteria catalog from the sandbox, and subscribe Rally's webhook
+receiver there and keep the secret.
 
 The sandbox is not running while `seed_demo` runs, so the adapter reaches it in-process
 (httpx's WSGI transport into Rally's own app, which serves the sandbox in development).
@@ -23,10 +24,12 @@ def webhook_url():
 
 def _subscribe():
     from rally.wsgi import application
+    from recruitment.services import criteria_catalog_sync
     from recruitment.user_interviews.client import UIClient
     from recruitment.webhooks import webhook_endpoint_ensure
 
     with UIClient.from_settings(transport=httpx.WSGITransport(app=application)) as client:
+        criteria_catalog_sync(client=client)
         return webhook_endpoint_ensure(client=client, url=webhook_url())
 
 
