@@ -77,6 +77,27 @@
     if (openDialog) { event.preventDefault(); openDialog.close(); }
   });
 
+  // A button with data-copy="ID" copies that field's value and says so in the live region.
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest("[data-copy]");
+    if (!button) return;
+    var field = document.getElementById(button.getAttribute("data-copy"));
+    if (!field) return;
+    var done = function () {
+      var toast = document.createElement("div");
+      toast.className = "toast";
+      toast.textContent = "Copied the link.";
+      document.getElementById("toasts").appendChild(toast);
+      window.setTimeout(function () { toast.remove(); }, 4000);
+    };
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(field.value).then(done, function () { field.select(); });
+    } else {
+      field.select();
+      if (document.execCommand("copy")) done();
+    }
+  });
+
   // Toasts fade after a while; they stay in the live region long enough to be read.
   window.setTimeout(function () {
     document.querySelectorAll(".toast").forEach(function (toast) { toast.remove(); });

@@ -251,3 +251,16 @@ def test_lowering_the_limit_after_start_returns_the_seats_and_tells_ui(study, bu
     with pytest.raises(ValidationError):
         study_update_plan(membership=admin, study=study, changes={"participation_limit": "7"})
     assert _available(budget) == Decimal("2000.00") - ESTIMATE + Decimal("280.00")
+
+
+def test_overview_offers_the_application_link_once_ui_gives_one(client_for, study, budget,
+                                                                  admin):
+    orchestration.recruitment_start(membership=admin, study_id=study.id, budget_id=budget.id)
+    Recruitment.objects.filter(study=study).update(
+        state=Recruitment.State.RECRUITING,
+        application_url="https://www.userinterviews.com/projects/abc/apply")
+    page = client_for(admin).get(reverse("studies:study_overview", args=[study.id]))
+    text = page.content.decode()
+    assert "Copy application link" in text
+    assert "https://www.userinterviews.com/projects/abc/apply" in text
+    assert "chat" not in text.lower()  # SPEC R9: no chat control for UI studies
