@@ -266,6 +266,22 @@ def screener_reorder(request, study_id):
         membership=request.membership, study=s, order=order), "Saved the new order.")
 
 
+@login_required
+@require_POST
+def screener_check(request, study_id):
+    """The Checks panel for a question form as it is being edited (htmx; nothing saved)."""
+    study = _edit_post(request, study_id)
+    question_uid = request.POST.get("question_uid") or None
+    try:
+        problems = screeners.screener_check_change(study=study, data=_form_data(request.POST),
+                                                   question_uid=question_uid)
+    except ValidationError as error:
+        problems = [screeners.ScreenerProblem(None, message) for message in error.messages]
+    draft = screeners.screener_draft(study)
+    return render(request, f"{TEMPLATE}#checks", {
+        "study": study, "problems": problems, "questions": draft, "checking": True})
+
+
 # Preview -----------------------------------------------------------------------------------
 
 

@@ -521,6 +521,35 @@ def _clean_or_refuse(data, questions, existing=None):
     return question
 
 
+def screener_check_change(*, study, data, question_uid=None):
+    """The problems saving this question form would meet (the live checks panel); saves
+    nothing. `question_uid` None: the "Add a question" form."""
+    questions = screener_draft(study)
+    existing, index = None, len(questions)
+    if question_uid is not None:
+        index = _index(questions, question_uid)
+        existing = questions[index]
+    data = dict(data)
+    if data.get("show_if") and not data.get("show_if_question"):
+        try:
+            data["show_if_question"] = _show_if_from_form(questions, data["show_if"])
+        except ValidationError as error:
+            return [ScreenerProblem(existing and existing["uid"], error.messages[0])]
+    question, errors = question_clean(data=data, existing=existing)
+    uid = existing["uid"] if existing else None
+    if question_uid is None and not question["text"]:
+        # A new question not typed yet: only what is wrong with what was filled in.
+        return [ScreenerProblem(None, message) for field, message in errors.items()
+                if field != "text"]
+    problems = [ScreenerProblem(uid, message) for message in errors.values()]
+    proposed = list(questions)
+    if existing is None:
+        proposed.append(question)
+    else:
+        proposed[index] = question
+    return problems + screener_problems(proposed, properties=_properties(study.workspace_id))
+
+
 @transaction.atomic(durable=True)
 def screener_question_add(*, membership, study, data):
     """Add a question at the end; returns its uid."""

@@ -35,6 +35,8 @@ urlpatterns = [
          screener_views.screener_question_delete, name="screener_question_delete"),
     path("studies/<uuid:study_id>/screener/questions/<uuid:question_uid>/move/",
          screener_views.screener_question_move, name="screener_question_move"),
+    path("studies/<uuid:study_id>/screener/check/", screener_views.screener_check,
+         name="screener_check"),
     path("studies/<uuid:study_id>/screener/order/", screener_views.screener_reorder,
          name="screener_reorder"),
     path("studies/<uuid:study_id>/screener/preview/", screener_views.screener_preview,

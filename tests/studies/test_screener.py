@@ -343,7 +343,7 @@ def test_observer_posting_gets_403_and_nothing_changes(client_for, observer, stu
                        ("screener_question_update", (three[0],)),
                        ("screener_question_delete", (three[0],)),
                        ("screener_question_duplicate", (three[0],)),
-                       ("screener_question_move", (three[1],))):
+                       ("screener_question_move", (three[1],)), ("screener_check", ())):
         response = client.post(_url(name, study, *args), {"text": "x", "type": "short_text",
                                                           "direction": "up"})
         assert response.status_code == 403, name
@@ -411,3 +411,36 @@ def test_a_question_whose_condition_can_only_be_met_on_a_way_that_skips_it_is_re
         _update(researcher, study, third, show_if=[yes])
     assert "is never shown" in " ".join(refused.value.messages)
     assert _snapshot(study) == before
+
+
+def test_live_checks_list_what_saving_the_form_would_meet_and_save_nothing(
+        client_for, researcher, study, three):
+    first = three[0]
+    client = client_for(researcher)
+    _add(researcher, study, "Which tools?", "single_choice", ("Jira", "Linear"))
+    tools = screeners.screener_draft(study)[-1]
+    before = _snapshot(study)
+    response = client.post(_url("screener_check", study), {
+        "question_uid": tools["uid"], "text": "Which tools?", "type": "single_choice",
+        "required": "on", "option_uid": [o["uid"] for o in tools["options"]],
+        "option_label": ["Jira", "Linear"], f"skip:{tools['options'][0]['uid']}": first},
+        HTTP_HX_REQUEST="true")
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "Saving this question as it is now would be refused" in html
+    assert "logic can never point backwards" in html
+    response = client.post(_url("screener_check", study), {
+        "text": "", "type": "single_choice", "options_text": "Only one"})
+    assert "Add at least two options." in response.content.decode()
+    response = client.post(_url("screener_check", study), {"text": "", "type": "short_text"})
+    assert "This question can be saved" in response.content.decode()
+    assert _snapshot(study) == before
+
+
+def test_a_property_of_another_workspace_cannot_be_mapped(researcher, study, outsider):
+    property_define(workspace=outsider.workspace, key="job_title", label="Job title",
+                    type="text")
+    with pytest.raises(ValidationError) as refused:
+        _add(researcher, study, "What is your job title?", property="job_title")
+    assert "does not exist" in " ".join(refused.value.messages)
+    assert not ScreenerQuestion.objects.filter(study=study).exists()

@@ -47,6 +47,8 @@ def test_researcher_adds_three_questions_sets_a_skip_and_previews_it(live_server
     first.get_by_text("Edit").click()
     first.get_by_label("If the answer is “Yes”, go to").select_option(
         label="Question 3. How many people report to you?")
+    expect(page.get_by_text("This question can be saved")).to_be_visible()  # live checks
+    _shot(page, "editor")
     with page.expect_response(lambda response: "/screener/questions/" in response.url):
         first.get_by_role("button", name="Save question").click()
     expect(page.get_by_text("If “Yes”, skip to question 3. How many people report to you?")
