@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.conf import settings
 from django.db.models.signals import post_migrate
 
 
@@ -16,3 +17,9 @@ class BillingConfig(AppConfig):
 
     def ready(self):
         post_migrate.connect(_prices_ensure, sender=self, dispatch_uid="billing-prices")
+        from billing import tasks  # noqa: F401 - registers the payout sweeper task
+
+        # Incentives due 24 h after a session are sent by this sweep (SPEC I2): a `due_at`
+        # column, never a countdown.
+        settings.CELERY_BEAT_SCHEDULE["billing-payout-sweep"] = {
+            "task": "billing.payouts_sweep", "schedule": 30.0}

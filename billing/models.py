@@ -257,3 +257,71 @@ class Receipt(models.Model):
 
     def __str__(self):
         return f"Receipt {self.number} for {self.study_name}"
+
+
+class Payout(models.Model):
+    """One session's incentive payment through User Interviews (SPEC I1–I3). At most one per
+    session. Its id is the `externalId` UI pays under, so any retry names the same payment."""
+
+    class State(models.TextChoices):
+        NOT_SENT = "not_sent", "Not sent"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        PAID = "paid", "Paid"
+        FAILED = "failed", "Failed"
+        CANCELED = "canceled", "Canceled"
+
+    class Trigger(models.TextChoices):
+        MANUAL = "manual", "Manual"
+        AUTO_24H = "auto_24h", "Automatic"
+
+    # Written once: where a payout may go from each state. Failed may be sent again (Retry);
+    # UI's own failure of a sent payment also ends it failed.
+    TRANSITIONS = {
+        State.NOT_SENT: {State.SENDING, State.CANCELED},
+        State.SENDING: {State.SENT, State.PAID, State.FAILED},
+        State.SENT: {State.PAID, State.FAILED},
+        State.PAID: set(),
+        State.FAILED: {State.SENDING},
+        State.CANCELED: set(),
+    }
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    workspace = models.ForeignKey(Workspace, on_delete=models.PROTECT, related_name="+")
+    study_id = models.UUIDField()
+    study_name = models.CharField(max_length=200)
+    session_id = models.UUIDField(unique=True)
+    application_id = models.UUIDField()
+    participant_label = models.CharField(max_length=200)
+    amount = money_field()
+    trigger = models.CharField(max_length=10, choices=Trigger.choices, default=Trigger.AUTO_24H)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.NOT_SENT)
+    due_at = models.DateTimeField()
+    ui_session_id = models.CharField(max_length=100, blank=True)
+    ui_payment_id = models.CharField(max_length=100, blank=True)
+    ui_status = models.CharField(max_length=20, blank=True)
+    failure_reason = models.CharField(max_length=2000, blank=True)
+    created_at = models.DateTimeField()
+    sent_at = models.DateTimeField(null=True, blank=True)  # moved to Sending
+    accepted_at = models.DateTimeField(null=True, blank=True)  # UI took it (Sent)
+    confirmed_at = models.DateTimeField(null=True, blank=True)  # UI says paid
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gte=0), name="payout_amount_not_negative"),
+        ]
+        indexes = [
+            # The sweeper's query: due, not yet sent.
+            models.Index(fields=["due_at"], condition=Q(state="not_sent"),
+                         name="payout_due_not_sent"),
+            models.Index(fields=["workspace", "-created_at"]),
+            models.Index(fields=["study_id", "-created_at"]),
+        ]
+
+    def __str__(self):
+        return f"Payout {self.id} ({self.state})"
+
+    def can_become(self, state):
+        return state in self.TRANSITIONS[self.State(self.state)]

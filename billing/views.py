@@ -11,9 +11,9 @@ from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
-from billing import selectors, services
+from billing import payouts, selectors, services
 from billing.forms import BudgetCreateForm, FundsAddForm, ReceiptFilterForm
 from billing.models import ZERO, TransferKind
 from billing.money import money_format
@@ -69,13 +69,44 @@ def budgets(request):
     return render(request, "billing/budgets.html", context)
 
 
+PAYOUTS_PAGE_SIZE = 50
+
+
 @login_required
 def payments(request):
+    """Every incentive payout of the workspace (SPEC I3): who, amount, trigger, state, UI's
+    payment id and time; a study filter; "Retry" on failed ones."""
     membership = _reader(request)
+    studies = payouts.payout_studies(workspace=membership.workspace)
+    study_id = request.GET.get("study") or ""
+    if study_id not in {str(pk) for pk, _ in studies}:
+        study_id = ""
+    page = Paginator(payouts.payouts_for_workspace(workspace=membership.workspace,
+                                                   study_id=study_id or None),
+                     PAYOUTS_PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "billing/payments.html", {
         "tab": "payments", **_permissions(membership),
-        "payments": selectors.incentive_payments(membership.workspace),
+        "page": page, "payouts": page.object_list, "studies": studies,
+        "study_filter": study_id,
+        "can_retry": membership.allows(Permission.REVIEW_APPLICANTS),
     })
+
+
+@login_required
+@require_POST
+def payout_retry(request, payout_id):
+    membership = require_permission(request.membership, Permission.READ_ALL_BUDGETS)
+    try:
+        payout = payouts.payout_retry(membership=membership, payout_id=payout_id)
+    except payouts.PayoutRefused as error:
+        messages.error(request, error.message)
+    else:
+        if payout.state == payout.State.FAILED:
+            messages.error(request, f"The payment could not be sent: {payout.failure_reason}")
+        else:
+            messages.success(request, f"Sending the incentive for {payout.participant_label} "
+                                      f"again.")
+    return redirect(_safe_next(request, reverse("billing:payments")))
 
 
 @login_required

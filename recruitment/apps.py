@@ -11,6 +11,7 @@ class RecruitmentConfig(AppConfig):
         from recruitment import (
             handlers,  # noqa: F401 - registers the outbox handlers
             orchestration,  # noqa: F401 - registers the lifecycle hooks
+            payments,  # noqa: F401 - registers create_payment and payment webhooks
         )
         from recruitment.start_views import money_panel
         from recruitment.sync_status import overview_panel

@@ -17,6 +17,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, Q
 from django.urls import reverse
 
+from billing.payouts import PayoutRefused, payout_schedule, payout_send_now
 from participants.models import Application
 from rally import clock
 from rally.models import Membership, User
@@ -549,6 +550,11 @@ def session_may_be_marked_by(membership, session, *, study=None):
 @transaction.atomic(durable=True)
 def session_mark(*, membership, session_id, status):
     """After the session's end, the host marks it Completed or No-show (SPEC C5)."""
+    return _session_mark_locked(membership=membership, session_id=session_id, status=status)
+
+
+def _session_mark_locked(*, membership, session_id, status, may_mark=None):
+    """`session_mark` inside the caller's transaction (also "Complete & Send payment")."""
     status = Session.Status(status)
     if status not in OUTCOMES:
         raise BookingRefused("A session can be marked Completed or No-show.")
@@ -563,7 +569,7 @@ def session_mark(*, membership, session_id, status):
     session = (sessions.select_for_update(of=("self",))
                .select_related("study", "study__workspace", "study__owner",
                                "application__participant").get())
-    if not session_may_be_marked_by(membership, session):
+    if not (may_mark or session_may_be_marked_by)(membership, session):
         raise PermissionDenied
     now = clock.now()
     if session.status == status:
@@ -581,18 +587,56 @@ def session_mark(*, membership, session_id, status):
                             f"as {label}",
                     data={"session": str(session.pk)})
     if status == Session.Status.COMPLETED:
-        session_payout_schedule(session=session)
+        session_payout_schedule(session=session, actor=membership.user)
     return session
 
 
-def session_payout_schedule(*, session):
-    """Where a completed session asks billing to schedule its incentive payout (SPEC I2).
+def session_payout_schedule(*, session, actor="task:session_payout_schedule"):
+    """A completed session of a User Interviews study gets its incentive payout, due 24 h
+    after the session's end (SPEC I2); billing's sweeper sends it then. Runs inside the
+    marking transaction with the session locked; idempotent. Rally-panel studies pay no
+    incentive through UI, so they get none."""
+    study = session.study
+    if not study.is_user_interviews:
+        return None
+    return payout_schedule(
+        workspace=study.workspace, study_id=study.pk, study_name=study.name,
+        session_id=session.pk, application_id=session.application_id,
+        participant_label=session.application.participant.display_name,
+        incentive=study.incentive_amount, ended_at=session.ends_at, actor=actor)
 
-    Billing owns payouts (a row with `due_at` = session end + 24 h, swept by billing's
-    periodic task). Billing does not offer that service yet; when it does, this is the one
-    call site: it runs inside `session_mark`'s transaction with the session locked.
-    """
-    return None
+
+def study_incentives_payable_by(membership, study):
+    """"Complete & Send payment" is for people who review this study's participants
+    (researchers on its team)."""
+    if membership is None or membership.workspace_id != study.workspace_id:
+        return False
+    return membership.allows(Permission.REVIEW_APPLICANTS,
+                             on_team=study_on_team(study, membership.user))
+
+
+def session_may_be_paid_by(membership, session):
+    return study_incentives_payable_by(membership, session.study)
+
+
+@transaction.atomic(durable=True)
+def session_complete_and_pay(*, membership, session_id):
+    """"Complete & Send payment" (SPEC I1): mark the session Completed and send its
+    incentive now, in one transaction. Doing it twice (or racing the 24-hour sweeper)
+    pays once: the payout row is locked and sent only from Not sent."""
+    session = _session_mark_locked(membership=membership, session_id=session_id,
+                                   status=Session.Status.COMPLETED,
+                                   may_mark=session_may_be_paid_by)
+    if session.status != Session.Status.COMPLETED:
+        raise BookingRefused(f"A {session.get_status_display()} session is not paid.")
+    if not session.study.is_user_interviews:
+        raise BookingRefused("This study's incentives are not paid through User Interviews.")
+    session_payout_schedule(session=session, actor=membership.user)
+    try:
+        payout = payout_send_now(session_id=session.pk, actor=membership.user)
+    except PayoutRefused as error:
+        raise BookingRefused(error.message) from error
+    return session, payout
 
 
 # Calendar invites ------------------------------------------------------------------------------

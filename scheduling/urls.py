@@ -8,5 +8,7 @@ urlpatterns = [
     path("book/<str:token>/", views.booking, name="booking"),
     path("studies/<uuid:study_id>/schedule/", views.study_scheduling, name="study_scheduling"),
     path("sessions/<uuid:session_id>/mark/", views.session_mark, name="session_mark"),
+    path("sessions/<uuid:session_id>/complete-and-pay/", views.session_complete_and_pay,
+         name="session_complete_and_pay"),
     path("calendar/", views.calendar, name="calendar"),
 ]

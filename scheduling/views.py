@@ -15,6 +15,7 @@ from django.utils.http import urlencode
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
+from billing.payouts import payouts_sent_of
 from rally import clock
 from rally.permissions import Permission
 from rally.selectors import require_permission, workspace_members
@@ -249,7 +250,20 @@ def study_scheduling(request, study_id):
         "markable": {s.pk for s in sessions if s.status == Session.Status.UPCOMING
                      and s.ends_at <= now
                      and services.session_may_be_marked_by(membership, s, study=study)},
+        "payable": _payable(membership, study, sessions, now),
     }, status=status)
+
+
+def _payable(membership, study, sessions, now):
+    """Sessions whose menu offers "Complete & Send payment": ended, not a No-show or
+    canceled, incentive not yet sent (UI studies only)."""
+    if not study.is_user_interviews or not services.study_incentives_payable_by(
+            membership, study):
+        return set()
+    candidates = [s.pk for s in sessions if s.ends_at <= now
+                  and s.status in (Session.Status.UPCOMING, Session.Status.COMPLETED)]
+    sent = payouts_sent_of(candidates)
+    return {pk for pk in candidates if pk not in sent}
 
 
 @login_required
@@ -269,6 +283,28 @@ def session_mark(request, session_id):
         messages.error(request, "A session can be marked Completed or No-show.")
     else:
         messages.success(request, "Session marked.")
+    return redirect("scheduling:study_scheduling", study_id=session.study_id)
+
+
+@login_required
+@require_POST
+def session_complete_and_pay(request, session_id):
+    """"Complete & Send payment" from the session's three-dots menu (SPEC I1)."""
+    membership = require_permission(request.membership, Permission.VIEW)
+    session = selectors.session_for_workspace(workspace=membership.workspace,
+                                              session_id=session_id)
+    if session is None:
+        raise Http404
+    try:
+        _, payout = services.session_complete_and_pay(membership=membership,
+                                                      session_id=session.pk)
+    except services.SchedulingError as error:
+        messages.error(request, error.message)
+    else:
+        if payout.state == payout.State.FAILED:
+            messages.error(request, f"The payment could not be sent: {payout.failure_reason}")
+        else:
+            messages.success(request, "Session completed. The payment is on its way.")
     return redirect("scheduling:study_scheduling", study_id=session.study_id)
 
 

@@ -1,0 +1,297 @@
+"""Incentive payouts: one per completed session, sent through User Interviews exactly once.
+
+A completed session gets a `Payout` due 24 hours after its end (SPEC I2); "Complete & Send
+payment" sends it at once (I1). Sending is one short transaction: the study's ledger is
+charged (fee + incentive, keys `fee:<session>`/`incentive:<session>`), the payout moves to
+Sending and an outbox row `create_payment` (subject = payout id) is written. A worker then
+asks UI to pay under `externalId = payout id`; its answer is recorded here (Sent / Failed),
+and UI's confirmation makes it Paid (ledger key `paid:<payout>`). Every step is idempotent,
+so retries, crashes, double clicks and duplicate webhooks pay once (I3).
+
+Billing refers to sessions and studies by UUID only; scheduling calls `payout_schedule`
+inside its own transaction, recruitment's outbox handler calls the `payout_record_*`
+functions.
+"""
+
+import logging
+from datetime import timedelta
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.http import Http404
+
+from billing.models import Payout, Reservation
+from billing.services import incentive_mark_paid, reservation_charge_participant
+from rally import clock
+from rally.models import OutboxOperation
+from rally.permissions import Permission
+from rally.services import activity_record, outbox_dispatch, outbox_enqueue
+
+logger = logging.getLogger(__name__)
+
+#: How long after a session's end the incentive goes out by itself (SPEC I2).
+PAYOUT_DELAY = timedelta(hours=24)
+#: Payouts one sweep claims per transaction.
+SWEEP_BATCH = 200
+PAYMENT_OPERATION = "create_payment"
+SWEEPER_ACTOR = "task:payout_sweeper"
+
+State = Payout.State
+Trigger = Payout.Trigger
+
+
+class PayoutRefused(Exception):
+    """A refusal meant for the person who asked (shown as a message)."""
+
+    def __init__(self, message):
+        super().__init__(message)
+        self.message = message
+
+
+def _actor_fields(actor):
+    if isinstance(actor, str):
+        return None, actor
+    return actor, actor.display_name
+
+
+def _move(payout, state, *, now, **fields):
+    """The one place a payout changes state (the transitions are in `Payout.TRANSITIONS`)."""
+    if not payout.can_become(state):
+        raise PayoutRefused(f"A {payout.get_state_display()} payout cannot become "
+                            f"{State(state).label}.")
+    payout.state = state
+    payout.updated_at = now
+    for name, value in fields.items():
+        setattr(payout, name, value)
+    payout.save(update_fields=["state", "updated_at", *fields])
+
+
+def _record(payout, *, action, summary, actor, data=None):
+    user, label = _actor_fields(actor)
+    activity_record(workspace=payout.workspace, action=f"payout.{action}", summary=summary[:300],
+                    actor=user, actor_label=label, study_id=payout.study_id,
+                    data={"payout": str(payout.pk), "session": str(payout.session_id),
+                          **(data or {})})
+
+
+# Scheduling --------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def payout_schedule(*, workspace, study_id, study_name, session_id, application_id,
+                    participant_label, incentive, ended_at, actor):
+    """The payout of a session just completed, due 24 h after its end. Idempotent: the
+    same session always has the one payout (the unique index settles a race).
+
+    Runs inside the caller's transaction (scheduling's `session_mark`). The amount is the
+    incentive the study's reservation copied at start, else the study's own.
+    """
+    existing = Payout.objects.filter(session_id=session_id).first()
+    if existing is not None:
+        return existing
+    reservation = Reservation.objects.filter(study_id=study_id).only("incentive").first()
+    amount = reservation.incentive if reservation is not None else incentive
+    now = clock.now()
+    created = Payout.objects.bulk_create(
+        [Payout(workspace=workspace, study_id=study_id, study_name=study_name[:200],
+                session_id=session_id, application_id=application_id,
+                participant_label=participant_label[:200], amount=amount,
+                due_at=ended_at + PAYOUT_DELAY, created_at=now, updated_at=now)],
+        ignore_conflicts=True)
+    payout = Payout.objects.get(session_id=session_id)
+    if created and created[0].pk == payout.pk:
+        _record(payout, action="scheduled", actor=actor,
+                summary=f"Scheduled the incentive for {payout.participant_label} "
+                        f"(sent automatically 24 hours after the session)")
+    return payout
+
+
+@transaction.atomic
+def payout_cancel(*, session_id, reason, actor):
+    """A session's payout not yet sent is canceled (the participant was rejected before it
+    was due): nothing was charged, nothing is paid. Returns the payout or None."""
+    payout = Payout.objects.select_for_update().filter(session_id=session_id).first()
+    if payout is None or payout.state != State.NOT_SENT:
+        return payout
+    _move(payout, State.CANCELED, now=clock.now(), failure_reason=reason[:2000])
+    _record(payout, action="canceled", actor=actor,
+            summary=f"Canceled the incentive for {payout.participant_label}: {reason}")
+    return payout
+
+
+def payouts_sent_of(session_ids):
+    """Of these sessions, those whose incentive was already sent (or settled otherwise)."""
+    return set(Payout.objects.filter(session_id__in=list(session_ids))
+               .exclude(state=State.NOT_SENT).values_list("session_id", flat=True))
+
+
+def payouts_for_workspace(*, workspace, study_id=None):
+    """The Payments list: newest first, optionally one study's."""
+    payouts = Payout.objects.filter(workspace=workspace).order_by("-created_at", "-id")
+    if study_id is not None:
+        payouts = payouts.filter(study_id=study_id)
+    return payouts
+
+
+def payout_studies(*, workspace):
+    """(study_id, study name) of the studies with payouts, for the filter."""
+    return list(Payout.objects.filter(workspace=workspace).values_list("study_id", "study_name")
+                .distinct().order_by("study_name", "study_id"))
+
+
+# Sending -----------------------------------------------------------------------------------
+
+
+def _send_locked(payout, *, trigger, actor, now):
+    """Charge the ledger, move to Sending and write the outbox row (payout row locked)."""
+    try:
+        with transaction.atomic():  # a refused charge leaves the rest of a batch intact
+            reservation_charge_participant(study_id=payout.study_id,
+                                           session_id=payout.session_id, actor=actor)
+    except ValidationError as error:
+        reason = " ".join(error.messages)
+        if payout.state != State.SENDING:
+            _move(payout, State.SENDING, now=now, trigger=trigger, sent_at=now)
+        _move(payout, State.FAILED, now=now, failure_reason=reason[:2000])
+        _record(payout, action="failed", actor=actor,
+                summary=f"Could not send the incentive for {payout.participant_label}: "
+                        f"{reason}")
+        return payout
+    _move(payout, State.SENDING, now=now, trigger=trigger, sent_at=now, failure_reason="")
+    operation = outbox_enqueue(
+        workspace=payout.workspace, operation=PAYMENT_OPERATION, subject=str(payout.pk),
+        study_id=payout.study_id,
+        payload={"payout_id": str(payout.pk), "session_id": str(payout.session_id),
+                 "application_id": str(payout.application_id),
+                 "study_id": str(payout.study_id)})
+    if operation.status != OutboxOperation.Status.PENDING:
+        # A Retry after a failure: the same row (same idempotency key) runs again.
+        operation.status = OutboxOperation.Status.PENDING
+        operation.next_attempt_at = now
+        operation.completed_at = None
+        operation.save(update_fields=["status", "next_attempt_at", "completed_at"])
+        transaction.on_commit(lambda: outbox_dispatch(operation.pk))
+    _record(payout, action="sending", actor=actor,
+            summary=f"Sending the incentive of ${payout.amount} to "
+                    f"{payout.participant_label} ({Trigger(trigger).label.lower()})",
+            data={"trigger": trigger, "operation": str(operation.pk)})
+    return payout
+
+
+@transaction.atomic
+def payout_send_now(*, session_id, actor):
+    """Send a session's payout now ("Complete & Send payment"), inside the caller's
+    transaction. Already sending, sent or paid: nothing more happens."""
+    payout = Payout.objects.select_for_update().select_related("workspace").filter(
+        session_id=session_id).first()
+    if payout is None:
+        raise PayoutRefused("This session has no incentive to pay.")
+    if payout.state != State.NOT_SENT:
+        return payout
+    return _send_locked(payout, trigger=Trigger.MANUAL, actor=actor, now=clock.now())
+
+
+@transaction.atomic(durable=True)
+def payouts_send_due(*, limit=SWEEP_BATCH):
+    """One sweep: claim up to `limit` due payouts (SKIP LOCKED, so several sweepers take
+    disjoint rows) and send each. Returns the ids sent."""
+    now = clock.now()
+    due = list(Payout.objects.select_for_update(skip_locked=True).select_related("workspace")
+               .filter(state=State.NOT_SENT, due_at__lte=now).order_by("due_at")[:limit])
+    for payout in due:
+        _send_locked(payout, trigger=Trigger.AUTO_24H, actor=SWEEPER_ACTOR, now=now)
+    return [payout.pk for payout in due]
+
+
+def payouts_sweep(*, limit=SWEEP_BATCH, max_batches=50):
+    """Send everything due, batch after batch (each its own transaction). Returns how many."""
+    total = 0
+    for _ in range(max_batches):
+        sent = payouts_send_due(limit=limit)
+        total += len(sent)
+        if len(sent) < limit:
+            break
+    return total
+
+
+@transaction.atomic(durable=True)
+def payout_retry(*, membership, payout_id):
+    """"Retry" a failed payout: sent again with the same key and externalId."""
+    if membership is None or not membership.allows(Permission.REVIEW_APPLICANTS):
+        raise PermissionDenied
+    try:
+        payout = Payout.objects.select_for_update().select_related("workspace").get(
+            pk=payout_id, workspace_id=membership.workspace_id)
+    except (Payout.DoesNotExist, ValidationError, ValueError) as error:
+        raise Http404 from error
+    if payout.state != State.FAILED:
+        return payout
+    return _send_locked(payout, trigger=payout.trigger, actor=membership.user, now=clock.now())
+
+
+# What UI answered (called by recruitment's `create_payment` handler) ------------------------
+
+
+def payout_for_operation(payout_id):
+    return Payout.objects.get(pk=payout_id)
+
+
+@transaction.atomic
+def payout_record_sent(*, payout_id, ui_payment_id, ui_status, ui_session_id="", actor):
+    """UI took the payment. A payment UI reports paid already makes the payout Paid."""
+    payout = Payout.objects.select_for_update().select_related("workspace").get(pk=payout_id)
+    now = clock.now()
+    if payout.state == State.SENDING:
+        _move(payout, State.SENT, now=now, ui_payment_id=ui_payment_id, ui_status=ui_status,
+              ui_session_id=ui_session_id or payout.ui_session_id, accepted_at=now)
+        _record(payout, action="sent", actor=actor,
+                summary=f"User Interviews accepted the incentive for "
+                        f"{payout.participant_label} ({ui_payment_id})",
+                data={"ui_payment_id": ui_payment_id})
+    return payout_record_status(payout_id=payout.pk, ui_payment_id=ui_payment_id,
+                                ui_status=ui_status, actor=actor)
+
+
+@transaction.atomic
+def payout_record_status(*, payout_id, ui_payment_id, ui_status, reason="", actor):
+    """UI's current status of the payment (webhook, poll or the create answer): `paid`
+    makes the payout Paid and moves the incentive to paid in the ledger, once; `failed` or
+    `canceled` ends it Failed. Replays and late, older news change nothing."""
+    payout = Payout.objects.select_for_update().select_related("workspace").get(pk=payout_id)
+    now = clock.now()
+    if ui_status == "paid" and payout.state in (State.SENDING, State.SENT):
+        incentive_mark_paid(study_id=payout.study_id, session_id=payout.session_id,
+                            payout_id=payout.pk, actor=actor)
+        _move(payout, State.PAID, now=now, ui_payment_id=ui_payment_id, ui_status=ui_status,
+              confirmed_at=now)
+        _record(payout, action="paid", actor=actor,
+                summary=f"User Interviews paid the incentive of ${payout.amount} to "
+                        f"{payout.participant_label}",
+                data={"ui_payment_id": ui_payment_id})
+    elif ui_status in ("failed", "canceled") and payout.state in (State.SENDING, State.SENT):
+        message = reason or f"User Interviews reports the payment {ui_status}."
+        _move(payout, State.FAILED, now=now, ui_payment_id=ui_payment_id, ui_status=ui_status,
+              failure_reason=message[:2000])
+        _record(payout, action="failed", actor=actor,
+                summary=f"The incentive for {payout.participant_label} failed: {message}")
+    elif payout.state in (State.SENDING, State.SENT) and ui_status != payout.ui_status:
+        Payout.objects.filter(pk=payout.pk).update(ui_status=ui_status, updated_at=now)
+    return payout
+
+
+@transaction.atomic
+def payout_record_failed(*, payout_id, reason, actor):
+    """UI refused the payment for good (a definite 4xx): Failed, visible, with Retry."""
+    payout = Payout.objects.select_for_update().select_related("workspace").get(pk=payout_id)
+    if payout.state != State.SENDING:
+        return payout
+    _move(payout, State.FAILED, now=clock.now(), failure_reason=reason[:2000])
+    _record(payout, action="failed", actor=actor,
+            summary=f"User Interviews refused the incentive for {payout.participant_label}: "
+                    f"{reason}"[:300])
+    return payout
+
+
+@transaction.atomic
+def payout_remember_ui_session(*, payout_id, ui_session_id):
+    Payout.objects.filter(pk=payout_id).update(ui_session_id=ui_session_id)

@@ -1,0 +1,203 @@
+"""Incentive payouts (SPEC I1–I3, B4): scheduled on completion, swept 24 h after the end,
+charged once, confirmed once; no-shows cost nothing."""
+
+from datetime import timedelta
+
+import pytest
+from django.core.exceptions import PermissionDenied
+
+from billing import payouts
+from billing.models import Payout
+from billing.services import study_figures
+from rally import clock
+from rally.models import ActivityEntry, OutboxOperation
+from scheduling.services import session_complete_and_pay, session_mark
+from tests.billing.payouts_support import (
+    charges,
+    due_payouts,
+    ended_session,
+    funded_ui_study,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def dispatched(monkeypatch, settings):
+    """No broker: record the tasks that would be sent; the test clock may move."""
+    from rally.celery import app
+
+    settings.SANDBOX_ENABLED = True
+    sent = []
+    monkeypatch.setattr(app, "send_task", lambda name, args=(), **kw: sent.append((name, args)))
+    yield sent
+    clock.reset()
+
+
+@pytest.fixture
+def study(admin):
+    return funded_ui_study(admin, limit=3)
+
+
+def complete(membership, session):
+    return session_mark(membership=membership, session_id=session.pk, status="completed")
+
+
+def test_completing_a_session_schedules_one_payout_due_a_day_after_its_end(study, admin):
+    session = ended_session(study, ended=timedelta(hours=2))
+    complete(admin, session)
+    complete(admin, session)
+    payout = Payout.objects.get(session_id=session.pk)
+    assert payout.state == "not_sent" and payout.trigger == "auto_24h"
+    assert payout.due_at == session.ends_at + timedelta(hours=24)
+    assert payout.amount == study.incentive_amount
+    assert payout.participant_label == session.application.participant.display_name
+    assert charges(study) == (0, 0, 0)  # charged when it is sent, not before
+    assert ActivityEntry.objects.filter(action="payout.scheduled", study_id=study.pk).count() == 1
+
+
+def test_no_automatic_payout_before_the_end_plus_24_hours(study, admin, dispatched,
+                                                         django_capture_on_commit_callbacks):
+    session = ended_session(study, ended=timedelta(minutes=5))
+    complete(admin, session)
+    clock.advance(hours=23, seconds=54 * 60)  # 23 h 59 min after the end
+    assert payouts.payouts_sweep() == 0
+    assert Payout.objects.get(session_id=session.pk).state == "not_sent"
+    clock.advance(seconds=61)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert payouts.payouts_sweep() == 1
+    payout = Payout.objects.get(session_id=session.pk)
+    assert payout.state == "sending" and payout.trigger == "auto_24h"
+    assert charges(study) == (1, 1, 0)
+    operation = OutboxOperation.objects.get(operation="create_payment")
+    assert operation.payload["payout_id"] == str(payout.pk)
+    assert dispatched == [("recruitment.outbox_execute", [str(operation.pk)])]
+    assert payouts.payouts_sweep() == 0  # swept again: nothing new
+    assert charges(study) == (1, 1, 0)
+
+
+def test_no_show_costs_nothing(study, admin):
+    session = ended_session(study)
+    session_mark(membership=admin, session_id=session.pk, status="no_show")
+    clock.advance(hours=48)
+    assert payouts.payouts_sweep() == 0
+    assert not Payout.objects.exists()
+    assert charges(study) == (0, 0, 0)
+    assert study_figures(study.pk)["total_spent"] == 0
+
+
+def test_a_payout_canceled_before_it_is_due_is_never_sent(study, admin):
+    session = ended_session(study)
+    complete(admin, session)
+    payouts.payout_cancel(session_id=session.pk, reason="Rejected after the session",
+                          actor=admin.user)
+    clock.advance(hours=25)
+    assert payouts.payouts_sweep() == 0
+    assert Payout.objects.get(session_id=session.pk).state == "canceled"
+    assert charges(study) == (0, 0, 0)
+
+
+def test_complete_and_send_payment_sends_now_and_once(study, admin, dispatched):
+    session = ended_session(study)
+    session_complete_and_pay(membership=admin, session_id=session.pk)
+    _, payout = session_complete_and_pay(membership=admin, session_id=session.pk)
+    session.refresh_from_db()
+    assert session.status == "completed"
+    assert payout.state == "sending" and payout.trigger == "manual"
+    assert charges(study) == (1, 1, 0)
+    assert OutboxOperation.objects.filter(operation="create_payment").count() == 1
+    clock.advance(hours=25)
+    assert payouts.payouts_sweep() == 0
+    assert charges(study) == (1, 1, 0)
+
+
+def test_complete_and_send_payment_needs_review_permission_on_the_team(study, researcher,
+                                                                       observer):
+    session = ended_session(study)
+    with pytest.raises(PermissionDenied):
+        session_complete_and_pay(membership=observer, session_id=session.pk)
+    with pytest.raises(PermissionDenied):  # a researcher who is not on the study's team
+        session_complete_and_pay(membership=researcher, session_id=session.pk)
+    study.team.add(researcher.user)
+    session_complete_and_pay(membership=researcher, session_id=session.pk)
+    assert Payout.objects.get(session_id=session.pk).state == "sending"
+
+
+def test_a_no_show_is_not_paid_by_hand(study, admin):
+    from scheduling.services import BookingRefused
+
+    session = ended_session(study)
+    session_mark(membership=admin, session_id=session.pk, status="no_show")
+    with pytest.raises(BookingRefused):
+        session_complete_and_pay(membership=admin, session_id=session.pk)
+    assert not Payout.objects.exists() and charges(study) == (0, 0, 0)
+
+
+def test_confirmation_moves_the_incentive_to_paid_once(study, admin):
+    session = ended_session(study)
+    _, payout = session_complete_and_pay(membership=admin, session_id=session.pk)
+    for _ in range(3):  # the create answer, the webhook and the poll all say paid
+        payouts.payout_record_sent(payout_id=payout.pk, ui_payment_id="pay_1",
+                                   ui_status="paid", actor="webhook:evt_1")
+    payout.refresh_from_db()
+    assert payout.state == "paid" and payout.ui_payment_id == "pay_1"
+    assert payout.confirmed_at is not None
+    assert charges(study) == (1, 1, 1)
+    figures = study_figures(study.pk)
+    assert figures["incentives_paid"] == study.incentive_amount
+    assert ActivityEntry.objects.filter(action="payout.paid").count() == 1
+
+
+def test_a_refusal_fails_visibly_and_retry_sends_again_with_the_same_row(study, admin):
+    session = ended_session(study)
+    _, payout = session_complete_and_pay(membership=admin, session_id=session.pk)
+    operation = OutboxOperation.objects.get(operation="create_payment")
+    OutboxOperation.objects.filter(pk=operation.pk).update(status="failed")
+    payouts.payout_record_failed(payout_id=payout.pk, reason="User Interviews answered 409",
+                                 actor="task:outbox")
+    payout.refresh_from_db()
+    assert payout.state == "failed" and "409" in payout.failure_reason
+    payouts.payout_retry(membership=admin, payout_id=payout.pk)
+    payout.refresh_from_db()
+    operation.refresh_from_db()
+    assert payout.state == "sending" and payout.failure_reason == ""
+    assert operation.status == "pending"
+    assert OutboxOperation.objects.filter(operation="create_payment").count() == 1
+    assert charges(study) == (1, 1, 0)
+
+
+def test_retry_is_refused_to_people_who_do_not_review(study, admin, observer):
+    session = ended_session(study)
+    _, payout = session_complete_and_pay(membership=admin, session_id=session.pk)
+    with pytest.raises(PermissionDenied):
+        payouts.payout_retry(membership=observer, payout_id=payout.pk)
+
+
+def test_a_payout_beyond_the_participation_limit_fails_without_charging(admin):
+    study = funded_ui_study(admin, limit=1)
+    due_payouts(study, 2)
+    assert payouts.payouts_sweep() == 2
+    states = sorted(Payout.objects.values_list("state", flat=True))
+    assert states == ["failed", "sending"]
+    assert "already charged" in Payout.objects.get(state="failed").failure_reason
+    assert charges(study) == (1, 1, 0)
+
+
+def test_rally_panel_sessions_get_no_ui_payout(admin):
+    study = funded_ui_study(admin, source="rally_panel")
+    session = ended_session(study)
+    complete(admin, session)
+    assert not Payout.objects.exists()
+
+
+@pytest.mark.parametrize(("state", "allowed"), [
+    ("not_sent", {"sending", "canceled"}),
+    ("sending", {"sent", "paid", "failed"}),
+    ("sent", {"paid", "failed"}),
+    ("paid", set()),
+    ("failed", {"sending"}),
+    ("canceled", set()),
+])
+def test_payout_transitions_are_written_once(state, allowed):
+    payout = Payout(state=state)
+    assert {s for s in Payout.State if payout.can_become(s)} == allowed
