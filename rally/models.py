@@ -123,6 +123,15 @@ class ActivityEntry(models.Model):
     def __str__(self):
         return f"{self.action} by {self.actor_label}"
 
+    @property
+    def actor_display(self):
+        """Who acted, in words a person reads: a name, or what a machine actor stands for."""
+        if self.actor_id or ":" not in self.actor_label:
+            return self.actor_label
+        kind = self.actor_label.split(":", 1)[0]
+        return {"webhook": "User Interviews", "task": "Rally (automatic)",
+                "sandbox": "Sandbox"}.get(kind, self.actor_label)
+
 
 class TestClock(models.Model):
     """The sandbox's test clock: how far Rally's "now" runs ahead of the wall clock.

@@ -101,3 +101,17 @@ def test_activity_entries_are_append_only(admin):
         ActivityEntry.objects.filter(pk=entry.pk).update(summary="rewritten")
     with pytest.raises(IntegrityError), transaction.atomic():
         ActivityEntry.objects.filter(pk=entry.pk).delete()
+
+
+def test_machine_actors_read_as_words(admin):
+    from rally.services import activity_record
+
+    by_webhook = activity_record(workspace=admin.workspace, action="x.y", summary="s",
+                                 actor_label="webhook:evt_123")
+    by_task = activity_record(workspace=admin.workspace, action="x.y", summary="s",
+                              actor_label="task:outbox:launch_recruit")
+    by_person = activity_record(workspace=admin.workspace, action="x.y", summary="s",
+                                actor=admin.user)
+    assert by_webhook.actor_display == "User Interviews"
+    assert by_task.actor_display == "Rally (automatic)"
+    assert by_person.actor_display == admin.user.display_name
