@@ -6,6 +6,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 RUNTIME_ENV := .var/runtime.env
+# The suite runs on this many processes (pytest-xdist), each with its own test database and
+# Redis database; `make test PYTEST_WORKERS=0` runs it in one process.
+PYTEST_WORKERS ?= 2
 
 help:
 	@echo "make run    - the app on http://127.0.0.1:8000 (sandbox on :8001, worker, beat)"
@@ -50,7 +53,7 @@ test: test-services
 	@set -a; source .var/test.env; set +a; \
 	$(VENV)/bin/ruff check --quiet . && \
 	$(VENV)/bin/lint-imports --no-cache >/dev/null && echo "import contracts: kept" && \
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 bench: services
 	@set -a; source $(RUNTIME_ENV); set +a; $(PY) -m bench

@@ -14,6 +14,25 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 PASSWORD = "correct horse battery staple"
 
 
+def pytest_configure(config):
+    """Parallel workers (pytest-xdist) each get a Redis database of their own: tests empty the
+    cache, and one worker must not empty another's. (Each also gets its own test database,
+    which pytest-django names after the worker.)"""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if not worker.startswith("gw"):
+        return
+    from django.conf import settings
+
+    from rally.celery import app
+
+    offset = int(worker[2:]) + 1
+    base, _, database = settings.REDIS_URL.rpartition("/")
+    url = f"{base}/{(int(database or 0) + offset * 2) % 16}"
+    if settings.CACHES["default"]["BACKEND"].endswith("RedisCache"):
+        settings.CACHES["default"]["LOCATION"] = url
+    app.conf.broker_url = url
+
+
 def pytest_collection_modifyitems(config, items):
     if CHROMIUM:
         return

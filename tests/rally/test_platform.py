@@ -24,14 +24,15 @@ def test_healthz_reports_database_and_broker(client):
 
 
 @pytest.mark.django_db
-def test_healthz_is_503_when_the_broker_is_down(client, settings):
+def test_healthz_is_503_when_the_broker_is_down(client):
     from rally.celery import app
 
+    previous = app.conf.broker_url
     app.conf.broker_url = "redis://127.0.0.1:1/0"  # nothing listens on port 1
     try:
         response = client.get("/healthz")
     finally:
-        app.conf.broker_url = settings.CELERY_BROKER_URL
+        app.conf.broker_url = previous
     assert response.status_code == 503
     assert response.json()["broker"].startswith("down")
     assert response.json()["database"] == "ok"
