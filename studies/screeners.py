@@ -440,6 +440,14 @@ def _parse_scale(value):
         return None
 
 
+_CONTROL = dict.fromkeys(c for c in range(32) if chr(c) not in "\t\n\r")
+
+
+def _plain(value):
+    """Text without control characters (Postgres refuses NUL; none belong in a question)."""
+    return str(value if value is not None else "").translate(_CONTROL)
+
+
 def question_clean(*, data, existing=None):
     """The question a form describes, and {field: message} for what is wrong with it alone.
 
@@ -453,12 +461,12 @@ def question_clean(*, data, existing=None):
     question = {
         "uid": existing.get("uid") or str(uuid.uuid4()),
         "type": kind,
-        "text": " ".join(str(data.get("text", "")).split())[:TEXT_MAX + 1],
-        "help": str(data.get("help", "")).strip()[:HELP_MAX + 1],
+        "text": " ".join(_plain(data.get("text")).split())[:TEXT_MAX + 1],
+        "help": _plain(data.get("help")).strip()[:HELP_MAX + 1],
         "required": bool(data.get("required")),
         "options": [],
         "logic": {"skip": {}, "showIf": None},
-        "property": str(data.get("property") or "").strip(),
+        "property": _plain(data.get("property")).strip()[:60],
     }
     errors = {}
     if not question["text"]:
@@ -472,7 +480,7 @@ def question_clean(*, data, existing=None):
     if kind in CHOICE_TYPES:
         known = {option["uid"] for option in existing.get("options") or []}
         for option_uid, label in data.get("options") or []:
-            label = " ".join(str(label).split())
+            label = " ".join(_plain(label).split())
             if not label:
                 continue
             if len(label) > OPTION_MAX:

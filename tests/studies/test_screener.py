@@ -444,3 +444,10 @@ def test_a_property_of_another_workspace_cannot_be_mapped(researcher, study, out
         _add(researcher, study, "What is your job title?", property="job_title")
     assert "does not exist" in " ".join(refused.value.messages)
     assert not ScreenerQuestion.objects.filter(study=study).exists()
+
+
+def test_control_characters_in_question_text_are_removed_not_a_crash(researcher, study):
+    uid = _add(researcher, study, "Job\x00 title?\x07", "single_choice", ("A\x00", "B"))
+    question = screeners.screener_draft(study)[0]
+    assert question["uid"] == uid and question["text"] == "Job title?"
+    assert [o["label"] for o in question["options"]] == ["A", "B"]

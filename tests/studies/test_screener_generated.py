@@ -115,3 +115,33 @@ def test_accepted_screeners_never_jump_backwards_or_strand_a_question(researcher
             assert refused.messages and all(message.strip() for message in refused.messages)
             assert screeners.screener_draft(study) == questions  # a refusal changes nothing
         _assert_sound(screeners.screener_draft(study))
+
+
+form_values = st.one_of(st.text(max_size=30), st.sampled_from([*TYPES, "", "end", "7", "10"]))
+
+
+@pytest.mark.django_db
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(post=st.dictionaries(
+    st.sampled_from(["text", "type", "required", "options_text", "scale_max", "property",
+                     "help", "show_if", "option_uid", "option_label", "skip:x", "direction",
+                     "order"]), form_values, max_size=8))
+def test_generated_builder_posts_never_fail_and_refusals_change_nothing(client_for, researcher,
+                                                                       study, post):
+    from django.urls import reverse
+
+    ScreenerQuestion.objects.filter(study=study).delete()
+    screeners.screener_question_add(membership=researcher, study=study, data={
+        "text": "Do you manage a team?", "type": "single_choice", "required": True,
+        "options": [("", "Yes"), ("", "No")]})
+    uid = screeners.screener_draft(study)[0]["uid"]
+    client = client_for(researcher)
+    for name, args in (("screener_question_add", ()), ("screener_question_update", (uid,)),
+                       ("screener_question_move", (uid,)), ("screener_reorder", ()),
+                       ("screener_check", ()), ("screener_preview", ())):
+        before = screeners.screener_draft(study)
+        response = client.post(reverse(f"studies:{name}", args=[study.id, *args]), post)
+        assert response.status_code in (200, 302, 400), (name, response.status_code)
+        if response.status_code == 400:
+            assert screeners.screener_draft(study) == before
