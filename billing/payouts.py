@@ -48,6 +48,13 @@ class PayoutRefused(Exception):
         self.message = message
 
 
+def _locked(*, skip_locked=False):
+    """Payouts locked for a change: the payout rows only (never the workspace row joined
+    for the activity entries, which would serialise a whole workspace)."""
+    return (Payout.objects.select_for_update(skip_locked=skip_locked, of=("self",))
+            .select_related("workspace"))
+
+
 def _actor_fields(actor):
     if isinstance(actor, str):
         return None, actor
@@ -182,8 +189,7 @@ def _send_locked(payout, *, trigger, actor, now):
 def payout_send_now(*, session_id, actor):
     """Send a session's payout now ("Complete & Send payment"), inside the caller's
     transaction. Already sending, sent or paid: nothing more happens."""
-    payout = Payout.objects.select_for_update().select_related("workspace").filter(
-        session_id=session_id).first()
+    payout = _locked().filter(session_id=session_id).first()
     if payout is None:
         raise PayoutRefused("This session has no incentive to pay.")
     if payout.state != State.NOT_SENT:
@@ -196,9 +202,11 @@ def payouts_send_due(*, limit=SWEEP_BATCH):
     """One sweep: claim up to `limit` due payouts (SKIP LOCKED, so several sweepers take
     disjoint rows) and send each. Returns the ids sent."""
     now = clock.now()
-    due = list(Payout.objects.select_for_update(skip_locked=True).select_related("workspace")
-               .filter(state=State.NOT_SENT, due_at__lte=now).order_by("due_at")[:limit])
-    for payout in due:
+    due = list(_locked(skip_locked=True).filter(state=State.NOT_SENT, due_at__lte=now)
+               .order_by("due_at")[:limit])
+    # Charging takes each study's lock; taking them in one global order means two sweepers
+    # with interleaved batches wait for each other but never deadlock.
+    for payout in sorted(due, key=lambda p: (str(p.study_id), p.due_at)):
         _send_locked(payout, trigger=Trigger.AUTO_24H, actor=SWEEPER_ACTOR, now=now)
     return [payout.pk for payout in due]
 
@@ -220,7 +228,7 @@ def payout_retry(*, membership, payout_id):
     if membership is None or not membership.allows(Permission.REVIEW_APPLICANTS):
         raise PermissionDenied
     try:
-        payout = Payout.objects.select_for_update().select_related("workspace").get(
+        payout = _locked().get(
             pk=payout_id, workspace_id=membership.workspace_id)
     except (Payout.DoesNotExist, ValidationError, ValueError) as error:
         raise Http404 from error
@@ -239,7 +247,7 @@ def payout_for_operation(payout_id):
 @transaction.atomic
 def payout_record_sent(*, payout_id, ui_payment_id, ui_status, ui_session_id="", actor):
     """UI took the payment. A payment UI reports paid already makes the payout Paid."""
-    payout = Payout.objects.select_for_update().select_related("workspace").get(pk=payout_id)
+    payout = _locked().get(pk=payout_id)
     now = clock.now()
     if payout.state == State.SENDING:
         _move(payout, State.SENT, now=now, ui_payment_id=ui_payment_id, ui_status=ui_status,
@@ -257,7 +265,7 @@ def payout_record_status(*, payout_id, ui_payment_id, ui_status, reason="", acto
     """UI's current status of the payment (webhook, poll or the create answer): `paid`
     makes the payout Paid and moves the incentive to paid in the ledger, once; `failed` or
     `canceled` ends it Failed. Replays and late, older news change nothing."""
-    payout = Payout.objects.select_for_update().select_related("workspace").get(pk=payout_id)
+    payout = _locked().get(pk=payout_id)
     now = clock.now()
     if ui_status == "paid" and payout.state in (State.SENDING, State.SENT):
         incentive_mark_paid(study_id=payout.study_id, session_id=payout.session_id,
@@ -282,7 +290,7 @@ def payout_record_status(*, payout_id, ui_payment_id, ui_status, reason="", acto
 @transaction.atomic
 def payout_record_failed(*, payout_id, reason, actor):
     """UI refused the payment for good (a definite 4xx): Failed, visible, with Retry."""
-    payout = Payout.objects.select_for_update().select_related("workspace").get(pk=payout_id)
+    payout = _locked().get(pk=payout_id)
     if payout.state != State.SENDING:
         return payout
     _move(payout, State.FAILED, now=clock.now(), failure_reason=reason[:2000])

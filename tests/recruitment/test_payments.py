@@ -1,0 +1,298 @@
+"""Incentives paid through the sandbox in-process (SPEC I3, QUALITY 8): the create_payment
+handler under faults, crashes and duplicate news pays each payout exactly once."""
+# ruff: noqa: F811 - the sandbox fixtures are imported from sync_support by name
+
+import json
+import uuid
+from datetime import timedelta
+
+import httpx
+import pytest
+from django.db import transaction
+
+from billing.models import Payout
+from participants.models import Application
+from rally import clock
+from rally.models import ActivityEntry, OutboxOperation
+from rally.services import outbox_enqueue
+from recruitment import handlers, outbox, payments, sync
+from recruitment.models import Recruitment
+from recruitment.user_interviews.client import UIClient
+from scheduling.services import session_complete_and_pay, session_mark
+from tests.billing.payouts_support import charges, ended_session, funded_ui_study
+from tests.recruitment.sync_support import (  # noqa: F401 - fixtures
+    SANDBOX_KEY,
+    SANDBOX_URL,
+    sandbox_control,
+    sandbox_transport,
+    sandbox_ui,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+class WorkerCrash(BaseException):
+    """The worker process dies between UI's answer and the database update."""
+
+
+@pytest.fixture(autouse=True)
+def no_broker(monkeypatch, settings):
+    from rally.celery import app
+
+    settings.SANDBOX_PAYMENT_FAILURE_RATE = 0
+    monkeypatch.setattr(app, "send_task", lambda *args, **kwargs: None)
+
+
+def run(row, client):
+    return outbox.outbox_execute(operation_id=row.pk, client=client)
+
+
+def _enqueue(study, operation):
+    with transaction.atomic():
+        return outbox_enqueue(workspace=study.workspace, operation=operation,
+                              subject=study.pk, payload={"study_id": str(study.pk)},
+                              study_id=study.pk)
+
+
+@pytest.fixture
+def completed(admin, sandbox_ui):
+    """A UI study live at the sandbox with one applicant whose session has ended, at UI
+    and in Rally. Returns (study, session, ui_session_id)."""
+    study = funded_ui_study(admin, limit=3)
+    Recruitment.objects.create(study=study, state=Recruitment.State.STARTING,
+                               created_at=clock.now(), updated_at=clock.now())
+    assert run(_enqueue(study, "create_recruit"), sandbox_ui) == "done"
+    assert run(_enqueue(study, "launch_recruit"), sandbox_ui) == "done"
+    recruitment = Recruitment.objects.get(study=study)
+    recruit_id = recruitment.ui_recruit_id
+    sandbox_control(sandbox_ui, f"recruits/{recruit_id}/review", {"outcome": "approve"})
+    sandbox_control(sandbox_ui, f"recruits/{recruit_id}/applicants", {"count": 1, "seed": 3})
+    sync.recruitment_poll(recruitment_id=recruitment.pk, client=sandbox_ui)
+    application = Application.objects.get(study=study)
+    sandbox_ui.applicant_approve(application.ui_applicant_id, key=str(uuid.uuid4()))
+    session = ended_session(study, application=application)
+    ui_session = sandbox_ui.session_create(
+        recruit_id, key=str(uuid.uuid4()), applicant_id=application.ui_applicant_id,
+        starts_at=session.starts_at, ends_at=session.ends_at)
+    return study, session, ui_session.id
+
+
+def pay_now(admin, session):
+    session_complete_and_pay(membership=admin, session_id=session.pk)
+    return OutboxOperation.objects.get(operation="create_payment")
+
+
+def payments_at_ui(client, study):
+    recruit_id = Recruitment.objects.get(study=study).ui_recruit_id
+    return [p for page in client.payments_pages(recruit_id) for p in page.items]
+
+
+def settle_at_ui(client):
+    for _ in range(2):  # pending → processing → paid
+        sandbox_control(client, "tick")
+
+
+def after_lease():
+    clock.advance(seconds=outbox.RUN_LEASE.total_seconds() + 1)
+
+
+def test_complete_and_send_pays_through_ui_once_and_the_poll_confirms_it(
+        admin, completed, sandbox_ui, sandbox_transport):
+    study, session, ui_session_id = completed
+    operation = pay_now(admin, session)
+    assert run(operation, sandbox_ui) == "done"
+    payout = Payout.objects.get(session_id=session.pk)
+    assert payout.state == "sent" and payout.ui_payment_id
+    assert payout.ui_session_id == ui_session_id
+    [payment] = payments_at_ui(sandbox_ui, study)
+    assert payment.external_id == str(payout.pk) and payment.trigger == "manual"
+    [(request, _)] = sandbox_transport.requests("POST", "/payments")
+    assert request.headers["Idempotency-Key"] == str(operation.idempotency_key)
+    settle_at_ui(sandbox_ui)
+    assert payments.payments_poll(client=sandbox_ui) == 1
+    assert payments.payments_poll(client=sandbox_ui) == 0
+    payout.refresh_from_db()
+    assert payout.state == "paid" and payout.confirmed_at is not None
+    assert charges(study) == (1, 1, 1)
+
+
+def test_a_payment_webhook_confirms_once_however_often_it_comes(admin, completed, sandbox_ui):
+    study, session, _ = completed
+    assert run(pay_now(admin, session), sandbox_ui) == "done"
+    settle_at_ui(sandbox_ui)
+    payout = Payout.objects.get(session_id=session.pk)
+    recruit_id = Recruitment.objects.get(study=study).ui_recruit_id
+
+    class Event:
+        event_id = "evt_pay_1"
+        type = "payment.status_changed"
+        payload = {"data": {"resource": {"type": "payments", "id": payout.ui_payment_id,
+                                         "recruitId": recruit_id}}}
+
+    for _ in range(3):
+        payments._process_payment_event(Event, sandbox_ui)
+    payout.refresh_from_db()
+    assert payout.state == "paid"
+    assert charges(study) == (1, 1, 1)
+    assert ActivityEntry.objects.filter(action="payout.paid").count() == 1
+
+
+def test_the_sweeper_pays_24_hours_after_the_end_with_the_automatic_trigger(
+        admin, completed, sandbox_ui):
+    from billing.payouts import payouts_sweep
+
+    study, session, _ = completed
+    session_mark(membership=admin, session_id=session.pk, status="completed")
+    assert payouts_sweep() == 0
+    clock.advance(hours=24)
+    assert payouts_sweep() == 1
+    assert run(OutboxOperation.objects.get(operation="create_payment"), sandbox_ui) == "done"
+    [payment] = payments_at_ui(sandbox_ui, study)
+    assert payment.trigger == "auto_24h"
+
+
+@pytest.mark.parametrize("when", ["after", "before"])
+def test_a_timeout_is_looked_up_or_resent_with_the_same_key_and_pays_once(
+        admin, completed, sandbox_ui, sandbox_transport, when):
+    study, session, _ = completed
+    operation = pay_now(admin, session)
+    sandbox_control(sandbox_ui, "faults", {"path": "/sessions/*/payments", "method": "POST",
+                                           "timeout": when, "count": 1})
+    assert run(operation, sandbox_ui) == "pending"
+    assert Payout.objects.get(session_id=session.pk).state == "sending"
+    clock.advance(seconds=15)
+    assert run(operation, sandbox_ui) == "done"
+    posts = sandbox_transport.requests("POST", "/payments")
+    assert len(posts) == (1 if when == "after" else 2)
+    assert {r.headers["Idempotency-Key"] for r, _ in posts} == {str(operation.idempotency_key)}
+    assert len(payments_at_ui(sandbox_ui, study)) == 1
+    assert Payout.objects.get(session_id=session.pk).state == "sent"
+    assert charges(study) == (1, 1, 0)
+
+
+def test_server_errors_then_success_pay_once(admin, completed, sandbox_ui):
+    study, session, _ = completed
+    operation = pay_now(admin, session)
+    sandbox_control(sandbox_ui, "faults", {"path": "/sessions/*/payments", "method": "POST",
+                                           "status": 500, "count": 2})
+    assert run(operation, sandbox_ui) == "pending"
+    clock.advance(seconds=15)
+    assert run(operation, sandbox_ui) == "pending"
+    clock.advance(seconds=30)
+    assert run(operation, sandbox_ui) == "done"
+    assert len(payments_at_ui(sandbox_ui, study)) == 1
+    assert Payout.objects.get(session_id=session.pk).state == "sent"
+
+
+def test_a_429_waits_as_long_as_retry_after_says(admin, completed, sandbox_transport):
+    study, session, _ = completed
+    slept = []
+    with UIClient(base_url=SANDBOX_URL, api_key=SANDBOX_KEY, transport=sandbox_transport,
+                  sleep=slept.append, max_attempts=3) as client:
+        operation = pay_now(admin, session)
+        sandbox_control(client, "faults", {"path": "/sessions/*/payments", "method": "POST",
+                                           "status": 429, "count": 1})
+        assert run(operation, client) == "done"
+        assert len(payments_at_ui(client, study)) == 1
+    [(_, limited)] = [(q, r) for q, r in sandbox_transport.requests("POST", "/payments")
+                      if r.status_code == 429]
+    assert float(limited.headers["Retry-After"]) in slept
+
+
+def test_a_429_beyond_the_clients_patience_backs_off_for_retry_after(admin, completed,
+                                                                    sandbox_ui):
+    study, session, _ = completed
+    operation = pay_now(admin, session)
+    sandbox_control(sandbox_ui, "faults", {"path": "/sessions/*/payments", "method": "POST",
+                                           "status": 429, "count": 1})
+    sandbox_ui.max_retry_after_seconds = 0
+    started = clock.now()
+    assert run(operation, sandbox_ui) == "pending"
+    operation.refresh_from_db()
+    assert operation.next_attempt_at - started >= timedelta(seconds=1)
+    clock.advance(seconds=3600)
+    assert run(operation, sandbox_ui) == "done"
+    assert len(payments_at_ui(sandbox_ui, study)) == 1
+
+
+def test_a_definite_refusal_fails_visibly_without_a_retry_storm(admin, completed, sandbox_ui,
+                                                                sandbox_transport):
+    study, session, ui_session_id = completed
+    sandbox_ui.session_no_show(ui_session_id, key=str(uuid.uuid4()))  # UI will answer 409
+    operation = pay_now(admin, session)
+    assert run(operation, sandbox_ui) == "failed"
+    payout = Payout.objects.get(session_id=session.pk)
+    assert payout.state == "failed" and "409" in payout.failure_reason
+    assert ActivityEntry.objects.filter(action="payout.failed").exists()
+    clock.advance(hours=2)
+    assert run(operation, sandbox_ui) is None
+    assert len(sandbox_transport.requests("POST", "/payments")) == 1
+    assert payments_at_ui(sandbox_ui, study) == []
+
+
+class Malformed(httpx.BaseTransport):
+    """Answers the first payment POST with a 201 whose body is not a payment (after UI
+    applied it)."""
+
+    def __init__(self, inner):
+        self.inner, self.spoiled = inner, False
+
+    def handle_request(self, request):
+        response = self.inner.handle_request(request)
+        if (not self.spoiled and request.method == "POST"
+                and request.url.path.endswith("/payments")):
+            self.spoiled = True
+            response.read()
+            return httpx.Response(201, headers={"Content-Type": response.headers.get(
+                "Content-Type", "application/json")}, content=json.dumps({"data": {}}))
+        return response
+
+
+def test_a_malformed_2xx_is_looked_up_not_paid_again(admin, completed, sandbox_transport):
+    study, session, _ = completed
+    transport = Malformed(sandbox_transport)
+    with UIClient(base_url=SANDBOX_URL, api_key=SANDBOX_KEY, transport=transport,
+                  sleep=lambda seconds: None, max_attempts=1) as client:
+        operation = pay_now(admin, session)
+        assert run(operation, client) == "pending"
+        clock.advance(seconds=15)
+        assert run(operation, client) == "done"
+        assert len(payments_at_ui(client, study)) == 1
+    assert len(sandbox_transport.requests("POST", "/payments")) == 1
+    assert Payout.objects.get(session_id=session.pk).state == "sent"
+
+
+def test_a_worker_killed_after_ui_paid_pays_once_after_redelivery(admin, completed, sandbox_ui,
+                                                                  sandbox_transport,
+                                                                  monkeypatch):
+    study, session, _ = completed
+    operation = pay_now(admin, session)
+    registered = handlers.REGISTRY["create_payment"]
+    record = registered.apply
+
+    def crash(operation, result):
+        raise WorkerCrash
+
+    monkeypatch.setattr(registered, "apply", crash)
+    with pytest.raises(WorkerCrash):
+        run(operation, sandbox_ui)
+    assert Payout.objects.get(session_id=session.pk).state == "sending"
+    monkeypatch.setattr(registered, "apply", record)
+    assert run(operation, sandbox_ui) is None  # still leased to the dead worker
+    after_lease()
+    assert run(operation, sandbox_ui) == "done"
+    assert len(sandbox_transport.requests("POST", "/payments")) == 1  # looked up, not re-sent
+    assert len(payments_at_ui(sandbox_ui, study)) == 1
+    assert Payout.objects.get(session_id=session.pk).state == "sent"
+    assert charges(study) == (1, 1, 0)
+
+
+def test_a_payment_waits_until_its_session_is_known_at_ui(admin, sandbox_ui):
+    study = funded_ui_study(admin, limit=2)
+    Recruitment.objects.create(study=study, state=Recruitment.State.STARTING,
+                               created_at=clock.now(), updated_at=clock.now())
+    session = ended_session(study)
+    operation = pay_now(admin, session)
+    assert run(operation, sandbox_ui) == "pending"
+    operation.refresh_from_db()
+    assert "User Interviews yet" in operation.last_error
