@@ -1,6 +1,14 @@
+"""People who take part in studies, and the review of their applications (SPEC P)."""
+
 from django.apps import AppConfig
 
 
 class ParticipantsConfig(AppConfig):
     name = "participants"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from studies import pages
+
+        pages.register_tab("participants", label="Participants",
+                           url_name="participants:study_participants", order=60)

@@ -6,13 +6,20 @@ the poller both end here): bulk, by UI id, safe to replay in any order.
 
 import itertools
 import json
+import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
 
 from participants.models import Application
+from participants.selectors import SEAT_HOLDING
 from rally import clock
+from rally.permissions import Permission
+from rally.services import activity_record, outbox_enqueue
+from studies.lifecycle import study_on_team
+from studies.models import Study
 
 #: Rows written per statement; pages are upserted as they stream in.
 UPSERT_CHUNK = 1000
@@ -159,3 +166,119 @@ def application_mark_from_ui(*, application_id, status):
         application.updated_at = clock.now()
         application.save(update_fields=["status", "updated_at"])
     return application
+
+
+# Applicant review (SPEC P3, R6) --------------------------------------------------------------
+
+#: What each review decision does: the status it sets, the outbox operation that carries it to
+#: User Interviews, and the words people read.
+REVIEW_DECISIONS = {
+    "invite": (Application.Status.INVITED, "approve_applicant", "invited"),
+    "reject": (Application.Status.REJECTED, "reject_applicant", "rejected"),
+}
+
+
+def applicant_invite(*, membership, study, application_id):
+    """Invite one applicant: it takes a seat of the participation limit, and User Interviews
+    sends the invitation (a Rally panel applicant is not UI's and gets Rally's own later)."""
+    return applicants_bulk_review(membership=membership, study=study,
+                                  application_ids=[application_id], decision="invite",
+                                  single=True)[0]
+
+
+def applicant_reject(*, membership, study, application_id, reason=""):
+    """Reject one applicant (an invited one frees their seat), with an optional reason."""
+    return applicants_bulk_review(membership=membership, study=study,
+                                  application_ids=[application_id], decision="reject",
+                                  reason=reason, single=True)[0]
+
+
+@transaction.atomic(durable=True)
+def applicants_bulk_review(*, membership, study, application_ids, decision, reason="",
+                           single=False):
+    """Invite or reject several applicants of `study` at once: all of them or none.
+
+    Locks the study (so two reviewers never hand out the same last seat), then the
+    applications, and re-checks each status. Ids of another study or workspace, a status
+    the decision cannot leave, or more invitations than free seats refuse the whole batch
+    with a ValidationError saying why. Applicants already in the decided status are left
+    as they are (doing it twice is doing it once) unless `single` asks to be told.
+    Returns the applications that changed.
+    """
+    if decision not in REVIEW_DECISIONS:
+        raise ValidationError("Choose Invite or Reject.")
+    target, operation, done_word = REVIEW_DECISIONS[decision]
+    if study.workspace_id != membership.workspace_id:
+        raise PermissionDenied
+    if not membership.allows(Permission.REVIEW_APPLICANTS,
+                             on_team=study_on_team(study, membership.user)):
+        raise PermissionDenied
+    ids = _parse_ids(application_ids)
+    if not ids:
+        raise ValidationError("Select at least one applicant.")
+    study = Study.objects.select_for_update().get(pk=study.pk)
+    applications = list(Application.objects.select_for_update(of=("self",))
+                        .select_related("participant")
+                        .filter(study=study, pk__in=ids).order_by("applied_at", "id"))
+    if len(applications) != len(ids):
+        raise ValidationError("Some of the selected applicants are not applicants of this "
+                              "study. Nothing was changed.")
+    changing = []
+    for application in applications:
+        name = application.participant.display_name
+        if application.status == target:
+            if single:
+                raise ValidationError(f"{name} is already {done_word}.")
+            continue
+        if not application.can_become(target):
+            raise ValidationError(
+                f"{name} is {application.get_status_display()} and can’t be {done_word}."
+                + ("" if single else " Nothing was changed."))
+        changing.append(application)
+    if decision == "invite" and changing and study.participation_limit is not None:
+        taken = Application.objects.filter(study=study, status__in=SEAT_HOLDING).count()
+        free = study.participation_limit - taken
+        if free <= 0:
+            raise ValidationError(
+                f"Participation limit reached — no longer accepting applicants "
+                f"({taken} of {study.participation_limit} seats taken).")
+        if len(changing) > free:
+            raise ValidationError(
+                f"Only {free} of {study.participation_limit} seats are free: select at most "
+                f"{free} applicant{'s' if free != 1 else ''} to invite. Nothing was changed.")
+    now = clock.now()
+    for application in changing:
+        application.status = target
+        application.updated_at = now
+        if decision == "reject":
+            application.rejection_reason = reason.strip()[:500]
+    Application.objects.bulk_update(changing, ["status", "rejection_reason", "updated_at"])
+    for application in changing:
+        name = application.participant.display_name
+        activity_record(
+            workspace=study.workspace, actor=membership.user, study_id=study.id,
+            action=f"participants.applicant_{done_word}",
+            summary=(f"{done_word.capitalize()} {name} for “{study.name}”"
+                     + (f": {application.rejection_reason}"
+                        if application.rejection_reason and decision == "reject" else "")),
+            data={"application_id": str(application.id), "reason":
+                  application.rejection_reason if decision == "reject" else ""})
+        if application.ui_applicant_id:
+            outbox_enqueue(workspace=study.workspace, operation=operation,
+                           subject=application.id, study_id=study.id,
+                           payload={"application_id": str(application.id),
+                                    "study_id": str(study.id),
+                                    "reason": application.rejection_reason
+                                    if decision == "reject" else ""})
+    return changing or applications
+
+
+def _parse_ids(values):
+    ids = set()
+    for value in values:
+        try:
+            ids.add(value if isinstance(value, uuid.UUID) else uuid.UUID(str(value)))
+        except (ValueError, TypeError, AttributeError) as exc:
+            raise ValidationError("Some of the selected applicants are not applicants of "
+                                  "this study. Nothing was changed.") from exc
+    return ids

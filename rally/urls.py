@@ -28,8 +28,9 @@ urlpatterns = [
          name="member_remove"),
     path("healthz", views.healthz, name="healthz"),
     path("", include("billing.urls")),
-    path("", include("studies.urls")),
+    # participants first: its Participants tab takes over the studies app's placeholder URL.
     path("", include("participants.urls")),
+    path("", include("studies.urls")),
     path("", include("scheduling.urls")),
     path("", include("recruitment.urls")),
 ]

@@ -1,0 +1,278 @@
+"""The Participants tab (SPEC P1), the external profile (P2) and the review actions (P3)."""
+
+import uuid
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from participants import review, services
+from participants.forms import BulkReviewForm, RejectForm
+from participants.models import Application
+from participants.selectors import application_counts_by_status, application_get_for_study
+from rally.permissions import Permission
+from rally.selectors import require_permission
+from studies.lifecycle import study_on_team
+from studies.pages import study_page_context
+from studies.selectors import study_get_for_user
+
+PAGE_SIZE = 50
+Status = Application.Status
+
+
+def _study(request, study_id):
+    membership = require_permission(request.membership, Permission.VIEW)
+    return study_get_for_user(membership=membership, study_id=study_id)
+
+
+def _can_review(request, study):
+    return request.membership.allows(Permission.REVIEW_APPLICANTS,
+                                     on_team=study_on_team(study, request.user))
+
+
+def _require_review(request, study):
+    return require_permission(request.membership, Permission.REVIEW_APPLICANTS,
+                              on_team=study_on_team(study, request.user))
+
+
+def _list_url(study, query, **changes):
+    url = reverse("participants:study_participants", kwargs={"study_id": study.id})
+    params = query.params(**changes)
+    return f"{url}?{urlencode(params)}" if params else url
+
+
+def _next_url(request, fallback):
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
+                                                   require_https=request.is_secure()):
+        return target
+    return fallback
+
+
+def _seats(study, counts):
+    taken = review.seats_from_counts(counts)
+    limit = study.participation_limit
+    return {"taken": taken, "limit": limit, "full": limit is not None and taken >= limit,
+            "free": None if limit is None else max(limit - taken, 0)}
+
+
+@login_required
+@require_GET
+def study_participants(request, study_id):
+    study = _study(request, study_id)
+    query = review.ListQuery.from_params(request.GET)
+    counts = application_counts_by_status(study=study)
+    total = sum(counts.values())
+    page = Paginator(review.applications_review_list(study=study, query=query),
+                     PAGE_SIZE).get_page(request.GET.get("page"))
+    rows = list(page.object_list)
+    progress = review.review_progress(rows)
+    query_string = urlencode(query.params())
+    context = {
+        **study_page_context(request, study, "participants"),
+        "query": query,
+        "query_string": query_string,
+        "list_url": _list_url(study, query),
+        "page": page,
+        "rows": [{"application": application, "operation": progress.get(application.pk),
+                  "can_invite": application.can_become(Status.INVITED),
+                  "can_reject": application.can_become(Status.REJECTED)}
+                 for application in rows],
+        "any_pending": any(op.status == "pending" for op in progress.values()),
+        "total": total,
+        "chips": [{"status": "", "label": "All", "count": total,
+                   "url": _list_url(study, query, status="", page=""),
+                   "current": not query.status}]
+        + [{"status": status, "label": label, "count": counts[status],
+            "url": _list_url(study, query, status=status, page=""),
+            "current": query.status == status}
+           for status, label in Status.choices],
+        "columns": _columns(study, query),
+        "seats": _seats(study, counts),
+        "can_review": _can_review(request, study),
+        "pages": {"previous": (_list_url(study, query, page=page.previous_page_number())
+                               if page.has_previous() else None),
+                  "next": (_list_url(study, query, page=page.next_page_number())
+                           if page.has_next() else None)},
+    }
+    template = "participants/study_participants.html"
+    if request.htmx and request.htmx.target == "applicants-table":
+        template += "#table"
+    return render(request, template, context)
+
+
+def _columns(study, query):
+    columns = []
+    for key, (label, _fields) in review.SORTS.items():
+        current = query.sort_key == key
+        descending = current and query.descending
+        # A click sorts ascending, a second click descending (dates start newest first).
+        if current:
+            next_sort = key if descending else f"-{key}"
+        else:
+            next_sort = f"-{key}" if key == "applied" else key
+        columns.append({
+            "key": key, "label": label,
+            "aria_sort": ("descending" if descending else "ascending") if current else None,
+            "url": _list_url(study, query, sort=next_sort, page=""),
+            "numeric": key in ("version", "matched"),
+        })
+    return columns
+
+
+@login_required
+@require_GET
+def applicant_profile(request, study_id, application_id):
+    study = _study(request, study_id)
+    application = application_get_for_study(study=study, application_id=application_id)
+    query = review.ListQuery.from_params(request.GET)
+    previous_id, next_id = review.application_neighbours(study=study, query=query,
+                                                         application=application)
+    query_string = urlencode(query.params())
+
+    def profile_url(pk):
+        if pk is None:
+            return None
+        url = reverse("participants:applicant_profile",
+                      kwargs={"study_id": study.id, "application_id": pk})
+        return f"{url}?{query_string}" if query_string else url
+
+    counts = application_counts_by_status(study=study)
+    progress = review.review_progress([application])
+    return render(request, "participants/applicant_profile.html", {
+        **study_page_context(request, study, "participants"),
+        "application": application,
+        "participant": application.participant,
+        "screener": review.screener_answers(application),
+        "matched": review.criteria_described(application.matched_criteria),
+        "unmet": review.criteria_described(application.unmet_criteria),
+        "history": review.participant_history(application=application),
+        "operation": progress.get(application.pk),
+        "previous_url": profile_url(previous_id),
+        "next_url": profile_url(next_id),
+        "list_url": _list_url(study, query),
+        "here": profile_url(application.pk),
+        "seats": _seats(study, counts),
+        "can_review": _can_review(request, study),
+        "can_invite": application.can_become(Status.INVITED),
+        "can_reject": application.can_become(Status.REJECTED),
+        "reject_form": RejectForm(),
+    })
+
+
+@login_required
+@require_POST
+def applicant_invite(request, study_id, application_id):
+    study = _study(request, study_id)
+    _require_review(request, study)
+    application = application_get_for_study(study=study, application_id=application_id)
+    fallback = reverse("participants:study_participants", kwargs={"study_id": study.id})
+    try:
+        services.applicant_invite(membership=request.membership, study=study,
+                                  application_id=application.pk)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, _invited_message(application))
+    return redirect(_next_url(request, fallback))
+
+
+def _invited_message(application):
+    name = application.participant.display_name
+    if application.ui_applicant_id:
+        return f"Invited {name} — User Interviews sends the invitation."
+    return _sentence(f"Invited {name}")
+
+
+def _sentence(text):
+    """End `text` with one full stop (names end with their initial's)."""
+    return text if text.endswith(".") else f"{text}."
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def applicant_reject(request, study_id, application_id):
+    """GET: the reason form (the page behind the dialog, for use without JavaScript)."""
+    study = _study(request, study_id)
+    _require_review(request, study)
+    application = application_get_for_study(study=study, application_id=application_id)
+    fallback = reverse("participants:study_participants", kwargs={"study_id": study.id})
+    form = RejectForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                services.applicant_reject(membership=request.membership, study=study,
+                                          application_id=application.pk,
+                                          reason=form.cleaned_data["reason"])
+            except ValidationError as error:
+                messages.error(request, " ".join(error.messages))
+            else:
+                messages.success(request, _sentence(
+                    f"Rejected {application.participant.display_name}"))
+            return redirect(_next_url(request, fallback))
+        status = 422
+    return render(request, "participants/applicant_reject.html", {
+        **study_page_context(request, study, "participants"),
+        "application": application, "form": form,
+        "next": _next_url(request, fallback),
+    }, status=status)
+
+
+@login_required
+@require_POST
+def applicants_bulk(request, study_id):
+    """Invite or reject the selected applicants. Without the confirmation (no JavaScript,
+    so no dialog) it answers a page that asks for it."""
+    study = _study(request, study_id)
+    _require_review(request, study)
+    fallback = reverse("participants:study_participants", kwargs={"study_id": study.id})
+    next_url = _next_url(request, fallback)
+    data = request.POST.copy()
+    if data.get("confirm") in ("invite", "reject"):
+        data["decision"] = data["confirm"]
+    form = BulkReviewForm(data)
+    ids = request.POST.getlist("application")
+    if not form.is_valid():
+        messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
+        return redirect(next_url)
+    if not ids:
+        messages.error(request, "Select at least one applicant.")
+        return redirect(next_url)
+    decision = form.cleaned_data["decision"]
+    if not request.POST.get("confirm"):
+        selected = list(Application.objects.filter(
+            study=study, pk__in=_uuids(ids)).select_related("participant")
+            .order_by("participant__first_name"))
+        return render(request, "participants/bulk_confirm.html", {
+            **study_page_context(request, study, "participants"),
+            "decision": decision, "selected": selected, "ids": ids, "next": next_url,
+            "form": form, "unknown": len(set(ids)) - len(selected),
+        })
+    try:
+        changed = services.applicants_bulk_review(
+            membership=request.membership, study=study, application_ids=ids,
+            decision=decision, reason=form.cleaned_data["reason"])
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        count = sum(1 for application in changed
+                    if application.status == services.REVIEW_DECISIONS[decision][0])
+        word = "Invited" if decision == "invite" else "Rejected"
+        messages.success(request, f"{word} {count} applicant{'s' if count != 1 else ''}.")
+    return redirect(next_url)
+
+
+def _uuids(values):
+    parsed = []
+    for value in values:
+        try:
+            parsed.append(uuid.UUID(value))
+        except ValueError:
+            continue
+    return parsed
