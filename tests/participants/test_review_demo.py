@@ -1,0 +1,40 @@
+"""The demo's active interview study has applicants in every status (UI.md "Demo workspace")."""
+
+import pytest
+from django.urls import reverse
+
+from participants import demo
+from participants.models import Application
+from rally import demo as rally_demo
+from scheduling import demo as scheduling_demo
+from studies import demo as studies_demo
+
+pytestmark = pytest.mark.django_db
+
+
+def _seed():
+    context = rally_demo.seed()
+    studies_demo.seed(context)
+    demo.seed(context)
+    scheduling_demo.seed(context)
+    return context
+
+
+def test_demo_applicants_cover_every_status_and_seeding_twice_adds_nothing(client):
+    context = _seed()
+    count = Application.objects.count()
+    _seed()
+    assert Application.objects.count() == count
+    study = Application.objects.get(ui_applicant_id="demo-review-1-app").study
+    assert set(study.applications.values_list("status", flat=True)) == set(
+        Application.Status.values)
+    rejected = study.applications.get(status="rejected")
+    assert rejected.rejection_reason
+    unqualified = study.applications.filter(status="unqualified").first()
+    assert unqualified.unmet_criteria and unqualified.source == "direct_link"
+    client.force_login(context.users["researcher"])
+    html = client.get(reverse("participants:applicant_profile", kwargs={
+        "study_id": study.id, "application_id": Application.objects.get(
+            ui_applicant_id="demo-review-1-app").id})).content.decode()
+    assert "Have you onboarded a new developer" in html  # the version's question text
+    assert "Clinician workflow interviews" in html  # her history in the workspace
