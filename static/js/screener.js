@@ -6,18 +6,15 @@
 
   function list() { return document.getElementById("screener-questions"); }
 
-  document.addEventListener("mousedown", function (event) {
+  document.addEventListener("dragstart", function (event) {
     var handle = event.target.closest && event.target.closest(".question__handle");
     var item = handle && handle.closest("[data-draggable]");
-    if (item) item.setAttribute("draggable", "true");
-  });
-  document.addEventListener("dragstart", function (event) {
-    var item = event.target.closest && event.target.closest("[data-draggable]");
     if (!item) return;
     dragged = item;
     item.classList.add("is-dragging");
     event.dataTransfer.effectAllowed = "move";
     event.dataTransfer.setData("text/plain", item.getAttribute("data-uid"));
+    event.dataTransfer.setDragImage(item, 16, 16);
   });
   document.addEventListener("dragover", function (event) {
     var over = event.target.closest && event.target.closest("[data-draggable]");
@@ -36,7 +33,7 @@
     submitOrder();
   });
   document.addEventListener("dragend", function () {
-    if (dragged) { dragged.classList.remove("is-dragging"); dragged.removeAttribute("draggable"); }
+    if (dragged) dragged.classList.remove("is-dragging");
     document.querySelectorAll(".is-drop-target").forEach(function (el) { el.classList.remove("is-drop-target"); });
     dragged = null;
   });

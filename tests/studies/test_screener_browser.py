@@ -71,6 +71,22 @@ def test_researcher_adds_three_questions_sets_a_skip_and_previews_it(live_server
         page.get_by_role("button", name="Move down How many people report to you?").click()
     expect(page.locator("li.question h3").nth(2)).to_contain_text("How many people")
 
+    # Drag and drop reorders too (the job title question to the end, then back).
+    page.set_viewport_size({"width": 1280, "height": 1600})
+    page.mouse.wheel(0, -5000)
+    handle = page.locator(".question__handle").nth(1).bounding_box()
+    target = page.locator("li.question").nth(2).bounding_box()
+    with page.expect_response(lambda response: "/screener/order/" in response.url):
+        page.mouse.move(handle["x"] + 4, handle["y"] + 6)
+        page.mouse.down()
+        page.mouse.move(handle["x"] + 10, handle["y"] + 30, steps=5)
+        page.mouse.move(target["x"] + 40, target["y"] + target["height"] - 12, steps=10)
+        page.mouse.up()
+    expect(page.locator("li.question h3").nth(2)).to_contain_text("What is your job title?")
+    with page.expect_response(lambda response: "/move/" in response.url):
+        page.get_by_role("button", name="Move up What is your job title?").click()
+    expect(page.locator("li.question h3").nth(1)).to_contain_text("What is your job title?")
+
     page.get_by_role("link", name="Preview as an applicant").click()
     expect(page.get_by_text("Question 1 of 3")).to_be_visible()
     page.get_by_role("radio", name="Yes").check()
