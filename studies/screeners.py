@@ -234,8 +234,12 @@ def _question_problems(questions, index, positions, properties):
             answers = condition.get("answerUids") or []
             if source["type"] not in CHOICE_TYPES:
                 add("it can depend only on the answer to a choice question.")
-            elif not answers or not set(answers) <= source_options:
+            elif not answers:
                 add("choose which answers of the earlier question show it.")
+            elif not set(answers) <= source_options:
+                add(f"it is shown after an answer to "
+                    f"{_name(questions, positions[source_uid])} that no longer exists; "
+                    f"change its condition first.")
     key = question.get("property") or ""
     if key and properties is not None:
         definition = properties.get(key)
@@ -477,8 +481,8 @@ def question_clean(*, data, existing=None):
         errors["help"] = f"Keep the hint under {HELP_MAX} characters."
     if kind not in QuestionType.values:
         errors["type"] = "Choose one of the listed question types."
+    known = {option["uid"] for option in existing.get("options") or []}
     if kind in CHOICE_TYPES:
-        known = {option["uid"] for option in existing.get("options") or []}
         for option_uid, label in data.get("options") or []:
             label = " ".join(_plain(label).split())
             if not label:
@@ -497,8 +501,8 @@ def question_clean(*, data, existing=None):
         own = {option["uid"] for option in question["options"]}
         for option_uid, target in (data.get("skip") or {}).items():
             target = str(target or "").strip()
-            if not target:
-                continue
+            if not target or (option_uid in known and option_uid not in own):
+                continue  # no skip, or the option was just removed (its skip goes with it)
             if option_uid not in own:
                 errors["skip"] = "Skip logic can only use this question's own answers."
                 continue

@@ -451,3 +451,21 @@ def test_control_characters_in_question_text_are_removed_not_a_crash(researcher,
     question = screeners.screener_draft(study)[0]
     assert question["uid"] == uid and question["text"] == "Job title?"
     assert [o["label"] for o in question["options"]] == ["A", "B"]
+
+
+def test_removing_an_option_drops_its_skip_but_not_one_a_later_condition_needs(
+        researcher, study, three):
+    first, second, third = three
+    yes, no = _option(study, first, "Yes"), _option(study, first, "No")
+    _update(researcher, study, first, skip={yes: third})
+    _update(researcher, study, first, options=[(yes, ""), (no, "No"), ("", "Maybe")])
+    question = screeners.screener_draft(study)[0]
+    assert [o["label"] for o in question["options"]] == ["No", "Maybe"]
+    assert question["logic"]["skip"] == {}
+    _update(researcher, study, second, show_if=[no])
+    before = _snapshot(study)
+    with pytest.raises(ValidationError) as refused:
+        _update(researcher, study, first, options=[(no, ""), ("", "Yes"), ("", "Maybe")])
+    assert "that no longer exists; change its condition first" in " ".join(
+        refused.value.messages)
+    assert _snapshot(study) == before
