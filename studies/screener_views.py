@@ -349,20 +349,27 @@ def screener_preview(request, study_id):
     """
     study = _study(request, study_id)
     questions = screeners.screener_draft(study)
+    positions = {q["uid"]: i for i, q in enumerate(questions)}
     answers, error, index = {}, "", None
+    seen = [uid for uid in request.POST.getlist("seen") if uid in positions]
     if request.method == "POST":
         answers = _prior_answers(request.POST, questions)
         current = request.POST.get("current", "")
-        positions = {q["uid"]: i for i, q in enumerate(questions)}
-        if current in positions:
+        if request.POST.get("action") == "back" and seen:
+            # Back to the previous question: later answers no longer count.
+            index = positions[seen.pop()]
+            answers = {uid: value for uid, value in answers.items() if positions[uid] <= index}
+        elif current in positions:
             index = positions[current]
             try:
                 answer = _check_answer(questions[index], request.POST.getlist("answer"))
             except ValidationError as refused:
                 error = refused.messages[0]
             else:
+                answers.pop(current, None)
                 if answer is not None:
                     answers[current] = answer
+                seen.append(current)
                 index = screeners.next_question_index(questions, answers, index)
         else:
             index = screeners.next_question_index(questions, answers)
@@ -376,11 +383,12 @@ def screener_preview(request, study_id):
     context = {
         **pages.study_page_context(request, study, "screener"),
         "question": question, "number": (index + 1) if index is not None else None,
-        "total": len(questions), "error": error, "hidden": hidden,
-        "chosen": current_answer if isinstance(current_answer, list) else [],
-        "scale": range(1, (question.get("max") or 5) + 1) if question and
-        question["type"] == QuestionType.SCALE else (),
-        "finished": request.method == "POST" and question is None,
+        "total": len(questions), "error": error, "hidden": hidden, "seen": seen,
+        "chosen": current_answer if isinstance(current_answer, list) else
+        ([current_answer] if current_answer else []),
+        "value": current_answer if isinstance(current_answer, str) else "",
+        "scale": [str(n) for n in range(1, (question.get("max") or 5) + 1)]
+        if question and question["type"] == QuestionType.SCALE else (),
         "answers": _shown_answers(questions, answers),
         "empty": not questions,
     }

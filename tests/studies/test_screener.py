@@ -469,3 +469,18 @@ def test_removing_an_option_drops_its_skip_but_not_one_a_later_condition_needs(
     assert "that no longer exists; change its condition first" in " ".join(
         refused.value.messages)
     assert _snapshot(study) == before
+
+
+def test_preview_back_returns_to_the_previous_question_with_its_answer(client_for, researcher,
+                                                                      study, three):
+    first, second, _ = three
+    no = _option(study, first, "No")
+    client = client_for(researcher)
+    url = _url("screener_preview", study)
+    html = client.post(url, {"current": first, "answer": no, "action": "next"}).content.decode()
+    assert "What is your job title?" in html and f'name="seen" value="{first}"' in html
+    html = client.post(url, {"current": second, "seen": [first], f"a:{first}": no,
+                             "answer": "Designer", "action": "back"}).content.decode()
+    assert "Do you manage a team?" in html and "Question 1 of 3" in html
+    assert f'value="{no}" checked' in html
+    assert 'name="seen"' not in html
