@@ -377,7 +377,7 @@ def test_screener_tab_query_count_does_not_grow_with_questions(client_for, resea
         _add(researcher, study, f"Question {index}?", "single_choice", ("A", "B"))
     with CaptureQueriesContext(connection) as large:
         assert client.get(url).status_code == 200
-    assert len(large.captured_queries) == len(small.captured_queries)
+    assert len(large.captured_queries) == len(small.captured_queries) <= 15
 
 
 def test_preview_steps_through_with_the_skip(client_for, researcher, study, three):
