@@ -19,6 +19,7 @@ from rally import clock
 from rally.permissions import Permission
 from rally.services import activity_record, outbox_enqueue
 from studies.lifecycle import study_on_team
+from studies.models import Status as StudyStatus
 from studies.models import Study
 
 #: Rows written per statement; pages are upserted as they stream in.
@@ -235,6 +236,8 @@ def applicants_bulk_review(*, membership, study, application_ids, decision, reas
                 f"{name} is {application.get_status_display()} and can’t be {done_word}."
                 + ("" if single else " Nothing was changed."))
         changing.append(application)
+    if decision == "invite" and changing and study.status == StudyStatus.CLOSED:
+        raise ValidationError("This study is closed: it no longer invites applicants.")
     if decision == "invite" and changing and study.participation_limit is not None:
         taken = Application.objects.filter(study=study, status__in=SEAT_HOLDING).count()
         free = study.participation_limit - taken

@@ -385,3 +385,34 @@ def test_unknown_ids_in_urls_are_404(client_for, researcher, study):
     missing = reverse("participants:applicant_profile",
                       kwargs={"study_id": study.id, "application_id": uuid.uuid4()})
     assert client.get(missing).status_code == 404
+
+
+def test_a_closed_study_invites_no_one_but_may_still_reject(study, researcher):
+    waiting, other = _applicant(study), _applicant(study, first_name="Ada")
+    study.status = "closed"
+    study.save(update_fields=["status"])
+    with pytest.raises(ValidationError, match="closed"):
+        _invite(researcher, study, waiting)
+    _reject(researcher, study, other)
+    other.refresh_from_db()
+    assert other.status == "rejected"
+
+
+def test_the_polling_request_answers_only_the_table(client_for, researcher, study):
+    _applicant(study, "applied", "Ada")
+    html = client_for(researcher).get(
+        _url("study_participants", study), headers={
+            "HX-Request": "true", "HX-Target": "applicants-table"}).content.decode()
+    assert html.lstrip().startswith('<div class="card applicants-card" id="applicants-table"')
+    assert "Ada P." in html and "<html" not in html
+
+
+def test_rejecting_from_the_profile_page_without_javascript(client_for, researcher, study):
+    application = _applicant(study)
+    client = client_for(researcher)
+    url = _url("applicant_reject", study, application)
+    page = client.get(url + "?next=" + _url("applicant_profile", study, application))
+    assert page.status_code == 200 and 'name="reason"' in page.content.decode()
+    response = client.post(url, {"reason": "", "next": _url("applicant_profile", study,
+                                                            application)})
+    assert response.url == _url("applicant_profile", study, application)
