@@ -1,0 +1,206 @@
+"""perf-payouts: 2,000 due payouts swept by 2 workers against the sandbox (rate limits
+raised), each paid exactly once; payouts per second from the first sweep until every
+payout is Sent.
+
+Each worker does what a Celery worker pair does: claim a batch with the sweeper (SKIP
+LOCKED), then run the batch's `create_payment` outbox rows at UI. Runs in a database of
+its own (created, migrated and dropped here); the sandbox is served in-process through
+httpx's WSGI transport.
+"""
+
+import logging
+import threading
+import time
+import uuid
+from datetime import timedelta
+from decimal import Decimal
+
+import httpx
+from django.conf import settings
+from django.core import signals
+from django.db import close_old_connections, connection
+
+PAYOUTS = 2_000
+STUDIES = 4
+WORKERS = 2
+BATCH = 100
+TARGET_RATE = 200.0
+BENCH_DATABASE = "rally_bench_payouts"
+
+
+def _client():
+    from rally.wsgi import application
+    from recruitment.user_interviews.client import UIClient
+
+    return UIClient(base_url="http://testserver/sandbox/ui/api",
+                    api_key=settings.SANDBOX_API_KEYS[0],
+                    transport=httpx.WSGITransport(app=application), timeout=120)
+
+
+def _study_at_ui(client, *, workspace, owner, budget, count, n):
+    """A live UI study with `count` completed sessions (Rally and sandbox rows) whose
+    payouts came due, its reservation covering them."""
+    from billing.models import Payout
+    from billing.services import budget_reserve_for_study
+    from participants.models import Application
+    from rally import clock
+    from recruitment.models import Recruitment
+    from recruitment.sync import applicants_sync, recruit_result, recruitment_apply_recruit
+    from recruitment.user_interviews.client import idempotency_key
+    from sandbox.models import Applicant as UIApplicant
+    from sandbox.models import Session as UISession
+    from scheduling.models import Session
+    from studies.models import Study
+
+    now = clock.now()
+    study = Study.objects.create(workspace=workspace, owner=owner, name=f"Payouts {n}",
+                                 status="active", participation_limit=count,
+                                 incentive_amount=Decimal("50.00"), countries=["US"],
+                                 created_at=now, updated_at=now)
+    budget_reserve_for_study(budget=budget, study_id=study.pk, study_name=study.name,
+                             participation_limit=count, fee=Decimal("39.00"),
+                             incentive=Decimal("50.00"), actor="bench")
+    recruit = client.recruit_create(
+        key=idempotency_key("create_recruit", study.pk), external_id=study.pk,
+        internal_name=study.name, public_title=study.name, public_description="Bench",
+        study_type="interview", num_participants=count, duration_minutes=30,
+        compensation=Decimal("50.00"), timezone="UTC",
+        audience={"type": "b2c", "countries": ["US"], "usStates": [], "criteria": []},
+        screener={"version": 1, "questions": []})
+    client.recruit_launch(recruit.id, key=idempotency_key("launch_recruit", recruit.id))
+    for path, body in ((f"_sandbox/recruits/{recruit.id}/review", {"outcome": "approve"}),
+                       (f"_sandbox/recruits/{recruit.id}/applicants",
+                        {"count": count, "seed": 20 + n})):
+        response = client.http.post(path, json=body)
+        assert response.status_code < 300, response.text
+    Recruitment.objects.create(study=study, state=Recruitment.State.STARTING,
+                               created_at=now, updated_at=now)
+    recruitment_apply_recruit(study_id=study.pk, result=recruit_result(
+        client.recruit_get(recruit.id)), actor_label="bench", adopt=True)
+    applicants_sync(study=study, recruit_id=recruit.id, client=client)
+    # Booked and completed long ago, at UI and in Rally (setup, not measured).
+    UIApplicant.objects.filter(recruit_id=recruit.id).update(status="completed")
+    applications = list(Application.objects.filter(study=study).order_by("ui_applicant_id"))
+    ui_sessions, sessions, payouts = [], [], []
+    for index, application in enumerate(applications):
+        starts = now - timedelta(days=2, minutes=index * 30)
+        ui_sessions.append(UISession(
+            recruit_id=recruit.id, applicant_id=application.ui_applicant_id, starts_at=starts,
+            ends_at=starts + timedelta(minutes=30), status="completed", created_at=now,
+            updated_at=now))
+        session = Session(workspace=workspace, study=study, application=application,
+                          host=owner, starts_at=starts, ends_at=starts + timedelta(minutes=30),
+                          status="completed", created_at=now, updated_at=now)
+        sessions.append(session)
+        payouts.append(Payout(
+            workspace=workspace, study_id=study.pk, study_name=study.name,
+            session_id=session.id, application_id=application.pk,
+            participant_label=application.participant.display_name, amount=Decimal("50.00"),
+            due_at=session.ends_at + timedelta(hours=24), created_at=now, updated_at=now))
+    UISession.objects.bulk_create(ui_sessions, batch_size=1000)
+    Session.objects.bulk_create(sessions, batch_size=1000)
+    Payout.objects.bulk_create(payouts, batch_size=1000)
+    return study
+
+
+def _setup():
+    from billing.services import budget_add_funds_nested, budget_default_ensure
+    from rally.models import Membership, User, Workspace
+    from rally.permissions import Role
+
+    workspace = Workspace.objects.create(name="Bench payouts")
+    owner = User.objects.create_user(email=f"bench-payouts-{uuid.uuid4().hex[:8]}@example.test")
+    membership = Membership.objects.create(workspace=workspace, user=owner, role=Role.ADMIN)
+    budget = budget_default_ensure(workspace=workspace)
+    budget_add_funds_nested(membership=membership, budget=budget,
+                            amount=Decimal(PAYOUTS * 100), reference="Bench", key=uuid.uuid4())
+    client = _client()
+    per_study = PAYOUTS // STUDIES
+    for n in range(STUDIES):
+        _study_at_ui(client, workspace=workspace, owner=owner, budget=budget,
+                     count=per_study, n=n)
+    client.close()
+
+
+def _worker(errors):
+    from billing.payouts import payouts_send_due
+    from rally.models import OutboxOperation
+    from recruitment.outbox import outbox_execute
+
+    client = _client()
+    try:
+        while True:
+            sent = payouts_send_due(limit=BATCH)
+            if not sent:
+                return
+            rows = OutboxOperation.objects.filter(
+                operation="create_payment",
+                idempotency_key__in=[_key(payout_id) for payout_id in sent])
+            for operation_id in rows.values_list("pk", flat=True):
+                outbox_execute(operation_id=operation_id, client=client)
+    except Exception as error:
+        errors.append(error)
+    finally:
+        client.close()
+        connection.close()
+
+
+def _key(payout_id):
+    from rally.services import outbox_key
+
+    return outbox_key("create_payment", str(payout_id))
+
+
+def _measure():
+    from billing.models import Payout, Transfer
+    from sandbox.models import Payment
+
+    _setup()
+    errors = []
+    threads = [threading.Thread(target=_worker, args=(errors,)) for _ in range(WORKERS)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    seconds = time.perf_counter() - started
+    if errors:
+        raise errors[0]
+    sent = Payout.objects.filter(state__in=["sent", "paid"]).count()
+    payments = Payment.objects.count()
+    external = Payment.objects.values("external_id").distinct().count()
+    fees = Transfer.objects.filter(kind="fee").count()
+    exactly_once = sent == payments == external == fees == PAYOUTS
+    return seconds, exactly_once
+
+
+def run():
+    old_name = connection.settings_dict["NAME"]
+    old_test = dict(connection.settings_dict.get("TEST") or {})
+    old_limits = (settings.SANDBOX_RATE_LIMIT_PER_MINUTE, settings.SANDBOX_RATE_LIMIT_BURST,
+                  getattr(settings, "UI_RATE_LIMIT_PER_MINUTE", 60), settings.SANDBOX_ENABLED)
+    connection.settings_dict.setdefault("TEST", {})["NAME"] = BENCH_DATABASE
+    # A worker's connection is not a request's: in-process requests must not close it.
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    logging.disable(logging.WARNING)
+    settings.SANDBOX_RATE_LIMIT_PER_MINUTE = settings.SANDBOX_RATE_LIMIT_BURST = 1_000_000
+    settings.UI_RATE_LIMIT_PER_MINUTE = 0  # Rally's shared bucket off: the limit is raised
+    settings.SANDBOX_ENABLED = True
+    try:
+        connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
+        seconds, exactly_once = _measure()
+    finally:
+        connection.close()
+        connection.creation.destroy_test_db(old_name, verbosity=0)
+        connection.settings_dict["TEST"] = old_test
+        (settings.SANDBOX_RATE_LIMIT_PER_MINUTE, settings.SANDBOX_RATE_LIMIT_BURST,
+         settings.UI_RATE_LIMIT_PER_MINUTE, settings.SANDBOX_ENABLED) = old_limits
+        logging.disable(logging.NOTSET)
+        signals.request_started.connect(close_old_connections)
+        signals.request_finished.connect(close_old_connections)
+    rate = PAYOUTS / seconds
+    return {
+        "perf-payouts": {"value": round(rate), "target": f">= {TARGET_RATE:g} (exactly once)",
+                         "unit": "payouts/s", "ok": exactly_once and rate >= TARGET_RATE},
+    }
