@@ -6,8 +6,8 @@ Every read here is a fixed number of queries, whatever the number of applicants.
 
 from dataclasses import dataclass
 
-from django.db.models import Func, IntegerField, Q, Value
-from django.db.models.functions import Concat
+from django.db.models import Count, Func, IntegerField, OuterRef, Q, Subquery, Value
+from django.db.models.functions import Coalesce, Concat
 
 from participants.models import Application
 from participants.selectors import SEAT_HOLDING
@@ -171,3 +171,26 @@ def participant_history(*, application):
     return list(Application.objects.filter(participant=application.participant)
                 .exclude(pk=application.pk).select_related("study")
                 .order_by("-applied_at"))
+
+
+# The studies list's columns (registered by participants.apps) -------------------------------
+
+
+def _count_of(applications):
+    counted = (applications.filter(study=OuterRef("pk")).order_by().values("study")
+               .annotate(count=Count("id")).values("count"))
+    return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
+
+
+def studies_with_applicant_counts(studies):
+    """Annotate a studies queryset with `applicant_count` and `seats_taken` (subqueries, so
+    the list stays one query however many applicants there are)."""
+    return studies.annotate(
+        applicant_count=_count_of(Application.objects.all()),
+        seats_taken=_count_of(Application.objects.filter(status__in=SEAT_HOLDING)))
+
+
+def study_seats_label(study):
+    if study.participation_limit is None:
+        return str(study.seats_taken)
+    return f"{study.seats_taken} of {study.participation_limit}"

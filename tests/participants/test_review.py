@@ -416,3 +416,21 @@ def test_rejecting_from_the_profile_page_without_javascript(client_for, research
     response = client.post(url, {"reason": "", "next": _url("applicant_profile", study,
                                                             application)})
     assert response.url == _url("applicant_profile", study, application)
+
+
+def test_studies_list_shows_applicants_and_seats_in_one_query(client_for, researcher,
+                                                              workspace, study,
+                                                              django_assert_num_queries):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = client_for(researcher)
+    with CaptureQueriesContext(connection) as before:
+        client.get(reverse("studies:study_list"))
+    for status in ("applied", "applied", "invited", "rejected"):
+        _applicant(study, status)
+    with django_assert_num_queries(len(before)):
+        html = client.get(reverse("studies:study_list")).content.decode()
+    assert ">Applicants</th>" in html and ">Seats taken</th>" in html
+    assert '<td class="num align-right">4</td>' in html
+    assert '<td class="num align-right">1 of 2</td>' in html
