@@ -13,6 +13,7 @@ from billing.services import FundsShortError
 from rally.permissions import Permission
 from recruitment import orchestration
 from recruitment.models import Recruitment
+from recruitment.selectors import recruitment_of
 from studies.lifecycle import study_on_team
 from studies.models import Source
 from studies.selectors import study_get_for_user
@@ -91,21 +92,25 @@ def money_panel(request, study):
 def _money_context(request, study):
     membership = request.membership
     on_team = study_on_team(study, membership.user)
-    recruitment = Recruitment.objects.filter(study=study).first()
+    recruitment = recruitment_of(study)
+    study.recruitment = recruitment  # start_problems reads it; no second query
     state = recruitment.state if recruitment else State.NOT_STARTED
+    startable = state in orchestration.STARTABLE
+    can_start = orchestration.can_start(membership=membership, study=study)
+    blockers = orchestration.start_problems(study) if startable and can_start else []
     return {
         "recruitment": recruitment,
         "state": state,
         "steps": _steps(state),
         "in_progress": state in IN_PROGRESS,
-        "show_start": (orchestration.can_start(membership=membership, study=study)
-                       and not orchestration.start_problems(study)),
-        "start_blockers": orchestration.start_problems(study),
-        "can_start": orchestration.can_start(membership=membership, study=study),
+        "show_start": startable and can_start and not blockers,
+        "start_blockers": blockers,
+        "can_start": can_start,
+        # Money exists only once recruitment has started.
         "billing": (study_billing_for(study.id)
-                    if membership.allows(Permission.READ_STUDY_FIGURES, on_team=on_team)
+                    if recruitment is not None and not startable
+                    and membership.allows(Permission.READ_STUDY_FIGURES, on_team=on_team)
                     else None),
-        "costs": orchestration.estimated_costs(study) if study.participation_limit else None,
     }
 
 

@@ -8,14 +8,14 @@ from django.views.decorators.http import require_GET, require_POST
 from rally.permissions import Permission
 from rally.selectors import require_permission
 from recruitment import handlers, outbox
-from recruitment.models import Recruitment
+from recruitment.selectors import recruitment_of
 
 TEMPLATE = "recruitment/sync_status.html"
 
 
 def sync_status_context(*, membership, study):
     """What the panel shows, or None when the study has nothing to do with UI yet."""
-    recruitment = Recruitment.objects.filter(study=study).first()
+    recruitment = recruitment_of(study)
     operations = outbox.outbox_operations_for_study(workspace=study.workspace,
                                                     study_id=study.pk)
     if recruitment is None and not operations:
