@@ -6,7 +6,7 @@ Every read here is a fixed number of queries, whatever the number of applicants.
 
 from dataclasses import dataclass
 
-from django.db.models import Count, Func, IntegerField, OuterRef, Q, Subquery, Value
+from django.db.models import Case, Count, Func, IntegerField, OuterRef, Q, Subquery, Value, When
 from django.db.models.functions import Coalesce, Concat
 
 from participants.models import Application
@@ -21,7 +21,7 @@ Status = Application.Status
 #: sort key -> (column label, order_by fields ascending)
 SORTS = {
     "name": ("Name", ("participant__first_name", "participant__last_initial")),
-    "status": ("Status", ("status",)),
+    "status": ("Status", ("status_order",)),
     "applied": ("Applied", ("applied_at",)),
     "source": ("Source", ("source",)),
     "version": ("Screener version", ("screener_version",)),
@@ -30,6 +30,11 @@ SORTS = {
 DEFAULT_SORT = "-applied"
 
 REVIEW_OPERATIONS = ("approve_applicant", "reject_applicant")
+
+#: Statuses sort in the order an applicant moves through them, not alphabetically.
+STATUS_ORDER = Case(*(When(status=status, then=Value(position))
+                      for position, status in enumerate(Status.values)),
+                    default=Value(len(Status.values)), output_field=IntegerField())
 
 
 @dataclass(frozen=True)
@@ -67,26 +72,34 @@ class JsonbArrayLength(Func):
     output_field = IntegerField()
 
 
-def applications_review_list(*, study, query):
-    """The study's applications as the Participants tab lists them (participant joined)."""
+def applications_review_list(*, study, query, keep=None):
+    """The study's applications as the Participants tab lists them (participant joined).
+
+    `keep` (an application id) stays in the list whatever the filter says: the profile of an
+    applicant just reviewed out of the filter still has its neighbours.
+    """
     applications = (Application.objects.filter(study=study).select_related("participant")
-                    .annotate(matched_count=JsonbArrayLength("matched_criteria")))
+                    .annotate(matched_count=JsonbArrayLength("matched_criteria"),
+                              status_order=STATUS_ORDER))
+    wanted = Q()
     if query.status:
-        applications = applications.filter(status=query.status)
+        wanted &= Q(status=query.status)
     if query.search:
-        applications = applications.annotate(
-            full_name=Concat("participant__first_name", Value(" "),
-                             "participant__last_initial")
-        ).filter(Q(full_name__icontains=query.search))
+        applications = applications.annotate(full_name=Concat(
+            "participant__first_name", Value(" "), "participant__last_initial"))
+        wanted &= Q(full_name__icontains=query.search)
+    if wanted:
+        applications = applications.filter(wanted | Q(pk=keep) if keep else wanted)
     fields = SORTS[query.sort_key][1]
     prefix = "-" if query.descending else ""
     return applications.order_by(*(prefix + field for field in fields), prefix + "id")
 
 
 def application_neighbours(*, study, query, application):
-    """(previous, next) application ids around `application` in the list's order; None at
-    either end or when the application is not in the filtered list."""
-    ids = list(applications_review_list(study=study, query=query).values_list("id", flat=True))
+    """(previous, next) application ids around `application` in the list's order (None at
+    either end); an application outside the filter keeps its place among the others."""
+    ids = list(applications_review_list(study=study, query=query, keep=application.pk)
+               .values_list("id", flat=True))
     try:
         index = ids.index(application.pk)
     except ValueError:

@@ -185,3 +185,27 @@ def test_profile_query_count_does_not_grow_with_applicants(client_for, researche
         application = study.applications.order_by("applied_at").first()
         counts.append(_queries(client, _profile_url(study, application)))
     assert counts[0] == counts[1]
+
+
+def test_a_profile_reviewed_out_of_the_filter_keeps_its_neighbours(client_for, researcher,
+                                                                   study):
+    rows = {name: ApplicationFactory(study=study, participant=ParticipantFactory(
+        workspace=study.workspace, first_name=name)) for name in ("Ada", "Bea", "Cy")}
+    client = client_for(researcher)
+    here = _profile_url(study, rows["Bea"], status="applied", sort="name")
+    client.post(reverse("participants:applicant_reject", kwargs={
+        "study_id": study.id, "application_id": rows["Bea"].id}), {"next": here})
+    html = client.get(here).content.decode()
+    assert "Previous applicant" in html and "Next applicant" in html
+    assert _profile_url(study, rows["Cy"], status="applied", sort="name").replace(
+        "&", "&amp;") in html
+
+
+def test_status_sorts_in_the_order_applicants_move_through(client_for, researcher, study):
+    for status, name in (("paid", "Pat"), ("applied", "Al"), ("invited", "Ivo")):
+        ApplicationFactory(study=study, status=status, participant=ParticipantFactory(
+            workspace=study.workspace, first_name=name))
+    html = client_for(researcher).get(reverse(
+        "participants:study_participants", kwargs={"study_id": study.id}),
+        {"sort": "status"}).content.decode()
+    assert html.index("Al P.") < html.index("Ivo P.") < html.index("Pat P.")
