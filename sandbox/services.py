@@ -150,9 +150,10 @@ def recruit_update(*, recruit_id, attributes):
             raise ValidationFailed([("/data/attributes/numParticipants",
                                      "After launch numParticipants may only decrease.")])
     questions = attributes.pop("screener_questions", None)
+    version = attributes.pop("screener_version", None)
     if questions is not None and questions != recruit.screener_questions:
         recruit.screener_questions = questions
-        recruit.screener_version += 1
+        recruit.screener_version = version or recruit.screener_version + 1
     for field, value in attributes.items():
         setattr(recruit, field, value)
     recruit.updated_at = clock.now()

@@ -264,6 +264,17 @@ def screener_clean(value, pointer=f"{ROOT}/screener"):
     return questions
 
 
+def screener_version_clean(value, pointer=f"{ROOT}/screener/version"):
+    """The version number Rally gave its screener (None when it gave none): applicants are
+    labelled with it, so Rally can show each one the questions as they were."""
+    version = value.get("version")
+    if version is None:
+        return None
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise ValidationFailed([(pointer, "version must be a whole number of at least 1.")])
+    return version
+
+
 RECRUIT_FIELDS = ("externalId", "internalName", "publicTitle", "publicDescription", "studyType",
                   "numParticipants", "durationMinutes", "compensation", "requireApproval",
                   "timezone", "audience", "screener", "schedulingUrl", "taskUrl")
@@ -321,6 +332,7 @@ def recruit_attributes_clean(attributes, *, creating):
     if check.has("screener"):
         try:
             out["screener_questions"] = screener_clean(attributes["screener"])
+            out["screener_version"] = screener_version_clean(attributes["screener"])
         except ValidationFailed as error:
             check.problems.extend(error.problems)
     check.done()

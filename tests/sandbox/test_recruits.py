@@ -272,6 +272,19 @@ def test_screener_change_is_a_new_version_only_new_applicants_see(api, make_recr
     assert attrs(same)["screener"]["version"] == 2
 
 
+def test_applicants_carry_the_version_number_rally_gave_its_screener(api, make_recruit):
+    recruit_id = make_recruit("recruiting")
+    screener = {"version": 7, "questions": [
+        {"uid": "q1", "type": "short_text", "text": "Your role?"}]}
+    response = api.patch(f"/recruits/{recruit_id}", {"screener": screener})
+    assert attrs(response)["screener"]["version"] == 7
+    api.post(f"/_sandbox/recruits/{recruit_id}/applicants", {"count": 1})
+    applicant = api.get(f"/recruits/{recruit_id}/applicants").json()["data"][0]
+    assert applicant["attributes"]["screenerVersion"] == 7
+    bad = api.patch(f"/recruits/{recruit_id}", {"screener": {**screener, "version": 0}})
+    assert bad.status_code == 422
+
+
 def test_patch_of_a_closed_recruit_is_refused(api, make_recruit):
     recruit_id = make_recruit("closed")
     response = api.patch(f"/recruits/{recruit_id}", {"internalName": "x"})
