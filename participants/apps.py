@@ -19,4 +19,4 @@ class ParticipantsConfig(AppConfig):
             value=lambda study: study.applicant_count)
         pages.register_list_column(
             "seats", label="Seats taken", order=20, annotate=lambda studies: studies,
-            value=review.study_seats_label)
+            value=lambda study: study.seats_taken)

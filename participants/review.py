@@ -141,10 +141,16 @@ def criteria_described(criteria):
         if not isinstance(values, list):
             values = [values]
         described.append({
-            "name": characteristic.name if characteristic else item.get("characteristic", ""),
+            "name": (characteristic.name if characteristic
+                     else _humanize(str(item.get("characteristic", "")))),
             "values": [labels.get(str(value), str(value)) for value in values],
         })
     return described
+
+
+def _humanize(slug):
+    """"job_function" → "Job function", for a criterion the local catalog does not know yet."""
+    return slug.replace("_", " ").replace("-", " ").strip().capitalize()
 
 
 def screener_answers(application):
@@ -173,6 +179,8 @@ def _answer_text(response, question):
                    for option in (question or {}).get("options", [])}
         uids = response.get("answerUids") or []
         return ", ".join(options.get(str(uid), str(uid)) for uid in uids) or "—"
+    if (question or {}).get("type") == "scale" and response.get("number") is not None:
+        return f"{response['number']} of {question.get('max') or 5}"
     for key in ("text", "number", "date"):
         if key in response and response[key] not in (None, ""):
             return str(response[key])
@@ -203,7 +211,3 @@ def studies_with_applicant_counts(studies):
         seats_taken=_count_of(Application.objects.filter(status__in=SEAT_HOLDING)))
 
 
-def study_seats_label(study):
-    if study.participation_limit is None:
-        return str(study.seats_taken)
-    return f"{study.seats_taken} of {study.participation_limit}"

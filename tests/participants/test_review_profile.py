@@ -209,3 +209,15 @@ def test_status_sorts_in_the_order_applicants_move_through(client_for, researche
         "participants:study_participants", kwargs={"study_id": study.id}),
         {"sort": "status"}).content.decode()
     assert html.index("Al P.") < html.index("Ivo P.") < html.index("Pat P.")
+
+
+def test_scale_answers_read_out_of_their_maximum_and_unknown_criteria_read_as_words(
+        client_for, researcher, study):
+    ScreenerVersion.objects.create(study=study, number=1, created_at=clock.now(), questions=[
+        {"uid": "q-ease", "type": "scale", "min": 1, "max": 5, "text": "How smooth was it?"}])
+    application = ApplicationFactory(
+        study=study, screener_version=1,
+        screener_responses=[{"questionUid": "q-ease", "number": 4}],
+        matched_criteria=[{"characteristic": "company_size", "values": ["51-200"]}])
+    html = client_for(researcher).get(_profile_url(study, application)).content.decode()
+    assert "4 of 5" in html and "Company size: 51-200" in html
