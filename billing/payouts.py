@@ -211,6 +211,17 @@ def payouts_send_due(*, limit=SWEEP_BATCH):
     return [payout.pk for payout in due]
 
 
+@transaction.atomic
+def payouts_settle_study(*, study_id, actor):
+    """Closing a study (SPEC B5): its incentives still due are sent now, inside the close's
+    transaction and before the unused reservation returns to the budget. Returns the ids."""
+    now = clock.now()
+    due = list(_locked().filter(study_id=study_id, state=State.NOT_SENT).order_by("due_at"))
+    for payout in due:
+        _send_locked(payout, trigger=Trigger.MANUAL, actor=actor, now=now)
+    return [payout.pk for payout in due]
+
+
 def payouts_sweep(*, limit=SWEEP_BATCH, max_batches=50):
     """Send everything due, batch after batch (each its own transaction). Returns how many."""
     total = 0

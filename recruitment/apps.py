@@ -8,10 +8,11 @@ class RecruitmentConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
+        # Before orchestration: closing settles incentives before releasing the reservation.
+        import recruitment.payments  # noqa: F401 - create_payment, payment webhooks, close
         from recruitment import (
             handlers,  # noqa: F401 - registers the outbox handlers
             orchestration,  # noqa: F401 - registers the lifecycle hooks
-            payments,  # noqa: F401 - registers create_payment and payment webhooks
         )
         from recruitment.start_views import money_panel
         from recruitment.sync_status import overview_panel

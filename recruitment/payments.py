@@ -18,6 +18,8 @@ from recruitment import sync
 from recruitment.handlers import NotReady, handler
 from recruitment.models import Recruitment
 from scheduling.models import Session
+from studies import lifecycle
+from studies.models import Status as StudyStatus
 
 POLL_BATCH = 500
 
@@ -163,6 +165,15 @@ def payments_poll(*, client, limit=POLL_BATCH):
                     after = _payment_apply(payment, actor="task:payments_poll").state
                     changed += before != after
     return changed
+
+
+@lifecycle.on_transition
+def _settle_incentives_on_close(*, study, old, new, membership):
+    """SPEC B5: closing sends the incentives still due first. recruitment.apps imports this
+    module before `orchestration`, so this runs before its release of the reservation."""
+    if new == StudyStatus.CLOSED:
+        payouts.payouts_settle_study(study_id=study.pk,
+                                     actor=membership.user if membership else "task:close")
 
 
 @shared_task(name="recruitment.payments_poll", ignore_result=True)

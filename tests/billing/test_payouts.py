@@ -201,3 +201,20 @@ def test_rally_panel_sessions_get_no_ui_payout(admin):
 def test_payout_transitions_are_written_once(state, allowed):
     payout = Payout(state=state)
     assert {s for s in Payout.State if payout.can_become(s)} == allowed
+
+
+def test_closing_the_study_sends_incentives_still_due_before_releasing(study, admin):
+    from billing.models import Receipt
+    from studies.lifecycle import study_transition
+
+    paid_later = ended_session(study)
+    not_completed = ended_session(study, ended=timedelta(hours=3))
+    complete(admin, paid_later)
+    study_transition(membership=admin, study=study, to="closed")
+    payout = Payout.objects.get(session_id=paid_later.pk)
+    assert payout.state == "sending"
+    assert charges(study) == (1, 1, 0)
+    receipt = Receipt.objects.get(study_id=study.pk)
+    assert receipt.participants == 1
+    assert receipt.reserved == receipt.total_spent + receipt.unused
+    assert not Payout.objects.filter(session_id=not_completed.pk).exists()
