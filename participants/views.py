@@ -202,7 +202,7 @@ def applicant_reject(request, study_id, application_id):
     _require_review(request, study)
     application = application_get_for_study(study=study, application_id=application_id)
     fallback = reverse("participants:study_participants", kwargs={"study_id": study.id})
-    form = RejectForm(request.POST or None)
+    form = RejectForm(request.POST if request.method == "POST" else None)
     status = 200
     if request.method == "POST":
         if form.is_valid():

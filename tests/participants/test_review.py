@@ -434,3 +434,31 @@ def test_studies_list_shows_applicants_and_seats_in_one_query(client_for, resear
     assert ">Applicants</th>" in html and ">Seats taken</th>" in html
     assert '<td class="num align-right">4</td>' in html
     assert '<td class="num align-right">1</td>' in html
+
+
+@pytest.mark.parametrize(("role", "on_team", "expected"), [
+    ("admin", False, 302), ("ops_manager", False, 302), ("researcher", True, 302),
+    ("researcher", False, 403), ("observer", True, 403),
+])
+@pytest.mark.parametrize("action", ["applicant_invite", "applicant_reject"])
+def test_review_endpoints_answer_by_role(client_for, personas, workspace, role, on_team,
+                                         expected, action):
+    study = StudyFactory(workspace=workspace)
+    if on_team:
+        study.team.add(personas[role].user)
+    application = _applicant(study)
+    client = client_for(personas[role])
+    html = client.get(_url("study_participants", study)).content.decode()
+    assert ("Invite selected…" in html) == (expected == 302)
+    assert client.post(_url(action, study, application)).status_code == expected
+    application.refresh_from_db()
+    assert (application.status == "applied") == (expected == 403)
+
+
+def test_an_outsider_sees_nothing_of_our_applicants(client_for, outsider, study):
+    application = _applicant(study)
+    client = client_for(outsider)
+    assert client.get(_url("study_participants", study)).status_code == 404
+    assert client.get(_url("applicant_profile", study, application)).status_code == 404
+    assert client.post(_url("applicants_bulk", study), {
+        "application": [application.pk], "confirm": "invite"}).status_code == 404
