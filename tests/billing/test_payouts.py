@@ -218,3 +218,26 @@ def test_closing_the_study_sends_incentives_still_due_before_releasing(study, ad
     assert receipt.participants == 1
     assert receipt.reserved == receipt.total_spent + receipt.unused
     assert not Payout.objects.filter(session_id=not_completed.pk).exists()
+
+
+def test_the_sweeper_is_a_beat_task_every_30_seconds():
+    from django.conf import settings
+
+    from rally.celery import app
+
+    entry = settings.CELERY_BEAT_SCHEDULE["billing-payout-sweep"]
+    assert entry == {"task": "billing.payouts_sweep", "schedule": 30.0}
+    app.loader.import_default_modules()
+    assert "billing.payouts_sweep" in app.tasks
+    assert "recruitment.payments_poll" in app.tasks
+
+
+def test_a_lost_enqueue_is_picked_up_by_the_outbox_sweeper(study, admin, dispatched):
+    from recruitment.outbox import outbox_sweep
+
+    session = ended_session(study)
+    session_complete_and_pay(membership=admin, session_id=session.pk)
+    assert dispatched == []  # the message after commit never left (no commit here)
+    operation = OutboxOperation.objects.get(operation="create_payment")
+    assert operation.pk in outbox_sweep()
+    assert ("recruitment.outbox_execute", [str(operation.pk)]) in dispatched
