@@ -179,6 +179,10 @@ REVIEW_DECISIONS = {
 }
 
 
+#: The most applicants one bulk decision takes (a page holds 50).
+BULK_REVIEW_MAX = 500
+
+
 def applicant_invite(*, membership, study, application_id):
     """Invite one applicant: it takes a seat of the participation limit, and User Interviews
     sends the invitation (a Rally panel applicant is not UI's and gets Rally's own later)."""
@@ -217,6 +221,8 @@ def applicants_bulk_review(*, membership, study, application_ids, decision, reas
     ids = _parse_ids(application_ids)
     if not ids:
         raise ValidationError("Select at least one applicant.")
+    if len(ids) > BULK_REVIEW_MAX:
+        raise ValidationError(f"Select at most {BULK_REVIEW_MAX} applicants at a time.")
     study = Study.objects.select_for_update().get(pk=study.pk)
     applications = list(Application.objects.select_for_update(of=("self",))
                         .select_related("participant")

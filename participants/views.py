@@ -18,6 +18,7 @@ from participants.selectors import application_counts_by_status, application_get
 from rally.permissions import Permission
 from rally.selectors import require_permission
 from studies.lifecycle import study_on_team
+from studies.models import Status as StudyStatus
 from studies.pages import study_page_context
 from studies.selectors import study_get_for_user
 
@@ -73,6 +74,7 @@ def study_participants(request, study_id):
     rows = list(page.object_list)
     progress = review.review_progress(rows)
     query_string = urlencode(query.params())
+    invites_open = study.status != StudyStatus.CLOSED
     context = {
         **study_page_context(request, study, "participants"),
         "query": query,
@@ -80,7 +82,7 @@ def study_participants(request, study_id):
         "list_url": _list_url(study, query),
         "page": page,
         "rows": [{"application": application, "operation": progress.get(application.pk),
-                  "can_invite": application.can_become(Status.INVITED),
+                  "can_invite": invites_open and application.can_become(Status.INVITED),
                   "can_reject": application.can_become(Status.REJECTED)}
                  for application in rows],
         "any_pending": any(op.status == "pending" for op in progress.values()),
@@ -95,6 +97,7 @@ def study_participants(request, study_id):
         "columns": _columns(study, query),
         "seats": _seats(study, counts),
         "can_review": _can_review(request, study),
+        "invites_open": invites_open,
         "pages": {"previous": (_list_url(study, query, page=page.previous_page_number())
                                if page.has_previous() else None),
                   "next": (_list_url(study, query, page=page.next_page_number())
@@ -159,7 +162,8 @@ def applicant_profile(request, study_id, application_id):
         "here": profile_url(application.pk),
         "seats": _seats(study, counts),
         "can_review": _can_review(request, study),
-        "can_invite": application.can_become(Status.INVITED),
+        "can_invite": (study.status != StudyStatus.CLOSED
+                       and application.can_become(Status.INVITED)),
         "can_reject": application.can_become(Status.REJECTED),
         "reject_form": RejectForm(),
     })

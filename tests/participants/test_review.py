@@ -462,3 +462,22 @@ def test_an_outsider_sees_nothing_of_our_applicants(client_for, outsider, study)
     assert client.get(_url("applicant_profile", study, application)).status_code == 404
     assert client.post(_url("applicants_bulk", study), {
         "application": [application.pk], "confirm": "invite"}).status_code == 404
+
+
+def test_a_closed_study_offers_no_invite_controls(client_for, researcher, study):
+    application = _applicant(study)
+    study.status = "closed"
+    study.save(update_fields=["status"])
+    client = client_for(researcher)
+    html = client.get(_url("study_participants", study)).content.decode()
+    assert "Invite selected…" not in html and ">Invite</button>" not in html
+    assert "Reject selected…" in html
+    profile = client.get(_url("applicant_profile", study, application)).content.decode()
+    assert ">Invite</button>" not in profile
+
+
+def test_a_bulk_decision_over_the_maximum_is_refused(study, researcher):
+    with pytest.raises(ValidationError, match="at most 500"):
+        services.applicants_bulk_review(membership=researcher, study=study,
+                                        application_ids=[uuid.uuid4() for _ in range(501)],
+                                        decision="reject")
