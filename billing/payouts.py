@@ -25,7 +25,7 @@ from billing.services import incentive_mark_paid, reservation_charge_participant
 from rally import clock
 from rally.models import OutboxOperation
 from rally.permissions import Permission
-from rally.services import activity_record, outbox_dispatch, outbox_enqueue
+from rally.services import activity_record, outbox_enqueue
 
 logger = logging.getLogger(__name__)
 
@@ -146,6 +146,13 @@ def payout_studies(*, workspace):
                 .distinct().order_by("study_name", "study_id"))
 
 
+def payment_operations(payout_id):
+    """The outbox rows that asked UI to pay this payout, oldest first."""
+    return OutboxOperation.objects.filter(operation=PAYMENT_OPERATION,
+                                          payload__payout_id=str(payout_id)
+                                          ).order_by("created_at", "id")
+
+
 # Sending -----------------------------------------------------------------------------------
 
 
@@ -165,19 +172,18 @@ def _send_locked(payout, *, trigger, actor, now):
                         f"{reason}")
         return payout
     _move(payout, State.SENDING, now=now, trigger=trigger, sent_at=now, failure_reason="")
+    # The first send is subject <payout>; a Retry after a definite refusal is a new request
+    # (UI replays a refused key's answer), still under the same externalId, which UI never
+    # pays twice. Unknown outcomes are never retried this way: the outbox re-sends them
+    # with their own key after a lookup.
+    earlier = payment_operations(payout.pk).count()
     operation = outbox_enqueue(
-        workspace=payout.workspace, operation=PAYMENT_OPERATION, subject=str(payout.pk),
+        workspace=payout.workspace, operation=PAYMENT_OPERATION,
+        subject=str(payout.pk) if not earlier else f"{payout.pk}:retry:{earlier}",
         study_id=payout.study_id,
         payload={"payout_id": str(payout.pk), "session_id": str(payout.session_id),
                  "application_id": str(payout.application_id),
                  "study_id": str(payout.study_id)})
-    if operation.status != OutboxOperation.Status.PENDING:
-        # A Retry after a failure: the same row (same idempotency key) runs again.
-        operation.status = OutboxOperation.Status.PENDING
-        operation.next_attempt_at = now
-        operation.completed_at = None
-        operation.save(update_fields=["status", "next_attempt_at", "completed_at"])
-        transaction.on_commit(lambda: outbox_dispatch(operation.pk))
     _record(payout, action="sending", actor=actor,
             summary=f"Sending the incentive of ${payout.amount} to "
                     f"{payout.participant_label} ({Trigger(trigger).label.lower()})",

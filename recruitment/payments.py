@@ -99,6 +99,9 @@ def _record_payment(operation, result):
 
 @create_payment.fails
 def _payment_refused(operation, message):
+    latest = payouts.payment_operations(operation.payload["payout_id"]).last()
+    if latest is not None and latest.pk != operation.pk:
+        return  # an older request (retried by hand) no longer speaks for the payout
     payouts.payout_record_failed(payout_id=operation.payload["payout_id"], reason=message,
                                  actor=_actor(operation))
 

@@ -148,21 +148,24 @@ def test_confirmation_moves_the_incentive_to_paid_once(study, admin):
     assert ActivityEntry.objects.filter(action="payout.paid").count() == 1
 
 
-def test_a_refusal_fails_visibly_and_retry_sends_again_with_the_same_row(study, admin):
+def test_a_refusal_fails_visibly_and_retry_sends_a_new_request_for_the_same_payout(study,
+                                                                                  admin):
     session = ended_session(study)
     _, payout = session_complete_and_pay(membership=admin, session_id=session.pk)
-    operation = OutboxOperation.objects.get(operation="create_payment")
-    OutboxOperation.objects.filter(pk=operation.pk).update(status="failed")
+    first = OutboxOperation.objects.get(operation="create_payment")
+    OutboxOperation.objects.filter(pk=first.pk).update(status="failed")
     payouts.payout_record_failed(payout_id=payout.pk, reason="User Interviews answered 409",
                                  actor="task:outbox")
     payout.refresh_from_db()
     assert payout.state == "failed" and "409" in payout.failure_reason
     payouts.payout_retry(membership=admin, payout_id=payout.pk)
+    payouts.payout_retry(membership=admin, payout_id=payout.pk)  # twice: one new request
     payout.refresh_from_db()
-    operation.refresh_from_db()
     assert payout.state == "sending" and payout.failure_reason == ""
-    assert operation.status == "pending"
-    assert OutboxOperation.objects.filter(operation="create_payment").count() == 1
+    rows = list(payouts.payment_operations(payout.pk))
+    assert len(rows) == 2 and rows[0].pk == first.pk
+    assert rows[1].idempotency_key != first.idempotency_key
+    assert rows[1].payload["payout_id"] == str(payout.pk) and rows[1].status == "pending"
     assert charges(study) == (1, 1, 0)
 
 

@@ -296,3 +296,26 @@ def test_a_payment_waits_until_its_session_is_known_at_ui(admin, sandbox_ui):
     assert run(operation, sandbox_ui) == "pending"
     operation.refresh_from_db()
     assert "User Interviews yet" in operation.last_error
+
+
+def test_retry_after_a_refusal_is_a_new_request_and_an_old_row_no_longer_speaks(
+        admin, completed, sandbox_ui, sandbox_transport):
+    from billing.payouts import payout_retry
+
+    study, session, ui_session_id = completed
+    sandbox_ui.session_no_show(ui_session_id, key=str(uuid.uuid4()))
+    first = pay_now(admin, session)
+    assert run(first, sandbox_ui) == "failed"
+    payout = Payout.objects.get(session_id=session.pk)
+    payout_retry(membership=admin, payout_id=payout.pk)
+    second = OutboxOperation.objects.exclude(pk=first.pk).get(operation="create_payment")
+    outbox.outbox_retry_now(membership=admin, operation_id=first.pk)  # the old row, by hand
+    assert run(first, sandbox_ui) == "failed"
+    assert Payout.objects.get(pk=payout.pk).state == "sending"  # the old row is ignored
+    assert run(second, sandbox_ui) == "failed"  # UI still refuses a no-show: failed again
+    payout.refresh_from_db()
+    assert payout.state == "failed" and "409" in payout.failure_reason
+    posts = sandbox_transport.requests("POST", "/payments")
+    assert len({request.headers["Idempotency-Key"] for request, _ in posts}) == 2
+    assert payments_at_ui(sandbox_ui, study) == []
+    assert charges(study) == (1, 1, 0)
