@@ -171,12 +171,13 @@ def _send_locked(payout, *, trigger, actor, now):
                 summary=f"Could not send the incentive for {payout.participant_label}: "
                         f"{reason}")
         return payout
+    first_send = payout.sent_at is None
     _move(payout, State.SENDING, now=now, trigger=trigger, sent_at=now, failure_reason="")
     # The first send is subject <payout>; a Retry after a definite refusal is a new request
     # (UI replays a refused key's answer), still under the same externalId, which UI never
     # pays twice. Unknown outcomes are never retried this way: the outbox re-sends them
     # with their own key after a lookup.
-    earlier = payment_operations(payout.pk).count()
+    earlier = 0 if first_send else payment_operations(payout.pk).count()
     operation = outbox_enqueue(
         workspace=payout.workspace, operation=PAYMENT_OPERATION,
         subject=str(payout.pk) if not earlier else f"{payout.pk}:retry:{earlier}",
