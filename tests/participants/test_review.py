@@ -322,6 +322,10 @@ def test_an_observer_posting_gets_403_and_sees_no_review_controls(client_for, ob
     client = client_for(observer)
     html = client.get(_url("study_participants", study)).content.decode()
     assert "Invite selected" not in html and ">Invite<" not in html
+    profile = client.get(_url("applicant_profile", study, application)).content.decode()
+    assert "Jordan P." in profile and ">Invite</button>" not in profile
+    assert ">Reject</a>" not in profile
+    assert client.get(_url("applicant_reject", study, application)).status_code == 403
     assert client.post(_url("applicant_invite", study, application)).status_code == 403
     assert client.post(_url("applicant_reject", study, application)).status_code == 403
     assert client.post(_url("applicants_bulk", study),
