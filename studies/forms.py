@@ -163,6 +163,19 @@ class PlanForm(AccessibleErrorsMixin, forms.Form):
             "team": [str(user.pk) for user in study.team.all()],
         }
 
+    def clean(self):
+        """A value posted for a field the page shows as read-only (a crafted request) is
+        refused with the reason, not silently dropped."""
+        cleaned = super().clean()
+        current = self.initial_for(self.study)
+        for name, field in self.fields.items():
+            if not field.disabled or name not in self.data or name == "team":
+                continue
+            posted = str(self.data.get(name, "")).strip()
+            if posted != str(current.get(name) or "").strip():
+                self.add_error(name, f"{field.label} can't be changed: {field.help_text}")
+        return cleaned
+
     def changes(self):
         """The values to hand to studies.services.study_update_plan (disabled fields left out)."""
         return {name: value for name, value in self.cleaned_data.items()

@@ -239,7 +239,9 @@ def study_plan(request, study_id):
     members = list(workspace_members(request.membership.workspace))
     if request.method == "POST":
         require_permission(request.membership, Permission.EDIT_STUDY)
-        form = PlanForm(request.POST, study=study, members=members)
+        # Read-only fields keep the study's values (a disabled field reads its initial value).
+        form = PlanForm(request.POST, initial=PlanForm.initial_for(study), study=study,
+                        members=members)
         if form.is_valid():
             try:
                 services.study_update_plan(membership=request.membership, study=study,

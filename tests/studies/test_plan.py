@@ -249,3 +249,27 @@ def test_cost_says_what_is_missing(client_for, researcher, study):
         reverse("studies:study_plan_cost", args=[study.id]),
         _plan_post(study, participation_limit="", incentive_amount="oops"))
     assert "Enter a participation limit and an incentive amount" in response.content.decode()
+
+
+def test_crafted_post_of_only_a_locked_incentive_says_it_is_locked(client_for, researcher,
+                                                                    started):
+    response = client_for(researcher).post(
+        reverse("studies:study_plan", args=[started.id]),
+        _plan_post(started, external_description=started.external_description,
+                   participation_limit=str(started.participation_limit),
+                   incentive_amount="1.00"))
+    assert response.status_code == 400
+    assert "Incentive amount can&#x27;t be changed" in response.content.decode()
+    started.refresh_from_db()
+    assert started.incentive_amount == Decimal("75.00")
+
+
+def test_posting_the_locked_incentive_unchanged_saves_the_rest(client_for, researcher, started):
+    response = client_for(researcher).post(
+        reverse("studies:study_plan", args=[started.id]),
+        _plan_post(started, external_description="A clearer description.",
+                   participation_limit=str(started.participation_limit),
+                   incentive_amount="75.00"))
+    assert response.status_code == 302
+    started.refresh_from_db()
+    assert started.external_description == "A clearer description."

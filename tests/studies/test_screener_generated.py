@@ -24,11 +24,20 @@ operations = st.lists(st.tuples(
 def _walk(questions):
     """Indexes shown on some way through (every answer set tried; no shortcuts)."""
     position = {q["uid"]: i for i, q in enumerate(questions)}
+    # Only answers that a later condition reads change what can follow: states that agree
+    # on those are the same state, which keeps the walk from growing exponentially.
+    read = {q["logic"]["showIf"]["questionUid"] for q in questions if q["logic"].get("showIf")}
     shown = set()
+    seen = set()
 
     def visit(index, answers, depth=0):
         if index >= len(questions) or depth > 40:
             return
+        state = (index, tuple(sorted((uid, chosen) for uid, chosen in answers.items()
+                                     if uid in read)))
+        if state in seen:
+            return
+        seen.add(state)
         question = questions[index]
         condition = question["logic"].get("showIf")
         if condition and not set(answers.get(condition["questionUid"], ())) & set(
