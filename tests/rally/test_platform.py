@@ -84,7 +84,9 @@ def test_import_contracts_are_kept():
     assert "0 broken" in result.stdout
 
 
-@pytest.mark.django_db
+# Transactional: the seed reaches the sandbox in-process from a thread of its own, whose
+# writes (the criteria catalog, the webhook subscription) commit outside a test transaction.
+@pytest.mark.django_db(transaction=True)
 def test_seed_demo_is_idempotent(settings):
     settings.DEBUG = True
     call_command("seed_demo", stdout=open(os.devnull, "w"))  # noqa: SIM115
