@@ -13,6 +13,7 @@ class RecruitmentConfig(AppConfig):
         from recruitment import (
             handlers,  # noqa: F401 - registers the outbox handlers
             orchestration,  # noqa: F401 - registers the lifecycle hooks
+            session_handlers,  # noqa: F401 - sessions at User Interviews
         )
         from recruitment.start_views import money_panel
         from recruitment.sync_status import overview_panel
