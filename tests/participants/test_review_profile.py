@@ -1,6 +1,5 @@
 """The external profile (SPEC P2, P5, R5) and the list's cost at 10,000 applicants (P1)."""
 
-import time
 from datetime import timedelta
 
 import pytest
@@ -167,12 +166,9 @@ def test_list_query_count_is_the_same_at_100_and_10000_applicants(client_for, re
 
     query = "?" + "&".join(f"{key}={value}" for key, value in params.items())
     small_count = _queries(client, url(small) + query)
-    started = time.perf_counter()
     large_count = _queries(client, url(large) + query)
-    elapsed = time.perf_counter() - started
     assert small_count == large_count
-    assert large_count <= 14
-    assert elapsed < 1.5, f"the list took {elapsed:.2f}s at 10,000 applicants"
+    assert large_count <= 14  # speed itself is measured in bench/perf_participants.py
 
 
 def test_profile_query_count_does_not_grow_with_applicants(client_for, researcher, workspace):
