@@ -40,3 +40,43 @@ def test_participant_books_reschedules_and_cancels_in_their_zone(live_server, pa
     page.get_by_role("button", name="Cancel session").click()
     page.get_by_text("Your session is canceled.").wait_for()
     assert Session.objects.get().status == Session.Status.CANCELED
+
+
+def test_host_sees_the_booking_without_email_and_marks_it_completed_after_a_reschedule(
+        live_server, page, scheduling, invited, researcher, frozen_clock):
+    from datetime import UTC, datetime
+
+    from tests.conftest import PASSWORD
+
+    application = invited()
+    name = application.participant.display_name
+    url = live_server.url + reverse("scheduling:booking",
+                                    kwargs={"token": services.booking_token_make(application)})
+    page.goto(url)
+    page.wait_for_url(re.compile(r"tz=Asia%2FTokyo"))
+    page.get_by_role("group", name="Monday 1 June 2026").get_by_label("23:00").check()
+    page.get_by_role("button", name="Book").click()
+    page.get_by_text("Your session is booked.").wait_for()
+    page.get_by_role("link", name="Reschedule").click()
+    page.get_by_role("group", name="Tuesday 2 June 2026").get_by_label("00:00").check()
+    page.get_by_role("button", name="Reschedule").click()
+    page.get_by_text("Your session is moved.").wait_for()
+
+    # The host (the study's owner) signs in and finds the session, with no email shown.
+    page.goto(f"{live_server.url}/login/")
+    page.get_by_label("Email").fill(researcher.user.email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    tab = live_server.url + reverse("scheduling:study_scheduling",
+                                    kwargs={"study_id": application.study_id})
+    page.goto(tab)
+    row = page.get_by_role("row").filter(has_text=name)
+    assert "11:00" in row.inner_text()  # 00:00 Tokyo is 11:00 the day before in New York
+    assert "@" not in row.inner_text()
+
+    # After the session's end (11:00–12:00 New York = 16:00 UTC) the host marks it Completed.
+    frozen_clock.move_to(datetime(2026, 6, 1, 16, 30, tzinfo=UTC))
+    page.goto(tab)
+    page.get_by_role("button", name=f"Mark {name}'s session Completed").click()
+    page.get_by_role("row").filter(has_text=name).get_by_text("Completed").wait_for()
+    assert Session.objects.get().status == Session.Status.COMPLETED
