@@ -264,3 +264,40 @@ def test_overview_offers_the_application_link_once_ui_gives_one(client_for, stud
     assert "Copy application link" in text
     assert "https://www.userinterviews.com/projects/abc/apply" in text
     assert "chat" not in text.lower()  # SPEC R9: no chat control for UI studies
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_admins_starting_the_same_study_at_once_make_one_reservation(
+        workspace, admin, ops_manager, researcher, catalog):
+    budget = BudgetFactory(workspace=workspace, name="Big")
+    funds_add(admin, budget, "10000.00")
+    study = StudyFactory(
+        workspace=workspace, owner=researcher.user, name="Double click", study_type="interview",
+        source="user_interviews", status=Status.ACTIVE, external_description="Twice.",
+        participation_limit=8, incentive_amount=Decimal("75.00"), audience_type="b2c",
+        duration_minutes=30)
+    study.team.add(ops_manager.user)
+    barrier = threading.Barrier(2)
+    outcomes = []
+
+    def start(membership):
+        barrier.wait()
+        try:
+            orchestration.recruitment_start(membership=membership, study_id=study.id,
+                                            budget_id=budget.id)
+            outcomes.append("started")
+        except ValidationError:
+            outcomes.append("refused")
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=start, args=(who,)) for who in (admin, ops_manager)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["refused", "started"]
+    assert Transfer.objects.filter(study_id=study.id, kind="reserve").count() == 1
+    assert OutboxOperation.objects.filter(study_id=study.id,
+                                          operation="create_recruit").count() == 1
+    assert _available(budget) == Decimal("10000.00") - Decimal("912.00")
