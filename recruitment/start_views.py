@@ -1,5 +1,7 @@
 """Pages for starting recruitment (SPEC R1–R2) and the study's money on its overview."""
 
+import uuid
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -73,8 +75,6 @@ def recruitment_start(request, study_id):
 
 
 def _uuid_or_none(value):
-    import uuid
-
     try:
         return uuid.UUID(str(value))
     except ValueError:
