@@ -8,7 +8,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
 from rally import clock
-from rally.models import ActivityEntry, Membership, OutboxOperation, User, Workspace
+from rally.models import ActivityEntry, Membership, OutboxOperation, User
 from rally.permissions import Permission, Role
 
 OUTBOX_KEY_NAMESPACE = uuid.UUID("5d0f1f8e-3c1a-4c55-9a51-7b1f3f0c2a10")
@@ -138,15 +138,6 @@ def member_remove(*, by, membership):
     membership.delete()
     activity_record(workspace=by.workspace, actor=by.user, action="member.removed",
                     summary=f"Removed {email}", data={"email": email})
-
-
-def workspace_create(*, name, owner):
-    with transaction.atomic():
-        workspace = Workspace.objects.create(name=name)
-        Membership.objects.create(user=owner, workspace=workspace, role=Role.ADMIN)
-        activity_record(workspace=workspace, actor=owner, action="workspace.created",
-                        summary=f"Created workspace {name}")
-    return workspace
 
 
 # Sign-in throttling ------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from django.http import Http404
 
 from billing import services as billing
 from billing.models import Budget
-from billing.pricing import recruitment_fee
+from billing.pricing import recruitment_estimate, recruitment_fee
 from billing.selectors import reservation_exists
 from rally import clock
 from rally.permissions import Permission
@@ -47,13 +47,10 @@ def start_problems(study):
 
 
 def estimated_costs(study):
-    """SPEC B2: participation limit × (recruitment fee + incentive), both parts shown."""
+    """SPEC B2 for this study at today's prices: participation limit × (fee + incentive)."""
     fee = recruitment_fee(audience_type=study.audience_type, study_type=study.study_type)
-    limit = study.participation_limit or 0
-    incentive = study.incentive_amount or 0
-    return {"participants": limit, "fee": fee, "incentive": incentive,
-            "fees_total": limit * fee, "incentives_total": limit * incentive,
-            "total": limit * (fee + incentive)}
+    return recruitment_estimate(participation_limit=study.participation_limit or 0, fee=fee,
+                                incentive=study.incentive_amount or 0)
 
 
 def can_start(*, membership, study):
