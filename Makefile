@@ -38,6 +38,7 @@ services: install
 
 test-services: install
 	@mkdir -p .var
+	@[ -f node_modules/axe-core/axe.min.js ] || npm ci --no-audit --no-fund --silent
 	@$(PY) -m rally.runtime --for-tests > $(RUNTIME_ENV).tmp && mv $(RUNTIME_ENV).tmp .var/test.env
 
 run: services
