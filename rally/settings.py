@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "studies",
     "participants",
     "scheduling",
+    "panel",
     "recruitment",
     "sandbox",
 ]

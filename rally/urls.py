@@ -33,6 +33,7 @@ urlpatterns = [
     path("", include("studies.urls")),
     path("", include("scheduling.urls")),
     path("", include("recruitment.urls")),
+    path("", include("panel.urls")),
 ]
 
 if settings.SANDBOX_ENABLED:
