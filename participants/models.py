@@ -7,6 +7,8 @@ constraint holds it). Panel people (the workspace's own panel) come later with e
 
 import uuid
 
+from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex
 from django.db import models
 from django.db.models import Q
 
@@ -25,6 +27,13 @@ class Participant(models.Model):
     last_initial = models.CharField(max_length=10, blank=True)
     # Panel people only; UI participants never have one (SPEC P5).
     email = models.EmailField(blank=True)
+    # Panel people only: "First Last", an IANA time zone, their property values
+    # ({PropertyDefinition.key: value}, typed as `participants.properties` describes) and
+    # when they unsubscribed (an opted-out person is never invited again).
+    last_name = models.CharField(max_length=150, blank=True)
+    time_zone = models.CharField(max_length=64, blank=True)
+    properties = models.JSONField(default=dict, blank=True)
+    opted_out_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField()
 
@@ -37,6 +46,13 @@ class Participant(models.Model):
             models.CheckConstraint(
                 condition=~Q(kind="external") | Q(ui_participant_id__isnull=False),
                 name="participant_external_has_ui_id"),
+            models.UniqueConstraint(fields=["workspace", "email"], condition=Q(kind="panel"),
+                                    name="participant_panel_email_unique_per_workspace"),
+        ]
+        indexes = [
+            GinIndex(fields=["properties"], name="participant_properties_gin"),
+            models.Index(fields=["workspace", "kind", "first_name", "last_name"],
+                         name="participant_panel_name_idx"),
         ]
 
     def __str__(self):
@@ -44,6 +60,8 @@ class Participant(models.Model):
 
     @property
     def display_name(self):
+        if self.kind == self.Kind.PANEL:
+            return f"{self.first_name} {self.last_name}".strip()
         if self.last_initial:
             return f"{self.first_name} {self.last_initial.rstrip('.')}."
         return self.first_name
@@ -124,3 +142,109 @@ class Application(models.Model):
     @property
     def matched_criteria_count(self):
         return len(self.matched_criteria)
+
+
+class Contact(models.Model):
+    """One message Rally sent to a panel person (invitation, reminder…): the contact history
+    the profile shows and contact-frequency rules count."""
+
+    class Kind(models.TextChoices):
+        INVITATION = "invitation", "Invitation"
+        REMINDER = "reminder", "Reminder"
+        BOOKING_LINK = "booking_link", "Booking link"
+        OTHER = "other", "Other"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    participant = models.ForeignKey(Participant, on_delete=models.CASCADE,
+                                    related_name="contacts")
+    study = models.ForeignKey("studies.Study", on_delete=models.SET_NULL, null=True,
+                              blank=True, related_name="contacts")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    subject = models.CharField(max_length=200)
+    sent_at = models.DateTimeField()
+    sent_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL,
+                                null=True, blank=True, related_name="+")
+    # Set when someone overrode a contact-governance rule to send it.
+    override_reason = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-sent_at"]
+        indexes = [models.Index(fields=["participant", "sent_at"],
+                                name="contact_participant_sent_idx")]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} to {self.participant_id} at {self.sent_at}"
+
+
+class Segment(models.Model):
+    """A saved panel filter ({"q", "rules"}; see `participants.panel_filters`)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    workspace = models.ForeignKey("rally.Workspace", on_delete=models.CASCADE,
+                                  related_name="segments")
+    name = models.CharField(max_length=120)
+    filters = models.JSONField(default=dict)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL,
+                                   null=True, blank=True, related_name="+")
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "name"],
+                                    name="segment_name_unique_per_workspace"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class PanelImport(models.Model):
+    """One CSV file on its way into the panel: uploaded, mapped, previewed, imported.
+
+    The file's decoded text is kept here so a worker can import it (big files run in a
+    task, the page polls `processed_rows`). An import applies all its rows or none.
+    """
+
+    class Status(models.TextChoices):
+        MAPPING = "mapping", "Mapping columns"
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Importing"
+        DONE = "done", "Imported"
+        FAILED = "failed", "Failed"
+
+    class OnDuplicate(models.TextChoices):
+        UPDATE = "update", "Update existing"
+        SKIP = "skip", "Skip existing"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    workspace = models.ForeignKey("rally.Workspace", on_delete=models.CASCADE,
+                                  related_name="panel_imports")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL,
+                                   null=True, blank=True, related_name="+")
+    file_name = models.CharField(max_length=255)
+    encoding = models.CharField(max_length=20)
+    csv_text = models.TextField()
+    # Column header → target ("first_name", "last_name", "name", "email", "time_zone",
+    # "property:<key>" or "" to skip), in column order: [[header, target], ...].
+    mapping = models.JSONField(default=list, blank=True)
+    on_duplicate = models.CharField(max_length=8, choices=OnDuplicate.choices,
+                                    default=OnDuplicate.UPDATE)
+    only_valid = models.BooleanField(default=False)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.MAPPING)
+    total_rows = models.PositiveIntegerField(default=0)
+    processed_rows = models.PositiveIntegerField(default=0)
+    created_count = models.PositiveIntegerField(default=0)
+    updated_count = models.PositiveIntegerField(default=0)
+    skipped_count = models.PositiveIntegerField(default=0)
+    invalid_count = models.PositiveIntegerField(default=0)
+    error = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.file_name} ({self.status})"

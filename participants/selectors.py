@@ -1,10 +1,14 @@
-"""Reads on applications that views and other apps share, scoped to one study."""
+"""Reads on applications that views and other apps share, scoped to one study; and the
+workspace's panel (panel people, filters, segments)."""
 
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Q
+from django.db.models.fields.json import KeyTextTransform, KeyTransform
 from django.http import Http404
 
-from participants.models import Application
+from participants import properties as props
+from participants.models import Application, Contact, PanelImport, Participant, Segment
+from rally.models import PropertyDefinition, PropertyType
 
 Status = Application.Status
 
@@ -57,3 +61,174 @@ def study_has_free_seat(*, study):
 def applications_matching_count(*, study):
     """How many applications matched at least one audience criterion."""
     return Application.objects.filter(study=study).filter(~Q(matched_criteria=[])).count()
+
+
+# The panel (SPEC P6) -------------------------------------------------------------------------
+#
+# Filters: {"q": "free text over name/email", "rules": [{"property", "op", "value"}]}, all
+# rules AND-ed; the operators each property type takes are `properties.OPS_BY_TYPE`.
+
+#: The most rules one filter holds.
+FILTER_RULES_MAX = 20
+
+
+def property_definitions(*, workspace):
+    """The workspace's property definitions, by label."""
+    return list(PropertyDefinition.objects.filter(workspace=workspace).order_by("label", "key"))
+
+
+def _normalized(filters):
+    if filters is None:
+        return "", [], []
+    if not isinstance(filters, dict):
+        return "", [], ["Filters must be an object with “q” and “rules”."]
+    q = filters.get("q") or ""
+    rules = filters.get("rules") or []
+    problems = []
+    if not isinstance(q, str):
+        problems.append("The search text must be text.")
+        q = ""
+    if not isinstance(rules, list):
+        problems.append("Filter rules must be a list.")
+        rules = []
+    return q.strip(), rules, problems
+
+
+def _rule_problem(rule, definitions):
+    """(problem, cleaned value) for one rule."""
+    if not isinstance(rule, dict):
+        return "A filter rule must name a property, an operator and a value.", None
+    key, op, value = rule.get("property"), rule.get("op"), rule.get("value")
+    definition = definitions.get(key) if isinstance(key, str) else None
+    if definition is None:
+        return f"“{key}” is not a property of this workspace.", None
+    if op not in props.OPS_BY_TYPE[definition.type]:
+        allowed = ", ".join(props.OP_LABELS[o] for o in props.OPS_BY_TYPE[definition.type])
+        return (f"{definition.label}: “{op}” is not an operator for this property "
+                f"(use {allowed})."), None
+    if op in props.VALUELESS_OPS:
+        return None, None
+    if op == "in":
+        values = value if isinstance(value, list) else [value]
+        values = [v for v in values if not props.is_empty(v)]
+        if not values:
+            return f"{definition.label}: choose at least one option.", None
+        try:
+            return None, [props.option_uid(definition, v) for v in values]
+        except ValueError as exc:
+            return f"{definition.label}: {exc}.", None
+    if props.is_empty(value):
+        return f"{definition.label}: enter a value to compare with.", None
+    if op == "contains":
+        return None, str(value).strip()
+    try:
+        if definition.type == PropertyType.MULTI_SELECT:
+            raise ValueError("use “is any of”")
+        return None, props.coerce(definition, value)
+    except ValueError as exc:
+        return f"{definition.label}: {exc}.", None
+
+
+def _rules_checked(*, workspace, filters):
+    q, rules, problems = _normalized(filters)
+    if len(rules) > FILTER_RULES_MAX:
+        problems.append(f"Use at most {FILTER_RULES_MAX} filter rules.")
+        rules = rules[:FILTER_RULES_MAX]
+    definitions = {d.key: d for d in PropertyDefinition.objects.filter(workspace=workspace)}
+    checked = []
+    for rule in rules:
+        problem, value = _rule_problem(rule, definitions)
+        if problem:
+            problems.append(problem)
+        else:
+            checked.append((definitions[rule["property"]], rule["op"], value))
+    return q, checked, problems
+
+
+def panel_filter_problems(*, workspace, filters):
+    """What is wrong with `filters` for this workspace's properties (empty when usable)."""
+    return _rules_checked(workspace=workspace, filters=filters)[2]
+
+
+def _rule_q(queryset, index, definition, op, value):
+    key = definition.key
+    alias = f"_rule{index}"
+    queryset = queryset.alias(**{alias: KeyTransform(key, "properties")})
+    is_set = Q(properties__has_key=key)
+    if op == "is_set":
+        return queryset, is_set
+    if op == "not_set":
+        return queryset, ~is_set
+    if op == "is_true":
+        return queryset, Q(**{alias: True})
+    if op == "is_false":
+        return queryset, Q(**{alias: False})
+    if op == "in":
+        if definition.type == PropertyType.MULTI_SELECT:
+            return queryset, Q(**{f"{alias}__has_any_keys": value})
+        return queryset, Q(**{f"{alias}__in": value})
+    if definition.type == PropertyType.TEXT and op in ("eq", "neq", "contains"):
+        text_alias = f"_rule{index}_text"
+        queryset = queryset.alias(**{text_alias: KeyTextTransform(key, "properties")})
+        lookup = "icontains" if op == "contains" else "iexact"
+        matched = is_set & Q(**{f"{text_alias}__{lookup}": value})
+        return queryset, (~matched if op == "neq" else matched)
+    if op in ("eq", "neq"):
+        matched = is_set & Q(**{alias: value})
+        return queryset, (~matched if op == "neq" else matched)
+    return queryset, is_set & Q(**{f"{alias}__{op}": value})
+
+
+def panel_people(*, workspace, filters=None):
+    """The workspace's panel people matching `filters`, ordered by name.
+
+    Raises ValidationError listing the problems when the filters are not usable
+    (`panel_filter_problems` says the same without raising).
+    """
+    q, checked, problems = _rules_checked(workspace=workspace, filters=filters)
+    if problems:
+        raise ValidationError(problems)
+    people = Participant.objects.filter(workspace=workspace, kind=Participant.Kind.PANEL)
+    for word in q.split()[:10]:  # every word matches the name or the email
+        people = people.filter(Q(first_name__icontains=word) | Q(last_name__icontains=word)
+                               | Q(email__icontains=word))
+    for index, (definition, op, value) in enumerate(checked):
+        people, condition = _rule_q(people, index, definition, op, value)
+        people = people.filter(condition)
+    return people.order_by("first_name", "last_name", "email", "id")
+
+
+def panel_person_get(*, workspace, participant_id):
+    """One panel person of the workspace (404 for anything else)."""
+    try:
+        return Participant.objects.get(pk=participant_id, workspace=workspace,
+                                       kind=Participant.Kind.PANEL)
+    except (Participant.DoesNotExist, ValidationError, ValueError, TypeError) as exc:
+        raise Http404 from exc
+
+
+def panel_person_history(*, participant):
+    """(applications with their study, contacts with their study) of one person."""
+    applications = list(participant.applications.select_related("study")
+                         .order_by("-applied_at"))
+    contacts = list(Contact.objects.filter(participant=participant)
+                    .select_related("study", "sent_by").order_by("-sent_at")[:200])
+    return applications, contacts
+
+
+def segments_for_workspace(*, workspace):
+    return list(Segment.objects.filter(workspace=workspace).order_by("name"))
+
+
+def segment_get(*, workspace, segment_id):
+    try:
+        return Segment.objects.get(pk=segment_id, workspace=workspace)
+    except (Segment.DoesNotExist, ValidationError, ValueError, TypeError) as exc:
+        raise Http404 from exc
+
+
+def panel_import_get(*, workspace, import_id):
+    try:
+        return PanelImport.objects.get(pk=import_id, workspace=workspace)
+    except (PanelImport.DoesNotExist, ValidationError, ValueError, TypeError) as exc:
+        raise Http404 from exc

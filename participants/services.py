@@ -13,9 +13,11 @@ from datetime import datetime
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
 
-from participants.models import Application
+from participants import properties as props
+from participants.models import Application, Contact, Participant
 from participants.selectors import SEAT_HOLDING
 from rally import clock
+from rally.models import PropertyDefinition
 from rally.permissions import Permission
 from rally.services import activity_record, outbox_enqueue
 from studies.lifecycle import study_on_team
@@ -291,3 +293,78 @@ def _parse_ids(values):
             raise ValidationError("Some of the selected applicants are not applicants of "
                                   "this study. Nothing was changed.") from exc
     return ids
+
+
+# The panel (SPEC P6) ---------------------------------------------------------------------------
+
+
+def property_values_clean(*, definitions, values):
+    """({key: stored value or None}, {key: problem}) for raw `values` against `definitions`
+    ({key: PropertyDefinition})."""
+    cleaned, problems = {}, {}
+    for key, raw in values.items():
+        definition = definitions.get(key)
+        if definition is None:
+            problems[key] = f"“{key}” is not a property of this workspace."
+            continue
+        try:
+            cleaned[key] = props.coerce(definition, raw)
+        except ValueError as exc:
+            problems[key] = f"{definition.label} {exc}."
+    return cleaned, problems
+
+
+def properties_merged(current, cleaned):
+    """`current` with `cleaned` applied (None removes the key)."""
+    merged = dict(current or {})
+    for key, value in cleaned.items():
+        if value is None:
+            merged.pop(key, None)
+        else:
+            merged[key] = value
+    return merged
+
+
+@transaction.atomic
+def participant_properties_update(*, participant, values, actor=None, actor_label=""):
+    """Set some of a panel person's property values: `values` is {key: raw value} (a typed
+    value or text as a form or CSV holds it; empty clears it). Keys left out keep their
+    value. Validates every value by its property's type first and raises ValidationError
+    ({key: problem}) with nothing changed; records one activity entry for the change."""
+    if participant.kind != Participant.Kind.PANEL:
+        raise ValidationError("Only panel people have property values.")
+    definitions = {d.key: d for d in
+                   PropertyDefinition.objects.filter(workspace_id=participant.workspace_id)}
+    cleaned, problems = property_values_clean(definitions=definitions, values=dict(values))
+    if problems:
+        raise ValidationError(problems)
+    person = Participant.objects.select_for_update().get(pk=participant.pk)
+    merged = properties_merged(person.properties, cleaned)
+    changed = sorted(key for key in cleaned if merged.get(key) != person.properties.get(key))
+    if not changed:
+        return person
+    person.properties = merged
+    person.updated_at = clock.now()
+    person.save(update_fields=["properties", "updated_at"])
+    activity_record(
+        workspace=person.workspace, actor=actor, actor_label=actor_label,
+        action="participants.properties_updated",
+        summary=(f"Updated {', '.join(definitions[key].label for key in changed)} "
+                 f"of {person.display_name}"),
+        # Values are left out: some properties are PII and the log is read by everyone.
+        data={"participant_id": str(person.pk), "keys": changed})
+    participant.properties, participant.updated_at = person.properties, person.updated_at
+    return person
+
+
+def contact_record(*, participant, study, kind, subject, sent_by, override_reason=""):
+    """Record that Rally sent `participant` a message (the contact history governance
+    counts). The caller records the activity of the send itself."""
+    if kind not in Contact.Kind.values:
+        raise ValidationError("Choose a contact kind: invitation, reminder, booking link "
+                              "or other.")
+    now = clock.now()
+    return Contact.objects.create(
+        participant=participant, study=study, kind=kind, subject=(subject or "")[:200],
+        sent_at=now, sent_by=sent_by, override_reason=(override_reason or "").strip()[:500],
+        created_at=now)

@@ -74,3 +74,22 @@ def applicant_record(n, *, status="applied", updated_minutes=0, first_name=None,
     }
     values.update(extra)
     return ApplicantRecord(**values)
+
+
+class PanelPersonFactory(factory.django.DjangoModelFactory):
+    """A person of the workspace's own panel (with an email, unlike UI participants)."""
+
+    class Meta:
+        model = Participant
+
+    workspace = factory.SubFactory(WorkspaceFactory)
+    kind = Participant.Kind.PANEL
+    ui_participant_id = None
+    first_name = "Sam"
+    last_name = factory.Sequence(lambda n: f"Panelist{n:04d}")
+    last_initial = ""
+    email = factory.Sequence(lambda n: f"person{n}@panel.test")
+    time_zone = "America/New_York"
+    properties = factory.LazyFunction(dict)
+    created_at = factory.LazyFunction(clock.now)
+    updated_at = factory.LazyFunction(clock.now)
