@@ -65,6 +65,30 @@ def outbox_enqueue(*, workspace, operation, subject, payload, study_id=None):
     return row
 
 
+def outbox_enqueue_many(*, workspace, operation, items):
+    """`outbox_enqueue` for many subjects at once (one insert, one read): `items` is a list
+    of (subject, payload, study_id). Returns the rows in the order of `items`; a subject
+    already enqueued keeps its first row."""
+    now = clock.now()
+    keys = [outbox_key(operation, subject) for subject, _, _ in items]
+    new = [OutboxOperation(workspace=workspace, operation=operation, payload=payload,
+                           study_id=study_id, idempotency_key=key, next_attempt_at=now,
+                           created_at=now)
+           for key, (_, payload, study_id) in zip(keys, items, strict=True)]
+    OutboxOperation.objects.bulk_create(new, ignore_conflicts=True)
+    rows = {row.idempotency_key: row for row in OutboxOperation.objects.filter(
+        idempotency_key__in=keys)}
+    # The ids are made here: a row read back with the id just made is one this call wrote.
+    created = [row.pk for row in new if rows[row.idempotency_key].pk == row.pk]
+
+    def dispatch():
+        for operation_id in created:
+            outbox_dispatch(operation_id)
+
+    transaction.on_commit(dispatch)
+    return [rows[key] for key in keys]
+
+
 def outbox_dispatch(operation_id):
     """Ask a worker to execute one outbox row (by task name: the core imports no app)."""
     from rally.celery import app
