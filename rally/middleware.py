@@ -1,6 +1,7 @@
 """Request middleware: the current workspace, and one structured log line per request."""
 
 import logging
+import re
 import time
 import uuid
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -42,9 +43,18 @@ def user_time_zone(get_response):
     return middleware
 
 
+# An incoming X-Request-Id (from a proxy) is kept only when it is a plain token: anything
+# else (spaces, newlines, a megabyte) would let a client write into the log line.
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+
+
 def request_log(get_response):
+    """One line per request: id, method, path, status, milliseconds and the user's id."""
+
     def middleware(request):
-        request.request_id = request.headers.get("X-Request-Id") or uuid.uuid4().hex[:16]
+        incoming = request.headers.get("X-Request-Id", "")
+        request.request_id = (incoming if _REQUEST_ID.fullmatch(incoming)
+                              else uuid.uuid4().hex[:16])
         started = time.perf_counter()
         response = get_response(request)
         elapsed_ms = (time.perf_counter() - started) * 1000
