@@ -1,0 +1,104 @@
+"""axe-core on every main page of Rally, as the demo workspace's Admin sees it (and the login
+and booking pages as a visitor sees them): no serious or critical violation anywhere."""
+
+import os
+from decimal import Decimal
+
+import pytest
+from django.core.management import call_command
+from django.urls import reverse
+
+from billing.models import Budget
+from billing.services import budget_reserve_for_study, reservation_close
+from participants.models import Application
+from rally import demo
+from rally.models import Membership
+from scheduling.services import booking_token_make
+from studies.models import Study
+from tests.billing.payouts_support import due_payouts
+from tests.participants.factories import StudyFactory
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def demo_pages(settings):
+    """The demo workspace (seed_demo), plus what the demo lacks: a reservation, a closed
+    study with its receipt and payouts. Returns {page name: path} for the Admin."""
+    settings.DEBUG = True
+    call_command("seed_demo", stdout=open(os.devnull, "w"))  # noqa: SIM115
+    settings.DEBUG = False
+    admin = Membership.objects.select_related("workspace", "user").get(
+        user__email="admin@example.com")
+    workspace = admin.workspace
+    budget = Budget.objects.get(workspace=workspace, name="Workspace Budget")
+
+    reserved = StudyFactory(workspace=workspace, owner=admin.user, name="Pricing page interviews",
+                            participation_limit=4, incentive_amount=Decimal("50.00"))
+    budget_reserve_for_study(budget=budget, study_id=reserved.pk, study_name=reserved.name,
+                             participation_limit=4, fee=Decimal("65.00"),
+                             incentive=Decimal("50.00"), actor=admin.user)
+    due_payouts(reserved, 2)
+    closed = StudyFactory(workspace=workspace, owner=admin.user, name="Billing export interviews",
+                          status="closed", participation_limit=2)
+    budget_reserve_for_study(budget=budget, study_id=closed.pk, study_name=closed.name,
+                             participation_limit=2, fee=Decimal("65.00"),
+                             incentive=Decimal("100.00"), actor=admin.user)
+    receipt = reservation_close(study_id=closed.pk, actor=admin.user)
+
+    active = Study.objects.get(workspace=workspace, name="Developer onboarding interviews")
+    application = Application.objects.filter(study=active).order_by("applied_at").first()
+    invited = Application.objects.get(study=active, participant__first_name="Diego")
+    study = {"study_id": active.pk}
+    return {
+        "studies list": reverse("studies:study_list"),
+        "new study": reverse("studies:study_create"),
+        "overview": reverse("studies:study_overview", kwargs=study),
+        "plan": reverse("studies:study_plan", kwargs=study),
+        "audience": reverse("studies:study_audience", kwargs=study),
+        "screener": reverse("studies:study_screener", kwargs=study),
+        "scheduling": reverse("scheduling:study_scheduling", kwargs=study),
+        "participants tab": reverse("participants:study_participants", kwargs=study),
+        "applicant profile": reverse("participants:applicant_profile",
+                                     kwargs={**study, "application_id": application.pk}),
+        "activity": reverse("studies:study_activity", kwargs=study),
+        "closed overview": reverse("studies:study_overview", kwargs={"study_id": closed.pk}),
+        "budgets": reverse("billing:budgets"),
+        "budget detail": reverse("billing:budget_detail", kwargs={"budget_id": budget.pk}),
+        "payments": reverse("billing:payments"),
+        "reservations": reverse("billing:reservations"),
+        "receipts": reverse("billing:receipts"),
+        "receipt": reverse("billing:receipt_detail", kwargs={"receipt_id": receipt.pk}),
+        "workspace settings": reverse("workspace_settings"),
+        "calendar": reverse("scheduling:calendar"),
+        "booking page": reverse("scheduling:booking",
+                                kwargs={"token": booking_token_make(invited)}),
+    }
+
+
+def test_every_main_page_has_no_serious_or_critical_violation(live_server, page, demo_pages,
+                                                               axe_violations):
+    booking = demo_pages.pop("booking page")
+    found = {}
+    page.set_viewport_size({"width": 1280, "height": 900})
+
+    # Visitors: the login page and a participant's booking page.
+    for name, path in (("login", reverse("login")), ("booking page", booking)):
+        response = page.goto(live_server.url + path)
+        assert response.status == 200, name
+        found[name] = axe_violations(page)
+
+    page.goto(live_server.url + reverse("login"))
+    page.get_by_label("Email").fill("admin@example.com")
+    page.get_by_label("Password").fill(demo.PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(lambda url: "/login/" not in url)
+
+    for name, path in demo_pages.items():
+        response = page.goto(live_server.url + path)
+        assert response.status == 200, f"{name} ({path}) answered {response.status}"
+        found[name] = axe_violations(page)
+
+    problems = {name: lines for name, lines in found.items() if lines}
+    assert not problems, "\n".join(
+        f"{name}:\n    " + "\n    ".join(lines) for name, lines in problems.items())
