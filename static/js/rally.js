@@ -70,11 +70,37 @@
     var opener = event.target.closest && event.target.closest("[data-dialog-open]");
     if (opener) {
       var dialog = document.getElementById(opener.getAttribute("data-dialog-open"));
-      if (dialog) { event.preventDefault(); dialog.showModal(); }
+      if (dialog) { event.preventDefault(); dialog.rallyOpener = opener; dialog.showModal(); }
     }
     var closer = event.target.closest && event.target.closest("[data-dialog-close]");
     var openDialog = closer && closer.closest("dialog");
     if (openDialog) { event.preventDefault(); openDialog.close(); }
+  });
+  // Closed (Escape, Cancel): focus goes back to the opener; an item of a row menu hands it to
+  // the menu's button, the menu closed.
+  document.addEventListener("close", function (event) {
+    var opener = event.target.rallyOpener;
+    if (!opener || !opener.isConnected) return;
+    event.target.rallyOpener = null;
+    var list = opener.closest("[role=menu]");
+    var button = list && document.querySelector("[aria-controls='" + list.id + "']");
+    if (button) closeMenu(button, true); else opener.focus();
+  }, true);
+  // Tab and Shift+Tab stay inside an open modal dialog (the page behind it is inert).
+  var FOCUSABLE = "a[href], button:not([disabled]), input:not([disabled]):not([type=hidden]), " +
+    "select:not([disabled]), textarea:not([disabled]), [tabindex]:not([tabindex='-1'])";
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Tab") return;
+    var dialog = Array.prototype.filter.call(document.querySelectorAll("dialog[open]"),
+      function (open) { return open.matches(":modal"); }).pop();
+    if (!dialog) return;
+    var items = Array.prototype.filter.call(dialog.querySelectorAll(FOCUSABLE),
+      function (item) { return item.getClientRects().length > 0; });
+    if (!items.length) return;
+    var first = items[0], last = items[items.length - 1], current = document.activeElement;
+    var outside = !dialog.contains(current);
+    if (event.shiftKey && (current === first || outside)) { event.preventDefault(); last.focus(); }
+    else if (!event.shiftKey && (current === last || outside)) { event.preventDefault(); first.focus(); }
   });
 
   // A button with data-copy="ID" copies that field's value and says so in the live region.
