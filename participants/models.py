@@ -96,6 +96,8 @@ class Application(models.Model):
         Status.APPLIED: {Status.INVITED, Status.REJECTED},
         Status.UNQUALIFIED: {Status.INVITED, Status.REJECTED},
         Status.INVITED: {Status.REJECTED},
+        # After the session, before the incentive is sent: the payout is canceled (SPEC I2).
+        Status.COMPLETED: {Status.REJECTED},
     }
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)

@@ -232,3 +232,21 @@ def panel_import_get(*, workspace, import_id):
         return PanelImport.objects.get(pk=import_id, workspace=workspace)
     except (PanelImport.DoesNotExist, ValidationError, ValueError, TypeError) as exc:
         raise Http404 from exc
+
+
+def property_definition_get(*, workspace, definition_id):
+    try:
+        return PropertyDefinition.objects.get(pk=definition_id, workspace=workspace)
+    except (PropertyDefinition.DoesNotExist, ValidationError, ValueError, TypeError) as exc:
+        raise Http404 from exc
+
+
+def property_value_counts(*, workspace, definitions):
+    """{key: how many panel people have a value for it}, in one query."""
+    if not definitions:
+        return {}
+    people = Participant.objects.filter(workspace=workspace, kind=Participant.Kind.PANEL)
+    counts = people.aggregate(**{
+        f"n{index}": Count("id", filter=Q(properties__has_key=definition.key))
+        for index, definition in enumerate(definitions)})
+    return {definition.key: counts[f"n{index}"] for index, definition in enumerate(definitions)}

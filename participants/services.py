@@ -6,6 +6,7 @@ the poller both end here): bulk, by UI id, safe to replay in any order.
 
 import itertools
 import json
+import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -13,6 +14,8 @@ from datetime import datetime
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
 
+from billing.models import Payout
+from billing.payouts import payout_cancel
 from participants import properties as props
 from participants.models import Application, Contact, Participant
 from participants.selectors import SEAT_HOLDING
@@ -68,7 +71,8 @@ RETURNING ui_participant_id, id
 
 # On conflict: only a copy strictly newer than the stored one applies, so the same
 # snapshot again (a late poll) never undoes a change Rally made since (a booking); and a
-# paid application stays paid when UI reports the (earlier) completion again.
+# paid application stays paid when UI reports the (earlier) completion again, as does one
+# rejected after its session (a decision UI does not take: Rally just never pays it).
 _APPLICATION_UPSERT_SQL = """
 INSERT INTO participants_application
     (id, study_id, participant_id, ui_applicant_id, status, source, qualification,
@@ -83,7 +87,7 @@ FROM unnest(%s::uuid[], %s::text[], %s::text[], %s::text[], %s::text[], %s::int[
     AS row(participant_id, ui_applicant_id, status, source, qualification, screener_version,
            screener_responses, matched_criteria, unmet_criteria, applied_at, ui_updated_at)
 ON CONFLICT (ui_applicant_id) DO UPDATE SET
-    status = CASE WHEN participants_application.status = 'paid'
+    status = CASE WHEN participants_application.status IN ('paid', 'rejected')
                        AND EXCLUDED.status = 'completed'
                   THEN participants_application.status ELSE EXCLUDED.status END,
     qualification = EXCLUDED.qualification,
@@ -171,6 +175,29 @@ def application_mark_from_ui(*, application_id, status):
     return application
 
 
+@transaction.atomic
+def application_mark_paid(*, application_id, actor):
+    """The participant's incentive was confirmed paid (SPEC P4, I3): a Completed application
+    becomes Paid, with an activity entry. Runs in the caller's transaction (the payout's
+    confirmation). Anything else stays as it is, so a duplicate confirmation changes nothing."""
+    application = (Application.objects.select_for_update(of=("self",))
+                   .select_related("participant", "study__workspace")
+                   .filter(pk=application_id).first())
+    if application is None or application.status != Application.Status.COMPLETED:
+        return application
+    application.status = Application.Status.PAID
+    application.updated_at = clock.now()
+    application.save(update_fields=["status", "updated_at"])
+    user, label = (None, actor) if isinstance(actor, str) else (actor, "")
+    study = application.study
+    activity_record(workspace=study.workspace, actor=user, actor_label=label,
+                    study_id=study.id, action="participants.applicant_paid",
+                    summary=f"{application.participant.display_name} was paid for "
+                            f"“{study.name}”",
+                    data={"application_id": str(application.id)})
+    return application
+
+
 # Applicant review (SPEC P3, R6) --------------------------------------------------------------
 
 #: What each review decision does: the status it sets, the outbox operation that carries it to
@@ -244,6 +271,11 @@ def applicants_bulk_review(*, membership, study, application_ids, decision, reas
                 f"{name} is {application.get_status_display()} and can’t be {done_word}."
                 + ("" if single else " Nothing was changed."))
         changing.append(application)
+    # Rejected after their session: their incentive, not sent yet, is canceled (SPEC I2).
+    completed = [application for application in changing
+                 if application.status == Application.Status.COMPLETED]
+    if decision == "reject" and completed:
+        _payouts_cancel(completed, actor=membership.user, reason=reason, single=single)
     if decision == "invite" and changing and study.status == StudyStatus.CLOSED:
         raise ValidationError("This study is closed: it no longer invites applicants.")
     if decision == "invite" and changing and study.participation_limit is not None:
@@ -274,7 +306,8 @@ def applicants_bulk_review(*, membership, study, application_ids, decision, reas
                         if application.rejection_reason and decision == "reject" else "")),
             data={"application_id": str(application.id), "reason":
                   application.rejection_reason if decision == "reject" else ""})
-        if application.ui_applicant_id:
+        # UI takes no rejection after a completed session: not paying is Rally's own part.
+        if application.ui_applicant_id and application not in completed:
             outbox_enqueue(workspace=study.workspace, operation=operation,
                            subject=application.id, study_id=study.id,
                            payload={"application_id": str(application.id),
@@ -282,6 +315,25 @@ def applicants_bulk_review(*, membership, study, application_ids, decision, reas
                                     "reason": application.rejection_reason
                                     if decision == "reject" else ""})
     return changing or applications
+
+
+def _payouts_cancel(applications, *, actor, reason, single):
+    """Cancel the payouts of these completed applications. One already sent (Sending, Sent,
+    Paid or Failed after sending) cannot be called back: the rejection is then refused, and
+    the durable transaction around it undoes any payout canceled before."""
+    names = {application.pk: application.participant.display_name
+             for application in applications}
+    sessions = (Payout.objects.filter(application_id__in=list(names))
+                .order_by("session_id").values_list("session_id", flat=True))
+    why = f"Rejected after the session{': ' + reason.strip() if reason.strip() else ''}"
+    for session_id in sessions:
+        payout = payout_cancel(session_id=session_id, reason=why[:500], actor=actor)
+        if payout is not None and payout.state != Payout.State.CANCELED:
+            name = names[payout.application_id]
+            raise ValidationError(
+                f"{name}’s incentive is already {payout.get_state_display().lower()}: a "
+                f"payment sent to User Interviews can’t be called back, so {name} can’t be "
+                f"rejected now." + ("" if single else " Nothing was changed."))
 
 
 def _parse_ids(values):
@@ -368,3 +420,236 @@ def contact_record(*, participant, study, kind, subject, sent_by, override_reaso
         participant=participant, study=study, kind=kind, subject=(subject or "")[:200],
         sent_at=now, sent_by=sent_by, override_reason=(override_reason or "").strip()[:500],
         created_at=now)
+
+
+def _require(membership, permission):
+    if not membership.allows(permission):
+        raise PermissionDenied
+
+
+@transaction.atomic(durable=True)
+def panel_person_save(*, membership, participant=None, first_name, last_name, email,
+                      time_zone, values):
+    """Add a person to the panel (`participant` None) or edit one: name, email, time zone
+    and property values ({key: raw}) together, all or nothing. Editing needs the study
+    editors' permission (Admin, Ops Manager, Researcher)."""
+    from django.core.validators import validate_email
+
+    from participants.imports import time_zone_clean
+
+    _require(membership, Permission.EDIT_STUDY)
+    workspace = membership.workspace
+    errors = {}
+    email = (email or "").strip().lower()
+    try:
+        validate_email(email)
+    except ValidationError:
+        errors["email"] = "Enter an email address like name@example.com."
+    first_name, last_name = (first_name or "").strip(), (last_name or "").strip()
+    if not first_name:
+        errors["first_name"] = "Enter a first name."
+    try:
+        time_zone = time_zone_clean(time_zone)
+    except ValueError as exc:
+        errors["time_zone"] = f"{str(exc)[:1].upper()}{str(exc)[1:]}."
+    definitions = {d.key: d for d in PropertyDefinition.objects.filter(workspace=workspace)}
+    cleaned, problems = property_values_clean(definitions=definitions, values=dict(values))
+    errors.update(problems)
+    if participant is not None:
+        participant = Participant.objects.select_for_update().get(
+            pk=participant.pk, workspace=workspace, kind=Participant.Kind.PANEL)
+    taken = Participant.objects.filter(workspace=workspace, kind=Participant.Kind.PANEL,
+                                       email=email)
+    if participant is not None:
+        taken = taken.exclude(pk=participant.pk)
+    if "email" not in errors and taken.exists():
+        errors["email"] = f"{email} is already in the panel."
+    if errors:
+        raise ValidationError(errors)
+    now = clock.now()
+    adding = participant is None
+    if adding:
+        participant = Participant(workspace=workspace, kind=Participant.Kind.PANEL,
+                                  last_initial="", created_at=now, properties={})
+    participant.first_name, participant.last_name = first_name, last_name
+    participant.email, participant.time_zone = email, time_zone
+    participant.properties = properties_merged(participant.properties, cleaned)
+    participant.updated_at = now
+    participant.save()
+    activity_record(
+        workspace=workspace, actor=membership.user,
+        action="participants.panel_person_added" if adding
+        else "participants.panel_person_edited",
+        summary=(f"Added {participant.display_name} to the panel" if adding
+                 else f"Edited {participant.display_name}"),
+        data={"participant_id": str(participant.pk)})
+    return participant
+
+
+@transaction.atomic(durable=True)
+def segment_save(*, membership, name, filters):
+    """Save the filters as a segment (a segment of the same name is replaced)."""
+    from participants.models import Segment
+    from participants.selectors import panel_filter_problems
+
+    _require(membership, Permission.VIEW)
+    name = (name or "").strip()
+    if not name:
+        raise ValidationError({"name": "Enter a name for the segment."})
+    if len(name) > 120:
+        raise ValidationError({"name": "Use at most 120 characters."})
+    problems = panel_filter_problems(workspace=membership.workspace, filters=filters)
+    if problems:
+        raise ValidationError({"filters": problems})
+    clean = {"q": (filters.get("q") or "").strip(), "rules": list(filters.get("rules") or [])}
+    segment, created = Segment.objects.update_or_create(
+        workspace=membership.workspace, name=name,
+        defaults={"filters": clean},
+        create_defaults={"filters": clean, "created_by": membership.user,
+                         "created_at": clock.now()})
+    activity_record(workspace=membership.workspace, actor=membership.user,
+                    action="participants.segment_saved",
+                    summary=f"{'Saved' if created else 'Updated'} the segment “{name}”",
+                    data={"segment_id": str(segment.pk), "filters": clean})
+    return segment
+
+
+@transaction.atomic(durable=True)
+def segment_delete(*, membership, segment):
+    _require(membership, Permission.EDIT_STUDY)
+    if segment.workspace_id != membership.workspace_id:
+        raise PermissionDenied
+    deleted, _ = type(segment).objects.filter(pk=segment.pk).delete()
+    if deleted:
+        activity_record(workspace=membership.workspace, actor=membership.user,
+                        action="participants.segment_deleted",
+                        summary=f"Deleted the segment “{segment.name}”",
+                        data={"segment_id": str(segment.pk)})
+
+
+def _options_clean(type_, options_text, current=()):
+    """Option labels (one a line) as [{"uid", "label"}]: an option whose label stays keeps its
+    uid, so stored values keep meaning the same option."""
+    from django.utils.text import slugify
+
+    from rally.models import PropertyType
+
+    if type_ not in (PropertyType.SINGLE_SELECT, PropertyType.MULTI_SELECT):
+        return []
+    labels = []
+    for line in (options_text or "").splitlines():
+        label = line.strip()
+        if label and label.casefold() not in (known.casefold() for known in labels):
+            labels.append(label[:120])
+    if not labels:
+        raise ValidationError({"options": "A select property needs at least one option "
+                                          "(one a line)."})
+    by_label = {option["label"].casefold(): option["uid"] for option in current}
+    used = {option["uid"] for option in current}
+    options = []
+    for label in labels:
+        uid = by_label.get(label.casefold())
+        if uid is None:
+            base = slugify(label).replace("-", "_")[:50] or "option"
+            uid, n = base, 2
+            while uid in used:
+                uid, n = f"{base}_{n}", n + 1
+            used.add(uid)
+        options.append({"uid": uid, "label": label})
+    return options
+
+
+@transaction.atomic(durable=True)
+def property_create(*, membership, label, key, type, options_text="", is_pii=False):
+    """Define a new panel property (Admin, Ops Manager). The key defaults to the label's
+    slug and never changes."""
+    from django.utils.text import slugify
+
+    from rally.services import property_define
+
+    _require(membership, Permission.MANAGE_PANEL)
+    workspace = membership.workspace
+    label = (label or "").strip()
+    key = re.sub(r"_+", "_", slugify(key or label).replace("-", "_")).strip("_")[:60]
+    if not label:
+        raise ValidationError({"label": "Enter a label."})
+    if not key:
+        raise ValidationError({"key": "Enter a key made of letters, digits and underscores."})
+    if key in FIELD_KEYS:
+        raise ValidationError({"key": f"“{key}” is a field every person has; choose "
+                                      "another key."})
+    if PropertyDefinition.objects.filter(workspace=workspace, key=key).exists():
+        raise ValidationError({"key": f"A property with the key “{key}” exists already."})
+    options = _options_clean(type, options_text)
+    definition = property_define(workspace=workspace, key=key, label=label, type=type,
+                                 options=options, is_pii=bool(is_pii))
+    activity_record(workspace=workspace, actor=membership.user,
+                    action="participants.property_defined",
+                    summary=f"Added the property “{definition.label}” "
+                            f"({definition.get_type_display()})",
+                    data={"key": definition.key, "type": definition.type})
+    return definition
+
+
+#: Keys a property can't take: they name the fields every panel person has.
+FIELD_KEYS = {"email", "first_name", "last_name", "name", "time_zone"}
+
+
+@transaction.atomic(durable=True)
+def property_update(*, membership, definition, label, type, options_text="", is_pii=False):
+    """Change a property's label, options or PII flag. Its type changes only while no one has
+    a value for it, and an option someone has can't be removed."""
+    _require(membership, Permission.MANAGE_PANEL)
+    definition = PropertyDefinition.objects.select_for_update().get(
+        pk=definition.pk, workspace=membership.workspace)
+    label = (label or "").strip()
+    if not label:
+        raise ValidationError({"label": "Enter a label."})
+    from rally.models import PropertyType
+
+    if type not in PropertyType.values:
+        raise ValidationError({"type": "Choose one of the listed property types."})
+    holders = Participant.objects.filter(workspace=membership.workspace,
+                                         kind=Participant.Kind.PANEL,
+                                         properties__has_key=definition.key)
+    if type != definition.type and holders.exists():
+        raise ValidationError({"type": f"People have values for “{definition.label}”, so "
+                                       "its type can’t change."})
+    options = _options_clean(type, options_text,
+                             current=definition.options if type == definition.type else ())
+    removed = {o["uid"] for o in definition.options} - {o["uid"] for o in options}
+    if removed and type == definition.type:
+        in_use = []
+        for option in definition.options:
+            if option["uid"] not in removed:
+                continue
+            lookup = ({f"properties__{definition.key}__contains": option["uid"]}
+                      if type == PropertyType.MULTI_SELECT
+                      else {f"properties__{definition.key}": option["uid"]})
+            if holders.filter(**lookup).exists():
+                in_use.append(option["label"])
+        if in_use:
+            raise ValidationError({"options": "People have the option"
+                                              f"{'s' if len(in_use) > 1 else ''} "
+                                              f"{', '.join(in_use)}: keep "
+                                              f"{'them' if len(in_use) > 1 else 'it'}."})
+    changes = []
+    if label != definition.label:
+        changes.append("label")
+    if type != definition.type:
+        changes.append("type")
+    if options != definition.options:
+        changes.append("options")
+    if bool(is_pii) != definition.is_pii:
+        changes.append("PII flag")
+    if not changes:
+        return definition
+    definition.label, definition.type = label, type
+    definition.options, definition.is_pii = options, bool(is_pii)
+    definition.save(update_fields=["label", "type", "options", "is_pii"])
+    activity_record(workspace=membership.workspace, actor=membership.user,
+                    action="participants.property_changed",
+                    summary=f"Changed the {', '.join(changes)} of the property "
+                            f"“{definition.label}”",
+                    data={"key": definition.key, "changes": changes})
+    return definition

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from participants import views
+from participants import panel_views, views
 
 app_name = "participants"
 
@@ -15,4 +15,22 @@ urlpatterns = [
          views.applicant_invite, name="applicant_invite"),
     path("studies/<uuid:study_id>/participants/<uuid:application_id>/reject/",
          views.applicant_reject, name="applicant_reject"),
+    # The workspace's panel.
+    path("participants/", panel_views.panel_directory, name="panel_directory"),
+    path("participants/new/", panel_views.panel_person_edit, name="panel_person_add"),
+    path("participants/segments/", panel_views.panel_segment_save, name="panel_segment_save"),
+    path("participants/segments/<uuid:segment_id>/delete/", panel_views.panel_segment_delete,
+         name="panel_segment_delete"),
+    path("participants/properties/", panel_views.panel_properties, name="panel_properties"),
+    path("participants/properties/<uuid:definition_id>/", panel_views.panel_property_edit,
+         name="panel_property_edit"),
+    path("participants/import/", panel_views.panel_import_upload, name="panel_import_upload"),
+    path("participants/import/<uuid:import_id>/", panel_views.panel_import_review,
+         name="panel_import_review"),
+    path("participants/import/<uuid:import_id>/progress/", panel_views.panel_import_progress,
+         name="panel_import_progress"),
+    path("participants/<uuid:participant_id>/", panel_views.panel_profile,
+         name="panel_profile"),
+    path("participants/<uuid:participant_id>/edit/", panel_views.panel_person_edit,
+         name="panel_person_edit"),
 ]

@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from billing.models import Payout
 from participants import review, services
 from participants.forms import BulkReviewForm, RejectForm
 from participants.models import Application
@@ -75,6 +76,7 @@ def study_participants(request, study_id):
     progress = review.review_progress(rows)
     query_string = urlencode(query.params())
     invites_open = study.status != StudyStatus.CLOSED
+    payable = _payable_sessions(request, study, rows)
     context = {
         **study_page_context(request, study, "participants"),
         "query": query,
@@ -83,7 +85,8 @@ def study_participants(request, study_id):
         "page": page,
         "rows": [{"application": application, "operation": progress.get(application.pk),
                   "can_invite": invites_open and application.can_become(Status.INVITED),
-                  "can_reject": application.can_become(Status.REJECTED)}
+                  "can_reject": application.can_become(Status.REJECTED),
+                  "pay_session": payable.get(application.pk)}
                  for application in rows],
         "any_pending": any(op.status == "pending" for op in progress.values()),
         "total": total,
@@ -107,6 +110,18 @@ def study_participants(request, study_id):
     if request.htmx and request.htmx.target == "applicants-table":
         template += "#table"
     return render(request, template, context)
+
+
+def _payable_sessions(request, study, rows):
+    """{application id: session id} of the rows whose menu offers "Complete & Send payment":
+    completed, incentive not sent yet (UI studies, people who may pay). One query."""
+    completed = [application.pk for application in rows
+                 if application.status == Status.COMPLETED]
+    if not completed or not study.is_user_interviews or not _can_review(request, study):
+        return {}
+    return dict(Payout.objects.filter(application_id__in=completed,
+                                      state=Payout.State.NOT_SENT)
+                .values_list("application_id", "session_id"))
 
 
 def _columns(study, query):

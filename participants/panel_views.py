@@ -1,0 +1,481 @@
+"""The workspace's panel (SPEC P6): the Participants directory with its filters and
+segments, a person's profile, property definitions, and CSV import."""
+
+import contextlib
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import urlencode
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from participants import imports, selectors, services
+from participants import properties as props
+from participants.imports import ImportFileError
+from participants.models import PanelImport
+from participants.panel_forms import (
+    ImportMappingForm,
+    ImportStartForm,
+    ImportUploadForm,
+    PanelPersonForm,
+    PropertyForm,
+    SegmentForm,
+)
+from rally.models import PropertyType
+from rally.permissions import Permission
+from rally.selectors import require_permission
+
+PAGE_SIZE = 50
+COLUMNS_MAX = 6
+
+
+def _viewer(request):
+    return require_permission(request.membership, Permission.VIEW)
+
+
+def _sees_pii(membership):
+    return membership.allows(Permission.MANAGE_PANEL)
+
+
+def _definitions(membership):
+    """The property definitions this member may read (PII only for Admins and Ops
+    Managers)."""
+    definitions = selectors.property_definitions(workspace=membership.workspace)
+    if _sees_pii(membership):
+        return definitions
+    return [d for d in definitions if not d.is_pii]
+
+
+# Filters in the URL: q=text, f=property:op:value (repeated), cols=property (repeated) ------
+
+
+def rule_from_param(param):
+    key, _, rest = param.partition(":")
+    op, _, value = rest.partition(":")
+    rule = {"property": key, "op": op}
+    if op == "in":
+        rule["value"] = [part.strip() for part in value.split(",") if part.strip()]
+    elif op not in props.VALUELESS_OPS:
+        rule["value"] = value
+    return rule
+
+
+def rule_to_param(rule):
+    value = rule.get("value")
+    if isinstance(value, list):
+        value = ",".join(str(v) for v in value)
+    if rule.get("op") in props.VALUELESS_OPS:
+        return f"{rule['property']}:{rule['op']}"
+    return f"{rule['property']}:{rule['op']}:{value if value is not None else ''}"
+
+
+def directory_url(*, q="", rules=(), cols=(), page=None, segment=None):
+    params = [("q", q)] if q else []
+    params += [("f", rule_to_param(rule)) for rule in rules]
+    params += [("cols", key) for key in cols]
+    if segment:
+        params.append(("segment", str(segment)))
+    if page and page > 1:
+        params.append(("page", page))
+    url = reverse("participants:panel_directory")
+    return f"{url}?{urlencode(params)}" if params else url
+
+
+def _rule_label(rule, by_key):
+    definition = by_key.get(rule.get("property"))
+    if definition is None:
+        return f"{rule.get('property')} {rule.get('op')}"
+    words = f"{definition.label} {props.OP_LABELS.get(rule['op'], rule['op'])}"
+    if rule["op"] in props.VALUELESS_OPS:
+        return words
+    values = rule.get("value")
+    values = values if isinstance(values, list) else [values]
+    shown = []
+    for value in values:
+        if definition.type in (PropertyType.SINGLE_SELECT, PropertyType.MULTI_SELECT):
+            with contextlib.suppress(ValueError):
+                value = props.display(definition, props.option_uid(definition, value))
+        shown.append(str(value))
+    return f"{words} {', '.join(shown)}"
+
+
+def _filter_problems(membership, filters, visible):
+    problems = selectors.panel_filter_problems(workspace=membership.workspace, filters=filters)
+    keys = {d.key for d in visible}
+    for rule in filters["rules"]:
+        if (isinstance(rule, dict) and rule.get("property") not in keys
+                and not any(str(rule.get("property")) in p for p in problems)):
+            problems.append(f"“{rule.get('property')}” is not a property you can filter by.")
+    return problems
+
+
+@login_required
+@require_GET
+def panel_directory(request):
+    membership = _viewer(request)
+    definitions = _definitions(membership)
+    by_key = {d.key: d for d in definitions}
+    q = request.GET.get("q", "").strip()[:200]
+    rules = [rule_from_param(param) for param in request.GET.getlist("f")[:20]]
+    cols = [key for key in dict.fromkeys(request.GET.getlist("cols")) if key in by_key]
+    cols = cols[:COLUMNS_MAX]
+    segment_id = request.GET.get("segment", "")
+    add = {"property": request.GET.get("add_property", ""),
+           "op": request.GET.get("add_op", ""), "value": request.GET.get("add_value", "")}
+    problems = []
+    if add["property"] or add["op"]:
+        # "Add filter": check the new rule with the others; keep it in the URL when usable.
+        new_rule = rule_from_param(rule_to_param(add))
+        candidate = {"q": q, "rules": [*rules, new_rule]}
+        problems = _filter_problems(membership, candidate, definitions)
+        if not problems:
+            return redirect(directory_url(q=q, rules=candidate["rules"], cols=cols))
+    filters = {"q": q, "rules": rules}
+    rule_problems = _filter_problems(membership, filters, definitions)
+    if rule_problems:
+        problems += rule_problems
+        people = selectors.panel_people(workspace=membership.workspace, filters={"q": q})
+        usable = []
+    else:
+        people = selectors.panel_people(workspace=membership.workspace, filters=filters)
+        usable = rules
+    page = Paginator(people.only("id", "first_name", "last_name", "email", "time_zone",
+                                 "properties", "opted_out_at", "kind"),
+                     PAGE_SIZE).get_page(request.GET.get("page"))
+    columns = [by_key[key] for key in cols]
+    rows = [{"person": person,
+             "values": [props.display(d, person.properties.get(d.key)) for d in columns]}
+            for person in page.object_list]
+    segments = selectors.segments_for_workspace(workspace=membership.workspace)
+    segment = next((s for s in segments if str(s.pk) == segment_id), None)
+    base = {"q": q, "rules": usable, "cols": cols}
+    return render(request, "participants/panel_directory.html", {
+        "definitions": definitions,
+        "rows": rows,
+        "page": page,
+        "columns": columns,
+        "q": q,
+        "rules": usable,
+        "chips": [{"label": _rule_label(rule, by_key),
+                   "url": directory_url(q=q, rules=[r for r in usable if r is not rule],
+                                        cols=cols)}
+                  for rule in usable],
+        "problems": problems,
+        "add": add,
+        "ops": [(op, props.OP_LABELS[op]) for op in props.ALL_OPS],
+        "ops_by_type": {d.key: props.OPS_BY_TYPE[d.type] for d in definitions},
+        "params": [("f", rule_to_param(rule)) for rule in usable]
+        + [("cols", key) for key in cols],
+        "filter_params": [("f", rule_to_param(rule)) for rule in usable],
+        "col_params": [("cols", key) for key in cols],
+        "segments": [{"segment": s, "url": directory_url(
+            q=s.filters.get("q", ""), rules=s.filters.get("rules", []), cols=cols,
+            segment=s.pk)} for s in segments],
+        "segment": segment,
+        "segment_form": SegmentForm(initial={"name": segment.name if segment else ""}),
+        "filtered": bool(q or usable),
+        "clear_url": directory_url(cols=cols),
+        "pages": {"previous": directory_url(**base, page=page.previous_page_number())
+                  if page.has_previous() else None,
+                  "next": directory_url(**base, page=page.next_page_number())
+                  if page.has_next() else None},
+        "can_edit": membership.allows(Permission.EDIT_STUDY),
+        "can_manage": membership.allows(Permission.MANAGE_PANEL),
+        "can_delete_segments": membership.allows(Permission.EDIT_STUDY),
+    })
+
+
+@login_required
+@require_POST
+def panel_segment_save(request):
+    membership = _viewer(request)
+    definitions = _definitions(membership)
+    q = request.POST.get("q", "").strip()[:200]
+    rules = [rule_from_param(param) for param in request.POST.getlist("f")[:20]]
+    cols = request.POST.getlist("cols")
+    form = SegmentForm(request.POST)
+    filters = {"q": q, "rules": rules}
+    problems = _filter_problems(membership, filters, definitions)
+    if not form.is_valid():
+        messages.error(request, "Enter a name for the segment.")
+    elif problems:
+        messages.error(request, " ".join(problems))
+    elif not (q or rules):
+        messages.error(request, "Add a search or a filter first: a segment saves filters.")
+    else:
+        try:
+            segment = services.segment_save(membership=membership,
+                                            name=form.cleaned_data["name"], filters=filters)
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(request, f"Saved the segment “{segment.name}”.")
+            return redirect(directory_url(q=q, rules=rules, cols=cols, segment=segment.pk))
+    return redirect(directory_url(q=q, rules=rules, cols=cols))
+
+
+@login_required
+@require_POST
+def panel_segment_delete(request, segment_id):
+    membership = require_permission(request.membership, Permission.EDIT_STUDY)
+    segment = selectors.segment_get(workspace=membership.workspace, segment_id=segment_id)
+    services.segment_delete(membership=membership, segment=segment)
+    messages.success(request, f"Deleted the segment “{segment.name}”.")
+    return redirect("participants:panel_directory")
+
+
+# A person -------------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def panel_profile(request, participant_id):
+    membership = _viewer(request)
+    person = selectors.panel_person_get(workspace=membership.workspace,
+                                        participant_id=participant_id)
+    definitions = _definitions(membership)
+    applications, contacts = selectors.panel_person_history(participant=person)
+    return render(request, "participants/panel_profile.html", {
+        "person": person,
+        "values": [{"definition": d, "value": props.display(d, person.properties.get(d.key))}
+                   for d in definitions],
+        "applications": applications,
+        "contacts": contacts,
+        "can_edit": membership.allows(Permission.EDIT_STUDY),
+        "sees_pii": _sees_pii(membership),
+    })
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def panel_person_edit(request, participant_id=None):
+    membership = require_permission(request.membership, Permission.EDIT_STUDY)
+    person = None
+    if participant_id is not None:
+        person = selectors.panel_person_get(workspace=membership.workspace,
+                                            participant_id=participant_id)
+    definitions = _definitions(membership)
+    initial = PanelPersonForm.initial_for(person, definitions) if person else None
+    form = PanelPersonForm(request.POST or None, initial=initial, definitions=definitions)
+    if request.method == "POST" and form.is_valid():
+        try:
+            saved = services.panel_person_save(
+                membership=membership, participant=person,
+                first_name=form.cleaned_data["first_name"],
+                last_name=form.cleaned_data["last_name"], email=form.cleaned_data["email"],
+                time_zone=form.cleaned_data["time_zone"], values=form.property_values())
+        except ValidationError as error:
+            form.add_service_errors(error)
+        else:
+            messages.success(request, f"Saved {saved.display_name}.")
+            return redirect("participants:panel_profile", participant_id=saved.pk)
+    return render(request, "participants/panel_person_edit.html", {
+        "person": person, "form": form, "time_zones": _common_time_zones(),
+    }, status=400 if form.errors else 200)
+
+
+def _common_time_zones():
+    return sorted(zone for zone in imports._time_zones().values()
+                  if "/" in zone and not zone.startswith(("Etc/", "SystemV/", "posix/")))
+
+
+# Properties -------------------------------------------------------------------------------
+
+
+def _options_text(definition):
+    return "\n".join(option["label"] for option in definition.options)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def panel_properties(request):
+    membership = require_permission(request.membership, Permission.MANAGE_PANEL)
+    form = PropertyForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            definition = services.property_create(
+                membership=membership, label=form.cleaned_data["label"],
+                key=form.cleaned_data["key"], type=form.cleaned_data["type"],
+                options_text=form.cleaned_data["options"],
+                is_pii=form.cleaned_data["is_pii"])
+        except ValidationError as error:
+            form.add_service_errors(error)
+        else:
+            messages.success(request, f"Added the property “{definition.label}”.")
+            return redirect("participants:panel_properties")
+    definitions = selectors.property_definitions(workspace=membership.workspace)
+    return render(request, "participants/panel_properties.html", {
+        "definitions": definitions, "form": form,
+        "counts": selectors.property_value_counts(workspace=membership.workspace,
+                                                  definitions=definitions),
+    }, status=400 if form.errors else 200)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def panel_property_edit(request, definition_id):
+    membership = require_permission(request.membership, Permission.MANAGE_PANEL)
+    definition = selectors.property_definition_get(workspace=membership.workspace,
+                                                   definition_id=definition_id)
+    form = PropertyForm(request.POST or None, editing=True, initial={
+        "label": definition.label, "type": definition.type,
+        "options": _options_text(definition), "is_pii": definition.is_pii})
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.property_update(
+                membership=membership, definition=definition,
+                label=form.cleaned_data["label"], type=form.cleaned_data["type"],
+                options_text=form.cleaned_data["options"],
+                is_pii=form.cleaned_data["is_pii"])
+        except ValidationError as error:
+            form.add_service_errors(error)
+        else:
+            messages.success(request, f"Saved the property “{form.cleaned_data['label']}”.")
+            return redirect("participants:panel_properties")
+    counts = selectors.property_value_counts(workspace=membership.workspace,
+                                             definitions=[definition])
+    return render(request, "participants/panel_property_edit.html", {
+        "definition": definition, "form": form, "holders": counts.get(definition.key, 0),
+    }, status=400 if form.errors else 200)
+
+
+# CSV import -------------------------------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def panel_import_upload(request):
+    membership = require_permission(request.membership, Permission.MANAGE_PANEL)
+    form = ImportUploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        try:
+            panel_import = imports.panel_import_upload(
+                membership=membership, file_name=upload.name, data=upload.read())
+        except ImportFileError as error:
+            form.add_error("file", str(error))
+        else:
+            return redirect("participants:panel_import_review", import_id=panel_import.pk)
+    recent = PanelImport.objects.filter(workspace=membership.workspace).only(
+        "id", "file_name", "status", "created_count", "updated_count", "skipped_count",
+        "invalid_count", "total_rows", "created_at")[:10]
+    return render(request, "participants/import_upload.html", {
+        "form": form, "recent": recent,
+        "definitions": selectors.property_definitions(workspace=membership.workspace),
+    }, status=400 if form.errors else 200)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def panel_import_review(request, import_id):
+    """The mapping, the preview with its validation report, and the import choices; once
+    started, the progress and the outcome."""
+    membership = require_permission(request.membership, Permission.MANAGE_PANEL)
+    panel_import = selectors.panel_import_get(workspace=membership.workspace,
+                                              import_id=import_id)
+    definitions = selectors.property_definitions(workspace=membership.workspace)
+    if panel_import.status != PanelImport.Status.MAPPING:
+        return render(request, "participants/import_review.html", {
+            "panel_import": panel_import, **_progress_context(panel_import)})
+    action = request.POST.get("action")
+    mapping_form = ImportMappingForm(request.POST if action == "map" else None,
+                                     mapping=panel_import.mapping, definitions=definitions)
+    start_form = ImportStartForm(request.POST if action == "start" else None)
+    if action == "map" and mapping_form.is_valid():
+        try:
+            imports.panel_import_map(membership=membership, panel_import=panel_import,
+                                     targets=mapping_form.targets())
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        return redirect("participants:panel_import_review", import_id=panel_import.pk)
+    if action == "start" and start_form.is_valid():
+        try:
+            panel_import = imports.panel_import_start(
+                membership=membership, panel_import=panel_import,
+                on_duplicate=start_form.cleaned_data["on_duplicate"],
+                only_valid=start_form.cleaned_data["only_valid"])
+        except ValidationError as error:
+            start_form.add_error(None, error.messages)
+        else:
+            if panel_import.status == PanelImport.Status.DONE:
+                messages.success(request, imports.import_summary(
+                    panel_import.file_name, panel_import.created_count,
+                    panel_import.updated_count, panel_import.skipped_count,
+                    panel_import.invalid_count) + ".")
+            return redirect("participants:panel_import_review", import_id=panel_import.pk)
+    mapping_problems = imports.mapping_problems(panel_import.mapping, definitions)
+    context = {"panel_import": panel_import, "mapping_form": mapping_form,
+               "start_form": start_form, "mapping_problems": mapping_problems}
+    if not mapping_problems:
+        try:
+            header, checked = imports.import_check(panel_import, definitions=definitions)
+        except ImportFileError as error:
+            context["file_error"] = str(error)
+        else:
+            context.update(_preview(membership, panel_import, header, checked, definitions))
+    return render(request, "participants/import_review.html", context,
+                  status=400 if start_form.errors else 200)
+
+
+def _preview(membership, panel_import, header, checked, definitions):
+    by_key = {d.key: d for d in definitions}
+    targets = [target for _, target in panel_import.mapping if target]
+    existing = imports.existing_emails(membership.workspace,
+                                       [person.email for person in checked.people])
+    preview_columns = []
+    for target in targets:
+        if target == "name":
+            preview_columns += [("first_name", "First name"), ("last_name", "Last name")]
+        elif target.startswith("property:"):
+            definition = by_key[target.removeprefix("property:")]
+            preview_columns.append((target, definition.label))
+        else:
+            preview_columns.append((target, imports.FIELD_TARGETS[target]))
+
+    def cell(person, target):
+        if target.startswith("property:"):
+            definition = by_key[target.removeprefix("property:")]
+            return props.display(definition, person.properties.get(definition.key))
+        return getattr(person, target)
+
+    return {
+        "checked": checked,
+        "preview_columns": [label for _, label in preview_columns],
+        "preview_rows": [{"row": person.row, "existing": person.email in existing,
+                          "cells": [cell(person, target) for target, _ in preview_columns]}
+                         for person in checked.people[:imports.PREVIEW_ROWS]],
+        "report": checked.problems[:imports.REPORT_ROWS],
+        "report_more": max(len(checked.problems) - imports.REPORT_ROWS, 0),
+        "valid_count": len(checked.people),
+        "existing_count": len(existing),
+        "new_count": len(checked.people) - len(existing),
+    }
+
+
+def _progress_context(panel_import):
+    done = imports.import_progress(panel_import)
+    return {"progress": {"done": done, "total": panel_import.total_rows,
+                         "running": panel_import.status in (PanelImport.Status.QUEUED,
+                                                            PanelImport.Status.RUNNING)},
+            "summary": imports.import_summary(
+                panel_import.file_name, panel_import.created_count,
+                panel_import.updated_count, panel_import.skipped_count,
+                panel_import.invalid_count)}
+
+
+@login_required
+@require_GET
+def panel_import_progress(request, import_id):
+    """The progress region alone (htmx polls it; 286 stops the polling once finished)."""
+    membership = require_permission(request.membership, Permission.MANAGE_PANEL)
+    panel_import = selectors.panel_import_get(workspace=membership.workspace,
+                                              import_id=import_id)
+    context = {"panel_import": panel_import, **_progress_context(panel_import)}
+    response = render(request, "participants/import_review.html#progress", context)
+    if not context["progress"]["running"] and request.htmx:
+        return HttpResponse(response.content, status=286)
+    return response

@@ -1,0 +1,11 @@
+"""The panel's background work: big CSV imports."""
+
+from celery import shared_task
+
+from participants import imports
+
+
+@shared_task(name=imports.RUN_TASK, ignore_result=True)
+def panel_import_run(import_id):
+    """Write one queued import (a no-op once another run took it)."""
+    imports.panel_import_run(import_id=import_id)

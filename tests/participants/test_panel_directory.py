@@ -1,0 +1,254 @@
+"""The Participants directory (SPEC P6): who sees it, filters in the URL, segments, the
+profile with PII kept to Admins and Ops Managers, and editing a person."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from participants.models import Participant, Segment
+from participants.services import contact_record
+from rally import clock
+from rally.models import ActivityEntry
+from rally.services import property_define
+from tests.participants.factories import (
+    ApplicationFactory,
+    PanelPersonFactory,
+    ParticipantFactory,
+    StudyFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+DIRECTORY = reverse("participants:panel_directory")
+
+
+@pytest.fixture
+def panel(workspace):
+    property_define(workspace=workspace, key="plan", label="Plan", type="single_select",
+                    options=["Free", "Pro"])
+    property_define(workspace=workspace, key="seats", label="Seats", type="number")
+    property_define(workspace=workspace, key="salary", label="Salary", type="number",
+                    is_pii=True)
+    return {
+        "ada": PanelPersonFactory(workspace=workspace, first_name="Ada", last_name="Lovelace",
+                                  email="ada@example.com",
+                                  properties={"plan": "pro", "seats": 40, "salary": 99000}),
+        "bo": PanelPersonFactory(workspace=workspace, first_name="Bo", last_name="Chen",
+                                 email="bo@example.com", properties={"plan": "free", "seats": 3},
+                                 opted_out_at=clock.now()),
+    }
+
+
+def _page(client, url=DIRECTORY, **params):
+    response = client.get(url, params)
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+@pytest.mark.parametrize("persona", ["admin", "ops_manager", "researcher", "observer"])
+def test_every_member_sees_the_directory(client_for, personas, panel, persona):
+    html = _page(client_for(personas[persona]))
+    assert "Ada Lovelace" in html and "ada@example.com" in html and "Opted out" in html
+    assert "<h1>Participants</h1>" in html
+
+
+def test_directory_needs_a_member(client, outsider, panel, client_for):
+    assert client.get(DIRECTORY).status_code == 302  # to sign in
+    html = _page(client_for(outsider))
+    assert "Ada" not in html
+
+
+def test_ui_participants_are_not_in_the_directory(client_for, researcher, panel, workspace):
+    ParticipantFactory(workspace=workspace, first_name="Uriel", last_initial="K")
+    assert "Uriel" not in _page(client_for(researcher))
+
+
+def test_filters_in_the_url_and_chips_that_remove_them(client_for, researcher, panel):
+    client = client_for(researcher)
+    html = _page(client, f=["plan:eq:Pro", "seats:gt:10"])
+    assert "Ada Lovelace" in html and "Bo Chen" not in html
+    assert 'aria-label="Remove Plan is Pro"' in html
+    assert 'aria-label="Remove Seats is more than 10"' in html
+    # The chip's link keeps the other filter.
+    assert "?f=seats%3Agt%3A10" in html
+    html = _page(client, q="chen")
+    assert "Bo Chen" in html and "Ada Lovelace" not in html
+
+
+def test_add_filter_redirects_to_the_filtered_url(client_for, researcher, panel):
+    response = client_for(researcher).get(DIRECTORY, {
+        "f": "seats:gte:1", "add_property": "plan", "add_op": "in", "add_value": "Free"})
+    assert response.status_code == 302
+    assert response.url == f"{DIRECTORY}?f=seats%3Agte%3A1&f=plan%3Ain%3AFree"
+
+
+@pytest.mark.parametrize(("params", "message"), [
+    ({"add_property": "seats", "add_op": "gt", "add_value": "many"}, "is not a number"),
+    ({"add_property": "seats", "add_op": "contains", "add_value": "4"}, "not an operator"),
+    ({"f": "nothing:eq:1"}, "is not a property"),
+    ({"f": "plan:in:gold"}, "not one of the options"),
+])
+def test_bad_filters_say_why_and_change_nothing(client_for, researcher, panel, params,
+                                                message):
+    html = _page(client_for(researcher), **params)
+    assert message in html and "There is a problem with the filters" in html
+
+
+def test_pii_properties_only_for_admins_and_ops_managers(client_for, personas, panel):
+    ada = panel["ada"]
+    profile = reverse("participants:panel_profile", args=[ada.pk])
+    for persona in ("admin", "ops_manager"):
+        html = _page(client_for(personas[persona]), profile)
+        assert "Salary" in html and "99000" in html and "PII" in html
+    for persona in ("researcher", "observer"):
+        html = _page(client_for(personas[persona]), profile)
+        assert "Salary" not in html and "99000" not in html
+        assert "Plan" in html and "Pro" in html
+        # Neither as a column nor as a filter.
+        assert "99000" not in _page(client_for(personas[persona]), cols=["salary"])
+        assert "not a property you can filter by" in _page(
+            client_for(personas[persona]), f="salary:gt:1")
+    html = _page(client_for(personas["admin"]), cols=["salary", "plan"])
+    assert "99000" in html and "Pro" in html
+
+
+def test_profile_of_another_workspace_is_404(client_for, outsider, panel):
+    url = reverse("participants:panel_profile", args=[panel["ada"].pk])
+    assert client_for(outsider).get(url).status_code == 404
+    ui_person = ParticipantFactory(workspace=panel["ada"].workspace)
+    assert client_for(outsider).get(
+        reverse("participants:panel_profile", args=[ui_person.pk])).status_code == 404
+
+
+def test_profile_shows_study_and_contact_history(client_for, admin, panel, workspace):
+    study = StudyFactory(workspace=workspace, name="Billing interviews")
+    ApplicationFactory(study=study, participant=panel["ada"], status="scheduled",
+                       ui_applicant_id=None, source="rally_panel")
+    contact_record(participant=panel["ada"], study=study, kind="invitation",
+                   subject="Share your billing story", sent_by=admin.user)
+    html = _page(client_for(admin), reverse("participants:panel_profile",
+                                            args=[panel["ada"].pk]))
+    assert "Billing interviews" in html and "Scheduled" in html
+    assert "Invitation: Share your billing story" in html
+    bo = _page(client_for(admin), reverse("participants:panel_profile", args=[panel["bo"].pk]))
+    assert "Opted out" in bo and "never invited again" in bo
+
+
+def test_directory_query_count_does_not_grow_with_people(client_for, researcher, workspace,
+                                                         panel):
+    client = client_for(researcher)
+
+    def queries():
+        with CaptureQueriesContext(connection) as captured:
+            _page(client, cols=["plan", "seats"], f="seats:gte:0")
+        return len(captured)
+
+    now = clock.now()
+    Participant.objects.bulk_create([
+        Participant(workspace=workspace, kind="panel", first_name=f"P{n:03d}", last_name="X",
+                    email=f"p{n}@example.com", properties={"seats": n, "plan": "pro"},
+                    created_at=now, updated_at=now) for n in range(48)])
+    few = queries()
+    Participant.objects.bulk_create([
+        Participant(workspace=workspace, kind="panel", first_name=f"Q{n:03d}", last_name="X",
+                    email=f"q{n}@example.com", properties={"seats": n}, created_at=now,
+                    updated_at=now) for n in range(450)])
+    assert queries() == few
+
+
+def test_pagination_keeps_the_filters(client_for, researcher, workspace, panel):
+    now = clock.now()
+    Participant.objects.bulk_create([
+        Participant(workspace=workspace, kind="panel", first_name=f"P{n:03d}", last_name="X",
+                    email=f"p{n}@example.com", properties={"plan": "pro"}, created_at=now,
+                    updated_at=now) for n in range(60)])
+    html = _page(client_for(researcher), f="plan:eq:pro")
+    assert "Page 1 of 2" in html
+    assert 'href="/participants/?f=plan%3Aeq%3Apro&amp;page=2"' in html
+    html = _page(client_for(researcher), f="plan:eq:pro", page=2)
+    assert "Page 2 of 2" in html and "Bo Chen" not in html
+
+
+def test_save_and_reapply_a_segment(client_for, researcher, panel, workspace):
+    client = client_for(researcher)
+    response = client.post(reverse("participants:panel_segment_save"),
+                           {"name": "Pro customers", "f": ["plan:eq:pro"], "q": ""})
+    segment = Segment.objects.get(workspace=workspace)
+    assert segment.filters == {"q": "", "rules": [{"property": "plan", "op": "eq",
+                                                   "value": "pro"}]}
+    assert response.status_code == 302 and f"segment={segment.pk}" in response.url
+    html = _page(client)
+    assert "Pro customers" in html
+    html = _page(client, f="plan:eq:pro", segment=str(segment.pk))
+    assert "segment “Pro customers”" in html and "Bo Chen" not in html
+    assert ActivityEntry.objects.filter(action="participants.segment_saved").exists()
+    # A bad filter is refused, nothing saved.
+    client.post(reverse("participants:panel_segment_save"),
+                {"name": "Broken", "f": ["plan:eq:gold"]})
+    assert Segment.objects.count() == 1
+    client.post(reverse("participants:panel_segment_delete", args=[segment.pk]))
+    assert not Segment.objects.exists()
+
+
+def test_observer_cannot_delete_segments(client_for, observer, workspace, panel):
+    segment = Segment.objects.create(workspace=workspace, name="S", filters={},
+                                     created_at=clock.now())
+    response = client_for(observer).post(
+        reverse("participants:panel_segment_delete", args=[segment.pk]))
+    assert response.status_code == 403 and Segment.objects.exists()
+
+
+def test_edit_a_person_and_their_properties(client_for, researcher, panel):
+    ada = panel["ada"]
+    url = reverse("participants:panel_person_edit", args=[ada.pk])
+    client = client_for(researcher)
+    html = _page(client, url)
+    assert "Salary" not in html  # PII is not the researcher's to see or change
+    response = client.post(url, {"first_name": "Ada", "last_name": "King",
+                                 "email": "ADA@example.com", "time_zone": "europe/london",
+                                 "prop__plan": "free", "prop__seats": "41"})
+    assert response.status_code == 302
+    ada.refresh_from_db()
+    assert (ada.last_name, ada.email, ada.time_zone) == ("King", "ada@example.com",
+                                                         "Europe/London")
+    assert ada.properties == {"plan": "free", "seats": 41, "salary": 99000}
+    assert ActivityEntry.objects.filter(action="participants.panel_person_edited").exists()
+
+
+def test_edit_refuses_bad_values_and_keeps_the_form(client_for, admin, panel):
+    ada = panel["ada"]
+    url = reverse("participants:panel_person_edit", args=[ada.pk])
+    response = client_for(admin).post(url, {
+        "first_name": "Ada", "email": "bo@example.com", "time_zone": "Mars/Olympus",
+        "prop__seats": "lots", "prop__plan": "pro"})
+    html = response.content.decode()
+    assert response.status_code == 400
+    assert "bo@example.com is already in the panel" in html
+    assert "is not a time zone" in html and "is not a number" in html
+    assert 'value="lots"' in html
+    ada.refresh_from_db()
+    assert ada.email == "ada@example.com" and ada.properties["seats"] == 40
+
+
+def test_add_a_person(client_for, ops_manager, panel, workspace):
+    response = client_for(ops_manager).post(reverse("participants:panel_person_add"), {
+        "first_name": "Cy", "last_name": "Diaz", "email": "cy@example.com",
+        "time_zone": "", "prop__plan": "", "prop__seats": ""})
+    assert response.status_code == 302
+    cy = Participant.objects.get(email="cy@example.com")
+    assert cy.kind == "panel" and cy.properties == {} and cy.workspace == workspace
+
+
+def test_observer_cannot_edit_people(client_for, observer, panel):
+    url = reverse("participants:panel_person_edit", args=[panel["ada"].pk])
+    assert client_for(observer).get(url).status_code == 403
+    assert client_for(observer).post(url, {"first_name": "X", "email": "x@x.com"}
+                                     ).status_code == 403
+    assert "Edit person" not in _page(client_for(observer), reverse(
+        "participants:panel_profile", args=[panel["ada"].pk]))
+
+
+def test_mainnav_links_the_directory(client_for, observer):
+    html = _page(client_for(observer), reverse("home"))
+    assert f'href="{DIRECTORY}"' in html and ">Participants</a>" in html
