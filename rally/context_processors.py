@@ -14,4 +14,7 @@ def workspace(request):
         "workspace_choices": lambda: memberships_for_user(user),
         "can_manage_members": bool(membership and membership.allows(Permission.MANAGE_MEMBERS)),
         "can_read_budgets": bool(membership and membership.allows(Permission.READ_ALL_BUDGETS)),
+        # Reports: every study's figures, or a Researcher's own teams' (SPEC W2, M1).
+        "can_read_reports": bool(membership and membership.allows(
+            Permission.READ_STUDY_FIGURES, on_team=True)),
     }

@@ -14,6 +14,7 @@ class RecruitmentConfig(AppConfig):
             handlers,  # noqa: F401 - registers the outbox handlers
             orchestration,  # noqa: F401 - registers the lifecycle hooks
             session_handlers,  # noqa: F401 - sessions at User Interviews
+            unmoderated,  # noqa: F401 - Unmoderated Test completions
         )
         from recruitment.start_views import money_panel
         from recruitment.sync_status import overview_panel
@@ -23,6 +24,10 @@ class RecruitmentConfig(AppConfig):
         register_overview_panel("sync_status", 30, overview_panel)
         # Review & Start, the hand-off's progress and the study's money (SPEC R1, R2, B6).
         register_overview_panel("recruitment", 20, money_panel)
+        # Recruitment metrics against UI's medians (SPEC M1), after money and sync health.
+        from recruitment.reports import metrics_panel
+
+        register_overview_panel("metrics", 40, metrics_panel)
 
         settings.CELERY_BEAT_SCHEDULE["recruitment-outbox-sweep"] = {
             "task": "recruitment.outbox_sweep", "schedule": 15.0}

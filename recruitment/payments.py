@@ -10,10 +10,12 @@ import uuid
 
 from celery import shared_task
 from django.conf import settings
+from django.db import transaction
 
 from billing import payouts
 from billing.models import Payout
 from participants.models import Application
+from participants.services import application_mark_paid
 from recruitment import sync
 from recruitment.handlers import NotReady, handler
 from recruitment.models import Recruitment
@@ -91,10 +93,10 @@ def _find_payment(operation, client):
 
 @create_payment.applies
 def _record_payment(operation, result):
-    payouts.payout_record_sent(payout_id=operation.payload["payout_id"],
-                               ui_payment_id=result["payment_id"], ui_status=result["status"],
-                               ui_session_id=result.get("ui_session_id") or "",
-                               actor=_actor(operation))
+    payout_apply_ui_status(payout_id=operation.payload["payout_id"],
+                           ui_payment_id=result["payment_id"], ui_status=result["status"],
+                           ui_session_id=result.get("ui_session_id") or "",
+                           actor=_actor(operation))
 
 
 @create_payment.fails
@@ -109,14 +111,27 @@ def _payment_refused(operation, message):
 # Confirmations ------------------------------------------------------------------------------
 
 
+@transaction.atomic
+def payout_apply_ui_status(*, payout_id, ui_payment_id, ui_status, ui_session_id="", actor):
+    """What UI says of a payout's payment (its answer, a webhook or the poll), recorded by
+    billing; once the payout is Paid the participant's application is Paid too (SPEC P4), in
+    the same transaction. Replays change nothing: both steps only move forward."""
+    payout = payouts.payout_record_sent(payout_id=payout_id, ui_payment_id=ui_payment_id,
+                                        ui_status=ui_status, ui_session_id=ui_session_id,
+                                        actor=actor)
+    if payout.state == Payout.State.PAID:
+        application_mark_paid(application_id=payout.application_id, actor=actor)
+    return payout
+
+
 def _payment_apply(payment, *, actor):
     """UI's news of one payment: the payout named by its externalId follows it."""
     payout = Payout.objects.filter(pk=_uuid_or_none(payment.external_id)).first()
     if payout is None:
         return None
-    return payouts.payout_record_sent(payout_id=payout.pk, ui_payment_id=payment.id,
-                                      ui_status=str(payment.status),
-                                      ui_session_id=payment.session_id, actor=actor)
+    return payout_apply_ui_status(payout_id=payout.pk, ui_payment_id=payment.id,
+                                  ui_status=str(payment.status),
+                                  ui_session_id=payment.session_id, actor=actor)
 
 
 def _uuid_or_none(value):

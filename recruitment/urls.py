@@ -1,6 +1,6 @@
 from django.urls import path
 
-from recruitment import start_views, sync_status, views, webhooks
+from recruitment import reports, start_views, sync_status, views, webhooks
 
 app_name = "recruitment"
 
@@ -15,4 +15,5 @@ urlpatterns = [
     path("studies/<uuid:study_id>/sync/", sync_status.sync_status, name="sync_status"),
     path("studies/<uuid:study_id>/sync/<uuid:operation_id>/retry/", sync_status.outbox_retry,
          name="outbox_retry"),
+    path("reports/", reports.reports, name="reports"),
 ]
