@@ -2,14 +2,14 @@
 raised), each paid exactly once; payouts per second from the first sweep until every
 payout is Sent.
 
-Each worker does what a Celery worker pair does: claim a batch with the sweeper (SKIP
-LOCKED), then run the batch's `create_payment` outbox rows at UI. Runs in a database of
+Each worker is a process doing what a Celery worker does: claim a batch with the sweeper
+(SKIP LOCKED), then run the batch's `create_payment` outbox rows at UI. Runs in a database of
 its own (created, migrated and dropped here); the sandbox is served in-process through
 httpx's WSGI transport.
 """
 
 import logging
-import threading
+import multiprocessing
 import time
 import uuid
 from datetime import timedelta
@@ -122,12 +122,14 @@ def _setup():
     client.close()
 
 
-def _worker(errors):
+def _worker(go, failures):
+    """One worker process: sweep a batch, pay its rows at UI, again until nothing is due."""
     from billing.payouts import payouts_send_due
     from rally.models import OutboxOperation
     from recruitment.outbox import outbox_execute
 
     client = _client()
+    go.wait()
     try:
         while True:
             sent = payouts_send_due(limit=BATCH)
@@ -138,8 +140,9 @@ def _worker(errors):
                 idempotency_key__in=[_key(payout_id) for payout_id in sent])
             for operation_id in rows.values_list("pk", flat=True):
                 outbox_execute(operation_id=operation_id, client=client)
-    except Exception as error:
-        errors.append(error)
+    except BaseException as error:
+        failures.put(f"{type(error).__name__}: {error}")
+        raise
     finally:
         client.close()
         connection.close()
@@ -156,16 +159,21 @@ def _measure():
     from sandbox.models import Payment
 
     _setup()
-    errors = []
-    threads = [threading.Thread(target=_worker, args=(errors,)) for _ in range(WORKERS)]
+    # Worker processes, as Celery runs them (threads would share one interpreter lock).
+    # Each inherits the set-up process and opens its own database connection.
+    connection.close()
+    context = multiprocessing.get_context("fork")
+    go, failures = context.Barrier(WORKERS + 1), context.Queue()
+    workers = [context.Process(target=_worker, args=(go, failures)) for _ in range(WORKERS)]
+    for worker in workers:
+        worker.start()
+    go.wait()  # both are ready: the clock starts as they do
     started = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    for worker in workers:
+        worker.join()
     seconds = time.perf_counter() - started
-    if errors:
-        raise errors[0]
+    if any(worker.exitcode for worker in workers):
+        raise RuntimeError(f"a payout worker failed: {failures.get(timeout=5)}")
     sent = Payout.objects.filter(state__in=["sent", "paid"]).count()
     payments = Payment.objects.count()
     external = Payment.objects.values("external_id").distinct().count()

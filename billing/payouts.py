@@ -21,11 +21,15 @@ from django.db import transaction
 from django.http import Http404
 
 from billing.models import Payout, Reservation
-from billing.services import incentive_mark_paid, reservation_charge_participant
+from billing.services import (
+    incentive_mark_paid,
+    reservation_charge_participant,
+    reservation_charge_participants,
+)
 from rally import clock
-from rally.models import OutboxOperation
+from rally.models import ActivityEntry, OutboxOperation
 from rally.permissions import Permission
-from rally.services import activity_record, outbox_enqueue
+from rally.services import activity_record, outbox_enqueue, outbox_enqueue_many
 
 logger = logging.getLogger(__name__)
 
@@ -182,9 +186,7 @@ def _send_locked(payout, *, trigger, actor, now):
         workspace=payout.workspace, operation=PAYMENT_OPERATION,
         subject=str(payout.pk) if not earlier else f"{payout.pk}:retry:{earlier}",
         study_id=payout.study_id,
-        payload={"payout_id": str(payout.pk), "session_id": str(payout.session_id),
-                 "application_id": str(payout.application_id),
-                 "study_id": str(payout.study_id)})
+        payload=_payment_payload(payout))
     _record(payout, action="sending", actor=actor,
             summary=f"Sending the incentive of ${payout.amount} to "
                     f"{payout.participant_label} ({Trigger(trigger).label.lower()})",
@@ -204,17 +206,90 @@ def payout_send_now(*, session_id, actor):
     return _send_locked(payout, trigger=Trigger.MANUAL, actor=actor, now=clock.now())
 
 
+def _send_batch_locked(payouts, *, trigger, actor, now):
+    """`_send_locked` for payouts of one study never sent yet (rows locked), written
+    together: one charge of the study for them all, one update per outcome, one insert of
+    the outbox rows and one of the activity entries."""
+    if not payouts:
+        return
+    study_id = payouts[0].study_id
+    try:
+        with transaction.atomic():  # a refused study leaves the rest of a sweep intact
+            outcomes = reservation_charge_participants(
+                study_id=study_id, session_ids=[p.session_id for p in payouts], actor=actor)
+    except ValidationError as error:
+        outcomes = {payout.session_id: error for payout in payouts}
+    user, label = _actor_fields(actor)
+    entries, sending, failed = [], [], {}
+    for payout in payouts:
+        if payout.state != State.NOT_SENT or payout.study_id != study_id:
+            raise ValueError("A batch sends payouts of one study never sent yet.")
+        outcome = outcomes[payout.session_id]
+        if isinstance(outcome, ValidationError):
+            failed.setdefault(" ".join(outcome.messages)[:2000], []).append(payout)
+        else:
+            sending.append(payout)
+    for reason, refused in failed.items():
+        Payout.objects.filter(pk__in=[p.pk for p in refused]).update(
+            state=State.FAILED, trigger=trigger, sent_at=now, failure_reason=reason,
+            updated_at=now)
+        for payout in refused:
+            payout.state, payout.trigger, payout.sent_at = State.FAILED, trigger, now
+            payout.failure_reason, payout.updated_at = reason, now
+            entries.append(_entry(payout, action="failed", user=user, label=label, now=now,
+                                  summary=f"Could not send the incentive for "
+                                          f"{payout.participant_label}: {reason}"))
+    if sending:
+        Payout.objects.filter(pk__in=[p.pk for p in sending]).update(
+            state=State.SENDING, trigger=trigger, sent_at=now, failure_reason="",
+            updated_at=now)
+        operations = outbox_enqueue_many(
+            workspace=sending[0].workspace, operation=PAYMENT_OPERATION,
+            items=[(str(payout.pk), _payment_payload(payout), payout.study_id)
+                   for payout in sending])
+        for payout, operation in zip(sending, operations, strict=True):
+            payout.state, payout.trigger, payout.sent_at = State.SENDING, trigger, now
+            payout.failure_reason, payout.updated_at = "", now
+            entries.append(_entry(
+                payout, action="sending", user=user, label=label, now=now,
+                summary=f"Sending the incentive of ${payout.amount} to "
+                        f"{payout.participant_label} ({Trigger(trigger).label.lower()})",
+                data={"trigger": trigger, "operation": str(operation.pk)}))
+    ActivityEntry.objects.bulk_create(entries)
+
+
+def _entry(payout, *, action, summary, user, label, now, data=None):
+    """The activity entry `_record` writes, unsaved (a batch inserts them together)."""
+    return ActivityEntry(workspace_id=payout.workspace_id, actor=user, actor_label=label,
+                         action=f"payout.{action}", summary=summary[:300],
+                         study_id=payout.study_id, created_at=now,
+                         data={"payout": str(payout.pk), "session": str(payout.session_id),
+                               **(data or {})})
+
+
+def _payment_payload(payout):
+    return {"payout_id": str(payout.pk), "session_id": str(payout.session_id),
+            "application_id": str(payout.application_id), "study_id": str(payout.study_id)}
+
+
+def _send_by_study(due, *, trigger, actor, now):
+    # Charging takes each study's lock; taking them in one global order means two sweepers
+    # with interleaved batches wait for each other but never deadlock.
+    by_study = {}
+    for payout in sorted(due, key=lambda p: (str(p.study_id), p.due_at)):
+        by_study.setdefault(payout.study_id, []).append(payout)
+    for payouts in by_study.values():
+        _send_batch_locked(payouts, trigger=trigger, actor=actor, now=now)
+
+
 @transaction.atomic(durable=True)
 def payouts_send_due(*, limit=SWEEP_BATCH):
     """One sweep: claim up to `limit` due payouts (SKIP LOCKED, so several sweepers take
-    disjoint rows) and send each. Returns the ids sent."""
+    disjoint rows) and send them, a study at a time. Returns the ids sent."""
     now = clock.now()
     due = list(_locked(skip_locked=True).filter(state=State.NOT_SENT, due_at__lte=now)
                .order_by("due_at")[:limit])
-    # Charging takes each study's lock; taking them in one global order means two sweepers
-    # with interleaved batches wait for each other but never deadlock.
-    for payout in sorted(due, key=lambda p: (str(p.study_id), p.due_at)):
-        _send_locked(payout, trigger=Trigger.AUTO_24H, actor=SWEEPER_ACTOR, now=now)
+    _send_by_study(due, trigger=Trigger.AUTO_24H, actor=SWEEPER_ACTOR, now=now)
     return [payout.pk for payout in due]
 
 
@@ -224,8 +299,7 @@ def payouts_settle_study(*, study_id, actor):
     transaction and before the unused reservation returns to the budget. Returns the ids."""
     now = clock.now()
     due = list(_locked().filter(study_id=study_id, state=State.NOT_SENT).order_by("due_at"))
-    for payout in due:
-        _send_locked(payout, trigger=Trigger.MANUAL, actor=actor, now=now)
+    _send_by_study(due, trigger=Trigger.MANUAL, actor=actor, now=now)
     return [payout.pk for payout in due]
 
 
@@ -274,8 +348,8 @@ def payout_record_sent(*, payout_id, ui_payment_id, ui_status, ui_session_id="",
                 summary=f"User Interviews accepted the incentive for "
                         f"{payout.participant_label} ({ui_payment_id})",
                 data={"ui_payment_id": ui_payment_id})
-    return payout_record_status(payout_id=payout.pk, ui_payment_id=ui_payment_id,
-                                ui_status=ui_status, actor=actor)
+    return _status_locked(payout, ui_payment_id=ui_payment_id, ui_status=ui_status,
+                          actor=actor, now=now)
 
 
 @transaction.atomic
@@ -283,8 +357,12 @@ def payout_record_status(*, payout_id, ui_payment_id, ui_status, reason="", acto
     """UI's current status of the payment (webhook, poll or the create answer): `paid`
     makes the payout Paid and moves the incentive to paid in the ledger, once; `failed` or
     `canceled` ends it Failed. Replays and late, older news change nothing."""
-    payout = _locked().get(pk=payout_id)
-    now = clock.now()
+    return _status_locked(_locked().get(pk=payout_id), ui_payment_id=ui_payment_id,
+                          ui_status=ui_status, reason=reason, actor=actor, now=clock.now())
+
+
+def _status_locked(payout, *, ui_payment_id, ui_status, actor, now, reason=""):
+    """`payout_record_status` on a payout already locked by the caller."""
     if ui_status == "paid" and payout.state in (State.SENDING, State.SENT):
         incentive_mark_paid(study_id=payout.study_id, session_id=payout.session_id,
                             payout_id=payout.pk, actor=actor)

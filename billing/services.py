@@ -32,6 +32,7 @@ from billing.models import (
 )
 from billing.money import CENT, amount_parse, money_format
 from rally import clock
+from rally.models import ActivityEntry
 from rally.permissions import Permission
 from rally.services import activity_record
 
@@ -322,38 +323,97 @@ def reservation_charge_participant(*, study_id, session_id, actor):
     At most once per session (keys `fee:<session>` and `incentive:<session>`), and never
     for more participants than the limit. Returns (fee transfer, incentive transfer).
     """
+    outcome = reservation_charge_participants(study_id=study_id, session_ids=[session_id],
+                                              actor=actor)[session_id]
+    if isinstance(outcome, ValidationError):
+        raise outcome
+    return outcome
+
+
+def _activity_entries(*, workspace_id, transfers, user, label, summaries):
+    """The activity entries of transfers written together (one insert for them all)."""
+    return [ActivityEntry(
+        workspace_id=workspace_id, actor=user, actor_label=label,
+        action=f"billing.{transfer.kind}", summary=summary[:300], study_id=transfer.study_id,
+        data={"transfer": str(transfer.pk), "key": transfer.key, "amount": str(transfer.amount),
+              "budget": str(transfer.budget_id)}, created_at=transfer.created_at)
+        for transfer, summary in zip(transfers, summaries, strict=True)]
+
+
+@transaction.atomic
+def reservation_charge_participants(*, study_id, session_ids, actor):
+    """`reservation_charge_participant` for several sessions of one study at once (the
+    payout sweeper's batch): one study lock, one read of what is already charged, one
+    insert of the transfers and one of their activity entries.
+
+    Returns {session_id: (fee transfer, incentive transfer) or the ValidationError that
+    refused it}: exactly what charging the sessions one by one, in this order, would give
+    (a session already charged gets its transfers back; past the limit, or once the hold
+    is spent, the rest are refused).
+    """
+    user, label = _actor_fields(actor)
     reservation = _reservation_locked(study_id)
-    fee_key, incentive_key = f"fee:{session_id}", f"incentive:{session_id}"
-    existing = {t.key: t for t in Transfer.objects.filter(key__in=[fee_key, incentive_key])}
-    if len(existing) == 2:
-        return existing[fee_key], existing[incentive_key]
-    if existing:
-        raise RuntimeError(f"Session {session_id} has half a charge: {sorted(existing)}.")
-    if not reservation.is_open:
-        raise ValidationError("This study's reservation is closed; nothing more can be "
-                              "charged to it.", code="closed")
+    session_ids = list(dict.fromkeys(session_ids))
+    keys = {session_id: (f"fee:{session_id}", f"incentive:{session_id}")
+            for session_id in session_ids}
+    existing = {t.key: t for t in Transfer.objects.filter(
+        key__in=[key for pair in keys.values() for key in pair])}
+    outcomes, to_charge = {}, []
+    for session_id, (fee_key, incentive_key) in keys.items():
+        found = [existing[key] for key in (fee_key, incentive_key) if key in existing]
+        if len(found) == 2:
+            outcomes[session_id] = tuple(found)
+        elif found:
+            raise RuntimeError(f"Session {session_id} has half a charge: "
+                               f"{sorted(t.key for t in found)}.")
+        elif not reservation.is_open:
+            outcomes[session_id] = ValidationError(
+                "This study's reservation is closed; nothing more can be charged to it.",
+                code="closed")
+        else:
+            to_charge.append(session_id)
+    if not to_charge:
+        return outcomes
     charged = _study_sum(study_id, TransferKind.FEE)["count"]
-    if charged >= reservation.participation_limit:
-        raise ValidationError(f"All {reservation.participation_limit} paid participants of "
-                              f"this study are already charged.", code="limit_reached")
     hold = _study_account(reservation, AccountKind.STUDY_HOLD)
-    if account_balance(hold) < reservation.per_participant:
-        raise ValidationError("The study's hold cannot cover another participant.")
-    budget = reservation.budget
-    name = reservation.study_name
-    fee = _transfer(
-        key=fee_key, kind=TransferKind.FEE, budget=budget, study_id=study_id, debit=hold,
-        credit=_study_account(reservation, AccountKind.RECRUITMENT_FEES_SPENT),
-        amount=reservation.fee, description=name, actor=actor,
-        summary=f"Charged the recruitment fee of {money_format(reservation.fee)} for a "
-                f"participant of {name}")
-    incentive = _transfer(
-        key=incentive_key, kind=TransferKind.INCENTIVE, budget=budget, study_id=study_id,
-        debit=hold, credit=_study_account(reservation, AccountKind.INCENTIVES_OWED),
-        amount=reservation.incentive, description=name, actor=actor,
-        summary=f"Charged the incentive of {money_format(reservation.incentive)} for a "
-                f"participant of {name}")
-    return fee, incentive
+    balance = account_balance(hold)
+    fees_spent = _study_account(reservation, AccountKind.RECRUITMENT_FEES_SPENT)
+    owed = _study_account(reservation, AccountKind.INCENTIVES_OWED)
+    name, budget, now = reservation.study_name, reservation.budget, clock.now()
+    transfers, summaries = [], []
+    for session_id in to_charge:
+        if charged >= reservation.participation_limit:
+            outcomes[session_id] = ValidationError(
+                f"All {reservation.participation_limit} paid participants of this study "
+                f"are already charged.", code="limit_reached")
+            continue
+        if balance < reservation.per_participant:
+            outcomes[session_id] = ValidationError(
+                "The study's hold cannot cover another participant.")
+            continue
+        fee_key, incentive_key = keys[session_id]
+        pair = tuple(Transfer(
+            key=key, kind=kind, workspace_id=budget.workspace_id, budget=budget,
+            study_id=study_id, debit_account=hold, credit_account=credit, amount=amount,
+            description=name[:300], actor=user, actor_label=label, created_at=now)
+            for key, kind, credit, amount in (
+                (fee_key, TransferKind.FEE, fees_spent, reservation.fee),
+                (incentive_key, TransferKind.INCENTIVE, owed, reservation.incentive)))
+        transfers.extend(pair)
+        summaries += [f"Charged the recruitment fee of {money_format(reservation.fee)} for a "
+                      f"participant of {name}",
+                      f"Charged the incentive of {money_format(reservation.incentive)} for a "
+                      f"participant of {name}"]
+        outcomes[session_id] = pair
+        charged += 1
+        balance -= reservation.per_participant
+    # The keys were checked under the study's lock, so no other charge can insert them now;
+    # the unique index on `key` would still refuse a duplicate.
+    Transfer.objects.bulk_create(transfers)
+    ActivityEntry.objects.bulk_create(_activity_entries(
+        workspace_id=budget.workspace_id, transfers=transfers, user=user, label=label,
+        summaries=summaries))
+    return {session_id: outcomes[session_id] for session_id in session_ids}
 
 
 @transaction.atomic

@@ -15,7 +15,6 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import F
 from django.http import Http404
 
 from rally import clock
@@ -50,12 +49,13 @@ def backoff_delay(attempts):
 def outbox_claim(operation_id):
     """Take one due row for this worker, or None when it is not due, done, failed or taken."""
     now = clock.now()
-    claimed = OutboxOperation.objects.filter(
-        pk=operation_id, status=Status.PENDING, next_attempt_at__lte=now,
-    ).update(next_attempt_at=now + RUN_LEASE, attempts=F("attempts") + 1)
-    if not claimed:
-        return None
-    return OutboxOperation.objects.get(pk=operation_id)
+    # One statement: the compare-and-swap and the row it took (UPDATE ... RETURNING).
+    claimed = list(OutboxOperation.objects.raw(
+        "UPDATE rally_outboxoperation SET next_attempt_at = %s, attempts = attempts + 1"
+        " WHERE id = %s AND status = %s AND next_attempt_at <= %s RETURNING *",
+        [now + RUN_LEASE, OutboxOperation._meta.pk.to_python(operation_id), Status.PENDING,
+         now]))
+    return claimed[0] if claimed else None
 
 
 # The one request budget all workers share ---------------------------------------------------
