@@ -114,8 +114,8 @@ def test_seats_are_not_held_by(study, researcher, status):
     _invite(researcher, study, waiting)
 
 
-@pytest.mark.parametrize("status", ["completed", "scheduled", "paid", "no_show", "canceled",
-                                    "rejected"])
+# (A completed participant may still be rejected: tests/participants/test_reject_payout.py.)
+@pytest.mark.parametrize("status", ["scheduled", "paid", "no_show", "canceled", "rejected"])
 def test_rejecting_a_participant_past_review_is_refused(study, researcher, status):
     application = _applicant(study, status)
     with pytest.raises(ValidationError):
@@ -170,8 +170,8 @@ def test_bulk_review_skips_those_already_decided_and_is_idempotent(study, resear
 
 
 def test_bulk_review_with_a_status_that_cannot_move_changes_nothing(study, researcher):
-    waiting, done = _applicant(study), _applicant(study, "completed", "Priya")
-    with pytest.raises(ValidationError, match=r"Priya P\. is Completed and can’t be rejected"):
+    waiting, done = _applicant(study), _applicant(study, "paid", "Priya")
+    with pytest.raises(ValidationError, match=r"Priya P\. is Paid and can’t be rejected"):
         services.applicants_bulk_review(membership=researcher, study=study,
                                         application_ids=[waiting.pk, done.pk],
                                         decision="reject")
