@@ -126,7 +126,8 @@ def option_uid(definition, raw):
     for option in definition.options:
         if folded in (option["label"].casefold(), option["uid"].casefold()):
             return option["uid"]
-    raise ValueError(f"“{raw}” is not one of the options of {definition.label}")
+    labels = ", ".join(option["label"] for option in definition.options)
+    raise ValueError(f"“{raw}” is not one of the options ({labels})")
 
 
 def display(definition, value):
