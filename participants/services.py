@@ -58,9 +58,9 @@ class ApplicantRecord:
 _PARTICIPANT_UPSERT_SQL = """
 INSERT INTO participants_participant
     (id, workspace_id, kind, ui_participant_id, first_name, last_initial, email, created_at,
-     updated_at)
+     updated_at, last_name, time_zone, properties)
 SELECT gen_random_uuid(), %s, 'external', person.ui_id, person.first_name,
-       person.last_initial, '', %s, %s
+       person.last_initial, '', %s, %s, '', '', '{}'::jsonb
 FROM unnest(%s::text[], %s::text[], %s::text[]) AS person(ui_id, first_name, last_initial)
 ON CONFLICT (workspace_id, ui_participant_id) DO UPDATE SET
     first_name = EXCLUDED.first_name,
