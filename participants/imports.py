@@ -398,9 +398,9 @@ def _write(panel_import):
     _, checked = import_check(panel_import, definitions=definitions)
     if checked.problems and not panel_import.only_valid:
         raise ValidationError(
-            f"{checked.invalid_rows} row{'s' if checked.invalid_rows != 1 else ''} of the "
-            "file are not valid and importing only the valid rows was not chosen. Nothing was "
-            "imported.")
+            f"{_rows(checked.invalid_rows)} of the file "
+            f"{'is' if checked.invalid_rows == 1 else 'are'} not valid and importing only the "
+            "valid rows was not chosen. Nothing was imported.")
     workspace = panel_import.workspace
     update = panel_import.on_duplicate == PanelImport.OnDuplicate.UPDATE
     created = updated = skipped = 0
@@ -451,6 +451,10 @@ def _write(panel_import):
         summary=import_summary(panel_import.file_name, created, updated, skipped, invalid),
         data={"import_id": str(panel_import.pk), "created": created, "updated": updated,
               "skipped": skipped, "invalid": invalid})
+
+
+def _rows(count, noun="row"):
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
 
 
 def import_summary(file_name, created, updated, skipped, invalid):
@@ -530,9 +534,9 @@ def panel_import_start(*, membership, panel_import, on_duplicate, only_valid):
                               "it again.")
     if checked.problems and not only_valid:
         raise ValidationError(
-            f"{checked.invalid_rows:,} row{'s' if checked.invalid_rows != 1 else ''} are not "
-            "valid. Correct the file and upload it again, or choose to import only the "
-            f"{len(checked.people):,} valid rows. Nothing was imported.")
+            f"{_rows(checked.invalid_rows)} {'is' if checked.invalid_rows == 1 else 'are'} "
+            "not valid. Correct the file and upload it again, or choose to import only the "
+            f"{_rows(len(checked.people), 'valid row')}. Nothing was imported.")
     with transaction.atomic(durable=True):
         started = PanelImport.objects.filter(
             pk=panel_import.pk, status=PanelImport.Status.MAPPING).update(

@@ -252,3 +252,25 @@ def test_observer_cannot_edit_people(client_for, observer, panel):
 def test_mainnav_links_the_directory(client_for, observer):
     html = _page(client_for(observer), reverse("home"))
     assert f'href="{DIRECTORY}"' in html and ">Participants</a>" in html
+
+
+def test_demo_panel_is_seeded_once_with_two_segments(client_for, db):
+    from participants import demo
+    from rally import demo as rally_demo
+    from studies import demo as studies_demo
+
+    context = rally_demo.seed()
+    studies_demo.seed(context)
+    demo.seed(context)
+    demo.seed(context)
+    people = Participant.objects.filter(workspace=context.workspace, kind="panel")
+    assert people.count() == len(demo.PANEL_PEOPLE)
+    assert people.filter(opted_out_at__isnull=False).count() == 1
+    segments = Segment.objects.filter(workspace=context.workspace)
+    assert segments.count() == 2
+    from participants.selectors import panel_people
+    for segment in segments:
+        assert panel_people(workspace=context.workspace, filters=segment.filters).exists()
+    client = client_for(context.workspace.memberships.get(role="researcher"))
+    html = _page(client)
+    assert "Enterprise customers" in html and "Maya Okafor" in html

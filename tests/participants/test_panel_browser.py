@@ -1,0 +1,82 @@
+"""The panel in Chromium: import a small CSV through the pages, then filter the directory
+and save the filter as a segment."""
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from participants.models import Participant, Segment
+from rally.services import property_define
+from tests.conftest import PASSWORD
+
+CSV = ("Email,Name,Plan,Seats\n"
+       "ada@example.com,Ada Lovelace,Pro,250\n"
+       "bo@example.com,Bo Chen,Free,3\n"
+       "broken-email,Cy Diaz,Pro,1\n"
+       "di@example.com,Di Evans,Pro,40\n")
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_import_a_csv_then_filter_the_directory(live_server, page, workspace, ops_manager,
+                                                tmp_path):
+    property_define(workspace=workspace, key="plan", label="Plan", type="single_select",
+                    options=["Free", "Pro"])
+    property_define(workspace=workspace, key="seats", label="Seats", type="number")
+    csv_file = tmp_path / "customers.csv"
+    csv_file.write_text(CSV, encoding="utf-8")
+
+    page.goto(f"{live_server.url}/login/")
+    page.get_by_label("Email").fill(ops_manager.user.email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.get_by_role("navigation", name="Main").get_by_role("link",
+                                                           name="Participants").click()
+    expect(page.get_by_text("No one in your panel yet")).to_be_visible()
+    page.get_by_role("link", name="Import CSV").first.click()
+
+    page.get_by_label("CSV file").set_input_files(str(csv_file))
+    page.get_by_role("button", name="Upload and map columns").click()
+    expect(page.get_by_label("Name", exact=True)).to_have_value("name")
+    expect(page.get_by_label("Plan", exact=True)).to_have_value("property:plan")
+    report = page.get_by_role("region", name=re.compile("Validation report"))
+    expect(report).to_contain_text("Row 4 has no valid email (“broken-email”)")
+    page.get_by_role("button", name="Import 3 people").click()
+    expect(page.get_by_role("alert")).to_contain_text("1 row is not valid")
+    assert not Participant.objects.exists()
+
+    page.get_by_label(re.compile("Import only the 3 valid rows")).check()
+    page.get_by_role("button", name="Import 3 people").click()
+    expect(page.get_by_role("status").first).to_contain_text(
+        "Imported 3 people from customers.csv (3 new, 0 updated, 1 invalid row left out)")
+    page.get_by_role("link", name="See the people").click()
+
+    table = page.get_by_role("table")
+    expect(table.get_by_role("row")).to_have_count(4)  # header + 3 people
+    page.get_by_label("Property", exact=True).select_option("plan")
+    page.get_by_label("Operator").select_option("eq")
+    page.get_by_label("Value", exact=True).fill("Pro")
+    page.get_by_role("button", name="Add filter").click()
+    page.get_by_label("Property", exact=True).select_option("seats")
+    page.get_by_label("Operator").select_option("gt")
+    page.get_by_label("Value", exact=True).fill("100")
+    page.get_by_role("button", name="Add filter").click()
+    expect(table.get_by_role("row")).to_have_count(2)
+    expect(table).to_contain_text("Ada Lovelace")
+
+    page.get_by_role("link", name="Remove Seats is more than 100").click()
+    expect(table.get_by_role("row")).to_have_count(3)
+    expect(table).to_contain_text("Di Evans")
+    expect(table).not_to_contain_text("Bo Chen")
+
+    page.get_by_label("Segment name").fill("Pro customers")
+    page.get_by_role("button", name="Save as segment").click()
+    expect(page.get_by_role("status").first).to_contain_text("Saved the segment")
+    assert Segment.objects.get().filters["rules"] == [
+        {"property": "plan", "op": "eq", "value": "Pro"}]
+    page.get_by_role("link", name="Clear all").click()
+    expect(table.get_by_role("row")).to_have_count(4)
+    page.get_by_role("link", name="Pro customers").click()
+    expect(table.get_by_role("row")).to_have_count(3)
+    page.screenshot(path=str(tmp_path / "directory.png"), full_page=True)
