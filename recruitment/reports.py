@@ -70,7 +70,7 @@ def _display(metrics):
     elif metrics.filled:
         fill = "Filled"
     elif started:
-        fill = "Not filled yet"
+        fill = "Never filled" if metrics.status == Status.CLOSED else "Not filled yet"
     else:
         fill = None
     return {

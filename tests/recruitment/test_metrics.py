@@ -329,3 +329,19 @@ def test_closed_and_draft_studies(client_for, admin, now):
                          name="Draft study")
     body = client_for(admin).get(REPORTS).content.decode()
     assert closed.name in body and draft.name not in body
+
+
+def test_the_filter_form_refreshes_only_the_results_with_htmx(client_for, admin, now):
+    study = _started(admin, now, name="Partial study")
+    response = client_for(admin).get(REPORTS, {"study_type": "interview"},
+                                     HTTP_HX_REQUEST="true", HTTP_HX_TARGET="report-results")
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert 'id="report-results"' in body and study.name in body
+    assert "<html" not in body and "Started from" not in body
+
+
+def test_a_closed_study_that_never_filled_says_so(client_for, admin, now):
+    study = _started(admin, now, name="Closed early")
+    Study.objects.filter(pk=study.pk).update(status=Status.CLOSED)
+    assert "Never filled" in client_for(admin).get(REPORTS).content.decode()
