@@ -57,7 +57,7 @@ def login_view(request):
             else:
                 services.login_failures_clear(email=email)
                 login(request, user)
-                if not url_has_allowed_host_and_scheme(
+                if not next_url.startswith("/") or not url_has_allowed_host_and_scheme(
                         next_url, allowed_hosts={request.get_host()},
                         require_https=request.is_secure()):
                     next_url = reverse("home")
