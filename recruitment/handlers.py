@@ -24,6 +24,7 @@ from recruitment.models import Recruitment
 from recruitment.user_interviews import errors
 from recruitment.user_interviews.resources import RecruitStatus
 from studies.models import Study, StudyType
+from studies.unmoderated import study_task_url
 
 
 class NotReady(Exception):
@@ -116,6 +117,9 @@ def recruit_attributes(study):
 
     entry = _booking_entry_url(study)
     unmoderated = study.study_type in (StudyType.UNMODERATED_TEST, StudyType.SURVEY)
+    # Unmoderated Test participants get the test itself: the external test or Rally's
+    # task page (SPEC T2), never a booking page.
+    task_url = study_task_url(study) if study.study_type == StudyType.UNMODERATED_TEST else None
     return {
         "external_id": str(study.id),
         "internal_name": study.name,
@@ -129,7 +133,7 @@ def recruit_attributes(study):
         "audience": study_audience_payload(study),
         "screener": screener_payload(study),
         "scheduling_url": None if unmoderated else entry,
-        "task_url": entry if unmoderated else None,
+        "task_url": task_url,
     }
 
 
@@ -274,13 +278,17 @@ def _apply_applicant(operation, result):
 def approve_applicant(operation, client):
     application = _application(operation)
     # Moderated studies: UI's invitation carries Rally's signed booking link (SPEC P3, C3).
-    scheduling_url = None
+    scheduling_url = task_url = None
     if application.study.is_moderated:
         from scheduling.services import booking_url_for
 
         scheduling_url = booking_url_for(application)
+    elif application.study.study_type == StudyType.UNMODERATED_TEST:
+        # Unmoderated: the invitation carries the test link as it is now (SPEC T2).
+        task_url = study_task_url(application.study)
     return _applicant_result(client.applicant_approve(
-        application.ui_applicant_id, key=_key(operation), scheduling_url=scheduling_url))
+        application.ui_applicant_id, key=_key(operation), scheduling_url=scheduling_url,
+        task_url=task_url))
 
 
 approve_applicant.applies(_apply_applicant)

@@ -210,6 +210,23 @@ def applicant_record_from_document(document):
     return ApplicantRecord(**values)
 
 
+_applicants_synced_hooks = []
+
+
+def on_applicants_synced(fn):
+    """Register fn(*, recruitment, client, actor_label), run after a recruitment's applicants
+    were synced (poll or webhook), outside any transaction: e.g. Unmoderated Test
+    completions, which read UI's sessions of the applicants who submitted."""
+    if fn not in _applicants_synced_hooks:
+        _applicants_synced_hooks.append(fn)
+    return fn
+
+
+def _applicants_synced(recruitment, client, actor_label):
+    for hook in list(_applicants_synced_hooks):
+        hook(recruitment=recruitment, client=client, actor_label=actor_label)
+
+
 def applicants_sync(*, study, recruit_id, client, updated_since=None):
     """Upsert the recruit's applicants changed since `updated_since` (all when None).
 
@@ -247,6 +264,7 @@ def recruitment_poll(*, recruitment_id, client):
         recruitment_apply_recruit(result=recruit_result(recruit), actor_label="task:poller")
         applicants_sync(study=recruitment.study, recruit_id=recruitment.ui_recruit_id,
                         client=client, updated_since=since)
+        _applicants_synced(recruitment, client, "task:poller")
         Recruitment.objects.filter(pk=recruitment_id).update(
             updated_since=started, last_synced_at=clock.now(), poll_claimed_until=None)
     except BaseException:
@@ -313,6 +331,7 @@ def _process_applicant_event(event, client):
     created_at = datetime.fromisoformat(event.payload["createdAt"])
     applicants_sync(study=recruitment.study, recruit_id=recruitment.ui_recruit_id,
                     client=client, updated_since=created_at - EVENT_WINDOW)
+    _applicants_synced(recruitment, client, f"webhook:{event.event_id}")
     Recruitment.objects.filter(pk=recruitment.pk).update(last_synced_at=clock.now())
 
 

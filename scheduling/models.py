@@ -154,8 +154,10 @@ class Session(models.Model):
     study = models.ForeignKey("studies.Study", on_delete=models.CASCADE, related_name="sessions")
     application = models.ForeignKey("participants.Application", on_delete=models.PROTECT,
                                     related_name="sessions")
-    host = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
-                             related_name="hosted_sessions")
+    # None only for an Unmoderated Test's completion: the participant took the test alone,
+    # with no host and no booking (SPEC T2); it is Completed from the start.
+    host = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True,
+                             blank=True, related_name="hosted_sessions")
     guests = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="+")
     group_slot = models.ForeignKey(GroupSlot, null=True, blank=True, on_delete=models.PROTECT,
                                    related_name="sessions")
@@ -186,6 +188,10 @@ class Session(models.Model):
             models.UniqueConstraint(fields=["application"],
                                     condition=Q(status="upcoming"),
                                     name="session_one_upcoming_per_application"),
+            models.CheckConstraint(condition=Q(host__isnull=False) | Q(status="completed"),
+                                   name="session_without_host_is_a_completed_test"),
+            models.UniqueConstraint(fields=["application"], condition=Q(host__isnull=True),
+                                    name="session_one_test_completion_per_application"),
             ExclusionConstraint(
                 name="session_host_no_overlapping_interviews",
                 expressions=[(TsTzRange("starts_at", "ends_at"), RangeOperators.OVERLAPS),
@@ -203,6 +209,11 @@ class Session(models.Model):
     @property
     def duration_minutes(self):
         return int((self.ends_at - self.starts_at).total_seconds() // 60)
+
+    @property
+    def is_test_completion(self):
+        """An Unmoderated Test's completion: no host, no booking, no calendar."""
+        return self.host_id is None
 
     @property
     def ics_uid(self):

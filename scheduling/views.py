@@ -305,6 +305,9 @@ def session_complete_and_pay(request, session_id):
             messages.error(request, f"The payment could not be sent: {payout.failure_reason}")
         else:
             messages.success(request, "Session completed. The payment is on its way.")
+    if session.is_test_completion:
+        # Unmoderated Test completions are paid from the Participants tab (no Scheduling).
+        return redirect("participants:study_participants", study_id=session.study_id)
     return redirect("scheduling:study_scheduling", study_id=session.study_id)
 
 

@@ -6,4 +6,10 @@ class StudiesConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from studies import screeners  # noqa: F401 - registers the screener copier
+        from studies import (
+            screeners,  # noqa: F401 - registers the screener copier
+            services,
+            unmoderated,
+        )
+
+        services.on_copy(unmoderated.test_tasks_copy)

@@ -105,6 +105,10 @@ def publish_problems(study):
     if study.participation_limit is None:
         problems.append(Problem("participation_limit", "plan",
                                 "Enter a participation limit (a whole number, 1 or more)."))
+    if study.study_type == StudyType.UNMODERATED_TEST and not study.test_tasks.exists():
+        problems.append(Problem("tasks", "test",
+                                "Add at least one task on the Test tab: participants follow "
+                                "the tasks when they take the test."))
     if not from_ui:
         return problems
     if study.incentive_amount is None:

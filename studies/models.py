@@ -77,6 +77,9 @@ class Study(models.Model):
     incentive_amount = models.DecimalField(max_digits=13, decimal_places=2, null=True,
                                            blank=True)
     consent_form = models.TextField(blank=True)
+    # Unmoderated Test (SPEC T1): where participants take the test when it is not Rally's own
+    # task page. https only; empty means Rally's page.
+    test_url = models.URLField(max_length=1000, blank=True)
 
     # Audience (SPEC A1 to A5)
     audience_type = models.CharField(max_length=3, choices=AudienceType.choices,
@@ -300,3 +303,32 @@ class ScreenerVersion(models.Model):
 
     def __str__(self):
         return f"Screener version {self.number}"
+
+
+# Unmoderated tests (SPEC T1) ------------------------------------------------------------------
+
+
+class TestTask(models.Model):
+    """One task of an Unmoderated Test study, in the order participants take them."""
+
+    __test__ = False  # not a pytest test class, whatever its name
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="test_tasks")
+    position = models.PositiveIntegerField()
+    title = models.CharField(max_length=200)
+    instructions = models.TextField(blank=True)
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["position"]
+        constraints = [
+            models.UniqueConstraint(fields=["study", "position"],
+                                    name="test_task_position_unique",
+                                    deferrable=models.Deferrable.DEFERRED),
+            models.CheckConstraint(condition=~Q(title=""), name="test_task_title_not_empty"),
+        ]
+
+    def __str__(self):
+        return self.title

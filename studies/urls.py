@@ -1,6 +1,6 @@
 from django.urls import path
 
-from studies import screener_views, views
+from studies import screener_views, test_tab, views
 
 app_name = "studies"
 
@@ -43,7 +43,16 @@ urlpatterns = [
          name="screener_preview"),
     path("studies/<uuid:study_id>/scheduling/", views.study_scheduling,
          name="study_scheduling"),
-    path("studies/<uuid:study_id>/test/", views.study_test, name="study_test"),
+    path("studies/<uuid:study_id>/test/", test_tab.study_test, name="study_test"),
+    path("studies/<uuid:study_id>/test/tasks/", test_tab.test_task_add, name="test_task_add"),
+    path("studies/<uuid:study_id>/test/tasks/<uuid:task_id>/", test_tab.test_task_update,
+         name="test_task_update"),
+    path("studies/<uuid:study_id>/test/tasks/<uuid:task_id>/remove/",
+         test_tab.test_task_remove, name="test_task_remove"),
+    path("studies/<uuid:study_id>/test/tasks/<uuid:task_id>/move/", test_tab.test_task_move,
+         name="test_task_move"),
+    path("studies/<uuid:study_id>/test/url/", test_tab.test_url_save, name="test_url_save"),
+    path("test/<uuid:study_id>/", test_tab.test_take, name="test_take"),
     path("studies/<uuid:study_id>/participants/", views.study_participants,
          name="study_participants"),
     path("studies/<uuid:study_id>/activity/", views.study_activity, name="study_activity"),

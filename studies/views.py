@@ -459,14 +459,6 @@ def study_scheduling(request, study_id):
 
 
 @login_required
-def study_test(request, study_id):
-    study = _study(request, study_id)
-    if study.study_type != StudyType.UNMODERATED_TEST:
-        raise Http404
-    return _upcoming_tab(request, study_id, "test", study=study)
-
-
-@login_required
 def study_participants(request, study_id):
     return _upcoming_tab(request, study_id, "participants")
 
