@@ -1,0 +1,194 @@
+"""The whole User Interviews flow of an Interview, through pages only (SPEC S, A, Q, R, P, C,
+I, B): the researcher plans, targets and publishes; the Ops Manager funds and starts; UI
+sends applicants; the researcher reviews; participants book; sessions are completed, paid
+or missed; the Ops Manager pauses, resumes and closes; the money adds up to the cent."""
+
+import re
+from decimal import Decimal
+
+import pytest
+from django.core import mail
+from playwright.sync_api import expect
+
+from billing.models import Budget
+from billing.selectors import budget_figures_for
+from billing.services import study_figures
+from sandbox.models import Recruit
+from scheduling.models import Session
+from tests.e2e import flow
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+NAME = "Engineering onboarding interviews"
+
+
+def test_interview_from_plan_to_receipt(e2e, worker, page, shot, researcher, ops_manager):
+    live = e2e
+    flow.sign_in(page, live, researcher)
+    shot(page, "studies-list-empty")
+    study_id = flow.study_create(page, live, name=NAME)
+    flow.plan_fill(page, description="Tell us how your team onboards new engineers.",
+                   limit=5, incentive="75", teammates=["Olivia Ortiz"])
+    shot(page, "plan")
+    flow.audience_b2b_in_states(page, states=["California", "New York"])
+    shot(page, "audience")
+    flow.screener_with_a_skip(page)
+    shot(page, "screener")
+    flow.publish(page)
+    expect(page.get_by_role("link", name="Review & Start")).to_have_count(0)
+    shot(page, "overview-published")
+
+    flow.sign_in(page, live, ops_manager)
+    # The Budgets page first: Review & Start offers no budget until "Workspace Budget" has
+    # been made, which happens on the Budgets page (reported).
+    page.get_by_role("link", name="Budgets").click()
+    expect(page.get_by_role("row", name=re.compile("Workspace Budget"))).to_contain_text(
+        "$0.00")
+    shot(page, "budgets")
+    page.goto(f"{live.url}/studies/{study_id}/")
+    flow.start_recruitment(page, add_funds="1000")
+    shot(page, "overview-starting")
+    worker.drain()
+    page.reload()
+    expect(page.locator("#sync-status")).to_contain_text("review")
+
+    # UI's review passes (the console), its webhook reaches Rally's worker.
+    flow.console_review(page, live, NAME)
+    worker.drain()
+    page.goto(f"{live.url}/studies/{study_id}/")
+    expect(page.locator("#sync-status")).to_contain_text("Recruiting")
+    flow.console_generate(page, live, NAME, 4)
+    shot(page, "sandbox-console")
+    worker.drain()
+
+    # The researcher reviews: invites three, rejects one with a reason.
+    flow.sign_in(page, live, researcher)
+    page.goto(f"{live.url}/studies/{study_id}/participants/")
+    expect(page.locator("tbody tr")).to_have_count(4)
+    names = flow.participant_names(page)
+    assert len(set(names)) == 4, names
+    shot(page, "participants-tab")
+    ada, ben, cleo, dev = names
+    flow.invite_from_row_menu(page, ada)
+    flow.invite_from_row_menu(page, ben)
+    flow.invite_from_row_menu(page, cleo)
+    worker.drain()  # the invitations reach UI
+    expect(page.locator("tbody")).not_to_contain_text("Sending to User Interviews")
+    flow.reject_from_row_menu(page, dev, "Works outside engineering")
+    page.get_by_role("link", name=ada).click()
+    expect(page.get_by_role("heading", name=ada)).to_be_visible()
+    shot(page, "profile")
+    worker.drain()
+
+    # Each invited participant books from the link UI sent them.
+    from sandbox.models import Applicant
+
+    links = {f"{a.first_name} {a.last_initial}.": a.invitation_url
+             for a in Applicant.objects.filter(status="approved")}
+    assert len(links) == 3, links
+    booked = {}
+    for name in (ada, ben, cleo):
+        booked[name] = flow.book_first_free_slot(page, links[name])
+        if name == ada:
+            shot(page, "booking-page")
+    worker.drain()
+    page.goto(f"{live.url}/studies/{study_id}/schedule/")
+    for name in (ada, ben, cleo):
+        expect(page.get_by_role("row").filter(has_text=name)).to_contain_text("Upcoming")
+    assert "@" not in page.locator("table").inner_text()  # no email for UI people (P5)
+    shot(page, "scheduling")
+
+    # The sessions take place: the test clock moves past the last one's end.
+    last_end = max(Session.objects.values_list("ends_at", flat=True))
+    flow.console_advance(page, live, flow.hours_until_after(last_end))
+    page.goto(f"{live.url}/studies/{study_id}/schedule/")
+    flow.complete_and_send_payment(page, ada)
+    flow.session_mark(page, ben, "Completed")
+    flow.session_mark(page, cleo, "No-show")
+    worker.drain()  # the payment request and the session news reach UI
+    flow.console_tick(page, live)  # UI moves the payment along and tells Rally
+    worker.drain()
+    flow.console_tick(page, live)
+    worker.drain()
+
+    # 24 hours after Ben's session, beat's payout sweeper pays him.
+    flow.console_advance(page, live, 24)
+    worker.beat("billing.payouts_sweep")
+    flow.console_tick(page, live)
+    worker.drain()
+    flow.console_tick(page, live)
+    worker.drain()
+    page.goto(f"{live.url}/studies/{study_id}/participants/")
+    # (Paid participants still read "Completed" here: nothing moves an application to Paid.)
+    paid = re.compile("Completed|Paid")
+    for name, status in ((ada, paid), (ben, paid), (cleo, "No-show"), (dev, "Rejected")):
+        expect(page.get_by_role("row").filter(has_text=name).locator(".badge")).to_have_text(
+            status)
+    shot(page, "participants-after-sessions")
+
+    # The Ops Manager pauses, resumes and closes.
+    flow.sign_in(page, live, ops_manager)
+    page.goto(f"{live.url}/budgets/payments/")
+    payments = page.get_by_role("table")
+    for name in (ada, ben):
+        expect(payments.get_by_role("row").filter(has_text=name)).to_contain_text("Paid")
+    shot(page, "payments")
+    page.goto(f"{live.url}/studies/{study_id}/")
+    flow.status_change(page, "Paused")
+    worker.drain()
+    flow.status_change(page, "Active")
+    worker.drain()
+    flow.status_change(page, "Closed", confirm="Close study")
+    worker.drain()
+    recruit = Recruit.objects.get()
+    assert recruit.status == "closed"
+
+    # The final billing block, the receipt and its email match the ledger to the cent.
+    figures = study_figures(study_id)
+    assert figures["participants"] == 2
+    assert figures["reserved"] == Decimal("700.00")
+    assert figures["total_spent"] == Decimal("280.00")
+    assert figures["reserved"] == figures["total_spent"] + figures["unused"]
+    expected = [("Reserved", figures["reserved"]),
+                ("Recruitment Fees", figures["recruitment_fees"]),
+                ("Incentives", figures["incentives"]),
+                ("Total Spent", figures["total_spent"]),
+                ("Unused", figures["unused"])]
+    page.reload()
+    block = page.locator("#money-panel")
+    expect(block).to_contain_text("Final billing details")
+    for label, value in expected:
+        expect(block.get_by_role("row").filter(has_text=label)).to_contain_text(
+            flow.money(value))
+    expect(block).to_contain_text("2 × $65.00")
+    expect(block).to_contain_text("Workspace Budget")
+    shot(page, "overview-closed")
+    budget = Budget.objects.get(name="Workspace Budget")
+    ledger = budget_figures_for([budget])[budget.pk]
+    assert (ledger.available, ledger.reserved, ledger.spent) == (
+        Decimal("1000.00") - figures["total_spent"], Decimal("0.00"), figures["total_spent"])
+
+    block.get_by_role("link", name="Receipt").click()
+    expect(page).to_have_url(re.compile(r"/receipts/[0-9a-f-]+/$"))
+    for label, value in expected:
+        expect(page.locator("main").get_by_role("row").filter(has_text=label)).to_contain_text(
+            flow.money(value))
+    shot(page, "receipt")
+    page.goto(f"{live.url}/receipts/")
+    expect(page.get_by_role("row").filter(has_text=NAME)).to_contain_text(
+        flow.money(figures["total_spent"]))
+    shot(page, "receipts")
+    page.goto(f"{live.url}/budgets/reservations/")
+    shot(page, "reservations")
+    page.goto(f"{live.url}/budgets/")
+    row = page.get_by_role("row", name=re.compile("Workspace Budget"))
+    for value in (ledger.available, ledger.spent):
+        expect(row).to_contain_text(flow.money(value))
+
+    [email] = [m for m in mail.outbox if "receipt" in m.subject.lower()]
+    assert email.to == [ops_manager.user.email]
+    html = next(body for body, kind in email.alternatives if kind == "text/html")
+    for _label, value in expected:
+        assert flow.money(value) in html
+        assert flow.money(value) in email.body
+    assert any(name.endswith(".pdf") for name, *_ in email.attachments)
