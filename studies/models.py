@@ -265,6 +265,10 @@ class ScreenerQuestion(models.Model):
     # {"questionUid": ..., "answerUids": [...]} or {} (shown only when that answer matches)
     show_if = models.JSONField(default=dict, blank=True)
     property_key = models.CharField(max_length=60, blank=True)
+    # Rally-panel studies only (never User Interviews, SPEC Q4): when an answer qualifies or
+    # disqualifies an applicant: {"qualify": [option uids], "disqualify": [option uids]}
+    # for choice questions, {"min": n, "max": n} for numbers; {} for none.
+    auto_rules = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["position"]

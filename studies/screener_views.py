@@ -1,7 +1,6 @@
 """The Screener tab: the builder (every action a plain form post, htmx swaps the builder)
 and the preview an applicant would walk through. Thin: studies.screeners decides."""
 
-from datetime import date
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -52,9 +51,20 @@ def _editor(questions, index, question, properties):
                                   for uid in condition.get("answerUids") or [])
             summary.append(f"Shown only when question {positions[source['uid']] + 1} is "
                            f"{answers}")
+    rules = question.get("rules") or {}
+    summary.extend(_rules_in_words(question, rules))
     compatible = screeners.COMPATIBLE_PROPERTY_TYPES.get(question["type"], ())
     mapped = properties.get(question.get("property") or "")
     return {
+        # Rally-panel studies only (the template hides these for User Interviews studies).
+        "can_rule": (question["type"] in CHOICE_TYPES and bool(question["options"]))
+        or question["type"] in (QuestionType.NUMBER, QuestionType.SCALE),
+        "rule_rows": [{"option": option,
+                       "rule": "qualify" if option["uid"] in (rules.get("qualify") or [])
+                       else "disqualify" if option["uid"] in (rules.get("disqualify") or [])
+                       else ""} for option in question["options"]],
+        "rule_min": rules.get("min", ""),
+        "rule_max": rules.get("max", ""),
         "q": question,
         "number": index + 1,
         "type_label": QuestionType(question["type"]).label
@@ -82,6 +92,26 @@ def _editor(questions, index, question, properties):
     }
 
 
+def _rules_in_words(question, rules):
+    """The card's summary lines for a panel question's qualification rules."""
+    if question["type"] in CHOICE_TYPES:
+        words = []
+        for key, verb in (("qualify", "qualifies"), ("disqualify", "disqualifies")):
+            chosen = [f"“{short(_option_label(question, uid), 30)}”"
+                      for uid in rules.get(key) or []]
+            if chosen:
+                words.append(f"{' or '.join(chosen)} {verb} automatically")
+        return words
+    low, high = rules.get("min"), rules.get("max")
+    if low is None and high is None:
+        return []
+    if low is not None and high is not None:
+        return [f"Qualifies from {low} to {high}; other answers disqualify"]
+    if low is not None:
+        return [f"Qualifies from {low} up; lower answers disqualify"]
+    return [f"Qualifies up to {high}; higher answers disqualify"]
+
+
 def _context(request, study, *, editing=None, add=None, notice="", focus=""):
     """editing: (uid, proposed question, {field: message}) of a refused edit; add: (data,
     errors) of a refused "Add question"."""
@@ -104,7 +134,8 @@ def _context(request, study, *, editing=None, add=None, notice="", focus=""):
     add_data, add_errors = add or ({"required": True, "type": QuestionType.SHORT_TEXT}, {})
     return {
         "questions": cards,
-        "problems": screeners.screener_problems(questions, properties=properties),
+        "problems": screeners.screener_problems(questions, properties=properties,
+                                                rules_allowed=not study.is_user_interviews),
         "versions": selectors.screener_versions(study),
         "question_types": QuestionType.choices,
         "scale_maxima": SCALE_MAXIMA,
@@ -147,6 +178,12 @@ def _form_data(post):
         "options": options, "scale_max": post.get("scale_max", ""),
         "property": post.get("property", ""), "skip": skip,
         "show_if": post.getlist("show_if"),
+        # Rally-panel qualification rules: "rule:<option uid>" = qualify | disqualify.
+        "qualify": [key.removeprefix("rule:") for key, value in post.items()
+                    if key.startswith("rule:") and value == "qualify"],
+        "disqualify": [key.removeprefix("rule:") for key, value in post.items()
+                       if key.startswith("rule:") and value == "disqualify"],
+        "rule_min": post.get("rule_min", ""), "rule_max": post.get("rule_max", ""),
     }
 
 
@@ -298,34 +335,7 @@ def _prior_answers(post, questions):
 
 def _check_answer(question, values):
     """The answer to one question as posted, or a ValidationError an applicant understands."""
-    values = [value.strip() for value in values if value.strip()]
-    if not values:
-        if question["required"]:
-            raise ValidationError("Answer this question to continue.")
-        return None
-    kind = question["type"]
-    if kind in CHOICE_TYPES:
-        known = {option["uid"] for option in question["options"]}
-        if not set(values) <= known or (kind != QuestionType.MULTIPLE_CHOICE
-                                        and len(values) > 1):
-            raise ValidationError("Choose one of the listed answers.")
-        return values
-    value = values[0]
-    if kind in (QuestionType.NUMBER, QuestionType.SCALE):
-        try:
-            number = float(value)
-        except ValueError:
-            raise ValidationError("Enter a number.") from None
-        if kind == QuestionType.SCALE and not (1 <= number <= question["max"]
-                                               and number.is_integer()):
-            raise ValidationError(f"Choose a number from 1 to {question['max']}.")
-        return value
-    if kind == QuestionType.DATE:
-        try:
-            date.fromisoformat(value)
-        except ValueError:
-            raise ValidationError("Enter a date, like 1990-04-21.") from None
-    return value
+    return screeners.answer_check(question, values)
 
 
 def _shown_answers(questions, answers):

@@ -16,6 +16,9 @@ their own at the end of this module, next to the answers they would read.
 
 import uuid
 from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from enum import StrEnum
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -65,6 +68,8 @@ def question_from_row(row):
     }
     if row.type == QuestionType.SCALE:
         question["min"], question["max"] = 1, row.scale_max
+    if row.auto_rules:
+        question["rules"] = dict(row.auto_rules)  # Rally-panel studies only (see the end)
     return question
 
 
@@ -76,6 +81,7 @@ def _row_fields(question):
         "skip_logic": question["logic"].get("skip") or {},
         "show_if": question["logic"].get("showIf") or {},
         "property_key": question.get("property", ""),
+        "auto_rules": question.get("rules") or {},
     }
 
 
@@ -254,10 +260,11 @@ def _question_problems(questions, index, positions, properties):
     return problems
 
 
-def screener_problems(questions, *, properties=None):
+def screener_problems(questions, *, properties=None, rules_allowed=True):
     """Everything wrong with this screener (empty when it can be saved), in question order.
 
     `properties` maps keys to the workspace's PropertyDefinitions (None: not checked).
+    `rules_allowed` is False for User Interviews studies: no automatic qualification there.
     """
     problems = []
     if len(questions) > MAX_QUESTIONS:
@@ -270,6 +277,7 @@ def screener_problems(questions, *, properties=None):
         positions[question["uid"]] = index
     for index in range(len(questions)):
         problems.extend(_question_problems(questions, index, positions, properties))
+        problems.extend(_rule_problems(questions, index, rules_allowed=rules_allowed))
     if problems:
         return problems  # walking a screener with dangling logic would mislead
     reachable = _reachable(questions, positions)
@@ -406,7 +414,8 @@ def _index(questions, question_uid):
 
 def _save(membership, study, rows, questions, *, action, summary, data=None, prefix=""):
     """Check the whole new screener, write the difference, record it; refuse on problems."""
-    problems = screener_problems(questions, properties=_properties(study.workspace_id))
+    problems = screener_problems(questions, properties=_properties(study.workspace_id),
+                                 rules_allowed=not study.is_user_interviews)
     if problems:
         raise ValidationError([prefix + problem.message for problem in problems])
     by_uid = {str(row.uid): row for row in rows}
@@ -511,6 +520,11 @@ def question_clean(*, data, existing=None):
     if answers:
         question["logic"]["showIf"] = {"questionUid": str(data.get("show_if_question") or ""),
                                        "answerUids": answers}
+    rules, rule_error = _rules_from_form(kind, data, question["options"])
+    if rule_error:
+        errors["rules"] = rule_error
+    if rules:
+        question["rules"] = rules
     return question, errors
 
 
@@ -559,7 +573,8 @@ def screener_check_change(*, study, data, question_uid=None):
         proposed.append(question)
     else:
         proposed[index] = question
-    return problems + screener_problems(proposed, properties=_properties(study.workspace_id))
+    return problems + screener_problems(proposed, properties=_properties(study.workspace_id),
+                                        rules_allowed=not study.is_user_interviews)
 
 
 @transaction.atomic(durable=True)
@@ -709,13 +724,226 @@ def screener_copy(*, source, target):
                          text=row.text, help=row.help, required=row.required,
                          options=row.options, scale_max=row.scale_max,
                          skip_logic=row.skip_logic, show_if=row.show_if,
-                         property_key=row.property_key)
+                         property_key=row.property_key, auto_rules=row.auto_rules)
         for row in source.screener_questions.order_by("position")])
+
+
+# Answers (the preview and the Rally-hosted screener) -----------------------------------------
+
+
+def answer_check(question, values):
+    """The answer to one question as posted, or a ValidationError an applicant understands.
+
+    `values`: the posted strings. Choice answers come back as [option uids], the others as
+    the string given; None for an optional question left empty.
+    """
+    values = [str(value).strip() for value in values if str(value).strip()]
+    if not values:
+        if question["required"]:
+            raise ValidationError("Answer this question to continue.")
+        return None
+    kind = question["type"]
+    if kind in CHOICE_TYPES:
+        known = {option["uid"] for option in question["options"]}
+        if not set(values) <= known or (kind != QuestionType.MULTIPLE_CHOICE
+                                        and len(values) > 1):
+            raise ValidationError("Choose one of the listed answers.")
+        return values
+    value = values[0]
+    if kind in (QuestionType.NUMBER, QuestionType.SCALE):
+        number = _number(value)
+        if number is None:
+            raise ValidationError("Enter a number.")
+        if kind == QuestionType.SCALE and not (1 <= number <= question["max"]
+                                               and float(number).is_integer()):
+            raise ValidationError(f"Choose a number from 1 to {question['max']}.")
+        return value
+    if kind == QuestionType.DATE:
+        try:
+            date.fromisoformat(value)
+        except ValueError:
+            raise ValidationError("Enter a date, like 1990-04-21.") from None
+    if len(value) > ANSWER_MAX:
+        raise ValidationError(f"Keep your answer under {ANSWER_MAX} characters.")
+    return _plain(value)
+
+
+ANSWER_MAX = 5000
+
+
+def _number(value):
+    """A finite number from text (int when whole), or None."""
+    try:
+        number = Decimal(str(value).strip())
+    except (InvalidOperation, ValueError):
+        return None
+    if not number.is_finite() or abs(number) > Decimal("1e12"):
+        return None
+    return int(number) if number == number.to_integral_value() else float(number)
+
+
+def answers_shown(questions, answers):
+    """The questions an applicant with these answers walks through, in order (logic applied)."""
+    shown, index = [], next_question_index(questions, answers)
+    while index is not None:
+        shown.append(questions[index])
+        index = next_question_index(questions, answers, index)
+    return shown
+
+
+def answers_as_responses(questions, answers):
+    """The answers of the questions actually shown, in the shape applications keep:
+    [{"questionUid", "answerUids" | "text" | "number" | "date"}]."""
+    responses = []
+    for question in answers_shown(questions, answers):
+        value = answers.get(question["uid"])
+        if value is None:
+            continue
+        response = {"questionUid": question["uid"]}
+        if question["type"] in CHOICE_TYPES:
+            response["answerUids"] = list(value)
+        elif question["type"] in (QuestionType.NUMBER, QuestionType.SCALE):
+            response["number"] = _number(value)
+        elif question["type"] == QuestionType.DATE:
+            response["date"] = value
+        else:
+            response["text"] = value
+        responses.append(response)
+    return responses
 
 
 # Rally-panel auto-qualification (issue 9) ----------------------------------------------------
 #
-# Rules that qualify or disqualify Rally-panel applicants from their answers will live here,
-# reading a version's questions and an application's responses. They must never apply to
-# User Interviews studies (SPEC Q4). Nothing is implemented yet, so no answer changes any
-# applicant's status anywhere in Rally.
+# A question of a Rally-panel study may carry "rules": for choice questions the answers that
+# qualify and the answers that disqualify, for number and scale questions the range that
+# qualifies (outside it disqualifies). They never apply to User Interviews studies (SPEC Q4):
+# `screener_problems(..., rules_allowed=False)` refuses them there, and only the panel's
+# hosted screener reads them. An applicant is Unqualified when any answer disqualifies,
+# qualified when every rule they met qualified them (and at least one did), and otherwise
+# left for a person to review.
+
+RULES_UI_REFUSED = ("automatic qualification is for Rally-panel studies only: every User "
+                    "Interviews applicant is reviewed by a person.")
+
+
+class Qualification(StrEnum):
+    QUALIFIED = "qualified"
+    UNQUALIFIED = "unqualified"
+    REVIEW = "review"
+
+
+@dataclass(frozen=True)
+class QualificationResult:
+    outcome: Qualification
+    reasons: tuple = ()  # the answers that decided, in words
+
+
+def _rule_problems(questions, index, *, rules_allowed):
+    question = questions[index]
+    rules = question.get("rules") or {}
+    if not rules:
+        return []
+    name = _name(questions, index)
+    if not rules_allowed:
+        return [ScreenerProblem(question["uid"], f"{name}: {RULES_UI_REFUSED}")]
+    problems = []
+
+    def add(message):
+        problems.append(ScreenerProblem(question["uid"], f"{name}: {message}"))
+
+    if not isinstance(rules, dict):
+        add("its qualification rules can't be read.")
+        return problems
+    kind = question["type"]
+    if kind in CHOICE_TYPES:
+        own = {option["uid"] for option in question.get("options") or []}
+        qualify = rules.get("qualify") or []
+        disqualify = rules.get("disqualify") or []
+        if set(rules) - {"qualify", "disqualify"}:
+            add("a choice question qualifies by its answers only.")
+        if not isinstance(qualify, list) or not isinstance(disqualify, list) \
+                or not set(qualify) | set(disqualify) <= own:
+            add("a qualification rule refers to an answer the question no longer has.")
+        elif set(qualify) & set(disqualify):
+            add("an answer can't both qualify and disqualify.")
+    elif kind in (QuestionType.NUMBER, QuestionType.SCALE):
+        low, high = rules.get("min"), rules.get("max")
+        if set(rules) - {"min", "max"} or not all(
+                value is None or (isinstance(value, int | float) and not isinstance(value, bool))
+                for value in (low, high)):
+            add("a number question qualifies by a range (a minimum and a maximum).")
+        elif low is None and high is None:
+            add("give a minimum, a maximum or both.")
+        elif low is not None and high is not None and low > high:
+            add("the qualifying minimum is above the maximum.")
+    else:
+        add("only choice, number and scale answers can qualify or disqualify.")
+    return problems
+
+
+def _rules_from_form(kind, data, options):
+    """(rules, error) from the editor's fields: "qualify"/"disqualify" (option uids) for
+    choice questions, "rule_min"/"rule_max" for number and scale questions."""
+    own = {option["uid"] for option in options}
+    if kind in CHOICE_TYPES:
+        qualify = [str(uid) for uid in data.get("qualify") or [] if str(uid) in own]
+        disqualify = [str(uid) for uid in data.get("disqualify") or [] if str(uid) in own]
+        if set(qualify) & set(disqualify):
+            return {}, "An answer can't both qualify and disqualify."
+        rules = {key: value for key, value in
+                 (("qualify", qualify), ("disqualify", disqualify)) if value}
+        return rules, ""
+    if kind in (QuestionType.NUMBER, QuestionType.SCALE):
+        rules = {}
+        for field_name, key in (("rule_min", "min"), ("rule_max", "max")):
+            text = str(data.get(field_name) or "").strip()
+            if not text:
+                continue
+            number = _number(text)
+            if number is None:
+                return {}, "Enter the qualifying range as numbers."
+            rules[key] = number
+        if "min" in rules and "max" in rules and rules["min"] > rules["max"]:
+            return {}, "The qualifying minimum is above the maximum."
+        return rules, ""
+    return {}, ""
+
+
+def qualification_decide(questions, answers):
+    """What a Rally-panel applicant's answers decide (see this section's comment).
+
+    Only questions the applicant was shown count; an optional question left empty decides
+    nothing.
+    """
+    qualified, disqualified, undecided = [], [], False
+    for question in answers_shown(questions, answers):
+        rules = question.get("rules") or {}
+        value = answers.get(question["uid"])
+        if not rules or value is None:
+            continue
+        text = short(question["text"], 60)
+        if question["type"] in CHOICE_TYPES:
+            chosen = set(value)
+            labels = {option["uid"]: option["label"] for option in question["options"]}
+            bad = [labels[uid] for uid in rules.get("disqualify") or [] if uid in chosen]
+            if bad:
+                disqualified.append(f"“{text}”: {', '.join(bad)}")
+            elif rules.get("qualify"):
+                if chosen & set(rules["qualify"]):
+                    qualified.append(f"“{text}”")
+                else:
+                    undecided = True
+        else:
+            number = _number(value)
+            low, high = rules.get("min"), rules.get("max")
+            if number is None:
+                continue
+            if (low is not None and number < low) or (high is not None and number > high):
+                disqualified.append(f"“{text}”: {value}")
+            else:
+                qualified.append(f"“{text}”")
+    if disqualified:
+        return QualificationResult(Qualification.UNQUALIFIED, tuple(disqualified))
+    if qualified and not undecided:
+        return QualificationResult(Qualification.QUALIFIED, tuple(qualified))
+    return QualificationResult(Qualification.REVIEW)
