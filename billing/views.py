@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
-from billing import payouts, selectors, services
+from billing import panel_incentives, payouts, selectors, services
 from billing.forms import BudgetCreateForm, FundsAddForm, ReceiptFilterForm
 from billing.models import ZERO, TransferKind
 from billing.money import money_format
@@ -90,6 +90,9 @@ def payments(request):
         "page": page, "payouts": page.object_list, "studies": studies,
         "study_filter": study_id,
         "can_retry": membership.allows(Permission.REVIEW_APPLICANTS),
+        # Incentives teams paid their own panel participants (recorded, not sent by Rally).
+        "panel_incentives": panel_incentives.panel_incentive_payments(
+            membership.workspace, study_id=study_id or None),
     })
 
 

@@ -7,3 +7,20 @@ from django.apps import AppConfig
 class PanelConfig(AppConfig):
     name = "panel"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from django.conf import settings
+
+        from panel import views
+        from studies import pages
+        from studies.models import Source
+
+        pages.register_tab("panel_invite", label="Invite from panel",
+                           url_name="panel:study_invite", order=65,
+                           applies_to=lambda study: study.source == Source.RALLY_PANEL
+                           and not study.is_template)
+        pages.register_overview_panel("panel", 15, views.overview_panel)
+        settings.CELERY_BEAT_SCHEDULE["panel-invitation-emails-sweep"] = {
+            "task": "panel.invitation_emails_sweep", "schedule": 60.0}
+        settings.CELERY_BEAT_SCHEDULE["panel-booking-emails-sweep"] = {
+            "task": "panel.booking_emails_sweep", "schedule": 30.0}

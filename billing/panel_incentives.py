@@ -1,0 +1,94 @@
+"""Incentives a team pays its own (Rally-panel) participants itself — a gift card, a bank
+transfer — recorded against a budget (issue 9).
+
+The ledger treats them like User Interviews incentives without a recruitment fee: one
+transfer, key `panel-incentive:<application>`, from the budget's Available straight to the
+study's incentives paid (the team has already paid; there is nothing to hold or send).
+Refused when Available is short. Billing knows nothing of studies or sessions: the panel
+app checks the session was completed and calls this inside its own transaction.
+"""
+
+from decimal import Decimal
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+
+from billing.models import AccountKind, Budget, Transfer, TransferKind
+from billing.money import amount_parse, money_format
+from billing.services import (
+    FundsShortError,
+    _account,
+    _available_account,
+    _lock_study,
+    _transfer,
+    account_balance,
+)
+
+#: How a panel incentive was paid (the team pays it outside Rally).
+METHODS = {"gift_card": "Gift card", "bank_transfer": "Bank transfer", "other": "Other"}
+KEY_PREFIX = "panel-incentive:"
+MAX_INCENTIVE = Decimal("10000.00")
+
+
+def panel_incentive_key(application_id):
+    return f"{KEY_PREFIX}{application_id}"
+
+
+def panel_incentive_for(application_id):
+    """The recorded incentive of a panel application (a Transfer), or None."""
+    return Transfer.objects.filter(key=panel_incentive_key(application_id)).first()
+
+
+@transaction.atomic
+def panel_incentive_record(*, budget, study_id, study_name, application_id, participant_label,
+                           amount, method, reference, actor):
+    """Record one panel participant's incentive against `budget`, once per application.
+
+    Recording again returns the first transfer and moves nothing. Raises ValidationError by
+    field (amount, method, reference) and FundsShortError when Available is short.
+    Returns (transfer, created).
+    """
+    key = panel_incentive_key(application_id)
+    amount = amount_parse(amount, maximum=MAX_INCENTIVE)
+    if method not in METHODS:
+        raise ValidationError({"method": "Choose how the incentive was paid."})
+    reference = " ".join((reference or "").split())
+    if len(reference) > 150:
+        raise ValidationError({"reference": "Keep the reference under 150 characters."})
+    _lock_study(study_id)
+    existing = Transfer.objects.filter(key=key).first()
+    if existing is not None:
+        return existing, False
+    budget = Budget.objects.select_for_update().select_related("workspace").get(pk=budget.pk)
+    available_account = _available_account(budget)
+    available = account_balance(available_account)
+    if amount > available:
+        raise FundsShortError(budget=budget, available=available, required=amount)
+    paid = _account(workspace_id=budget.workspace_id, kind=AccountKind.INCENTIVES_PAID,
+                    budget_id=budget.pk, study_id=study_id)
+    description = f"{participant_label} · {METHODS[method]}" + (f" · {reference}"
+                                                                if reference else "")
+    transfer = _transfer(
+        key=key, kind=TransferKind.PAID, budget=budget, study_id=study_id,
+        debit=available_account, credit=paid, amount=amount, description=description,
+        actor=actor,
+        summary=f"Recorded the incentive of {money_format(amount)} paid to "
+                f"{participant_label} for {study_name} ({METHODS[method]}"
+                + (f", {reference}" if reference else "") + f") from {budget.name}")
+    return transfer, True
+
+
+def panel_incentive_budget_check(*, membership, budget):
+    """The budget a member may record against: one of their own workspace's."""
+    if budget is None or budget.workspace_id != membership.workspace_id:
+        raise PermissionDenied
+    return budget
+
+
+def panel_incentive_payments(workspace, *, study_id=None, limit=200):
+    """Panel incentives recorded in the workspace (newest first), for the Payments list."""
+    transfers = Transfer.objects.filter(workspace=workspace, kind=TransferKind.PAID,
+                                        key__startswith=KEY_PREFIX)
+    if study_id is not None:
+        transfers = transfers.filter(study_id=study_id)
+    return transfers.select_related("budget", "actor").order_by("-created_at")[:limit]

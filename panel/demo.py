@@ -1,0 +1,142 @@
+"""The demo workspace's panel recruiting: a Rally-panel interview study with a screener that
+qualifies automatically, five people invited by email, two applications from the hosted
+screener (one qualified and booked, one waiting for review) and the contact history.
+
+Idempotent: everything hangs off the study, created once. The seed runs inside one
+transaction, so rows are written directly rather than through the durable use cases.
+"""
+
+import uuid
+from datetime import datetime, time, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from django.db import IntegrityError, transaction
+
+from panel.models import PanelInvitation
+from participants.models import Application, Contact, Participant
+from rally import clock
+from rally.models import ActivityEntry, PropertyDefinition
+from rally.permissions import Role
+from scheduling.models import Session
+from scheduling.services import scheduling_settings_ensure
+from studies import screeners
+from studies.models import ScreenerQuestion, Source, Status, Study, StudyType
+
+STUDY_NAME = "Customer onboarding interviews (panel)"
+_NAMESPACE = uuid.UUID("6c1e0f4a-8d2b-4f47-a1d3-2b9a7c55e901")
+
+
+def _uid(name):
+    return str(uuid.uuid5(_NAMESPACE, name))
+
+
+def seed(context):
+    workspace = context.workspace
+    if Study.objects.filter(workspace=workspace, name=STUDY_NAME).exists():
+        return
+    people = list(Participant.objects.filter(workspace=workspace, kind=Participant.Kind.PANEL,
+                                             opted_out_at__isnull=True)
+                  .order_by("first_name", "last_name")[:5])
+    researcher = context.users[Role.RESEARCHER]
+    now = clock.now()
+    study = Study.objects.create(
+        workspace=workspace, name=STUDY_NAME, study_type=StudyType.INTERVIEW,
+        source=Source.RALLY_PANEL, status=Status.ACTIVE, owner=researcher,
+        external_description=("We'd like to hear how your team got started with Acme: what "
+                              "helped, what got in the way. A 45-minute video call."),
+        participation_limit=5, incentive_amount=Decimal("75.00"), duration_minutes=45,
+        published_at=now - timedelta(days=3), created_at=now - timedelta(days=4),
+        updated_at=now - timedelta(days=3))
+    study.team.add(context.users[Role.OPS_MANAGER])
+    _screener(study)
+    version = screeners.screener_version_create(study=study, actor=researcher)
+    _log(study, researcher, "study.published", f"Published “{STUDY_NAME}”", now - timedelta(days=3))
+    if not people:
+        return
+    invited_at = now - timedelta(days=2)
+    subject = f"You're invited: {STUDY_NAME}"
+    invitations = []
+    for person in people:
+        invitations.append(PanelInvitation.objects.create(
+            workspace=workspace, study=study, participant=person, invited_by=researcher,
+            email_subject=subject, email_sent_at=invited_at, email_attempts=1,
+            created_at=invited_at))
+        Contact.objects.create(participant=person, study=study, kind=Contact.Kind.INVITATION,
+                               subject=subject, sent_at=invited_at, sent_by=researcher,
+                               created_at=invited_at)
+    _log(study, researcher, "panel.invited",
+         f"Invited {len(people)} panel participants to “{STUDY_NAME}” by email", invited_at)
+    plan = _uid("plan")
+    answers = [({plan: [_uid("plan:Enterprise")], _uid("size"): 12}, "qualified"),
+               ({plan: [_uid("plan:Team")], _uid("size"): 6}, "review")]
+    for invitation, (given, outcome) in zip(invitations, answers, strict=False):
+        _application(study, invitation, given, outcome, version.number, now)
+
+
+def _screener(study):
+    plans = PropertyDefinition.objects.filter(workspace=study.workspace, key="plan").first()
+    size = PropertyDefinition.objects.filter(workspace=study.workspace, key="team_size",
+                                             type="number").first()
+    ScreenerQuestion.objects.create(
+        study=study, uid=_uid("plan"), position=0, type="single_choice",
+        text="Which Acme plan is your team on?",
+        options=[{"uid": _uid(f"plan:{label}"), "label": label}
+                 for label in ("Free", "Team", "Enterprise")],
+        skip_logic={_uid("plan:Free"): "end"},
+        auto_rules={"qualify": [_uid("plan:Enterprise")], "disqualify": [_uid("plan:Free")]},
+        property_key="plan" if plans and plans.type == "single_select" else "")
+    ScreenerQuestion.objects.create(
+        study=study, uid=_uid("size"), position=1, type="number",
+        text="How many people are on your team?", help="An estimate is fine.",
+        auto_rules={"min": 3}, property_key="team_size" if size else "")
+
+
+def _application(study, invitation, given, outcome, version, now):
+    person = invitation.participant
+    applied_at = now - timedelta(days=1, hours=3)
+    qualified = outcome == "qualified"
+    application = Application.objects.create(
+        study=study, participant=person, source=Application.Source.RALLY_PANEL,
+        status=Application.Status.SCHEDULED if qualified else Application.Status.APPLIED,
+        screener_version=version,
+        screener_responses=[{"questionUid": _uid("plan"), "answerUids": given[_uid("plan")]},
+                            {"questionUid": _uid("size"), "number": given[_uid("size")]}],
+        applied_at=applied_at, created_at=applied_at, updated_at=applied_at)
+    invitation.application = application
+    invitation.booking_email_sent_at = applied_at if qualified else None
+    invitation.save(update_fields=["application", "booking_email_sent_at"])
+    words = "qualified automatically and was invited" if qualified else "needs review"
+    ActivityEntry.objects.create(
+        workspace=study.workspace, actor_label=f"participant:{person.display_name}",
+        action="panel.applied", study_id=study.id, created_at=applied_at,
+        summary=f"{person.display_name} applied to “{study.name}” from the Rally panel and "
+                f"{words}", data={"application_id": str(application.pk), "outcome": outcome})
+    if qualified:
+        _booked(study, application, now)
+
+
+def _booked(study, application, now):
+    scheduling = scheduling_settings_ensure(study=study)
+    zone = ZoneInfo(scheduling.time_zone)
+    day = now.astimezone(zone).date() + timedelta(days=2)
+    while day.weekday() >= 5:
+        day += timedelta(days=1)
+    starts_at = datetime.combine(day, time(15), tzinfo=zone)
+    session = Session(
+        workspace=study.workspace, study=study, application=application, host=study.owner,
+        starts_at=starts_at, ends_at=starts_at + timedelta(minutes=study.duration_minutes),
+        meeting_url="https://meet.example.com/acme-onboarding",
+        participant_time_zone=application.participant.time_zone, created_at=now,
+        updated_at=now, status_changed_at=now)
+    try:
+        with transaction.atomic():
+            session.save()
+    except IntegrityError:
+        Application.objects.filter(pk=application.pk).update(status=Application.Status.INVITED)
+
+
+def _log(study, actor, action, summary, when):
+    ActivityEntry.objects.create(workspace=study.workspace, actor=actor,
+                                 actor_label=actor.display_name, action=action,
+                                 summary=summary, study_id=study.id, created_at=when)

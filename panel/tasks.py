@@ -1,0 +1,41 @@
+"""The panel's background work: invitation emails, and the sweeper for lost sends."""
+
+from celery import shared_task
+
+from panel import services
+from rally import clock
+
+
+@shared_task(name="panel.invitation_email_send", ignore_result=True,
+             autoretry_for=(OSError,), retry_backoff=True, retry_jitter=True, max_retries=5)
+def invitation_email_send(invitation_id):
+    services.invitation_email_send(invitation_id=invitation_id)
+
+
+@shared_task(name="panel.invitation_emails_sweep", ignore_result=True)
+def invitation_emails_sweep():
+    """Send invitation emails whose prompt send was lost (worker or broker down)."""
+    for invitation_id in services.invitation_emails_due(now=clock.now()):
+        try:
+            services.invitation_email_send(invitation_id=invitation_id)
+        except OSError:
+            services.logger.warning("invitation email %s failed; retried next sweep",
+                                    invitation_id)
+
+
+@shared_task(name="panel.booking_email_send", ignore_result=True,
+             autoretry_for=(OSError,), retry_backoff=True, retry_jitter=True, max_retries=5)
+def booking_email_send(invitation_id):
+    services.booking_email_send(invitation_id=invitation_id)
+
+
+@shared_task(name="panel.booking_emails_sweep", ignore_result=True)
+def booking_emails_sweep():
+    """Email the booking link to panel applicants invited to book (reviewers' invitations on
+    the Participants tab arrive here) and re-send lost ones."""
+    for invitation_id in services.booking_emails_due(now=clock.now()):
+        try:
+            services.booking_email_send(invitation_id=invitation_id)
+        except OSError:
+            services.logger.warning("booking email %s failed; retried next sweep",
+                                    invitation_id)

@@ -1,0 +1,400 @@
+"""Panel pages: "Invite from panel" on a study, the workspace's "Panel rules", "Record
+incentive", and the pages panel people open from their email (the hosted screener and the
+unsubscribe page; no sign-in: the signed link is the key)."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import urlencode
+from django.views.decorators.http import require_http_methods
+
+from billing import panel_incentives
+from billing.models import Budget, Reservation
+from billing.services import FundsShortError
+from panel import links, selectors, services
+from panel.models import PanelInvitation
+from participants.models import Application, Participant
+from participants.selectors import panel_people, segment_get, segments_for_workspace
+from rally.models import PropertyDefinition
+from rally.permissions import Permission, Role
+from rally.selectors import require_permission
+from scheduling.models import Session
+from scheduling.services import booking_url_for
+from studies import screeners
+from studies.models import CHOICE_TYPES, QuestionType, Source
+from studies.pages import study_page_context
+from studies.selectors import study_get_for_user
+
+#: Rows the invite picker lists (the count and the invitation cover every match).
+LIST_ROWS = 100
+
+
+def _study(request, study_id):
+    membership = require_permission(request.membership, Permission.VIEW)
+    return study_get_for_user(membership=membership, study_id=study_id)
+
+
+# Invite from panel ---------------------------------------------------------------------------
+
+
+def _filters_from(request, workspace, params):
+    """(filters, segment, problems) from the picker's fields: a saved segment, search text
+    and one property rule, AND-ed."""
+    problems, segment, rules, text = [], None, [], ""
+    segment_id = params.get("segment", "")
+    if segment_id:
+        try:
+            segment = segment_get(workspace=workspace, segment_id=segment_id)
+        except Http404:  # a stale or crafted id: say so, filter nothing
+            problems.append("That segment no longer exists; choose another.")
+        else:
+            saved = segment.filters if isinstance(segment.filters, dict) else {}
+            rules = list(saved.get("rules") or [])
+            text = str(saved.get("q") or "")
+    query = params.get("q", "").strip()[:200]
+    if query:
+        text = f"{text} {query}".strip()
+    key, op = params.get("property", ""), params.get("op", "")
+    if key:
+        value = params.getlist("value") if op == "in" else params.get("value", "")
+        rules.append({"property": key, "op": op, "value": value})
+    return {"q": text, "rules": rules}, segment, problems
+
+
+def _picker(request, study, params):
+    workspace = study.workspace
+    filters, segment, problems = _filters_from(request, workspace, params)
+    people = None
+    if not problems:
+        try:
+            people = panel_people(workspace=workspace, filters=filters)
+        except ValidationError as error:
+            problems = error.messages
+    total = people.count() if people is not None else 0
+    too_many = total > services.INVITE_BATCH_MAX
+    rules = selectors.panel_rules_for(workspace)
+    candidates = []
+    if people is not None and not too_many:
+        candidates = selectors.candidates_for(study=study, participants=people, rules=rules)
+    elif people is not None:
+        candidates = selectors.candidates_for(study=study, participants=people[:LIST_ROWS],
+                                              rules=rules)
+    return {
+        "filters": filters, "segment": segment, "problems": problems, "total": total,
+        "too_many": too_many, "candidates": candidates[:LIST_ROWS],
+        "more": max(total - LIST_ROWS, 0),
+        "invitable": [c for c in candidates if c.invitable] if not too_many else [],
+        "flagged": [c for c in candidates if c.overridable] if not too_many else [],
+        "blocked": [c for c in candidates if c.blocked] if not too_many else [],
+        "ids": [c.participant.pk for c in candidates] if not too_many else [],
+        "rules": rules, "rules_words": selectors.panel_rules_in_words(rules),
+        "override_count": sum(1 for c in candidates if c.invitable or c.overridable)
+        if not too_many else 0,
+    }
+
+
+def _invite_url(study, params=None):
+    url = reverse("panel:study_invite", kwargs={"study_id": study.id})
+    kept = {key: params.getlist(key) for key in ("segment", "q", "property", "op", "value")
+            if params and params.get(key)}
+    return f"{url}?{urlencode(kept, doseq=True)}" if kept else url
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def study_invite(request, study_id):
+    study = _study(request, study_id)
+    membership = request.membership
+    if study.source != Source.RALLY_PANEL:
+        return render(request, "panel/study_invite.html", {
+            **study_page_context(request, study, "panel_invite"), "not_panel": True},
+            status=404)
+    params = request.POST if request.method == "POST" else request.GET
+    errors = {}
+    if request.method == "POST":
+        if not services.panel_invites_allowed(membership, study):
+            raise PermissionDenied
+        picker = _picker(request, study, params)
+        override = params.get("override") == "1"
+        try:
+            if picker["problems"]:
+                raise ValidationError(picker["problems"])
+            if picker["too_many"]:
+                raise ValidationError(f"Invite at most {services.INVITE_BATCH_MAX} people at a "
+                                      f"time: narrow the filter.")
+            result = services.panel_invite(
+                membership=membership, study=study, participant_ids=picker["ids"],
+                override=override, override_reason=params.get("override_reason", ""))
+        except ValidationError as error:
+            errors = (error.message_dict if hasattr(error, "error_dict")
+                      else {"__all__": error.messages})
+        else:
+            count = len(result.invited)
+            text = f"Invited {count} participant{'s' if count != 1 else ''} by email."
+            if result.skipped:
+                text += f" Skipped {len(result.skipped)}: " + "; ".join(
+                    f"{name} ({', '.join(reasons)})" for name, reasons in result.skipped[:5])
+                text += "…" if len(result.skipped) > 5 else "."
+            messages.success(request, text)
+            return redirect(_invite_url(study, params))
+    picker = _picker(request, study, params)
+    return render(request, "panel/study_invite.html", {
+        **study_page_context(request, study, "panel_invite"),
+        **picker,
+        "errors": errors,
+        "params": params,
+        "segments": segments_for_workspace(workspace=study.workspace),
+        "properties": PropertyDefinition.objects.filter(workspace=study.workspace)
+        .order_by("label"),
+        "ops": [("eq", "is"), ("neq", "is not"), ("contains", "contains"),
+                ("gt", "is more than"), ("gte", "is at least"), ("lt", "is less than"),
+                ("lte", "is at most"), ("in", "is any of"), ("is_set", "is set"),
+                ("not_set", "is not set"), ("is_true", "is yes"), ("is_false", "is no")],
+        "invite_problem": services.study_invite_problem(study),
+        "can_invite": services.panel_invites_allowed(membership, study),
+        "can_override": services.panel_override_allowed(membership),
+        "counts": selectors.invitation_counts(study=study),
+        "incentives": _incentive_rows(study),
+        "form_action": _invite_url(study),
+    }, status=400 if errors else 200)
+
+
+def overview_panel(request, study):
+    """The study overview's "Rally panel" card (panel studies only)."""
+    if study.source != Source.RALLY_PANEL or study.is_template:
+        return None
+    return "panel/overview_panel.html", {
+        "counts": selectors.invitation_counts(study=study),
+        "invite_url": reverse("panel:study_invite", kwargs={"study_id": study.id}),
+        "rules_words": selectors.panel_rules_in_words(
+            selectors.panel_rules_for(study.workspace)),
+    }
+
+
+# Panel rules -------------------------------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def panel_rules(request):
+    membership = require_permission(request.membership, Permission.VIEW)
+    rules = selectors.panel_rules_for(membership.workspace)
+    can_change = membership.role_enum == Role.ADMIN
+    errors, values = {}, {"recent_contact_days": rules.recent_contact_days or "",
+                          "max_studies_per_90_days": rules.max_studies_per_90_days or ""}
+    if request.method == "POST":
+        if not can_change:
+            raise PermissionDenied
+        values = {key: request.POST.get(key, "") for key in values}
+        try:
+            services.panel_rules_update(membership=membership, **values)
+        except ValidationError as error:
+            errors = error.message_dict
+        else:
+            messages.success(request, "Saved the panel rules.")
+            return redirect("panel:rules")
+    return render(request, "panel/rules.html", {
+        "rules": rules, "values": values, "errors": errors, "can_change": can_change,
+        "rules_words": selectors.panel_rules_in_words(rules),
+    }, status=400 if errors else 200)
+
+
+# Record incentive --------------------------------------------------------------------------
+
+
+def _incentive_rows(study):
+    """Completed panel applications of the study with their recorded incentive (if any)."""
+    completed = list(Application.objects.filter(
+        study=study, source=Application.Source.RALLY_PANEL,
+        status__in=[Application.Status.COMPLETED, Application.Status.PAID],
+        sessions__status=Session.Status.COMPLETED).select_related("participant").distinct()
+        .order_by("participant__first_name", "participant__last_name"))
+    recorded = {transfer.key: transfer for transfer in
+                panel_incentives.panel_incentive_payments(study.workspace, study_id=study.pk)}
+    return [{"application": application,
+             "transfer": recorded.get(panel_incentives.panel_incentive_key(application.pk))}
+            for application in completed]
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def incentive_record(request, study_id, application_id):
+    study = _study(request, study_id)
+    membership = request.membership
+    if not services.panel_invites_allowed(membership, study):
+        raise PermissionDenied
+    application = Application.objects.select_related("participant").filter(
+        pk=application_id, study=study, source=Application.Source.RALLY_PANEL).first()
+    if application is None:
+        raise Http404
+    reservation = Reservation.objects.filter(study_id=study.pk).select_related("budget").first()
+    budgets = list(Budget.objects.filter(workspace=study.workspace).order_by("name"))
+    default_amount = f"{study.incentive_amount:.2f}" if study.incentive_amount else ""
+    values = {"amount": default_amount, "method": "gift_card", "reference": "",
+              "budget": str(reservation.budget_id if reservation else
+                            next((b.pk for b in budgets if b.name == "Workspace Budget"),
+                                 budgets[0].pk if budgets else ""))}
+    errors = {}
+    existing = panel_incentives.panel_incentive_for(application.pk)
+    if request.method == "POST" and existing is None:
+        values = {key: request.POST.get(key, "") for key in values}
+        try:
+            services.panel_incentive_record(
+                membership=membership, study=study, application_id=application.pk,
+                amount=values["amount"], method=values["method"],
+                reference=values["reference"], budget_id=values["budget"] or None)
+        except FundsShortError as error:
+            errors = {"amount": [error.messages[0]]}
+        except ValidationError as error:
+            errors = (error.message_dict if hasattr(error, "error_dict")
+                      else {"__all__": error.messages})
+        else:
+            messages.success(request, f"Recorded the incentive for "
+                                      f"{application.participant.display_name}.")
+            return redirect("panel:study_invite", study_id=study.id)
+    return render(request, "panel/incentive_record.html", {
+        **study_page_context(request, study, "panel_invite"),
+        "application": application, "values": values, "errors": errors,
+        "existing": existing, "budgets": budgets, "reservation": reservation,
+        "methods": panel_incentives.METHODS.items(),
+    }, status=400 if errors else 200)
+
+
+# The pages people open from their email ------------------------------------------------------
+
+
+def _link_problem(request, error):
+    return render(request, "panel/link_invalid.html", {"message": error.message,
+                                                        "expired": error.expired},
+                  status=410 if error.expired else 404)
+
+
+def _answers_from_post(post, questions):
+    """The answers carried in hidden fields ({uid: value | [uids]})."""
+    answers = {}
+    for question in questions:
+        values = [value for value in post.getlist(f"a:{question['uid']}") if value.strip()]
+        if values:
+            answers[question["uid"]] = (values if question["type"] in CHOICE_TYPES
+                                        else values[0])
+    return answers
+
+
+@require_http_methods(["GET", "POST"])
+def hosted_screener(request, token):
+    """The Rally-hosted screener: one question at a time, logic applied, then the
+    application (once). Earlier answers travel in hidden fields and are all checked again
+    when the application is made."""
+    try:
+        invitation = services.invitation_for_token(token)
+    except links.LinkInvalid as error:
+        return _link_problem(request, error)
+    study = invitation.study
+    base = {"study": study, "person": invitation.participant, "token": token}
+    if invitation.application_id is not None:
+        return _already_applied(request, invitation)
+    refusal = services.invitation_refusal(invitation)
+    if refusal:
+        return render(request, "panel/screener_closed.html", {**base, "message": refusal})
+    number, questions = services.invitation_questions(invitation)
+    positions = {question["uid"]: index for index, question in enumerate(questions)}
+    answers, error, index = {}, "", None
+    seen = [uid for uid in request.POST.getlist("seen") if uid in positions]
+    started = request.method == "POST"
+    if request.method == "POST":
+        answers = _answers_from_post(request.POST, questions)
+        current = request.POST.get("current", "")
+        if request.POST.get("action") == "back" and seen:
+            index = positions[seen.pop()]
+            answers = {uid: value for uid, value in answers.items() if positions[uid] <= index}
+        elif current in positions:
+            index = positions[current]
+            try:
+                answer = screeners.answer_check(questions[index],
+                                                request.POST.getlist("answer"))
+            except ValidationError as refused:
+                error = refused.messages[0]
+            else:
+                answers.pop(current, None)
+                if answer is not None:
+                    answers[current] = answer
+                seen.append(current)
+                index = screeners.next_question_index(questions, answers, index)
+                if index is None:
+                    return _submit(request, invitation, answers, base)
+        elif request.POST.get("action") == "start":
+            index = screeners.next_question_index(questions, answers)
+            if index is None:
+                return _submit(request, invitation, answers, base)
+    question = questions[index] if index is not None else None
+    hidden = [(f"a:{uid}", value) for uid, values in answers.items()
+              for value in (values if isinstance(values, list) else [values])
+              if uid != (question or {}).get("uid")]
+    current_answer = answers.get(question["uid"]) if question else None
+    return render(request, "panel/screener.html", {
+        **base, "started": started and question is not None, "question": question,
+        "number": len(seen) + 1, "total": len(questions), "error": error,
+        "hidden": hidden, "seen": seen, "version": number,
+        "chosen": current_answer if isinstance(current_answer, list) else
+        ([current_answer] if current_answer else []),
+        "value": current_answer if isinstance(current_answer, str) else "",
+        "scale": [str(n) for n in range(1, (question.get("max") or 5) + 1)]
+        if question and question["type"] == QuestionType.SCALE else (),
+        "is_choice": bool(question) and question["type"] in CHOICE_TYPES,
+    }, status=400 if error else 200)
+
+
+def _already_applied(request, invitation):
+    application = invitation.application
+    booking_url = ""
+    if application is not None and application.status == Application.Status.INVITED \
+            and invitation.study.is_moderated:
+        booking_url = booking_url_for(application)
+    return render(request, "panel/screener_done.html", {
+        "study": invitation.study, "person": invitation.participant, "already": True,
+        "application": application, "booking_url": booking_url})
+
+
+def _submit(request, invitation, answers, base):
+    try:
+        submitted = services.panel_application_submit(invitation_id=invitation.pk,
+                                                      answers=answers)
+    except services.AlreadyApplied:
+        invitation = PanelInvitation.objects.select_related(
+            "study", "participant", "application").get(pk=invitation.pk)
+        return _already_applied(request, invitation)
+    except services.ApplicationRefused as refused:
+        return render(request, "panel/screener_closed.html",
+                      {**base, "message": refused.message})
+    except ValidationError as error:
+        messages_ = [message for values in error.message_dict.values() for message in values] \
+            if hasattr(error, "error_dict") else error.messages
+        return render(request, "panel/screener_closed.html", {
+            **base, "message": "Some answers could not be accepted: " + " ".join(messages_)
+            + " Open the link from your email to start again."}, status=400)
+    return render(request, "panel/screener_done.html", {
+        **base, "application": submitted.application, "outcome": str(submitted.outcome),
+        "booking_url": submitted.booking_url})
+
+
+@require_http_methods(["GET", "POST"])
+def unsubscribe(request, token):
+    """One click: the page asks to confirm, the POST unsubscribes (mail scanners that follow
+    links do not unsubscribe anyone)."""
+    try:
+        target = links.unsubscribe_token_read(token)
+        person = Participant.objects.select_related("workspace").filter(
+            pk=target.id, kind=Participant.Kind.PANEL).first() if services._is_uuid(
+            target.id) else None
+        if person is None:
+            raise links.LinkInvalid("This unsubscribe link is not valid any more.")
+    except links.LinkInvalid as error:
+        return _link_problem(request, error)
+    if request.method == "POST":
+        person = services.participant_opt_out(participant_id=person.pk)
+        return render(request, "panel/unsubscribe.html", {"person": person, "done": True})
+    return render(request, "panel/unsubscribe.html", {
+        "person": person, "done": False, "already": person.opted_out_at is not None})

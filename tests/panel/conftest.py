@@ -1,0 +1,46 @@
+import pytest
+
+from tests.panel.factories import PanelPersonFactory, PanelStudyFactory
+
+
+@pytest.fixture(autouse=True)
+def worker(monkeypatch):
+    """Stand in for the Celery worker: invitation emails are sent inline, other tasks are
+    recorded."""
+    from panel import services
+    from rally.celery import app
+
+    sent = []
+
+    def send_task(name, args=(), **kwargs):
+        sent.append((name, list(args)))
+        if name == services.EMAIL_SEND_TASK:
+            services.invitation_email_send(invitation_id=args[0])
+        elif name == services.BOOKING_EMAIL_TASK:
+            services.booking_email_send(invitation_id=args[0])
+
+    monkeypatch.setattr(app, "send_task", send_task)
+    return sent
+
+
+@pytest.fixture
+def study(workspace, researcher):
+    return PanelStudyFactory(workspace=workspace, owner=researcher.user)
+
+
+@pytest.fixture
+def person(workspace):
+    def make(**kwargs):
+        return PanelPersonFactory(workspace=workspace, **kwargs)
+    return make
+
+
+@pytest.fixture
+def committed(django_capture_on_commit_callbacks):
+    """`committed(fn, **kwargs)`: call a use case and run its after-commit work (emails)."""
+
+    def run(function, **kwargs):
+        with django_capture_on_commit_callbacks(execute=True):
+            return function(**kwargs)
+
+    return run
