@@ -103,6 +103,8 @@ def budget_history_effect(transfer):
         return transfer.amount
     if transfer.kind == TransferKind.RESERVE:
         return -transfer.amount
+    if transfer.key.startswith("panel-incentive:"):
+        return -transfer.amount  # a panel incentive is paid straight from Available
     return ZERO
 
 

@@ -5,6 +5,7 @@ import uuid
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
@@ -17,7 +18,7 @@ from recruitment import orchestration
 from recruitment.models import Recruitment
 from recruitment.selectors import recruitment_of
 from studies.lifecycle import study_on_team
-from studies.models import Source
+from studies.models import Source, StudyType
 from studies.selectors import study_get_for_user
 
 State = Recruitment.State
@@ -52,6 +53,8 @@ def recruitment_start(request, study_id):
     study = study_get_for_user(membership=request.membership, study_id=study_id)
     if not orchestration.can_start(membership=request.membership, study=study):
         raise PermissionDenied
+    if study.study_type == StudyType.SURVEY:  # no recruitment fee: nothing to start at UI
+        raise Http404
     budget_id = request.POST.get("budget") or request.GET.get("budget")
     context_args = {"budget_id": budget_id}
     if request.method == "POST":
