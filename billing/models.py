@@ -15,12 +15,20 @@ account's balance is Σ credits into it - Σ debits out of it. Only `external_fu
 negative. The flows are:
 
     funds:<uuid>          external_funding  -> budget_available
-    reserve:<study>       budget_available  -> study_hold
-    shrink:<study>:<n>    study_hold        -> budget_available   (limit lowered to n)
-    fee:<session>         study_hold        -> recruitment_fees_spent
-    incentive:<session>   study_hold        -> incentives_owed
-    paid:<payout>         incentives_owed   -> incentives_paid
-    release:<study>       study_hold        -> budget_available   (close: unused returns)
+    reserve:<attempt>           budget_available  -> study_hold
+    shrink:<attempt>:<n>        study_hold        -> budget_available   (limit lowered to n)
+    fee:<session>               study_hold        -> recruitment_fees_spent
+    incentive:<session>         study_hold        -> incentives_owed
+    paid:<payout>               incentives_owed   -> incentives_paid
+    release:<attempt>           study_hold        -> budget_available   (unused returns)
+
+A study may be started more than once (User Interviews declined it, or the hand-off failed):
+each start is a `Reservation` with its own `attempt` number, and `<attempt>` above is the
+study id for the first start and `<study>:<n>` from the second on (as the recruit's
+externalId at UI). At most one reservation of a study is open at a time. The reserve,
+shrink and release transfers name their reservation; charges (fee, incentive, paid) always
+belong to the study's latest start: only an open reservation takes charges, and a start
+whose reservation took any is never followed by another.
 
 Transfers and receipts are append-only (the database refuses UPDATE and DELETE).
 """
@@ -165,6 +173,9 @@ class Transfer(models.Model):
                               on_delete=models.PROTECT, related_name="+")
     actor_label = models.CharField(max_length=200)
     created_at = models.DateTimeField()
+    # The start a reserve, shrink or release belongs to (None for the other kinds).
+    reservation = models.ForeignKey("Reservation", null=True, blank=True,
+                                    on_delete=models.PROTECT, related_name="transfers")
 
     class Meta:
         ordering = ["-created_at"]
@@ -183,12 +194,17 @@ class Transfer(models.Model):
 
 
 class Reservation(models.Model):
-    """The money held for one study, with the prices it started with (one per study)."""
+    """The money held for one start of a study, with the prices it started with.
+
+    A declined or failed start is released and the study may be started again: the next
+    start is a new reservation with the next `attempt`. At most one is open per study.
+    """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     workspace = models.ForeignKey(Workspace, on_delete=models.PROTECT, related_name="+")
     budget = models.ForeignKey(Budget, on_delete=models.PROTECT, related_name="reservations")
-    study_id = models.UUIDField(unique=True)
+    study_id = models.UUIDField()
+    attempt = models.PositiveIntegerField(default=1)
     study_name = models.CharField(max_length=200)
     participation_limit = models.PositiveIntegerField()  # current (lowered by a shrink)
     initial_limit = models.PositiveIntegerField()
@@ -201,6 +217,12 @@ class Reservation(models.Model):
     class Meta:
         ordering = ["-created_at"]
         constraints = [
+            models.UniqueConstraint(fields=["study_id", "attempt"],
+                                    name="reservation_unique_attempt"),
+            models.UniqueConstraint(fields=["study_id"], condition=Q(released_at__isnull=True),
+                                    name="reservation_one_open_per_study"),
+            models.CheckConstraint(condition=Q(attempt__gte=1),
+                                   name="reservation_attempt_positive"),
             models.CheckConstraint(condition=Q(participation_limit__gte=1),
                                    name="reservation_limit_positive"),
             models.CheckConstraint(condition=Q(participation_limit__lte=F("initial_limit")),
@@ -210,7 +232,14 @@ class Reservation(models.Model):
         ]
 
     def __str__(self):
-        return f"Reservation for {self.study_name}"
+        return f"Reservation for {self.study_name} (start {self.attempt})"
+
+    def ledger_key(self, kind):
+        """The business key of this start's `kind` movement: "reserve:<study>" for the first
+        start, "reserve:<study>:<n>" from the second on (the rows of first starts made
+        before restarts existed keep their keys)."""
+        suffix = "" if self.attempt == 1 else f":{self.attempt}"
+        return f"{kind}:{self.study_id}{suffix}"
 
     @property
     def per_participant(self):

@@ -1,5 +1,7 @@
 """The ledger's reconciliation: QUALITY.md money invariants 1, 3, 4, 5, 6 and 7, checked
-from the rows alone. `billing_check` prints what this finds; tests assert it finds nothing."""
+from the rows alone, per start of a study (a study started again after a declined or failed
+start has one reservation per start). `billing_check` prints what this finds; tests assert
+it finds nothing."""
 
 from collections import defaultdict
 
@@ -14,6 +16,7 @@ from billing.models import (
     Transfer,
     TransferKind,
 )
+from billing.services import CHARGE_KINDS, RESERVATION_KINDS
 
 
 def _account_balances(transfers):
@@ -53,29 +56,47 @@ def ledger_problems(*, workspace=None):
             problems.append(f"Account {account.kind} (budget {account.budget_id}, study "
                             f"{account.study_id}) is negative: {balance}.")
 
-    # 5, 4, 6. Per study.
-    per_study = defaultdict(dict)
-    for row in (transfers.exclude(study_id=None).values("study_id", "kind")
+    # 5, 4, 6. Per start of a study: its own reserve, shrinks and release; the study's
+    # charges belong to its latest start.
+    reservations = list(reservations.order_by("study_id", "attempt"))
+    latest = {r.study_id: r for r in reservations}  # ordered by attempt: the last one wins
+    per_start = defaultdict(dict)
+    for row in (transfers.exclude(reservation=None).values("reservation_id", "kind")
                 .annotate(total=Sum("amount"), count=Count("id")).order_by()):
-        per_study[row["study_id"]][row["kind"]] = row
+        per_start[row["reservation_id"]][row["kind"]] = row
+    charges = defaultdict(dict)
+    for row in (transfers.filter(kind__in=CHARGE_KINDS).exclude(study_id=None)
+                .values("study_id", "kind").annotate(total=Sum("amount"), count=Count("id"))
+                .order_by()):
+        charges[row["study_id"]][row["kind"]] = row
+    strays = transfers.filter(kind__in=RESERVATION_KINDS, reservation=None)
+    for transfer in strays:
+        problems.append(f"Transfer {transfer.key} names no reservation.")
     hold_by_study = defaultdict(lambda: ZERO)
     for account_id, balance in balances.items():
         account = account_rows.get(account_id)
         if account and account.kind == AccountKind.STUDY_HOLD:
             hold_by_study[account.study_id] += balance
-    receipts = {r.study_id: r for r in Receipt.objects.filter(
-        study_id__in=[r.study_id for r in reservations])}
+    receipts = {r.study_id: r for r in Receipt.objects.filter(study_id__in=list(latest))}
     for reservation in reservations:
-        kinds = per_study[reservation.study_id]
+        is_latest = latest[reservation.study_id] is reservation
+        kinds = dict(per_start[reservation.pk])
+        if is_latest:
+            kinds.update(charges[reservation.study_id])
 
         def total(kind, kinds=kinds):
             return kinds.get(kind, {}).get("total") or ZERO
 
-        name = f"Study {reservation.study_name} ({reservation.study_id})"
+        name = f"Study {reservation.study_name} ({reservation.study_id}, start " \
+               f"{reservation.attempt})"
         reserved = total(TransferKind.RESERVE) - total(TransferKind.SHRINK)
         fees, incentives = total(TransferKind.FEE), total(TransferKind.INCENTIVE)
-        hold = hold_by_study[reservation.study_id]
+        # Earlier starts are released, so what the study's hold accounts hold is the latest's.
+        hold = hold_by_study[reservation.study_id] if is_latest else \
+            reserved - fees - incentives - total(TransferKind.RELEASE)
         participants = kinds.get(TransferKind.FEE, {}).get("count", 0)
+        if reservation.is_open and not is_latest:
+            problems.append(f"{name}: open while a later start exists.")
         if total(TransferKind.RESERVE) != reservation.initial_limit * reservation.per_participant:
             problems.append(f"{name}: reserved {total(TransferKind.RESERVE)} is not limit x "
                             f"(fee + incentive).")
@@ -92,7 +113,7 @@ def ledger_problems(*, workspace=None):
                             f"{reservation.participation_limit}.")
         if not reservation.is_open and hold != ZERO:
             problems.append(f"{name}: closed but still holds {hold}.")
-        receipt = receipts.get(reservation.study_id)
+        receipt = receipts.get(reservation.study_id) if is_latest else None
         if receipt is not None and (
                 receipt.reserved != reserved or receipt.recruitment_fees != fees
                 or receipt.incentives != incentives or receipt.unused != total(

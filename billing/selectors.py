@@ -4,7 +4,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import Count, Sum
+from django.db.models import Count, Max, Sum
 from django.http import Http404
 
 from billing.models import (
@@ -17,7 +17,7 @@ from billing.models import (
     Transfer,
     TransferKind,
 )
-from billing.services import study_figures
+from billing.services import CHARGE_KINDS, study_figures
 
 
 @dataclass
@@ -93,7 +93,7 @@ def budgets_with_figures(workspace):
 
 def budget_history(budget):
     """Every movement touching the budget, newest first, with its actor."""
-    return (Transfer.objects.filter(budget=budget).select_related("actor")
+    return (Transfer.objects.filter(budget=budget).select_related("actor", "reservation")
             .order_by("-created_at", "-id"))
 
 
@@ -108,20 +108,38 @@ def budget_history_effect(transfer):
     return ZERO
 
 
+def _latest_attempts(study_ids):
+    """{study id: its latest start's attempt number}."""
+    rows = (Reservation.objects.filter(study_id__in=study_ids).values("study_id")
+            .annotate(latest=Max("attempt")).order_by())
+    return {row["study_id"]: row["latest"] for row in rows}
+
+
 def reservations_with_figures(workspace, *, budget=None):
-    """The workspace's reservations (newest first), each with its ledger figures."""
+    """The workspace's reservations — every start of every study, released ones included —
+    newest first, each with its own ledger figures (`.figures`) and `.is_latest`."""
     reservations = Reservation.objects.filter(workspace=workspace).select_related("budget")
     if budget is not None:
         reservations = reservations.filter(budget=budget)
-    reservations = list(reservations.order_by("-created_at"))
+    reservations = list(reservations.order_by("-created_at", "-attempt"))
+    study_ids = {r.study_id for r in reservations}
+    latest = _latest_attempts(study_ids)
     sums = defaultdict(dict)
-    rows = (Transfer.objects.filter(study_id__in=[r.study_id for r in reservations])
-            .values("study_id", "kind").annotate(total=Sum("amount"), count=Count("id"))
-            .order_by())
-    for row in rows:
-        sums[row["study_id"]][row["kind"]] = row
+    # A start's own movements, then the studies' charges (all on their latest start).
+    for row in (Transfer.objects.filter(reservation__in=[r.pk for r in reservations])
+                .values("reservation_id", "kind")
+                .annotate(total=Sum("amount"), count=Count("id")).order_by()):
+        sums[row["reservation_id"]][row["kind"]] = row
+    charges = defaultdict(dict)
+    for row in (Transfer.objects.filter(study_id__in=study_ids, kind__in=CHARGE_KINDS)
+                .values("study_id", "kind").annotate(total=Sum("amount"), count=Count("id"))
+                .order_by()):
+        charges[row["study_id"]][row["kind"]] = row
     for reservation in reservations:
-        by_kind = sums[reservation.study_id]
+        reservation.is_latest = latest.get(reservation.study_id) == reservation.attempt
+        by_kind = dict(sums[reservation.pk])
+        if reservation.is_latest:
+            by_kind.update(charges[reservation.study_id])
 
         def total(kind, by_kind=by_kind):
             return by_kind.get(kind, {}).get("total") or ZERO
@@ -154,14 +172,15 @@ def receipts_for_workspace(workspace, *, budget=None, issued_from=None, issued_t
 
 
 def study_billing_for(study_id):
-    """What a study page shows of its money: the reservation (or None), its figures and its
-    receipt (or None)."""
-    reservation = Reservation.objects.select_related("budget").filter(study_id=study_id).first()
+    """What a study page shows of its money: the reservation of its latest start (or None),
+    that start's figures and the study's receipt (or None)."""
+    reservation = (Reservation.objects.select_related("budget").filter(study_id=study_id)
+                   .order_by("-attempt").first())
     if reservation is None:
         return None
     return {
         "reservation": reservation,
-        "figures": study_figures(study_id),
+        "figures": study_figures(study_id, reservation.pk),
         "receipt": Receipt.objects.filter(study_id=study_id).first(),
     }
 
@@ -173,4 +192,10 @@ def budget_shortfall(*, budget, amount):
 
 
 def reservation_exists(study_id):
+    """Whether the study ever reserved funds (any start)."""
     return Reservation.objects.filter(study_id=study_id).exists()
+
+
+def reservation_open_exists(study_id):
+    """Whether funds are reserved for the study now (its latest start is not released)."""
+    return Reservation.objects.filter(study_id=study_id, released_at__isnull=True).exists()

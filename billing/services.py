@@ -115,11 +115,12 @@ def _available_account(budget):
 
 
 def _transfer(*, key, kind, budget, study_id, debit, credit, amount, description, actor,
-              summary):
+              summary, reservation=None):
     user, label = _actor_fields(actor)
     transfer = Transfer.objects.create(
         key=key, kind=kind, workspace_id=budget.workspace_id, budget=budget,
-        study_id=study_id, debit_account=debit, credit_account=credit, amount=amount,
+        study_id=study_id, reservation=reservation, debit_account=debit,
+        credit_account=credit, amount=amount,
         description=description[:300], actor=user, actor_label=label,
         created_at=clock.now())
     activity_record(
@@ -140,13 +141,14 @@ def _money_input(value, *, field):
 
 
 def _reservation_locked(study_id):
+    """The study's reservation, locked: its latest start (the open one, if any — earlier
+    starts are always released before the next one reserves)."""
     _lock_study(study_id)
-    try:
-        return (Reservation.objects.select_for_update().select_related("budget__workspace")
-                .get(study_id=study_id))
-    except Reservation.DoesNotExist:
-        raise ValidationError("This study has no reservation.", code="no_reservation") \
-            from None
+    reservation = (Reservation.objects.select_for_update().select_related("budget__workspace")
+                   .filter(study_id=study_id).order_by("-attempt").first())
+    if reservation is None:
+        raise ValidationError("This study has no reservation.", code="no_reservation")
+    return reservation
 
 
 def _study_sum(study_id, kind):
@@ -236,13 +238,19 @@ def budget_add_funds_nested(*, membership, budget, amount, reference, key):
 
 @transaction.atomic
 def budget_reserve_for_study(*, budget, study_id, study_name, participation_limit, fee,
-                             incentive, actor):
-    """Hold participation_limit x (fee + incentive) of the budget for a study (SPEC B3).
+                             incentive, actor, attempt=1):
+    """Hold participation_limit x (fee + incentive) of the budget for a study's start
+    number `attempt` (SPEC B3).
 
     Refuses with FundsShortError (carrying the shortfall) when Available is short. The
-    prices are copied onto the reservation: the study keeps them. Reserving again for the
-    same study returns the first reservation and moves nothing.
+    prices are copied onto the reservation: the start keeps them. Reserving again for the
+    same start returns its reservation and moves nothing. A later start (User Interviews
+    declined the study, or the hand-off failed) reserves anew once the earlier start's
+    reservation is released; while it is still open, or when it took charges, the new
+    start is refused.
     """
+    if isinstance(attempt, bool) or not isinstance(attempt, int) or attempt < 1:
+        raise ValueError("A start attempt is a whole number of at least 1.")
     if isinstance(participation_limit, bool) or not isinstance(participation_limit, int) \
             or participation_limit < 1:
         raise ValidationError({"participation_limit": "The participation limit must be a "
@@ -254,9 +262,22 @@ def budget_reserve_for_study(*, budget, study_id, study_name, participation_limi
         raise ValidationError({"participation_limit": "That reservation is larger than any "
                                                       "study can need."})
     _lock_study(study_id)
-    existing = Reservation.objects.filter(study_id=study_id).first()
-    if existing is not None:
-        return existing
+    latest = Reservation.objects.filter(study_id=study_id).order_by("-attempt").first()
+    if latest is not None and latest.attempt == attempt:
+        return latest
+    if latest is not None and latest.attempt > attempt:
+        raise ValidationError("A later start of this study already reserved its funds.",
+                              code="superseded")
+    if latest is not None and latest.is_open:
+        raise ValidationError("The funds of this study's last start are still reserved; "
+                              "they return to the budget before it can start again.",
+                              code="still_reserved")
+    if latest is not None and Receipt.objects.filter(study_id=study_id).exists():
+        raise ValidationError("This study is closed: its final billing is frozen.",
+                              code="closed")
+    if latest is not None and _study_sum(study_id, TransferKind.FEE)["count"]:
+        raise ValidationError("Participants were already paid for from this study's last "
+                              "start, so it can't be started again.", code="charged")
     budget = Budget.objects.select_for_update().select_related("workspace").get(pk=budget.pk)
     available_account = _available_account(budget)
     available = account_balance(available_account)
@@ -264,17 +285,18 @@ def budget_reserve_for_study(*, budget, study_id, study_name, participation_limi
         raise FundsShortError(budget=budget, available=available, required=required)
     _, label = _actor_fields(actor)
     reservation = Reservation.objects.create(
-        workspace_id=budget.workspace_id, budget=budget, study_id=study_id,
+        workspace_id=budget.workspace_id, budget=budget, study_id=study_id, attempt=attempt,
         study_name=study_name[:200], participation_limit=participation_limit,
         initial_limit=participation_limit, fee=fee, incentive=incentive,
         created_by_label=label, created_at=clock.now())
+    again = f", start {attempt}" if attempt > 1 else ""
     _transfer(
-        key=f"reserve:{study_id}", kind=TransferKind.RESERVE, budget=budget,
-        study_id=study_id, debit=available_account,
+        key=reservation.ledger_key("reserve"), kind=TransferKind.RESERVE, budget=budget,
+        study_id=study_id, reservation=reservation, debit=available_account,
         credit=_study_account(reservation, AccountKind.STUDY_HOLD), amount=required,
         description=study_name, actor=actor,
         summary=f"Reserved {money_format(required)} from {budget.name} for {study_name} "
-                f"({participation_limit} \u00d7 {money_format(fee + incentive)})")
+                f"({participation_limit} \u00d7 {money_format(fee + incentive)}{again})")
     return reservation
 
 
@@ -299,15 +321,16 @@ def reservation_shrink(*, study_id, participation_limit, actor):
                                                       f"paid for; the limit can't go lower."})
     seats = reservation.participation_limit - participation_limit
     amount = seats * reservation.per_participant
-    key = f"shrink:{study_id}:{participation_limit}"
+    key = f"{reservation.ledger_key('shrink')}:{participation_limit}"
     hold = _study_account(reservation, AccountKind.STUDY_HOLD)
     if account_balance(hold) < amount:
         raise ValidationError("The study's hold is smaller than the seats given up.")
     budget = Budget.objects.select_for_update().select_related("workspace").get(
         pk=reservation.budget_id)
     transfer = _transfer(
-        key=key, kind=TransferKind.SHRINK, budget=budget, study_id=study_id, debit=hold,
-        credit=_available_account(budget), amount=amount, description=reservation.study_name,
+        key=key, kind=TransferKind.SHRINK, budget=budget, study_id=study_id,
+        reservation=reservation, debit=hold, credit=_available_account(budget), amount=amount,
+        description=reservation.study_name,
         actor=actor,
         summary=f"Returned {money_format(amount)} to {budget.name}: {reservation.study_name} "
                 f"limit lowered from {reservation.participation_limit} to {participation_limit}")
@@ -441,11 +464,11 @@ def incentive_mark_paid(*, study_id, session_id, payout_id, actor):
 
 @transaction.atomic
 def reservation_release_unused(*, study_id, actor):
-    """Close the reservation: what is still held returns to Available (SPEC B5).
-    Releasing again moves nothing. Returns the release transfer (None when nothing was
-    left)."""
+    """Close the study's reservation (its latest start): what is still held returns to
+    Available (SPEC B5; also when User Interviews declines a start, R2). Releasing again
+    moves nothing. Returns the release transfer (None when nothing was left)."""
     reservation = _reservation_locked(study_id)
-    key = f"release:{study_id}"
+    key = reservation.ledger_key("release")
     if not reservation.is_open:
         return Transfer.objects.filter(key=key).first()
     hold = _study_account(reservation, AccountKind.STUDY_HOLD)
@@ -455,8 +478,9 @@ def reservation_release_unused(*, study_id, actor):
         pk=reservation.budget_id)
     if unused > 0:
         transfer = _transfer(
-            key=key, kind=TransferKind.RELEASE, budget=budget, study_id=study_id, debit=hold,
-            credit=_available_account(budget), amount=unused,
+            key=key, kind=TransferKind.RELEASE, budget=budget, study_id=study_id,
+            reservation=reservation, debit=hold, credit=_available_account(budget),
+            amount=unused,
             description=reservation.study_name, actor=actor,
             summary=f"Returned the unused {money_format(unused)} of {reservation.study_name} "
                     f"to {budget.name}")
@@ -475,11 +499,37 @@ def reservation_release_unused(*, study_id, actor):
 # Receipts ----------------------------------------------------------------------------------
 
 
-def study_figures(study_id):
-    """The money of one study, from the ledger: reserved (net of shrinks), fees, incentives,
-    spent, hold and the participants charged."""
-    rows = {row["kind"]: row for row in Transfer.objects.filter(study_id=study_id)
-            .values("kind").annotate(total=Sum("amount"), count=Count("id"))}
+#: Movements that belong to one start of a study (the transfer names its reservation).
+RESERVATION_KINDS = (TransferKind.RESERVE, TransferKind.SHRINK, TransferKind.RELEASE)
+#: Movements charged to a study: always to its latest start (see billing.models).
+CHARGE_KINDS = (TransferKind.FEE, TransferKind.INCENTIVE, TransferKind.PAID)
+
+
+def reservation_transfers_q(*, reservation_id, study_id, latest):
+    """The transfers of one start: its own reserve, shrinks and release, and — for the
+    study's latest start — the study's charges."""
+    own = Q(reservation_id=reservation_id)
+    if latest:
+        own |= Q(study_id=study_id, kind__in=CHARGE_KINDS)
+    return own
+
+
+def study_figures(study_id, reservation_id=None):
+    """The money of one study's latest start (or of the start `reservation_id`), from the
+    ledger: reserved (net of shrinks), fees, incentives, spent, hold, returned and the
+    participants charged. Earlier, released starts do not count, so Reserved = Total Spent
+    + Hold + Unused holds for the start that ran."""
+    latest = (Reservation.objects.filter(study_id=study_id).order_by("-attempt")
+              .values_list("pk", flat=True).first())
+    if latest is None:  # never reserved: whatever the ledger has for the study
+        transfers = Transfer.objects.filter(study_id=study_id)
+    else:
+        reservation_id = reservation_id or latest
+        transfers = Transfer.objects.filter(reservation_transfers_q(
+            reservation_id=reservation_id, study_id=study_id,
+            latest=reservation_id == latest))
+    rows = {row["kind"]: row for row in transfers
+            .values("kind").annotate(total=Sum("amount"), count=Count("id")).order_by()}
 
     def total(kind):
         return rows.get(kind, {}).get("total") or ZERO

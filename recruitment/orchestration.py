@@ -12,7 +12,7 @@ from django.http import Http404
 from billing import services as billing
 from billing.models import Budget
 from billing.pricing import recruitment_estimate, recruitment_fee
-from billing.selectors import reservation_exists
+from billing.selectors import reservation_exists, reservation_open_exists
 from rally import clock
 from rally.permissions import Permission
 from rally.services import activity_record, outbox_enqueue
@@ -25,9 +25,10 @@ from studies.models import Source, Status, Study, StudyType
 State = Recruitment.State
 
 #: Recruitment states from which "Start Recruitment" may start the hand-off. A declined or
-#: failed start returns its money; starting such a study again needs a second reservation
-#: for the same study, which billing does not keep yet.
-STARTABLE = (State.NOT_STARTED,)
+#: failed start has returned its money; starting again reserves anew (the next attempt).
+STARTABLE = (State.NOT_STARTED, State.DECLINED, State.FAILED)
+#: States in which the overview tells why the last start ended.
+ENDED = (State.DECLINED, State.FAILED)
 
 
 def start_problems(study):
@@ -43,7 +44,23 @@ def start_problems(study):
     recruitment = getattr(study, "recruitment", None)
     if recruitment is not None and recruitment.state not in STARTABLE:
         problems.append("Recruitment has already started for this study.")
+    elif recruitment is not None and recruitment.state in ENDED \
+            and reservation_open_exists(study.id):
+        problems.append("The funds reserved for the last start are still being returned to "
+                        "the budget. Try again in a minute.")
     return problems
+
+
+def last_start_ended(recruitment):
+    """Why the last start ended ("User Interviews declined the study: …"), or "" while
+    recruitment has not started or is running."""
+    if recruitment is None or recruitment.state not in ENDED:
+        return ""
+    if recruitment.state == State.DECLINED:
+        reason = recruitment.declined_reason or "no reason given"
+        return f"User Interviews declined the study: {reason}"
+    reason = recruitment.failure_reason or "no reason given"
+    return f"Recruitment could not start: {reason}"
 
 
 def estimated_costs(study):
@@ -66,6 +83,9 @@ def recruitment_start(*, membership, study_id, budget_id):
     the budget is short), lock the audience and incentive, and write the outbox rows that
     create and launch the recruit. A double click, two tabs or two Admins at once: the
     study row lock makes the second one see "already started" and change nothing.
+
+    After User Interviews declined the study or the hand-off failed (its reservation
+    released), starting again is the next attempt: a reservation and a recruit of its own.
     """
     study = (Study.objects.select_for_update().select_related("workspace", "owner")
              .filter(pk=study_id, workspace=membership.workspace, is_template=False).first())
@@ -83,35 +103,42 @@ def recruitment_start(*, membership, study_id, budget_id):
     if budget is None:
         raise ValidationError({"budget": "Choose one of this workspace's budgets."})
     costs = estimated_costs(study)
+    attempt = recruitment.start_attempts + 1
     billing.budget_reserve_for_study(
         budget=budget, study_id=study.id, study_name=study.name,
         participation_limit=study.participation_limit, fee=costs["fee"],
-        incentive=study.incentive_amount, actor=membership.user)
+        incentive=study.incentive_amount, actor=membership.user, attempt=attempt)
     studies.study_mark_recruitment_started(study=study)
+    previous = recruitment.state
     recruitment.state = State.STARTING
-    recruitment.start_attempts += 1
+    recruitment.start_attempts = attempt
+    # The last start's reason stays in the activity log; the new start has none yet.
+    recruitment.declined_reason = recruitment.failure_reason = ""
     recruitment.updated_at = clock.now()
-    recruitment.save(update_fields=["state", "start_attempts", "updated_at"])
+    recruitment.save(update_fields=["state", "start_attempts", "declined_reason",
+                                    "failure_reason", "updated_at"])
     # Each attempt is a recruit of its own at UI, with operations (and keys) of its own.
-    attempt = recruitment.start_attempts
     payload = {"study_id": str(study.id), "attempt": attempt}
     for operation in ("create_recruit", "launch_recruit"):
         outbox_enqueue(workspace=study.workspace, operation=operation,
                        subject=f"{study.id}:{attempt}", payload=payload, study_id=study.id)
+    again = " again" if attempt > 1 else ""
     activity_record(workspace=study.workspace, actor=membership.user,
                     action="recruitment.started", study_id=study.id,
-                    summary=f"Started recruitment for “{study.name}” from {budget.name}",
-                    data={"budget": str(budget.pk), "reserved": str(costs["total"])})
+                    summary=f"Started recruitment for “{study.name}”{again} from {budget.name}",
+                    data={"budget": str(budget.pk), "reserved": str(costs["total"]),
+                          "attempt": attempt, "from": previous})
     return recruitment
 
 
 @sync.on_recruitment_state_change
 def _release_when_the_start_ends(*, recruitment, old, new, actor_label):
     """UI declined the study, or the hand-off finally failed: the reserved money goes back
-    to the budget at once (SPEC R2)."""
-    if new in (State.DECLINED, State.FAILED) and reservation_exists(
-            study_id=recruitment.study_id):
+    to the budget at once (SPEC R2), and the audience and incentive unlock so the study can
+    be fixed and started again."""
+    if new in ENDED and reservation_open_exists(study_id=recruitment.study_id):
         billing.reservation_release_unused(study_id=recruitment.study_id, actor=actor_label)
+        studies.study_mark_recruitment_stopped(study=recruitment.study)
 
 
 @lifecycle.on_transition

@@ -40,6 +40,7 @@ def _start_context(request, study, *, budget_id=None, error=None, shortfall=None
     return {
         "study": study, "costs": costs, "budgets": budgets, "chosen": chosen,
         "problems": orchestration.start_problems(study), "error": error,
+        "last_start": orchestration.last_start_ended(recruitment_of(study)),
         "shortfall": shortfall,
         "can_add_funds": request.membership.allows(Permission.ADD_FUNDS),
         "start_url": reverse("recruitment:start", args=[study.id]),
@@ -106,6 +107,7 @@ def _money_context(request, study):
         "state": state,
         "steps": _steps(state),
         "in_progress": state in IN_PROGRESS,
+        "last_start": orchestration.last_start_ended(recruitment),
         "show_start": startable and can_start and not blockers,
         "start_blockers": blockers,
         "can_start": can_start,

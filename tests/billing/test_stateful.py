@@ -1,5 +1,6 @@
-"""Random sequences of add funds, start (reserve), shrink, charge, pay, close and close again,
-with the money invariants checked against a plain model after every step."""
+"""Random sequences of add funds, start (reserve), shrink, charge, pay, decline (the start's
+funds return), start again, close and close again, with the money invariants checked
+against a plain model after every step."""
 
 import uuid
 from decimal import Decimal
@@ -36,7 +37,9 @@ class LedgerMachine(RuleBasedStateMachine):
         self.budget = BudgetFactory(workspace=self.workspace, name="Workspace Budget")
         self.added = ZERO
         self.available = ZERO
-        self.studies = {}  # study id -> dict(limit, per, charged: [sessions], paid, closed)
+        # study id -> dict(limit, per, fee, incentive, charged: [sessions], paid, attempt,
+        # released (its latest start's funds returned), closed (receipt issued))
+        self.studies = {}
         self.receipts = {}
 
     # Rules ---------------------------------------------------------------------------------
@@ -68,10 +71,56 @@ class LedgerMachine(RuleBasedStateMachine):
         self.available -= required
         self.studies[study_id] = {"limit": limit, "per": Decimal(fee) + incentive,
                                   "fee": Decimal(fee), "incentive": incentive,
-                                  "charged": [], "paid": set(), "closed": False}
+                                  "charged": [], "paid": set(), "attempt": 1,
+                                  "released": False, "closed": False}
 
     def _open(self):
-        return [s for s, v in self.studies.items() if not v["closed"]]
+        return [s for s, v in self.studies.items() if not v["released"]]
+
+    def _declined(self):
+        return [s for s, v in self.studies.items() if v["released"] and not v["closed"]]
+
+    @precondition(lambda self: self._open())
+    @rule(data=st.data())
+    def decline(self, data):
+        """UI declines the start (or the hand-off fails): what is held goes back."""
+        study_id = data.draw(st.sampled_from(sorted(self._open(), key=str)))
+        study = self.studies[study_id]
+        for _ in range(2):  # the webhook and the poller may both report it
+            services.reservation_release_unused(study_id=study_id, actor="task:poller")
+        self.available += study["limit"] * study["per"] - len(study["charged"]) * study["per"]
+        study["released"] = True
+
+    @precondition(lambda self: self._declined())
+    @rule(data=st.data(), limit=st.integers(1, 6),
+          fee=st.sampled_from(["26.00", "39.00", "43.00", "65.00"]),
+          incentive=st.integers(1, 30000).map(lambda c: Decimal(c) * CENTS))
+    def start_again(self, data, limit, fee, incentive):
+        study_id = data.draw(st.sampled_from(sorted(self._declined(), key=str)))
+        study = self.studies[study_id]
+        attempt = study["attempt"] + 1
+        required = limit * (Decimal(fee) + incentive)
+        before = Transfer.objects.count()
+        try:
+            for _ in range(2):  # a retried start of the same attempt reserves once
+                services.budget_reserve_for_study(
+                    budget=self.budget, study_id=study_id, study_name="Study",
+                    fee=Decimal(fee), participation_limit=limit, incentive=incentive,
+                    actor=self.admin.user, attempt=attempt)
+        except services.FundsShortError as error:
+            assert not study["charged"] and required > self.available
+            assert error.shortfall == required - self.available
+            assert Transfer.objects.count() == before
+            return
+        except ValidationError as refusal:
+            assert refusal.code == "charged" and study["charged"]
+            assert Transfer.objects.count() == before
+            return
+        assert not study["charged"] and required <= self.available
+        assert Transfer.objects.count() == before + 1
+        self.available -= required
+        study.update(limit=limit, per=Decimal(fee) + incentive, fee=Decimal(fee),
+                     incentive=incentive, attempt=attempt, released=False)
 
     @precondition(lambda self: self._open())
     @rule(data=st.data())
@@ -104,9 +153,9 @@ class LedgerMachine(RuleBasedStateMachine):
             services.reservation_charge_participant(study_id=study_id, session_id=session,
                                                     actor=self.admin.user)
         except ValidationError:
-            assert study["closed"] or len(study["charged"]) >= study["limit"]
+            assert study["released"] or len(study["charged"]) >= study["limit"]
             return
-        assert not study["closed"] and len(study["charged"]) < study["limit"]
+        assert not study["released"] and len(study["charged"]) < study["limit"]
         study["charged"].append(session)
 
     @precondition(lambda self: any(v["charged"] for v in self.studies.values()))
@@ -133,10 +182,15 @@ class LedgerMachine(RuleBasedStateMachine):
             assert receipt.pk == self.receipts[study_id]
             assert Transfer.objects.count() == before
         else:
-            self.available += study["limit"] * study["per"] - spent
-            study["closed"] = True
+            if study["released"]:  # declined, then closed: nothing is left to return
+                assert Transfer.objects.count() == before
+            else:
+                self.available += study["limit"] * study["per"] - spent
+            study["released"] = study["closed"] = True
             self.receipts[study_id] = receipt.pk
+        # The receipt is the last start's: its own reservation, nothing of earlier ones.
         assert receipt.total_spent == spent
+        assert receipt.reserved == study["limit"] * study["per"]
         assert receipt.reserved == receipt.total_spent + receipt.unused
 
     # Invariants ----------------------------------------------------------------------------
@@ -156,7 +210,8 @@ class LedgerMachine(RuleBasedStateMachine):
             assert got["hold"] >= 0
             assert got["reserved"] == got["total_spent"] + got["hold"] + got["unused"]
             assert got["incentives_paid"] == len(study["paid"]) * study["incentive"]
-            if study["closed"]:
+            assert got["reserved"] == study["limit"] * study["per"]
+            if study["released"]:
                 assert got["hold"] == ZERO
             held += got["hold"]
         spent = sum((len(s["charged"]) * s["per"] for s in self.studies.values()), ZERO)

@@ -1,7 +1,10 @@
-"""Review & Start, pause/resume and close: money, outbox rows and refusals (SPEC R1, R2, R7,
-B3, B5, B6; QUALITY invariants 4, 5, 10)."""
+"""Review & Start, pause/resume and close, and starting again after a declined or failed
+start: money, outbox rows and refusals (SPEC R1, R2, R7, B3, B5, B6; QUALITY invariants 4, 5,
+10)."""
+# ruff: noqa: F811 - the sandbox fixtures are imported from sync_support by name
 
 import threading
+import uuid
 from decimal import Decimal
 
 import pytest
@@ -9,15 +12,23 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
 from django.urls import reverse
 
-from billing.models import Receipt, Transfer
+from billing.models import Receipt, Reservation, Transfer
+from billing.reconciliation import ledger_problems
 from billing.selectors import budget_figures_for, study_billing_for
-from rally.models import OutboxOperation
-from recruitment import orchestration
+from billing.services import reservation_charge_participant
+from rally.models import ActivityEntry, OutboxOperation
+from recruitment import orchestration, outbox, sync
 from recruitment.models import Recruitment
 from recruitment.sync import recruitment_mark_failed
 from studies import lifecycle
 from studies.models import Status
+from studies.services import characteristics_replace
 from tests.billing.factories import BudgetFactory, funds_add
+from tests.recruitment.sync_support import (  # noqa: F401 - fixtures
+    sandbox_control,
+    sandbox_transport,
+    sandbox_ui,
+)
 from tests.studies.factories import CATALOG, StudyFactory
 
 pytestmark = pytest.mark.django_db
@@ -28,7 +39,6 @@ ESTIMATE = Decimal("1120.00")
 
 @pytest.fixture
 def catalog(db):
-    from studies.services import characteristics_replace
 
     characteristics_replace(items=CATALOG)
 
@@ -137,9 +147,7 @@ def test_a_failed_start_returns_the_money_at_once(study, budget, admin):
     # Recorded once: a second failure report moves nothing.
     recruitment_mark_failed(study_id=study.id, reason="UI said no", actor_label="task:test")
     assert _available(budget) == Decimal("2000.00")
-    with pytest.raises(ValidationError):
-        orchestration.recruitment_start(membership=admin, study_id=study.id,
-                                        budget_id=budget.id)
+    assert Transfer.objects.filter(study_id=study.id, kind="release").count() == 1
 
 
 def test_pause_and_resume_move_no_money_and_reach_ui(study, budget, admin):
@@ -300,4 +308,219 @@ def test_two_admins_starting_the_same_study_at_once_make_one_reservation(
     assert Transfer.objects.filter(study_id=study.id, kind="reserve").count() == 1
     assert OutboxOperation.objects.filter(study_id=study.id,
                                           operation="create_recruit").count() == 1
+    assert _available(budget) == Decimal("10000.00") - Decimal("912.00")
+
+
+# Starting again after a declined or failed start (SPEC R2) -----------------------------------
+
+
+def _run_outbox(study, client):
+    """Run the study's outbox rows still to do against UI, oldest first."""
+    rows = OutboxOperation.objects.filter(study_id=study.id, status="pending")
+    return [outbox.outbox_execute(operation_id=row.pk, client=client)
+            for row in rows.order_by("created_at")]
+
+
+def _decline_at_ui(recruitment, client, reason):
+    sandbox_control(client, f"recruits/{recruitment.ui_recruit_id}/review",
+                    {"outcome": "decline", "reason": reason})
+    sync.recruitment_poll(recruitment_id=recruitment.pk, client=client)
+    recruitment.refresh_from_db()
+    return recruitment
+
+
+def test_declined_by_ui_funds_return_and_the_study_starts_again_as_a_second_recruit(
+        study, budget, admin, ops_manager, sandbox_ui):
+
+
+    # The sandbox knows UI's own characteristic ids.
+    characteristics_replace(items=[*CATALOG, {
+        "slug": "job_function", "name": "Job function", "category": "professional",
+        "type": "single_select", "audience_types": ["b2b"], "range": None,
+        "choices": [{"id": "engineering", "label": "Engineering"}]}])
+    study.criteria = [{"characteristic": "job_function", "values": ["engineering"]}]
+    study.save()
+    orchestration.recruitment_start(membership=admin, study_id=study.id, budget_id=budget.id)
+    assert _run_outbox(study, sandbox_ui) == ["done", "done"]
+    recruitment = Recruitment.objects.get(study=study)
+    first_recruit = recruitment.ui_recruit_id
+    assert sandbox_ui.recruit_get(first_recruit).external_id == str(study.id)
+    recruitment = _decline_at_ui(recruitment, sandbox_ui, "Incentive too low")
+    assert recruitment.state == Recruitment.State.DECLINED
+    assert _available(budget) == Decimal("2000.00")
+
+    orchestration.recruitment_start(membership=ops_manager, study_id=study.id,
+                                    budget_id=budget.id)
+    recruitment.refresh_from_db()
+    assert (recruitment.state, recruitment.start_attempts) == (Recruitment.State.STARTING, 2)
+    assert recruitment.declined_reason == ""
+    assert _available(budget) == Decimal("2000.00") - ESTIMATE
+    reservations = Reservation.objects.filter(study_id=study.id).order_by("attempt")
+    assert [(r.attempt, r.is_open) for r in reservations] == [(1, False), (2, True)]
+    rows = OutboxOperation.objects.filter(study_id=study.id)
+    assert sorted((row.operation, row.payload["attempt"]) for row in rows) == [
+        ("create_recruit", 1), ("create_recruit", 2), ("launch_recruit", 1),
+        ("launch_recruit", 2)]
+    assert len({row.idempotency_key for row in rows}) == 4
+    assert _run_outbox(study, sandbox_ui) == ["done", "done"]
+    recruitment.refresh_from_db()
+    assert recruitment.ui_recruit_id != first_recruit
+    assert recruitment.state == Recruitment.State.PENDING_REVIEW
+    assert sandbox_ui.recruit_get(recruitment.ui_recruit_id).external_id == f"{study.id}:2"
+    assert study_billing_for(study.id)["figures"]["reserved"] == ESTIMATE
+    assert ledger_problems() == []
+
+
+def test_a_declined_study_offers_review_and_start_again_with_the_reason(
+        study, budget, admin, ops_manager, client_for):
+
+    orchestration.recruitment_start(membership=admin, study_id=study.id, budget_id=budget.id)
+    sync.recruitment_apply_recruit(study_id=study.id, adopt=True, actor_label="task:poller",
+                                   result={"recruit_id": "rec_1", "status": "declined",
+                                           "application_url": "",
+                                           "declined_reason": "Incentive too low",
+                                           "updated_at": "2026-11-20T10:00:00+00:00"})
+    assert _available(budget) == Decimal("2000.00")
+    client = client_for(ops_manager)
+    overview = client.get(reverse("studies:study_overview", args=[study.id])).content.decode()
+    assert "Review &amp; Start" in overview and "Incentive too low" in overview
+    assert "starts recruitment again with a new reservation" in overview
+    dialog = client.get(reverse("recruitment:start", args=[study.id])).content.decode()
+    assert "Last start:" in dialog and "Incentive too low" in dialog
+    assert "$2,000.00 available" in dialog
+    response = client.post(reverse("recruitment:start", args=[study.id]),
+                           {"budget": str(budget.id)})
+    assert response.status_code == 302
+    assert _available(budget) == Decimal("2000.00") - ESTIMATE
+    overview = client.get(reverse("studies:study_overview", args=[study.id])).content.decode()
+    assert "Review &amp; Start" not in overview and "Waiting for User Interviews" in overview
+    assert "The reserved funds went back" not in overview
+
+
+def test_a_failed_launch_is_started_again_with_a_reservation_of_its_own(study, budget, admin):
+
+    orchestration.recruitment_start(membership=admin, study_id=study.id, budget_id=budget.id)
+    recruitment_mark_failed(study_id=study.id, reason="UI kept answering 503",
+                            actor_label="task:outbox:launch_recruit")
+    study.refresh_from_db()
+    assert not study.is_recruitment_locked  # the audience can be fixed before the restart
+    assert orchestration.start_problems(study) == []
+    recruitment = orchestration.recruitment_start(membership=admin, study_id=study.id,
+                                                  budget_id=budget.id)
+    assert (recruitment.state, recruitment.failure_reason) == ("starting", "")
+    assert Reservation.objects.filter(study_id=study.id).count() == 2
+    assert _available(budget) == Decimal("2000.00") - ESTIMATE
+    launches = OutboxOperation.objects.filter(study_id=study.id, operation="launch_recruit")
+    assert sorted(row.payload["attempt"] for row in launches) == [1, 2]
+    study.refresh_from_db()
+    assert study.is_recruitment_locked
+    entry = ActivityEntry.objects.filter(study_id=study.id, action="recruitment.started") \
+        .order_by("-created_at").first()
+    assert "again" in entry.summary and entry.data["attempt"] == 2
+    # Starting the second start twice is starting it once.
+    with pytest.raises(ValidationError, match="already started"):
+        orchestration.recruitment_start(membership=admin, study_id=study.id,
+                                        budget_id=budget.id)
+    assert Reservation.objects.filter(study_id=study.id).count() == 2
+
+
+def test_restart_is_refused_with_a_reason_while_the_last_funds_are_still_reserved(
+        study, budget, admin, client_for):
+    orchestration.recruitment_start(membership=admin, study_id=study.id, budget_id=budget.id)
+    # UI's decline is recorded but its release has not happened (no hook ran).
+    Recruitment.objects.filter(study=study).update(state=Recruitment.State.DECLINED,
+                                                   declined_reason="Too vague")
+    before = Transfer.objects.count()
+    with pytest.raises(ValidationError, match="still being returned"):
+        orchestration.recruitment_start(membership=admin, study_id=study.id,
+                                        budget_id=budget.id)
+    client = client_for(admin)
+    response = client.post(reverse("recruitment:start", args=[study.id]),
+                           {"budget": str(budget.id)})
+    assert response.status_code == 400
+    assert "still being returned" in response.content.decode()
+    overview = client.get(reverse("studies:study_overview", args=[study.id])).content.decode()
+    assert "still being returned" in overview
+    assert Transfer.objects.count() == before
+    assert Recruitment.objects.get(study=study).start_attempts == 1
+
+
+def test_only_admins_and_ops_on_the_team_restart_a_declined_study(
+        study, budget, admin, personas, client_for):
+    orchestration.recruitment_start(membership=admin, study_id=study.id, budget_id=budget.id)
+    recruitment_mark_failed(study_id=study.id, reason="Refused", actor_label="task:test")
+    for persona in ("researcher", "observer"):
+        client = client_for(personas[persona])
+        overview = client.get(reverse("studies:study_overview", args=[study.id]))
+        assert "Review &amp; Start" not in overview.content.decode()
+        response = client.post(reverse("recruitment:start", args=[study.id]),
+                               {"budget": str(budget.id)})
+        assert response.status_code == 403
+    assert Transfer.objects.filter(study_id=study.id, kind="reserve").count() == 1
+
+
+def test_close_after_a_restart_freezes_the_figures_of_the_start_that_ran(
+        study, budget, admin, django_capture_on_commit_callbacks, mailoutbox):
+
+
+    orchestration.recruitment_start(membership=admin, study_id=study.id, budget_id=budget.id)
+    recruitment_mark_failed(study_id=study.id, reason="Refused", actor_label="task:test")
+    orchestration.recruitment_start(membership=admin, study_id=study.id, budget_id=budget.id)
+    Recruitment.objects.filter(study=study).update(state=Recruitment.State.RECRUITING)
+    for _ in range(3):
+        reservation_charge_participant(study_id=study.id, session_id=uuid.uuid4(),
+                                       actor="task:test")
+    with django_capture_on_commit_callbacks(execute=True):
+        lifecycle.study_transition(membership=admin, study=study, to=Status.CLOSED)
+    receipt = Receipt.objects.get(study_id=study.id)
+    spent = 3 * Decimal("140.00")  # 3 × ($65 + $75)
+    assert (receipt.reserved, receipt.total_spent, receipt.unused) == (
+        ESTIMATE, spent, ESTIMATE - spent)
+    assert (receipt.recruitment_fees, receipt.incentives) == (
+        Decimal("195.00"), Decimal("225.00"))
+    figures = study_billing_for(study.id)["figures"]
+    assert (figures["reserved"], figures["total_spent"], figures["unused"]) == (
+        receipt.reserved, receipt.total_spent, receipt.unused)
+    assert _available(budget) == Decimal("2000.00") - spent
+    assert ledger_problems() == []
+    assert len(mailoutbox) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_admins_restarting_a_declined_study_at_once_make_one_new_start(
+        workspace, admin, ops_manager, researcher, catalog):
+
+    budget = BudgetFactory(workspace=workspace, name="Big")
+    funds_add(admin, budget, "10000.00")
+    study = StudyFactory(
+        workspace=workspace, owner=researcher.user, name="Double restart",
+        study_type="interview", source="user_interviews", status=Status.ACTIVE,
+        external_description="Twice.", participation_limit=8,
+        incentive_amount=Decimal("75.00"), audience_type="b2c", duration_minutes=30)
+    study.team.add(ops_manager.user)
+    orchestration.recruitment_start(membership=admin, study_id=study.id, budget_id=budget.id)
+    recruitment_mark_failed(study_id=study.id, reason="Refused", actor_label="task:test")
+    barrier = threading.Barrier(2)
+    outcomes = []
+
+    def start(membership):
+        barrier.wait()
+        try:
+            orchestration.recruitment_start(membership=membership, study_id=study.id,
+                                            budget_id=budget.id)
+            outcomes.append("started")
+        except ValidationError:
+            outcomes.append("refused")
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=start, args=(who,)) for who in (admin, ops_manager)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["refused", "started"]
+    assert Reservation.objects.filter(study_id=study.id).count() == 2
+    assert OutboxOperation.objects.filter(study_id=study.id,
+                                          operation="create_recruit").count() == 2
     assert _available(budget) == Decimal("10000.00") - Decimal("912.00")
