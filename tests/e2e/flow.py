@@ -71,8 +71,11 @@ def audience_b2b_in_states(page, *, states, criterion=("engin", "Engineering", "
 
 def audience_b2c(page):
     page.get_by_role("link", name="Audience", exact=True).click()
-    with swapped(page, "audience/settings/"):
-        page.get_by_label("General population (B2C)").check()
+    b2c = page.get_by_label("General population (B2C)")
+    if not b2c.is_checked():
+        with swapped(page, "audience/settings/"):
+            b2c.check()
+    expect(b2c).to_be_checked()
 
 
 def screener_question_add(page, text, kind, options=""):
@@ -237,3 +240,39 @@ def session_mark(page, name, outcome):
     expect(page.get_by_role("status")).to_contain_text("Session marked.")
     expect(page.get_by_role("row").filter(has_text=name).locator(".badge")).to_have_text(
         outcome)
+
+
+def invite_selected(page, names):
+    for name in names:
+        page.get_by_label(f"Select {name}").check()
+    page.get_by_role("button", name="Invite selected…").click()
+    dialog = page.get_by_role("dialog", name="Invite the selected applicants?")
+    dialog.get_by_role("button", name="Invite").click()
+    expect(page.get_by_role("status")).to_contain_text(f"Invited {len(names)}")
+
+
+def invitation_links():
+    """What UI sent each approved applicant: their link to Rally's booking page (read from
+    the sandbox, as the participant would read UI's email)."""
+    from sandbox.models import Applicant
+
+    return {f"{a.first_name} {a.last_initial}.": a.invitation_url
+            for a in Applicant.objects.filter(status="approved")}
+
+
+def close_and_read_figures(page, study_id):
+    """The final billing block's figures once closed, checked against the ledger."""
+    from billing.services import study_figures
+
+    figures = study_figures(study_id)
+    assert figures["reserved"] == figures["total_spent"] + figures["unused"]
+    expected = [("Reserved", figures["reserved"]),
+                ("Recruitment Fees", figures["recruitment_fees"]),
+                ("Incentives", figures["incentives"]),
+                ("Total Spent", figures["total_spent"]),
+                ("Unused", figures["unused"])]
+    block = page.locator("#money-panel")
+    expect(block).to_contain_text("Final billing details")
+    for label, value in expected:
+        expect(block.get_by_role("row").filter(has_text=label)).to_contain_text(money(value))
+    return figures, expected

@@ -1,0 +1,81 @@
+"""A Group Interview through pages only: two participants book the same group time, both
+complete and are paid, the study closes with figures that match the ledger."""
+
+from decimal import Decimal
+
+import pytest
+from playwright.sync_api import expect
+
+from scheduling.models import Session
+from tests.e2e import flow
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+NAME = "Budget planning group sessions"
+
+
+def test_two_people_book_one_group_time_complete_and_are_paid(e2e, worker, page, shot,
+                                                              researcher, ops_manager):
+    live = e2e
+    flow.sign_in(page, live, researcher)
+    study_id = flow.study_create(page, live, name=NAME, study_type="Group Interview")
+    flow.plan_fill(page, description="Plan next year's household budget with others.",
+                   limit=3, incentive="50", teammates=["Olivia Ortiz"])
+    flow.audience_b2c(page)
+    flow.publish(page)
+
+    flow.sign_in(page, live, ops_manager)
+    page.get_by_role("link", name="Budgets").click()
+    page.goto(f"{live.url}/studies/{study_id}/")
+    dialog = page.get_by_role("link", name="Review & Start")
+    dialog.click()
+    expect(page.get_by_role("dialog")).to_contain_text("3 × $39.00")  # B2C, moderated
+    page.get_by_role("dialog").get_by_role("link", name="Cancel").click()
+    flow.start_recruitment(page, add_funds="267")
+    worker.drain()
+    flow.console_review(page, live, NAME)
+    worker.drain()
+    flow.console_generate(page, live, NAME, 2)
+    worker.drain()
+
+    flow.sign_in(page, live, researcher)
+    page.goto(f"{live.url}/studies/{study_id}/participants/")
+    expect(page.locator("tbody tr")).to_have_count(2)
+    first, second = flow.participant_names(page)
+    flow.invite_selected(page, [first, second])
+    worker.drain()
+
+    links = flow.invitation_links()
+    times = [flow.book_first_free_slot(page, links[name]) for name in (first, second)]
+    assert times[0] == times[1]  # the same group time, which holds up to six
+    worker.drain()
+    sessions = list(Session.objects.all())
+    assert len({session.group_slot_id for session in sessions}) == 1
+    assert sessions[0].group_slot_id is not None
+
+    page.goto(f"{live.url}/studies/{study_id}/schedule/")
+    rows = page.get_by_role("row").filter(has_text=times[0][1])
+    expect(rows).to_have_count(2)
+    shot(page, "scheduling-group")
+    flow.console_advance(page, live, flow.hours_until_after(sessions[0].ends_at))
+    page.goto(f"{live.url}/studies/{study_id}/schedule/")
+    flow.complete_and_send_payment(page, first)
+    flow.complete_and_send_payment(page, second)
+    worker.drain()
+    flow.console_tick(page, live)
+    worker.drain()
+    flow.console_tick(page, live)
+    worker.drain()
+
+    flow.sign_in(page, live, ops_manager)
+    page.goto(f"{live.url}/budgets/payments/")
+    for name in (first, second):
+        expect(page.get_by_role("row").filter(has_text=name)).to_contain_text("Paid")
+    page.goto(f"{live.url}/studies/{study_id}/")
+    flow.status_change(page, "Closed", confirm="Close study")
+    worker.drain()
+    figures, _ = flow.close_and_read_figures(page, study_id)
+    assert (figures["reserved"], figures["total_spent"], figures["unused"]) == (
+        Decimal("267.00"), Decimal("178.00"), Decimal("89.00"))
+    expect(page.locator("#money-panel")).to_contain_text("2 × $39.00")
+    expect(page.locator("#money-panel")).to_contain_text("2 × $50.00")
