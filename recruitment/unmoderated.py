@@ -3,7 +3,7 @@ back through the applicant sync (webhook or poll) and becomes Rally's completion
 Rally then tells UI the session is completed (`complete_test_session`).
 
 UI reports `submitted` for the applicant and holds a session for it; its start and end are
-the test's. Every apply is idempotent (scheduling.test_completions), so duplicate webhooks
+the test's. Every apply is idempotent (scheduling.unmoderated), so duplicate webhooks
 and the poller record one completion.
 """
 
@@ -11,18 +11,18 @@ from recruitment import sync
 from recruitment.handlers import handler
 from recruitment.user_interviews import errors
 from recruitment.user_interviews.resources import SessionStatus
-from scheduling.test_completions import (
+from scheduling.unmoderated import (
     COMPLETE_TEST_OPERATION,
-    test_completion_record,
-    test_completions_missing,
+    unmoderated_completion_record,
+    unmoderated_completions_missing,
 )
 
 
-def test_completions_sync(*, study, recruit_id, client, actor_label):
+def unmoderated_completions_sync(*, study, recruit_id, client, actor_label):
     """Record the completion of every finished applicant of the study still without one.
     One listing of the recruit's sessions serves them all; nothing is asked of UI when no
     applicant is waiting. Returns how many completions were recorded."""
-    waiting = test_completions_missing(study=study)
+    waiting = unmoderated_completions_missing(study=study)
     if not waiting:
         return 0
     latest = {}
@@ -37,7 +37,7 @@ def test_completions_sync(*, study, recruit_id, client, actor_label):
                 latest[ui_session.applicant_id] = ui_session
     recorded = 0
     for applicant_id, ui_session in latest.items():
-        session = test_completion_record(
+        session = unmoderated_completion_record(
             application_id=waiting[applicant_id], completed_at=ui_session.ends_at,
             started_at=ui_session.starts_at, ui_session_id=ui_session.id,
             ui_status=str(ui_session.status), actor_label=actor_label)
@@ -47,7 +47,7 @@ def test_completions_sync(*, study, recruit_id, client, actor_label):
 
 @sync.on_applicants_synced
 def _record_test_completions(*, recruitment, client, actor_label):
-    test_completions_sync(study=recruitment.study, recruit_id=recruitment.ui_recruit_id,
+    unmoderated_completions_sync(study=recruitment.study, recruit_id=recruitment.ui_recruit_id,
                           client=client, actor_label=actor_label)
 
 

@@ -24,14 +24,14 @@ COMPLETE_TEST_OPERATION = "complete_test_session"
 DONE_STATUSES = (Application.Status.COMPLETED, Application.Status.PAID)
 
 
-def test_completion_of(application_id):
+def unmoderated_completion_of(application_id):
     """The application's test completion, or None."""
     return Session.objects.filter(application_id=application_id, host__isnull=True).first()
 
 
 @transaction.atomic(durable=True)
-def test_completion_record(*, application_id, completed_at, started_at=None, ui_session_id="",
-                           ui_status="", actor_label):
+def unmoderated_completion_record(*, application_id, completed_at, started_at=None,
+                                  ui_session_id="", ui_status="", actor_label):
     """Record that the participant of `application_id` finished the test at `completed_at`.
 
     Idempotent: the application is locked and has at most one completion (a unique index
@@ -45,7 +45,7 @@ def test_completion_record(*, application_id, completed_at, started_at=None, ui_
     if application is None or application.study.study_type != StudyType.UNMODERATED_TEST:
         return None
     study = application.study
-    session = test_completion_of(application.pk)
+    session = unmoderated_completion_of(application.pk)
     if session is None:
         if application.status not in DONE_STATUSES:
             return None
@@ -83,7 +83,7 @@ def test_completion_record(*, application_id, completed_at, started_at=None, ui_
     return session
 
 
-def test_completions_missing(*, study):
+def unmoderated_completions_missing(*, study):
     """Ids of the study's finished applications (Rally status Completed or Paid) that have
     no completion recorded yet, with their UI applicant ids: {ui applicant id: pk}."""
     if study.study_type != StudyType.UNMODERATED_TEST:
