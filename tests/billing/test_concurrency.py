@@ -129,3 +129,48 @@ def test_the_same_study_started_five_times_at_once_reserves_once(workspace, admi
     assert len({r.pk for r in results}) == 1
     assert Transfer.objects.filter(kind="reserve").count() == 1
     assert ledger_problems() == []
+
+
+def test_a_released_study_started_again_five_times_at_once_reserves_once(workspace, admin):
+    budget = BudgetFactory(workspace=workspace)
+    funds_add(admin, budget, "2000.00")
+    study_id = uuid.uuid4()
+
+    def start(attempt):
+        return services.budget_reserve_for_study(
+            budget=budget, study_id=study_id, study_name="Declined", participation_limit=2,
+            fee=Decimal("65.00"), incentive=Decimal("50.00"), actor=admin.user,
+            attempt=attempt)
+
+    start(1)
+    services.reservation_release_unused(study_id=study_id, actor="task:poller")
+    results = race(5, lambda i: start(2))
+    assert all(isinstance(r, Reservation) for r in results), results
+    assert {r.attempt for r in results} == {2} and len({r.pk for r in results}) == 1
+    assert Transfer.objects.filter(kind="reserve").count() == 2
+    assert ledger_problems() == []
+
+
+def test_a_restart_racing_the_release_of_the_last_start_never_holds_twice(workspace, admin):
+    """The next start and the release of the last one, at once: either the start waits for
+    the release (and reserves), or it comes first and is refused; never two open."""
+    budget = BudgetFactory(workspace=workspace)
+    funds_add(admin, budget, "2000.00")
+    study_id = uuid.uuid4()
+    services.budget_reserve_for_study(
+        budget=budget, study_id=study_id, study_name="Declined", participation_limit=2,
+        fee=Decimal("65.00"), incentive=Decimal("50.00"), actor=admin.user)
+
+    def work(i):
+        if i == 0:
+            return services.reservation_release_unused(study_id=study_id, actor="task:poller")
+        return services.budget_reserve_for_study(
+            budget=budget, study_id=study_id, study_name="Declined", participation_limit=2,
+            fee=Decimal("65.00"), incentive=Decimal("50.00"), actor=admin.user, attempt=2)
+
+    results = race(2, work)
+    assert isinstance(results[1], (Reservation, ValidationError)), results
+    if isinstance(results[1], ValidationError):
+        assert results[1].code == "still_reserved"
+    assert Reservation.objects.filter(study_id=study_id, released_at=None).count() <= 1
+    assert ledger_problems() == []

@@ -524,3 +524,24 @@ def test_two_admins_restarting_a_declined_study_at_once_make_one_new_start(
     assert OutboxOperation.objects.filter(study_id=study.id,
                                           operation="create_recruit").count() == 2
     assert _available(budget) == Decimal("10000.00") - Decimal("912.00")
+
+
+def test_closing_a_declined_study_without_starting_again_spends_nothing(
+        study, budget, admin, django_capture_on_commit_callbacks):
+    orchestration.recruitment_start(membership=admin, study_id=study.id, budget_id=budget.id)
+    recruitment_mark_failed(study_id=study.id, reason="Refused", actor_label="task:test")
+    orchestration.recruitment_start(membership=admin, study_id=study.id, budget_id=budget.id)
+    recruitment_mark_failed(study_id=study.id, reason="Refused again", actor_label="task:test")
+    before = Transfer.objects.count()
+    with django_capture_on_commit_callbacks(execute=True):
+        lifecycle.study_transition(membership=admin, study=study, to=Status.CLOSED)
+    assert Transfer.objects.count() == before
+    receipt = Receipt.objects.get(study_id=study.id)
+    # The receipt is the last start's alone: not the two reservations added up.
+    assert (receipt.reserved, receipt.total_spent, receipt.unused) == (
+        ESTIMATE, Decimal("0.00"), ESTIMATE)
+    assert _available(budget) == Decimal("2000.00")
+    assert ledger_problems() == []
+    with pytest.raises(ValidationError):
+        orchestration.recruitment_start(membership=admin, study_id=study.id,
+                                        budget_id=budget.id)
