@@ -35,7 +35,9 @@ def seed(context):
         scheduling = scheduling_settings_ensure(study=study)
         if not scheduling.guests.exists() and Role.OBSERVER in context.users:
             scheduling.guests.add(context.users[Role.OBSERVER])
-    active = moderated.filter(status=Status.ACTIVE, study_type=StudyType.INTERVIEW).first()
+    # By name, as the participants demo does: other demos add active interviews of their own.
+    active = moderated.filter(status=Status.ACTIVE, study_type=StudyType.INTERVIEW,
+                              name="Developer onboarding interviews").first()
     if active is not None:
         _sessions_this_week(active)
 
