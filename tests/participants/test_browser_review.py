@@ -57,7 +57,8 @@ def test_researcher_invites_one_rejects_one_with_a_reason_and_rejects_in_bulk(
     _generate(study, 60)
     _log_in(page, live_server, researcher)
     page.goto(f"{live_server.url}/studies/{study.id}/")
-    page.get_by_role("link", name="Participants", exact=True).click()
+    page.get_by_role("navigation", name="Study sections").get_by_role(
+        "link", name="Participants", exact=True).click()
     expect(page.get_by_role("heading", name="Participants")).to_be_visible()
     expect(page.locator("#seat-count")).to_contain_text("12 of 20 seats taken")
     _shot(page, "participants-tab")
