@@ -40,7 +40,7 @@ def _study(request, study_id):
 # Invite from panel ---------------------------------------------------------------------------
 
 
-def _filters_from(request, workspace, params):
+def _filters_from(workspace, params):
     """(filters, segment, problems) from the picker's fields: a saved segment, search text
     and one property rule, AND-ed."""
     problems, segment, rules, text = [], None, [], ""
@@ -64,9 +64,22 @@ def _filters_from(request, workspace, params):
     return {"q": text, "rules": rules}, segment, problems
 
 
+def _visible_properties(membership, workspace):
+    """The properties a member may filter by: PII ones only for Admins and Ops Managers."""
+    definitions = PropertyDefinition.objects.filter(workspace=workspace).order_by("label")
+    if membership.allows(Permission.MANAGE_PANEL):
+        return list(definitions)
+    return [definition for definition in definitions if not definition.is_pii]
+
+
 def _picker(request, study, params):
     workspace = study.workspace
-    filters, segment, problems = _filters_from(request, workspace, params)
+    filters, segment, problems = _filters_from(workspace, params)
+    key = params.get("property", "")
+    properties = _visible_properties(request.membership, workspace)
+    if key and key not in {d.key for d in properties} and PropertyDefinition.objects.filter(
+            workspace=workspace, key=key).exists():
+        problems.append("Only Admins and Ops Managers filter by personal (PII) properties.")
     people = None
     if not problems:
         try:
@@ -84,6 +97,7 @@ def _picker(request, study, params):
                                               rules=rules)
     return {
         "filters": filters, "segment": segment, "problems": problems, "total": total,
+        "properties": properties,
         "too_many": too_many, "candidates": candidates[:LIST_ROWS],
         "more": max(total - LIST_ROWS, 0),
         "invitable": [c for c in candidates if c.invitable] if not too_many else [],
@@ -147,8 +161,6 @@ def study_invite(request, study_id):
         "errors": errors,
         "params": params,
         "segments": segments_for_workspace(workspace=study.workspace),
-        "properties": PropertyDefinition.objects.filter(workspace=study.workspace)
-        .order_by("label"),
         "ops": [("eq", "is"), ("neq", "is not"), ("contains", "contains"),
                 ("gt", "is more than"), ("gte", "is at least"), ("lt", "is less than"),
                 ("lte", "is at most"), ("in", "is any of"), ("is_set", "is set"),

@@ -137,3 +137,14 @@ def test_the_list_takes_a_fixed_number_of_queries(client_for, researcher, url, p
     with django_assert_max_num_queries(20):
         response = client.get(url)
     assert "33</strong> people match" in response.content.decode()
+
+
+def test_researchers_cannot_filter_by_a_pii_property(client_for, researcher, admin, workspace,
+                                                     url, panel):
+    property_define(workspace=workspace, key="phone", label="Phone", type="text", is_pii=True)
+    params = {"property": "phone", "op": "is_set"}
+    page = client_for(researcher).get(url)
+    assert b'value="phone"' not in page.content
+    refused = client_for(researcher).get(url, params).content.decode()
+    assert "personal (PII) properties" in refused
+    assert "personal (PII)" not in client_for(admin).get(url, params).content.decode()
