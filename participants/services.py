@@ -71,8 +71,7 @@ RETURNING ui_participant_id, id
 
 # On conflict: only a copy strictly newer than the stored one applies, so the same
 # snapshot again (a late poll) never undoes a change Rally made since (a booking); and a
-# paid application stays paid when UI reports the (earlier) completion again, as does one
-# rejected after its session (a decision UI does not take: Rally just never pays it).
+# paid application stays paid when UI reports the (earlier) completion again.
 _APPLICATION_UPSERT_SQL = """
 INSERT INTO participants_application
     (id, study_id, participant_id, ui_applicant_id, status, source, qualification,
@@ -87,7 +86,7 @@ FROM unnest(%s::uuid[], %s::text[], %s::text[], %s::text[], %s::text[], %s::int[
     AS row(participant_id, ui_applicant_id, status, source, qualification, screener_version,
            screener_responses, matched_criteria, unmet_criteria, applied_at, ui_updated_at)
 ON CONFLICT (ui_applicant_id) DO UPDATE SET
-    status = CASE WHEN participants_application.status IN ('paid', 'rejected')
+    status = CASE WHEN participants_application.status = 'paid'
                        AND EXCLUDED.status = 'completed'
                   THEN participants_application.status ELSE EXCLUDED.status END,
     qualification = EXCLUDED.qualification,
@@ -453,6 +452,10 @@ def panel_person_save(*, membership, participant=None, first_name, last_name, em
     except ValueError as exc:
         errors["time_zone"] = f"{str(exc)[:1].upper()}{str(exc)[1:]}."
     definitions = {d.key: d for d in PropertyDefinition.objects.filter(workspace=workspace)}
+    if not membership.allows(Permission.MANAGE_PANEL) and any(
+            definitions[key].is_pii for key in values if key in definitions):
+        # PII values are shown to Admins and Ops Managers only; only they change them.
+        raise PermissionDenied
     cleaned, problems = property_values_clean(definitions=definitions, values=dict(values))
     errors.update(problems)
     if participant is not None:

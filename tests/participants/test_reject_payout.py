@@ -112,21 +112,6 @@ def test_the_participants_tab_offers_reject_for_a_completed_participant(client_f
                    args=[study.pk, application.pk]) in response.content.decode()
 
 
-def test_a_rejection_after_the_session_stays_when_ui_reports_the_completion_again(study,
-                                                                                  admin):
-    _session, application = _completed(admin, study)
-    _reject(admin, study, application)
-    later = clock.now() + timedelta(minutes=5)
-    services.applications_upsert_from_ui(study=study, items=[services.ApplicantRecord(
-        ui_applicant_id=application.ui_applicant_id,
-        ui_participant_id=application.participant.ui_participant_id,
-        first_name="Jordan", last_initial="P", status="completed", source="user_interviews",
-        qualification="manual_review", applied_at=application.applied_at,
-        ui_updated_at=later)])
-    application.refresh_from_db()
-    assert application.status == "rejected"
-
-
 def test_a_payout_confirmed_paid_makes_the_application_paid_once(study, admin):
     session, application = _completed(admin, study)
     payout = payouts.payout_send_now(session_id=session.pk, actor=admin.user)
