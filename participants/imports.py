@@ -352,43 +352,42 @@ def progress_key(import_id):
 
 
 def import_progress(panel_import):
-    """How many rows have been written: the running import reports through the cache (its
-    rows commit all at once, at the end)."""
-    if panel_import.status == PanelImport.Status.RUNNING:
+    """How many rows have been written: a queued import being written reports through the
+    cache (its rows commit all at once, at the end)."""
+    if panel_import.status == PanelImport.Status.QUEUED:
         done = progress_cache.get(progress_key(panel_import.pk))
-        if done is not None:
-            return min(int(done), panel_import.total_rows)
+        return min(int(done or 0), panel_import.total_rows)
     if panel_import.status == PanelImport.Status.DONE:
         return panel_import.total_rows
     return panel_import.processed_rows
 
 
 def panel_import_run(*, import_id):
-    """Write a queued import: all its rows in one transaction (or none), then mark it done
-    (or failed, with the reason). Running it again does nothing once it left the queue."""
-    claimed = PanelImport.objects.filter(
-        pk=import_id, status=PanelImport.Status.QUEUED).update(
-        status=PanelImport.Status.RUNNING)
-    if not claimed:
-        return None
-    panel_import = PanelImport.objects.get(pk=import_id)
+    """Write a queued import: all its rows and its Imported status in one transaction, or
+    nothing (then it is marked failed, with the reason). The import's row stays locked while
+    it is written, so a second run at the same time skips it, and a run that dies leaves it
+    queued for the task's redelivery. Returns the import, or None when there was nothing to
+    do."""
     try:
-        _write(panel_import)
+        with transaction.atomic(durable=True):
+            panel_import = (PanelImport.objects.select_for_update(skip_locked=True)
+                            .filter(pk=import_id, status=PanelImport.Status.QUEUED).first())
+            if panel_import is None:
+                return None
+            _write(panel_import)
     except (ImportFileError, ValidationError, IntegrityError) as exc:
         message = (str(exc) if isinstance(exc, ImportFileError)
                    else " ".join(getattr(exc, "messages", []))
                    if isinstance(exc, ValidationError)
                    else "Someone added some of these people while the file was importing. "
                         "Nothing was imported; import the file again.")
-        PanelImport.objects.filter(pk=import_id).update(
+        PanelImport.objects.filter(pk=import_id, status=PanelImport.Status.QUEUED).update(
             status=PanelImport.Status.FAILED, error=message[:500], finished_at=clock.now())
     finally:
         progress_cache.delete(progress_key(import_id))
-    panel_import.refresh_from_db()
-    return panel_import
+    return PanelImport.objects.get(pk=import_id)
 
 
-@transaction.atomic(durable=True)
 def _write(panel_import):
     definitions = list(PropertyDefinition.objects.filter(
         workspace_id=panel_import.workspace_id))

@@ -211,8 +211,7 @@ class PanelImport(models.Model):
 
     class Status(models.TextChoices):
         MAPPING = "mapping", "Mapping columns"
-        QUEUED = "queued", "Queued"
-        RUNNING = "running", "Importing"
+        QUEUED = "queued", "Importing"
         DONE = "done", "Imported"
         FAILED = "failed", "Failed"
 

@@ -459,8 +459,7 @@ def _preview(membership, panel_import, header, checked, definitions):
 def _progress_context(panel_import):
     done = imports.import_progress(panel_import)
     return {"progress": {"done": done, "total": panel_import.total_rows,
-                         "running": panel_import.status in (PanelImport.Status.QUEUED,
-                                                            PanelImport.Status.RUNNING)},
+                         "running": panel_import.status == PanelImport.Status.QUEUED},
             "summary": imports.import_summary(
                 panel_import.file_name, panel_import.created_count,
                 panel_import.updated_count, panel_import.skipped_count,

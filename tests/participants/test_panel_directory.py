@@ -274,3 +274,19 @@ def test_demo_panel_is_seeded_once_with_two_segments(client_for, db):
     client = client_for(context.workspace.memberships.get(role="researcher"))
     html = _page(client)
     assert "Enterprise customers" in html and "Maya Okafor" in html
+
+
+def test_only_managers_change_pii_values(researcher, admin, panel):
+    from django.core.exceptions import PermissionDenied
+
+    from participants.services import panel_person_save
+
+    ada = panel["ada"]
+    fields = {"first_name": "Ada", "last_name": "Lovelace", "email": "ada@example.com",
+              "time_zone": ""}
+    with pytest.raises(PermissionDenied):
+        panel_person_save(membership=researcher, participant=ada, values={"salary": 1},
+                          **fields)
+    panel_person_save(membership=admin, participant=ada, values={"salary": 1}, **fields)
+    ada.refresh_from_db()
+    assert ada.properties["salary"] == 1

@@ -324,11 +324,9 @@ def test_ten_thousand_rows_import_in_a_worker_with_progress(
     html = client.get(progress_url, headers={"HX-Request": "true"}).content.decode()
     assert "Imported 0 of 10,000" in html and 'hx-trigger="every 1s"' in html
     # Mid-run the worker reports through the cache.
-    PanelImport.objects.filter(pk=panel_import.pk).update(status="running")
     cache.set(imports.progress_key(panel_import.pk), 4000)
     response = client.get(progress_url, headers={"HX-Request": "true"})
     assert response.status_code == 200 and "Imported 4,000 of 10,000" in response.content.decode()
-    PanelImport.objects.filter(pk=panel_import.pk).update(status="queued")
 
     from participants.tasks import panel_import_run
     panel_import_run(str(panel_import.pk))
@@ -364,3 +362,20 @@ def test_a_failed_run_imports_nothing_and_says_why(admin, definitions, workspace
     assert panel_import.status == "failed" and "Nothing was imported" in panel_import.error
     assert Participant.objects.count() == 1
     assert not ActivityEntry.objects.filter(action="participants.panel_imported").exists()
+
+
+def test_a_run_that_dies_leaves_the_import_queued_for_the_next_run(admin, definitions):
+    panel_import = imports.panel_import_upload(membership=admin, file_name="p.csv",
+                                               data=_big_csv(1200).encode())
+    imports.panel_import_start(membership=admin, panel_import=panel_import,
+                               on_duplicate="update", only_valid=False)
+    from unittest import mock
+    with (mock.patch.object(Participant.objects, "bulk_update",
+                            side_effect=RuntimeError("worker lost")),
+          pytest.raises(RuntimeError)):
+        imports.panel_import_run(import_id=panel_import.pk)
+    panel_import.refresh_from_db()
+    assert panel_import.status == "queued" and not Participant.objects.exists()
+    done = imports.panel_import_run(import_id=panel_import.pk)
+    assert done.status == "done" and Participant.objects.count() == 1200
+    assert imports.panel_import_run(import_id=panel_import.pk) is None
