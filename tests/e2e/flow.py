@@ -276,3 +276,22 @@ def close_and_read_figures(page, study_id):
     for label, value in expected:
         expect(block.get_by_role("row").filter(has_text=label)).to_contain_text(money(value))
     return figures, expected
+
+
+def b2c_study_published(page, live_server, researcher, *, name, limit, incentive,
+                        study_type="Interview", teammates=("Olivia Ortiz",)):
+    """A B2C User Interviews study, planned and published by the researcher; its id."""
+    sign_in(page, live_server, researcher)
+    study_id = study_create(page, live_server, name=name, study_type=study_type)
+    plan_fill(page, description=f"{name}: tell us about it.", limit=limit,
+              incentive=incentive, teammates=teammates)
+    audience_b2c(page)
+    publish(page)
+    return study_id
+
+
+def started_by(page, live_server, membership, study_id, *, add_funds):
+    sign_in(page, live_server, membership)
+    page.get_by_role("link", name="Budgets").click()
+    page.goto(f"{live_server.url}/studies/{study_id}/")
+    start_recruitment(page, add_funds=add_funds)
