@@ -112,11 +112,15 @@ def recruitment_start(*, membership, study_id, budget_id):
     previous = recruitment.state
     recruitment.state = State.STARTING
     recruitment.start_attempts = attempt
-    # The last start's reason stays in the activity log; the new start has none yet.
-    recruitment.declined_reason = recruitment.failure_reason = ""
+    # The last start's reason stays in the activity log; the new start has none yet. Its
+    # recruit is no longer the study's: this start's launch waits for this start's recruit,
+    # and late news of the old one finds no study.
+    recruitment.declined_reason = recruitment.failure_reason = recruitment.application_url = ""
+    recruitment.ui_recruit_id = recruitment.ui_updated_at = None
     recruitment.updated_at = clock.now()
     recruitment.save(update_fields=["state", "start_attempts", "declined_reason",
-                                    "failure_reason", "updated_at"])
+                                    "failure_reason", "application_url", "ui_recruit_id",
+                                    "ui_updated_at", "updated_at"])
     # Each attempt is a recruit of its own at UI, with operations (and keys) of its own.
     payload = {"study_id": str(study.id), "attempt": attempt}
     for operation in ("create_recruit", "launch_recruit"):

@@ -16,6 +16,7 @@ from billing.models import Receipt, Reservation, Transfer
 from billing.reconciliation import ledger_problems
 from billing.selectors import budget_figures_for, study_billing_for
 from billing.services import reservation_charge_participant
+from rally import clock
 from rally.models import ActivityEntry, OutboxOperation
 from recruitment import orchestration, outbox, sync
 from recruitment.models import Recruitment
@@ -315,10 +316,11 @@ def test_two_admins_starting_the_same_study_at_once_make_one_reservation(
 
 
 def _run_outbox(study, client):
-    """Run the study's outbox rows still to do against UI, oldest first."""
+    """Run the study's outbox rows still to do against UI, oldest first (a create before
+    its launch)."""
     rows = OutboxOperation.objects.filter(study_id=study.id, status="pending")
     return [outbox.outbox_execute(operation_id=row.pk, client=client)
-            for row in rows.order_by("created_at")]
+            for row in rows.order_by("created_at", "operation")]
 
 
 def _decline_at_ui(recruitment, client, reason):
@@ -362,6 +364,11 @@ def test_declined_by_ui_funds_return_and_the_study_starts_again_as_a_second_recr
         ("create_recruit", 1), ("create_recruit", 2), ("launch_recruit", 1),
         ("launch_recruit", 2)]
     assert len({row.idempotency_key for row in rows}) == 4
+    # The new launch never acts on the declined recruit: it waits for the new one.
+    assert recruitment.ui_recruit_id is None
+    launch = rows.get(operation="launch_recruit", payload__attempt=2)
+    assert outbox.outbox_execute(operation_id=launch.pk, client=sandbox_ui) == "pending"
+    clock.advance(seconds=60)
     assert _run_outbox(study, sandbox_ui) == ["done", "done"]
     recruitment.refresh_from_db()
     assert recruitment.ui_recruit_id != first_recruit
