@@ -17,6 +17,8 @@ from django.db.models import Q
 DEFAULT_RECENT_CONTACT_DAYS = 14
 DEFAULT_MAX_STUDIES_PER_90_DAYS = 3
 RULE_WINDOW_DAYS = 90
+#: Sends of one invitation email before it is shown as failed (the sweeper stops trying).
+EMAIL_MAX_ATTEMPTS = 5
 
 
 class PanelRules(models.Model):
@@ -96,3 +98,7 @@ class PanelInvitation(models.Model):
     @property
     def has_applied(self):
         return self.application_id is not None
+
+    @property
+    def email_failed(self):
+        return self.email_sent_at is None and self.email_attempts >= EMAIL_MAX_ATTEMPTS

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from django.db.models import Count, Max, Q
 
-from panel.models import RULE_WINDOW_DAYS, PanelInvitation, PanelRules
+from panel.models import EMAIL_MAX_ATTEMPTS, RULE_WINDOW_DAYS, PanelInvitation, PanelRules
 from participants.models import Application, Contact
 from rally import clock
 
@@ -107,9 +107,12 @@ def candidates_for(*, study, participants, rules=None, now=None):
 
 
 def invitation_counts(*, study):
-    """{"invited": n, "applied": n, "emails_pending": n} of a study's panel invitations."""
+    """{"invited", "applied", "emails_pending", "emails_failed"} of a study's panel
+    invitations (failed: the worker gave up; the reason is kept on the invitation)."""
+    unsent = Q(email_sent_at__isnull=True)
     rows = PanelInvitation.objects.filter(study=study).aggregate(
         invited=Count("id"), applied=Count("application"),
-        pending=Count("id", filter=Q(email_sent_at__isnull=True)))
+        pending=Count("id", filter=unsent & Q(email_attempts__lt=EMAIL_MAX_ATTEMPTS)),
+        failed=Count("id", filter=unsent & Q(email_attempts__gte=EMAIL_MAX_ATTEMPTS)))
     return {"invited": rows["invited"], "applied": rows["applied"],
-            "emails_pending": rows["pending"]}
+            "emails_pending": rows["pending"], "emails_failed": rows["failed"]}

@@ -18,7 +18,7 @@ from billing.models import Budget, Reservation
 from billing.money import money_format
 from billing.services import budget_default_ensure
 from panel import links
-from panel.models import PanelInvitation, PanelRules
+from panel.models import EMAIL_MAX_ATTEMPTS, PanelInvitation, PanelRules
 from panel.selectors import candidates_for
 from participants.models import Application, Contact, Participant
 from participants.selectors import study_has_free_seat
@@ -43,7 +43,6 @@ logger = logging.getLogger(__name__)
 INVITE_BATCH_MAX = 500
 EMAIL_SEND_TASK = "panel.invitation_email_send"
 BOOKING_EMAIL_TASK = "panel.booking_email_send"
-EMAIL_MAX_ATTEMPTS = 5
 
 
 # The contact rules -------------------------------------------------------------------------

@@ -210,3 +210,28 @@ def test_rules_page_by_role(client_for, admin, observer):
                                             "max_studies_per_90_days": "4"})
     assert response.status_code == 302
     assert PanelRules.objects.get().recent_contact_days == 21
+
+
+def test_an_email_the_server_refuses_is_retried_then_shown_as_failed(
+        monkeypatch, client_for, researcher, study, person):
+    from django.core.mail import EmailMultiAlternatives
+
+    from panel import tasks
+    from rally.celery import app
+
+    monkeypatch.setattr(app, "send_task", lambda *args, **kwargs: None)
+    services.panel_invite(membership=researcher, study=study, participant_ids=[person().pk])
+
+    def refuse(self, *args, **kwargs):
+        raise ConnectionRefusedError("mail server down")
+
+    monkeypatch.setattr(EmailMultiAlternatives, "send", refuse)
+    PanelInvitation.objects.update(created_at=clock.now() - timedelta(minutes=5))
+    for _ in range(7):
+        tasks.invitation_emails_sweep()
+    invitation = PanelInvitation.objects.get()
+    assert invitation.email_attempts == 5 and invitation.email_failed
+    assert "mail server down" in invitation.email_error
+    page = client_for(researcher).get(reverse("panel:study_invite",
+                                              kwargs={"study_id": study.id}))
+    assert "1 email failed" in page.content.decode()

@@ -148,3 +148,23 @@ def test_researchers_cannot_filter_by_a_pii_property(client_for, researcher, adm
     refused = client_for(researcher).get(url, params).content.decode()
     assert "personal (PII) properties" in refused
     assert "personal (PII)" not in client_for(admin).get(url, params).content.decode()
+
+
+@pytest.mark.parametrize(("role", "on_team", "can_invite"), [
+    ("admin", False, True), ("ops_manager", False, True), ("researcher", True, True),
+    ("researcher", False, False), ("observer", True, False),
+])
+def test_who_may_invite(client_for, personas, workspace, admin, role, on_team, can_invite,
+                        person):
+    membership = personas[role]
+    study = PanelStudyFactory(workspace=workspace, owner=admin.user)
+    if on_team:
+        study.team.add(membership.user)
+    person(first_name="Ana")
+    url = reverse("panel:study_invite", kwargs={"study_id": study.id})
+    page = client_for(membership).get(url)
+    assert page.status_code == 200
+    assert (b"Invite 1 participant" in page.content) is can_invite
+    response = client_for(membership).post(url)
+    assert response.status_code == (302 if can_invite else 403)
+    assert PanelInvitation.objects.filter(study=study).exists() is can_invite
