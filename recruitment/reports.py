@@ -247,5 +247,6 @@ def reports(request):
     }
     template = "recruitment/reports.html"
     if request.htmx and request.htmx.target == "report-results":
-        template += "#results"
+        # htmx swaps only a 2xx answer: the partial carries the error summary itself.
+        return render(request, template + "#results", context)
     return render(request, template, context, status=400 if form.errors else 200)

@@ -345,3 +345,10 @@ def test_a_closed_study_that_never_filled_says_so(client_for, admin, now):
     study = _started(admin, now, name="Closed early")
     Study.objects.filter(pk=study.pk).update(status=Status.CLOSED)
     assert "Never filled" in client_for(admin).get(REPORTS).content.decode()
+
+
+def test_bad_filters_through_htmx_show_the_message_in_the_results(client_for, admin, now):
+    response = client_for(admin).get(REPORTS, {"started_from": "31/31/2026"},
+                                     HTTP_HX_REQUEST="true", HTTP_HX_TARGET="report-results")
+    assert response.status_code == 200  # htmx swaps 2xx answers only
+    assert "There is a problem with the filters" in response.content.decode()
