@@ -3,6 +3,10 @@ bench/results.json as {"id": {"value", "target", "unit", "ok"}}.
 
 Each module `bench/perf_*.py` has `run() -> dict[id, {"value", "target", "unit", "ok"}]`.
 Benchmarks measure; tests never time anything.
+
+`python -m bench` runs them all; `python -m bench perf-pages perf_payouts` only those named
+(either spelling). Running some updates their rows of results.json and keeps the others.
+perf-suite (the whole `make test`) runs only with BENCH_SUITE=1 or when named.
 """
 
 import importlib
@@ -20,6 +24,9 @@ HERE = Path(__file__).resolve().parent
 def main(selected):
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "rally.settings")
     django.setup()
+    selected = {name.replace("-", "_") for name in selected}
+    if "perf_suite" in selected:
+        os.environ["BENCH_SUITE"] = "1"
     results = {}
     names = sorted(m.name for m in pkgutil.iter_modules([str(HERE)]) if m.name.startswith("perf_"))
     for name in names:
@@ -29,7 +36,7 @@ def main(selected):
         for figure_id, figure in module.run().items():
             results[figure_id] = figure
             mark = "ok  " if figure["ok"] else "MISS"
-            print(f"{mark} {figure_id:14} {figure['value']:>12} {figure['unit']:<14} "
+            print(f"{mark} {figure_id:26} {figure['value']:>8} {figure['unit']:<22} "
                   f"target {figure['target']}", flush=True)
     previous = {}
     output = HERE / "results.json"

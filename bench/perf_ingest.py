@@ -7,20 +7,19 @@ Runs in a database of its own (created, migrated and dropped here), so the sandb
 in-process through httpx's WSGI transport, its rate limit raised (as for perf-payouts).
 """
 
-import logging
 import time
 import uuid
 from decimal import Decimal
 
 import httpx
 from django.conf import settings
-from django.core import signals
-from django.db import close_old_connections, connection
+from django.db import connection
+
+from bench.support import own_database
 
 APPLICANTS = 10_000
 TARGET_RATIO = 5.0
 TARGET_RATE = 1_000.0
-BENCH_DATABASE = "rally_bench_ingest"
 
 
 def _setup():
@@ -69,8 +68,10 @@ def _plain_insert(study, records):
     with connection.cursor() as cursor:
         cursor.execute(
             "INSERT INTO participants_participant (id, workspace_id, kind, ui_participant_id,"
-            " first_name, last_initial, email, created_at, updated_at)"
-            " SELECT p.id, %s, 'external', p.ui_id, p.first_name, p.last_initial, '', %s, %s"
+            " first_name, last_initial, email, created_at, updated_at, last_name, time_zone,"
+            " properties)"
+            " SELECT p.id, %s, 'external', p.ui_id, p.first_name, p.last_initial, '', %s, %s,"
+            " '', '', '{}'::jsonb"
             " FROM unnest(%s::uuid[], %s::text[], %s::text[], %s::text[])"
             " AS p(id, ui_id, first_name, last_initial)",
             [study.workspace_id, now, now, people,
@@ -118,25 +119,8 @@ def _measure():
 
 
 def run():
-    old_name = connection.settings_dict["NAME"]
-    old_test = dict(connection.settings_dict.get("TEST") or {})
-    old_limits = (settings.SANDBOX_RATE_LIMIT_PER_MINUTE, settings.SANDBOX_RATE_LIMIT_BURST)
-    connection.settings_dict.setdefault("TEST", {})["NAME"] = BENCH_DATABASE
-    # A worker's connection is not a request's: in-process requests must not close it.
-    signals.request_started.disconnect(close_old_connections)
-    signals.request_finished.disconnect(close_old_connections)
-    logging.disable(logging.WARNING)
-    settings.SANDBOX_RATE_LIMIT_PER_MINUTE = settings.SANDBOX_RATE_LIMIT_BURST = 1_000_000
-    try:
-        connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
+    with own_database("ingest", sandbox=True):
         sync_seconds, plain_seconds = _measure()
-    finally:
-        connection.creation.destroy_test_db(old_name, verbosity=0)
-        connection.settings_dict["TEST"] = old_test
-        settings.SANDBOX_RATE_LIMIT_PER_MINUTE, settings.SANDBOX_RATE_LIMIT_BURST = old_limits
-        logging.disable(logging.NOTSET)
-        signals.request_started.connect(close_old_connections)
-        signals.request_finished.connect(close_old_connections)
     ratio = sync_seconds / plain_seconds
     rate = APPLICANTS / sync_seconds
     return {
