@@ -122,6 +122,10 @@ def recruitment_history_seed(context):
         _active_study(context, active)
     if closed is not None and closed.status == Status.CLOSED:
         _closed_study(context, closed)
+    # The paused unmoderated test and its completions (recruitment.demo_unmoderated).
+    from recruitment.demo_unmoderated import unmoderated_test_seed
+
+    unmoderated_test_seed(context)
 
 
 def _start(context, study, *, budget_name, when, state):

@@ -20,6 +20,7 @@ from studies.models import (
     Status,
     Study,
     StudyType,
+    TestTask,
 )
 
 STUDIES = [
@@ -116,6 +117,7 @@ def seed(context):
                     f"Changed the status of “{name}” from Active to Closed", study.closed_at)
         study.save()
     _seed_screener(workspace, researcher, now)
+    _seed_test_tasks(workspace, researcher, now)
 
 
 _DEMO_NAMESPACE = uuid.UUID("0b6f8f7e-2d55-4a8e-9f1c-5a3e2c8d7b10")
@@ -162,6 +164,33 @@ def _seed_screener(workspace, researcher, now):
     _record(study, researcher, "screener.question_added",
             f"Wrote the screener of “{study.name}” ({len(SCREENER)} questions)",
             now - timedelta(days=5))
+
+
+#: The paused unmoderated test's tasks (SPEC T1): taken in order on Rally's task page.
+TEST_TASKS = [
+    ("Find a pair of running shoes in your size",
+     "Start on the home page. Use search or the menus, whichever you would normally use, and "
+     "say out loud what you expect to happen before each tap."),
+    ("Add them to your cart and start checking out",
+     "Check out as a guest. Tell us about anything that surprises you."),
+    ("Choose the fastest delivery and stop before paying",
+     "Do not enter real card details: stop on the payment step and tell us how confident you "
+     "are about the total you would pay."),
+]
+
+
+def _seed_test_tasks(workspace, researcher, now):
+    study = Study.objects.filter(workspace=workspace, name="Checkout usability test",
+                                 study_type=StudyType.UNMODERATED_TEST).first()
+    if study is None or study.test_tasks.exists():
+        return
+    written = now - timedelta(days=11)
+    TestTask.objects.bulk_create([
+        TestTask(study=study, position=position, title=title, instructions=instructions,
+                 created_at=written, updated_at=written)
+        for position, (title, instructions) in enumerate(TEST_TASKS)])
+    _record(study, researcher, "study.test_task_added",
+            f"Wrote the {len(TEST_TASKS)} tasks of “{study.name}”", written)
 
 
 def _record(study, actor, action, summary, when):
