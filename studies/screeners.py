@@ -342,7 +342,13 @@ def next_question_index(questions, answers, current=None):
 
 
 def screener_draft(study):
-    return [question_from_row(row) for row in study.screener_questions.order_by("position")]
+    questions = [question_from_row(row) for row in study.screener_questions.order_by("position")]
+    if study.is_user_interviews:
+        # Qualification rules left from when the study recruited from the panel never reach
+        # User Interviews, its versions or its applicants (SPEC Q4).
+        for question in questions:
+            question.pop("rules", None)
+    return questions
 
 
 def snapshot_for_ui(questions):

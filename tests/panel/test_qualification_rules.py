@@ -126,3 +126,13 @@ def test_qualification_decides_from_the_answers(answers, outcome):
 def test_no_rules_means_review():
     questions = [_question()]
     assert screeners.qualification_decide(questions, {"q1": ["yes"]}).outcome == "review"
+
+
+def test_rules_left_from_a_panel_past_never_reach_user_interviews(researcher, study):
+    ScreenerQuestionFactory(study=study, type="single_choice", options=OPTIONS,
+                            auto_rules={"qualify": ["yes"]})
+    assert screeners.screener_draft(study)[0]["rules"] == {"qualify": ["yes"]}
+    study.source = "user_interviews"
+    study.save()
+    assert "rules" not in screeners.screener_draft(study)[0]
+    assert "rules" not in screeners.screener_version_create(study=study).questions[0]
