@@ -539,7 +539,8 @@ def panel_import_start(*, membership, panel_import, on_duplicate, only_valid):
     with transaction.atomic(durable=True):
         started = PanelImport.objects.filter(
             pk=panel_import.pk, status=PanelImport.Status.MAPPING).update(
-            status=PanelImport.Status.QUEUED, on_duplicate=on_duplicate,
+            status=PanelImport.Status.QUEUED, queued_at=clock.now(),
+            on_duplicate=on_duplicate,
             only_valid=bool(only_valid), total_rows=checked.total, processed_rows=0)
         if not started:
             raise ValidationError("This file has already been imported.")
@@ -561,3 +562,20 @@ def panel_import_dispatch(import_id):
         app.send_task(RUN_TASK, args=[str(import_id)])
     except Exception:
         logging.getLogger(__name__).warning("panel import dispatch failed for %s", import_id)
+
+
+#: A queued import gets this long for its first task before the sweep dispatches it again.
+REDISPATCH_AFTER_SECONDS = 60
+
+
+def panel_imports_redispatch():
+    """Dispatch again every import queued for a while (a task lost between the commit and
+    the broker). Returns how many were dispatched."""
+    from datetime import timedelta
+
+    stale = clock.now() - timedelta(seconds=REDISPATCH_AFTER_SECONDS)
+    ids = list(PanelImport.objects.filter(status=PanelImport.Status.QUEUED,
+                                          queued_at__lt=stale).values_list("pk", flat=True))
+    for import_id in ids:
+        panel_import_dispatch(import_id)
+    return len(ids)

@@ -242,10 +242,13 @@ class PanelImport(models.Model):
     invalid_count = models.PositiveIntegerField(default=0)
     error = models.CharField(max_length=500, blank=True)
     created_at = models.DateTimeField()
+    queued_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
+        indexes = [models.Index(fields=["status", "queued_at"],
+                                name="panel_import_queue_idx")]
 
     def __str__(self):
         return f"{self.file_name} ({self.status})"

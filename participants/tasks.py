@@ -9,3 +9,9 @@ from participants import imports
 def panel_import_run(import_id):
     """Write one queued import (a no-op once another run took it)."""
     imports.panel_import_run(import_id=import_id)
+
+
+@shared_task(name="participants.panel_imports_sweep", ignore_result=True)
+def panel_imports_sweep():
+    """Dispatch the queued imports again (beat, every minute)."""
+    return imports.panel_imports_redispatch()

@@ -379,3 +379,22 @@ def test_a_run_that_dies_leaves_the_import_queued_for_the_next_run(admin, defini
     done = imports.panel_import_run(import_id=panel_import.pk)
     assert done.status == "done" and Participant.objects.count() == 1200
     assert imports.panel_import_run(import_id=panel_import.pk) is None
+
+
+def test_the_sweep_dispatches_imports_whose_task_was_lost(admin, definitions, worker,
+                                                          monkeypatch):
+    from datetime import timedelta
+
+    panel_import = imports.panel_import_upload(membership=admin, file_name="p.csv",
+                                               data=_big_csv(1100).encode())
+    imports.panel_import_start(membership=admin, panel_import=panel_import,
+                               on_duplicate="update", only_valid=False)
+    assert imports.panel_imports_redispatch() == 0  # its own task may still come
+    later = clock.now() + timedelta(minutes=2)
+    monkeypatch.setattr(clock, "now", lambda: later)
+    from participants.tasks import panel_imports_sweep
+    assert panel_imports_sweep() == 1
+    assert worker == [(imports.RUN_TASK, [str(panel_import.pk)])]
+    imports.panel_import_run(import_id=panel_import.pk)
+    worker.clear()
+    assert imports.panel_imports_redispatch() == 0 and worker == []
