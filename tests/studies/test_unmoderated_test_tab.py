@@ -266,3 +266,34 @@ def test_participants_read_the_tasks_on_rallys_test_page(client, researcher, tes
     html = response.content.decode()
     assert html.index("Find shoes") < html.index("Pay")
     assert "submit the test" in html
+
+
+def test_the_test_tab_reads_a_fixed_number_of_queries_however_many_tasks(client_for, researcher,
+                                                                          test_study):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = client_for(researcher)
+
+    def queries():
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(_url("study_test", test_study)).status_code == 200
+        return len(captured)
+
+    for n in range(2):
+        unmoderated.test_task_add(membership=researcher, study=test_study, title=f"Task {n}")
+    few = queries()
+    for n in range(2, 20):
+        unmoderated.test_task_add(membership=researcher, study=test_study, title=f"Task {n}")
+    assert queries() == few
+
+
+def test_rallys_page_links_to_the_external_test_when_there_is_one(client, researcher,
+                                                                  test_study):
+    unmoderated.study_set_test_url(membership=researcher, study=test_study,
+                                   url="https://maze.co/t/7")
+    test_study.refresh_from_db()
+    test_study.status = Status.PAUSED
+    test_study.save()
+    html = client.get(reverse("studies:test_take", args=[test_study.id])).content.decode()
+    assert 'href="https://maze.co/t/7"' in html and "Open the test" in html
