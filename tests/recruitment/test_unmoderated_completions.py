@@ -249,3 +249,32 @@ def test_a_ui_session_already_completed_needs_no_completion_call(live_test, sand
     _poll(recruitment, sandbox_ui)
     assert Session.objects.filter(application=application).count() == 1
     assert not OutboxOperation.objects.filter(operation="complete_test_session").exists()
+
+
+def test_the_sandboxs_submit_reaches_rally_by_signed_webhook_and_is_recorded_once(
+        live_test, sandbox_ui, monkeypatch):
+    import httpx
+
+    from rally.wsgi import application as rally_app
+    from recruitment.models import WebhookEvent
+    from recruitment.webhooks import webhook_endpoint_ensure
+    from sandbox import webhooks as sandbox_webhooks
+
+    _, _, application = live_test
+    webhook_endpoint_ensure(client=sandbox_ui, url="http://testserver/webhooks/user-interviews/")
+    monkeypatch.setattr(sandbox_webhooks, "http_client", lambda: httpx.Client(
+        transport=httpx.WSGITransport(app=rally_app)))
+    monkeypatch.setattr("recruitment.webhooks.webhook_event_dispatch", lambda pk: (
+        sync.webhook_event_process(event_pk=pk, client=sandbox_ui)))
+    sandbox_webhooks.deliveries_send_due()  # what happened before the subscription: nothing
+
+    _submit(sandbox_ui, application)
+    assert sandbox_webhooks.deliveries_send_due() > 0
+    application.refresh_from_db()
+    assert application.status == Application.Status.COMPLETED
+    session = Session.objects.get(application=application)
+    assert Payout.objects.get(session_id=session.pk).due_at == session.ends_at + timedelta(
+        hours=24)
+    assert WebhookEvent.objects.filter(type="applicant.status_changed").exists()
+    assert all(event.processed_at for event in WebhookEvent.objects.all())
+    assert ActivityEntry.objects.filter(action="session.test_completed").count() == 1
