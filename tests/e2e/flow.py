@@ -112,11 +112,13 @@ def publish(page):
     expect(page.locator(".study-header .badge")).to_have_text("Active")
 
 
-def start_recruitment(page, *, add_funds=None, reference="PO-E2E"):
+def start_recruitment(page, *, add_funds=None, reference="PO-E2E", shows=()):
     """"Review & Start" as someone who may start; optionally add funds inside the dialog."""
     page.get_by_role("link", name="Review & Start").click()
     dialog = page.get_by_role("dialog")
     expect(dialog.get_by_role("button", name="Start Recruitment")).to_be_visible()
+    for text in shows:
+        expect(dialog).to_contain_text(text)
     if add_funds is not None:
         expect(dialog).to_contain_text("is short by")
         dialog.get_by_role("link", name="Add Funds").click()
@@ -290,8 +292,8 @@ def b2c_study_published(page, live_server, researcher, *, name, limit, incentive
     return study_id
 
 
-def started_by(page, live_server, membership, study_id, *, add_funds):
+def started_by(page, live_server, membership, study_id, *, add_funds, shows=()):
     sign_in(page, live_server, membership)
     page.get_by_role("link", name="Budgets").click()
     page.goto(f"{live_server.url}/studies/{study_id}/")
-    start_recruitment(page, add_funds=add_funds)
+    start_recruitment(page, add_funds=add_funds, shows=shows)

@@ -24,14 +24,8 @@ def test_two_people_book_one_group_time_complete_and_are_paid(e2e, worker, page,
     flow.audience_b2c(page)
     flow.publish(page)
 
-    flow.sign_in(page, live, ops_manager)
-    page.get_by_role("link", name="Budgets").click()
-    page.goto(f"{live.url}/studies/{study_id}/")
-    dialog = page.get_by_role("link", name="Review & Start")
-    dialog.click()
-    expect(page.get_by_role("dialog")).to_contain_text("3 × $39.00")  # B2C, moderated
-    page.get_by_role("dialog").get_by_role("link", name="Cancel").click()
-    flow.start_recruitment(page, add_funds="267")
+    flow.started_by(page, live, ops_manager, study_id, add_funds="267",
+                    shows=["3 × $39.00", "3 × $50.00", "$267.00"])  # B2C, moderated
     worker.drain()
     flow.console_review(page, live, NAME)
     worker.drain()
