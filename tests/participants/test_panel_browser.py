@@ -80,3 +80,63 @@ def test_import_a_csv_then_filter_the_directory(live_server, page, workspace, op
     page.get_by_role("link", name="Pro customers").click()
     expect(table.get_by_role("row")).to_have_count(3)
     page.screenshot(path=str(tmp_path / "directory.png"), full_page=True)
+
+
+# axe-core on the panel's pages (the a11y suite's fixtures: axe injected, CSP bypassed).
+from tests.a11y.conftest import (  # noqa: E402, F401
+    axe_source,
+    axe_violations,
+    browser_context_args,
+)
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_panel_pages_have_no_serious_accessibility_violation(live_server, page, workspace,
+                                                             admin, axe_violations):  # noqa: F811
+    from django.urls import reverse
+
+    from participants import imports
+    from participants.services import segment_save
+    from tests.participants.factories import PanelPersonFactory
+
+    plan = property_define(workspace=workspace, key="plan", label="Plan",
+                           type="single_select", options=["Free", "Pro"])
+    property_define(workspace=workspace, key="tools", label="Tools", type="multi_select",
+                    options=["Figma", "Miro"])
+    property_define(workspace=workspace, key="phone", label="Phone", type="text", is_pii=True)
+    person = PanelPersonFactory(workspace=workspace, first_name="Ada", last_name="Lovelace",
+                                properties={"plan": "pro", "tools": ["figma"]})
+    segment_save(membership=admin, name="Pro", filters={"q": "", "rules": [
+        {"property": "plan", "op": "eq", "value": "pro"}]})
+    panel_import = imports.panel_import_upload(membership=admin, file_name="c.csv", data=(
+        b"Email,Name,Plan\na@example.com,A B,Pro\nbad,C D,Gold\n"))
+    done = imports.panel_import_upload(membership=admin, file_name="d.csv",
+                                       data=b"Email,Name\nd@example.com,D E\n")
+    imports.panel_import_start(membership=admin, panel_import=done, on_duplicate="skip",
+                               only_valid=False)
+    pages = {
+        "directory": reverse("participants:panel_directory")
+        + "?f=plan%3Aeq%3Apro&cols=plan&cols=phone&add_property=plan&add_op=gt",
+        "profile": reverse("participants:panel_profile", args=[person.pk]),
+        "edit": reverse("participants:panel_person_edit", args=[person.pk]),
+        "properties": reverse("participants:panel_properties"),
+        "property": reverse("participants:panel_property_edit", args=[plan.pk]),
+        "upload": reverse("participants:panel_import_upload"),
+        "review": reverse("participants:panel_import_review", args=[panel_import.pk]),
+        "imported": reverse("participants:panel_import_review", args=[done.pk]),
+    }
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.goto(f"{live_server.url}/login/")
+    page.get_by_label("Email").fill(admin.user.email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(lambda url: "/login/" not in url)
+    found = {}
+    for name, path in pages.items():
+        response = page.goto(live_server.url + path)
+        assert response.status == 200, name
+        found[name] = axe_violations(page)
+    problems = {name: lines for name, lines in found.items() if lines}
+    assert not problems, "\n".join(
+        f"{name}:\n    " + "\n    ".join(lines) for name, lines in problems.items())
