@@ -297,3 +297,20 @@ def started_by(page, live_server, membership, study_id, *, add_funds, shows=()):
     page.get_by_role("link", name="Budgets").click()
     page.goto(f"{live_server.url}/studies/{study_id}/")
     start_recruitment(page, add_funds=add_funds, shows=shows)
+
+
+def test_task_add(page, title, instructions):
+    page.get_by_role("link", name="Test", exact=True).click()
+    form = page.get_by_role("region", name="Add a task")
+    form.get_by_label("Task title").fill(title)
+    form.get_by_label("Instructions").fill(instructions)
+    with page.expect_response(lambda response: "/test/tasks/" in response.url):
+        form.get_by_role("button", name="Add task").click()
+    expect(page.get_by_role("heading", name=title)).to_be_visible()
+
+
+def console_submit_test(page, live_server, name):
+    console(page, live_server)
+    page.get_by_role("row", name=re.compile(re.escape(name))).get_by_role(
+        "button", name="Submit test").click()
+    expect(page.get_by_text("Submitted; the session is ready to complete.")).to_be_visible()
