@@ -192,7 +192,7 @@ def panel_directory(request):
 @login_required
 @require_POST
 def panel_segment_save(request):
-    membership = _viewer(request)
+    membership = require_permission(request.membership, Permission.EDIT_STUDY)
     definitions = _definitions(membership)
     q = request.POST.get("q", "").strip()[:200]
     rules = [rule_from_param(param) for param in request.POST.getlist("f")[:20]]

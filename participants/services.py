@@ -495,7 +495,7 @@ def segment_save(*, membership, name, filters):
     from participants.models import Segment
     from participants.selectors import panel_filter_problems
 
-    _require(membership, Permission.VIEW)
+    _require(membership, Permission.EDIT_STUDY)
     name = (name or "").strip()
     if not name:
         raise ValidationError({"name": "Enter a name for the segment."})

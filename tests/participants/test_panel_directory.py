@@ -191,12 +191,16 @@ def test_save_and_reapply_a_segment(client_for, researcher, panel, workspace):
     assert not Segment.objects.exists()
 
 
-def test_observer_cannot_delete_segments(client_for, observer, workspace, panel):
+def test_observer_cannot_save_or_delete_segments(client_for, observer, workspace, panel):
     segment = Segment.objects.create(workspace=workspace, name="S", filters={},
                                      created_at=clock.now())
-    response = client_for(observer).post(
-        reverse("participants:panel_segment_delete", args=[segment.pk]))
+    client = client_for(observer)
+    response = client.post(reverse("participants:panel_segment_delete", args=[segment.pk]))
     assert response.status_code == 403 and Segment.objects.exists()
+    response = client.post(reverse("participants:panel_segment_save"),
+                           {"name": "Mine", "f": ["plan:eq:pro"]})
+    assert response.status_code == 403 and Segment.objects.count() == 1
+    assert "Save as segment" not in _page(client, f="plan:eq:pro")
 
 
 def test_edit_a_person_and_their_properties(client_for, researcher, panel):
