@@ -11,7 +11,9 @@ def workspace(request):
     return {
         "current_membership": membership,
         "current_workspace": membership.workspace if membership else None,
-        "workspace_choices": lambda: memberships_for_user(user),
+        # Read with the current membership (rally.selectors.membership_for_request).
+        "workspace_choices": lambda: getattr(request, "workspace_choices", None)
+        or memberships_for_user(user),
         "can_manage_members": bool(membership and membership.allows(Permission.MANAGE_MEMBERS)),
         "can_read_budgets": bool(membership and membership.allows(Permission.READ_ALL_BUDGETS)),
         # Reports: every study's figures, or a Researcher's own teams' (SPEC W2, M1).

@@ -18,7 +18,10 @@ def membership_for_request(request):
     """
     if not request.user.is_authenticated:
         return None
-    memberships = memberships_for_user(request.user)
+    memberships = list(memberships_for_user(request.user))
+    for each in memberships:
+        each.user = request.user  # the person signed in, already read: no query per use
+    request.workspace_choices = memberships  # the switcher lists the same rows
     chosen = request.session.get("workspace_id")
     membership = None
     if chosen:
