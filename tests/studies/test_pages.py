@@ -216,13 +216,14 @@ def _tabs(html):
     return re.findall(r'<nav class="tabs"[^>]*>(.*?)</nav>', html, re.S)[0]
 
 
+# Rally-panel studies (the panel app adds "Invite from panel").
 @pytest.mark.parametrize(("study_type", "expected"), [
     (StudyType.INTERVIEW, ["Overview", "Plan", "Audience", "Screener", "Scheduling",
-                           "Participants", "Activity"]),
+                           "Participants", "Invite from panel", "Activity"]),
     (StudyType.UNMODERATED_TEST, ["Overview", "Plan", "Audience", "Screener", "Test",
-                                  "Participants", "Activity"]),
+                                  "Participants", "Invite from panel", "Activity"]),
     (StudyType.SURVEY, ["Overview", "Plan", "Audience", "Screener", "Participants",
-                        "Activity"]),
+                        "Invite from panel", "Activity"]),
 ])
 def test_tabs_are_links_with_aria_current(client_for, researcher, workspace, study_type,
                                           expected, monkeypatch):
