@@ -130,8 +130,12 @@ def test_interview_from_plan_to_receipt(e2e, worker, page, shot, researcher, ops
     flow.sign_in(page, live, ops_manager)
     page.goto(f"{live.url}/budgets/payments/")
     payments = page.get_by_role("table")
-    for name in (ada, ben):
-        expect(payments.get_by_role("row").filter(has_text=name)).to_contain_text("Paid")
+    for name, trigger in ((ada, "Manual"), (ben, "Automatic")):
+        row = payments.get_by_role("row").filter(has_text=name)
+        expect(row).to_contain_text("Paid")
+        expect(row).to_contain_text(trigger)
+        expect(row).to_contain_text("$75.00")
+    expect(payments.get_by_role("row").filter(has_text=cleo)).to_have_count(0)
     shot(page, "payments")
     page.goto(f"{live.url}/studies/{study_id}/")
     flow.status_change(page, "Paused")
@@ -184,6 +188,12 @@ def test_interview_from_plan_to_receipt(e2e, worker, page, shot, researcher, ops
     row = page.get_by_role("row", name=re.compile("Workspace Budget"))
     for value in (ledger.available, ledger.spent):
         expect(row).to_contain_text(flow.money(value))
+
+    page.goto(f"{live.url}/studies/")
+    expect(page.get_by_role("link", name=NAME)).to_be_visible()
+    shot(page, "studies-list")
+    page.goto(f"{live.url}/workspace/settings/")
+    shot(page, "workspace-settings")
 
     [email] = [m for m in mail.outbox if "receipt" in m.subject.lower()]
     assert email.to == [ops_manager.user.email]
