@@ -134,6 +134,11 @@ def panel_directory(request):
         problems = _filter_problems(membership, candidate, definitions)
         if not problems:
             return redirect(directory_url(q=q, rules=candidate["rules"], cols=cols))
+    if request.htmx and request.GET.get("filter_ops"):
+        # The property changed in the filter builder: its operators and a hint for its value.
+        definition = by_key.get(add["property"])
+        return render(request, "participants/panel_directory.html#filter_operator", {
+            "ops": _ops_for(definition), "add": add, "value_hint": _value_hint(definition)})
     filters = {"q": q, "rules": rules}
     rule_problems = _filter_problems(membership, filters, definitions)
     if rule_problems:
@@ -166,7 +171,8 @@ def panel_directory(request):
                   for rule in usable],
         "problems": problems,
         "add": add,
-        "ops": [(op, props.OP_LABELS[op]) for op in props.ALL_OPS],
+        "ops": _ops_for(None),
+        "value_hint": _value_hint(None),
         "ops_by_type": {d.key: props.OPS_BY_TYPE[d.type] for d in definitions},
         "params": [("f", rule_to_param(rule)) for rule in usable]
         + [("cols", key) for key in cols],
@@ -187,6 +193,31 @@ def panel_directory(request):
         "can_manage": membership.allows(Permission.MANAGE_PANEL),
         "can_delete_segments": membership.allows(Permission.EDIT_STUDY),
     })
+
+
+def _ops_for(definition):
+    """(op, label) a property takes; every operator when none is chosen (without JavaScript
+    the list can't follow the property, and the server says when a pair does not fit)."""
+    ops = props.OPS_BY_TYPE[definition.type] if definition else props.ALL_OPS
+    return [(op, props.OP_LABELS[op]) for op in ops]
+
+
+VALUE_HINTS = {
+    PropertyType.TEXT: "Text to compare with (any case).",
+    PropertyType.NUMBER: "A number, like 250.",
+    PropertyType.DATE: "A date like 2026-03-31.",
+    PropertyType.BOOLEAN: "No value needed.",
+}
+
+
+def _value_hint(definition):
+    if definition is None:
+        return ("Dates as YYYY-MM-DD; for “is any of”, options separated by commas. Leave "
+                "empty for “is set”, “is yes”…")
+    if definition.type in VALUE_HINTS:
+        return VALUE_HINTS[definition.type]
+    labels = ", ".join(option["label"] for option in definition.options)
+    return f"One of: {labels}. For “is any of”, separate several with commas."
 
 
 @login_required

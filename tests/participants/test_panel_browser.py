@@ -59,6 +59,9 @@ def test_import_a_csv_then_filter_the_directory(live_server, page, workspace, op
     page.get_by_label("Value", exact=True).fill("Pro")
     page.get_by_role("button", name="Add filter").click()
     page.get_by_label("Property", exact=True).select_option("seats")
+    # htmx narrows the operators to the property's type.
+    expect(page.locator("#add-value-hint")).to_have_text("A number, like 250.")
+    expect(page.get_by_label("Operator").locator("option")).to_have_count(8)
     page.get_by_label("Operator").select_option("gt")
     page.get_by_label("Value", exact=True).fill("100")
     page.get_by_role("button", name="Add filter").click()

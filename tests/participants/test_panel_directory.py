@@ -294,3 +294,14 @@ def test_only_managers_change_pii_values(researcher, admin, panel):
     panel_person_save(membership=admin, participant=ada, values={"salary": 1}, **fields)
     ada.refresh_from_db()
     assert ada.properties["salary"] == 1
+
+
+def test_choosing_a_property_narrows_the_operators(client_for, researcher, panel):
+    html = client_for(researcher).get(DIRECTORY, {"add_property": "plan", "filter_ops": "1"},
+                                      headers={"HX-Request": "true"}).content.decode()
+    assert 'id="filter-operator"' in html and "<html" not in html
+    assert '"eq"' in html and '"in"' in html and '"gt"' not in html
+    assert "One of: Free, Pro." in html
+    html = client_for(researcher).get(DIRECTORY, {"add_property": "seats", "filter_ops": "1"},
+                                      headers={"HX-Request": "true"}).content.decode()
+    assert '"gt"' in html and '"contains"' not in html and "A number" in html
