@@ -382,7 +382,8 @@ def panel_import_run(*, import_id):
                    else "Someone added some of these people while the file was importing. "
                         "Nothing was imported; import the file again.")
         PanelImport.objects.filter(pk=import_id, status=PanelImport.Status.QUEUED).update(
-            status=PanelImport.Status.FAILED, error=message[:500], finished_at=clock.now())
+            status=PanelImport.Status.FAILED, error=message[:500], finished_at=clock.now(),
+            csv_text="")
     finally:
         progress_cache.delete(progress_key(import_id))
     return PanelImport.objects.get(pk=import_id)
@@ -440,7 +441,8 @@ def _write(panel_import):
         progress_cache.set(progress_key(panel_import.pk), start + len(chunk), 3600)
     invalid = checked.invalid_rows if panel_import.only_valid else 0
     PanelImport.objects.filter(pk=panel_import.pk).update(
-        status=PanelImport.Status.DONE, total_rows=checked.total,
+        # The file's text (people's emails and properties) is not kept once it is in.
+        status=PanelImport.Status.DONE, csv_text="", total_rows=checked.total,
         processed_rows=checked.total, created_count=created, updated_count=updated,
         skipped_count=skipped, invalid_count=invalid, error="", finished_at=clock.now())
     actor = panel_import.created_by

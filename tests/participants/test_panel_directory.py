@@ -305,3 +305,27 @@ def test_choosing_a_property_narrows_the_operators(client_for, researcher, panel
     html = client_for(researcher).get(DIRECTORY, {"add_property": "seats", "filter_ops": "1"},
                                       headers={"HX-Request": "true"}).content.decode()
     assert '"gt"' in html and '"contains"' not in html and "A number" in html
+
+
+def test_profile_query_count_does_not_grow_with_history(client_for, admin, panel, workspace):
+    ada = panel["ada"]
+    url = reverse("participants:panel_profile", args=[ada.pk])
+    client = client_for(admin)
+
+    def add_history(count):
+        for _ in range(count):
+            study = StudyFactory(workspace=workspace)
+            ApplicationFactory(study=study, participant=ada, ui_applicant_id=None,
+                               source="rally_panel")
+            contact_record(participant=ada, study=study, kind="invitation", subject="Hi",
+                           sent_by=admin.user)
+
+    def queries():
+        with CaptureQueriesContext(connection) as captured:
+            _page(client, url)
+        return len(captured)
+
+    add_history(1)
+    few = queries()
+    add_history(6)
+    assert queries() == few

@@ -168,6 +168,7 @@ def test_happy_path_upload_map_preview_import(client_for, ops_manager, definitio
     assert response.status_code == 302
     panel_import.refresh_from_db()
     assert panel_import.status == "done" and panel_import.created_count == 2
+    assert panel_import.csv_text == ""  # the people are in; their file is not kept
     ada = Participant.objects.get(email="ada@example.com")
     assert ada.kind == "panel" and ada.time_zone == "Europe/London"
     assert ada.properties == {"plan": "pro", "seats": 250, "renewal": "2027-01-31",
