@@ -18,7 +18,7 @@ from recruitment import orchestration
 from recruitment.models import Recruitment
 from recruitment.selectors import recruitment_of
 from studies.lifecycle import study_on_team
-from studies.models import Source, StudyType
+from studies.models import Source, Status, StudyType
 from studies.selectors import study_get_for_user
 
 State = Recruitment.State
@@ -99,7 +99,8 @@ def _money_context(request, study):
     recruitment = recruitment_of(study)
     study.recruitment = recruitment  # start_problems reads it; no second query
     state = recruitment.state if recruitment else State.NOT_STARTED
-    startable = state in orchestration.STARTABLE
+    closed = study.status == Status.CLOSED
+    startable = state in orchestration.STARTABLE and not closed
     can_start = orchestration.can_start(membership=membership, study=study)
     blockers = orchestration.start_problems(study) if startable and can_start else []
     return {
@@ -111,9 +112,11 @@ def _money_context(request, study):
         "show_start": startable and can_start and not blockers,
         "start_blockers": blockers,
         "can_start": can_start,
-        # Money exists only once recruitment has started.
+        "study_closed": closed,
+        # Money exists once recruitment has started (a declined or failed start's shows as
+        # returned to the budget).
         "billing": (study_billing_for(study.id)
-                    if recruitment is not None and not startable
+                    if state != State.NOT_STARTED
                     and membership.allows(Permission.READ_STUDY_FIGURES, on_team=on_team)
                     else None),
     }

@@ -57,7 +57,7 @@ def test_ops_manager_reads_why_ui_declined_and_starts_again(live_server, page, d
     panel = page.locator("#money-panel")
     expect(panel).to_contain_text("User Interviews declined the study.")
     expect(panel).to_contain_text("The screener asks for contact details")
-    expect(panel).to_contain_text("The reserved funds went back to the budget.")
+    expect(panel).to_contain_text("The reserved $1,120.00 went back to Workspace Budget.")
 
     panel.get_by_role("link", name="Review & Start").click()
     dialog = page.get_by_role("dialog")

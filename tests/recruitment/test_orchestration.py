@@ -392,6 +392,8 @@ def test_a_declined_study_offers_review_and_start_again_with_the_reason(
     overview = client.get(reverse("studies:study_overview", args=[study.id])).content.decode()
     assert "Review &amp; Start" in overview and "Incentive too low" in overview
     assert "starts recruitment again with a new reservation" in overview
+    assert "The reserved <span class=\"money\">$1,120.00</span> went back to Workspace Budget" \
+        in overview
     dialog = client.get(reverse("recruitment:start", args=[study.id])).content.decode()
     assert "Last start:" in dialog and "Incentive too low" in dialog
     assert "$2,000.00 available" in dialog
@@ -534,7 +536,7 @@ def test_two_admins_restarting_a_declined_study_at_once_make_one_new_start(
 
 
 def test_closing_a_declined_study_without_starting_again_spends_nothing(
-        study, budget, admin, django_capture_on_commit_callbacks):
+        study, budget, admin, client_for, django_capture_on_commit_callbacks):
     orchestration.recruitment_start(membership=admin, study_id=study.id, budget_id=budget.id)
     recruitment_mark_failed(study_id=study.id, reason="Refused", actor_label="task:test")
     orchestration.recruitment_start(membership=admin, study_id=study.id, budget_id=budget.id)
@@ -552,3 +554,8 @@ def test_closing_a_declined_study_without_starting_again_spends_nothing(
     with pytest.raises(ValidationError):
         orchestration.recruitment_start(membership=admin, study_id=study.id,
                                         budget_id=budget.id)
+    overview = client_for(admin).get(
+        reverse("studies:study_overview", args=[study.id])).content.decode()
+    assert "Final billing details" in overview and receipt.number in overview
+    assert "Review &amp; Start" not in overview and "start recruitment again" not in overview
+    assert "Publish the study first" not in overview
