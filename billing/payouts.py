@@ -17,7 +17,7 @@ import logging
 from datetime import timedelta
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.http import Http404
 
 from billing.models import Payout, Reservation
@@ -399,3 +399,18 @@ def payout_record_failed(*, payout_id, reason, actor):
 @transaction.atomic
 def payout_remember_ui_session(*, payout_id, ui_session_id):
     Payout.objects.filter(pk=payout_id).update(ui_session_id=ui_session_id)
+
+
+def payouts_remember_ui_sessions(ui_sessions):
+    """{payout id: UI session id} for many payouts, in one UPDATE (a study's listing at UI
+    resolves them all at once). Only payouts still without one take it."""
+    if not ui_sessions:
+        return 0
+    payout_ids, session_ids = zip(*ui_sessions.items(), strict=True)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE billing_payout SET ui_session_id = found.ui_session_id"
+            " FROM unnest(%s::uuid[], %s::text[]) AS found(payout_id, ui_session_id)"
+            " WHERE billing_payout.id = found.payout_id AND billing_payout.ui_session_id = ''",
+            [list(payout_ids), list(session_ids)])
+        return cursor.rowcount

@@ -56,10 +56,11 @@ def _ui_sessions_resolve(*, study_id, recruit_id, client):
         for ui_session in page.items:
             if ui_session.status != "canceled":
                 at_ui[(ui_session.applicant_id, ui_session.starts_at)] = ui_session.id
-    for payout_id, session_id, application_id in waiting:
-        found = at_ui.get((applicants.get(application_id), starts.get(session_id)))
-        if found:
-            payouts.payout_remember_ui_session(payout_id=payout_id, ui_session_id=found)
+    found = {payout_id: at_ui.get((applicants.get(application_id), starts.get(session_id)))
+             for payout_id, session_id, application_id in waiting}
+    payouts.payouts_remember_ui_sessions({payout_id: ui_session_id
+                                          for payout_id, ui_session_id in found.items()
+                                          if ui_session_id})
 
 
 def _payment_result(payment, ui_session_id=""):

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Sum
+from django.db.models import Q, Sum
 
 from rally import clock
 from sandbox import panel, screener
@@ -460,10 +460,7 @@ def payment_create(*, session_id, external_id, trigger):
 
     Returns (payment, created).
     """
-    existing = Payment.objects.filter(external_id=external_id).first()
-    if existing is not None:
-        return existing, False
-    try:
+    try:  # the same externalId again is answered under the session's lock, below
         return _payment_insert(session_id=session_id, external_id=external_id, trigger=trigger)
     except IntegrityError:
         existing = Payment.objects.filter(external_id=external_id).first()
@@ -478,16 +475,19 @@ def _payment_insert(*, session_id, external_id, trigger):
         "applicant", "recruit").filter(pk=session_id).first()
     if session is None:
         raise ApiError(404, "not_found", "Not found", "No such session.")
-    # Re-check under the session lock: a racing request may have just paid this key.
-    existing = Payment.objects.filter(external_id=external_id).first()
+    # Under the session lock, one read answers both: this externalId's payment (a racing
+    # or repeated request), and the session's live payment, if any.
+    known = list(Payment.objects.filter(
+        Q(external_id=external_id)
+        | (Q(session=session) & ~Q(status__in=[P.FAILED, P.CANCELED]))))
+    existing = next((p for p in known if p.external_id == external_id), None)
     if existing is not None:
         return existing, False
     applicant, recruit = session.applicant, session.recruit
     if session.status in (S.NO_SHOW, S.CANCELED) or applicant.status == A.REJECTED:
         reason = "rejected" if applicant.status == A.REJECTED else session.status
         raise invalid_transition(f"A {reason} session is not paid.", [])
-    live = Payment.objects.filter(session=session).exclude(
-        status__in=[P.FAILED, P.CANCELED]).first()
+    live = next(iter(known), None)
     if live is not None:
         raise invalid_transition(f"This session is already paid by {live.id} "
                                  f"(externalId {live.external_id}).", [])
