@@ -73,10 +73,20 @@ def rule_to_param(rule):
     return f"{rule['property']}:{rule['op']}:{value if value is not None else ''}"
 
 
-def directory_url(*, q="", rules=(), cols=(), page=None, segment=None):
+#: Sortable columns of the directory: key → (label, fields).
+SORTS = {
+    "name": ("Name", ("first_name", "last_name", "email", "id")),
+    "email": ("Email", ("email", "id")),
+    "time_zone": ("Time zone", ("time_zone", "first_name", "last_name", "id")),
+}
+
+
+def directory_url(*, q="", rules=(), cols=(), page=None, segment=None, sort=""):
     params = [("q", q)] if q else []
     params += [("f", rule_to_param(rule)) for rule in rules]
     params += [("cols", key) for key in cols]
+    if sort and sort != "name":
+        params.append(("sort", sort))
     if segment:
         params.append(("segment", str(segment)))
     if page and page > 1:
@@ -124,6 +134,9 @@ def panel_directory(request):
     cols = [key for key in dict.fromkeys(request.GET.getlist("cols")) if key in by_key]
     cols = cols[:COLUMNS_MAX]
     segment_id = request.GET.get("segment", "")
+    sort = request.GET.get("sort", "name")
+    if sort.lstrip("-") not in SORTS:
+        sort = "name"
     add = {"property": request.GET.get("add_property", ""),
            "op": request.GET.get("add_op", ""), "value": request.GET.get("add_value", "")}
     problems = []
@@ -133,7 +146,8 @@ def panel_directory(request):
         candidate = {"q": q, "rules": [*rules, new_rule]}
         problems = _filter_problems(membership, candidate, definitions)
         if not problems:
-            return redirect(directory_url(q=q, rules=candidate["rules"], cols=cols))
+            return redirect(directory_url(q=q, rules=candidate["rules"], cols=cols,
+                                          sort=sort))
     if request.htmx and request.GET.get("filter_ops"):
         # The property changed in the filter builder: its operators and a hint for its value.
         definition = by_key.get(add["property"])
@@ -148,6 +162,8 @@ def panel_directory(request):
     else:
         people = selectors.panel_people(workspace=membership.workspace, filters=filters)
         usable = rules
+    fields = SORTS[sort.lstrip("-")][1]
+    people = people.order_by(*(f"-{f}" if sort.startswith("-") else f for f in fields))
     page = Paginator(people.only("id", "first_name", "last_name", "email", "time_zone",
                                  "properties", "opted_out_at", "kind"),
                      PAGE_SIZE).get_page(request.GET.get("page"))
@@ -157,7 +173,7 @@ def panel_directory(request):
             for person in page.object_list]
     segments = selectors.segments_for_workspace(workspace=membership.workspace)
     segment = next((s for s in segments if str(s.pk) == segment_id), None)
-    base = {"q": q, "rules": usable, "cols": cols}
+    base = {"q": q, "rules": usable, "cols": cols, "sort": sort}
     return render(request, "participants/panel_directory.html", {
         "definitions": definitions,
         "rows": rows,
@@ -167,7 +183,7 @@ def panel_directory(request):
         "rules": usable,
         "chips": [{"label": _rule_label(rule, by_key),
                    "url": directory_url(q=q, rules=[r for r in usable if r is not rule],
-                                        cols=cols)}
+                                        cols=cols, sort=sort)}
                   for rule in usable],
         "problems": problems,
         "add": add,
@@ -175,7 +191,8 @@ def panel_directory(request):
         "value_hint": _value_hint(None),
         "ops_by_type": {d.key: props.OPS_BY_TYPE[d.type] for d in definitions},
         "params": [("f", rule_to_param(rule)) for rule in usable]
-        + [("cols", key) for key in cols],
+        + [("cols", key) for key in cols] + ([("sort", sort)] if sort != "name" else []),
+        "sort_columns": [_sort_column(key, sort, base) for key in SORTS],
         "filter_params": [("f", rule_to_param(rule)) for rule in usable],
         "col_params": [("cols", key) for key in cols],
         "segments": [{"segment": s, "url": directory_url(
@@ -184,7 +201,7 @@ def panel_directory(request):
         "segment": segment,
         "segment_form": SegmentForm(initial={"name": segment.name if segment else ""}),
         "filtered": bool(q or usable),
-        "clear_url": directory_url(cols=cols),
+        "clear_url": directory_url(cols=cols, sort=sort),
         "pages": {"previous": directory_url(**base, page=page.previous_page_number())
                   if page.has_previous() else None,
                   "next": directory_url(**base, page=page.next_page_number())
@@ -193,6 +210,15 @@ def panel_directory(request):
         "can_manage": membership.allows(Permission.MANAGE_PANEL),
         "can_delete_segments": membership.allows(Permission.EDIT_STUDY),
     })
+
+
+def _sort_column(key, sort, base):
+    current = sort.lstrip("-") == key
+    descending = current and sort.startswith("-")
+    return {"label": SORTS[key][0],
+            "aria_sort": ("descending" if descending else "ascending") if current else None,
+            "url": directory_url(**{**base, "sort": key if descending or not current
+                                    else f"-{key}"})}
 
 
 def _ops_for(definition):

@@ -329,3 +329,19 @@ def test_profile_query_count_does_not_grow_with_history(client_for, admin, panel
     few = queries()
     add_history(6)
     assert queries() == few
+
+
+def test_sorting_by_a_column_keeps_the_filters(client_for, researcher, panel, workspace):
+    PanelPersonFactory(workspace=workspace, first_name="Zed", last_name="A",
+                       email="aaa@example.com", properties={"seats": 9})
+    client = client_for(researcher)
+    html = _page(client, f="seats:gt:1")
+    assert html.index("Ada Lovelace") < html.index("Zed A")
+    assert 'aria-sort="ascending"' in html
+    assert 'href="/participants/?f=seats%3Agt%3A1&amp;sort=-name"' in html
+    html = _page(client, f="seats:gt:1", sort="email")
+    assert html.index("Zed A") < html.index("Ada Lovelace")
+    html = _page(client, f="seats:gt:1", sort="-name")
+    assert html.index("Zed A") < html.index("Ada Lovelace")
+    assert 'aria-sort="descending"' in html
+    assert "Ada Lovelace" in _page(client, sort="nonsense")
