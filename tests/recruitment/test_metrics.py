@@ -352,3 +352,19 @@ def test_bad_filters_through_htmx_show_the_message_in_the_results(client_for, ad
                                      HTTP_HX_REQUEST="true", HTTP_HX_TARGET="report-results")
     assert response.status_code == 200  # htmx swaps 2xx answers only
     assert "There is a problem with the filters" in response.content.decode()
+
+
+def test_a_seat_freed_before_the_fill_counts_from_its_new_holder(admin, now):
+    study = _started(admin, now)  # a limit of 2
+    _applicants(study, (31, T0, False), (32, T0, False), (33, T0, False))
+    first, second, third = (study.applications.get(ui_applicant_id=f"app-{n}")
+                            for n in (31, 32, 33))
+    for hours, application in ((1, first), (4, second), (6, third)):
+        now.at(hours=hours)
+        participants.applicant_invite(membership=admin, study=study,
+                                      application_id=application.pk)
+        if application is first:  # a no-show at +3 h gives the seat back
+            type(first).objects.filter(pk=first.pk).update(
+                status="no_show", updated_at=T0 + timedelta(hours=3))
+    [row] = metrics.study_metrics(Study.objects.filter(pk=study.pk))
+    assert row.filled and row.days_to_fill == pytest.approx(6 / 24)
