@@ -52,7 +52,7 @@ def panel_incentive_record(*, budget, study_id, study_name, application_id, part
     amount = amount_parse(amount, maximum=MAX_INCENTIVE)
     if method not in METHODS:
         raise ValidationError({"method": "Choose how the incentive was paid."})
-    reference = " ".join((reference or "").split())
+    reference = " ".join(str(reference or "").replace("\x00", "").split())
     if len(reference) > 150:
         raise ValidationError({"reference": "Keep the reference under 150 characters."})
     _lock_study(study_id)

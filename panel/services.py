@@ -148,7 +148,7 @@ def panel_invite(*, membership, study, participant_ids, override=False, override
     """
     if not panel_invites_allowed(membership, study):
         raise PermissionDenied
-    reason = " ".join((override_reason or "").split())
+    reason = " ".join(str(override_reason or "").replace("\x00", "").split())
     if override:
         if not panel_override_allowed(membership):
             raise PermissionDenied
@@ -429,16 +429,20 @@ def invitation_refusal(invitation):
 
 
 def answers_validate(questions, answers):
-    """Check every answer along the walk again ({uid: message} for what is wrong)."""
-    errors = {}
+    """Check every answer along the walk again: (the answers as checked, {uid: message} for
+    what is wrong). Answers to questions the walk does not show are dropped."""
+    cleaned, errors = {}, {}
     for question in screeners.answers_shown(questions, answers):
         value = answers.get(question["uid"])
         values = value if isinstance(value, list) else ([] if value is None else [value])
         try:
-            screeners.answer_check(question, values)
+            checked = screeners.answer_check(question, values)
         except ValidationError as error:
             errors[question["uid"]] = error.messages[0]
-    return errors
+        else:
+            if checked is not None:
+                cleaned[question["uid"]] = checked
+    return cleaned, errors
 
 
 @dataclass
@@ -480,7 +484,7 @@ def panel_application_submit(*, invitation_id, answers):
     if refusal:
         raise ApplicationRefused(refusal)
     number, questions = invitation_questions(invitation)
-    errors = answers_validate(questions, answers)
+    answers, errors = answers_validate(questions, answers)
     if errors:
         raise ValidationError(errors)
     decision = (screeners.qualification_decide(questions, answers)

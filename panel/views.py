@@ -40,11 +40,19 @@ def _study(request, study_id):
 # Invite from panel ---------------------------------------------------------------------------
 
 
+_CONTROL = dict.fromkeys(range(32))
+
+
+def _plain(value):
+    """Text without control characters (Postgres refuses NUL; none belong in a filter)."""
+    return str(value or "").translate(_CONTROL)
+
+
 def _filters_from(workspace, params):
     """(filters, segment, problems) from the picker's fields: a saved segment, search text
     and one property rule, AND-ed."""
     problems, segment, rules, text = [], None, [], ""
-    segment_id = params.get("segment", "")
+    segment_id = _plain(params.get("segment", ""))
     if segment_id:
         try:
             segment = segment_get(workspace=workspace, segment_id=segment_id)
@@ -54,12 +62,13 @@ def _filters_from(workspace, params):
             saved = segment.filters if isinstance(segment.filters, dict) else {}
             rules = list(saved.get("rules") or [])
             text = str(saved.get("q") or "")
-    query = params.get("q", "").strip()[:200]
+    query = _plain(params.get("q", "")).strip()[:200]
     if query:
         text = f"{text} {query}".strip()
-    key, op = params.get("property", ""), params.get("op", "")
+    key, op = _plain(params.get("property", ""))[:60], _plain(params.get("op", ""))[:20]
     if key:
-        value = params.getlist("value") if op == "in" else params.get("value", "")
+        value = ([_plain(item)[:200] for item in params.getlist("value")] if op == "in"
+                 else _plain(params.get("value", ""))[:200])
         rules.append({"property": key, "op": op, "value": value})
     return {"q": text, "rules": rules}, segment, problems
 
@@ -75,7 +84,7 @@ def _visible_properties(membership, workspace):
 def _picker(request, study, params):
     workspace = study.workspace
     filters, segment, problems = _filters_from(workspace, params)
-    key = params.get("property", "")
+    key = _plain(params.get("property", ""))[:60]
     properties = _visible_properties(request.membership, workspace)
     if key and key not in {d.key for d in properties} and PropertyDefinition.objects.filter(
             workspace=workspace, key=key).exists():

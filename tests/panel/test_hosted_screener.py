@@ -277,3 +277,11 @@ def test_an_applicant_a_reviewer_invites_gets_the_booking_link_from_the_sweeper(
         tasks.booking_emails_sweep()
         tasks.booking_emails_sweep()
     assert [m.subject for m in mail.outbox] == [f"Choose a time: {study.name}"]
+
+
+def test_control_characters_in_text_answers_are_dropped(screener, invitation):
+    submitted = services.panel_application_submit(
+        invitation_id=invitation.pk,
+        answers={screener["role"]: ["rol-1"], screener["tools"]: "Fig\x00ma\x07"})
+    assert submitted.application.screener_responses[-1] == {
+        "questionUid": screener["tools"], "text": "Figma"}

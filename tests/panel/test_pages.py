@@ -168,3 +168,13 @@ def test_who_may_invite(client_for, personas, workspace, admin, role, on_team, c
     response = client_for(membership).post(url)
     assert response.status_code == (302 if can_invite else 403)
     assert PanelInvitation.objects.filter(study=study).exists() is can_invite
+
+
+def test_nul_bytes_and_control_characters_are_no_500(client_for, admin, url, panel):
+    response = client_for(admin).get(url, {"q": "a\x00b", "property": "role\x00",
+                                           "op": "eq\x01", "value": "\x00"})
+    assert response.status_code == 200
+    response = client_for(admin).post(url, {"q": "Ben\x00", "override": "1",
+                                            "override_reason": "\x00"})
+    assert response.status_code == 400
+    assert not PanelInvitation.objects.exists()
