@@ -75,3 +75,14 @@ def test_very_old_unsubscribe_link_has_expired(client, person):
     with time_machine.travel(clock.now() + timedelta(days=800)):
         response = client.get(url)
     assert response.status_code == 410
+
+
+def test_mail_apps_one_click_post_works_without_a_csrf_token(person):
+    from django.test import Client
+
+    someone = person()
+    response = Client(enforce_csrf_checks=True).post(
+        _url(someone), {"List-Unsubscribe": "One-Click"})
+    assert response.status_code == 200
+    someone.refresh_from_db()
+    assert someone.opted_out_at is not None
