@@ -20,6 +20,7 @@ from rally.permissions import Permission
 from rally.selectors import require_permission
 from studies.lifecycle import study_on_team
 from studies.models import Status as StudyStatus
+from studies.models import StudyType
 from studies.pages import study_page_context
 from studies.selectors import study_get_for_user
 
@@ -115,10 +116,12 @@ def study_participants(request, study_id):
 
 def _payable_sessions(request, study, rows):
     """{application id: session id} of the rows whose menu offers "Complete & Send payment":
-    completed, incentive not sent yet (UI studies, people who may pay). One query."""
+    an Unmoderated Test participant who completed it, incentive not sent yet (UI studies,
+    people who may pay). One query. Interviews offer it on their Scheduling tab."""
     completed = [application.pk for application in rows
                  if application.status == Status.COMPLETED]
-    if not completed or not study.is_user_interviews or not _can_review(request, study):
+    if (not completed or study.study_type != StudyType.UNMODERATED_TEST
+            or not study.is_user_interviews or not _can_review(request, study)):
         return {}
     return dict(Payout.objects.filter(application_id__in=completed,
                                       state=Payout.State.NOT_SENT)
