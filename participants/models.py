@@ -48,6 +48,8 @@ class Participant(models.Model):
                 name="participant_external_has_ui_id"),
             models.UniqueConstraint(fields=["workspace", "email"], condition=Q(kind="panel"),
                                     name="participant_panel_email_unique_per_workspace"),
+            models.CheckConstraint(condition=~Q(kind="panel") | ~Q(email=""),
+                                   name="participant_panel_has_email"),
         ]
         indexes = [
             GinIndex(fields=["properties"], name="participant_properties_gin"),

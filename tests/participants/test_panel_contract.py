@@ -145,3 +145,15 @@ def test_contact_record(workspace, panel, admin):
     with pytest.raises(ValidationError):
         contact_record(participant=panel["ada"], study=None, kind="sms", subject="x",
                        sent_by=None)
+
+
+def test_panel_people_need_an_email_ui_participants_have_none(workspace):
+    from django.db import IntegrityError, transaction
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        PanelPersonFactory(workspace=workspace, email="")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        PanelPersonFactory(workspace=workspace, email="same@example.com")
+        PanelPersonFactory(workspace=workspace, email="same@example.com")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        ParticipantFactory(workspace=workspace, email="ui@example.com")
