@@ -39,7 +39,8 @@ def axe_violations(axe_source):
                 });
                 return results.violations.map(v => ({
                   id: v.id, impact: v.impact, help: v.help,
-                  nodes: v.nodes.map(n => n.target.join(" ") + " — " + n.failureSummary
+                  nodes: v.nodes.map(n => n.target.join(" ") + " " + n.html.slice(0, 120)
+                                          + " — " + n.failureSummary
                                           .replace(/\\s+/g, " ").slice(0, 240)),
                 }));
             }""", context)

@@ -7,6 +7,7 @@ from decimal import Decimal
 import pytest
 from django.core.management import call_command
 from django.urls import reverse
+from playwright.sync_api import expect
 
 from billing.models import Budget
 from billing.services import budget_reserve_for_study, reservation_close
@@ -62,6 +63,7 @@ def demo_pages(settings):
         "applicant profile": reverse("participants:applicant_profile",
                                      kwargs={**study, "application_id": application.pk}),
         "activity": reverse("studies:study_activity", kwargs=study),
+        "review & start": reverse("recruitment:start", kwargs={"study_id": reserved.pk}),
         "closed overview": reverse("studies:study_overview", kwargs={"study_id": closed.pk}),
         "budgets": reverse("billing:budgets"),
         "budget detail": reverse("billing:budget_detail", kwargs={"budget_id": budget.pk}),
@@ -98,6 +100,24 @@ def test_every_main_page_has_no_serious_or_critical_violation(live_server, page,
         response = page.goto(live_server.url + path)
         assert response.status == 200, f"{name} ({path}) answered {response.status}"
         found[name] = axe_violations(page)
+
+    # Open dialogs and menus are checked as they appear.
+    page.goto(live_server.url + demo_pages["budget detail"])
+    page.get_by_role("link", name="Add Funds").click()
+    dialog = page.get_by_role("dialog")
+    expect(dialog.get_by_label("Amount")).to_be_visible()
+    found["add funds dialog"] = axe_violations(page)
+    page.goto(live_server.url + demo_pages["budgets"])
+    page.get_by_role("link", name="New budget").click()
+    expect(page.get_by_role("dialog")).to_be_visible()
+    found["new budget dialog"] = axe_violations(page)
+    page.goto(live_server.url + demo_pages["overview"])
+    page.get_by_role("button", name="Change status").click()
+    expect(page.get_by_role("menu")).to_be_visible()
+    found["status menu"] = axe_violations(page)
+    page.get_by_role("menuitem", name="Closed…").click()
+    expect(page.get_by_role("dialog")).to_be_visible()
+    found["close study dialog"] = axe_violations(page)
 
     problems = {name: lines for name, lines in found.items() if lines}
     assert not problems, "\n".join(
