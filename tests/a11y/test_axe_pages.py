@@ -73,6 +73,9 @@ def demo_pages(settings):
         "receipt": reverse("billing:receipt_detail", kwargs={"receipt_id": receipt.pk}),
         "workspace settings": reverse("workspace_settings"),
         "calendar": reverse("scheduling:calendar"),
+        "reports": reverse("recruitment:reports"),
+        "participants directory": reverse("participants:panel_directory"),
+        "panel rules": reverse("panel:rules"),
         "booking page": reverse("scheduling:booking",
                                 kwargs={"token": booking_token_make(invited)}),
     }
