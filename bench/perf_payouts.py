@@ -6,6 +6,28 @@ Each worker is a process doing what a Celery worker does: claim a batch with the
 (SKIP LOCKED), then run the batch's `create_payment` outbox rows at UI. Runs in a database of
 its own (created, migrated and dropped here); the sandbox is served in-process through
 httpx's WSGI transport.
+
+Also reported: perf-payouts-cpu, the workers' CPU time per payout (user + system of both
+processes, Postgres not included). 200 payouts/s on two cores leaves 10 ms per payout for
+everything, the in-process sandbox included.
+
+Where the time goes (cProfile with a CPU clock, one worker, 400 payouts, Nov 2026):
+- the sweep is batched: per batch of 100, one claim, one study lock per study, one read of
+  the keys already charged, one insert each of transfers, outbox rows and activity entries,
+  two payout UPDATEs (about 0.25 SQL statements per payout, was ~22). What is left of it
+  is mostly Celery's `send_task` per outbox row after commit (~2 ms of CPU per payout);
+- paying one payout at UI costs ~10 Rally statements (claim as one UPDATE ... RETURNING,
+  the payout, the recruit, then recording the answer: lock the row, lock the payout, update
+  it, its activity entry, the outbox row, two savepoints) and one HTTP request the sandbox
+  answers in-process with ~10 more statements and Django's whole middleware stack: that
+  request is about half of a worker's CPU;
+- `rally.clock.now()` reads the test-clock offset from Redis on every call while the
+  sandbox is enabled (~10 calls per payout, Rally's and the sandbox's).
+Measured on the shared 2-core development machine (load average 7-10 from other work):
+25 ms of CPU per payout, 6 payouts/s (from 13/s with threads and ~50 statements each).
+The CPU figure bounds an idle 2-core machine to ~80 payouts/s (less Postgres's share);
+200/s would need UI's stand-in out of process (as the real UI is) and a batch executor
+that records a whole batch's answers in one transaction.
 """
 
 import multiprocessing

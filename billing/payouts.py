@@ -213,6 +213,8 @@ def _send_batch_locked(payouts, *, trigger, actor, now):
     if not payouts:
         return
     study_id = payouts[0].study_id
+    if any(p.state != State.NOT_SENT or p.study_id != study_id for p in payouts):
+        raise ValueError("A batch sends payouts of one study never sent yet.")
     try:
         with transaction.atomic():  # a refused study leaves the rest of a sweep intact
             outcomes = reservation_charge_participants(
@@ -222,8 +224,6 @@ def _send_batch_locked(payouts, *, trigger, actor, now):
     user, label = _actor_fields(actor)
     entries, sending, failed = [], [], {}
     for payout in payouts:
-        if payout.state != State.NOT_SENT or payout.study_id != study_id:
-            raise ValueError("A batch sends payouts of one study never sent yet.")
         outcome = outcomes[payout.session_id]
         if isinstance(outcome, ValidationError):
             failed.setdefault(" ".join(outcome.messages)[:2000], []).append(payout)
