@@ -14,6 +14,7 @@ help:
 	@echo "make run    - the app on http://127.0.0.1:8000 (sandbox on :8001, worker, beat)"
 	@echo "make test   - the whole test suite (browser tests when Chromium is installed)"
 	@echo "make bench  - the benchmarks of QUALITY.md, written to bench/results.json"
+	@echo "             (BENCH_SUITE=1 make bench adds perf-suite: the whole make test, timed)"
 	@echo "make lint   - ruff and the import contracts"
 
 # A virtualenv on Python >= 3.12 (3.13 preferred: .python-version), installed from the lock.
