@@ -17,7 +17,8 @@ from billing.models import (
     Transfer,
     TransferKind,
 )
-from billing.services import CHARGE_KINDS, study_figures
+from billing.services import CHARGE_KINDS, start_figures
+from billing.services import study_figures as study_figures  # read here by pages and tests
 
 
 @dataclass
@@ -180,7 +181,8 @@ def study_billing_for(study_id):
         return None
     return {
         "reservation": reservation,
-        "figures": study_figures(study_id, reservation.pk),
+        "figures": start_figures(study_id=study_id, reservation_id=reservation.pk,
+                                 latest=True),
         "receipt": Receipt.objects.filter(study_id=study_id).first(),
     }
 

@@ -522,12 +522,19 @@ def study_figures(study_id, reservation_id=None):
     latest = (Reservation.objects.filter(study_id=study_id).order_by("-attempt")
               .values_list("pk", flat=True).first())
     if latest is None:  # never reserved: whatever the ledger has for the study
-        transfers = Transfer.objects.filter(study_id=study_id)
-    else:
-        reservation_id = reservation_id or latest
-        transfers = Transfer.objects.filter(reservation_transfers_q(
-            reservation_id=reservation_id, study_id=study_id,
-            latest=reservation_id == latest))
+        return _figures(Transfer.objects.filter(study_id=study_id))
+    reservation_id = reservation_id or latest
+    return start_figures(study_id=study_id, reservation_id=reservation_id,
+                         latest=reservation_id == latest)
+
+
+def start_figures(*, study_id, reservation_id, latest):
+    """`study_figures` of one start whose place (latest or not) the caller knows."""
+    return _figures(Transfer.objects.filter(reservation_transfers_q(
+        reservation_id=reservation_id, study_id=study_id, latest=latest)))
+
+
+def _figures(transfers):
     rows = {row["kind"]: row for row in transfers
             .values("kind").annotate(total=Sum("amount"), count=Count("id")).order_by()}
 
@@ -565,7 +572,7 @@ def receipt_issue(*, study_id, study_name=None, actor):
     if reservation.is_open:
         raise ValidationError("Release the reservation before issuing the receipt.",
                               code="open")
-    figures = study_figures(study_id)
+    figures = start_figures(study_id=study_id, reservation_id=reservation.pk, latest=True)
     participants = figures["participants"]
     if (figures["hold"] != ZERO
             or figures["recruitment_fees"] != participants * reservation.fee
