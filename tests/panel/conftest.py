@@ -1,5 +1,6 @@
 import pytest
 
+from tests.a11y.conftest import axe_source, axe_violations  # noqa: F401 - shared fixtures
 from tests.panel.factories import PanelPersonFactory, PanelStudyFactory
 
 
