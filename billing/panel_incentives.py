@@ -10,7 +10,7 @@ app checks the session was completed and calls this inside its own transaction.
 
 from decimal import Decimal
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from billing.models import AccountKind, Budget, Transfer, TransferKind
@@ -76,13 +76,6 @@ def panel_incentive_record(*, budget, study_id, study_name, application_id, part
                 f"{participant_label} for {study_name} ({METHODS[method]}"
                 + (f", {reference}" if reference else "") + f") from {budget.name}")
     return transfer, True
-
-
-def panel_incentive_budget_check(*, membership, budget):
-    """The budget a member may record against: one of their own workspace's."""
-    if budget is None or budget.workspace_id != membership.workspace_id:
-        raise PermissionDenied
-    return budget
 
 
 def panel_incentive_payments(workspace, *, study_id=None, limit=200):
