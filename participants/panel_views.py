@@ -139,6 +139,11 @@ def panel_directory(request):
         sort = "name"
     add = {"property": request.GET.get("add_property", ""),
            "op": request.GET.get("add_op", ""), "value": request.GET.get("add_value", "")}
+    if request.htmx and request.GET.get("filter_ops"):
+        # The property changed in the filter builder: its operators and a hint for its value.
+        definition = by_key.get(add["property"])
+        return render(request, "participants/panel_directory.html#filter_operator", {
+            "ops": _ops_for(definition), "add": add, "value_hint": _value_hint(definition)})
     problems = []
     if add["property"] or add["op"]:
         # "Add filter": check the new rule with the others; keep it in the URL when usable.
@@ -148,11 +153,6 @@ def panel_directory(request):
         if not problems:
             return redirect(directory_url(q=q, rules=candidate["rules"], cols=cols,
                                           sort=sort))
-    if request.htmx and request.GET.get("filter_ops"):
-        # The property changed in the filter builder: its operators and a hint for its value.
-        definition = by_key.get(add["property"])
-        return render(request, "participants/panel_directory.html#filter_operator", {
-            "ops": _ops_for(definition), "add": add, "value_hint": _value_hint(definition)})
     filters = {"q": q, "rules": rules}
     rule_problems = _filter_problems(membership, filters, definitions)
     if rule_problems:

@@ -55,6 +55,7 @@ def test_import_a_csv_then_filter_the_directory(live_server, page, workspace, op
     table = page.get_by_role("table")
     expect(table.get_by_role("row")).to_have_count(4)  # header + 3 people
     page.get_by_label("Property", exact=True).select_option("plan")
+    expect(page.locator("#add-value-hint")).to_contain_text("One of: Free, Pro.")
     page.get_by_label("Operator").select_option("eq")
     page.get_by_label("Value", exact=True).fill("Pro")
     page.get_by_role("button", name="Add filter").click()

@@ -305,6 +305,11 @@ def test_choosing_a_property_narrows_the_operators(client_for, researcher, panel
     html = client_for(researcher).get(DIRECTORY, {"add_property": "seats", "filter_ops": "1"},
                                       headers={"HX-Request": "true"}).content.decode()
     assert '"gt"' in html and '"contains"' not in html and "A number" in html
+    # What was chosen and typed stays.
+    html = client_for(researcher).get(DIRECTORY, {
+        "add_property": "seats", "add_op": "lte", "add_value": "12", "filter_ops": "1"},
+        headers={"HX-Request": "true"}).content.decode()
+    assert '<option value="lte" selected>' in html and 'value="12"' in html
 
 
 def test_profile_query_count_does_not_grow_with_history(client_for, admin, panel, workspace):
