@@ -7,6 +7,7 @@ commit, in workers. Nothing here talks to UI directly.
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.http import Http404
 
 from billing import services as billing
@@ -14,6 +15,7 @@ from billing.models import Budget
 from billing.pricing import recruitment_estimate, recruitment_fee
 from billing.selectors import reservation_exists, reservation_open_exists
 from rally import clock
+from rally.models import OutboxOperation
 from rally.permissions import Permission
 from rally.services import activity_record, outbox_enqueue
 from recruitment import sync
@@ -29,6 +31,8 @@ State = Recruitment.State
 STARTABLE = (State.NOT_STARTED, State.DECLINED, State.FAILED)
 #: States in which the overview tells why the last start ended.
 ENDED = (State.DECLINED, State.FAILED)
+#: The outbox operations of one start (each start has its own, keyed by its attempt).
+START_OPERATIONS = ("create_recruit", "launch_recruit")
 
 
 def start_problems(study):
@@ -122,8 +126,9 @@ def recruitment_start(*, membership, study_id, budget_id):
                                     "failure_reason", "application_url", "ui_recruit_id",
                                     "ui_updated_at", "updated_at"])
     # Each attempt is a recruit of its own at UI, with operations (and keys) of its own.
+    superseded = _supersede_earlier_starts(study=study, attempt=attempt)
     payload = {"study_id": str(study.id), "attempt": attempt}
-    for operation in ("create_recruit", "launch_recruit"):
+    for operation in START_OPERATIONS:
         outbox_enqueue(workspace=study.workspace, operation=operation,
                        subject=f"{study.id}:{attempt}", payload=payload, study_id=study.id)
     again = " again" if attempt > 1 else ""
@@ -131,8 +136,24 @@ def recruitment_start(*, membership, study_id, budget_id):
                     action="recruitment.started", study_id=study.id,
                     summary=f"Started recruitment for “{study.name}”{again} from {budget.name}",
                     data={"budget": str(budget.pk), "reserved": str(costs["total"]),
-                          "attempt": attempt, "from": previous})
+                          "attempt": attempt, "from": previous, "superseded": superseded})
     return recruitment
+
+
+def _supersede_earlier_starts(*, study, attempt):
+    """An earlier start's create or launch still pending (a launch waiting for a recruit
+    that was refused) or failed must never act for this start: a late give-up would fail
+    it, and "Retry now" would bring the old recruit back. They are closed as done, with
+    why. A worker still running one finds it done and records nothing. Returns how many."""
+    if attempt == 1:
+        return 0
+    earlier = (Q(payload__attempt__lt=attempt) | Q(payload__attempt__isnull=True))
+    return (OutboxOperation.objects
+            .filter(earlier, study_id=study.id, operation__in=START_OPERATIONS,
+                    status__in=[OutboxOperation.Status.PENDING, OutboxOperation.Status.FAILED])
+            .update(status=OutboxOperation.Status.DONE, completed_at=clock.now(),
+                    result={"superseded_by_attempt": attempt},
+                    last_error=f"Not needed any more: start {attempt} replaced this start."))
 
 
 @sync.on_recruitment_state_change

@@ -559,3 +559,41 @@ def test_closing_a_declined_study_without_starting_again_spends_nothing(
     assert "Final billing details" in overview and receipt.number in overview
     assert "Review &amp; Start" not in overview and "start recruitment again" not in overview
     assert "Publish the study first" not in overview
+
+
+def test_an_earlier_starts_leftover_operations_never_act_for_the_new_start(
+        study, budget, admin):
+    from recruitment import handlers
+
+    orchestration.recruitment_start(membership=admin, study_id=study.id, budget_id=budget.id)
+    rows = OutboxOperation.objects.filter(study_id=study.id)
+    create, launch = rows.get(operation="create_recruit"), rows.get(operation="launch_recruit")
+    # UI refused the recruit for good; the launch is still waiting for it, in a worker.
+    OutboxOperation.objects.filter(pk=create.pk).update(status="failed", last_error="422")
+    recruitment_mark_failed(study_id=study.id, reason="UI answered 422",
+                            actor_label="task:outbox:create_recruit")
+    claimed = outbox.outbox_claim(launch.pk)
+    assert claimed is not None
+
+    orchestration.recruitment_start(membership=admin, study_id=study.id, budget_id=budget.id)
+    create.refresh_from_db()
+    launch.refresh_from_db()
+    assert (create.status, launch.status) == ("done", "done")
+    assert create.result == {"superseded_by_attempt": 2}
+    assert "start 2 replaced" in launch.last_error
+    waiting = outbox.outbox_operations_for_study(workspace=study.workspace, study_id=study.id)
+    assert sorted((row.operation, row.payload["attempt"]) for row in waiting) == [
+        ("create_recruit", 2), ("launch_recruit", 2)]
+    # The old launch's worker gives up now: the new start is not failed, no money moves.
+    before = Transfer.objects.count()
+    assert outbox._record_failure(claimed, handlers.REGISTRY["launch_recruit"],
+                                  "Gave up after 10 attempts") is None
+    assert Recruitment.objects.get(study=study).state == Recruitment.State.STARTING
+    assert Transfer.objects.count() == before
+    # "Retry now" on the old create does not bring the old recruit back.
+    outbox.outbox_retry_now(membership=admin, operation_id=create.pk)
+    create.refresh_from_db()
+    assert create.status == "done"
+    entry = ActivityEntry.objects.filter(study_id=study.id, action="recruitment.started") \
+        .order_by("-created_at").first()
+    assert entry.data["superseded"] == 2
