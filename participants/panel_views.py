@@ -185,16 +185,14 @@ def panel_directory(request):
                    "url": directory_url(q=q, rules=[r for r in usable if r is not rule],
                                         cols=cols, sort=sort)}
                   for rule in usable],
-        "problems": problems,
+        "problems": list(dict.fromkeys(problems)),
         "add": add,
         "ops": _ops_for(None),
         "value_hint": _value_hint(None),
-        "ops_by_type": {d.key: props.OPS_BY_TYPE[d.type] for d in definitions},
         "params": [("f", rule_to_param(rule)) for rule in usable]
         + [("cols", key) for key in cols] + ([("sort", sort)] if sort != "name" else []),
         "sort_columns": [_sort_column(key, sort, base) for key in SORTS],
         "filter_params": [("f", rule_to_param(rule)) for rule in usable],
-        "col_params": [("cols", key) for key in cols],
         "segments": [{"segment": s, "url": directory_url(
             q=s.filters.get("q", ""), rules=s.filters.get("rules", []), cols=cols,
             segment=s.pk)} for s in segments],
