@@ -3,6 +3,10 @@ receiver there and keep the secret. Then the money's story (`money.seed`-like, b
 active interview study started recruiting days ago and its completed sessions have payouts
 in every state; the closed clinician study was paid and closed, with its receipt.
 
+Each demo study that recruited through UI has its history (recruit, applicants, sessions,
+payments) written at the sandbox too, under the very ids Rally's rows hold
+(`recruitment.demo_history`), so paying, retrying, pausing and polling those studies work.
+
 The sandbox is not running while `seed_demo` runs, so the adapter reaches it in-process
 (httpx's WSGI transport into Rally's own app, which serves the sandbox in development).
 The exchange runs in a thread of its own: the sandbox commits its own transactions, which
@@ -28,26 +32,33 @@ def webhook_url():
     return settings.RALLY_BASE_URL.rstrip("/") + reverse("recruitment:webhook")
 
 
-def _subscribe():
+def _subscribe(histories=()):
     from rally.wsgi import application
     from recruitment.services import criteria_catalog_sync
-    from recruitment.user_interviews.client import UIClient
+    from recruitment.user_interviews.client import UIClient, sandbox_history_put
     from recruitment.webhooks import webhook_endpoint_ensure
 
     with UIClient.from_settings(transport=httpx.WSGITransport(app=application)) as client:
         criteria_catalog_sync(client=client)
-        return webhook_endpoint_ensure(client=client, url=webhook_url())
+        endpoint = webhook_endpoint_ensure(client=client, url=webhook_url())
+        for recruit_id, history in histories:
+            sandbox_history_put(client, recruit_id, **history)
+        return endpoint
 
 
 def seed(context):
     recruitment_history_seed(context)
     if not settings.SANDBOX_ENABLED:
         return
+    from recruitment.demo_history import sandbox_histories
+
+    # Read from Rally's rows here (the seed's transaction); sent from the thread below.
+    histories = sandbox_histories(context.workspace)
     outcome = {}
 
     def run():
         try:
-            outcome["endpoint"] = _subscribe()
+            outcome["endpoint"] = _subscribe(histories)
         except Exception as error:
             outcome["error"] = error
         finally:
@@ -151,12 +162,17 @@ def _start(context, study, *, budget_name, when, state):
         study_mark_recruitment_started(study=study)
         Recruitment.objects.update_or_create(study=study, defaults={
             "state": state, "start_attempts": 1, "created_at": when, "updated_at": when,
-            "last_synced_at": when})
+            "last_synced_at": when, "ui_recruit_id": demo_recruit_id(study)})
         activity_record(workspace=study.workspace, actor=ops, action="recruitment.started",
                         study_id=study.pk,
                         summary=f"Started recruitment for “{study.name}” from {budget.name}",
                         data={"budget": str(budget.pk)})
     return budget
+
+
+def demo_recruit_id(study):
+    """The demo study's recruit at User Interviews (the sandbox holds it under this id)."""
+    return f"rec_demo_{study.pk.hex[:24]}"
 
 
 def _application(study, ui_id, first, initial, *, status, applied):

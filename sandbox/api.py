@@ -7,7 +7,7 @@ version, key, rate limit, faults and idempotency.
 from django.db import transaction
 
 from rally import clock
-from sandbox import booking, documents, panel, services, webhooks
+from sandbox import booking, documents, history, panel, services, webhooks
 from sandbox.errors import ApiError, ValidationFailed, not_found
 from sandbox.gateway import Answer, api_endpoint
 from sandbox.models import (
@@ -439,3 +439,11 @@ def control_tick(request, body):
 @api_endpoint("GET", "POST", "PATCH", "DELETE")
 def not_found_view(request, body, unknown=""):
     raise ApiError(404, "not_found", "Not found", f"No endpoint at {request.path}.")
+
+
+@api_endpoint("POST", control=True)
+def control_history(request, body, recruit_id):
+    recruit = history.recruit_history_upsert(recruit_id=recruit_id, body=attributes_of(body))
+    document = _recruit_doc(recruit).document
+    document["meta"] = history.history_counts(recruit)
+    return Answer(200, document)

@@ -52,6 +52,8 @@ urlpatterns = [
             name="control_review"),
     re_path(rf"^{CONTROL}recruits/{ID.format('recruit_id')}/applicants$",
             api.control_applicants, name="control_applicants"),
+    re_path(rf"^{CONTROL}recruits/{ID.format('recruit_id')}/history$", api.control_history,
+            name="control_history"),
     re_path(rf"^{CONTROL}applicants/{ID.format('applicant_id')}/book$", api.control_book,
             name="control_book"),
     re_path(rf"^{CONTROL}applicants/{ID.format('applicant_id')}/submit$", api.control_submit,

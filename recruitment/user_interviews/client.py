@@ -518,3 +518,32 @@ def _error_from(response, *, mutation):
             return errors.IdempotencyKeyReused(message, **fields)
         return errors.ValidationFailed(message, pointer=pointer, **fields)
     return errors.Permanent(message, **fields)
+
+
+# The sandbox only ---------------------------------------------------------------------------
+
+
+def _wire_values(value):
+    if isinstance(value, datetime):
+        return _wire_time(value)
+    if isinstance(value, dict):
+        return {key: _wire_values(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_wire_values(item) for item in value]
+    return value
+
+
+def sandbox_history_put(client, recruit_id, *, recruit, applicants=(), sessions=(),
+                        payments=()):
+    """Write a recruit's past at the sandbox under the ids given (its `_sandbox/` control;
+    User Interviews itself has no such endpoint). For the demo seed, whose invented history
+    must be known where Rally will pay, pause or poll. The attributes are the wire's
+    (camelCase; times may be aware datetimes). The same history again is one write (the key
+    is its hash). Returns the recruit as the sandbox now holds it."""
+    body = _wire_values({"recruit": recruit, "applicants": list(applicants),
+                         "sessions": list(sessions), "payments": list(payments)})
+    content = json.dumps(body, separators=(",", ":"), sort_keys=True)
+    key = "sandbox-history-" + hashlib.sha256(f"{recruit_id} {content}".encode()).hexdigest()
+    _status, document = client.request(
+        "POST", f"_sandbox/recruits/{_segment(recruit_id)}/history", body=body, key=key)
+    return parse_one(document, "recruits", Recruit.from_resource)
