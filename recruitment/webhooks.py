@@ -92,12 +92,29 @@ def verify(*, body, timestamp_header, signature_header, secrets, now):
                       f"The timestamp is more than {TOLERANCE_SECONDS} s away from now.")
 
 
+def _no_constant(name):
+    """NaN and Infinity are not JSON (Python reads them; PostgreSQL would not store them)."""
+    raise ValueError(f"{name} is not JSON")
+
+
+def _storable(value):
+    if isinstance(value, str):
+        return "\x00" not in value
+    if isinstance(value, dict):
+        return all(_storable(key) and _storable(item) for key, item in value.items())
+    if isinstance(value, list):
+        return all(_storable(item) for item in value)
+    return True
+
+
 def parse_envelope(body, header_id):
     """The event envelope, strictly: id, type, createdAt and the resource it names."""
     try:
-        document = json.loads(body)
+        document = json.loads(body, parse_constant=_no_constant)
     except (UnicodeDecodeError, ValueError):
         raise Refused(400, "malformed", "The body is not JSON.") from None
+    if not _storable(document):  # PostgreSQL's jsonb refuses NUL characters
+        raise Refused(400, "malformed", "The body holds a NUL character.")
     if not isinstance(document, dict):
         raise Refused(400, "malformed", "The body is not a JSON object.")
     event_id, event_type = document.get("id"), document.get("type")
