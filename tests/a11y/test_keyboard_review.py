@@ -29,6 +29,7 @@ FOCUSED = """() => {
     ring: (style.outlineStyle !== "none" && parseFloat(style.outlineWidth) >= 2)
           || style.boxShadow !== "none",
     inDialog: dialog ? dialog.id : null,
+    nav: el.closest("nav") ? el.closest("nav").getAttribute("aria-label") : null,
   };
 }"""
 # True when `a` comes before `b` in the document (Tab must not jump backwards).
@@ -57,7 +58,7 @@ def _focused(page):
     return page.evaluate(FOCUSED)
 
 
-def _tab_to(page, name, *, role=None, limit=120, seen=None):
+def _tab_to(page, name, *, role=None, nav=None, limit=120, seen=None):
     """Press Tab until the focused element is called `name`; every stop shows its focus."""
     for _ in range(limit):
         page.keyboard.press("Tab")
@@ -66,7 +67,8 @@ def _tab_to(page, name, *, role=None, limit=120, seen=None):
         assert focused["visible"] and focused["ring"], f"no visible focus on {focused}"
         if seen is not None:
             seen.append(focused)
-        if focused["name"] == name and (role is None or focused["role"] == role):
+        if focused["name"] == name and (role is None or focused["role"] == role) \
+                and (nav is None or focused["nav"] == nav):
             return focused
     raise AssertionError(f"Tab never reached {name!r}")
 
@@ -86,7 +88,7 @@ def test_review_flow_with_the_keyboard_alone(live_server, page, study, researche
     # The skip link comes first and leads to the content.
     page.keyboard.press("Tab")
     assert _focused(page)["name"] == "Skip to content"
-    _tab_to(page, "Participants")
+    _tab_to(page, "Participants", nav="Study sections")
     page.keyboard.press("Enter")
     expect(page.get_by_role("heading", name="Participants")).to_be_visible()
 
