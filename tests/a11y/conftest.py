@@ -15,12 +15,17 @@ def browser_context_args(browser_context_args):
     return {**browser_context_args, "bypass_csp": True}
 
 
+def axe_script(path=AXE):
+    """axe-core's source; its absence fails the test run loudly instead of skipping."""
+    if not path.is_file():
+        pytest.fail(f"axe-core is missing ({path}): run `npm ci` (make test does it).",
+                    pytrace=False)
+    return path.read_text()
+
+
 @pytest.fixture(scope="session")
 def axe_source():
-    if not AXE.is_file():
-        pytest.fail(f"axe-core is missing ({AXE}): run `npm ci` (make test does it).",
-                    pytrace=False)
-    return AXE.read_text()
+    return axe_script()
 
 
 @pytest.fixture
