@@ -21,7 +21,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 NAME = "Engineering onboarding interviews"
 
 
-def test_interview_from_plan_to_receipt(e2e, worker, page, shot, researcher, ops_manager):
+def test_interview_from_plan_to_receipt(e2e, worker, page, shot, researcher, ops_manager,
+                                        admin):
     live = e2e
     flow.sign_in(page, live, researcher)
     shot(page, "studies-list-empty")
@@ -181,7 +182,11 @@ def test_interview_from_plan_to_receipt(e2e, worker, page, shot, researcher, ops
     page.goto(f"{live.url}/studies/")
     expect(page.get_by_role("link", name=NAME)).to_be_visible()
     shot(page, "studies-list")
+    flow.sign_in(page, live, admin)  # members and settings are the Admin's
     page.goto(f"{live.url}/workspace/settings/")
+    expect(page.get_by_role("heading", name="Workspace settings")).to_be_visible()
+    for member in ("Riley Reyes", "Olivia Ortiz", "Avery Adams"):
+        expect(page.get_by_role("region", name="Members")).to_contain_text(member)
     shot(page, "workspace-settings")
 
     [email] = [m for m in mail.outbox if "receipt" in m.subject.lower()]
