@@ -139,6 +139,7 @@ def shot():
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
 
     def take(page, name):
+        page.evaluate("window.scrollTo(0, 0)")  # a sticky header drawn mid-page otherwise
         page.screenshot(path=os.fspath(SCREENSHOTS / f"{name}.png"), full_page=True)
 
     return take

@@ -71,6 +71,10 @@ def test_declined_recruit_releases_the_funds_and_shows_why(e2e, worker, page, sh
     sync = page.locator("#sync-status")
     expect(sync).to_contain_text("Declined by User Interviews")
     expect(sync).to_contain_text("Declined by User Interviews' review.")
+    money = page.locator("#money-panel")
+    expect(money).to_contain_text("User Interviews declined the study.")
+    expect(money).to_contain_text("The reserved $158.00 went back to Workspace Budget.")
+    expect(page.get_by_role("link", name="Review & Start")).to_be_visible()  # may start again
     shot(page, "overview-declined")
     assert available() == Decimal("158.00")
     page.goto(f"{live.url}/budgets/")
