@@ -42,13 +42,18 @@ def test_ui_unreachable_during_start_shows_pending_and_recovers(e2e, worker, pag
     shot(page, "overview-ui-unreachable")
     assert not Recruit.objects.exists()
 
-    # UI is back; the Ops Manager does not wait for the backoff: "Retry now" on each row.
+    # UI is back. The Ops Manager does not wait for the first row: "Retry now".
     settings.UI_API_URL = reachable
-    for _ in range(2):
-        with page.expect_response(lambda response: "/retry/" in response.url):
-            retry.first.click()
-        worker.drain()
-        page.reload()
+    with page.expect_response(lambda response: "/retry/" in response.url):
+        retry.first.click()
+    worker.drain()
+    assert Recruit.objects.count() == 1
+    page.reload()
+    expect(sync).to_contain_text("Launch recruitment at User Interviews")
+    # The launch waits out its backoff; then beat's outbox sweeper sends it again.
+    flow.console_advance(page, live, 0.1)
+    worker.beat("recruitment.outbox_sweep")
+    page.goto(f"{live.url}/studies/{study_id}/")
     expect(sync).to_contain_text("In review at User Interviews")
     expect(sync).not_to_contain_text("Retry now")
     assert Recruit.objects.count() == 1
