@@ -337,12 +337,18 @@ def study_update_plan(*, membership, study, changes):
 
 def _recruitment_limit_lowered(membership, study):
     """After start the limit only goes down (A7): the seats given up return to the budget,
-    and User Interviews is told the new number."""
+    and User Interviews is told the new number.
+
+    The outbox subject names the start (its time: every start after a decline or a failed
+    start sets it anew, and is a new recruit at UI), so lowering to the same number in a
+    later start is sent to that start's recruit instead of being taken for the first one's.
+    """
     if reservation_exists(study.id):
         reservation_shrink(study_id=study.id, participation_limit=study.participation_limit,
                            actor=membership.user)
+    started = study.recruitment_started_at.isoformat()
     outbox_enqueue(workspace=study.workspace, operation="update_recruit",
-                   subject=f"{study.id}:limit:{study.participation_limit}",
+                   subject=f"{study.id}:started:{started}:limit:{study.participation_limit}",
                    payload={"study_id": str(study.id), "fields": ["num_participants"]},
                    study_id=study.id)
 

@@ -597,3 +597,45 @@ def test_an_earlier_starts_leftover_operations_never_act_for_the_new_start(
     entry = ActivityEntry.objects.filter(study_id=study.id, action="recruitment.started") \
         .order_by("-created_at").first()
     assert entry.data["superseded"] == 2
+
+
+def test_lowering_the_limit_in_a_later_start_reaches_that_starts_recruit(
+        study, budget, admin, sandbox_ui):
+    """Lowered to 6 in the first start, back to 8 after UI declined, lowered to 6 again in
+    the second start: the second recruit gets 6 too (the first start's change is not taken
+    for it)."""
+    from studies.services import study_update_plan
+
+    characteristics_replace(items=[*CATALOG, {
+        "slug": "job_function", "name": "Job function", "category": "professional",
+        "type": "single_select", "audience_types": ["b2b"], "range": None,
+        "choices": [{"id": "engineering", "label": "Engineering"}]}])
+    study.criteria = [{"characteristic": "job_function", "values": ["engineering"]}]
+    study.save()
+    orchestration.recruitment_start(membership=admin, study_id=study.id, budget_id=budget.id)
+    assert _run_outbox(study, sandbox_ui) == ["done", "done"]
+    study_update_plan(membership=admin, study=study, changes={"participation_limit": "6"})
+    assert _run_outbox(study, sandbox_ui) == ["done"]
+    recruitment = Recruitment.objects.get(study=study)
+    first_recruit = recruitment.ui_recruit_id
+    assert sandbox_ui.recruit_get(first_recruit).num_participants == 6
+    _decline_at_ui(recruitment, sandbox_ui, "Incentive too low")
+
+    study.refresh_from_db()
+    study_update_plan(membership=admin, study=study, changes={"participation_limit": "8"})
+    orchestration.recruitment_start(membership=admin, study_id=study.id, budget_id=budget.id)
+    clock.advance(seconds=60)
+    assert _run_outbox(study, sandbox_ui) == ["done", "done"]
+    recruitment.refresh_from_db()
+    assert recruitment.ui_recruit_id != first_recruit
+    assert sandbox_ui.recruit_get(recruitment.ui_recruit_id).num_participants == 8
+
+    study.refresh_from_db()
+    study_update_plan(membership=admin, study=study, changes={"participation_limit": "6"})
+    assert _run_outbox(study, sandbox_ui) == ["done"]
+    assert sandbox_ui.recruit_get(recruitment.ui_recruit_id).num_participants == 6
+    assert OutboxOperation.objects.filter(study_id=study.id,
+                                          operation="update_recruit").count() == 2
+    # 6 seats × ($65 + $75) reserved for the second start, nothing else.
+    assert _available(budget) == Decimal("2000.00") - Decimal("840.00")
+    assert ledger_problems() == []
