@@ -58,12 +58,12 @@ def demo_world():
     Returns (admin membership, {URL parameter name: candidate values})."""
     from billing.models import Budget, Payout
     from billing.services import budget_reserve_for_study, reservation_close
-    from participants.models import Application
-    from rally.models import Membership, OutboxOperation
+    from participants.models import Application, PanelImport, Participant, Segment
+    from rally.models import Membership, OutboxOperation, PropertyDefinition
     from rally.services import outbox_enqueue
     from scheduling.models import Session
     from scheduling.services import booking_token_make, scheduling_settings_ensure
-    from studies.models import ScreenerQuestion, Study, StudyType
+    from studies.models import ScreenerQuestion, Study, StudyType, TestTask
     from studies.services import characteristics_replace
     from tests.billing.payouts_support import due_payouts
     from tests.participants.factories import StudyFactory
@@ -117,6 +117,12 @@ def demo_world():
         "token": [*(booking_token_make(a) for a in invited[:1]), "not-a-token", "x" * 300],
         "slug": ["job-function", "no-such-characteristic"],
         "uidb64": ["MQ", "!!"],
+        # The panel's objects, when the demo has them.
+        "participant_id": pks(Participant.objects.filter(workspace=workspace)[:4]),
+        "segment_id": pks(Segment.objects.filter(workspace=workspace)),
+        "definition_id": pks(PropertyDefinition.objects.filter(workspace=workspace)[:4]),
+        "import_id": pks(PanelImport.objects.filter(workspace=workspace)),
+        "task_id": pks(TestTask.objects.filter(study__workspace=workspace)[:4]),
     }
     return admin, candidates
 
