@@ -37,6 +37,8 @@ def test_interview_from_plan_to_receipt(e2e, worker, page, shot, researcher, ops
     flow.publish(page)
     expect(page.get_by_role("link", name="Review & Start")).to_have_count(0)
     shot(page, "overview-published")
+    page.goto(f"{live.url}/studies/{study_id}/recruitment/start/")  # refused on the server too
+    expect(page.get_by_role("heading", name="You don't have access to this")).to_be_visible()
 
     flow.sign_in(page, live, ops_manager)
     # The Budgets page first: Review & Start offers no budget until "Workspace Budget" has
