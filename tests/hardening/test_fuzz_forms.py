@@ -163,3 +163,34 @@ def test_generated_input_never_fails_and_refusals_change_nothing(world, db, clie
         post(reverse(name, kwargs=kwargs), body, {"HTTP_HX_REQUEST": "true"} if htmx else {})
 
     fuzz()
+
+
+#: Pages for people without a Rally sign-in: what they post may change things.
+PUBLIC = {"scheduling:booking", "panel:hosted_screener", "panel:unsubscribe", "login",
+          "password_reset", "password_reset_confirm"}
+
+
+def test_an_observer_replaying_every_admin_form_changes_nothing(world, db, client):
+    """The Admin's own forms, with their valid values, posted by the workspace's Observer
+    (read-only): each is refused or changes nothing stored."""
+    from rally.models import Membership
+
+    admin, candidates, forms = world
+    observer = Membership.objects.get(workspace=admin.workspace, role="observer")
+    client.force_login(observer.user)
+    before = fingerprint()
+    for name, params in ENDPOINTS:
+        if name in PUBLIC:
+            continue
+        path = reverse(name, kwargs={p: (candidates.get(p) or [uuid.uuid4()])[0]
+                                     for p in params})
+        for form in forms.get(name) or [{}]:
+            response = client.post(path, form)
+            assert response.status_code < 500, (name, form)
+            after = fingerprint()
+            assert after == before, (
+                f"the Observer changed {changed_tables(before, after)} through {name} "
+                f"({response.status_code}): {form!r}")
+            if name == "logout":  # signing in again stamps last_login: a new baseline
+                client.force_login(observer.user)
+                before = fingerprint()
