@@ -34,7 +34,8 @@ from scheduling.models import Session
 from studies.models import Source, Study, StudyType
 from studies.models import Status as StudyStatus
 
-#: User Interviews' published medians (SPEC M1), what a team compares its study with.
+#: User Interviews' published medians (SPEC M1), what a team compares its study with. UI
+#: publishes none for an Unmoderated Test's first completion: that one is shown on its own.
 MEDIAN_MINUTES_TO_QUALIFIED = 77
 MEDIAN_HOURS_TO_SESSION = 24
 
@@ -75,6 +76,8 @@ class StudyMetrics:
     started_at: object  # datetime or None: recruitment has not started
     minutes_to_first_qualified: float | None = None
     hours_to_first_session: float | None = None
+    # Unmoderated Test: from the start to the first submitted test (no session is booked).
+    hours_to_first_completion: float | None = None
     days_to_fill: float | None = None
     filled: bool = False
     seats_taken: int = 0
@@ -84,6 +87,11 @@ class StudyMetrics:
     funnel: dict = field(default_factory=dict)
     qualified_verdict: Verdict | None = None
     session_verdict: Verdict | None = None
+
+    @property
+    def is_test(self):
+        """An Unmoderated Test: participants complete it alone, there is no session to book."""
+        return self.study_type == StudyType.UNMODERATED_TEST
 
     @property
     def show_rate(self):
@@ -127,10 +135,14 @@ def _studies_with_times(studies):
     return (studies.order_by().annotate(
         metrics_start=_start_time(),
         first_qualified_at=_first(qualified, "applied_at"),
-        first_session_at=_first(Session.objects.all(), "created_at"),
+        # A confirmed session has a host; an Unmoderated Test's completion is a session with
+        # none (scheduling.unmoderated), counted apart, from when the test was submitted.
+        first_session_at=_first(Session.objects.filter(host__isnull=False), "created_at"),
+        first_completion_at=_first(Session.objects.filter(host__isnull=True), "ends_at"),
         reported_filled_at=Subquery(reported_filled, output_field=DateTimeField()),
     ).values("pk", "name", "study_type", "status", "participation_limit", "metrics_start",
-             "first_qualified_at", "first_session_at", "reported_filled_at"))
+             "first_qualified_at", "first_session_at", "first_completion_at",
+             "reported_filled_at"))
 
 
 def _application_counts(study_ids):
@@ -237,6 +249,8 @@ def study_metrics(studies):
                 metrics.minutes_to_first_qualified = _hours(row["first_qualified_at"] - start) * 60
             if row["first_session_at"] is not None:
                 metrics.hours_to_first_session = _hours(row["first_session_at"] - start)
+            if row["first_completion_at"] is not None and metrics.is_test:
+                metrics.hours_to_first_completion = _hours(row["first_completion_at"] - start)
             filled_at = min((moment for moment in (fills.get(row["pk"]),
                                                    row["reported_filled_at"]) if moment),
                             default=None)
@@ -248,9 +262,13 @@ def study_metrics(studies):
         metrics.qualified_verdict = _verdict(
             metrics.minutes_to_first_qualified, MEDIAN_MINUTES_TO_QUALIFIED, "minutes",
             started_at=start, now=now, waiting_words="No qualified applicant yet")
-        metrics.session_verdict = _verdict(
-            metrics.hours_to_first_session, MEDIAN_HOURS_TO_SESSION, "hours",
-            started_at=start, now=now, waiting_words="No session booked yet")
+        if metrics.is_test:
+            metrics.session_verdict = Verdict(
+                "none", "No sessions are booked for a test: participants complete it alone.")
+        else:
+            metrics.session_verdict = _verdict(
+                metrics.hours_to_first_session, MEDIAN_HOURS_TO_SESSION, "hours",
+                started_at=start, now=now, waiting_words="No session booked yet")
         results.append(metrics)
     return results
 

@@ -78,6 +78,7 @@ def _display(metrics):
         "started": started,
         "qualified": minutes_words(metrics.minutes_to_first_qualified),
         "session": hours_words(metrics.hours_to_first_session),
+        "completion": hours_words(metrics.hours_to_first_completion),
         "fill": fill,
         "show_rate": percent_words(metrics.show_rate),
         "cost": metrics.cost_per_completed,

@@ -15,6 +15,7 @@ from recruitment import metrics
 from recruitment.payments import payout_apply_ui_status
 from scheduling.models import Session
 from scheduling.services import session_mark
+from scheduling.unmoderated import unmoderated_completion_record
 from studies.models import Status, Study, StudyType
 from studies.services import study_mark_recruitment_started
 from tests.billing.payouts_support import funded_ui_study
@@ -196,6 +197,54 @@ def test_metrics_take_four_queries_whatever_the_number_of_studies(admin, now,
         _started(admin, now)
     with django_assert_num_queries(4):
         assert len(metrics.study_metrics(Study.objects.all())) == 15
+
+
+def _test_study(admin, now):
+    """An Unmoderated Test started at T0, one participant approved (Completed in Rally once they
+    submit)."""
+    study = _started(admin, now, study_type=StudyType.UNMODERATED_TEST, duration_minutes=20)
+    application = ApplicationFactory(study=study, ui_applicant_id="app-t", status="completed",
+                                     applied_at=T0 + timedelta(minutes=10))
+    return study, application
+
+
+def test_an_unmoderated_tests_first_completion_is_not_a_confirmed_session(history, admin, now):
+    study, application = _test_study(admin, now)
+    now.at(hours=9)  # recorded by the poller 3 hours after the submission
+    assert unmoderated_completion_record(application_id=application.pk,
+                                         completed_at=T0 + timedelta(hours=6),
+                                         actor_label="test") is not None
+    rows = {row.study_id: row for row in metrics.study_metrics(
+        Study.objects.filter(pk__in=[history.pk, study.pk]))}
+    test = rows[study.pk]
+    assert test.hours_to_first_session is None
+    assert test.hours_to_first_completion == pytest.approx(6)  # when submitted
+    assert test.session_verdict.tone == "none"
+    # The workspace's session median is the moderated study's alone (5 hours, not 5 and 9).
+    workspace = metrics.workspace_metrics(list(rows.values()))
+    assert workspace.median_hours_to_first_session == pytest.approx(5)
+    moderated = rows[history.pk]
+    assert moderated.hours_to_first_completion is None
+    assert moderated.hours_to_first_session == pytest.approx(5)
+
+
+def test_the_panel_and_reports_show_a_tests_first_completion(client_for, admin, now):
+    study, application = _test_study(admin, now)
+    client = client_for(admin)
+    overview = reverse("studies:study_overview", args=[study.pk])
+    body = client.get(overview).content.decode()
+    assert "Time to first completed test" in body and "No test completed yet." in body
+    assert "Time to first confirmed session" not in body
+    now.at(hours=7)
+    unmoderated_completion_record(application_id=application.pk,
+                                  completed_at=T0 + timedelta(hours=6, minutes=30),
+                                  actor_label="test")
+    body = client.get(overview).content.decode()
+    assert "6.5 hours" in body
+    assert "User Interviews publishes no median for tests." in body
+    assert "median (24 hours)" not in body
+    reports = client.get(REPORTS).content.decode()
+    assert "6.5 hours" in reports and "First completed test" in reports
 
 
 # The overview panel ------------------------------------------------------------------------
