@@ -170,6 +170,10 @@ def test_interview_from_plan_to_receipt(e2e, worker, page, shot, researcher, ops
         expect(page.locator("main").get_by_role("row").filter(has_text=label)).to_contain_text(
             flow.money(value))
     shot(page, "receipt")
+    pdf = page.request.get(
+        live.url + page.get_by_role("link", name="Download PDF").get_attribute("href"))
+    assert pdf.ok and pdf.headers["content-type"] == "application/pdf"
+    assert pdf.body().startswith(b"%PDF")
     page.goto(f"{live.url}/receipts/")
     expect(page.get_by_role("row").filter(has_text=NAME)).to_contain_text(
         flow.money(figures["total_spent"]))
