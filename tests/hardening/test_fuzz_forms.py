@@ -170,18 +170,25 @@ PUBLIC = {"scheduling:booking", "panel:hosted_screener", "panel:unsubscribe", "l
           "password_reset", "password_reset_confirm"}
 
 
-def test_an_observer_replaying_every_admin_form_changes_nothing(world, db, client):
+@pytest.mark.parametrize("who", ["observer", "outsider"])
+def test_replaying_every_admin_form_without_the_right_changes_nothing(world, db, client, who):
     """The Admin's own forms, with their valid values, posted by the workspace's Observer
-    (read-only): each is refused or changes nothing stored."""
+    (read-only) or by the Admin of another workspace: each is refused or changes nothing."""
     from rally.models import Membership
+    from tests.rally.factories import MembershipFactory, UserFactory, WorkspaceFactory
 
     admin, candidates, forms = world
-    observer = Membership.objects.get(workspace=admin.workspace, role="observer")
+    if who == "observer":
+        observer = Membership.objects.get(workspace=admin.workspace, role="observer")
+    else:
+        observer = MembershipFactory(workspace=WorkspaceFactory(name="Globex Insights"),
+                                     role="admin", user=UserFactory(email="olga@globex.test"))
     client.force_login(observer.user)
+    client.get(reverse("billing:budgets"))  # a workspace's default budget is made on first look
     before = fingerprint()
     for name, params in ENDPOINTS:
-        if name in PUBLIC:
-            continue
+        if name in PUBLIC or (who == "outsider" and not params):
+            continue  # without an id in its URL a form acts on the outsider's own workspace
         path = reverse(name, kwargs={p: (candidates.get(p) or [uuid.uuid4()])[0]
                                      for p in params})
         for form in forms.get(name) or [{}]:
@@ -189,7 +196,7 @@ def test_an_observer_replaying_every_admin_form_changes_nothing(world, db, clien
             assert response.status_code < 500, (name, form)
             after = fingerprint()
             assert after == before, (
-                f"the Observer changed {changed_tables(before, after)} through {name} "
+                f"the {who} changed {changed_tables(before, after)} through {name} "
                 f"({response.status_code}): {form!r}")
             if name == "logout":  # signing in again stamps last_login: a new baseline
                 client.force_login(observer.user)
