@@ -122,6 +122,13 @@ def test_every_main_page_has_no_serious_or_critical_violation(live_server, page,
     expect(page.get_by_role("dialog")).to_be_visible()
     found["close study dialog"] = axe_violations(page)
 
+    # On a phone: the main pages again at 390 px wide.
+    page.set_viewport_size({"width": 390, "height": 844})
+    for name in ("studies list", "overview", "participants tab", "applicant profile",
+                 "budgets", "payments", "receipt", "calendar"):
+        page.goto(live_server.url + demo_pages[name])
+        found[f"{name} (phone)"] = axe_violations(page)
+
     problems = {name: lines for name, lines in found.items() if lines}
     assert not problems, "\n".join(
         f"{name}:\n    " + "\n    ".join(lines) for name, lines in problems.items())
