@@ -9,9 +9,10 @@ import pytest
 from django.core.management import call_command
 
 from billing.models import Payout
-from billing.payouts import payment_operations, payout_retry, payout_send_now
+from billing.payouts import payment_operations, payout_retry, payout_send_now, payouts_sweep
 from billing.reconciliation import ledger_problems
 from participants.models import Application
+from rally import clock
 from rally.models import Membership, OutboxOperation, User
 from recruitment import outbox, payments, sync
 from recruitment.demo import ACTIVE_STUDY, CLOSED_STUDY
@@ -119,6 +120,21 @@ def test_the_payout_on_its_way_is_sent_and_the_failed_one_retries(seeded, sandbo
     assert not OutboxOperation.objects.filter(operation="create_payment",
                                               status="failed").exclude(
         payload__payout_id=str(lena.pk)).exists()
+
+
+def test_the_sweeper_pays_the_not_sent_ones_a_day_later(seeded, sandbox_ui):
+    sam = _payout(Study.objects.get(name=UNMODERATED_STUDY), "Sam K.")
+    mateo = _payout(seeded, "Mateo G.")
+    assert payouts_sweep() == 0
+    clock.advance(hours=25)
+    assert payouts_sweep() == 2
+    for payout in (sam, mateo):
+        assert _run_latest(payout, sandbox_ui) == "done"
+    _settle(sandbox_ui)
+    # These two, and the seed's Sent ones (Priya's, Rosa's), pending at the sandbox till now.
+    assert payments.payments_poll(client=sandbox_ui) == 4
+    assert set(Payout.objects.filter(pk__in=[sam.pk, mateo.pk])
+               .values_list("state", "trigger")) == {("paid", "auto_24h")}
 
 
 def test_pausing_the_active_study_reaches_its_recruit_and_the_poll_changes_nothing(
