@@ -4,7 +4,7 @@ Views only read the request, call one service and write the document; the gatewa
 version, key, rate limit, faults and idempotency.
 """
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from rally import clock
 from sandbox import booking, documents, history, panel, services, webhooks
@@ -443,7 +443,11 @@ def not_found_view(request, body, unknown=""):
 
 @api_endpoint("POST", control=True)
 def control_history(request, body, recruit_id):
-    recruit = history.recruit_history_upsert(recruit_id=recruit_id, body=attributes_of(body))
+    try:
+        recruit = history.recruit_history_upsert(recruit_id=recruit_id, body=attributes_of(body))
+    except IntegrityError as error:  # a concurrent write took one of these ids first
+        raise ApiError(409, "conflict", "Conflict", "Another request wrote these rows at the "
+                       "same time; send the history again.") from error
     document = _recruit_doc(recruit).document
     document["meta"] = history.history_counts(recruit)
     return Answer(200, document)
