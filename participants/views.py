@@ -12,7 +12,7 @@ from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from billing.models import Payout
-from participants import review, services
+from participants import profile, review, services
 from participants.forms import BulkReviewForm, RejectForm
 from participants.models import Application
 from participants.selectors import application_counts_by_status, application_get_for_study
@@ -185,6 +185,8 @@ def applicant_profile(request, study_id, application_id):
                        and application.can_become(Status.INVITED)),
         "can_reject": application.can_become(Status.REJECTED),
         "reject_form": RejectForm(),
+        # What higher apps add about this applicant (a test completion and its payout).
+        "panels": profile.profile_panels(request, study, application),
     })
 
 

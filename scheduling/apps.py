@@ -20,5 +20,9 @@ class SchedulingConfig(AppConfig):
                            url_name="scheduling:study_scheduling", order=50,
                            applies_to=moderated)
         services.on_copy(scheduling_settings_copy)
+        from participants.profile import register_profile_panel
+        from scheduling.unmoderated import completion_profile_panel
+
+        register_profile_panel("test_completion", 10, completion_profile_panel)
         settings.CELERY_BEAT_SCHEDULE["scheduling-invites-sweep"] = {
             "task": "scheduling.session_invites_sweep", "schedule": 60.0}

@@ -10,6 +10,7 @@ from datetime import timedelta
 
 from django.db import transaction
 
+from billing.models import Payout
 from billing.payouts import payout_remember_ui_session
 from participants.models import Application
 from rally import clock
@@ -92,3 +93,16 @@ def unmoderated_completions_missing(*, study):
     return dict(Application.objects.filter(study=study, status__in=DONE_STATUSES,
                                            ui_applicant_id__isnull=False)
                 .exclude(pk__in=recorded).values_list("ui_applicant_id", "pk"))
+
+
+def completion_profile_panel(request, study, application):
+    """participants.profile provider: an Unmoderated Test participant's completion (when
+    they submitted the test) and the state of its incentive payment, or that the invited
+    participant has not submitted yet. Nothing for other studies or applicants. Two queries."""
+    if study.study_type != StudyType.UNMODERATED_TEST:
+        return None
+    session = unmoderated_completion_of(application.pk)
+    if session is None and application.status != Application.Status.INVITED:
+        return None
+    payout = None if session is None else Payout.objects.filter(session_id=session.pk).first()
+    return "scheduling/profile_test_completion.html", {"completion": session, "payout": payout}

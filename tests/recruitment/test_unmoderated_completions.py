@@ -11,6 +11,7 @@ from decimal import Decimal
 
 import pytest
 from django.db import transaction
+from django.template.loader import render_to_string
 from django.urls import reverse
 
 from billing.models import Payout
@@ -25,7 +26,7 @@ from recruitment.models import Recruitment
 from recruitment.unmoderated import unmoderated_completions_sync
 from scheduling.models import Session
 from scheduling.services import session_complete_and_pay
-from scheduling.unmoderated import unmoderated_completion_record
+from scheduling.unmoderated import completion_profile_panel, unmoderated_completion_record
 from studies.models import StudyType, TestTask
 from tests.billing.payouts_support import charges, funded_ui_study
 from tests.recruitment.sync_support import (  # noqa: F401 - fixtures
@@ -278,3 +279,36 @@ def test_the_sandboxs_submit_reaches_rally_by_signed_webhook_and_is_recorded_onc
     assert WebhookEvent.objects.filter(type="applicant.status_changed").exists()
     assert all(event.processed_at for event in WebhookEvent.objects.all())
     assert ActivityEntry.objects.filter(action="session.test_completed").count() == 1
+
+
+def test_the_applicant_profile_shows_the_completion_and_its_payout(
+        live_test, sandbox_ui, admin, client_for, django_assert_max_num_queries):
+    study, recruitment, application = live_test
+    # Invited, not submitted yet (the panel as the profile renders it: a page request here
+    # would close the sandbox's connection before the submission below).
+    template, context = completion_profile_panel(None, study, application)
+    html = render_to_string(template, context)
+    assert "Test completion" in html and "Not submitted yet." in html
+
+    _submit(sandbox_ui, application)
+    _poll(recruitment, sandbox_ui)
+    profile = reverse("participants:applicant_profile", args=[study.id, application.pk])
+    client = client_for(admin)
+    session = Session.objects.get(application=application)
+    payout = Payout.objects.get(session_id=session.pk)
+    with django_assert_max_num_queries(40):
+        html = client.get(profile).content.decode()
+    assert "Not submitted yet." not in html
+    assert "Submitted" in html and session.ends_at.strftime("%b %-d, %Y") in html
+    assert "$40.00" in html and "badge--not_sent" in html
+    assert f"Due {payout.due_at.strftime('%b %-d, %Y')}" in html
+
+    session_complete_and_pay(membership=admin, session_id=session.pk)
+    html = client.get(profile).content.decode()
+    assert "badge--sending" in html and ">Sending<" in html
+
+    # Someone who only applied, and applicants of other study types, get no such panel.
+    other = Application.objects.filter(study=study).exclude(pk=application.pk).get()
+    html = client.get(reverse("participants:applicant_profile",
+                              args=[study.id, other.pk])).content.decode()
+    assert "Test completion" not in html
