@@ -46,7 +46,7 @@ def test_interview_from_plan_to_receipt(e2e, worker, page, shot, researcher, ops
     page.get_by_role("link", name="Budgets").click()
     expect(page.get_by_role("row", name=re.compile("Workspace Budget"))).to_contain_text(
         "$0.00")
-    shot(page, "budgets")
+    shot(page, "budgets-before-start")
     page.goto(f"{live.url}/studies/{study_id}/")
     flow.start_recruitment(page, add_funds="1000")
     shot(page, "overview-starting")
@@ -184,6 +184,7 @@ def test_interview_from_plan_to_receipt(e2e, worker, page, shot, researcher, ops
     row = page.get_by_role("row", name=re.compile("Workspace Budget"))
     for value in (ledger.available, ledger.spent):
         expect(row).to_contain_text(flow.money(value))
+    shot(page, "budgets")
 
     page.goto(f"{live.url}/studies/")
     expect(page.get_by_role("link", name=NAME)).to_be_visible()
