@@ -14,6 +14,7 @@ import json
 import os
 import pkgutil
 import sys
+import traceback
 from pathlib import Path
 
 import django
@@ -27,23 +28,32 @@ def main(selected):
     selected = {name.replace("-", "_") for name in selected}
     if "perf_suite" in selected:
         os.environ["BENCH_SUITE"] = "1"
-    results = {}
     names = sorted(m.name for m in pkgutil.iter_modules([str(HERE)]) if m.name.startswith("perf_"))
+    ok = True
     for name in names:
         if selected and name not in selected:
             continue
-        module = importlib.import_module(f"bench.{name}")
-        for figure_id, figure in module.run().items():
-            results[figure_id] = figure
+        try:
+            figures = importlib.import_module(f"bench.{name}").run()
+        except Exception:  # one broken bench must not lose the others' figures
+            traceback.print_exc()
+            print(f"FAIL {name}: see the error above", flush=True)
+            ok = False
+            continue
+        for figure_id, figure in figures.items():
+            ok = ok and figure["ok"]
             mark = "ok  " if figure["ok"] else "MISS"
             print(f"{mark} {figure_id:26} {figure['value']:>8} {figure['unit']:<22} "
                   f"target {figure['target']}", flush=True)
-    previous = {}
+        _write(figures)
+    return 0 if ok else 1
+
+
+def _write(figures):
+    """Merge figures into results.json by id (the other ids keep their last figures)."""
     output = HERE / "results.json"
-    if output.exists():
-        previous = json.loads(output.read_text())
-    output.write_text(json.dumps({**previous, **results}, indent=2, sort_keys=True) + "\n")
-    return 0 if all(figure["ok"] for figure in results.values()) else 1
+    previous = json.loads(output.read_text()) if output.exists() else {}
+    output.write_text(json.dumps({**previous, **figures}, indent=2, sort_keys=True) + "\n")
 
 
 if __name__ == "__main__":

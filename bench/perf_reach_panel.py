@@ -1,8 +1,8 @@
 """perf-reach-panel: the Audience Reach panel's refresh when the estimate is cached.
 
-Creates a workspace, a researcher and a study, warms the estimate cache through a scripted
-UI (no sandbox needed), times GETs of the panel through the whole Django stack, and
-removes what it made.
+Creates a workspace, a researcher and a study (in a database of its own), warms the
+estimate cache through a scripted UI (no sandbox needed), times GETs of the panel through
+the whole Django stack, and removes what it made.
 """
 
 import logging
@@ -15,6 +15,7 @@ from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
 
+from bench.support import own_database
 from rally import clock
 from rally.models import Membership, User, Workspace
 from recruitment import reach
@@ -36,6 +37,11 @@ def _scripted_ui():
 
 
 def run():
+    with own_database("reach_panel"):
+        return _measure()
+
+
+def _measure():
     tag = uuid.uuid4().hex[:8]
     workspace = Workspace.objects.create(name=f"Bench reach {tag}")
     user = User.objects.create_user(email=f"bench-reach-{tag}@example.test", name="Bench")
