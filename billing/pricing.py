@@ -1,6 +1,7 @@
 """Recruitment fees per participant (SPEC B1), read from the dated `Price` table."""
 
 import datetime
+from dataclasses import dataclass
 from decimal import Decimal
 
 from django.core.exceptions import ObjectDoesNotExist
@@ -47,13 +48,54 @@ def recruitment_fee(*, audience_type, study_type, on=None):
     return price.amount
 
 
-def recruitment_estimate(*, participation_limit, fee, incentive):
-    """Estimated recruitment costs (SPEC B2), with both parts: limit x fee and
-    limit x incentive. What "Start Recruitment" reserves is `total`."""
-    fees = participation_limit * fee
-    incentives = participation_limit * incentive
-    return {"participants": participation_limit, "fee": fee, "incentive": incentive,
-            "fees": fees, "incentives": incentives, "total": fees + incentives}
+@dataclass(frozen=True)
+class CostEstimate:
+    """SPEC B2: participation limit times (recruitment fee + incentive amount), both parts.
+
+    The one place that arithmetic lives: the plan page's estimate (unsaved values as typed,
+    any part possibly missing) and what "Start Recruitment" reserves (`total`) both read it.
+    """
+
+    participation_limit: int | None
+    recruitment_fee: Decimal | None
+    incentive_amount: Decimal | None
+    fee_reason: str = ""  # why there is no recruitment fee, when there is none
+
+    @property
+    def complete(self):
+        return (self.participation_limit is not None and self.incentive_amount is not None
+                and self.recruitment_fee is not None)
+
+    @property
+    def fees_total(self):
+        if self.participation_limit is None or self.recruitment_fee is None:
+            return None
+        return self.recruitment_fee * self.participation_limit
+
+    @property
+    def incentives_total(self):
+        if self.participation_limit is None or self.incentive_amount is None:
+            return None
+        return self.incentive_amount * self.participation_limit
+
+    @property
+    def per_participant(self):
+        if self.recruitment_fee is None or self.incentive_amount is None:
+            return None
+        return self.recruitment_fee + self.incentive_amount
+
+    @property
+    def total(self):
+        if not self.complete:
+            return None
+        return self.fees_total + self.incentives_total
+
+
+def recruitment_estimate(*, participation_limit, fee, incentive, fee_reason=""):
+    """Estimated recruitment costs (SPEC B2) for these values, with both parts: limit x fee
+    (`fees_total`) and limit x incentive (`incentives_total`). What "Start Recruitment"
+    reserves is `total`."""
+    return CostEstimate(participation_limit, fee, incentive, fee_reason)
 
 
 def prices_seed_defaults():

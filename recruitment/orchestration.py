@@ -110,7 +110,7 @@ def recruitment_start(*, membership, study_id, budget_id):
     attempt = recruitment.start_attempts + 1
     billing.budget_reserve_for_study(
         budget=budget, study_id=study.id, study_name=study.name,
-        participation_limit=study.participation_limit, fee=costs["fee"],
+        participation_limit=study.participation_limit, fee=costs.recruitment_fee,
         incentive=study.incentive_amount, actor=membership.user, attempt=attempt)
     studies.study_mark_recruitment_started(study=study)
     previous = recruitment.state
@@ -135,7 +135,7 @@ def recruitment_start(*, membership, study_id, budget_id):
     activity_record(workspace=study.workspace, actor=membership.user,
                     action="recruitment.started", study_id=study.id,
                     summary=f"Started recruitment for “{study.name}”{again} from {budget.name}",
-                    data={"budget": str(budget.pk), "reserved": str(costs["total"]),
+                    data={"budget": str(budget.pk), "reserved": str(costs.total),
                           "attempt": attempt, "from": previous, "superseded": superseded})
     return recruitment
 

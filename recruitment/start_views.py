@@ -35,8 +35,8 @@ def _start_context(request, study, *, budget_id=None, error=None, shortfall=None
     if chosen is None:
         chosen = max(budgets, key=lambda b: b.figures.available, default=None)
     costs = orchestration.estimated_costs(study)
-    if chosen is not None and shortfall is None and chosen.figures.available < costs["total"]:
-        shortfall = costs["total"] - chosen.figures.available
+    if chosen is not None and shortfall is None and chosen.figures.available < costs.total:
+        shortfall = costs.total - chosen.figures.available
     return {
         "study": study, "costs": costs, "budgets": budgets, "chosen": chosen,
         "problems": orchestration.start_problems(study), "error": error,

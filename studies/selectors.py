@@ -9,6 +9,7 @@ from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import Prefetch, Q
 from django.http import Http404
 
+from billing.pricing import recruitment_estimate, recruitment_fee
 from studies import locations
 from studies.lifecycle import study_on_team  # noqa: F401 - part of this module's interface
 from studies.models import (
@@ -154,48 +155,10 @@ def criteria_catalog(*, audience_type, query=""):
 # Cost ---------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class CostEstimate:
-    """SPEC B2: participation limit times (recruitment fee + incentive amount), both parts."""
-
-    participation_limit: int | None
-    recruitment_fee: Decimal | None
-    incentive_amount: Decimal | None
-    fee_reason: str = ""  # why there is no recruitment fee, when there is none
-
-    @property
-    def complete(self):
-        return (self.participation_limit is not None and self.incentive_amount is not None
-                and self.recruitment_fee is not None)
-
-    @property
-    def fees_total(self):
-        if self.participation_limit is None or self.recruitment_fee is None:
-            return None
-        return self.recruitment_fee * self.participation_limit
-
-    @property
-    def incentives_total(self):
-        if self.participation_limit is None or self.incentive_amount is None:
-            return None
-        return self.incentive_amount * self.participation_limit
-
-    @property
-    def per_participant(self):
-        if self.recruitment_fee is None or self.incentive_amount is None:
-            return None
-        return self.recruitment_fee + self.incentive_amount
-
-    @property
-    def total(self):
-        if not self.complete:
-            return None
-        return self.fees_total + self.incentives_total
-
-
 def study_cost_estimate(*, source, study_type, audience_type, participation_limit,
                         incentive_amount):
-    """The estimate for these plan values (the plan page passes unsaved values as typed)."""
+    """The estimate for these plan values (the plan page passes unsaved values as typed):
+    the fee in effect today, or why there is none."""
     fee, reason = None, ""
     if source != Source.USER_INTERVIEWS:
         fee, reason = Decimal("0.00"), "The Rally panel has no recruitment fee."
@@ -203,13 +166,12 @@ def study_cost_estimate(*, source, study_type, audience_type, participation_limi
                             StudyType.UNMODERATED_TEST):
         reason = "User Interviews does not recruit for this study type."
     else:
-        from billing.pricing import recruitment_fee
-
         try:
             fee = recruitment_fee(audience_type=audience_type, study_type=study_type)
         except (ObjectDoesNotExist, ValueError):
             reason = "No recruitment fee is in effect for this audience and study type."
-    return CostEstimate(participation_limit, fee, incentive_amount, reason)
+    return recruitment_estimate(participation_limit=participation_limit, fee=fee,
+                                incentive=incentive_amount, fee_reason=reason)
 
 
 def study_cost_for(study):

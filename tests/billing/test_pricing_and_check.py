@@ -60,7 +60,8 @@ def test_estimate_shows_both_parts_and_the_shortfall(funded_budget):
 
     estimate = recruitment_estimate(participation_limit=8, fee=Decimal("65.00"),
                                     incentive=Decimal("100.00"))
-    assert (estimate["fees"], estimate["incentives"], estimate["total"]) == (
+    assert (estimate.fees_total, estimate.incentives_total, estimate.total) == (
         Decimal("520.00"), Decimal("800.00"), Decimal("1320.00"))
-    assert budget_shortfall(budget=funded_budget, amount=estimate["total"]) == Decimal("320.00")
+    assert estimate.per_participant == Decimal("165.00")
+    assert budget_shortfall(budget=funded_budget, amount=estimate.total) == Decimal("320.00")
     assert budget_shortfall(budget=funded_budget, amount=Decimal("10.00")) == Decimal("0.00")
