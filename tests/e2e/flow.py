@@ -294,7 +294,6 @@ def b2c_study_published(page, live_server, researcher, *, name, limit, incentive
 
 def started_by(page, live_server, membership, study_id, *, add_funds, shows=()):
     sign_in(page, live_server, membership)
-    page.get_by_role("link", name="Budgets").click()
     page.goto(f"{live_server.url}/studies/{study_id}/")
     start_recruitment(page, add_funds=add_funds, shows=shows)
 
