@@ -65,6 +65,10 @@ def test_two_people_book_one_group_time_complete_and_are_paid(e2e, worker, page,
     page.goto(f"{live.url}/budgets/payments/")
     for name in (first, second):
         expect(page.get_by_role("row").filter(has_text=name)).to_contain_text("Paid")
+    page.goto(f"{live.url}/studies/{study_id}/participants/")
+    for name in (first, second):  # the participants are Paid too (SPEC P4)
+        expect(page.get_by_role("row").filter(has_text=name).locator(".badge")).to_have_text(
+            "Paid")
     page.goto(f"{live.url}/studies/{study_id}/")
     flow.status_change(page, "Closed", confirm="Close study")
     worker.drain()
