@@ -124,6 +124,18 @@
     }
   });
 
+  // A region that polls while work is pending (data-poll-holds) is not replaced while the
+  // person is busy in it: a row menu open inside it, or any dialog open (a half-typed reason
+  // would be lost). The request is cancelled; the next poll tries again. (An htmx trigger
+  // filter would need eval, which the Content Security Policy does not allow.)
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var region = event.detail && event.detail.elt;
+    if (!region || !region.hasAttribute || !region.hasAttribute("data-poll-holds")) return;
+    if (region.querySelector("[aria-expanded=true]") || document.querySelector("dialog[open]")) {
+      event.preventDefault();
+    }
+  });
+
   // Toasts fade after a while; they stay in the live region long enough to be read.
   window.setTimeout(function () {
     document.querySelectorAll(".toast").forEach(function (toast) { toast.remove(); });
