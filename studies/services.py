@@ -13,7 +13,7 @@ from django.http import Http404
 from billing.selectors import reservation_exists
 from billing.services import reservation_shrink
 from rally import clock
-from rally.models import Membership
+from rally.models import Membership, User
 from rally.permissions import Permission
 from rally.services import activity_record, outbox_enqueue
 from studies import lifecycle, locations
@@ -323,7 +323,7 @@ def study_update_plan(*, membership, study, changes):
         current = {str(user_id) for user_id in study.team.values_list("pk", flat=True)}
         if current != cleaned["team"]:
             study.team.set(list(cleaned["team"]))
-            changed.append("Team")
+            changed.append(_team_change(current, cleaned["team"]))
     if not changed:
         return study
     _touch(study, [field for field in cleaned if field != "team"])
@@ -333,6 +333,20 @@ def study_update_plan(*, membership, study, changes):
             f"Updated the plan of “{study.name}”: " + "; ".join(changed),
             {"fields": sorted(cleaned)})
     return study
+
+
+def _team_change(before, after):
+    """"Team: added Ana Reyes and Ben Ortiz, removed Cleo Park" (sets of user ids)."""
+    names = {str(user.pk): user.display_name
+             for user in User.objects.filter(pk__in=before ^ after).only("name", "email")}
+
+    def listed(ids):
+        people = sorted(names.get(pk, "a former member") for pk in ids)
+        return people[0] if len(people) == 1 else f"{', '.join(people[:-1])} and {people[-1]}"
+
+    parts = [f"{verb} {listed(ids)}"
+             for verb, ids in (("added", after - before), ("removed", before - after)) if ids]
+    return "Team: " + ", ".join(parts)
 
 
 def _recruitment_limit_lowered(membership, study):
