@@ -70,8 +70,12 @@ RETURNING ui_participant_id, id
 """
 
 # On conflict: only a copy strictly newer than the stored one applies, so the same
-# snapshot again (a late poll) never undoes a change Rally made since (a booking); and a
-# paid application stays paid when UI reports the (earlier) completion again.
+# snapshot again (a late poll) never undoes a change Rally made since (a booking). Two
+# outcomes only Rally decides outrank UI's "completed", however new UI's copy is: Paid
+# (the incentive was confirmed), and Rejected after the session (Rally canceled the payout;
+# UI takes no rejection after a completed session, so it goes on reporting "completed").
+# Both are Rally's own rows, never in UI's history, so the ingest's outcome still depends
+# on neither the order nor the number of deliveries.
 _APPLICATION_UPSERT_SQL = """
 INSERT INTO participants_application
     (id, study_id, participant_id, ui_applicant_id, status, source, qualification,
@@ -86,8 +90,12 @@ FROM unnest(%s::uuid[], %s::text[], %s::text[], %s::text[], %s::text[], %s::int[
     AS row(participant_id, ui_applicant_id, status, source, qualification, screener_version,
            screener_responses, matched_criteria, unmet_criteria, applied_at, ui_updated_at)
 ON CONFLICT (ui_applicant_id) DO UPDATE SET
-    status = CASE WHEN participants_application.status = 'paid'
-                       AND EXCLUDED.status = 'completed'
+    status = CASE WHEN EXCLUDED.status = 'completed' AND (
+                           participants_application.status = 'paid'
+                           OR participants_application.status = 'rejected' AND EXISTS (
+                               SELECT 1 FROM billing_payout payout
+                               WHERE payout.application_id = participants_application.id
+                                 AND payout.state = 'canceled'))
                   THEN participants_application.status ELSE EXCLUDED.status END,
     qualification = EXCLUDED.qualification,
     screener_version = EXCLUDED.screener_version,

@@ -139,3 +139,28 @@ def test_a_failed_payment_leaves_the_application_completed(study, admin):
     application.refresh_from_db()
     assert application.status == "completed"
     assert not ActivityEntry.objects.filter(action="participants.applicant_paid").exists()
+
+
+def test_rejected_after_the_session_stays_rejected_when_ui_repeats_the_completion(
+        study, admin):
+    from tests.participants.factories import applicant_record
+
+    session, application = _completed(admin, study)
+    _reject(admin, study, application)
+    # UI never hears of the rejection: its later copies still say "completed", newer.
+    later = clock.now() + timedelta(hours=1)
+    record = applicant_record(1, status="completed", ui_applicant_id=application.ui_applicant_id,
+                              ui_participant_id=application.participant.ui_participant_id
+                              or "par_1", ui_updated_at=later)
+    for _ in range(2):
+        services.applications_upsert_from_ui(study=study, items=[record])
+    application.refresh_from_db()
+    assert application.status == "rejected"
+    assert application.ui_updated_at == later  # the rest of UI's copy still applies
+    assert Payout.objects.get(session_id=session.pk).state == "canceled"
+    # An application rejected by UI itself, then completed there, follows UI (no payout of
+    # Rally's was canceled): the rule is about Rally's own rejection only.
+    for status, minutes in (("rejected", 1), ("completed", 2)):
+        services.applications_upsert_from_ui(study=study, items=[
+            applicant_record(7, status=status, updated_minutes=minutes)])
+    assert Application.objects.get(ui_applicant_id="app_7").status == "completed"
