@@ -25,7 +25,7 @@ from rally.selectors import require_permission
 from scheduling.models import Session
 from scheduling.services import booking_url_for
 from studies import screeners
-from studies.models import CHOICE_TYPES, QuestionType, Source
+from studies.models import Source
 from studies.pages import study_page_context
 from studies.selectors import study_get_for_user
 
@@ -294,17 +294,6 @@ def _link_problem(request, error):
                   status=410 if error.expired else 404)
 
 
-def _answers_from_post(post, questions):
-    """The answers carried in hidden fields ({uid: value | [uids]})."""
-    answers = {}
-    for question in questions:
-        values = [value for value in post.getlist(f"a:{question['uid']}") if value.strip()]
-        if values:
-            answers[question["uid"]] = (values if question["type"] in CHOICE_TYPES
-                                        else values[0])
-    return answers
-
-
 @require_http_methods(["GET", "POST"])
 def hosted_screener(request, token):
     """The Rally-hosted screener: one question at a time, logic applied, then the
@@ -322,51 +311,18 @@ def hosted_screener(request, token):
     if refusal:
         return render(request, "panel/screener_closed.html", {**base, "message": refusal})
     number, questions = services.invitation_questions(invitation)
-    positions = {question["uid"]: index for index, question in enumerate(questions)}
-    answers, error, index = {}, "", None
-    seen = [uid for uid in request.POST.getlist("seen") if uid in positions]
-    started = request.method == "POST"
-    if request.method == "POST":
-        answers = _answers_from_post(request.POST, questions)
-        current = request.POST.get("current", "")
-        if request.POST.get("action") == "back" and seen:
-            index = positions[seen.pop()]
-            answers = {uid: value for uid, value in answers.items() if positions[uid] <= index}
-        elif current in positions:
-            index = positions[current]
-            try:
-                answer = screeners.answer_check(questions[index],
-                                                request.POST.getlist("answer"))
-            except ValidationError as refused:
-                error = refused.messages[0]
-            else:
-                answers.pop(current, None)
-                if answer is not None:
-                    answers[current] = answer
-                seen.append(current)
-                index = screeners.next_question_index(questions, answers, index)
-                if index is None:
-                    return _submit(request, invitation, answers, base)
-        elif request.POST.get("action") == "start":
-            index = screeners.next_question_index(questions, answers)
-            if index is None:
-                return _submit(request, invitation, answers, base)
-    question = questions[index] if index is not None else None
-    hidden = [(f"a:{uid}", value) for uid, values in answers.items()
-              for value in (values if isinstance(values, list) else [values])
-              if uid != (question or {}).get("uid")]
-    current_answer = answers.get(question["uid"]) if question else None
+    if request.method != "POST" or not (request.POST.get("action") == "start"
+                                        or "current" in request.POST):
+        # The study's introduction and "Start" (also for a post that is neither).
+        return render(request, "panel/screener.html", {
+            **base, "started": False, "total": len(questions), "version": number})
+    step = screeners.screener_step(questions, request.POST)
+    if step.finished:
+        return _submit(request, invitation, step.answers, base)
     return render(request, "panel/screener.html", {
-        **base, "started": started and question is not None, "question": question,
-        "number": len(seen) + 1, "total": len(questions), "error": error,
-        "hidden": hidden, "seen": seen, "version": number,
-        "chosen": current_answer if isinstance(current_answer, list) else
-        ([current_answer] if current_answer else []),
-        "value": current_answer if isinstance(current_answer, str) else "",
-        "scale": [str(n) for n in range(1, (question.get("max") or 5) + 1)]
-        if question and question["type"] == QuestionType.SCALE else (),
-        "is_choice": bool(question) and question["type"] in CHOICE_TYPES,
-    }, status=400 if error else 200)
+        **base, **step.form(), "started": True, "number": len(step.seen) + 1,
+        "total": len(questions), "version": number,
+    }, status=400 if step.error else 200)
 
 
 def _already_applied(request, invitation):

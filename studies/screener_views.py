@@ -322,22 +322,6 @@ def screener_check(request, study_id):
 # Preview -----------------------------------------------------------------------------------
 
 
-def _prior_answers(post, questions):
-    """The answers carried in the preview form's hidden fields ({uid: value | [uids]})."""
-    answers = {}
-    for question in questions:
-        values = post.getlist(f"a:{question['uid']}")
-        if not values:
-            continue
-        answers[question["uid"]] = values if question["type"] in CHOICE_TYPES else values[0]
-    return answers
-
-
-def _check_answer(question, values):
-    """The answer to one question as posted, or a ValidationError an applicant understands."""
-    return screeners.answer_check(question, values)
-
-
 def _shown_answers(questions, answers):
     shown = []
     for question in questions:
@@ -359,50 +343,16 @@ def screener_preview(request, study_id):
     """
     study = _study(request, study_id)
     questions = screeners.screener_draft(study)
-    positions = {q["uid"]: i for i, q in enumerate(questions)}
-    answers, error, index = {}, "", None
-    seen = [uid for uid in request.POST.getlist("seen") if uid in positions]
-    if request.method == "POST":
-        answers = _prior_answers(request.POST, questions)
-        current = request.POST.get("current", "")
-        if request.POST.get("action") == "back" and seen:
-            # Back to the previous question: later answers no longer count.
-            index = positions[seen.pop()]
-            answers = {uid: value for uid, value in answers.items() if positions[uid] <= index}
-        elif current in positions:
-            index = positions[current]
-            try:
-                answer = _check_answer(questions[index], request.POST.getlist("answer"))
-            except ValidationError as refused:
-                error = refused.messages[0]
-            else:
-                answers.pop(current, None)
-                if answer is not None:
-                    answers[current] = answer
-                seen.append(current)
-                index = screeners.next_question_index(questions, answers, index)
-        else:
-            index = screeners.next_question_index(questions, answers)
-    else:
-        index = screeners.next_question_index(questions, answers)
-    question = questions[index] if index is not None else None
-    hidden = [(f"a:{uid}", value) for uid, values in answers.items()
-              for value in (values if isinstance(values, list) else [values])
-              if uid != (question or {}).get("uid")]
-    current_answer = answers.get(question["uid"]) if question else None
+    step = screeners.screener_step(questions, request.POST)
     context = {
         **pages.study_page_context(request, study, "screener"),
-        "question": question, "number": (index + 1) if index is not None else None,
-        "total": len(questions), "error": error, "hidden": hidden, "seen": seen,
-        "chosen": current_answer if isinstance(current_answer, list) else
-        ([current_answer] if current_answer else []),
-        "value": current_answer if isinstance(current_answer, str) else "",
-        "scale": [str(n) for n in range(1, (question.get("max") or 5) + 1)]
-        if question and question["type"] == QuestionType.SCALE else (),
-        "answers": _shown_answers(questions, answers),
+        **step.form(),
+        "number": (step.index + 1) if step.index is not None else None,
+        "total": len(questions),
+        "answers": _shown_answers(questions, step.answers),
         "empty": not questions,
     }
     template = "studies/screener_preview.html"
     if request.htmx:
         return render(request, f"{template}#step", context)
-    return render(request, template, context, status=400 if error else 200)
+    return render(request, template, context, status=400 if step.error else 200)
