@@ -305,9 +305,15 @@ def session_complete_and_pay(request, session_id):
             messages.error(request, f"The payment could not be sent: {payout.failure_reason}")
         else:
             messages.success(request, "Session completed. The payment is on its way.")
+    participants_tab = reverse("participants:study_participants",
+                               kwargs={"study_id": session.study_id})
+    back = request.POST.get("next", "")
+    if back == participants_tab or back.startswith(f"{participants_tab}?"):
+        # The Participants tab's row menu comes back to the same filtered page.
+        return redirect(back)
     if session.is_test_completion:
         # Unmoderated Test completions are paid from the Participants tab (no Scheduling).
-        return redirect("participants:study_participants", study_id=session.study_id)
+        return redirect(participants_tab)
     return redirect("scheduling:study_scheduling", study_id=session.study_id)
 
 
