@@ -11,8 +11,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from billing.models import Payout
-from participants import profile, review, services
+from participants import profile, review, row_actions, services
 from participants.forms import BulkReviewForm, RejectForm
 from participants.models import Application
 from participants.selectors import application_counts_by_status, application_get_for_study
@@ -20,7 +19,6 @@ from rally.permissions import Permission
 from rally.selectors import require_permission
 from studies.lifecycle import study_on_team
 from studies.models import Status as StudyStatus
-from studies.models import StudyType
 from studies.pages import study_page_context
 from studies.selectors import study_get_for_user
 
@@ -78,7 +76,8 @@ def study_participants(request, study_id):
     progress = review.review_progress(rows)
     query_string = urlencode(query.params())
     invites_open = study.status != StudyStatus.CLOSED
-    payable = _payable_sessions(request, study, rows)
+    # What higher apps add to each row: "Complete & Send payment", "Record incentive"…
+    extras = row_actions.row_actions(request, study, rows)
     context = {
         **study_page_context(request, study, "participants"),
         "query": query,
@@ -88,7 +87,8 @@ def study_participants(request, study_id):
         "rows": [{"application": application, "operation": progress.get(application.pk),
                   "can_invite": invites_open and application.can_become(Status.INVITED),
                   "can_reject": application.can_become(Status.REJECTED),
-                  "pay_session": payable.get(application.pk)}
+                  "extra_actions": extras.get(application.pk, {}).get("actions", ()),
+                  "notes": extras.get(application.pk, {}).get("notes", ())}
                  for application in rows],
         "any_pending": any(op.status == "pending" for op in progress.values()),
         "total": total,
@@ -112,20 +112,6 @@ def study_participants(request, study_id):
     if request.htmx and request.htmx.target == "applicants-table":
         template += "#table"
     return render(request, template, context)
-
-
-def _payable_sessions(request, study, rows):
-    """{application id: session id} of the rows whose menu offers "Complete & Send payment":
-    an Unmoderated Test participant who completed it, incentive not sent yet (UI studies,
-    people who may pay). One query. Interviews offer it on their Scheduling tab."""
-    completed = [application.pk for application in rows
-                 if application.status == Status.COMPLETED]
-    if (not completed or study.study_type != StudyType.UNMODERATED_TEST
-            or not study.is_user_interviews or not _can_review(request, study)):
-        return {}
-    return dict(Payout.objects.filter(application_id__in=completed,
-                                      state=Payout.State.NOT_SENT)
-                .values_list("application_id", "session_id"))
 
 
 def _columns(study, query):

@@ -24,5 +24,9 @@ class SchedulingConfig(AppConfig):
         from scheduling.unmoderated import completion_profile_panel
 
         register_profile_panel("test_completion", 10, completion_profile_panel)
+        from participants.row_actions import register_row_actions
+        from scheduling.row_actions import payment_row_actions
+
+        register_row_actions("session_payment", 10, payment_row_actions)
         settings.CELERY_BEAT_SCHEDULE["scheduling-invites-sweep"] = {
             "task": "scheduling.session_invites_sweep", "schedule": 60.0}

@@ -1,0 +1,57 @@
+"""Items that higher apps add to a row of the Participants tab without participants importing
+them: entries of the row's three-dots menu ("Actions for NAME") and short notes beside the
+status (say, where the incentive payment stands).
+
+`register_row_actions("payment", 10, provider)` adds a provider, where
+provider(request, study, applications) answers {application id: [RowAction | RowNote, ...]}
+for the applications of the page it has something for. A provider reads what it needs for
+the whole page at once, in a fixed number of queries however many rows there are (the tab's
+query count is pinned). The scheduling app offers "Complete & Send payment" this way, the
+panel app "Record incentive".
+"""
+
+from dataclasses import dataclass
+
+_providers = {}
+
+
+@dataclass(frozen=True)
+class RowAction:
+    """A menu item: a POST form (with the page to come back to as `next`) or a link."""
+
+    label: str
+    url: str
+    method: str = "post"
+    confirm: str = ""
+    accessible_label: str = ""
+
+    @property
+    def is_post(self):
+        return self.method == "post"
+
+
+@dataclass(frozen=True)
+class RowNote:
+    """A short text shown under the row's status badge."""
+
+    text: str
+
+
+def register_row_actions(key, order, provider):
+    """Add a provider of row items (a key registered again replaces its provider)."""
+    _providers[key] = (order, provider)
+
+
+def row_actions(request, study, applications):
+    """{application id: {"actions": [RowAction...], "notes": [RowNote...]}} of every
+    registered provider, in the providers' order."""
+    extras = {}
+    if not applications:
+        return extras
+    for _, (_order, provider) in sorted(_providers.items(),
+                                        key=lambda item: (item[1][0], item[0])):
+        for application_id, items in (provider(request, study, applications) or {}).items():
+            row = extras.setdefault(application_id, {"actions": [], "notes": []})
+            for item in items:
+                row["notes" if isinstance(item, RowNote) else "actions"].append(item)
+    return extras
