@@ -23,14 +23,15 @@ Where the time goes (cProfile with a CPU clock, one worker, 400 payouts, Nov 202
   request is about half of a worker's CPU;
 - `rally.clock.now()` reads the test-clock offset from Redis on every call while the
   sandbox is enabled (~10 calls per payout, Rally's and the sandbox's).
-Measured on the shared 2-core development machine (Debian 12, load average 6-12 from
-other work), 600 payouts, the same harness before and after the batching: 38.6 -> 26 ms
-of worker CPU per payout, ~49 -> ~22 SQL statements per payout; 7 and 6 payouts/s, because
-on that machine each worker spent over 90 % of its time waiting for Postgres and for a
-core, not computing. What limits it: at 26 ms of CPU per payout two idle cores would give
-~75 payouts/s before Postgres takes its share; 200/s needs about 10 ms, which would take
-UI's stand-in out of the workers' processes (as the real UI is), a batch executor that
-records a whole batch's answers in one transaction, and no Redis read per `clock.now()`.
+Measured on the shared 2-core development machine (Debian 12, other work running), the
+same harness before and after the batching, back to back at load average 4-5: 28.7 -> 17.1
+ms of worker CPU per payout, ~49 -> ~22 SQL statements per payout, 26 -> 32 payouts/s; the
+best run 54/s at 15.9 ms (results.json); at load average 10, 6-11/s, each worker waiting
+for Postgres and for a core most of the time. What limits it: at 16 ms of CPU per payout
+two idle cores give ~100 payouts/s before Postgres takes its share; 200/s needs about 10
+ms, which would take UI's stand-in out of the workers' processes (as the real UI is), a
+batch executor recording a whole batch's answers in one transaction, and no Redis read
+per `clock.now()`.
 """
 
 import multiprocessing
