@@ -61,4 +61,10 @@ def test_panel_pages_have_no_serious_accessibility_violations(live_server, page,
                                         kwargs={"study_id": study.id}))):
         page.goto(live_server.url + path)
         problems[name] = axe_violations(page)
+    # The preview shows the question with the same markup as the hosted screener.
+    page.goto(live_server.url + reverse("studies:screener_preview",
+                                        kwargs={"study_id": study.id}))
+    page.get_by_role("button", name="Next").click()
+    page.get_by_role("alert").filter(has_text="Answer this question").wait_for()
+    problems["screener preview question with an error"] = axe_violations(page)
     assert {name: found for name, found in problems.items() if found} == {}
