@@ -64,8 +64,25 @@ class Verdict:
     text: str
 
 
+class _Outcomes:
+    """Show rate and cost per completed participant, from `completed`, `no_shows` and `spent`
+    (a study's or the workspace's)."""
+
+    @property
+    def show_rate(self):
+        """Completed ÷ (completed + no-show), a fraction; None before any session outcome."""
+        attended = self.completed + self.no_shows
+        return None if attended == 0 else self.completed / attended
+
+    @property
+    def cost_per_completed(self):
+        if self.completed == 0:
+            return None
+        return (self.spent / self.completed).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
 @dataclass
-class StudyMetrics:
+class StudyMetrics(_Outcomes):
     study_id: object
     name: str
     study_type: str
@@ -92,18 +109,6 @@ class StudyMetrics:
     def is_test(self):
         """An Unmoderated Test: participants complete it alone, there is no session to book."""
         return self.study_type == StudyType.UNMODERATED_TEST
-
-    @property
-    def show_rate(self):
-        """Completed ÷ (completed + no-show), a fraction; None before any session outcome."""
-        attended = self.completed + self.no_shows
-        return None if attended == 0 else self.completed / attended
-
-    @property
-    def cost_per_completed(self):
-        if self.completed == 0:
-            return None
-        return (self.spent / self.completed).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 def _start_time():
@@ -283,7 +288,7 @@ def study_metrics_for(study):
 
 
 @dataclass
-class WorkspaceMetrics:
+class WorkspaceMetrics(_Outcomes):
     studies: int
     median_minutes_to_first_qualified: float | None
     median_hours_to_first_session: float | None
@@ -294,17 +299,6 @@ class WorkspaceMetrics:
     funnel: list  # [{"key", "label", "count", "share"}] in stage order
     qualified_verdict: Verdict
     session_verdict: Verdict
-
-    @property
-    def show_rate(self):
-        attended = self.completed + self.no_shows
-        return None if attended == 0 else self.completed / attended
-
-    @property
-    def cost_per_completed(self):
-        if self.completed == 0:
-            return None
-        return (self.spent / self.completed).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 def _median(values):
