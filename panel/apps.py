@@ -20,6 +20,10 @@ class PanelConfig(AppConfig):
                            applies_to=lambda study: study.source == Source.RALLY_PANEL
                            and not study.is_template)
         pages.register_overview_panel("panel", 15, views.overview_panel)
+        from panel.row_actions import incentive_row_actions
+        from participants.row_actions import register_row_actions
+
+        register_row_actions("panel_incentive", 20, incentive_row_actions)
         settings.CELERY_BEAT_SCHEDULE["panel-invitation-emails-sweep"] = {
             "task": "panel.invitation_emails_sweep", "schedule": 60.0}
         settings.CELERY_BEAT_SCHEDULE["panel-booking-emails-sweep"] = {
