@@ -28,13 +28,19 @@ def applications_for_study(*, study, status="", query=""):
     return applications.order_by("-applied_at", "id")
 
 
+def _one_or_404(rows, **lookup):
+    """The one row matching `lookup`, or 404 for anything else: a missing row, another
+    workspace's or study's, or an id that is not even well-formed."""
+    try:
+        return rows.get(**lookup)
+    except (rows.model.DoesNotExist, ValidationError, ValueError, TypeError) as exc:
+        raise Http404 from exc
+
+
 def application_get_for_study(*, study, application_id):
     """One application of `study` (404 for any other id: another study's, or garbage)."""
-    try:
-        return Application.objects.select_related("participant").get(pk=application_id,
-                                                                     study=study)
-    except (Application.DoesNotExist, ValidationError, ValueError, TypeError) as exc:
-        raise Http404 from exc
+    return _one_or_404(Application.objects.select_related("participant"), pk=application_id,
+                       study=study)
 
 
 def application_counts_by_status(*, study):
@@ -200,11 +206,8 @@ def panel_people(*, workspace, filters=None):
 
 def panel_person_get(*, workspace, participant_id):
     """One panel person of the workspace (404 for anything else)."""
-    try:
-        return Participant.objects.get(pk=participant_id, workspace=workspace,
-                                       kind=Participant.Kind.PANEL)
-    except (Participant.DoesNotExist, ValidationError, ValueError, TypeError) as exc:
-        raise Http404 from exc
+    return _one_or_404(Participant.objects, pk=participant_id, workspace=workspace,
+                       kind=Participant.Kind.PANEL)
 
 
 def panel_person_history(*, participant):
@@ -221,24 +224,15 @@ def segments_for_workspace(*, workspace):
 
 
 def segment_get(*, workspace, segment_id):
-    try:
-        return Segment.objects.get(pk=segment_id, workspace=workspace)
-    except (Segment.DoesNotExist, ValidationError, ValueError, TypeError) as exc:
-        raise Http404 from exc
+    return _one_or_404(Segment.objects, pk=segment_id, workspace=workspace)
 
 
 def panel_import_get(*, workspace, import_id):
-    try:
-        return PanelImport.objects.get(pk=import_id, workspace=workspace)
-    except (PanelImport.DoesNotExist, ValidationError, ValueError, TypeError) as exc:
-        raise Http404 from exc
+    return _one_or_404(PanelImport.objects, pk=import_id, workspace=workspace)
 
 
 def property_definition_get(*, workspace, definition_id):
-    try:
-        return PropertyDefinition.objects.get(pk=definition_id, workspace=workspace)
-    except (PropertyDefinition.DoesNotExist, ValidationError, ValueError, TypeError) as exc:
-        raise Http404 from exc
+    return _one_or_404(PropertyDefinition.objects, pk=definition_id, workspace=workspace)
 
 
 def property_value_counts(*, workspace, definitions):
