@@ -18,6 +18,11 @@ from participants.models import Application
 from rally import clock
 from scheduling import services
 from scheduling.models import Session
+from tests.a11y.conftest import (  # noqa: F401 - axe in the browser test
+    axe_source,
+    axe_violations,
+    browser_context_args,
+)
 from tests.billing.payouts_support import charges, ended_session, funded_ui_study
 from tests.conftest import PASSWORD
 from tests.participants.factories import ApplicationFactory, ParticipantFactory
@@ -197,7 +202,7 @@ def test_the_participants_tab_reads_as_many_queries_with_5_and_50_people(study, 
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
 def test_researcher_completes_and_pays_from_the_participants_tab(live_server, page, admin,
-                                                                researcher):
+                                                                researcher, axe_violations):  # noqa: F811
     study = funded_ui_study(admin, name="Checkout interviews")
     study.owner = researcher.user  # the researcher runs this study
     study.save(update_fields=["owner"])
@@ -220,6 +225,7 @@ def test_researcher_completes_and_pays_from_the_participants_tab(live_server, pa
     browser.get_by_role("button", name="Actions for Rosa T.").click()
     item = browser.get_by_role("menuitem", name="Complete & Send payment")
     expect(item).to_be_visible()
+    assert axe_violations(browser) == []
     browser.once("dialog", lambda dialog: dialog.accept())
     item.click()
     expect(browser.get_by_role("status")).to_contain_text(
@@ -228,6 +234,7 @@ def test_researcher_completes_and_pays_from_the_participants_tab(live_server, pa
     row = browser.locator("tr", has_text="Rosa T.")
     expect(row.locator(".badge")).to_have_text("Completed")
     expect(row).to_contain_text("Payment: Sending")
+    assert axe_violations(browser) == []
     browser.get_by_role("button", name="Actions for Rosa T.").click()
     expect(browser.get_by_role("menuitem", name=re.compile("Complete"))).to_have_count(0)
     assert Payout.objects.get(session_id=session.pk).state == "sending"
