@@ -50,10 +50,15 @@ def _fast_password_hashing(settings):
 
 @pytest.fixture(autouse=True)
 def _fresh_cache():
-    """The cache (sign-in throttle, clock offset, reach) lives in Redis: empty it per test."""
+    """The cache (sign-in throttle, clock offset, reach) lives in Redis: empty it per test.
+    The clock's in-process memo of the offset goes with it (the offset row is rolled back)."""
+    from rally import clock
+
     cache.clear()
+    clock.forget()
     yield
     cache.clear()
+    clock.forget()
 
 
 @pytest.fixture
