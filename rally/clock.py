@@ -3,8 +3,19 @@
 With the sandbox enabled, a test clock offset (stored in the database, moved by the
 sandbox's `/_sandbox/clock`) is added, so a demo can let 24 hours pass. In production the
 sandbox is disabled and this is the real clock.
+
+The offset is read from the cache (Redis, then the database) at most once a second per
+process and remembered in between (`MEMO_SECONDS`): a payout run calls `now()` about ten
+times per payout, and a Redis round trip each time was a measurable share of a worker's
+CPU. `advance()` and `reset()` forget the remembered offset in the process that moved the
+clock, so that process (a test, the sandbox console served by the same server, the
+live_server thread of a browser test) sees the move at once. Another process (a Celery
+worker while the console moves the clock in the web process) sees it within
+`MEMO_SECONDS`. `forget()` drops the remembered offset (the tests call it with the cache
+emptied between tests, where a rolled-back transaction takes the offset with it).
 """
 
+import time
 from datetime import timedelta
 
 from django.conf import settings
@@ -12,6 +23,12 @@ from django.core.cache import cache
 from django.utils import timezone
 
 CACHE_KEY = "rally:test-clock-offset"
+#: How long a process trusts the offset it last read (seconds).
+MEMO_SECONDS = 1.0
+
+# (offset in seconds, time.monotonic() until which it holds) or None. One tuple, replaced
+# whole, so threads of one process (the dev server, live_server) never see half of it.
+_memo = None
 
 
 def now():
@@ -21,6 +38,10 @@ def now():
 
 
 def offset_seconds():
+    global _memo
+    memo, moment = _memo, time.monotonic()
+    if memo is not None and moment < memo[1]:
+        return memo[0]
     offset = cache.get(CACHE_KEY)
     if offset is None:
         from rally.models import TestClock
@@ -28,7 +49,14 @@ def offset_seconds():
         row = TestClock.objects.filter(pk=1).first()
         offset = row.offset_seconds if row else 0
         cache.set(CACHE_KEY, offset, timeout=30)
+    _memo = (offset, moment + MEMO_SECONDS)
     return offset
+
+
+def forget():
+    """Drop this process's remembered offset: the next `now()` reads it afresh."""
+    global _memo
+    _memo = None
 
 
 def advance(*, hours=0, seconds=0):
@@ -45,6 +73,7 @@ def advance(*, hours=0, seconds=0):
     TestClock.objects.get_or_create(pk=1)
     TestClock.objects.filter(pk=1).update(offset_seconds=F("offset_seconds") + delta)
     cache.delete(CACHE_KEY)
+    forget()
     return now()
 
 
@@ -54,3 +83,4 @@ def reset():
 
     TestClock.objects.filter(pk=1).delete()
     cache.delete(CACHE_KEY)
+    forget()
