@@ -7,6 +7,7 @@ from django import forms
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import Q
+from django.http import Http404
 from django.shortcuts import render
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET
@@ -16,6 +17,7 @@ from rally.selectors import require_permission
 from recruitment import metrics as m
 from studies.lifecycle import study_on_team
 from studies.models import Status, Study, StudyType
+from studies.selectors import study_get_for_user
 
 PAGE_SIZE = 25
 
@@ -114,20 +116,39 @@ def _may_read(membership, study):
         Permission.READ_STUDY_FIGURES, on_team=study_on_team(study, membership.user))
 
 
+def _panel_shown(request, study):
+    return (not study.is_template and study.status != Status.DRAFT
+            and _may_read(getattr(request, "membership", None), study))
+
+
 def metrics_panel(request, study):
-    """studies.pages provider: the study's recruitment metrics, once it has a start."""
-    if study.is_template or study.status == Status.DRAFT:
+    """studies.pages provider: the panel's place on the overview, once the study is out of
+    draft. Its figures (about a third of the overview's work) load after the page, from
+    `metrics_panel_card`; without JavaScript the card links there."""
+    if not _panel_shown(request, study):
         return None
-    if not _may_read(getattr(request, "membership", None), study):
-        return None
+    return "recruitment/metrics_panel.html", {"loading": True}
+
+
+@login_required
+@require_GET
+def metrics_panel_card(request, study_id):
+    """The overview's recruitment metrics card (the panel's partial, or a page of its own
+    for a browser without JavaScript). Same reader rule as the panel."""
+    study = study_get_for_user(membership=request.membership, study_id=study_id)
+    require_permission(request.membership, Permission.READ_STUDY_FIGURES,
+                       on_team=study_on_team(study, request.membership.user))
+    if not _panel_shown(request, study):
+        raise Http404
     metrics = m.study_metrics_for(study)
     if metrics is None:
-        return None
-    return "recruitment/metrics_panel.html", {
-        "row": _display(metrics),
-        "medians": {"qualified": m.MEDIAN_MINUTES_TO_QUALIFIED,
-                    "session": m.MEDIAN_HOURS_TO_SESSION},
-    }
+        raise Http404
+    context = {"study": study, "row": _display(metrics),
+               "medians": {"qualified": m.MEDIAN_MINUTES_TO_QUALIFIED,
+                           "session": m.MEDIAN_HOURS_TO_SESSION}}
+    if request.htmx:
+        return render(request, "recruitment/metrics_panel.html", {**context, "partial": True})
+    return render(request, "recruitment/metrics_panel_page.html", context)
 
 
 # The Reports page ----------------------------------------------------------------------------

@@ -16,4 +16,5 @@ urlpatterns = [
     path("studies/<uuid:study_id>/sync/<uuid:operation_id>/retry/", sync_status.outbox_retry,
          name="outbox_retry"),
     path("reports/", reports.reports, name="reports"),
+    path("studies/<uuid:study_id>/metrics/", reports.metrics_panel_card, name="metrics_panel"),
 ]

@@ -28,6 +28,9 @@ def test_reports_and_the_metrics_panel_have_no_serious_violation(live_server, pa
                        ("reports, filter error", "/reports/?started_from=2026-13-40"),
                        ("overview", f"/studies/{study.pk}/")):
         page.goto(f"{live_server.url}{path}")
+        if name == "overview":  # the metrics card loads after the page
+            page.locator("#metrics-panel:not([aria-busy])").wait_for()
+            assert page.get_by_text("Time to first qualified applicant").is_visible()
         found = axe_violations(page)
         if found:
             problems[name] = found

@@ -231,15 +231,15 @@ def test_an_unmoderated_tests_first_completion_is_not_a_confirmed_session(histor
 def test_the_panel_and_reports_show_a_tests_first_completion(client_for, admin, now):
     study, application = _test_study(admin, now)
     client = client_for(admin)
-    overview = reverse("studies:study_overview", args=[study.pk])
-    body = client.get(overview).content.decode()
+    overview = reverse("recruitment:metrics_panel", args=[study.pk])
+    body = client.get(overview, headers=HTMX).content.decode()
     assert "Time to first completed test" in body and "No test completed yet." in body
     assert "Time to first confirmed session" not in body
     now.at(hours=7)
     unmoderated_completion_record(application_id=application.pk,
                                   completed_at=T0 + timedelta(hours=6, minutes=30),
                                   actor_label="test")
-    body = client.get(overview).content.decode()
+    body = client.get(overview, headers=HTMX).content.decode()
     assert "6.5 hours" in body
     assert "User Interviews publishes no median for tests." in body
     assert "median (24 hours)" not in body
@@ -250,19 +250,58 @@ def test_the_panel_and_reports_show_a_tests_first_completion(client_for, admin, 
 # The overview panel ------------------------------------------------------------------------
 
 
-def test_overview_shows_the_metrics_panel_with_verdicts(client_for, admin, history, now):
-    response = client_for(admin).get(reverse("studies:study_overview", args=[history.pk]))
+HTMX = {"HX-Request": "true"}
+
+
+def _card_url(study):
+    return reverse("recruitment:metrics_panel", args=[study.pk])
+
+
+def test_overview_places_the_panel_and_loads_it_after_the_page(client_for, admin, history, now):
+    body = client_for(admin).get(
+        reverse("studies:study_overview", args=[history.pk])).content.decode()
+    assert "Recruitment metrics" in body and 'aria-busy="true"' in body
+    assert f'hx-get="{_card_url(history)}"' in body and 'hx-trigger="load"' in body
+    assert f'<a href="{_card_url(history)}">Open the metrics</a>' in body
+    assert "50 minutes" not in body  # the figures come with the card
+
+
+def test_the_card_shows_the_metrics_with_verdicts(client_for, admin, history, now,
+                                                   django_assert_max_num_queries):
+    client = client_for(admin)
+    with django_assert_max_num_queries(9):
+        response = client.get(_card_url(history), headers=HTMX)
+    assert response.status_code == 200
     body = response.content.decode()
-    assert "Recruitment metrics" in body
+    assert "<h2 id=\"metrics-panel-heading\">Recruitment metrics</h2>" in body
+    assert "aria-busy" not in body and "<html" not in body
     assert "50 minutes" in body and "Faster than the median (77 minutes)." in body
     assert "5.0 hours" in body and "1.1 days" in body and "50%" in body
     assert "$165.00" in body
 
 
+def test_without_javascript_the_link_opens_the_card_as_a_page(client_for, admin, history, now):
+    response = client_for(admin).get(_card_url(history))
+    body = response.content.decode()
+    assert response.status_code == 200 and "<html" in body
+    assert f"<h1>{history.name}</h1>" in body and "Faster than the median (77 minutes)." in body
+
+
 def test_the_metrics_panel_is_not_shown_to_an_observer(client_for, observer, history, now):
-    response = client_for(observer).get(reverse("studies:study_overview", args=[history.pk]))
+    client = client_for(observer)
+    response = client.get(reverse("studies:study_overview", args=[history.pk]))
     assert response.status_code == 200
     assert "Recruitment metrics" not in response.content.decode()
+    assert client.get(_card_url(history), headers=HTMX).status_code == 403
+
+
+def test_the_card_of_a_draft_or_another_workspaces_study_is_404(client_for, admin, now):
+    draft = StudyFactory(workspace=admin.workspace, owner=admin.user, status=Status.DRAFT)
+    client = client_for(admin)
+    assert client.get(_card_url(draft), headers=HTMX).status_code == 404
+    foreign = StudyFactory()
+    assert client.get(_card_url(foreign), headers=HTMX).status_code == 404
+    assert client.get("/studies/not-a-uuid/metrics/").status_code == 404
 
 
 # The Reports page --------------------------------------------------------------------------
