@@ -13,6 +13,7 @@ from rally.permissions import Permission, Role
 
 OUTBOX_KEY_NAMESPACE = uuid.UUID("5d0f1f8e-3c1a-4c55-9a51-7b1f3f0c2a10")
 OUTBOX_EXECUTE_TASK = "recruitment.outbox_execute"
+OUTBOX_EXECUTE_BATCH_TASK = "recruitment.outbox_execute_batch"
 
 
 def activity_record(*, workspace, action, summary, actor=None, actor_label="", study_id=None,
@@ -80,12 +81,8 @@ def outbox_enqueue_many(*, workspace, operation, items):
         idempotency_key__in=keys)}
     # The ids are made here: a row read back with the id just made is one this call wrote.
     created = [row.pk for row in new if rows[row.idempotency_key].pk == row.pk]
-
-    def dispatch():
-        for operation_id in created:
-            outbox_dispatch(operation_id)
-
-    transaction.on_commit(dispatch)
+    if created:
+        transaction.on_commit(lambda: outbox_dispatch_batch(created))
     return [rows[key] for key in keys]
 
 
@@ -99,6 +96,23 @@ def outbox_dispatch(operation_id):
         import logging
 
         logging.getLogger(__name__).warning("outbox dispatch failed for %s", operation_id)
+
+
+def outbox_dispatch_batch(operation_ids):
+    """Ask one worker to execute these outbox rows in turn: one message for a batch rather
+    than one each (each row is still claimed on its own; a lost message leaves the rows to
+    the outbox sweeper)."""
+    if len(operation_ids) == 1:
+        return outbox_dispatch(operation_ids[0])
+    from rally.celery import app
+
+    try:
+        app.send_task(OUTBOX_EXECUTE_BATCH_TASK, args=[[str(pk) for pk in operation_ids]])
+    except Exception:
+        import logging
+
+        logging.getLogger(__name__).warning("outbox dispatch failed for %d rows",
+                                            len(operation_ids))
 
 
 # Memberships -------------------------------------------------------------------------------
