@@ -152,7 +152,7 @@ def _worker(go, failures):
     """One worker process: sweep a batch, pay its rows at UI, again until nothing is due."""
     from billing.payouts import payouts_send_due
     from rally.models import OutboxOperation
-    from recruitment.outbox import outbox_execute
+    from recruitment.outbox import outbox_execute_batch
 
     client = _client()
     go.wait()
@@ -161,11 +161,12 @@ def _worker(go, failures):
             sent = payouts_send_due(limit=BATCH)
             if not sent:
                 return
+            # The batch's one message (`recruitment.outbox_execute_batch`), run here.
             rows = OutboxOperation.objects.filter(
                 operation="create_payment",
                 idempotency_key__in=[_key(payout_id) for payout_id in sent])
-            for operation_id in rows.values_list("pk", flat=True):
-                outbox_execute(operation_id=operation_id, client=client)
+            outbox_execute_batch(operation_ids=list(rows.values_list("pk", flat=True)),
+                                 client=client)
     except BaseException as error:
         failures.put(f"{type(error).__name__}: {error}")
         raise

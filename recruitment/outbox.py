@@ -139,6 +139,20 @@ def outbox_execute(*, operation_id, client=None):
     return _record_success(operation, handler, result or {})
 
 
+def outbox_execute_batch(*, operation_ids, client=None):
+    """Run several outbox rows in turn with one client (one worker call for a batch the
+    payouts sweeper wrote). Each row is claimed, sent, looked up before a re-send and
+    recorded on its own, exactly as `outbox_execute` does it; a row another worker holds
+    or has done is skipped. Returns each row's status afterwards (None when skipped)."""
+    if client is None:
+        from recruitment.user_interviews.client import UIClient
+
+        with UIClient.from_settings() as own:
+            return outbox_execute_batch(operation_ids=operation_ids, client=own)
+    return [outbox_execute(operation_id=operation_id, client=client)
+            for operation_id in operation_ids]
+
+
 def _describe(error):
     # The client's errors already read "User Interviews answered 422 validation_failed: …".
     return str(error) or type(error).__name__

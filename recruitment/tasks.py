@@ -18,6 +18,13 @@ def outbox_execute(operation_id):
         return outbox.outbox_execute(operation_id=operation_id, client=client)
 
 
+@shared_task(name="recruitment.outbox_execute_batch", ignore_result=True)
+def outbox_execute_batch(operation_ids):
+    """Run a batch of outbox rows in turn (the payouts sweeper's batch, one message)."""
+    with _client() as client:
+        return outbox.outbox_execute_batch(operation_ids=operation_ids, client=client)
+
+
 @shared_task(name="recruitment.outbox_sweep", ignore_result=True)
 def outbox_sweep():
     """Beat: re-dispatch due pending rows (lost messages, finished backoffs)."""

@@ -61,7 +61,10 @@ def test_a_sweep_takes_as_many_statements_for_60_payouts_as_for_3(
                   .values_list("pk", flat=True))
     assert ActivityEntry.objects.filter(study_id=large.pk, action="payout.sending").count() == 60
     assert ActivityEntry.objects.filter(study_id=large.pk, action="billing.fee").count() == 60
-    assert len(dispatched) == 60  # one message per new outbox row, after commit
+    # One message for the batch, after commit, naming each new outbox row.
+    assert [name for name, _ in dispatched] == ["recruitment.outbox_execute_batch"]
+    assert sorted(dispatched[0][1][0]) == sorted(str(pk) for pk in operations.values_list(
+        "pk", flat=True))
 
 
 def test_charging_a_batch_is_charging_one_by_one(admin):

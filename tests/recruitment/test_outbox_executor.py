@@ -390,3 +390,44 @@ def test_budget_refills_with_time(settings):
 def test_budget_can_be_turned_off(settings):
     settings.UI_RATE_LIMIT_PER_MINUTE = 0
     assert all(outbox.ui_rate_acquire() == 0 for _ in range(100))
+
+
+# A batch in one worker call -----------------------------------------------------------------
+
+
+def test_a_batch_runs_each_row_once_and_skips_one_already_done(workspace, probe):
+    rows = [enqueue(workspace, n) for n in (1, 2, 3)]
+    assert execute(rows[1]) == "done"
+    statuses = outbox.outbox_execute_batch(operation_ids=[row.pk for row in rows],
+                                           client=object())
+    assert statuses == ["done", None, "done"]
+    assert probe.calls == 3
+    assert sorted(result["answer"] for result in probe.applied) == [1, 2, 3]
+
+
+def test_a_batch_looks_up_before_resending_a_row_tried_before(workspace, probe_with_lookup):
+    first, second = enqueue(workspace, 1), enqueue(workspace, 2)
+    probe_with_lookup.raise_next = [errors.OutcomeUnknown("timed out")]
+    assert execute(first) == "pending"
+    OutboxOperation.objects.filter(pk=first.pk).update(next_attempt_at=clock.now())
+    probe_with_lookup.lookup_answer = {"answer": "found"}
+    assert outbox.outbox_execute_batch(operation_ids=[first.pk, second.pk],
+                                       client=object()) == ["done", "done"]
+    first.refresh_from_db()
+    assert first.result == {"answer": "found"} and probe_with_lookup.lookups == 1
+    assert probe_with_lookup.calls == 2  # the first row's one call, the second row's
+
+
+def test_rows_enqueued_together_go_to_a_worker_in_one_message(workspace, monkeypatch,
+                                                              django_capture_on_commit_callbacks):
+    from rally.celery import app
+    from rally.services import outbox_enqueue_many
+
+    sent = []
+    monkeypatch.setattr(app, "send_task", lambda name, args=(), **kw: sent.append((name, args)))
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        rows = outbox_enqueue_many(workspace=workspace, operation="probe",
+                                   items=[(f"b{n}", {"n": n}, None) for n in range(3)])
+    assert sent == [("recruitment.outbox_execute_batch", [[str(row.pk) for row in rows]])]
+    app.loader.import_default_modules()
+    assert "recruitment.outbox_execute_batch" in app.tasks
