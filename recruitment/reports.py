@@ -146,8 +146,9 @@ def metrics_panel_card(request, study_id):
     context = {"study": study, "row": _display(metrics),
                "medians": {"qualified": m.MEDIAN_MINUTES_TO_QUALIFIED,
                            "session": m.MEDIAN_HOURS_TO_SESSION}}
-    if request.htmx:
-        return render(request, "recruitment/metrics_panel.html", {**context, "partial": True})
+    if request.htmx:  # the overview's placeholder swaps itself for the card
+        return render(request, "recruitment/metrics_panel_page.html#card",
+                      {**context, "partial": True})
     return render(request, "recruitment/metrics_panel_page.html", context)
 
 
