@@ -11,6 +11,7 @@ import uuid
 from celery import shared_task
 from django.conf import settings
 from django.db import transaction
+from django.db.models import OuterRef, Subquery
 
 from billing import payouts
 from billing.models import Payout
@@ -70,11 +71,16 @@ def _payment_result(payment, ui_session_id=""):
 
 @handler("create_payment", label="pay the incentive through User Interviews")
 def create_payment(operation, client):
-    payout = payouts.payout_for_operation(operation.payload["payout_id"])
+    # The payout and its study's recruit at UI in one read (one statement fewer a payout).
+    payout = Payout.objects.annotate(study_ui_recruit_id=Subquery(
+        Recruitment.objects.filter(study_id=OuterRef("study_id"))
+        .values("ui_recruit_id")[:1])).get(pk=operation.payload["payout_id"])
     if payout.state in (Payout.State.SENT, Payout.State.PAID):
         return {"payment_id": payout.ui_payment_id, "status": payout.ui_status,
                 "ui_session_id": payout.ui_session_id}
-    recruit_id = _recruit_id(payout.study_id)
+    recruit_id = payout.study_ui_recruit_id
+    if not recruit_id:
+        raise NotReady("The study does not exist at User Interviews yet.")
     if not payout.ui_session_id:
         _ui_sessions_resolve(study_id=payout.study_id, recruit_id=recruit_id, client=client)
         payout.refresh_from_db()
@@ -112,7 +118,7 @@ def _payment_refused(operation, message):
 # Confirmations ------------------------------------------------------------------------------
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)  # nothing catches its errors to go on: no savepoint
 def payout_apply_ui_status(*, payout_id, ui_payment_id, ui_status, ui_session_id="", actor):
     """What UI says of a payout's payment (its answer, a webhook or the poll), recorded by
     billing; once the payout is Paid the participant's application is Paid too (SPEC P4), in

@@ -319,3 +319,24 @@ def test_retry_after_a_refusal_is_a_new_request_and_an_old_row_no_longer_speaks(
     assert len({request.headers["Idempotency-Key"] for request, _ in posts}) == 2
     assert payments_at_ui(sandbox_ui, study) == []
     assert charges(study) == (1, 1, 0)
+
+
+def test_paying_one_payout_takes_seven_statements_of_rallys(admin, completed, sandbox_ui):
+    """Rally's side of one payment at the outbox's rate: the claim, one read of the payout
+    with its recruit, then recording the answer in one transaction without savepoints of
+    its own (the in-process sandbox's statements are told apart by their tables)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    _, session, ui_session_id = completed
+    operation = pay_now(admin, session)
+    # Its UI session already known: no listing of the recruit's sessions first.
+    Payout.objects.filter(session_id=session.pk).update(ui_session_id=ui_session_id)
+    with CaptureQueriesContext(connection) as captured:
+        assert run(operation, sandbox_ui) == "done"
+    statements = [query["sql"] for query in captured.captured_queries]
+    ours = [sql for sql in statements if "sandbox_" not in sql and "SAVEPOINT" not in sql]
+    assert len(ours) == 7, "\n".join(ours)
+    # One savepoint for the recording (the test's transaction wraps it; in a worker it is
+    # the transaction itself) and the sandbox's one: none for the nested use cases.
+    assert sum(sql.startswith("SAVEPOINT") for sql in statements) == 2
