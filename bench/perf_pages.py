@@ -8,7 +8,10 @@ Django stack (test client, one process), at a small and at a large size.
   (`perf-queries-<page>`) and `perf-queries`, the largest count, ok when every page is.
 - perf-scale: median latency of the Participants tab at 10,000 applicants ÷ at 100.
 - perf-page: median latency of the study overview ÷ a minimal authenticated page (the
-  New Study form) of the same workspace and server.
+  New Study form) of the same workspace and server. The overview's recruitment metrics
+  card loads after the page (its own request, pinned at 9 queries in
+  tests/recruitment/test_metrics.py), so it is not part of the overview's figure: in Nov
+  2026 the overview went from 13 queries and ~2.9-4x to 9 queries and ~1.9x.
 
 Latencies are medians of REQUESTS requests each after WARMUP, the two pages of a ratio
 taken in alternation so that a busy machine slows both alike. Runs in a database of its

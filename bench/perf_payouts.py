@@ -14,24 +14,29 @@ everything, the in-process sandbox included.
 Where the time goes (cProfile with a CPU clock, one worker, 400 payouts, Nov 2026):
 - the sweep is batched: per batch of 100, one claim, one study lock per study, one read of
   the keys already charged, one insert each of transfers, outbox rows and activity entries,
-  two payout UPDATEs (about 0.25 SQL statements per payout, was ~22). What is left of it
-  is mostly Celery's `send_task` per outbox row after commit (~2 ms of CPU per payout);
-- paying one payout at UI costs ~10 Rally statements (claim as one UPDATE ... RETURNING,
-  the payout, the recruit, then recording the answer: lock the row, lock the payout, update
-  it, its activity entry, the outbox row, two savepoints) and one HTTP request the sandbox
-  answers in-process with ~10 more statements and Django's whole middleware stack: that
-  request is about half of a worker's CPU;
-- `rally.clock.now()` reads the test-clock offset from Redis on every call while the
-  sandbox is enabled (~10 calls per payout, Rally's and the sandbox's).
-Measured on the shared 2-core development machine (Debian 12, other work running), the
-same harness before and after the batching, back to back at load average 4-5: 28.7 -> 17.1
-ms of worker CPU per payout, ~49 -> ~22 SQL statements per payout, 26 -> 32 payouts/s; the
-best run 54/s at 15.9 ms (results.json); at load average 10, 6-11/s, each worker waiting
-for Postgres and for a core most of the time. What limits it: at 16 ms of CPU per payout
-two idle cores give ~100 payouts/s before Postgres takes its share; 200/s needs about 10
-ms, which would take UI's stand-in out of the workers' processes (as the real UI is), a
-batch executor recording a whole batch's answers in one transaction, and no Redis read
-per `clock.now()`.
+  two payout UPDATEs (about 0.25 SQL statements per payout, was ~22), and one Celery message
+  for the batch's outbox rows (`recruitment.outbox_execute_batch`; it was one `send_task`
+  per row, ~2 ms of CPU per payout). The worker runs that batch with one client, each row
+  still claimed, looked up before a re-send and recorded on its own;
+- paying one payout at UI costs 7 Rally statements (claim as one UPDATE ... RETURNING, the
+  payout with its recruit in one read, then recording the answer in one transaction: lock
+  the row, lock the payout, update it, its activity entry, the outbox row; no nested
+  savepoints) and one HTTP request the sandbox answers in-process with ~13 statements and
+  Django's whole middleware stack: that request is over half of a worker's samples
+  (py-spy, Nov 2026), Postgres's answers included;
+- `rally.clock.now()` reads the test-clock offset from Redis at most once a second per
+  process (it was a Redis round trip per call, ~10 calls per payout).
+Measured on the shared 2-core development machine (Debian 12, other work running):
+before the batching 28.7 ms of worker CPU per payout, 26-54 payouts/s; with the batched
+sweep 15.9 ms, best 54/s; with the clock memo, the batch executor, one message per batch
+and the 7-statement record, 11.5-12.0 ms and 108-112/s at load average ~1.4 (25/s at load
+average 8-10, each worker waiting for a core and for Postgres). What limits it: at 12 ms of
+worker CPU per payout plus Postgres's share (five commits per payout, Rally's and the
+sandbox's), two cores are saturated at ~110 payouts/s. 200/s needs about 5 ms of everything
+per payout on two cores: it would take UI's stand-in out of the workers' processes and off
+these two cores (as the real UI is; the sandbox's request is half the CPU), or recording a
+whole batch's answers in one transaction (one commit, not one per payout, at the price of
+the per-row recording that keeps a crash from losing more than one answer).
 """
 
 import multiprocessing
