@@ -25,6 +25,11 @@ def activity_record(*, workspace, action, summary, actor=None, actor_label="", s
     """
     if actor is None and not actor_label:
         raise ValueError("An activity entry needs an actor or an actor label.")
+    # A summary names what changed (study names, team members, reasons) and can outgrow its
+    # column; the whole change is kept in `data`, so the sentence is shortened, never refused.
+    limit = ActivityEntry._meta.get_field("summary").max_length
+    if len(summary) > limit:
+        summary = summary[:limit - 1].rstrip() + "…"
     return ActivityEntry.objects.create(
         workspace=workspace,
         actor=actor,

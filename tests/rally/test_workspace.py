@@ -115,3 +115,18 @@ def test_machine_actors_read_as_words(admin):
     assert by_webhook.actor_display == "User Interviews"
     assert by_task.actor_display == "Rally (automatic)"
     assert by_person.actor_display == admin.user.display_name
+
+
+def test_a_summary_longer_than_its_column_is_shortened_not_refused(admin):
+    """Summaries name what changed (team members, long study names): a long one is cut with
+    an ellipsis; the change itself stays whole in `data`."""
+    from rally.services import activity_record
+
+    long = "Updated the plan; Team: added " + ", ".join(f"Member {n}" for n in range(80))
+    entry = activity_record(workspace=admin.workspace, actor=admin.user, action="study.updated",
+                            summary=long, data={"team": list(range(80))})
+    entry.refresh_from_db()
+    assert len(entry.summary) == 300
+    assert entry.summary.endswith("…")
+    assert long.startswith(entry.summary[:-1])
+    assert entry.data["team"] == list(range(80))
