@@ -1,10 +1,12 @@
 """"Record incentive" in the Participants tab's row menu of a Rally-panel study: for a panel
 participant whose session is Completed and whose incentive is not recorded yet, the item
 opens the same form as the Invite tab's Incentives list (panel:incentive_record, which
-records through panel.services.panel_incentive_record, once). Registered with
+records through panel.services.panel_incentive_record, once) and returns to the tab's
+page it was opened from. Registered with
 participants.row_actions; two queries a page."""
 
 from django.urls import reverse
+from django.utils.http import urlencode
 
 from billing import panel_incentives
 from billing.models import Transfer
@@ -30,8 +32,10 @@ def incentive_row_actions(request, study, applications):
     keys = {panel_incentives.panel_incentive_key(pk): pk for pk in with_session}
     recorded = set(Transfer.objects.filter(key__in=list(keys)).values_list("key", flat=True)
                    ) if keys else set()
+    # The form comes back to this page of the tab, with its filters (panel.views checks it).
+    back = urlencode({"next": request.get_full_path()})
     return {pk: [RowAction(
                 label="Record incentive", method="get",
-                url=reverse("panel:incentive_record", args=[study.pk, pk]),
+                url=f"{reverse('panel:incentive_record', args=[study.pk, pk])}?{back}",
                 accessible_label=f"Record incentive for {completed[pk].participant.display_name}")]
             for key, pk in keys.items() if key not in recorded}

@@ -260,6 +260,7 @@ def incentive_record(request, study_id, application_id):
                             next((b.pk for b in budgets if b.name == "Workspace Budget"),
                                  budgets[0].pk if budgets else ""))}
     errors = {}
+    back = _incentive_back(study, request.POST.get("next") or request.GET.get("next", ""))
     existing = panel_incentives.panel_incentive_for(application.pk)
     if request.method == "POST" and existing is None:
         values = {key: request.POST.get(key, "") for key in values}
@@ -276,13 +277,26 @@ def incentive_record(request, study_id, application_id):
         else:
             messages.success(request, f"Recorded the incentive for "
                                       f"{application.participant.display_name}.")
-            return redirect("panel:study_invite", study_id=study.id)
+            return redirect(back)
     return render(request, "panel/incentive_record.html", {
         **study_page_context(request, study, "panel_invite"),
         "application": application, "values": values, "errors": errors,
         "existing": existing, "budgets": budgets, "reservation": reservation,
-        "methods": panel_incentives.METHODS.items(),
+        "methods": panel_incentives.METHODS.items(), "back": back,
     }, status=400 if errors else 200)
+
+
+def _incentive_back(study, candidate):
+    """Where "Record incentive" returns: the study's own Participants or Invite tab it was
+    opened from (with that page's filters and page number), the Invite tab for anything else
+    (another study's page, another site, garbage), as scheduling's "Complete & Send
+    payment" accepts its `next`."""
+    invite_tab = reverse("panel:study_invite", kwargs={"study_id": study.id})
+    for tab in (reverse("participants:study_participants", kwargs={"study_id": study.id}),
+                invite_tab):
+        if candidate == tab or candidate.startswith(f"{tab}?"):
+            return candidate
+    return invite_tab
 
 
 # The pages people open from their email ------------------------------------------------------

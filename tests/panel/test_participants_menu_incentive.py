@@ -117,3 +117,52 @@ def test_the_participants_tab_reads_as_many_queries_with_5_and_50_panel_people(
     large, html = measured()
     assert html.count(ITEM) == 50
     assert large == small
+
+
+def _record_data(budget):
+    return {"amount": "75.00", "method": "gift_card", "reference": "", "budget": str(budget.pk)}
+
+
+def test_from_the_participants_tab_it_returns_to_the_same_filtered_page(study, researcher,
+                                                                        budget, client_for):
+    done = _panel_person(study, "Dana")
+    client = client_for(researcher)
+    origin = f"{tab(study)}?status=completed"
+    html = client.get(origin).content.decode()
+    assert f"{form_url(study, done)}?next=%2Fstudies%2F" in _menu_of(html, done)
+    form = client.get(form_url(study, done), {"next": origin}).content.decode()
+    assert f'name="next" value="{origin}"' in form
+    response = client.post(form_url(study, done), {**_record_data(budget), "next": origin})
+    assert response.status_code == 302 and response["Location"] == origin
+
+
+def test_from_the_invite_tab_it_returns_to_the_invite_tab(study, researcher, budget,
+                                                          client_for):
+    done = _panel_person(study, "Dana")
+    client = client_for(researcher)
+    invite = reverse("panel:study_invite", args=[study.pk])
+    html = client.get(invite).content.decode()
+    assert f"{form_url(study, done)}?next={invite.replace('/', '%2F')}" in html
+    response = client.post(form_url(study, done), {**_record_data(budget), "next": invite})
+    assert response.status_code == 302 and response["Location"] == invite
+
+
+@pytest.mark.parametrize("foreign", ["https://evil.example/", "//evil.example/x",
+                                     "/studies/", "/billing/payments/", "javascript:alert(1)"])
+def test_a_foreign_next_is_ignored(study, researcher, budget, client_for, foreign):
+    done = _panel_person(study, "Dana")
+    client = client_for(researcher)
+    form = client.get(form_url(study, done), {"next": foreign}).content.decode()
+    invite = reverse("panel:study_invite", args=[study.pk])
+    assert f'name="next" value="{invite}"' in form and f'href="{invite}">Cancel' in form
+    response = client.post(form_url(study, done), {**_record_data(budget), "next": foreign})
+    assert response.status_code == 302 and response["Location"] == invite
+    assert Transfer.objects.filter(study_id=study.pk).count() == 1
+
+
+def test_another_studys_tab_is_not_a_next(study, researcher, budget, client_for):
+    done = _panel_person(study, "Dana")
+    other = reverse("participants:study_participants", args=[uuid.uuid4()])
+    response = client_for(researcher).post(form_url(study, done),
+                                           {**_record_data(budget), "next": other})
+    assert response["Location"] == reverse("panel:study_invite", args=[study.pk])
