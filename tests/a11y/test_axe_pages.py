@@ -1,5 +1,6 @@
 """axe-core on every main page of Rally, as the demo workspace's Admin sees it (and the login
-and booking pages as a visitor sees them): no serious or critical violation anywhere."""
+and booking pages as a visitor sees them), and on the pages a Researcher and an Observer can
+open, as they see them: no serious or critical violation anywhere."""
 
 import os
 from decimal import Decimal
@@ -93,16 +94,8 @@ def test_every_main_page_has_no_serious_or_critical_violation(live_server, page,
         assert response.status == 200, name
         found[name] = axe_violations(page)
 
-    page.goto(live_server.url + reverse("login"))
-    page.get_by_label("Email").fill("admin@example.com")
-    page.get_by_label("Password").fill(demo.PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(lambda url: "/login/" not in url)
-
-    for name, path in demo_pages.items():
-        response = page.goto(live_server.url + path)
-        assert response.status == 200, f"{name} ({path}) answered {response.status}"
-        found[name] = axe_violations(page)
+    log_in(page, live_server, "admin@example.com")
+    found.update(check_pages(page, live_server, demo_pages, axe_violations))
 
     # Open dialogs and menus are checked as they appear.
     page.goto(live_server.url + demo_pages["budget detail"])
@@ -129,6 +122,51 @@ def test_every_main_page_has_no_serious_or_critical_violation(live_server, page,
         page.goto(live_server.url + demo_pages[name])
         found[f"{name} (phone)"] = axe_violations(page)
 
+    assert_no_problems(found)
+
+
+#: The pages a Researcher and an Observer can open: the Researcher owns the demo studies and sees
+#: their figures on the study's pages; the budgets pages need "read all budgets" (Admin and
+#: Ops Manager), so neither opens them; reports are the Researcher's, not the Observer's.
+ROLE_PAGES = {
+    "researcher@example.com": ("studies list", "overview", "plan", "audience", "screener",
+                               "scheduling", "participants tab", "applicant profile", "reports",
+                               "participants directory", "activity"),
+    "observer@example.com": ("studies list", "overview", "plan", "audience", "screener",
+                             "scheduling", "participants tab", "applicant profile",
+                             "participants directory", "activity"),
+}
+
+
+@pytest.mark.parametrize("email", ROLE_PAGES)
+def test_pages_as_researcher_and_observer_have_no_serious_or_critical_violation(
+        live_server, page, demo_pages, axe_violations, email):
+    page.set_viewport_size({"width": 1280, "height": 900})
+    log_in(page, live_server, email)
+    assert_no_problems(check_pages(
+        page, live_server, {name: demo_pages[name] for name in ROLE_PAGES[email]},
+        axe_violations))
+
+
+def log_in(page, live_server, email):
+    page.goto(live_server.url + reverse("login"))
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(demo.PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(lambda url: "/login/" not in url)
+
+
+def check_pages(page, live_server, pages, axe_violations):
+    """{page name: its violations}, each page opened (and answering 200) in turn."""
+    found = {}
+    for name, path in pages.items():
+        response = page.goto(live_server.url + path)
+        assert response.status == 200, f"{name} ({path}) answered {response.status}"
+        found[name] = axe_violations(page)
+    return found
+
+
+def assert_no_problems(found):
     problems = {name: lines for name, lines in found.items() if lines}
     assert not problems, "\n".join(
         f"{name}:\n    " + "\n    ".join(lines) for name, lines in problems.items())
