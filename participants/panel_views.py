@@ -135,8 +135,8 @@ def panel_directory(request):
     cols = cols[:COLUMNS_MAX]
     segment_id = request.GET.get("segment", "")
     sort = request.GET.get("sort", "name")
-    if sort.lstrip("-") not in SORTS:
-        sort = "name"
+    if sort.lstrip("-") not in SORTS and _sorted_property(sort, cols, by_key) is None:
+        sort = "name"  # an unknown key, or a property that is not a shown, sortable column
     add = {"property": request.GET.get("add_property", ""),
            "op": request.GET.get("add_op", ""), "value": request.GET.get("add_value", "")}
     if request.htmx and request.GET.get("filter_ops"):
@@ -162,8 +162,13 @@ def panel_directory(request):
     else:
         people = selectors.panel_people(workspace=membership.workspace, filters=filters)
         usable = rules
-    fields = SORTS[sort.lstrip("-")][1]
-    people = people.order_by(*(f"-{f}" if sort.startswith("-") else f for f in fields))
+    sorted_by = _sorted_property(sort, cols, by_key)
+    if sorted_by is not None:
+        people = selectors.panel_people_by_property(people, definition=sorted_by,
+                                                    descending=sort.startswith("-"))
+    else:
+        fields = SORTS[sort.lstrip("-")][1]
+        people = people.order_by(*(f"-{f}" if sort.startswith("-") else f for f in fields))
     page = Paginator(people.only("id", "first_name", "last_name", "email", "time_zone",
                                  "properties", "opted_out_at", "kind"),
                      PAGE_SIZE).get_page(request.GET.get("page"))
@@ -192,6 +197,7 @@ def panel_directory(request):
         "params": [("f", rule_to_param(rule)) for rule in usable]
         + [("cols", key) for key in cols] + ([("sort", sort)] if sort != "name" else []),
         "sort_columns": [_sort_column(key, sort, base) for key in SORTS],
+        "property_columns": [_property_column(d, sort, base) for d in columns],
         "filter_params": [("f", rule_to_param(rule)) for rule in usable],
         "segments": [{"segment": s, "url": directory_url(
             q=s.filters.get("q", ""), rules=s.filters.get("rules", []), cols=cols,
@@ -214,6 +220,34 @@ def _sort_column(key, sort, base):
     current = sort.lstrip("-") == key
     descending = current and sort.startswith("-")
     return {"label": SORTS[key][0],
+            "aria_sort": ("descending" if descending else "ascending") if current else None,
+            "url": directory_url(**{**base, "sort": key if descending or not current
+                                    else f"-{key}"})}
+
+
+#: A property column's sort key in the URL: sort=p:<key> (ascending), sort=-p:<key>.
+PROPERTY_SORT = "p:"
+
+
+def _sorted_property(sort, cols, by_key):
+    """The definition `sort` orders by, when it names a shown column of a type that sorts."""
+    key = sort.lstrip("-").removeprefix(PROPERTY_SORT)
+    if not sort.lstrip("-").startswith(PROPERTY_SORT) or key not in cols:
+        return None
+    definition = by_key.get(key)
+    if definition is None or definition.type not in selectors.SORTABLE_TYPES:
+        return None
+    return definition
+
+
+def _property_column(definition, sort, base):
+    """A property column's header: a sort link (none for a multi select)."""
+    if definition.type not in selectors.SORTABLE_TYPES:
+        return {"definition": definition, "aria_sort": None, "url": None}
+    key = f"{PROPERTY_SORT}{definition.key}"
+    current = sort.lstrip("-") == key
+    descending = current and sort.startswith("-")
+    return {"definition": definition,
             "aria_sort": ("descending" if descending else "ascending") if current else None,
             "url": directory_url(**{**base, "sort": key if descending or not current
                                     else f"-{key}"})}

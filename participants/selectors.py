@@ -2,8 +2,20 @@
 workspace's panel (panel people, filters, segments)."""
 
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Q
+from django.db.models import (
+    Case,
+    CharField,
+    Count,
+    F,
+    FloatField,
+    Func,
+    IntegerField,
+    Q,
+    Value,
+    When,
+)
 from django.db.models.fields.json import KeyTextTransform, KeyTransform
+from django.db.models.functions import Cast, Lower
 from django.http import Http404
 
 from participants import properties as props
@@ -202,6 +214,61 @@ def panel_people(*, workspace, filters=None):
         people, condition = _rule_q(people, index, definition, op, value)
         people = people.filter(condition)
     return people.order_by("first_name", "last_name", "email", "id")
+
+
+#: Property types the directory sorts by (a multi select holds several values: no one order).
+SORTABLE_TYPES = (PropertyType.TEXT, PropertyType.NUMBER, PropertyType.DATE,
+                  PropertyType.BOOLEAN, PropertyType.SINGLE_SELECT)
+
+NAME_ORDER = ("first_name", "last_name", "email", "id")
+
+
+def _property_sort_key(definition):
+    """The value people are ordered by for one property, NULL when they have none.
+
+    Only values of the property's own JSON type count (a value stored under an earlier type
+    is treated as missing rather than failing a cast): numbers numerically, dates by date
+    (stored ISO 2026-03-31, so their text orders by date), booleans No before Yes, text
+    case-insensitively, single selects by their option's label (alphabetically; a uid that
+    is no longer an option counts as missing)."""
+    key = definition.key
+    json_type = Func(KeyTransform(key, "properties"), function="jsonb_typeof",
+                     output_field=CharField())
+    text = KeyTextTransform(key, "properties")
+    kind = definition.type
+    if kind == PropertyType.NUMBER:
+        return Case(When(Q(_sort_type="number"), then=Cast(text, FloatField())),
+                    output_field=FloatField()), json_type
+    if kind == PropertyType.BOOLEAN:
+        return Case(
+            When(Q(_sort_type="boolean", _sort_text="false"), then=Value(0)),
+            When(Q(_sort_type="boolean", _sort_text="true"), then=Value(1)),
+            output_field=IntegerField()), json_type
+    if kind == PropertyType.SINGLE_SELECT:
+        by_label = sorted(definition.options,
+                          key=lambda option: (option["label"].casefold(), option["uid"]))
+        whens = [When(Q(_sort_type="string", _sort_text=option["uid"]), then=Value(rank))
+                 for rank, option in enumerate(by_label)]
+        if not whens:
+            return Value(None, output_field=IntegerField()), json_type
+        return Case(*whens, output_field=IntegerField()), json_type
+    # Text and dates.
+    return Case(When(Q(_sort_type="string"), then=Lower(text)),
+                output_field=CharField()), json_type
+
+
+def panel_people_by_property(people, *, definition, descending=False):
+    """`people` ordered by one property's value (see `_property_sort_key`), people without a
+    value last either way, then by name. ValueError for a type that does not sort."""
+    if definition.type not in SORTABLE_TYPES:
+        raise ValueError(f"{definition.label} does not sort.")
+    sort_key, json_type = _property_sort_key(definition)
+    people = people.alias(_sort_type=json_type,
+                          _sort_text=KeyTextTransform(definition.key, "properties"),
+                          _sort_value=sort_key)
+    value = F("_sort_value")
+    first = value.desc(nulls_last=True) if descending else value.asc(nulls_last=True)
+    return people.order_by(first, *NAME_ORDER)
 
 
 def panel_person_get(*, workspace, participant_id):

@@ -1,6 +1,8 @@
 """The Participants directory (SPEC P6): who sees it, filters in the URL, segments, the
 profile with PII kept to Admins and Ops Managers, and editing a person."""
 
+import re
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -350,3 +352,110 @@ def test_sorting_by_a_column_keeps_the_filters(client_for, researcher, panel, wo
     assert html.index("Zed A") < html.index("Ada Lovelace")
     assert 'aria-sort="descending"' in html
     assert "Ada Lovelace" in _page(client, sort="nonsense")
+
+
+# Sorting by a shown property column ---------------------------------------------------------
+
+
+def _names(html):
+    return re.findall(r'<th scope="row"><a href="[^"]+">([^<]+)</a>', html)
+
+
+@pytest.fixture
+def sortable(workspace, panel):
+    property_define(workspace=workspace, key="joined", label="Joined", type="date")
+    property_define(workspace=workspace, key="beta", label="Beta", type="boolean")
+    property_define(workspace=workspace, key="tools", label="Tools", type="multi_select",
+                    options=["Figma", "Miro"])
+    # Numbers that order differently as text (9 < 40 < 100), a tie broken by name, no value.
+    PanelPersonFactory(workspace=workspace, first_name="Cy", last_name="Dale",
+                       properties={"seats": 100, "plan": "free", "joined": "2025-12-01",
+                                   "beta": True})
+    PanelPersonFactory(workspace=workspace, first_name="Di", last_name="Eve",
+                       properties={"seats": 9, "joined": "2026-02-01", "beta": False})
+    PanelPersonFactory(workspace=workspace, first_name="Al", last_name="Ng",
+                       properties={"seats": 9})
+    PanelPersonFactory(workspace=workspace, first_name="Zoe", last_name="Zed", properties={})
+    # Ada: seats 40, plan pro; Bo: seats 3, plan free (the panel fixture).
+
+
+def test_a_number_column_sorts_numerically_both_ways_with_missing_values_last(
+        client_for, researcher, sortable):
+    client = client_for(researcher)
+    html = _page(client, cols="seats", sort="p:seats")
+    assert _names(html) == ["Bo Chen", "Al Ng", "Di Eve", "Ada Lovelace", "Cy Dale", "Zoe Zed"]
+    assert 'aria-sort="ascending"><a class="sort-link" href="/participants/?cols=seats&amp;' \
+           'sort=-p%3Aseats">Seats' in html
+    html = _page(client, cols="seats", sort="-p:seats")
+    # Descending by value, the tie still by name, the person without seats still last.
+    assert _names(html) == ["Cy Dale", "Ada Lovelace", "Al Ng", "Di Eve", "Bo Chen", "Zoe Zed"]
+    assert 'aria-sort="descending"' in html and html.count("aria-sort=") == 1
+
+
+def test_dates_booleans_and_selects_sort_by_their_meaning(client_for, researcher, sortable):
+    client = client_for(researcher)
+    html = _page(client, cols=["joined", "beta", "plan"], sort="p:joined")
+    assert _names(html)[:2] == ["Cy Dale", "Di Eve"]
+    html = _page(client, cols=["joined", "beta", "plan"], sort="p:beta")
+    assert _names(html)[:2] == ["Di Eve", "Cy Dale"]  # No before Yes
+    html = _page(client, cols=["joined", "beta", "plan"], sort="p:plan")
+    # By the option's label: Free (Bo, Cy) before Pro (Ada), then people without a plan.
+    assert _names(html)[:3] == ["Bo Chen", "Cy Dale", "Ada Lovelace"]
+    assert _names(html)[3:] == ["Al Ng", "Di Eve", "Zoe Zed"]
+
+
+def test_a_bad_or_hidden_sort_key_falls_back_to_names(client_for, researcher, sortable):
+    client = client_for(researcher)
+    by_name = ["Ada Lovelace", "Al Ng", "Bo Chen", "Cy Dale", "Di Eve", "Zoe Zed"]
+    for sort in ("p:nonsense", "-p:", "p:seats", "p:tools", "--p:seats", "p:seats;drop"):
+        html = _page(client, cols=["plan", "tools"], sort=sort)
+        assert _names(html) == by_name, sort
+    # A multi select column shows, without a sort link.
+    html = _page(client, cols="tools")
+    assert ">Tools</th>" in html and "sort=p%3Atools" not in html
+    # PII is not a column (nor a sort) for a Researcher.
+    assert _names(_page(client, cols="salary", sort="-p:salary")) == by_name
+
+
+def test_the_sort_keeps_filters_and_pages(client_for, researcher, sortable, workspace):
+    for n in range(55):
+        PanelPersonFactory(workspace=workspace, first_name="Many", last_name=f"P{n:02d}",
+                           properties={"seats": 200 + n})
+    client = client_for(researcher)
+    html = _page(client, f="seats:gt:5", cols="seats", sort="-p:seats")
+    assert _names(html)[0] == "Many P54"
+    assert 'href="/participants/?f=seats%3Agt%3A5&amp;cols=seats&amp;sort=-p%3Aseats' \
+           '&amp;page=2"' in html
+    html = _page(client, f="seats:gt:5", cols="seats", sort="-p:seats", page=2)
+    # Page 2: the last five of the 55, then Cy (100) and Ada (40), Al and Di (9, by name).
+    assert _names(html) == ["Many P04", "Many P03", "Many P02", "Many P01", "Many P00",
+                            "Cy Dale", "Ada Lovelace", "Al Ng", "Di Eve"]
+
+
+def test_sorting_by_a_property_reads_as_many_queries_as_by_name(client_for, researcher,
+                                                                sortable):
+    client = client_for(researcher)
+
+    def queries(**params):
+        _page(client, **params)
+        with CaptureQueriesContext(connection) as captured:
+            _page(client, **params)
+        return len(captured)
+
+    by_name = queries(cols=["seats", "plan"])
+    assert queries(cols=["seats", "plan"], sort="-p:seats") == by_name
+    assert queries(cols=["seats", "plan"], sort="p:plan") == by_name
+
+
+def test_a_value_stored_under_another_type_sorts_as_missing(client_for, researcher, sortable,
+                                                            workspace):
+    # Kept from before the property was a number (or imported raw): no failing cast.
+    PanelPersonFactory(workspace=workspace, first_name="Ed", last_name="Old",
+                       properties={"seats": "lots", "joined": 20260101, "beta": "yes",
+                                   "plan": "gone"})
+    client = client_for(researcher)
+    for key in ("seats", "joined", "beta", "plan"):
+        for sort in (f"p:{key}", f"-p:{key}"):
+            names = _names(_page(client, cols=key, sort=sort))
+            assert names.index("Ed Old") > names.index("Cy Dale"), sort
+    assert _names(_page(client, cols="seats", sort="p:seats"))[-2:] == ["Ed Old", "Zoe Zed"]
