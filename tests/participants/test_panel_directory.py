@@ -390,6 +390,9 @@ def test_a_number_column_sorts_numerically_both_ways_with_missing_values_last(
     # Descending by value, the tie still by name, the person without seats still last.
     assert _names(html) == ["Cy Dale", "Ada Lovelace", "Al Ng", "Di Eve", "Bo Chen", "Zoe Zed"]
     assert 'aria-sort="descending"' in html and html.count("aria-sort=") == 1
+    # Changing the columns keeps the sort (dropped again when its column goes).
+    columns_form = html[html.index("<summary>Columns</summary>"):]
+    assert '<input type="hidden" name="sort" value="-p:seats">' in columns_form
 
 
 def test_dates_booleans_and_selects_sort_by_their_meaning(client_for, researcher, sortable):
