@@ -26,7 +26,7 @@ from scheduling.models import Session
 from scheduling.services import booking_url_for
 from studies import screeners
 from studies.models import Source
-from studies.pages import study_page_context
+from studies.pages import study_page_context, study_tab_return
 from studies.selectors import study_get_for_user
 
 #: Rows the invite picker lists (the count and the invitation cover every match).
@@ -289,14 +289,10 @@ def incentive_record(request, study_id, application_id):
 def _incentive_back(study, candidate):
     """Where "Record incentive" returns: the study's own Participants or Invite tab it was
     opened from (with that page's filters and page number), the Invite tab for anything else
-    (another study's page, another site, garbage), as scheduling's "Complete & Send
-    payment" accepts its `next`."""
+    (another study's page, another site, garbage)."""
     invite_tab = reverse("panel:study_invite", kwargs={"study_id": study.id})
-    for tab in (reverse("participants:study_participants", kwargs={"study_id": study.id}),
-                invite_tab):
-        if candidate == tab or candidate.startswith(f"{tab}?"):
-            return candidate
-    return invite_tab
+    participants_tab = reverse("participants:study_participants", kwargs={"study_id": study.id})
+    return study_tab_return(candidate, [participants_tab, invite_tab], invite_tab)
 
 
 # The pages people open from their email ------------------------------------------------------

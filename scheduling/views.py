@@ -307,9 +307,9 @@ def session_complete_and_pay(request, session_id):
             messages.success(request, "Session completed. The payment is on its way.")
     participants_tab = reverse("participants:study_participants",
                                kwargs={"study_id": session.study_id})
-    back = request.POST.get("next", "")
-    if back == participants_tab or back.startswith(f"{participants_tab}?"):
-        # The Participants tab's row menu comes back to the same filtered page.
+    # The Participants tab's row menu comes back to the same filtered page.
+    back = pages.study_tab_return(request.POST.get("next", ""), [participants_tab])
+    if back:
         return redirect(back)
     if session.is_test_completion:
         # Unmoderated Test completions are paid from the Participants tab (no Scheduling).

@@ -132,3 +132,14 @@ def study_page_context(request, study, tab):
                      and study.status != Status.CLOSED),
         "close_consequences": lifecycle.CLOSE_CONSEQUENCES,
     }
+
+
+def study_tab_return(candidate, tabs, default=None):
+    """Where an action opened from one of a study's tabs goes back to: `candidate` (a `next`
+    from the form) when it is one of `tabs` (their URLs), with that page's query string kept;
+    `default` for anything else — another study's page, another site, garbage."""
+    for tab in tabs:
+        if candidate == tab or candidate.startswith(f"{tab}?"):
+            return candidate
+    return default
+
