@@ -15,7 +15,7 @@ import httpx
 from django.conf import settings
 from django.db import connection
 
-from bench.support import own_database
+from bench.support import own_database, recruit_with_applicants
 
 APPLICANTS = 10_000
 TARGET_RATIO = 5.0
@@ -25,7 +25,7 @@ TARGET_RATE = 1_000.0
 def _setup():
     from rally import clock
     from rally.models import User, Workspace
-    from recruitment.user_interviews.client import UIClient, idempotency_key
+    from recruitment.user_interviews.client import UIClient
     from studies.models import Study
 
     now = clock.now()
@@ -40,19 +40,8 @@ def _setup():
     client = UIClient(base_url="http://testserver/sandbox/ui/api",
                       api_key=settings.SANDBOX_API_KEYS[0],
                       transport=httpx.WSGITransport(app=application), timeout=120)
-    recruit = client.recruit_create(
-        key=idempotency_key("create_recruit", studies[0].pk), external_id=studies[0].pk,
-        internal_name="Ingest", public_title="Ingest", public_description="Bench",
-        study_type="interview", num_participants=10, duration_minutes=30,
-        compensation=Decimal("50.00"), timezone="UTC",
-        audience={"type": "b2c", "countries": ["US"], "usStates": [], "criteria": []},
-        screener={"version": 1, "questions": []})
-    client.recruit_launch(recruit.id, key=idempotency_key("launch_recruit", recruit.id))
-    for path, body in ((f"_sandbox/recruits/{recruit.id}/review", {"outcome": "approve"}),
-                       (f"_sandbox/recruits/{recruit.id}/applicants",
-                        {"count": APPLICANTS, "seed": 11})):
-        response = client.http.post(path, json=body)
-        assert response.status_code < 300, response.text
+    recruit = recruit_with_applicants(client, study=studies[0], name="Ingest", participants=10,
+                                      applicants=APPLICANTS, seed=11)
     return client, recruit.id, studies
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from django.db import connection
 
-from bench.support import own_database
+from bench.support import own_database, recruit_with_applicants
 
 APPLICANTS = 10_000
 PAYOUTS = 10_000
@@ -103,7 +103,6 @@ def _setup_sync():
     """A live UI study whose recruit has APPLICANTS applicants at the sandbox."""
     from rally import clock
     from rally.models import User, Workspace
-    from recruitment.user_interviews.client import idempotency_key
     from studies.models import Study
 
     now = clock.now()
@@ -113,19 +112,8 @@ def _setup_sync():
                                  participation_limit=10, incentive_amount=Decimal("50.00"),
                                  countries=["US"], created_at=now, updated_at=now)
     with _client() as client:
-        recruit = client.recruit_create(
-            key=idempotency_key("create_recruit", study.pk), external_id=study.pk,
-            internal_name="Memory", public_title="Memory", public_description="Bench",
-            study_type="interview", num_participants=10, duration_minutes=30,
-            compensation=Decimal("50.00"), timezone="UTC",
-            audience={"type": "b2c", "countries": ["US"], "usStates": [], "criteria": []},
-            screener={"version": 1, "questions": []})
-        client.recruit_launch(recruit.id, key=idempotency_key("launch_recruit", recruit.id))
-        for path, body in ((f"_sandbox/recruits/{recruit.id}/review", {"outcome": "approve"}),
-                           (f"_sandbox/recruits/{recruit.id}/applicants",
-                            {"count": APPLICANTS, "seed": 17})):
-            response = client.http.post(path, json=body)
-            assert response.status_code < 300, response.text
+        recruit = recruit_with_applicants(client, study=study, name="Memory", participants=10,
+                                          applicants=APPLICANTS, seed=17)
     return {"study_id": str(study.pk), "recruit_id": recruit.id}
 
 

@@ -50,7 +50,7 @@ import httpx
 from django.conf import settings
 from django.db import connection
 
-from bench.support import own_database
+from bench.support import own_database, recruit_with_applicants
 
 PAYOUTS = 2_000
 STUDIES = 4
@@ -77,7 +77,6 @@ def _study_at_ui(client, *, workspace, owner, budget, count, n):
     from rally import clock
     from recruitment.models import Recruitment
     from recruitment.sync import applicants_sync, recruit_result, recruitment_apply_recruit
-    from recruitment.user_interviews.client import idempotency_key
     from sandbox.models import Applicant as UIApplicant
     from sandbox.models import Session as UISession
     from scheduling.models import Session
@@ -91,19 +90,8 @@ def _study_at_ui(client, *, workspace, owner, budget, count, n):
     budget_reserve_for_study(budget=budget, study_id=study.pk, study_name=study.name,
                              participation_limit=count, fee=Decimal("39.00"),
                              incentive=Decimal("50.00"), actor="bench")
-    recruit = client.recruit_create(
-        key=idempotency_key("create_recruit", study.pk), external_id=study.pk,
-        internal_name=study.name, public_title=study.name, public_description="Bench",
-        study_type="interview", num_participants=count, duration_minutes=30,
-        compensation=Decimal("50.00"), timezone="UTC",
-        audience={"type": "b2c", "countries": ["US"], "usStates": [], "criteria": []},
-        screener={"version": 1, "questions": []})
-    client.recruit_launch(recruit.id, key=idempotency_key("launch_recruit", recruit.id))
-    for path, body in ((f"_sandbox/recruits/{recruit.id}/review", {"outcome": "approve"}),
-                       (f"_sandbox/recruits/{recruit.id}/applicants",
-                        {"count": count, "seed": 20 + n})):
-        response = client.http.post(path, json=body)
-        assert response.status_code < 300, response.text
+    recruit = recruit_with_applicants(client, study=study, name=study.name, participants=count,
+                                      applicants=count, seed=20 + n)
     Recruitment.objects.create(study=study, state=Recruitment.State.STARTING,
                                created_at=now, updated_at=now)
     recruitment_apply_recruit(study_id=study.pk, result=recruit_result(

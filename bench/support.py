@@ -43,3 +43,26 @@ def own_database(what, *, sandbox=False):
         logging.disable(logging.NOTSET)
         signals.request_started.connect(close_old_connections)
         signals.request_finished.connect(close_old_connections)
+
+
+def recruit_with_applicants(client, *, study, name, participants, applicants, seed):
+    """A recruit for `study` created through Rally's UI client, launched, approved by the
+    sandbox's review and given `applicants` applicants (setup, not measured)."""
+    from decimal import Decimal
+
+    from recruitment.user_interviews.client import idempotency_key
+
+    recruit = client.recruit_create(
+        key=idempotency_key("create_recruit", study.pk), external_id=study.pk,
+        internal_name=name, public_title=name, public_description="Bench",
+        study_type="interview", num_participants=participants, duration_minutes=30,
+        compensation=Decimal("50.00"), timezone="UTC",
+        audience={"type": "b2c", "countries": ["US"], "usStates": [], "criteria": []},
+        screener={"version": 1, "questions": []})
+    client.recruit_launch(recruit.id, key=idempotency_key("launch_recruit", recruit.id))
+    for path, body in ((f"_sandbox/recruits/{recruit.id}/review", {"outcome": "approve"}),
+                       (f"_sandbox/recruits/{recruit.id}/applicants",
+                        {"count": applicants, "seed": seed})):
+        response = client.http.post(path, json=body)
+        assert response.status_code < 300, response.text
+    return recruit
