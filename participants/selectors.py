@@ -76,11 +76,6 @@ def study_has_free_seat(*, study):
     return study_seats_taken(study=study) < study.participation_limit
 
 
-def applications_matching_count(*, study):
-    """How many applications matched at least one audience criterion."""
-    return Application.objects.filter(study=study).filter(~Q(matched_criteria=[])).count()
-
-
 # The panel (SPEC P6) -------------------------------------------------------------------------
 #
 # Filters: {"q": "free text over name/email", "rules": [{"property", "op", "value"}]}, all

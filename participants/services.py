@@ -167,21 +167,6 @@ def _upsert_chunk(study, chunk):
 # Review decisions taken in Rally -----------------------------------------------------------
 
 
-def application_mark_from_ui(*, application_id, status):
-    """Record what UI answered to a review decision (the outbox handlers' apply step).
-
-    Only moves forward along the review transitions; a newer state from UI stays.
-    """
-    application = Application.objects.select_for_update().get(pk=application_id)
-    if application.status == status:
-        return application
-    if application.can_become(status):
-        application.status = status
-        application.updated_at = clock.now()
-        application.save(update_fields=["status", "updated_at"])
-    return application
-
-
 @transaction.atomic
 def application_mark_paid(*, application_id, actor):
     """The participant's incentive was confirmed paid (SPEC P4, I3): a Completed application

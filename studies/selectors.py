@@ -120,11 +120,6 @@ def study_applied_criteria(study):
     return applied
 
 
-def study_has_professional_criterion(study):
-    return any(c.category_label == CharacteristicCategory.PROFESSIONAL.label
-               for c in study_applied_criteria(study))
-
-
 @dataclass
 class CatalogGroup:
     category: str
