@@ -1,7 +1,7 @@
 """Money reads shared by pages, the study page and the reconciliation check."""
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db.models import Count, Max, Sum
@@ -26,12 +26,6 @@ class BudgetFigures:
     available: Decimal = ZERO
     reserved: Decimal = ZERO
     spent: Decimal = ZERO
-
-
-@dataclass
-class ReservationRow:
-    reservation: Reservation
-    figures: dict = field(default_factory=dict)
 
 
 def _uuid_or_404(value):
@@ -153,12 +147,6 @@ def reservations_with_figures(workspace, *, budget=None):
             "participants": by_kind.get(TransferKind.FEE, {}).get("count", 0),
         }
     return reservations
-
-
-def incentive_payments(workspace, *, limit=200):
-    """Incentives paid out (the ledger's `paid:<payout>` transfers), newest first."""
-    return (Transfer.objects.filter(workspace=workspace, kind=TransferKind.PAID)
-            .select_related("budget", "actor").order_by("-created_at")[:limit])
 
 
 def receipts_for_workspace(workspace, *, budget=None, issued_from=None, issued_to=None):
