@@ -112,6 +112,8 @@ def test_seats_are_not_held_by(study, researcher, status):
     _applicant(study, status)
     waiting = _applicant(study)
     _invite(researcher, study, waiting)
+    waiting.refresh_from_db()
+    assert waiting.status == "invited"
 
 
 # (A completed participant may still be rejected: tests/participants/test_reject_payout.py.)
