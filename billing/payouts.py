@@ -21,6 +21,7 @@ from django.db import connection, transaction
 from django.http import Http404
 
 from billing.models import Payout, Reservation
+from billing.money import money_format
 from billing.services import (
     incentive_mark_paid,
     reservation_charge_participant,
@@ -188,8 +189,7 @@ def _send_locked(payout, *, trigger, actor, now):
         study_id=payout.study_id,
         payload=_payment_payload(payout))
     _record(payout, action="sending", actor=actor,
-            summary=f"Sending the incentive of ${payout.amount} to "
-                    f"{payout.participant_label} ({Trigger(trigger).label.lower()})",
+            summary=_sending_summary(payout, trigger),
             data={"trigger": trigger, "operation": str(operation.pk)})
     return payout
 
@@ -252,8 +252,7 @@ def _send_batch_locked(payouts, *, trigger, actor, now):
             payout.failure_reason, payout.updated_at = "", now
             entries.append(_entry(
                 payout, action="sending", user=user, label=label, now=now,
-                summary=f"Sending the incentive of ${payout.amount} to "
-                        f"{payout.participant_label} ({Trigger(trigger).label.lower()})",
+                summary=_sending_summary(payout, trigger),
                 data={"trigger": trigger, "operation": str(operation.pk)}))
     ActivityEntry.objects.bulk_create(entries)
 
@@ -265,6 +264,11 @@ def _entry(payout, *, action, summary, user, label, now, data=None):
                          study_id=payout.study_id, created_at=now,
                          data={"payout": str(payout.pk), "session": str(payout.session_id),
                                **(data or {})})
+
+
+def _sending_summary(payout, trigger):
+    return (f"Sending the incentive of {money_format(payout.amount)} to "
+            f"{payout.participant_label} ({Trigger(trigger).label.lower()})")
 
 
 def _payment_payload(payout):
@@ -371,7 +375,7 @@ def _status_locked(payout, *, ui_payment_id, ui_status, actor, now, reason=""):
         _move(payout, State.PAID, now=now, ui_payment_id=ui_payment_id, ui_status=ui_status,
               confirmed_at=now)
         _record(payout, action="paid", actor=actor,
-                summary=f"User Interviews paid the incentive of ${payout.amount} to "
+                summary=f"User Interviews paid the incentive of {money_format(payout.amount)} to "
                         f"{payout.participant_label}",
                 data={"ui_payment_id": ui_payment_id})
     elif ui_status in ("failed", "canceled") and payout.state in (State.SENDING, State.SENT):
