@@ -1,5 +1,6 @@
 """Core write operations: the activity log, the outbox, memberships and sign-in throttling."""
 
+import logging
 import uuid
 
 from django.conf import settings
@@ -91,16 +92,20 @@ def outbox_enqueue_many(*, workspace, operation, items):
     return [rows[key] for key in keys]
 
 
-def outbox_dispatch(operation_id):
-    """Ask a worker to execute one outbox row (by task name: the core imports no app)."""
+def _outbox_send(task, argument, what):
+    """Send `task` by name (the core imports no app); a broker that is down is logged, and
+    the outbox sweeper picks the rows up later."""
     from rally.celery import app
 
     try:
-        app.send_task(OUTBOX_EXECUTE_TASK, args=[str(operation_id)])
+        app.send_task(task, args=[argument])
     except Exception:
-        import logging
+        logging.getLogger(__name__).warning("outbox dispatch failed for %s", what)
 
-        logging.getLogger(__name__).warning("outbox dispatch failed for %s", operation_id)
+
+def outbox_dispatch(operation_id):
+    """Ask a worker to execute one outbox row."""
+    _outbox_send(OUTBOX_EXECUTE_TASK, str(operation_id), operation_id)
 
 
 def outbox_dispatch_batch(operation_ids):
@@ -109,15 +114,8 @@ def outbox_dispatch_batch(operation_ids):
     the outbox sweeper)."""
     if len(operation_ids) == 1:
         return outbox_dispatch(operation_ids[0])
-    from rally.celery import app
-
-    try:
-        app.send_task(OUTBOX_EXECUTE_BATCH_TASK, args=[[str(pk) for pk in operation_ids]])
-    except Exception:
-        import logging
-
-        logging.getLogger(__name__).warning("outbox dispatch failed for %d rows",
-                                            len(operation_ids))
+    _outbox_send(OUTBOX_EXECUTE_BATCH_TASK, [str(pk) for pk in operation_ids],
+                 f"{len(operation_ids)} rows")
 
 
 # Memberships -------------------------------------------------------------------------------
