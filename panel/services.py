@@ -24,6 +24,7 @@ from participants.models import Application, Contact, Participant
 from participants.selectors import study_has_free_seat
 from participants.services import (
     contact_record,
+    contacts_record,
     participant_properties_update,
     property_values_clean,
 )
@@ -197,18 +198,20 @@ def panel_invite(*, membership, study, participant_ids, override=False, override
     now = clock.now()
     subject = invitation_subject(study)
     overridden = []
+    recipients = []
     for candidate in sorted(chosen, key=lambda c: c.participant.display_name.casefold()):
         person = candidate.participant
         used_override = reason if candidate.flags else ""
-        invitation = PanelInvitation.objects.create(
+        result.invited.append(PanelInvitation(
             workspace_id=study.workspace_id, study=study, participant=person,
             invited_by=membership.user, override_reason=used_override,
-            email_subject=subject, created_at=now)
-        contact_record(participant=person, study=study, kind=Contact.Kind.INVITATION,
-                       subject=subject, sent_by=membership.user, override_reason=used_override)
+            email_subject=subject, created_at=now))
+        recipients.append((person, used_override))
         if candidate.flags:
             overridden.append((person, candidate.flags))
-        result.invited.append(invitation)
+    PanelInvitation.objects.bulk_create(result.invited)
+    contacts_record(recipients=recipients, study=study, kind=Contact.Kind.INVITATION,
+                    subject=subject, sent_by=membership.user)
     count = len(result.invited)
     activity_record(
         workspace=study.workspace, actor=membership.user, action="panel.invited",

@@ -404,14 +404,22 @@ def participant_properties_update(*, participant, values, actor=None, actor_labe
 def contact_record(*, participant, study, kind, subject, sent_by, override_reason=""):
     """Record that Rally sent `participant` a message (the contact history governance
     counts). The caller records the activity of the send itself."""
+    return contacts_record(recipients=[(participant, override_reason)], study=study,
+                           kind=kind, subject=subject, sent_by=sent_by)[0]
+
+
+def contacts_record(*, recipients, study, kind, subject, sent_by):
+    """`contact_record` for a batch sent together, in one INSERT. `recipients`: a list of
+    (participant, override_reason)."""
     if kind not in Contact.Kind.values:
         raise ValidationError("Choose a contact kind: invitation, reminder, booking link "
                               "or other.")
     now = clock.now()
-    return Contact.objects.create(
-        participant=participant, study=study, kind=kind, subject=(subject or "")[:200],
-        sent_at=now, sent_by=sent_by, override_reason=(override_reason or "").strip()[:500],
-        created_at=now)
+    return Contact.objects.bulk_create([
+        Contact(participant=participant, study=study, kind=kind, subject=(subject or "")[:200],
+                sent_at=now, sent_by=sent_by,
+                override_reason=(override_reason or "").strip()[:500], created_at=now)
+        for participant, override_reason in recipients])
 
 
 def _require(membership, permission):

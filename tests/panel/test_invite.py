@@ -5,6 +5,8 @@ from datetime import timedelta
 import pytest
 from django.core import mail
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from panel import services
@@ -235,3 +237,17 @@ def test_an_email_the_server_refuses_is_retried_then_shown_as_failed(
     page = client_for(researcher).get(reverse("panel:study_invite",
                                               kwargs={"study_id": study.id}))
     assert "1 email failed" in page.content.decode()
+
+
+def test_a_bigger_batch_takes_no_more_queries(researcher, workspace, person):
+    counts = []
+    for size in (2, 6):
+        study = PanelStudyFactory(workspace=workspace, owner=researcher.user)
+        people = [person() for _ in range(size)]
+        with CaptureQueriesContext(connection) as queries:
+            result = services.panel_invite(membership=researcher, study=study,
+                                           participant_ids=[p.pk for p in people])
+        assert len(result.invited) == size
+        assert Contact.objects.filter(study=study, kind="invitation").count() == size
+        counts.append(len(queries))
+    assert counts[0] == counts[1]
