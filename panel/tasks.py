@@ -15,12 +15,7 @@ def invitation_email_send(invitation_id):
 @shared_task(name="panel.invitation_emails_sweep", ignore_result=True)
 def invitation_emails_sweep():
     """Send invitation emails whose prompt send was lost (worker or broker down)."""
-    for invitation_id in services.invitation_emails_due(now=clock.now()):
-        try:
-            services.invitation_email_send(invitation_id=invitation_id)
-        except OSError:
-            services.logger.warning("invitation email %s failed; retried next sweep",
-                                    invitation_id)
+    _sweep(services.invitation_emails_due, services.invitation_email_send, "invitation")
 
 
 @shared_task(name="panel.booking_email_send", ignore_result=True,
@@ -33,9 +28,14 @@ def booking_email_send(invitation_id):
 def booking_emails_sweep():
     """Email the booking link to panel applicants invited to book (reviewers' invitations on
     the Participants tab arrive here) and re-send lost ones."""
-    for invitation_id in services.booking_emails_due(now=clock.now()):
+    _sweep(services.booking_emails_due, services.booking_email_send, "booking")
+
+
+def _sweep(due, send, kind):
+    """Send each due email in turn; one that fails is left for the next sweep."""
+    for invitation_id in due(now=clock.now()):
         try:
-            services.booking_email_send(invitation_id=invitation_id)
+            send(invitation_id=invitation_id)
         except OSError:
-            services.logger.warning("booking email %s failed; retried next sweep",
+            services.logger.warning("%s email %s failed; retried next sweep", kind,
                                     invitation_id)
