@@ -69,6 +69,31 @@ def _available(budget):
     return budget_figures_for([budget])[budget.pk].available
 
 
+def _start_at_once(budget, starts):
+    """Run "Start Recruitment" for each (membership, study) in its own thread, all at once;
+    returns the outcomes sorted ("refused" / "started")."""
+    barrier = threading.Barrier(len(starts))
+    outcomes = []
+
+    def start(membership, study):
+        barrier.wait()
+        try:
+            orchestration.recruitment_start(membership=membership, study_id=study.id,
+                                            budget_id=budget.id)
+            outcomes.append("started")
+        except ValidationError:
+            outcomes.append("refused")
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=start, args=pair) for pair in starts]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return sorted(outcomes)
+
+
 def test_start_reserves_the_estimate_and_queues_create_and_launch(study, budget, admin):
     recruitment = orchestration.recruitment_start(membership=admin, study_id=study.id,
                                                   budget_id=budget.id)
@@ -190,26 +215,7 @@ def test_two_studies_racing_for_a_budget_that_covers_one(workspace, admin, resea
         source="user_interviews", status=Status.ACTIVE, external_description="Race.",
         participation_limit=8, incentive_amount=Decimal("75.00"), audience_type="b2c",
         duration_minutes=30) for n in range(2)]
-    barrier = threading.Barrier(2)
-    outcomes = []
-
-    def start(study):
-        barrier.wait()
-        try:
-            orchestration.recruitment_start(membership=admin, study_id=study.id,
-                                            budget_id=budget.id)
-            outcomes.append("started")
-        except ValidationError:
-            outcomes.append("refused")
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=start, args=(study,)) for study in studies]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert sorted(outcomes) == ["refused", "started"]
+    assert _start_at_once(budget, [(admin, study) for study in studies]) == ["refused", "started"]
     # B2C moderated: 8 × ($39 + $75) = $912.00
     assert _available(budget) == Decimal("1500.00") - Decimal("912.00")
 
@@ -286,26 +292,8 @@ def test_two_admins_starting_the_same_study_at_once_make_one_reservation(
         participation_limit=8, incentive_amount=Decimal("75.00"), audience_type="b2c",
         duration_minutes=30)
     study.team.add(ops_manager.user)
-    barrier = threading.Barrier(2)
-    outcomes = []
-
-    def start(membership):
-        barrier.wait()
-        try:
-            orchestration.recruitment_start(membership=membership, study_id=study.id,
-                                            budget_id=budget.id)
-            outcomes.append("started")
-        except ValidationError:
-            outcomes.append("refused")
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=start, args=(who,)) for who in (admin, ops_manager)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert sorted(outcomes) == ["refused", "started"]
+    outcomes = _start_at_once(budget, [(admin, study), (ops_manager, study)])
+    assert outcomes == ["refused", "started"]
     assert Transfer.objects.filter(study_id=study.id, kind="reserve").count() == 1
     assert OutboxOperation.objects.filter(study_id=study.id,
                                           operation="create_recruit").count() == 1
@@ -509,26 +497,8 @@ def test_two_admins_restarting_a_declined_study_at_once_make_one_new_start(
     study.team.add(ops_manager.user)
     orchestration.recruitment_start(membership=admin, study_id=study.id, budget_id=budget.id)
     recruitment_mark_failed(study_id=study.id, reason="Refused", actor_label="task:test")
-    barrier = threading.Barrier(2)
-    outcomes = []
-
-    def start(membership):
-        barrier.wait()
-        try:
-            orchestration.recruitment_start(membership=membership, study_id=study.id,
-                                            budget_id=budget.id)
-            outcomes.append("started")
-        except ValidationError:
-            outcomes.append("refused")
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=start, args=(who,)) for who in (admin, ops_manager)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert sorted(outcomes) == ["refused", "started"]
+    outcomes = _start_at_once(budget, [(admin, study), (ops_manager, study)])
+    assert outcomes == ["refused", "started"]
     assert Reservation.objects.filter(study_id=study.id).count() == 2
     assert OutboxOperation.objects.filter(study_id=study.id,
                                           operation="create_recruit").count() == 2
