@@ -313,3 +313,46 @@ def console_submit_test(page, live_server, name):
     page.get_by_role("row", name=re.compile(re.escape(name))).get_by_role(
         "button", name="Submit test").click()
     expect(page.get_by_text("Submitted; the session is ready to complete.")).to_be_visible()
+
+
+def applicants_invited(page, live_server, worker, researcher, *, study_id, name, count):
+    """UI approves the started study and sends `count` applicants; the researcher invites them
+    all from the Participants tab. Their names, top to bottom."""
+    worker.drain()
+    console_review(page, live_server, name)
+    worker.drain()
+    console_generate(page, live_server, name, count)
+    worker.drain()
+    sign_in(page, live_server, researcher)
+    page.goto(f"{live_server.url}/studies/{study_id}/participants/")
+    expect(page.locator("tbody tr")).to_have_count(count)
+    names = participant_names(page)
+    invite_selected(page, names)
+    worker.drain()
+    return names
+
+
+def ui_pays(page, live_server, worker):
+    """Two simulation runs at UI, each followed by Rally's worker: a requested payment moves
+    along at UI and UI tells Rally it was paid."""
+    for _ in range(2):
+        console_tick(page, live_server)
+        worker.drain()
+
+
+def paid_then_closed(page, live_server, ops_manager, study_id, names, worker):
+    """The Ops Manager sees everyone Paid (payments and Participants tab), closes the study and
+    reads the final billing figures; returns them."""
+    sign_in(page, live_server, ops_manager)
+    page.goto(f"{live_server.url}/budgets/payments/")
+    for name in names:
+        expect(page.get_by_role("row").filter(has_text=name)).to_contain_text("Paid")
+    page.goto(f"{live_server.url}/studies/{study_id}/participants/")
+    for name in names:  # the participants are Paid too (SPEC P4)
+        expect(page.get_by_role("row").filter(has_text=name).locator(".badge")).to_have_text(
+            "Paid")
+    page.goto(f"{live_server.url}/studies/{study_id}/")
+    status_change(page, "Closed", confirm="Close study")
+    worker.drain()
+    figures, _ = close_and_read_figures(page, study_id)
+    return figures

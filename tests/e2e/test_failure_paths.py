@@ -94,17 +94,8 @@ def test_the_second_of_two_people_booking_one_time_is_told_it_was_taken(
     study_id = flow.b2c_study_published(page, live, researcher, name=name, limit=2,
                                         incentive="40")
     flow.started_by(page, live, ops_manager, study_id, add_funds="158")
-    worker.drain()
-    flow.console_review(page, live, name)
-    worker.drain()
-    flow.console_generate(page, live, name, 2)
-    worker.drain()
-    flow.sign_in(page, live, researcher)
-    page.goto(f"{live.url}/studies/{study_id}/participants/")
-    expect(page.locator("tbody tr")).to_have_count(2)
-    first, second = flow.participant_names(page)
-    flow.invite_selected(page, [first, second])
-    worker.drain()
+    first, second = flow.applicants_invited(page, live, worker, researcher,
+                                            study_id=study_id, name=name, count=2)
     links = flow.invitation_links()
 
     # Both open their booking pages and choose the same first time.

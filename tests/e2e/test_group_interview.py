@@ -26,18 +26,8 @@ def test_two_people_book_one_group_time_complete_and_are_paid(e2e, worker, page,
 
     flow.started_by(page, live, ops_manager, study_id, add_funds="267",
                     shows=["3 × $39.00", "3 × $50.00", "$267.00"])  # B2C, moderated
-    worker.drain()
-    flow.console_review(page, live, NAME)
-    worker.drain()
-    flow.console_generate(page, live, NAME, 2)
-    worker.drain()
-
-    flow.sign_in(page, live, researcher)
-    page.goto(f"{live.url}/studies/{study_id}/participants/")
-    expect(page.locator("tbody tr")).to_have_count(2)
-    first, second = flow.participant_names(page)
-    flow.invite_selected(page, [first, second])
-    worker.drain()
+    first, second = flow.applicants_invited(page, live, worker, researcher,
+                                            study_id=study_id, name=NAME, count=2)
 
     links = flow.invitation_links()
     times = [flow.book_first_free_slot(page, links[name]) for name in (first, second)]
@@ -56,23 +46,9 @@ def test_two_people_book_one_group_time_complete_and_are_paid(e2e, worker, page,
     flow.complete_and_send_payment(page, first)
     flow.complete_and_send_payment(page, second)
     worker.drain()
-    flow.console_tick(page, live)
-    worker.drain()
-    flow.console_tick(page, live)
-    worker.drain()
+    flow.ui_pays(page, live, worker)
 
-    flow.sign_in(page, live, ops_manager)
-    page.goto(f"{live.url}/budgets/payments/")
-    for name in (first, second):
-        expect(page.get_by_role("row").filter(has_text=name)).to_contain_text("Paid")
-    page.goto(f"{live.url}/studies/{study_id}/participants/")
-    for name in (first, second):  # the participants are Paid too (SPEC P4)
-        expect(page.get_by_role("row").filter(has_text=name).locator(".badge")).to_have_text(
-            "Paid")
-    page.goto(f"{live.url}/studies/{study_id}/")
-    flow.status_change(page, "Closed", confirm="Close study")
-    worker.drain()
-    figures, _ = flow.close_and_read_figures(page, study_id)
+    figures = flow.paid_then_closed(page, live, ops_manager, study_id, (first, second), worker)
     assert (figures["reserved"], figures["total_spent"], figures["unused"]) == (
         Decimal("267.00"), Decimal("178.00"), Decimal("89.00"))
     expect(page.locator("#money-panel")).to_contain_text("2 × $39.00")

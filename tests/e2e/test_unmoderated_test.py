@@ -30,18 +30,8 @@ def test_unmoderated_test_from_tasks_to_receipt(e2e, worker, page, shot, researc
 
     flow.started_by(page, live, ops_manager, study_id, add_funds="138",
                     shows=["3 × $26.00", "3 × $20.00", "$138.00"])  # B2C, unmoderated
-    worker.drain()
-    flow.console_review(page, live, NAME)
-    worker.drain()
-    flow.console_generate(page, live, NAME, 2)
-    worker.drain()
-
-    flow.sign_in(page, live, researcher)
-    page.goto(f"{live.url}/studies/{study_id}/participants/")
-    expect(page.locator("tbody tr")).to_have_count(2)
-    first, second = flow.participant_names(page)
-    flow.invite_selected(page, [first, second])
-    worker.drain()
+    first, second = flow.applicants_invited(page, live, worker, researcher,
+                                            study_id=study_id, name=NAME, count=2)
 
     # Both take the test at UI; their submissions come back as completions.
     flow.console_submit_test(page, live, first)
@@ -56,30 +46,13 @@ def test_unmoderated_test_from_tasks_to_receipt(e2e, worker, page, shot, researc
     page.get_by_role("menuitem", name="Complete & Send payment").click()
     expect(page.get_by_role("status")).to_contain_text("The payment is on its way.")
     worker.drain()
-    flow.console_tick(page, live)
-    worker.drain()
-    flow.console_tick(page, live)
-    worker.drain()
+    flow.ui_pays(page, live, worker)
 
     flow.console_advance(page, live, 24.1)
     worker.beat("billing.payouts_sweep")
-    flow.console_tick(page, live)
-    worker.drain()
-    flow.console_tick(page, live)
-    worker.drain()
+    flow.ui_pays(page, live, worker)
 
-    flow.sign_in(page, live, ops_manager)
-    page.goto(f"{live.url}/budgets/payments/")
-    for name in (first, second):
-        expect(page.get_by_role("row").filter(has_text=name)).to_contain_text("Paid")
-    page.goto(f"{live.url}/studies/{study_id}/participants/")
-    for name in (first, second):  # the participants are Paid too (SPEC P4)
-        expect(page.get_by_role("row").filter(has_text=name).locator(".badge")).to_have_text(
-            "Paid")
-    page.goto(f"{live.url}/studies/{study_id}/")
-    flow.status_change(page, "Closed", confirm="Close study")
-    worker.drain()
-    figures, _ = flow.close_and_read_figures(page, study_id)
+    figures = flow.paid_then_closed(page, live, ops_manager, study_id, (first, second), worker)
     assert (figures["reserved"], figures["total_spent"], figures["unused"]) == (
         Decimal("138.00"), Decimal("92.00"), Decimal("46.00"))
     expect(page.locator("#money-panel")).to_contain_text(re.compile(r"2 × \$26\.00"))

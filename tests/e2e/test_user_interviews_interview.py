@@ -100,18 +100,12 @@ def test_interview_from_plan_to_receipt(e2e, worker, page, shot, researcher, ops
     flow.session_mark(page, ben, "Completed")
     flow.session_mark(page, cleo, "No-show")
     worker.drain()  # the payment request and the session news reach UI
-    flow.console_tick(page, live)  # UI moves the payment along and tells Rally
-    worker.drain()
-    flow.console_tick(page, live)
-    worker.drain()
+    flow.ui_pays(page, live, worker)  # UI moves the payment along and tells Rally
 
     # 24 hours after Ben's session, beat's payout sweeper pays him.
     flow.console_advance(page, live, 24)
     worker.beat("billing.payouts_sweep")
-    flow.console_tick(page, live)
-    worker.drain()
-    flow.console_tick(page, live)
-    worker.drain()
+    flow.ui_pays(page, live, worker)
     page.goto(f"{live.url}/studies/{study_id}/participants/")
     for name, status in ((ada, "Paid"), (ben, "Paid"), (cleo, "No-show"), (dev, "Rejected")):
         expect(page.get_by_role("row").filter(has_text=name).locator(".badge")).to_have_text(
