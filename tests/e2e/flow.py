@@ -10,7 +10,10 @@ from tests.conftest import PASSWORD
 
 
 def sign_in(page, live_server, membership):
-    """Sign out whoever is signed in (one browser context per test), then sign in."""
+    """Sign out whoever is signed in (one browser context per test), then sign in. The old
+    page is left first: a request it still makes (a panel loading) would otherwise be sent to
+    the login page without cookies and replace the login form's CSRF cookie."""
+    page.goto("about:blank")
     page.context.clear_cookies()
     page.goto(f"{live_server.url}/login/")
     page.get_by_label("Email").fill(membership.user.email)
