@@ -418,12 +418,15 @@ def _index(questions, question_uid):
     raise ValidationError("That question is no longer in the screener; reload the page.")
 
 
-def _save(membership, study, rows, questions, *, action, summary, data=None, prefix=""):
-    """Check the whole new screener, write the difference, record it; refuse on problems."""
+def _save(membership, study, rows, questions, *, action, summary, data=None, prefix="",
+          field=None):
+    """Check the whole new screener, write the difference, record it; refuse on problems
+    (said of the form's `field` when given)."""
     problems = screener_problems(questions, properties=_properties(study.workspace_id),
                                  rules_allowed=not study.is_user_interviews)
     if problems:
-        raise ValidationError([prefix + problem.message for problem in problems])
+        messages = [prefix + problem.message for problem in problems]
+        raise ValidationError({field: messages} if field else messages)
     by_uid = {str(row.uid): row for row in rows}
     for position, question in enumerate(questions):
         fields = {**_row_fields(question), "position": position}
@@ -591,12 +594,9 @@ def screener_question_add(*, membership, study, data):
     questions = [question_from_row(row) for row in rows]
     question = _clean_or_refuse(data, questions)
     questions.append(question)
-    try:
-        _save(membership, study, rows, questions, action="screener.question_added",
-              summary=f"Added the screener question “{short(question['text'])}” to "
-                      f"“{study.name}”", data={"question": question["uid"]})
-    except ValidationError as error:
-        raise ValidationError({"screener": error.messages}) from None
+    _save(membership, study, rows, questions, action="screener.question_added",
+          summary=f"Added the screener question “{short(question['text'])}” to "
+                  f"“{study.name}”", data={"question": question["uid"]}, field="screener")
     return question["uid"]
 
 
@@ -612,12 +612,9 @@ def screener_question_update(*, membership, study, question_uid, data):
     if question == before:
         return question["uid"]
     questions[index] = question
-    try:
-        _save(membership, study, rows, questions, action="screener.question_updated",
-              summary=f"Changed the screener question “{short(question['text'])}” of "
-                      f"“{study.name}”", data={"question": question["uid"]})
-    except ValidationError as error:
-        raise ValidationError({"screener": error.messages}) from None
+    _save(membership, study, rows, questions, action="screener.question_updated",
+          summary=f"Changed the screener question “{short(question['text'])}” of "
+                  f"“{study.name}”", data={"question": question["uid"]}, field="screener")
     return question["uid"]
 
 
