@@ -266,14 +266,19 @@ def _payable(membership, study, sessions, now):
     return {pk for pk in candidates if pk not in sent}
 
 
-@login_required
-@require_POST
-def session_mark(request, session_id):
-    membership = require_permission(request.membership, Permission.VIEW)
+def _workspace_session_or_404(membership, session_id):
     session = selectors.session_for_workspace(workspace=membership.workspace,
                                               session_id=session_id)
     if session is None:
         raise Http404
+    return session
+
+
+@login_required
+@require_POST
+def session_mark(request, session_id):
+    membership = require_permission(request.membership, Permission.VIEW)
+    session = _workspace_session_or_404(membership, session_id)
     try:
         services.session_mark(membership=membership, session_id=session.pk,
                               status=request.POST.get("status", ""))
@@ -291,10 +296,7 @@ def session_mark(request, session_id):
 def session_complete_and_pay(request, session_id):
     """"Complete & Send payment" from the session's three-dots menu (SPEC I1)."""
     membership = require_permission(request.membership, Permission.VIEW)
-    session = selectors.session_for_workspace(workspace=membership.workspace,
-                                              session_id=session_id)
-    if session is None:
-        raise Http404
+    session = _workspace_session_or_404(membership, session_id)
     try:
         _, payout = services.session_complete_and_pay(membership=membership,
                                                       session_id=session.pk)
