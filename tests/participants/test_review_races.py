@@ -14,13 +14,10 @@ from tests.participants.factories import ApplicationFactory, ParticipantFactory,
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def test_two_reviewers_inviting_for_the_last_seat_fill_it_once(workspace, admin, ops_manager):
-    study = StudyFactory(workspace=workspace, participation_limit=2)
-    ApplicationFactory(study=study, status="scheduled", participant=ParticipantFactory(
-        workspace=workspace))
-    first, second = (ApplicationFactory(study=study, participant=ParticipantFactory(
-        workspace=workspace, first_name=name)) for name in ("Ada", "Alan"))
-    barrier = threading.Barrier(2)
+def _invite_at_once(study, attempts):
+    """Run applicant_invite for each (membership, application) in its own thread, all
+    starting together; the outcomes: "invited" or the refusal's message."""
+    barrier = threading.Barrier(len(attempts))
     outcomes = []
 
     def invite(membership, application):
@@ -34,12 +31,21 @@ def test_two_reviewers_inviting_for_the_last_seat_fill_it_once(workspace, admin,
         finally:
             connections.close_all()
 
-    threads = [threading.Thread(target=invite, args=args)
-               for args in ((admin, first), (ops_manager, second))]
+    threads = [threading.Thread(target=invite, args=attempt) for attempt in attempts]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
+    return outcomes
+
+
+def test_two_reviewers_inviting_for_the_last_seat_fill_it_once(workspace, admin, ops_manager):
+    study = StudyFactory(workspace=workspace, participation_limit=2)
+    ApplicationFactory(study=study, status="scheduled", participant=ParticipantFactory(
+        workspace=workspace))
+    first, second = (ApplicationFactory(study=study, participant=ParticipantFactory(
+        workspace=workspace, first_name=name)) for name in ("Ada", "Alan"))
+    outcomes = _invite_at_once(study, [(admin, first), (ops_manager, second)])
     assert sorted(outcomes)[1] == "invited"
     assert sorted(outcomes)[0].startswith("Participation limit reached")
     assert Application.objects.filter(study=study, status="invited").count() == 1
@@ -50,24 +56,6 @@ def test_the_same_invite_twice_at_once_is_done_once(workspace, admin, ops_manage
     study = StudyFactory(workspace=workspace, participation_limit=5)
     application = ApplicationFactory(study=study, participant=ParticipantFactory(
         workspace=workspace))
-    barrier = threading.Barrier(2)
-    outcomes = []
-
-    def invite(membership):
-        try:
-            barrier.wait()
-            services.applicant_invite(membership=membership, study=study,
-                                      application_id=application.pk)
-            outcomes.append("invited")
-        except ValidationError as error:
-            outcomes.append(error.messages[0])
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=invite, args=(m,)) for m in (admin, ops_manager)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    outcomes = _invite_at_once(study, [(admin, application), (ops_manager, application)])
     assert sorted(outcomes) == ["Jordan P. is already invited.", "invited"]
     assert OutboxOperation.objects.count() == 1
