@@ -26,6 +26,7 @@ from django.db.models import (
 )
 
 from billing.models import Transfer, TransferKind
+from billing.money import CENT
 from participants.models import Application
 from participants.selectors import SEAT_HOLDING
 from rally import clock
@@ -52,8 +53,6 @@ FUNNEL = [
     ("completed", "Completed", (Status.COMPLETED, Status.PAID)),
     ("paid", "Paid", (Status.PAID,)),
 ]
-
-CENT = Decimal("0.01")
 
 
 @dataclass(frozen=True)
