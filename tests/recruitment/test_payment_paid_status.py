@@ -8,7 +8,6 @@ from billing.models import Payout
 from participants.models import Application
 from rally.models import ActivityEntry
 from recruitment import payments
-from recruitment.models import Recruitment
 from tests.recruitment.sync_support import (  # noqa: F401 - fixtures
     sandbox_control,
     sandbox_transport,
@@ -16,6 +15,7 @@ from tests.recruitment.sync_support import (  # noqa: F401 - fixtures
 )
 from tests.recruitment.test_payments import (  # noqa: F401 - fixtures
     completed,
+    deliver_payment_webhook,
     no_broker,
     pay_now,
     run,
@@ -49,16 +49,7 @@ def test_duplicate_payment_webhooks_make_the_application_paid_once(admin, comple
     assert run(pay_now(admin, session), sandbox_ui) == "done"
     settle_at_ui(sandbox_ui)
     payout = Payout.objects.get(session_id=session.pk)
-    recruit_id = Recruitment.objects.get(study=study).ui_recruit_id
-
-    class Event:
-        event_id = "evt_pay_paid"
-        type = "payment.status_changed"
-        payload = {"data": {"resource": {"type": "payments", "id": payout.ui_payment_id,
-                                         "recruitId": recruit_id}}}
-
-    for _ in range(3):
-        payments._process_payment_event(Event, sandbox_ui)
+    deliver_payment_webhook(study, payout, sandbox_ui, event_id="evt_pay_paid", times=3)
     assert Application.objects.get(pk=session.application_id).status == "paid"
     entry = _paid_entries().get()
     assert entry.actor_label == "webhook:evt_pay_paid" and entry.study_id == study.pk

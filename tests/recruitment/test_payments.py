@@ -5,6 +5,7 @@ handler under faults, crashes and duplicate news pays each payout exactly once."
 import json
 import uuid
 from datetime import timedelta
+from types import SimpleNamespace
 
 import httpx
 import pytest
@@ -96,6 +97,18 @@ def after_lease():
     clock.advance(seconds=outbox.RUN_LEASE.total_seconds() + 1)
 
 
+def deliver_payment_webhook(study, payout, client, *, event_id, times):
+    """UI's `payment.status_changed` for the payout's payment, processed `times` times."""
+    recruit_id = Recruitment.objects.get(study=study).ui_recruit_id
+
+    event = SimpleNamespace(
+        event_id=event_id, type="payment.status_changed",
+        payload={"data": {"resource": {"type": "payments", "id": payout.ui_payment_id,
+                                       "recruitId": recruit_id}}})
+    for _ in range(times):
+        payments._process_payment_event(event, client)
+
+
 def test_complete_and_send_pays_through_ui_once_and_the_poll_confirms_it(
         admin, completed, sandbox_ui, sandbox_transport):
     study, session, ui_session_id = completed
@@ -121,16 +134,7 @@ def test_a_payment_webhook_confirms_once_however_often_it_comes(admin, completed
     assert run(pay_now(admin, session), sandbox_ui) == "done"
     settle_at_ui(sandbox_ui)
     payout = Payout.objects.get(session_id=session.pk)
-    recruit_id = Recruitment.objects.get(study=study).ui_recruit_id
-
-    class Event:
-        event_id = "evt_pay_1"
-        type = "payment.status_changed"
-        payload = {"data": {"resource": {"type": "payments", "id": payout.ui_payment_id,
-                                         "recruitId": recruit_id}}}
-
-    for _ in range(3):
-        payments._process_payment_event(Event, sandbox_ui)
+    deliver_payment_webhook(study, payout, sandbox_ui, event_id="evt_pay_1", times=3)
     payout.refresh_from_db()
     assert payout.state == "paid"
     assert charges(study) == (1, 1, 1)
