@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import pytest
+from django.urls import reverse
 
 AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
 # What fails a page: WCAG 2.x A/AA rules and axe's best practices, at these impacts.
@@ -53,3 +54,19 @@ def axe_violations(axe_source):
                 for v in result if v["impact"] in BLOCKING]
 
     return run
+
+
+def log_in(page, live_server, email, password):
+    """Sign in through the login page and wait until it is left."""
+    page.goto(live_server.url + reverse("login"))
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(lambda url: "/login/" not in url)
+
+
+def assert_no_problems(found):
+    """`found` is {page name: its violations}: fail listing every page that has any."""
+    problems = {name: lines for name, lines in found.items() if lines}
+    assert not problems, "\n".join(
+        f"{name}:\n    " + "\n    ".join(lines) for name, lines in problems.items())

@@ -3,22 +3,19 @@ and booking pages as a visitor sees them), and on the pages a Researcher and an 
 open, as they see them: no serious or critical violation anywhere."""
 
 import os
-from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
 from django.urls import reverse
 from playwright.sync_api import expect
 
-from billing.models import Budget
-from billing.services import budget_reserve_for_study, reservation_close
 from participants.models import Application
 from rally import demo
 from rally.models import Membership
 from scheduling.services import booking_token_make
 from studies.models import Study
-from tests.billing.payouts_support import due_payouts
-from tests.participants.factories import StudyFactory
+from tests.a11y.conftest import assert_no_problems, log_in
+from tests.hardening.support import demo_money_added
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -33,20 +30,7 @@ def demo_pages(settings):
     admin = Membership.objects.select_related("workspace", "user").get(
         user__email="admin@example.com")
     workspace = admin.workspace
-    budget = Budget.objects.get(workspace=workspace, name="Workspace Budget")
-
-    reserved = StudyFactory(workspace=workspace, owner=admin.user, name="Pricing page interviews",
-                            participation_limit=4, incentive_amount=Decimal("50.00"))
-    budget_reserve_for_study(budget=budget, study_id=reserved.pk, study_name=reserved.name,
-                             participation_limit=4, fee=Decimal("65.00"),
-                             incentive=Decimal("50.00"), actor=admin.user)
-    due_payouts(reserved, 2)
-    closed = StudyFactory(workspace=workspace, owner=admin.user, name="Billing export interviews",
-                          status="closed", participation_limit=2)
-    budget_reserve_for_study(budget=budget, study_id=closed.pk, study_name=closed.name,
-                             participation_limit=2, fee=Decimal("65.00"),
-                             incentive=Decimal("100.00"), actor=admin.user)
-    receipt = reservation_close(study_id=closed.pk, actor=admin.user)
+    budget, reserved, closed, receipt = demo_money_added(admin)
 
     active = Study.objects.get(workspace=workspace, name="Developer onboarding interviews")
     application = Application.objects.filter(study=active).order_by("applied_at").first()
@@ -94,7 +78,7 @@ def test_every_main_page_has_no_serious_or_critical_violation(live_server, page,
         assert response.status == 200, name
         found[name] = axe_violations(page)
 
-    log_in(page, live_server, "admin@example.com")
+    log_in(page, live_server, "admin@example.com", demo.PASSWORD)
     found.update(check_pages(page, live_server, demo_pages, axe_violations))
 
     # Open dialogs and menus are checked as they appear.
@@ -142,18 +126,10 @@ ROLE_PAGES = {
 def test_pages_as_researcher_and_observer_have_no_serious_or_critical_violation(
         live_server, page, demo_pages, axe_violations, email):
     page.set_viewport_size({"width": 1280, "height": 900})
-    log_in(page, live_server, email)
+    log_in(page, live_server, email, demo.PASSWORD)
     assert_no_problems(check_pages(
         page, live_server, {name: demo_pages[name] for name in ROLE_PAGES[email]},
         axe_violations))
-
-
-def log_in(page, live_server, email):
-    page.goto(live_server.url + reverse("login"))
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(demo.PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(lambda url: "/login/" not in url)
 
 
 def check_pages(page, live_server, pages, axe_violations):
@@ -164,9 +140,3 @@ def check_pages(page, live_server, pages, axe_violations):
         assert response.status == 200, f"{name} ({path}) answered {response.status}"
         found[name] = axe_violations(page)
     return found
-
-
-def assert_no_problems(found):
-    problems = {name: lines for name, lines in found.items() if lines}
-    assert not problems, "\n".join(
-        f"{name}:\n    " + "\n    ".join(lines) for name, lines in problems.items())

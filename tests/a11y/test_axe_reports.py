@@ -5,6 +5,7 @@ from datetime import timedelta
 import pytest
 
 from studies.services import study_mark_recruitment_started
+from tests.a11y.conftest import assert_no_problems, log_in
 from tests.billing.payouts_support import funded_ui_study
 from tests.conftest import PASSWORD
 from tests.participants.factories import ApplicationFactory
@@ -19,10 +20,7 @@ def test_reports_and_the_metrics_panel_have_no_serious_violation(live_server, pa
     study.refresh_from_db()
     ApplicationFactory(study=study, applied_at=study.recruitment_started_at
                        + timedelta(minutes=90))
-    page.goto(f"{live_server.url}/login/")
-    page.get_by_label("Email").fill(admin.user.email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    log_in(page, live_server, admin.user.email, PASSWORD)
     problems = {}
     for name, path in (("reports", "/reports/"),
                        ("reports, filter error", "/reports/?started_from=2026-13-40"),
@@ -31,8 +29,5 @@ def test_reports_and_the_metrics_panel_have_no_serious_violation(live_server, pa
         if name == "overview":  # the metrics card loads after the page
             page.locator("#metrics-panel:not([aria-busy])").wait_for()
             assert page.get_by_text("Time to first qualified applicant").is_visible()
-        found = axe_violations(page)
-        if found:
-            problems[name] = found
-    assert not problems, "\n".join(f"{name}:\n  " + "\n  ".join(lines)
-                                   for name, lines in problems.items())
+        problems[name] = axe_violations(page)
+    assert_no_problems(problems)

@@ -52,12 +52,36 @@ def activity_count():
     return ActivityEntry.objects.count()
 
 
+def demo_money_added(admin):
+    """What seed_demo's workspace lacks for its money pages: a study with a reservation and
+    two due payouts, and a closed study with its receipt. (budget, reserved, closed, receipt)."""
+    from billing.models import Budget
+    from billing.services import budget_reserve_for_study, reservation_close
+    from tests.billing.payouts_support import due_payouts
+    from tests.participants.factories import StudyFactory
+
+    workspace = admin.workspace
+    budget = Budget.objects.get(workspace=workspace, name="Workspace Budget")
+    reserved = StudyFactory(workspace=workspace, owner=admin.user, name="Pricing page interviews",
+                            participation_limit=4, incentive_amount=Decimal("50.00"))
+    budget_reserve_for_study(budget=budget, study_id=reserved.pk, study_name=reserved.name,
+                             participation_limit=4, fee=Decimal("65.00"),
+                             incentive=Decimal("50.00"), actor=admin.user)
+    due_payouts(reserved, 2)
+    closed = StudyFactory(workspace=workspace, owner=admin.user, name="Billing export interviews",
+                          status="closed", participation_limit=2)
+    budget_reserve_for_study(budget=budget, study_id=closed.pk, study_name=closed.name,
+                             participation_limit=2, fee=Decimal("65.00"),
+                             incentive=Decimal("100.00"), actor=admin.user)
+    receipt = reservation_close(study_id=closed.pk, actor=admin.user)
+    return budget, reserved, closed, receipt
+
+
 def demo_world():
     """seed_demo's workspace without the sandbox round trip, the criteria catalog, and what the
     demo lacks: a reservation with due payouts, a closed study with its receipt, an outbox row.
     Returns (admin membership, {URL parameter name: candidate values})."""
     from billing.models import Budget, Payout
-    from billing.services import budget_reserve_for_study, reservation_close
     from participants.models import Application, PanelImport, Participant, Segment
     from rally.models import Membership, OutboxOperation, PropertyDefinition
     from rally.services import outbox_enqueue
@@ -65,8 +89,6 @@ def demo_world():
     from scheduling.services import booking_token_make, scheduling_settings_ensure
     from studies.models import ScreenerQuestion, Study, StudyType, TestTask
     from studies.services import characteristics_replace
-    from tests.billing.payouts_support import due_payouts
-    from tests.participants.factories import StudyFactory
     from tests.studies.factories import CATALOG
 
     with override_settings(DEBUG=True, SANDBOX_ENABLED=False):
@@ -75,19 +97,7 @@ def demo_world():
     admin = Membership.objects.select_related("workspace", "user").get(
         user__email="admin@example.com")
     workspace = admin.workspace
-    budget = Budget.objects.get(workspace=workspace, name="Workspace Budget")
-    reserved = StudyFactory(workspace=workspace, owner=admin.user, name="Pricing interviews",
-                            participation_limit=4, incentive_amount=Decimal("50.00"))
-    budget_reserve_for_study(budget=budget, study_id=reserved.pk, study_name=reserved.name,
-                             participation_limit=4, fee=Decimal("65.00"),
-                             incentive=Decimal("50.00"), actor=admin.user)
-    due_payouts(reserved, 2)
-    closed = StudyFactory(workspace=workspace, owner=admin.user, name="Billing interviews",
-                          status="closed", participation_limit=2)
-    budget_reserve_for_study(budget=budget, study_id=closed.pk, study_name=closed.name,
-                             participation_limit=2, fee=Decimal("65.00"),
-                             incentive=Decimal("100.00"), actor=admin.user)
-    receipt = reservation_close(study_id=closed.pk, actor=admin.user)
+    *_, receipt = demo_money_added(admin)
     # Scheduling settings are made on a moderated study's first visit: make them now, so
     # that a refused request later is not mistaken for one that changed something.
     for study in Study.objects.filter(workspace=workspace, study_type__in=[
