@@ -96,9 +96,5 @@ class PanelInvitation(models.Model):
         return f"Invitation of {self.participant_id} to {self.study_id}"
 
     @property
-    def has_applied(self):
-        return self.application_id is not None
-
-    @property
     def email_failed(self):
         return self.email_sent_at is None and self.email_attempts >= EMAIL_MAX_ATTEMPTS

@@ -43,10 +43,6 @@ class Candidate:
     flags: list = field(default_factory=list)
 
     @property
-    def is_opted_out(self):
-        return self.participant.opted_out_at is not None
-
-    @property
     def invitable(self):
         return not self.blocked and not self.flags
 
