@@ -10,10 +10,10 @@ from billing.models import Reservation
 from billing.reconciliation import ledger_problems
 from billing.selectors import budget_figures_for
 from recruitment import orchestration, sync
-from studies.models import Status
 from tests.billing.factories import BudgetFactory, funds_add
 from tests.conftest import PASSWORD
-from tests.studies.factories import CATALOG, StudyFactory
+from tests.recruitment.start_support import startable_study
+from tests.studies.factories import CATALOG
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -24,14 +24,8 @@ def declined_study(workspace, researcher, ops_manager, admin):
     from studies.services import characteristics_replace
 
     characteristics_replace(items=CATALOG)
-    study = StudyFactory(
-        workspace=workspace, owner=researcher.user, name="Onboarding interviews",
-        study_type="interview", source="user_interviews", status=Status.ACTIVE,
-        external_description="Tell us how you onboard new engineers.",
-        participation_limit=8, incentive_amount=Decimal("75.00"), audience_type="b2b",
-        duration_minutes=45,
-        criteria=[{"characteristic": "job-function", "values": ["engineering"]}])
-    study.team.add(ops_manager.user)
+    study = startable_study(workspace=workspace, owner=researcher.user,
+                            team_member=ops_manager.user)
     budget = BudgetFactory(workspace=workspace, name="Workspace Budget")
     funds_add(admin, budget, "1500.00")
     orchestration.recruitment_start(membership=admin, study_id=study.id, budget_id=budget.id)

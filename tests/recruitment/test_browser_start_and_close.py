@@ -10,10 +10,10 @@ from playwright.sync_api import expect
 
 from billing.selectors import budget_figures_for
 from recruitment.models import Recruitment
-from studies.models import Status
 from tests.billing.factories import BudgetFactory, funds_add
 from tests.conftest import PASSWORD
-from tests.studies.factories import CATALOG, StudyFactory
+from tests.recruitment.start_support import startable_study
+from tests.studies.factories import CATALOG
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -23,14 +23,8 @@ def study(workspace, researcher, ops_manager):
     from studies.services import characteristics_replace
 
     characteristics_replace(items=CATALOG)
-    study = StudyFactory(
-        workspace=workspace, owner=researcher.user, name="Onboarding interviews",
-        study_type="interview", source="user_interviews", status=Status.ACTIVE,
-        external_description="Tell us how you onboard new engineers.",
-        participation_limit=8, incentive_amount=Decimal("75.00"), audience_type="b2b",
-        duration_minutes=45,
-        criteria=[{"characteristic": "job-function", "values": ["engineering"]}])
-    study.team.add(ops_manager.user)
+    study = startable_study(workspace=workspace, owner=researcher.user,
+                            team_member=ops_manager.user)
     return study
 
 

@@ -25,6 +25,7 @@ from studies import lifecycle
 from studies.models import Status
 from studies.services import characteristics_replace
 from tests.billing.factories import BudgetFactory, funds_add
+from tests.recruitment.start_support import startable_study
 from tests.recruitment.sync_support import (  # noqa: F401 - fixtures
     sandbox_control,
     sandbox_transport,
@@ -54,14 +55,8 @@ def budget(workspace, admin):
 @pytest.fixture
 def study(workspace, researcher, ops_manager, catalog):
     """An Active B2B User Interviews interview, owned by the researcher, Ops on the team."""
-    study = StudyFactory(
-        workspace=workspace, owner=researcher.user, name="Onboarding interviews",
-        study_type="interview", source="user_interviews", status=Status.ACTIVE,
-        external_description="Tell us how you onboard new engineers.",
-        participation_limit=8, incentive_amount=Decimal("75.00"), audience_type="b2b",
-        duration_minutes=45,
-        criteria=[{"characteristic": "job-function", "values": ["engineering"]}])
-    study.team.add(ops_manager.user)
+    study = startable_study(workspace=workspace, owner=researcher.user,
+                            team_member=ops_manager.user)
     return study
 
 

@@ -3,7 +3,6 @@ Review & Start in a fresh workspace offers it with $0.00 available and Add Funds
 workspaces get it from a data migration."""
 
 import importlib
-from decimal import Decimal
 
 import pytest
 from django.apps import apps
@@ -11,10 +10,10 @@ from django.urls import reverse
 
 from billing.models import Budget
 from billing.services import budget_default_ensure
-from studies.models import Status
 from studies.services import characteristics_replace
 from tests.rally.factories import WorkspaceFactory
-from tests.studies.factories import CATALOG, StudyFactory
+from tests.recruitment.start_support import startable_study
+from tests.studies.factories import CATALOG
 
 pytestmark = pytest.mark.django_db
 
@@ -22,14 +21,8 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def study(workspace, researcher, ops_manager):
     characteristics_replace(items=CATALOG)
-    study = StudyFactory(
-        workspace=workspace, owner=researcher.user, name="Onboarding interviews",
-        study_type="interview", source="user_interviews", status=Status.ACTIVE,
-        external_description="Tell us how you onboard new engineers.",
-        participation_limit=8, incentive_amount=Decimal("75.00"), audience_type="b2b",
-        duration_minutes=45,
-        criteria=[{"characteristic": "job-function", "values": ["engineering"]}])
-    study.team.add(ops_manager.user)
+    study = startable_study(workspace=workspace, owner=researcher.user,
+                            team_member=ops_manager.user)
     return study
 
 
