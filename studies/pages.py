@@ -112,6 +112,11 @@ def overview_panels(request, study):
     return rendered
 
 
+def study_editable(membership, study):
+    """Whether `membership` may change the study's setup now (a closed study is read-only)."""
+    return membership.allows(Permission.EDIT_STUDY) and study.status != Status.CLOSED
+
+
 def study_page_context(request, study, tab):
     """What `studies/study_base.html` needs around a tab's content (title, status badge,
     "Publish Study", the "Change status" menu, the tabs). A higher app's tab view renders its
@@ -128,8 +133,7 @@ def study_page_context(request, study, tab):
             if study.status != Status.DRAFT],
         "can_publish": (study.status == Status.DRAFT and lifecycle.transition_allowed(
             membership=membership, study=study, to=Status.ACTIVE)),
-        "can_edit": (membership.allows(Permission.EDIT_STUDY)
-                     and study.status != Status.CLOSED),
+        "can_edit": study_editable(membership, study),
         "close_consequences": lifecycle.CLOSE_CONSEQUENCES,
     }
 

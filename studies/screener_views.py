@@ -12,7 +12,7 @@ from rally.models import PropertyDefinition, PropertyType
 from rally.permissions import Permission
 from rally.selectors import require_permission
 from studies import pages, screeners, selectors
-from studies.models import CHOICE_TYPES, SCALE_MAXIMA, SKIP_TYPES, QuestionType, Status
+from studies.models import CHOICE_TYPES, SCALE_MAXIMA, SKIP_TYPES, QuestionType
 from studies.screeners import END, short
 
 TEMPLATE = "studies/screener.html"
@@ -20,10 +20,6 @@ TEMPLATE = "studies/screener.html"
 
 def _study(request, study_id):
     return selectors.study_get_for_user(membership=request.membership, study_id=study_id)
-
-
-def _can_edit(membership, study):
-    return membership.allows(Permission.EDIT_STUDY) and study.status != Status.CLOSED
 
 
 def _option_label(question, option_uid):
@@ -141,7 +137,7 @@ def _context(request, study, *, editing=None, add=None, notice="", focus=""):
         "scale_maxima": SCALE_MAXIMA,
         "add_data": add_data,
         "add_errors": add_errors,
-        "can_edit_screener": _can_edit(request.membership, study),
+        "can_edit_screener": pages.study_editable(request.membership, study),
         "notice": notice,
         "focus": focus,
         "end": END,

@@ -25,10 +25,6 @@ def _study(request, study_id):
     return study
 
 
-def _can_edit(membership, study):
-    return membership.allows(Permission.EDIT_STUDY) and study.status != Status.CLOSED
-
-
 def _errors_of(error):
     if hasattr(error, "error_dict"):
         return {field: " ".join(texts) for field, texts in error.message_dict.items()}
@@ -60,7 +56,7 @@ def _page(request, study, *, status=200, add=None, editing=None, url=None, notic
         "add_errors": add_errors,
         "url_value": url_value,
         "url_errors": url_errors,
-        "can_edit_test": _can_edit(request.membership, study),
+        "can_edit_test": pages.study_editable(request.membership, study),
         "task_url": unmoderated.study_task_url(study),
         "notice": notice,
         "focus": focus,

@@ -36,10 +36,6 @@ def _study(request, study_id):
     return selectors.study_get_for_user(membership=_membership(request), study_id=study_id)
 
 
-def _can_edit(membership, study):
-    return membership.allows(Permission.EDIT_STUDY) and study.status != Status.CLOSED
-
-
 def _reach_url(study):
     """The "Audience Reach" region's URL, once the recruitment app serves it."""
     try:
@@ -253,7 +249,7 @@ def study_plan(request, study_id):
                 return redirect("studies:study_plan", study_id=study.id)
     else:
         form = PlanForm(initial=PlanForm.initial_for(study), study=study, members=members)
-    if not _can_edit(request.membership, study):
+    if not pages.study_editable(request.membership, study):
         for field in form.fields.values():
             field.disabled = True
     return _render_study(request, study, "plan", "studies/study_plan.html", {
@@ -319,7 +315,7 @@ def _audience_context(request, study, settings_form=None, errors=None):
         "cost": selectors.study_cost_for(study),
         "publish_needs": _publish_needs(study),
         "locked": study.is_recruitment_locked,
-        "can_edit_audience": (_can_edit(request.membership, study)
+        "can_edit_audience": (pages.study_editable(request.membership, study)
                               and not study.is_recruitment_locked),
         "is_b2b": study.audience_type == AudienceType.B2B,
     }
