@@ -17,6 +17,7 @@ from billing.models import (
     Transfer,
     TransferKind,
 )
+from billing.panel_incentives import KEY_PREFIX as PANEL_INCENTIVE_KEY_PREFIX
 from billing.services import CHARGE_KINDS, start_figures
 from billing.services import study_figures as study_figures  # read here by pages and tests
 
@@ -98,7 +99,7 @@ def budget_history_effect(transfer):
         return transfer.amount
     if transfer.kind == TransferKind.RESERVE:
         return -transfer.amount
-    if transfer.key.startswith("panel-incentive:"):
+    if transfer.key.startswith(PANEL_INCENTIVE_KEY_PREFIX):
         return -transfer.amount  # a panel incentive is paid straight from Available
     return ZERO
 
