@@ -84,7 +84,7 @@ def seed(context):
                      f"Invited {first} {initial}. for “{study.name}”"),
             study_id=study.id, created_at=now - timedelta(hours=hours - 2),
             data={"application_id": str(application.id)})
-    _returning_participant(workspace, study, now)
+    _returning_participant(workspace, now)
 
 
 def _answers(questions, index):
@@ -108,7 +108,7 @@ def _answers(questions, index):
     return answers
 
 
-def _returning_participant(workspace, study, now):
+def _returning_participant(workspace, now):
     """Amara also took part in the closed clinician study: her profile shows that history."""
     closed = Study.objects.filter(workspace=workspace, status=Status.CLOSED,
                                   is_template=False).first()

@@ -501,16 +501,16 @@ def panel_import_review(request, import_id):
                "start_form": start_form, "mapping_problems": mapping_problems}
     if not mapping_problems:
         try:
-            header, checked = imports.import_check(panel_import, definitions=definitions)
+            _header, checked = imports.import_check(panel_import, definitions=definitions)
         except ImportFileError as error:
             context["file_error"] = str(error)
         else:
-            context.update(_preview(membership, panel_import, header, checked, definitions))
+            context.update(_preview(membership, panel_import, checked, definitions))
     return render(request, "participants/import_review.html", context,
                   status=400 if start_form.errors else 200)
 
 
-def _preview(membership, panel_import, header, checked, definitions):
+def _preview(membership, panel_import, checked, definitions):
     by_key = {d.key: d for d in definitions}
     targets = [target for _, target in panel_import.mapping if target]
     existing = imports.existing_emails(membership.workspace,
