@@ -23,6 +23,7 @@ from django.http import Http404
 from billing.models import Payout, Reservation
 from billing.money import money_format
 from billing.services import (
+    _actor_fields,
     incentive_mark_paid,
     reservation_charge_participant,
     reservation_charge_participants,
@@ -58,12 +59,6 @@ def _locked(*, skip_locked=False):
     for the activity entries, which would serialise a whole workspace)."""
     return (Payout.objects.select_for_update(skip_locked=skip_locked, of=("self",))
             .select_related("workspace"))
-
-
-def _actor_fields(actor):
-    if isinstance(actor, str):
-        return None, actor
-    return actor, actor.display_name
 
 
 def _move(payout, state, *, now, **fields):
