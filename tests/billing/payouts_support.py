@@ -5,6 +5,8 @@ import uuid
 from datetime import timedelta
 from decimal import Decimal
 
+import pytest
+
 from billing.models import Payout, Transfer
 from billing.services import budget_default_ensure, budget_reserve_for_study
 from rally import clock
@@ -52,3 +54,15 @@ def charges(study):
     rows = Transfer.objects.filter(study_id=study.pk)
     return (rows.filter(kind="fee").count(), rows.filter(kind="incentive").count(),
             rows.filter(kind="paid").count())
+
+
+@pytest.fixture(autouse=True)  # active in the test modules that import it
+def dispatched(monkeypatch, settings):
+    """No broker: record the tasks that would be sent; the test clock may move."""
+    from rally.celery import app
+
+    settings.SANDBOX_ENABLED = True
+    sent = []
+    monkeypatch.setattr(app, "send_task", lambda name, args=(), **kw: sent.append((name, args)))
+    yield sent
+    clock.reset()

@@ -1,5 +1,6 @@
 """Incentive payouts (SPEC I1–I3, B4): scheduled on completion, swept 24 h after the end,
 charged once, confirmed once; no-shows cost nothing."""
+# ruff: noqa: F811 - the dispatched fixture is imported from payouts_support by name
 
 from datetime import timedelta
 
@@ -12,26 +13,15 @@ from billing.services import study_figures
 from rally import clock
 from rally.models import ActivityEntry, OutboxOperation
 from scheduling.services import session_complete_and_pay, session_mark
-from tests.billing.payouts_support import (
+from tests.billing.payouts_support import (  # noqa: F401 - dispatched is a fixture
     charges,
+    dispatched,
     due_payouts,
     ended_session,
     funded_ui_study,
 )
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def dispatched(monkeypatch, settings):
-    """No broker: record the tasks that would be sent; the test clock may move."""
-    from rally.celery import app
-
-    settings.SANDBOX_ENABLED = True
-    sent = []
-    monkeypatch.setattr(app, "send_task", lambda name, args=(), **kw: sent.append((name, args)))
-    yield sent
-    clock.reset()
 
 
 @pytest.fixture

@@ -1,6 +1,7 @@
 """The payout sweep writes a batch together: its statements do not grow with the number of
 payouts it sends (perf-payouts), and charging a batch gives exactly what charging its
 sessions one by one would."""
+# ruff: noqa: F811 - the dispatched fixture is imported from payouts_support by name
 
 import uuid
 
@@ -16,23 +17,15 @@ from billing.services import (
     reservation_charge_participants,
     reservation_release_unused,
 )
-from rally import clock
 from rally.models import ActivityEntry, OutboxOperation
-from tests.billing.payouts_support import charges, due_payouts, funded_ui_study
+from tests.billing.payouts_support import (  # noqa: F401 - dispatched is a fixture
+    charges,
+    dispatched,
+    due_payouts,
+    funded_ui_study,
+)
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def dispatched(monkeypatch, settings):
-    """No broker: record the tasks that would be sent."""
-    from rally.celery import app
-
-    settings.SANDBOX_ENABLED = True
-    sent = []
-    monkeypatch.setattr(app, "send_task", lambda name, args=(), **kw: sent.append((name, args)))
-    yield sent
-    clock.reset()
 
 
 def _sweep_queries(limit):
