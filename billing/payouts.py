@@ -75,7 +75,7 @@ def _move(payout, state, *, now, **fields):
 
 def _record(payout, *, action, summary, actor, data=None):
     user, label = _actor_fields(actor)
-    activity_record(workspace=payout.workspace, action=f"payout.{action}", summary=summary[:300],
+    activity_record(workspace=payout.workspace, action=f"payout.{action}", summary=summary,
                     actor=user, actor_label=label, study_id=payout.study_id,
                     data={"payout": str(payout.pk), "session": str(payout.session_id),
                           **(data or {})})
@@ -255,7 +255,7 @@ def _send_batch_locked(payouts, *, trigger, actor, now):
 def _entry(payout, *, action, summary, user, label, now, data=None):
     """The activity entry `_record` writes, unsaved (a batch inserts them together)."""
     return ActivityEntry(workspace_id=payout.workspace_id, actor=user, actor_label=label,
-                         action=f"payout.{action}", summary=summary[:300],
+                         action=f"payout.{action}", summary=ActivityEntry.summary_fitted(summary),
                          study_id=payout.study_id, created_at=now,
                          data={"payout": str(payout.pk), "session": str(payout.session_id),
                                **(data or {})})
@@ -393,7 +393,7 @@ def payout_record_failed(*, payout_id, reason, actor):
     _move(payout, State.FAILED, now=clock.now(), failure_reason=reason[:2000])
     _record(payout, action="failed", actor=actor,
             summary=f"User Interviews refused the incentive for {payout.participant_label}: "
-                    f"{reason}"[:300])
+                    f"{reason}")
     return payout
 
 

@@ -124,7 +124,7 @@ def _transfer(*, key, kind, budget, study_id, debit, credit, amount, description
         description=description[:300], actor=user, actor_label=label,
         created_at=clock.now())
     activity_record(
-        workspace=budget.workspace, action=f"billing.{kind}", summary=summary[:300],
+        workspace=budget.workspace, action=f"billing.{kind}", summary=summary,
         actor=user, actor_label=label, study_id=study_id,
         data={"transfer": str(transfer.pk), "key": key, "amount": str(amount),
               "budget": str(budget.pk)})
@@ -357,7 +357,8 @@ def _activity_entries(*, workspace_id, transfers, user, label, summaries):
     """The activity entries of transfers written together (one insert for them all)."""
     return [ActivityEntry(
         workspace_id=workspace_id, actor=user, actor_label=label,
-        action=f"billing.{transfer.kind}", summary=summary[:300], study_id=transfer.study_id,
+        action=f"billing.{transfer.kind}", summary=ActivityEntry.summary_fitted(summary),
+        study_id=transfer.study_id,
         data={"transfer": str(transfer.pk), "key": transfer.key, "amount": str(transfer.amount),
               "budget": str(transfer.budget_id)}, created_at=transfer.created_at)
         for transfer, summary in zip(transfers, summaries, strict=True)]

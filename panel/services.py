@@ -226,7 +226,7 @@ def panel_invite(*, membership, study, participant_ids, override=False, override
             workspace=study.workspace, actor=membership.user,
             action="panel.governance_overridden", study_id=study.id,
             summary=(f"Overrode the contact rules to invite {person.display_name} to "
-                     f"“{study.name}”: {reason}")[:300],
+                     f"“{study.name}”: {reason}"),
             data={"participant_id": str(person.pk), "rules": flags, "reason": reason})
     invitation_ids = [str(invitation.pk) for invitation in result.invited]
     transaction.on_commit(lambda: invitation_emails_dispatch(invitation_ids))

@@ -123,6 +123,14 @@ class ActivityEntry(models.Model):
     def __str__(self):
         return f"{self.action} by {self.actor_label}"
 
+    @classmethod
+    def summary_fitted(cls, summary):
+        """A summary names what changed (study names, team members, reasons) and can outgrow
+        its column; the whole change is kept in `data`, so the sentence is shortened with an
+        ellipsis, never refused."""
+        limit = cls._meta.get_field("summary").max_length
+        return summary if len(summary) <= limit else summary[:limit - 1].rstrip() + "…"
+
     @property
     def actor_display(self):
         """Who acted, in words a person reads: a name, or what a machine actor stands for."""

@@ -26,17 +26,12 @@ def activity_record(*, workspace, action, summary, actor=None, actor_label="", s
     """
     if actor is None and not actor_label:
         raise ValueError("An activity entry needs an actor or an actor label.")
-    # A summary names what changed (study names, team members, reasons) and can outgrow its
-    # column; the whole change is kept in `data`, so the sentence is shortened, never refused.
-    limit = ActivityEntry._meta.get_field("summary").max_length
-    if len(summary) > limit:
-        summary = summary[:limit - 1].rstrip() + "…"
     return ActivityEntry.objects.create(
         workspace=workspace,
         actor=actor,
         actor_label=actor_label or actor.display_name,
         action=action,
-        summary=summary,
+        summary=ActivityEntry.summary_fitted(summary),
         study_id=study_id,
         data=data or {},
         created_at=clock.now(),

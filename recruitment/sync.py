@@ -92,7 +92,7 @@ def _change_state(recruitment, new, *, actor_label, reason=""):
     summary = STATE_SUMMARIES[new] + (f": {reason}" if reason else "")
     activity_record(workspace=recruitment.study.workspace, actor_label=actor_label,
                     action=f"recruitment.{new}", study_id=recruitment.study_id,
-                    summary=summary[:300], data={"from": old, "to": new})
+                    summary=summary, data={"from": old, "to": new})
     for hook in _state_hooks:
         hook(recruitment=recruitment, old=old, new=new, actor_label=actor_label)
     return True

@@ -441,7 +441,7 @@ def _save(membership, study, rows, questions, *, action, summary, data=None, pre
         ScreenerQuestion.objects.filter(pk__in=[row.pk for row in by_uid.values()]).delete()
     services._touch(study, [])
     activity_record(workspace=study.workspace, actor=membership.user, action=action,
-                    summary=summary[:300], study_id=study.id, data=data or {})
+                    summary=summary, study_id=study.id, data=data or {})
     version = None
     if study.is_recruitment_locked:
         version = screener_version_create(study=study, actor=membership.user)

@@ -475,7 +475,7 @@ def study_set_states(*, membership, study, codes):
         _touch(study, ["us_states"])
         names = ", ".join(locations.state_name(code) for code in ordered) or "none"
         _record(membership, study, "study.audience_updated",
-                f"States of “{study.name}”: {names}"[:300])
+                f"States of “{study.name}”: {names}")
     return study
 
 

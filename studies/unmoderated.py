@@ -114,7 +114,7 @@ def _touched(study):
 
 def _record(membership, study, action, summary, data=None):
     activity_record(workspace=study.workspace, actor=membership.user, action=action,
-                    summary=summary[:300], study_id=study.id, data=data or {})
+                    summary=summary, study_id=study.id, data=data or {})
 
 
 @transaction.atomic(durable=True)
