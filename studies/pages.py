@@ -2,7 +2,8 @@
 importing them.
 
 `register_tab("participants", label="Participants", url_name="participants:study_participants",
-order=60)` replaces the built-in "what exists so far" page of that tab; a new key adds a tab.
+order=60)` adds a tab (the scheduling, participants and panel apps add theirs); registering a
+key again replaces that tab.
 `register_overview_panel("recruitment", 10, provider)` adds a panel to the overview, where
 provider(request, study) returns (template_name, context) or None (nothing to show).
 """
@@ -20,10 +21,6 @@ from studies.models import Status, StudyType
 
 def _always(study):
     return True
-
-
-def _moderated(study):
-    return study.study_type in (StudyType.INTERVIEW, StudyType.GROUP_INTERVIEW)
 
 
 def _unmoderated(study):
@@ -45,9 +42,7 @@ _tabs = {
         Tab("plan", "Plan", "studies:study_plan", 20),
         Tab("audience", "Audience", "studies:study_audience", 30),
         Tab("screener", "Screener", "studies:study_screener", 40),
-        Tab("scheduling", "Scheduling", "studies:study_scheduling", 50, _moderated),
         Tab("test", "Test", "studies:study_test", 50, _unmoderated),
-        Tab("participants", "Participants", "studies:study_participants", 60),
         Tab("activity", "Activity", "studies:study_activity", 90),
     )
 }

@@ -41,8 +41,6 @@ urlpatterns = [
          name="screener_reorder"),
     path("studies/<uuid:study_id>/screener/preview/", screener_views.screener_preview,
          name="screener_preview"),
-    path("studies/<uuid:study_id>/scheduling/", views.study_scheduling,
-         name="study_scheduling"),
     path("studies/<uuid:study_id>/test/", test_tab.study_test, name="study_test"),
     path("studies/<uuid:study_id>/test/tasks/", test_tab.test_task_add, name="test_task_add"),
     path("studies/<uuid:study_id>/test/tasks/<uuid:task_id>/", test_tab.test_task_update,
@@ -53,7 +51,5 @@ urlpatterns = [
          name="test_task_move"),
     path("studies/<uuid:study_id>/test/url/", test_tab.test_url_save, name="test_url_save"),
     path("test/<uuid:study_id>/", test_tab.test_take, name="test_take"),
-    path("studies/<uuid:study_id>/participants/", views.study_participants,
-         name="study_participants"),
     path("studies/<uuid:study_id>/activity/", views.study_activity, name="study_activity"),
 ]

@@ -443,27 +443,6 @@ def study_criterion_remove(request, study_id, slug):
     return _audience_change(request, study_id, change)
 
 
-# Tabs whose full content other parts of Rally provide ---------------------------------------
-
-
-@login_required
-def study_scheduling(request, study_id):
-    study = _study(request, study_id)
-    if not study.is_moderated:
-        raise Http404
-    return _upcoming_tab(request, study_id, "scheduling", study=study)
-
-
-@login_required
-def study_participants(request, study_id):
-    return _upcoming_tab(request, study_id, "participants")
-
-
-def _upcoming_tab(request, study_id, tab, study=None):
-    study = study or _study(request, study_id)
-    return _render_study(request, study, tab, "studies/study_tab_upcoming.html")
-
-
 @login_required
 def study_activity(request, study_id):
     study = _study(request, study_id)

@@ -252,9 +252,10 @@ def test_a_higher_app_can_take_over_a_tab_and_add_a_panel(client_for, researcher
     assert "Set the participation limit and incentive amount to see it." in html
 
 
-@pytest.mark.parametrize("tab", ["study_screener", "study_scheduling", "study_participants"])
+@pytest.mark.parametrize("tab", ["studies:study_screener", "scheduling:study_scheduling",
+                                 "participants:study_participants"])
 def test_tabs_owned_by_later_work_say_what_exists(client_for, researcher, study, tab):
-    html = client_for(researcher).get(reverse(f"studies:{tab}", args=[study.id]))
+    html = client_for(researcher).get(reverse(tab, args=[study.id]))
     assert html.status_code == 200
     assert "yet" in html.content.decode()
 
@@ -264,7 +265,7 @@ def test_scheduling_and_test_tabs_only_exist_for_their_types(client_for, researc
     assert client.get(reverse("studies:study_test", args=[study.id])).status_code == 404
     study.study_type = StudyType.UNMODERATED_TEST
     study.save()
-    assert client.get(reverse("studies:study_scheduling", args=[study.id])).status_code == 404
+    assert client.get(reverse("scheduling:study_scheduling", args=[study.id])).status_code == 404
     assert client.get(reverse("studies:study_test", args=[study.id])).status_code == 200
 
 
