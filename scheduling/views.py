@@ -209,7 +209,7 @@ def study_scheduling(request, study_id):
     study = study_get_for_user(membership=membership, study_id=study_id)
     if not study.is_moderated:
         raise Http404
-    can_edit = membership.allows(Permission.EDIT_STUDY) and study.status != Status.CLOSED
+    can_edit = pages.study_editable(membership, study)
     scheduling = services.scheduling_settings_ensure(study=study)
     team = services.team_members(study)
     members = [m.user for m in workspace_members(membership.workspace)]
