@@ -197,7 +197,7 @@ def budget_history_csv(request, budget_id):
 @require_http_methods(["GET", "POST"])
 def funds_add(request, budget_id):
     """Add Funds: a page without JavaScript, a partial inside a <dialog> with htmx. Other
-    pages embed it (`hx-get` this URL with `?next=<their URL>`); on success an htmx request
+    pages embed it (`data-hx-get` this URL with `?next=<their URL>`); on success an htmx request
     gets a confirmation and the `fundsAdded` event (with the budget's new Available)."""
     membership = require_permission(request.membership, Permission.ADD_FUNDS)
     budget = selectors.budget_get_for_membership(membership=membership, budget_id=budget_id)

@@ -323,7 +323,7 @@ def test_ten_thousand_rows_import_in_a_worker_with_progress(
     assert worker == [(imports.RUN_TASK, [str(panel_import.pk)])]
     progress_url = reverse("participants:panel_import_progress", args=[panel_import.pk])
     html = client.get(progress_url, headers={"HX-Request": "true"}).content.decode()
-    assert "Imported 0 of 10,000" in html and 'hx-trigger="every 1s"' in html
+    assert "Imported 0 of 10,000" in html and 'data-hx-trigger="every 1s"' in html
     # Mid-run the worker reports through the cache.
     cache.set(imports.progress_key(panel_import.pk), 4000)
     response = client.get(progress_url, headers={"HX-Request": "true"})

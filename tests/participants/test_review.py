@@ -281,7 +281,7 @@ def test_invite_from_the_row_menu_shows_pending_then_done(client_for, researcher
     assert response.status_code == 302
     html = client.get(response.url).content.decode()
     assert "Invited Jordan P. — User Interviews sends the invitation." in html
-    assert "Sending to User Interviews…" in html and 'hx-trigger="every 3s"' in html
+    assert "Sending to User Interviews…" in html and 'data-hx-trigger="every 3s"' in html
     OutboxOperation.objects.update(status="done")
     html = client.get(response.url).content.decode()
     assert "Sent to User Interviews" in html and "every 3s" not in html

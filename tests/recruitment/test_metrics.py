@@ -261,7 +261,7 @@ def test_overview_places_the_panel_and_loads_it_after_the_page(client_for, admin
     body = client_for(admin).get(
         reverse("studies:study_overview", args=[history.pk])).content.decode()
     assert "Recruitment metrics" in body and 'aria-busy="true"' in body
-    assert f'hx-get="{_card_url(history)}"' in body and 'hx-trigger="load"' in body
+    assert f'data-hx-get="{_card_url(history)}"' in body and 'data-hx-trigger="load"' in body
     assert f'<a href="{_card_url(history)}">Open the metrics</a>' in body
     assert "50 minutes" not in body  # the figures come with the card
 

@@ -296,7 +296,7 @@ def test_retry_now_from_the_panel_with_htmx_answers_the_panel(study, recruitment
     assert response.status_code == 200
     html = response.content.decode()
     assert 'id="sync-status"' in html and "badge--pending" in html
-    assert 'hx-trigger="every 10s"' in html  # keeps refreshing while something is pending
+    assert 'data-hx-trigger="every 10s"' in html  # keeps refreshing while something is pending
 
 
 def test_sync_panel_is_not_visible_to_another_workspace(study, recruitment, outsider,

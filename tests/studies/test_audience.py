@@ -40,7 +40,7 @@ def test_settings_save_and_trigger_a_reach_refresh(client_for, researcher, study
     assert response.status_code == 200
     assert response["HX-Trigger"] == "audience-changed"
     html = response.content.decode()
-    assert 'id="audience-editor"' in html and 'hx-swap-oob="true"' in html
+    assert 'id="audience-editor"' in html and 'data-hx-swap-oob="true"' in html
     study.refresh_from_db()
     assert (study.audience_type, study.duration_minutes) == (AudienceType.B2B, 45)
     assert ActivityEntry.objects.filter(study_id=study.id,
