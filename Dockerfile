@@ -8,7 +8,7 @@ WORKDIR /app
 COPY requirements.lock pyproject.toml ./
 RUN pip install --no-cache-dir -r requirements.lock
 COPY . .
-RUN DEBUG=false SECRET_KEY=build-only UI_API_KEY=build-only python manage.py collectstatic --no-input -v0
+RUN DEBUG=false SECRET_KEY=build-only UI_API_KEY=build-only FIELD_ENCRYPTION_KEYS=build-only python manage.py collectstatic --no-input -v0
 USER nobody
 EXPOSE 8000 8001
 CMD ["gunicorn", "rally.wsgi:application", "--bind", "0.0.0.0:8000"]

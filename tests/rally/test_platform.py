@@ -70,7 +70,8 @@ def test_check_deploy_is_clean_with_production_settings():
            if name != "DJANGO_ALLOW_ASYNC_UNSAFE"}
     env.update(DEBUG="false", SECRET_KEY="Zq8!vR2#pL6@tY4^wN0&kJ3-m9Hx7$bC5%fG1*dS8+aE2=uW6~iO4",
                UI_API_KEY="live-key", UI_WEBHOOK_SECRET="whsec-live",
-               ALLOWED_HOSTS="rally.example.com", EMAIL_URL="smtp+tls://rally:pw@mail.example.com:587")
+               ALLOWED_HOSTS="rally.example.com", EMAIL_URL="smtp+tls://rally:pw@mail.example.com:587",
+               FIELD_ENCRYPTION_KEYS="Jx0bYwq1d3hHqF0d3QjC2m7pQmQ1yZ5Zr6m4x0GJ8aE=")
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
         cwd=ROOT, env=env, capture_output=True, text=True, check=False)
