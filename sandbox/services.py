@@ -45,8 +45,8 @@ APPLICANT_MOVES = {
     A.SCHEDULED: {A.COMPLETED, A.NO_SHOW, A.CANCELED, A.WITHDRAWN},
     A.SUBMITTED: {A.COMPLETED, A.REJECTED},
     A.CANCELED: {A.SCHEDULED},
-    A.NO_SHOW: set(),
-    A.COMPLETED: set(),
+    A.NO_SHOW: {A.COMPLETED},
+    A.COMPLETED: {A.NO_SHOW},
     A.REJECTED: set(),
     A.WITHDRAWN: set(),
 }
@@ -56,8 +56,10 @@ SEAT_HOLDERS = (A.APPROVED, A.SCHEDULED, A.SUBMITTED, A.COMPLETED)
 
 SESSION_ACTIONS = {"completions": S.COMPLETED, "no_shows": S.NO_SHOW,
                    "cancellations": S.CANCELED, "reschedules": S.SCHEDULED}
+# A host may still mark a completed session no-show, and undo a no-show, until the session's
+# incentive is paid or on its way (checked in `session_act`).
 SESSION_MOVES = {S.SCHEDULED: {S.COMPLETED, S.NO_SHOW, S.CANCELED, S.SCHEDULED},
-                 S.COMPLETED: set(), S.NO_SHOW: set(), S.CANCELED: set()}
+                 S.COMPLETED: {S.NO_SHOW}, S.NO_SHOW: {S.COMPLETED}, S.CANCELED: set()}
 PAYMENT_MOVES = {P.PENDING: {P.PROCESSING, P.CANCELED}, P.PROCESSING: {P.PAID, P.FAILED},
                  P.PAID: set(), P.FAILED: set(), P.CANCELED: set()}
 MAX_GENERATED = 10_000
@@ -445,6 +447,10 @@ def session_act(*, session_id, action, starts_at=None, ends_at=None):
                        [{"field": "startsAt", "from": old["startsAt"], "to": iso(starts_at)},
                         {"field": "endsAt", "from": old["endsAt"], "to": iso(ends_at)}]))
     else:
+        if session.status in (S.COMPLETED, S.NO_SHOW) and session.payments.exclude(
+                status__in=[P.FAILED, P.CANCELED]).exists():
+            raise invalid_transition(f"A {session.status} session whose incentive was paid "
+                                     f"cannot change.", [])
         _session_move(session, SESSION_ACTIONS[action], events)
         _seats_refresh(recruit, events)
         recruit.save()
