@@ -163,11 +163,17 @@ def payout_reopen(*, session_id, actor):
     return payout
 
 
-def payouts_pending_of(session_ids):
-    """{session id: due_at} of these sessions' payouts not yet sent (the Sessions list says
-    when each goes out)."""
-    return dict(Payout.objects.filter(session_id__in=list(session_ids), state=State.NOT_SENT)
-                .values_list("session_id", "due_at"))
+def payouts_by_session(session_ids):
+    """{session id: Payout} of these sessions (the Sessions list says where each stands and
+    when an incentive not yet sent goes out)."""
+    return {payout.session_id: payout for payout in Payout.objects.filter(
+        session_id__in=list(session_ids)).only("session_id", "state", "due_at", "amount",
+                                               "failure_reason")}
+
+
+def payout_was_sent(payout):
+    """Whether a payout has left Rally's hands (a No-show can no longer stop it)."""
+    return payout is not None and payout.state not in (State.NOT_SENT, State.CANCELED)
 
 
 def payouts_sent_of(session_ids):

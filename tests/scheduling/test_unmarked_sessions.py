@@ -145,3 +145,45 @@ def test_the_session_sweep_is_a_beat_task():
     assert entry == {"task": "scheduling.sessions_sweep", "schedule": 30.0}
     app.loader.import_default_modules()
     assert "scheduling.sessions_sweep" in app.tasks
+
+
+def _row(client, study, session):
+    from django.urls import reverse
+
+    html = client.get(reverse("scheduling:study_scheduling", args=[study.pk])).content.decode()
+    name = session.application.participant.display_name.replace("'", "&#x27;")
+    start = html.index(name)
+    return html[html.rindex("<tr>", 0, start):html.index("</tr>", start)]
+
+
+def test_the_sessions_list_says_when_the_incentive_goes_out_and_offers_no_show(study, admin,
+                                                                              client_for):
+    session = ended_session(study)
+    client = client_for(admin)
+    name = session.application.participant.display_name.replace("'", "&#x27;")
+    row = _row(client, study, session)
+    assert "Ended — incentive sent automatically on" in row
+    assert "unless marked No-show" in row
+    assert f'data-confirm="Mark {name} as No-show?"' in row
+    assert "incentive of $100.00 will not be sent" in row
+    assert "Undo" not in row
+    services.sessions_sweep()
+    row = _row(client, study, session)
+    assert "Ended — incentive sent automatically on" in row  # completed at its end, not sent
+    services.session_mark(membership=admin, session_id=session.pk, status="no_show")
+    row = _row(client, study, session)
+    assert "Ended — incentive sent automatically" not in row
+    assert f"Undo the No-show of {name}" in row
+    services.session_mark(membership=admin, session_id=session.pk, status="completed")
+    clock.advance(hours=25)
+    payouts.payouts_sweep()
+    row = _row(client, study, session)
+    assert "Ended — incentive sent automatically" not in row
+    assert "No-show</button>" not in row and "Undo" not in row  # sent: nothing to stop
+
+
+def test_observers_see_the_line_but_cannot_mark(study, admin, observer, client_for):
+    session = ended_session(study)
+    row = _row(client_for(observer), study, session)
+    assert "unless marked No-show" in row
+    assert "No-show</button>" not in row
