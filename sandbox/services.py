@@ -44,7 +44,7 @@ APPLICANT_MOVES = {
     A.APPROVED: {A.SCHEDULED, A.SUBMITTED, A.REJECTED, A.CANCELED, A.WITHDRAWN},
     A.SCHEDULED: {A.COMPLETED, A.NO_SHOW, A.CANCELED, A.WITHDRAWN},
     A.SUBMITTED: {A.COMPLETED, A.REJECTED},
-    A.CANCELED: {A.SCHEDULED},
+    A.CANCELED: {A.SCHEDULED, A.APPROVED},  # approved again: a host's cancel keeps the seat
     A.NO_SHOW: {A.COMPLETED},
     A.COMPLETED: {A.NO_SHOW},
     A.REJECTED: set(),
@@ -427,8 +427,10 @@ def session_create(*, recruit_id, applicant_id, starts_at, ends_at, group_sessio
 
 
 @transaction.atomic(durable=True)
-def session_act(*, session_id, action, starts_at=None, ends_at=None):
-    """completions, no_shows, cancellations or reschedules of one session."""
+def session_act(*, session_id, action, starts_at=None, ends_at=None, keep_seat=False):
+    """completions, no_shows, cancellations or reschedules of one session. A cancellation
+    with `keep_seat` (the host canceled; the participant books another time) leaves the
+    applicant approved instead of canceled."""
     session = _lock(Session, session_id, "session")
     recruit = Recruit.objects.select_for_update().get(pk=session.recruit_id)
     session.applicant = Applicant.objects.select_for_update().get(pk=session.applicant_id)
@@ -452,6 +454,9 @@ def session_act(*, session_id, action, starts_at=None, ends_at=None):
             raise invalid_transition(f"A {session.status} session whose incentive was paid "
                                      f"cannot change.", [])
         _session_move(session, SESSION_ACTIONS[action], events)
+        if keep_seat and action == "cancellations" and session.applicant.status == A.CANCELED:
+            _applicant_move(session.applicant, A.APPROVED, events)
+            session.applicant.save()
         _seats_refresh(recruit, events)
         recruit.save()
     events_emit(events)

@@ -339,7 +339,7 @@ def _application_status_follow(application, status):
     application.save(update_fields=["status", "updated_at"])
 
 
-def _ui_outbox(*, session, operation, subject=None):
+def _ui_outbox(*, session, operation, subject=None, **extra):
     """Tell User Interviews about the session (UI studies only; panel studies have no UI)."""
     if not session.study.is_user_interviews:
         return None
@@ -347,7 +347,7 @@ def _ui_outbox(*, session, operation, subject=None):
         workspace=session.study.workspace, operation=operation,
         subject=subject or str(session.pk), study_id=session.study_id,
         payload={"session_id": str(session.pk), "application_id": str(session.application_id),
-                 "study_id": str(session.study_id)})
+                 "study_id": str(session.study_id), **extra})
 
 
 def _participant_actor(application):
@@ -521,6 +521,56 @@ def session_cancel(*, invitation):
                     summary=f"{application.participant.display_name} canceled their session "
                             f"on {_utc_words(session.starts_at)}",
                     data={"session": str(session.pk)})
+    _invite_after_commit(session, method=ics.CANCEL)
+    return session
+
+
+HOST_CHANGES = {
+    "cancel": ("session.canceled_by_host", "Canceled {name}'s session on {when}: {name} is "
+               "told and may book another time from their booking link (the seat is kept)"),
+    "reschedule": ("session.reschedule_requested", "Asked {name} to choose a new time for "
+                   "the session on {when} (the seat is kept)"),
+}
+
+
+@transaction.atomic(durable=True)
+def session_cancel_by_host(*, membership, session_id, reason="cancel"):
+    """Before an Upcoming session starts, a host cancels it or asks for another time
+    (SPEC C5): the session is canceled, the participant told (through UI for UI
+    participants, by the outbox) and may book again from their booking link; the seat is
+    kept (the application is Invited again). `reason` is "cancel" or "reschedule"."""
+    if reason not in HOST_CHANGES:
+        raise BookingRefused("Choose Cancel or Reschedule.")
+    sessions = Session.objects.filter(pk=session_id,
+                                      workspace_id=getattr(membership, "workspace_id", None))
+    application_id = sessions.values_list("application_id", flat=True).first()
+    if application_id is None:
+        raise Session.DoesNotExist
+    application = Application.objects.select_for_update().get(pk=application_id)
+    session = (sessions.select_for_update(of=("self",))
+               .select_related("study", "study__workspace", "study__owner", "group_slot",
+                               "application__participant").get())
+    if not session_may_be_marked_by(membership, session):
+        raise PermissionDenied
+    if session.status != Session.Status.UPCOMING:
+        raise BookingRefused(f"A {session.get_status_display()} session cannot be canceled "
+                             f"or rescheduled.")
+    now = clock.now()
+    if now >= session.starts_at:
+        raise BookingRefused("This session has already started, so it can no longer be "
+                             "canceled or rescheduled.")
+    _status_set(session, Session.Status.CANCELED, now=now)
+    session.sequence += 1
+    session.save(update_fields=["sequence"])
+    _group_seat_release(session.group_slot)
+    _application_status_follow(application, Application.Status.INVITED)
+    _ui_outbox(session=session, operation="cancel_session", keep_seat=True)
+    action, summary = HOST_CHANGES[reason]
+    activity_record(workspace=session.study.workspace, actor=membership.user, action=action,
+                    study_id=session.study_id,
+                    summary=summary.format(name=session.application.participant.display_name,
+                                           when=_utc_words(session.starts_at)),
+                    data={"session": str(session.pk), "reason": reason})
     _invite_after_commit(session, method=ics.CANCEL)
     return session
 

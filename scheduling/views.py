@@ -249,6 +249,9 @@ def study_scheduling(request, study_id):
         "now": now,
         "markable": {s.pk for s in sessions if s.outcome.ended
                      and services.session_may_be_marked_by(membership, s, study=study)},
+        "changeable": {s.pk for s in sessions if s.status == Session.Status.UPCOMING
+                       and s.starts_at > now
+                       and services.session_may_be_marked_by(membership, s, study=study)},
         "payable": _payable(membership, study, sessions, now),
     }, status=status)
 
@@ -290,6 +293,26 @@ def session_mark(request, session_id):
             else "No-show undone: the session is Completed and its incentive is due again.",
             "no_show": "Session marked No-show: its incentive will not be sent.",
         }.get(request.POST.get("status", ""), "Session marked."))
+    return redirect("scheduling:study_scheduling", study_id=session.study_id)
+
+
+@login_required
+@require_POST
+def session_cancel_by_host(request, session_id):
+    """A host's "Cancel" or "Reschedule" of an Upcoming session (SPEC C5)."""
+    membership = require_permission(request.membership, Permission.VIEW)
+    session = _workspace_session_or_404(membership, session_id)
+    reason = request.POST.get("reason", "cancel")
+    try:
+        services.session_cancel_by_host(membership=membership, session_id=session.pk,
+                                        reason=reason)
+    except services.SchedulingError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, "Session canceled. The participant can book another time "
+                                  "from their booking link." if reason == "cancel" else
+                         "The participant is asked to choose a new time from their booking "
+                         "link.")
     return redirect("scheduling:study_scheduling", study_id=session.study_id)
 
 

@@ -354,3 +354,14 @@ def test_completed_counts_appear_on_the_recruit(api, approved):
     assert counts == {"applicants": 1, "qualified": 1, "approved": 1, "scheduled": 0,
                       "completed": 1, "noShow": 0}
     assert Recruit.objects.get(pk=recruit_id).status == "recruiting"
+
+
+def test_a_host_cancellation_keeps_the_seat_and_the_applicant_books_again(api, approved):
+    recruit_id, applicant_id = approved
+    session_id = data(book(api, recruit_id, applicant_id))["id"]
+    response = api.post(f"/sessions/{session_id}/cancellations", {"keepSeat": True})
+    assert data(response)["attributes"]["status"] == "canceled"
+    assert Applicant.objects.get(pk=applicant_id).status == "approved"
+    assert book(api, recruit_id, applicant_id, hours=72).status_code == 201
+    assert api.post(f"/sessions/{session_id}/cancellations",
+                    {"keepSeat": "yes"}).status_code == 422
