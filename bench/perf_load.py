@@ -11,45 +11,27 @@ reach refresh, and invitations (reviewers only). Targets (QUALITY.md): the mix's
 >= 0.4 x the floor's, its p95 <= 4 x the floor's, no failed request.
 """
 
-import contextlib
+import csv
 import json
 import os
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-import httpx
-from cryptography.fernet import Fernet
 from django.conf import settings
 from django.db import connection
 from django.urls import reverse
 from django.utils.crypto import get_random_string
 
 from bench.perf_pages import _workspace
-from bench.support import own_database
+from bench.support import ROOT, free_port, own_database, rally_process, served, stand_in_process
 
-ROOT = Path(__file__).resolve().parent.parent
 USERS = 32
 SECONDS = 30
 WARMUP_SECONDS = 5
 TARGET_THROUGHPUT = 0.4
 TARGET_P95 = 4.0
-
-
-def _free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _database_url():
-    config = connection.settings_dict
-    return (f"postgres://{config['USER'] or 'postgres'}@{config['HOST'] or '127.0.0.1'}:"
-            f"{config['PORT'] or 5432}/{config['NAME']}")
 
 
 def _people(study):
@@ -84,68 +66,16 @@ def _people(study):
     return sessions, invitable
 
 
-def _environment(sandbox_port):
-    keep = {name: value for name, value in os.environ.items()
-            if name not in ("DJANGO_SETTINGS_MODULE", "DEBUG", "SANDBOX_ENABLED")}
-    return {**keep, "DATABASE_URL": _database_url(), "REDIS_URL": settings.REDIS_URL,
-            "LOG_LEVEL": "WARNING", "UI_API_KEY": "rally-dev-key",
-            "UI_API_URL": f"http://127.0.0.1:{sandbox_port}/sandbox/ui/api"}
-
-
-@contextlib.contextmanager
-def _served(sandbox_port, web_port):
-    """The stand-in (DEBUG on, limits raised) and Rally (production settings) under gunicorn."""
-    base = _environment(sandbox_port)
-    rally = {**base, "DEBUG": "false", "SANDBOX_ENABLED": "false", "SECURE_SSL_REDIRECT": "false",
-             "SECRET_KEY": get_random_string(50), "ALLOWED_HOSTS": "127.0.0.1",
-             "FIELD_ENCRYPTION_KEYS": Fernet.generate_key().decode()}
-    stand_in = {**base, "DEBUG": "true", "SANDBOX_ENABLED": "true",
-                "SANDBOX_RATE_LIMIT_PER_MINUTE": "1000000", "SANDBOX_RATE_LIMIT_BURST": "1000000"}
-    subprocess.run([sys.executable, "manage.py", "collectstatic", "--no-input", "-v0"],
-                   cwd=ROOT, env=rally, check=True)
-    processes = [
-        subprocess.Popen([sys.executable, "-m", "gunicorn", "rally.wsgi:application", "-w", "1",
-                          "-b", f"127.0.0.1:{sandbox_port}"], cwd=ROOT, env=stand_in,
-                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
-        subprocess.Popen([sys.executable, "-m", "gunicorn", "rally.wsgi:application", "-w", "2",
-                          "-b", f"127.0.0.1:{web_port}"], cwd=ROOT, env=rally,
-                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
-    try:
-        for port in (sandbox_port, web_port):
-            _wait_until_answering(f"http://127.0.0.1:{port}/healthz")
-        yield
-    finally:
-        for process in processes:
-            process.send_signal(signal.SIGTERM)
-        for process in processes:
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-
-
-def _wait_until_answering(url, seconds=60):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(url, timeout=2).status_code == 200:
-                return
-        time.sleep(0.3)
-    raise RuntimeError(f"{url} did not answer within {seconds} s")
-
-
-def _swarm(config_path, user_class, seconds, folder):
+def _swarm(config_path, user_class, seconds, folder, host):
     """Run locust headless; return its aggregated row (requests/s, p95 ms, failures)."""
     prefix = Path(folder) / user_class
     subprocess.run(
         [sys.executable, "-m", "locust", "-f", str(ROOT / "bench" / "load_users.py"),
          "--headless", "--only-summary", "--loglevel", "ERROR", "-u", str(USERS),
          "-r", str(USERS), "-t", f"{seconds}s", "--stop-timeout", "10",
-         "--csv", str(prefix), user_class],
+         "--host", host, "--csv", str(prefix), user_class],
         cwd=ROOT, env={**os.environ, "RALLY_LOAD_CONFIG": str(config_path)}, check=False,
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    import csv
-
     with open(f"{prefix}_stats.csv", newline="") as stats:
         rows = {row["Name"]: row for row in csv.DictReader(stats)}
     return rows
@@ -160,7 +90,7 @@ def run():
     with own_database("load"):
         _browser, study = _workspace(10_000, 1_000)
         sessions, invitable = _people(study)
-        sandbox_port, web_port = _free_port(), _free_port()
+        sandbox_port, web_port = free_port(), free_port()
         host = f"http://127.0.0.1:{web_port}"
         config = {
             "host": host, "roles": list(sessions), "sessions": sessions,
@@ -178,13 +108,15 @@ def run():
                     "study_id": study.pk, "application_id": "00000000-0000-0000-0000-000000000000",
                 }).replace("00000000-0000-0000-0000-000000000000", "APPLICATION"),
             }}
-        with tempfile.TemporaryDirectory() as folder, _served(sandbox_port, web_port):
+        with tempfile.TemporaryDirectory() as folder, served(
+                stand_in_process(sandbox_port),
+                rally_process(web_port, stand_in_port=sandbox_port)):
             config_path = Path(folder) / "config.json"
             config_path.write_text(json.dumps(config))
-            os.environ["LOCUST_HOST"] = host
-            _swarm(config_path, "FloorMember", WARMUP_SECONDS, folder)
-            floor = _figures(_swarm(config_path, "FloorMember", SECONDS, folder)["Aggregated"])
-            mix_rows = _swarm(config_path, "WorkingMember", SECONDS, folder)
+            _swarm(config_path, "FloorMember", WARMUP_SECONDS, folder, host)
+            floor = _swarm(config_path, "FloorMember", SECONDS, folder, host)["Aggregated"]
+            floor = _figures(floor)
+            mix_rows = _swarm(config_path, "WorkingMember", SECONDS, folder, host)
         connection.close()
     mix = _figures(mix_rows["Aggregated"])
     pages = {name: _figures(row) for name, row in mix_rows.items() if name != "Aggregated"}
