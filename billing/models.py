@@ -305,14 +305,15 @@ class Payout(models.Model):
         AUTO_24H = "auto_24h", "Automatic"
 
     # Written once: where a payout may go from each state. Failed may be sent again (Retry);
-    # UI's own failure of a sent payment also ends it failed.
+    # UI's own failure of a sent payment also ends it failed. A payout held by a No-show
+    # (Canceled) is due again when the No-show is undone before anything was sent.
     TRANSITIONS = {
         State.NOT_SENT: {State.SENDING, State.CANCELED},
         State.SENDING: {State.SENT, State.PAID, State.FAILED},
         State.SENT: {State.PAID, State.FAILED},
         State.PAID: set(),
         State.FAILED: {State.SENDING},
-        State.CANCELED: set(),
+        State.CANCELED: {State.NOT_SENT},
     }
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)

@@ -14,12 +14,12 @@ functions.
 """
 
 import logging
-from datetime import timedelta
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
 from django.http import Http404
 
+from billing.incentive_due import INCENTIVE_DELAY, incentive_due_at
 from billing.models import Payout, Reservation
 from billing.money import money_format
 from billing.services import (
@@ -35,8 +35,12 @@ from rally.services import activity_record, outbox_enqueue, outbox_enqueue_many
 
 logger = logging.getLogger(__name__)
 
-#: How long after a session's end the incentive goes out by itself (SPEC I2).
-PAYOUT_DELAY = timedelta(hours=24)
+#: How long after a session's end the incentive goes out by itself (SPEC I2; the rule is
+#: billing.incentive_due).
+PAYOUT_DELAY = INCENTIVE_DELAY
+#: Why a payout is held: the session was marked No-show before it was sent (C5). Only a
+#: payout held for this reason is reopened by the No-show's Undo.
+NO_SHOW_REASON = "The session was marked No-show."
 #: Payouts one sweep claims per transaction.
 SWEEP_BATCH = 200
 PAYMENT_OPERATION = "create_payment"
@@ -103,7 +107,7 @@ def payout_schedule(*, workspace, study_id, study_name, session_id, application_
         [Payout(workspace=workspace, study_id=study_id, study_name=study_name[:200],
                 session_id=session_id, application_id=application_id,
                 participant_label=participant_label[:200], amount=amount,
-                due_at=ended_at + PAYOUT_DELAY, created_at=now, updated_at=now)],
+                due_at=incentive_due_at(ended_at), created_at=now, updated_at=now)],
         ignore_conflicts=True)
     payout = Payout.objects.get(session_id=session_id)
     if created and created[0].pk == payout.pk:
@@ -124,6 +128,52 @@ def payout_cancel(*, session_id, reason, actor):
     _record(payout, action="canceled", actor=actor,
             summary=f"Canceled the incentive for {payout.participant_label}: {reason}")
     return payout
+
+
+def payout_hold(*, session_id, actor):
+    """The session was marked No-show: its payout not yet sent is held (Canceled), nothing
+    charged. Refused (PayoutRefused) once the incentive has been sent: a No-show can no
+    longer stop it. No payout at all (never completed): nothing to do. Returns the payout."""
+    payout = Payout.objects.select_for_update().filter(session_id=session_id).first()
+    if payout is None or (payout.state == State.CANCELED
+                          and payout.failure_reason == NO_SHOW_REASON):
+        return payout
+    if payout.state != State.NOT_SENT:
+        raise PayoutRefused(f"The incentive for {payout.participant_label} has already been "
+                            f"sent, so the session can no longer be marked No-show.")
+    _move(payout, State.CANCELED, now=clock.now(), failure_reason=NO_SHOW_REASON)
+    _record(payout, action="held", actor=actor,
+            summary=f"Held the incentive for {payout.participant_label}: the session was "
+                    f"marked No-show")
+    return payout
+
+
+def payout_reopen(*, session_id, actor):
+    """Undo of a No-show: the payout it held is due again, at its original time (sent at
+    the next sweep if that has passed). A payout canceled for another reason (the
+    participant was rejected) stays canceled. Returns the payout or None."""
+    payout = Payout.objects.select_for_update().filter(session_id=session_id).first()
+    if payout is None or payout.state != State.CANCELED or (
+            payout.failure_reason != NO_SHOW_REASON):
+        return payout
+    _move(payout, State.NOT_SENT, now=clock.now(), failure_reason="")
+    _record(payout, action="reopened", actor=actor,
+            summary=f"The incentive for {payout.participant_label} is due again (No-show "
+                    f"undone)")
+    return payout
+
+
+def payouts_by_session(session_ids):
+    """{session id: Payout} of these sessions (the Sessions list says where each stands and
+    when an incentive not yet sent goes out)."""
+    return {payout.session_id: payout for payout in Payout.objects.filter(
+        session_id__in=list(session_ids)).only("session_id", "state", "due_at", "amount",
+                                               "failure_reason")}
+
+
+def payout_was_sent(payout):
+    """Whether a payout has left Rally's hands (a No-show can no longer stop it)."""
+    return payout is not None and payout.state not in (State.NOT_SENT, State.CANCELED)
 
 
 def payouts_sent_of(session_ids):

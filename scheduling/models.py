@@ -141,11 +141,13 @@ class Session(models.Model):
         NO_SHOW = "no_show", "No-show"
         CANCELED = "canceled", "Canceled"
 
-    # Written once: where a session may go from each status.
+    # Written once: where a session may go from each status. After its end a session is
+    # Completed (by the host, or by itself at its end time, SPEC C5/I2); until its incentive
+    # is sent a host may still mark it No-show, and Undo that (services check the payout).
     TRANSITIONS = {
         Status.UPCOMING: {Status.COMPLETED, Status.NO_SHOW, Status.CANCELED},
-        Status.COMPLETED: set(),
-        Status.NO_SHOW: set(),
+        Status.COMPLETED: {Status.NO_SHOW},
+        Status.NO_SHOW: {Status.COMPLETED},
         Status.CANCELED: set(),
     }
 
@@ -173,6 +175,9 @@ class Session(models.Model):
     # Below `sequence` means a message is due; a worker sends it, a sweeper catches misses.
     invite_sequence_sent = models.IntegerField(default=-1)
     status_changed_at = models.DateTimeField(null=True, blank=True)
+    # Completed by itself at its end time, nobody having marked it (SPEC C5): a host's
+    # "Completed" confirms it (and clears this).
+    completed_automatically = models.BooleanField(default=False)
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField()
 

@@ -1,9 +1,10 @@
-"""Scheduling's background work: calendar messages to hosts and guests."""
+"""Scheduling's background work: calendar messages to hosts and guests; ended sessions
+nobody marked complete at their end time."""
 
 from celery import shared_task
 
 from rally import clock
-from scheduling import ics
+from scheduling import ics, services
 
 
 @shared_task(name="scheduling.session_invite_send", ignore_result=True,
@@ -21,3 +22,9 @@ def session_invites_sweep():
         except OSError:
             ics.logger.warning("calendar invite for session %s failed; retried next sweep",
                                session_id)
+
+
+@shared_task(name="scheduling.sessions_sweep", ignore_result=True)
+def sessions_sweep():
+    """Beat: ended sessions nobody marked count as completed (SPEC C5, I2)."""
+    return services.sessions_sweep()

@@ -15,7 +15,6 @@ from django.utils.http import urlencode
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
-from billing.payouts import payouts_sent_of
 from rally import clock
 from rally.permissions import Permission
 from rally.selectors import require_permission, workspace_members
@@ -236,8 +235,9 @@ def study_scheduling(request, study_id):
     if not can_edit:
         for field in form.fields.values():
             field.disabled = True
-    sessions = selectors.sessions_for_study(study=study)
     now = clock.now()
+    sessions = selectors.sessions_with_outcomes(
+        study=study, sessions=selectors.sessions_for_study(study=study), now=now)
     return render(request, "scheduling/study_scheduling.html", {
         **_study_page_context(membership, study),
         "can_edit": can_edit,
@@ -247,23 +247,24 @@ def study_scheduling(request, study_id):
         "viewer_zone": _viewer_zone(request.user),
         "zones": time_zone_choices(),
         "now": now,
-        "markable": {s.pk for s in sessions if s.status == Session.Status.UPCOMING
-                     and s.ends_at <= now
+        "markable": {s.pk for s in sessions if s.outcome.ended
                      and services.session_may_be_marked_by(membership, s, study=study)},
+        "changeable": {s.pk for s in sessions if s.status == Session.Status.UPCOMING
+                       and s.starts_at > now
+                       and services.session_may_be_marked_by(membership, s, study=study)},
         "payable": _payable(membership, study, sessions, now),
     }, status=status)
 
 
 def _payable(membership, study, sessions, now):
     """Sessions whose menu offers "Complete & Send payment": ended, not a No-show or
-    canceled, incentive not yet sent (UI studies only)."""
+    canceled, participant not rejected, incentive not yet sent (UI studies only)."""
     if not study.is_user_interviews or not services.study_incentives_payable_by(
             membership, study):
         return set()
-    candidates = [s.pk for s in sessions if s.ends_at <= now
-                  and s.status in (Session.Status.UPCOMING, Session.Status.COMPLETED)]
-    sent = payouts_sent_of(candidates)
-    return {pk for pk in candidates if pk not in sent}
+    return {s.pk for s in sessions if s.ends_at <= now and not s.outcome.incentive_sent
+            and s.status in (Session.Status.UPCOMING, Session.Status.COMPLETED)
+            and s.application.status != "rejected"}
 
 
 def _workspace_session_or_404(membership, session_id):
@@ -287,7 +288,31 @@ def session_mark(request, session_id):
     except ValueError:
         messages.error(request, "A session can be marked Completed or No-show.")
     else:
-        messages.success(request, "Session marked.")
+        messages.success(request, {
+            "completed": "Session marked Completed." if session.status != "no_show"
+            else "No-show undone: the session is Completed and its incentive is due again.",
+            "no_show": "Session marked No-show: its incentive will not be sent.",
+        }.get(request.POST.get("status", ""), "Session marked."))
+    return redirect("scheduling:study_scheduling", study_id=session.study_id)
+
+
+@login_required
+@require_POST
+def session_cancel_by_host(request, session_id):
+    """A host's "Cancel" or "Reschedule" of an Upcoming session (SPEC C5)."""
+    membership = require_permission(request.membership, Permission.VIEW)
+    session = _workspace_session_or_404(membership, session_id)
+    reason = request.POST.get("reason", "cancel")
+    try:
+        services.session_cancel_by_host(membership=membership, session_id=session.pk,
+                                        reason=reason)
+    except services.SchedulingError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, "Session canceled. The participant can book another time "
+                                  "from their booking link." if reason == "cancel" else
+                         "The participant is asked to choose a new time from their booking "
+                         "link.")
     return redirect("scheduling:study_scheduling", study_id=session.study_id)
 
 

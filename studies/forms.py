@@ -128,11 +128,18 @@ class PlanForm(AccessibleErrorsMixin, forms.Form):
                                      widget=forms.CheckboxSelectMultiple,
                                      help_text="The owner is always on the team.")
 
-    def __init__(self, *args, study, members, **kwargs):
+    def __init__(self, *args, study, members, team_editable=False, user_id=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.study = study
+        # SPEC W3: nobody adds themselves; only the team's changers see it editable.
+        on_team = {str(pk) for pk in self.initial.get("team", [])}
         self.fields["team"].choices = [
-            (str(m.user_id), m.user.display_name) for m in members if m.user_id != study.owner_id]
+            (str(m.user_id), m.user.display_name) for m in members if m.user_id != study.owner_id
+            and (m.user_id != user_id or str(m.user_id) in on_team)]
+        if not team_editable:
+            self.fields["team"].disabled = True
+            self.fields["team"].help_text = ("An Admin, an Ops Manager or the study's owner "
+                                              "changes the team.")
         if study.status != Status.DRAFT:
             reason = "Fixed once the study is published."
             for name in ("study_type", "source"):

@@ -322,6 +322,7 @@ def study_update_plan(*, membership, study, changes):
     if "team" in cleaned:
         current = {str(user_id) for user_id in study.team.values_list("pk", flat=True)}
         if current != cleaned["team"]:
+            _require_team_change(membership, study, added=cleaned["team"] - current)
             study.team.set(list(cleaned["team"]))
             changed.append(_team_change(current, cleaned["team"]))
     if not changed:
@@ -333,6 +334,21 @@ def study_update_plan(*, membership, study, changes):
             f"Updated the plan of “{study.name}”: " + "; ".join(changed),
             {"fields": sorted(cleaned)})
     return study
+
+
+TEAM_CHANGE_REFUSED = ("Only an Admin, an Ops Manager or the study's owner can change its "
+                       "team.")
+TEAM_SELF_ADD_REFUSED = ("You cannot add yourself to the team: ask an Admin, an Ops Manager "
+                         "or the study's owner.")
+
+
+def _require_team_change(membership, study, *, added):
+    """SPEC W3: the team changes only by an Admin, an Ops Manager or the owner, and nobody
+    adds themselves to gain the team's rights."""
+    if not lifecycle.study_team_changeable_by(membership, study):
+        raise ValidationError({"team": TEAM_CHANGE_REFUSED})
+    if str(membership.user_id) in added:
+        raise ValidationError({"team": TEAM_SELF_ADD_REFUSED})
 
 
 def _team_change(before, after):
