@@ -67,7 +67,8 @@ def study_list(request):
         workspace=membership.workspace, status=params["status"], study_type=params["type"],
         source=params["source"], query=params["q"], sort=params["sort"] or "updated",
         templates=templates)
-    columns = pages.list_columns()
+    # Applicants, seats and the like describe recruiting; a template never recruits.
+    columns = [] if templates else pages.list_columns()
     for column in columns:
         studies = column.annotate(studies)
     page = Paginator(studies, PAGE_SIZE).get_page(request.GET.get("page"))
@@ -120,10 +121,15 @@ def study_create(request):
             return redirect("studies:study_plan", study_id=study.id)
     chosen_type = (form.data.get("study_type") if form.is_bound
                    else request.GET.get("study_type")) or StudyType.INTERVIEW
+    chosen_start = (form.data.get("start_from") if form.is_bound
+                    else request.GET.get("start_from")) or start_from
+    # With a template the type and source are the template's: the page shows them, disabled.
     context = {"form": form, "survey_chosen": chosen_type == StudyType.SURVEY,
-               "survey_reason": SURVEY_SOURCE_REASON}
+               "survey_reason": SURVEY_SOURCE_REASON,
+               "chosen_template": form.templates.get(chosen_start)}
     if request.htmx and request.method == "GET":
-        return render(request, "studies/study_new.html#source", context)
+        region = "settings" if request.htmx.target == "scratch-settings" else "source"
+        return render(request, f"studies/study_new.html#{region}", context)
     return render(request, "studies/study_new.html", context,
                   status=400 if form.errors else 200)
 
@@ -154,6 +160,8 @@ def _overview(request, study, problems=None, status=200):
         "applied_criteria": selectors.study_applied_criteria(study),
         "location": _location_summary(study),
         "panels": pages.overview_panels(request, study),
+        "copy_dialogs": copy_dialogs(study) if request.membership.allows(
+            Permission.EDIT_STUDY) and not study.is_template else [],
         "publish_problems": problem_links,
         "publish_checklist": checklist,
         "activity": activity_for_workspace(request.membership.workspace, study_id=study.id,
@@ -211,18 +219,76 @@ def study_status(request, study_id):
     return redirect(destination)
 
 
-@login_required
-@require_POST
-def study_save_as_template(request, study_id):
+# "Save as template" and "Duplicate study" both ask for the new study's name: in a dialog on
+# the overview, or on their own page (without JavaScript, or to show an error).
+COPY_KINDS = {
+    "template": {
+        "service": services.study_save_as_template,
+        "default_name": services.template_default_name,
+        "url_name": "studies:study_save_as_template",
+        "title": "Save as template",
+        "label": "Template name",
+        "hint": ("The template keeps this study's plan, audience, screener and scheduling "
+                 "settings as a pattern for new studies."),
+        "submit": "Save template",
+        "done": "Saved the template “{name}”.",
+    },
+    "duplicate": {
+        "service": services.study_duplicate,
+        "default_name": services.duplicate_default_name,
+        "url_name": "studies:study_duplicate",
+        "title": "Duplicate study",
+        "label": "Name of the new study",
+        "hint": ("A new Draft with this study's plan, team, audience, screener, test tasks and "
+                 "scheduling settings. Applicants, sessions and money are not copied."),
+        "submit": "Duplicate study",
+        "done": "Created “{name}”, a copy of “{source}”. Check the plan next.",
+    },
+}
+
+
+def copy_dialogs(study):
+    """The overview's "Save as template" and "Duplicate study" dialogs: [(key, kind, url)]."""
+    return [{"key": key, "kind": kind, "name": kind["default_name"](study),
+             "url": reverse(kind["url_name"], kwargs={"study_id": study.id})}
+            for key, kind in COPY_KINDS.items()]
+
+
+def _study_copy(request, study_id, key):
     study = _study(request, study_id)
-    try:
-        template = services.study_save_as_template(membership=request.membership, study=study,
-                                                   name=request.POST.get("name"))
-    except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
-        return redirect("studies:study_overview", study_id=study.id)
-    messages.success(request, f"Saved the template “{template.name}”.")
-    return redirect("studies:study_overview", study_id=template.id)
+    require_permission(request.membership, Permission.EDIT_STUDY)
+    if study.is_template:
+        raise Http404
+    kind = COPY_KINDS[key]
+    name, error = kind["default_name"](study), ""
+    if request.method == "POST":
+        name = (request.POST.get("name") or "").strip()
+        if not name:
+            error = f"Enter the {kind['label'].lower()}."
+        else:
+            try:
+                copy = kind["service"](membership=request.membership, study=study, name=name)
+            except ValidationError as problem:
+                error = " ".join(problem.messages)
+            else:
+                messages.success(request, kind["done"].format(name=copy.name, source=study.name))
+                return redirect("studies:study_overview", study_id=copy.id)
+    return _render_study(request, study, "overview", "studies/study_copy.html", {
+        "kind": kind, "name": name, "error": error,
+        "action": reverse(kind["url_name"], kwargs={"study_id": study.id}),
+    }, status=400 if error else 200)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def study_save_as_template(request, study_id):
+    return _study_copy(request, study_id, "template")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def study_duplicate(request, study_id):
+    return _study_copy(request, study_id, "duplicate")
 
 
 # Plan ---------------------------------------------------------------------------------------
