@@ -123,7 +123,7 @@ def recruit_attributes(study):
     return {
         "external_id": str(study.id),
         "internal_name": study.name,
-        "public_title": study.name,
+        "public_title": study.participant_title,
         "public_description": study.external_description,
         "study_type": study.study_type,
         "num_participants": study.participation_limit,

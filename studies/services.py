@@ -46,6 +46,7 @@ PLAN_LABELS = {
     "name": "Study name",
     "study_type": "Study type",
     "source": "Recruitment source",
+    "public_title": "Participant-facing title",
     "external_description": "External study description",
     "participation_limit": "Participation limit",
     "incentive_amount": "Incentive amount",
@@ -145,9 +146,9 @@ def on_copy(fn):
 
 
 COPIED_FIELDS = (
-    "study_type", "source", "external_description", "participation_limit", "incentive_amount",
-    "consent_form", "audience_type", "duration_minutes", "location_mode", "countries",
-    "us_states", "criteria",
+    "study_type", "source", "public_title", "external_description", "participation_limit",
+    "incentive_amount", "consent_form", "audience_type", "duration_minutes", "location_mode",
+    "countries", "us_states", "criteria",
 )
 
 
@@ -282,7 +283,7 @@ def _clean_plan(study, changes, members):
                 cleaned[field] = parser(changes[field])
             except ValidationError as error:
                 errors[field] = error.messages[0]
-    for field in ("name", "external_description", "consent_form"):
+    for field in ("name", "public_title", "external_description", "consent_form"):
         if field in changes:
             cleaned[field] = (changes[field] or "").strip()
     if "name" in cleaned and not cleaned["name"]:
