@@ -14,7 +14,7 @@ from participants.selectors import SEAT_HOLDING
 from rally.models import OutboxOperation
 from rally.services import outbox_key
 from studies.models import Characteristic
-from studies.selectors import screener_version_questions
+from studies.selectors import screener_version_questions, study_applied_criteria
 
 Status = Application.Status
 
@@ -141,11 +141,20 @@ def criteria_described(criteria):
         if not isinstance(values, list):
             values = [values]
         described.append({
+            "slug": str(item.get("characteristic", "")),
             "name": (characteristic.name if characteristic
                      else _humanize(str(item.get("characteristic", "")))),
             "values": [labels.get(str(value), str(value)) for value in values],
         })
     return described
+
+
+def unmet_described(application, study):
+    """The criteria an applicant did not meet, each with their own answer ("values") and what
+    the study asks for ("required", from the study's audience; "" when it no longer asks)."""
+    required = {criterion.slug: criterion.summary for criterion in study_applied_criteria(study)}
+    return [{**item, "required": required.get(item["slug"], "")}
+            for item in criteria_described(application.unmet_criteria)]
 
 
 def _humanize(slug):
