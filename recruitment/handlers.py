@@ -107,7 +107,7 @@ def screener_payload(study):
 
     latest = study.screener_versions.order_by("-number").first()
     if latest is not None:
-        return {"version": latest.number, "questions": latest.questions}
+        return {"version": latest.number, "questions": snapshot_for_ui(latest.questions)}
     return {"version": 1, "questions": snapshot_for_ui(screener_draft(study))}
 
 

@@ -381,6 +381,33 @@ def snapshot_for_ui(questions):
             for question in questions]
 
 
+def mapped_answers(questions, responses):
+    """{property key: raw answer} from an applicant's stored responses ([{"questionUid",
+    "answerUids" | "text" | "number" | "date"}]) to the questions that map to a property
+    (SPEC Q3): choice answers as their option labels (a list), others as given. Questions
+    without a mapping, and answers to options the question no longer has, are left out."""
+    by_uid = {question["uid"]: question for question in questions or []
+              if question.get("property")}
+    found = {}
+    for response in responses or []:
+        if not isinstance(response, dict):
+            continue
+        question = by_uid.get(response.get("questionUid"))
+        if question is None:
+            continue
+        if question["type"] in CHOICE_TYPES:
+            labels = {option["uid"]: option["label"] for option in question["options"]}
+            chosen = [labels[uid] for uid in response.get("answerUids") or [] if uid in labels]
+            if chosen:
+                found[question["property"]] = chosen
+        else:
+            value = next((response[key] for key in ("number", "date", "text")
+                          if response.get(key) not in (None, "")), None)
+            if value is not None:
+                found[question["property"]] = value
+    return found
+
+
 def _latest_version(study):
     return study.screener_versions.order_by("-number").first()
 
@@ -390,7 +417,10 @@ def screener_version_create(*, study, actor=None, reason="changed"):
 
     Call with the study row locked. Returns the new ScreenerVersion.
     """
-    questions = snapshot_for_ui(screener_draft(study))
+    # A version keeps the property mapping with the questions (Rally's record of what each
+    # answer fills); what User Interviews is sent leaves it out (selectors.
+    # study_screener_payload).
+    questions = screener_draft(study)
     latest = _latest_version(study)
     if latest is not None and latest.questions == questions:
         return None

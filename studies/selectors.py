@@ -188,10 +188,11 @@ def study_screener_payload(study):
     from studies.screeners import screener_draft, snapshot_for_ui
 
     latest = study.screener_versions.order_by("-number").first()
-    draft = snapshot_for_ui(screener_draft(study))
+    draft = screener_draft(study)
     if latest is not None and (study.is_recruitment_locked or latest.questions == draft):
-        return {"version": latest.number, "questions": latest.questions}
-    return {"version": (latest.number if latest else 0) + 1, "questions": draft}
+        return {"version": latest.number, "questions": snapshot_for_ui(latest.questions)}
+    return {"version": (latest.number if latest else 0) + 1,
+            "questions": snapshot_for_ui(draft)}
 
 
 def screener_version_questions(study, version):

@@ -70,7 +70,15 @@
     var opener = event.target.closest && event.target.closest("[data-dialog-open]");
     if (opener) {
       var dialog = document.getElementById(opener.getAttribute("data-dialog-open"));
-      if (dialog) { event.preventDefault(); dialog.rallyOpener = opener; dialog.showModal(); }
+      if (dialog) {
+        event.preventDefault();
+        dialog.rallyOpener = opener;
+        // An item of a menu opens its dialog in place of the menu, not over it.
+        var menu = opener.closest("[role=menu]");
+        var menuButton = menu && document.querySelector("[aria-controls='" + menu.id + "']");
+        if (menuButton) closeMenu(menuButton, false);
+        dialog.showModal();
+      }
     }
     var closer = event.target.closest && event.target.closest("[data-dialog-close]");
     var openDialog = closer && closer.closest("dialog");
