@@ -143,9 +143,10 @@ def test_each_bad_row_is_reported_with_its_row_number(definitions):
     assert report[5] == ("has “Mars/Base” as its time zone, which is not a time zone name "
                          "(use names like Europe/Berlin)")
     assert report[6] == "has a value for Seats that does not fit: “many” is not a number"
-    assert report[7] == "Plan: “Gold” is not one of the options (Free, Pro, Enterprise)"
+    assert report[7] == ("has a value for Plan that does not fit: “Gold” is not one of the "
+                         "options (Free, Pro, Enterprise)")
     assert "is not a date like 2026-03-31" in report[8]
-    assert report[9] == "Beta tester: “maybe” is not yes or no"
+    assert report[9] == "has a value for Beta tester that does not fit: “maybe” is not yes or no"
     assert report[10] == "has 2 cells but the header names 7 columns"
     assert report[11] == "has no email"
     assert checked.invalid_rows == 9 and checked.total == 10
