@@ -13,6 +13,7 @@ from billing.pricing import recruitment_estimate, recruitment_fee
 from studies import locations
 from studies.lifecycle import study_on_team  # noqa: F401 - part of this module's interface
 from studies.models import (
+    AudienceType,
     Characteristic,
     CharacteristicCategory,
     CharacteristicChoice,
@@ -145,6 +146,16 @@ def criteria_catalog(*, audience_type, query=""):
         by_category[characteristic.category].append(characteristic)
     return [CatalogGroup(category, CharacteristicCategory(category).label, rows)
             for category, rows in by_category.items() if rows]
+
+
+def b2b_only_professional_names(*, audience_type):
+    """For a B2C audience: the Advanced Professional criteria offered to B2B audiences only
+    (the Audience tab says so under the group). Empty for B2B."""
+    if audience_type == AudienceType.B2B:
+        return []
+    return list(Characteristic.objects.filter(category=CharacteristicCategory.PROFESSIONAL)
+                .exclude(audience_types__contains=[audience_type])
+                .order_by("position", "name").values_list("name", flat=True))
 
 
 # Cost ---------------------------------------------------------------------------------------

@@ -384,6 +384,7 @@ def _audience_context(request, study, settings_form=None, errors=None):
         "can_edit_audience": (pages.study_editable(request.membership, study)
                               and not study.is_recruitment_locked),
         "is_b2b": study.audience_type == AudienceType.B2B,
+        "b2b_only": selectors.b2b_only_professional_names(audience_type=study.audience_type),
     }
 
 
@@ -397,9 +398,14 @@ def study_audience(request, study_id):
     return _render_study(request, study, "audience", "studies/study_audience.html", context)
 
 
-def _audience_response(request, study, error=None, settings_form=None):
-    """After an audience change: the page again (htmx: the editor + chips) or a redirect."""
+def _audience_response(request, study, error=None, settings_form=None, saved=None):
+    """After an audience change: the page again (htmx: the editor + chips) or a redirect.
+
+    Every section of the tab saves with its own button (the Country/State switch as it is
+    chosen) and each save says what it saved: `saved(study)` gives the sentence."""
     study = selectors.study_get_for_user(membership=request.membership, study_id=study.id)
+    saved_message = saved(study) if saved is not None and error is None \
+        and settings_form is None else ""
     errors = {}
     if error is not None:
         if hasattr(error, "error_dict"):
@@ -407,10 +413,12 @@ def _audience_response(request, study, error=None, settings_form=None):
         else:
             errors = {"audience": " ".join(error.messages)}
     if error is None and settings_form is None and not request.htmx:
+        if saved_message:
+            messages.success(request, saved_message)
         response = redirect("studies:study_audience", study_id=study.id)
     elif request.htmx:
         context = {**_audience_context(request, study, settings_form, errors), "study": study,
-                   "oob": True}
+                   "oob": True, "saved_message": saved_message}
         # htmx swaps only 2xx answers: a refusal comes back as 200 with its messages shown.
         response = render(request, "studies/study_audience.html#editor", context)
         response.content += render(request, "studies/study_audience.html#side",
@@ -424,14 +432,43 @@ def _audience_response(request, study, error=None, settings_form=None):
     return response
 
 
-def _audience_change(request, study_id, change):
+def _audience_change(request, study_id, change, saved):
     study = _study(request, study_id)
     require_permission(request.membership, Permission.EDIT_STUDY)
     try:
         change(study)
     except ValidationError as error:
         return _audience_response(request, study, error=error)
-    return _audience_response(request, study)
+    return _audience_response(request, study, saved=saved)
+
+
+def _names(items):
+    items = list(items)
+    if len(items) <= 1:
+        return "".join(items)
+    return f"{', '.join(items[:-1])} and {items[-1]}"
+
+
+def _settings_saved(study):
+    return (f"Saved the audience: {study.get_audience_type_display()}, "
+            f"{study.duration_minutes} minutes.")
+
+
+def _location_saved(action):
+    def saved(study):
+        if action == "mode":
+            return f"Filtering the location by {study.get_location_mode_display().lower()}."
+        if action in ("add_country", "remove_country"):
+            chosen = _names(locations.country_name(code) for code in study.countries)
+            return f"Saved the countries: {chosen or 'none'}."
+        chosen = _names(locations.state_name(code) for code in study.us_states)
+        return f"Saved the states: {chosen or 'none'}."
+    return saved
+
+
+def _criteria_saved(study):
+    applied = _names(criterion.name for criterion in selectors.study_applied_criteria(study))
+    return f"Saved the criteria: {applied}." if applied else "Saved: no criteria applied."
 
 
 @login_required
@@ -451,7 +488,7 @@ def study_audience_settings(request, study_id):
                 form.apply_service_errors(error)
                 return _audience_response(request, study, settings_form=form)
             return _audience_response(request, study, error=error)
-        return _audience_response(request, study)
+        return _audience_response(request, study, saved=_settings_saved)
     return _audience_response(request, study, settings_form=form)
 
 
@@ -477,7 +514,7 @@ def study_audience_location(request, study_id):
         else:
             raise ValidationError({"country": "Choose what to change in the location."})
 
-    return _audience_change(request, study_id, change)
+    return _audience_change(request, study_id, change, _location_saved(action))
 
 
 @login_required
@@ -497,7 +534,7 @@ def study_audience_criteria(request, study_id):
         services.study_apply_criteria(membership=request.membership, study=study,
                                       selections=selections)
 
-    return _audience_change(request, study_id, change)
+    return _audience_change(request, study_id, change, _criteria_saved)
 
 
 @login_required
@@ -506,7 +543,7 @@ def study_criterion_remove(request, study_id, slug):
     def change(study):
         services.study_remove_criterion(membership=request.membership, study=study, slug=slug)
 
-    return _audience_change(request, study_id, change)
+    return _audience_change(request, study_id, change, _criteria_saved)
 
 
 @login_required
