@@ -225,8 +225,11 @@ def funds_add(request, budget_id):
                 response = render(request, "billing/funds_add.html#funds_done", {
                     "budget": budget, "message": message, "next": next_url,
                     "inline": inline})
+                # A dialog that refreshes on this event replaces the confirmation below:
+                # rally.js then says the message itself.
                 response["HX-Trigger"] = json.dumps({"fundsAdded": {
-                    "budget": str(budget.pk), "available": str(available)}})
+                    "budget": str(budget.pk), "available": str(available),
+                    "message": message}})
                 return response
             messages.success(request, message)
             return redirect(next_url)

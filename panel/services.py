@@ -135,7 +135,7 @@ def _ids(values):
 
 
 def invitation_subject(study):
-    return f"You're invited: {study.name}"[:200]
+    return f"You're invited: {study.participant_title}"[:200]
 
 
 @transaction.atomic(durable=True)
@@ -318,7 +318,7 @@ def _booking_email(invitation, application):
 
 
 def booking_subject(study):
-    return f"Choose a time: {study.name}"[:200]
+    return f"Choose a time: {study.participant_title}"[:200]
 
 
 def booking_email_send(*, invitation_id):

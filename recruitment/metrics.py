@@ -261,7 +261,9 @@ def study_metrics(studies):
             limit = row["participation_limit"]
             metrics.filled = filled_at is not None or (limit is not None
                                                        and metrics.seats_taken >= limit)
-            if filled_at is not None:
+            # A fill from before this start (an earlier, declined start) has no duration
+            # here: "Filled", never "0 days".
+            if filled_at is not None and filled_at > start:
                 metrics.days_to_fill = _hours(filled_at - start) / 24
         metrics.qualified_verdict = _verdict(
             metrics.minutes_to_first_qualified, MEDIAN_MINUTES_TO_QUALIFIED, "minutes",

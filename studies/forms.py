@@ -107,6 +107,11 @@ class PlanForm(AccessibleErrorsMixin, forms.Form):
                            error_messages={"required": "Enter a study name."})
     study_type = forms.ChoiceField(label="Study type", choices=StudyType.choices)
     source = forms.ChoiceField(label="Recruitment source", choices=Source.choices)
+    public_title = forms.CharField(
+        label="Participant-facing title", required=False, max_length=200,
+        help_text=("What participants see as the study's title: on the booking page, the test "
+                   "page, in invitations and at User Interviews. The study name stays with "
+                   "your team; without this title participants see “Research study”."))
     external_description = forms.CharField(
         label="External study description", required=False,
         widget=forms.Textarea(attrs={"rows": 5}),
@@ -163,6 +168,7 @@ class PlanForm(AccessibleErrorsMixin, forms.Form):
     def initial_for(cls, study):
         return {
             "name": study.name, "study_type": study.study_type, "source": study.source,
+            "public_title": study.public_title,
             "external_description": study.external_description,
             "participation_limit": study.participation_limit or "",
             "incentive_amount": study.incentive_amount or "",

@@ -46,6 +46,7 @@ PLAN_LABELS = {
     "name": "Study name",
     "study_type": "Study type",
     "source": "Recruitment source",
+    "public_title": "Participant-facing title",
     "external_description": "External study description",
     "participation_limit": "Participation limit",
     "incentive_amount": "Incentive amount",
@@ -145,9 +146,9 @@ def on_copy(fn):
 
 
 COPIED_FIELDS = (
-    "study_type", "source", "external_description", "participation_limit", "incentive_amount",
-    "consent_form", "audience_type", "duration_minutes", "location_mode", "countries",
-    "us_states", "criteria",
+    "study_type", "source", "public_title", "external_description", "participation_limit",
+    "incentive_amount", "consent_form", "audience_type", "duration_minutes", "location_mode",
+    "countries", "us_states", "criteria",
 )
 
 
@@ -203,13 +204,61 @@ def study_create(*, membership, name, study_type=StudyType.INTERVIEW,
     return study
 
 
+NAME_MAX_LENGTH = Study._meta.get_field("name").max_length
+
+
+def _clean_copy_name(name, default):
+    name = (name or "").strip() or default
+    if len(name) > NAME_MAX_LENGTH:
+        raise ValidationError({"name": f"Keep the name to {NAME_MAX_LENGTH} characters or "
+                                       f"fewer (it has {len(name)})."})
+    return name
+
+
+def template_default_name(study):
+    """What "Save as template" proposes as the template's name."""
+    return f"{study.name} (template)"[:NAME_MAX_LENGTH]
+
+
+def duplicate_default_name(study):
+    """What "Duplicate study" proposes as the copy's name."""
+    return f"Copy of {study.name}"[:NAME_MAX_LENGTH]
+
+
+@transaction.atomic(durable=True)
+def study_duplicate(*, membership, study, name=None):
+    """A new Draft study with the source's settings (SPEC S7): plan, team, audience, screener,
+    test tasks and scheduling settings through the copiers; never its applicants, sessions,
+    money or status. Any study can be duplicated, a closed one too (it is only read)."""
+    if not membership.allows(Permission.EDIT_STUDY):
+        raise PermissionDenied
+    source = _lock(membership=membership, study=study)
+    if source.is_template:
+        raise ValidationError("A template makes new studies with “New study from this "
+                              "template”; it is not duplicated.")
+    name = _clean_copy_name(name, duplicate_default_name(source))
+    now = clock.now()
+    copy = Study(workspace_id=source.workspace_id, name=name, owner=membership.user,
+                 countries=[locations.DEFAULT_COUNTRY], created_from=source, created_at=now,
+                 updated_at=now)
+    copy.save()
+    study_copy_settings(source=source, target=copy)
+    # The source's owner and team stay on the copy, as far as they are still members here.
+    people = {member.pk for member in source.team.all()} | {source.owner_id}
+    copy.team.set(Membership.objects.filter(workspace_id=source.workspace_id, user_id__in=people)
+                  .exclude(user_id=membership.user.pk).values_list("user_id", flat=True))
+    _record(membership, copy, "study.duplicated",
+            f"Created “{name}” as a copy of “{source.name}”", {"study": str(source.pk)})
+    return copy
+
+
 @transaction.atomic(durable=True)
 def study_save_as_template(*, membership, study, name=None):
     """Keep the study's settings as a template (a Draft study with `is_template`)."""
     if not membership.allows(Permission.EDIT_STUDY):
         raise PermissionDenied
     source = _lock(membership=membership, study=study)
-    name = (name or "").strip() or f"{source.name} (template)"
+    name = _clean_copy_name(name, template_default_name(source))
     now = clock.now()
     template = Study(workspace_id=source.workspace_id, name=name, owner=membership.user,
                      is_template=True, created_from=source, created_at=now, updated_at=now)
@@ -234,7 +283,7 @@ def _clean_plan(study, changes, members):
                 cleaned[field] = parser(changes[field])
             except ValidationError as error:
                 errors[field] = error.messages[0]
-    for field in ("name", "external_description", "consent_form"):
+    for field in ("name", "public_title", "external_description", "consent_form"):
         if field in changes:
             cleaned[field] = (changes[field] or "").strip()
     if "name" in cleaned and not cleaned["name"]:
