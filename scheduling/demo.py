@@ -5,8 +5,9 @@ The owner of that study has a connected calendar: the sandbox's demo feed (its s
 research syncs and focus time block slots on the booking page once a worker has read it).
 
 Idempotent: settings are created once; a session is added only for an application that has
-none; the calendar is connected once. The seed runs inside one transaction, so rows are written here directly rather than
-through the (durable) booking services; the exclusion constraint still guards every row.
+none; the calendar is connected once. The seed runs inside one transaction, so rows are
+written here directly rather than through the (durable) booking services; the exclusion
+constraint still guards every row.
 """
 
 from datetime import datetime, time, timedelta
