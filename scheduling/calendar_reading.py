@@ -9,7 +9,9 @@ touches the database or reads the clock; every failure becomes `CalendarUnreadab
 message for the host.
 """
 
+import ipaddress
 import logging
+import socket
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from urllib.parse import quote, urlsplit
@@ -19,6 +21,7 @@ import httpx
 import icalendar
 import recurring_ical_events
 from caldav.lib import error as caldav_errors
+from django.conf import settings
 
 from scheduling.slots import Interval
 
@@ -122,6 +125,25 @@ def _merged(spans, *, start, end):
     return [Interval(a, b) for a, b in merged]
 
 
+# Where Rally may connect -----------------------------------------------------------------------
+
+
+def address_refuse_private(url):
+    """Addresses people type in are fetched by Rally's workers: unless development allows it
+    (CALENDAR_PRIVATE_ADDRESSES_ALLOWED), only public internet addresses are read."""
+    if settings.CALENDAR_PRIVATE_ADDRESSES_ALLOWED:
+        return
+    host = urlsplit(url).hostname or ""
+    try:
+        addresses = {info[4][0] for info in socket.getaddrinfo(host, None)}
+    except (OSError, UnicodeError) as exc:
+        raise CalendarUnreadable("The calendar server could not be reached.") from exc
+    for address in addresses:
+        if not ipaddress.ip_address(address.split("%", 1)[0]).is_global:
+            raise CalendarUnreadable("Rally reads calendars on the public internet only, and "
+                                     "this address is on a private network.")
+
+
 # Feeds ----------------------------------------------------------------------------------------
 
 
@@ -150,7 +172,9 @@ def feed_read(*, url, start, end, zone):
 def _feed_fetch(url):
     timeout = httpx.Timeout(TIMEOUT_SECONDS, connect=CONNECT_TIMEOUT_SECONDS)
     try:
-        with (httpx.Client(timeout=timeout, follow_redirects=True, max_redirects=5) as client,
+        hooks = {"request": [lambda request: address_refuse_private(str(request.url))]}
+        with (httpx.Client(timeout=timeout, follow_redirects=True, max_redirects=5,
+                           event_hooks=hooks) as client,
               client.stream("GET", url, headers={"Accept": "text/calendar"}) as response):
             if response.status_code >= 400:
                 raise CalendarUnreadable(_http_status_words(response.status_code))
@@ -184,8 +208,9 @@ def _client(url, username, password):
                             timeout=TIMEOUT_SECONDS, enable_rfc6764=False)
 
 
-def _caldav_call(operation):
+def _caldav_call(url, operation):
     """Run `operation()` and turn every way a server can fail into CalendarUnreadable."""
+    address_refuse_private(url)
     try:
         return operation()
     except CalendarUnreadable:
@@ -221,7 +246,7 @@ def caldav_read(*, url, username, password, start, end, zone):
                     documents.append(item.data)
             return found, documents
 
-    found, documents = _caldav_call(read)
+    found, documents = _caldav_call(url, read)
     return CalendarRead(busy=busy_from_ics(documents, start=start, end=end, zone=zone),
                         calendars=found)
 
@@ -241,7 +266,7 @@ def caldav_event_put(*, url, username, password, event_url, text):
                 raise CalendarUnreadable(f"The calendar server did not save the session "
                                          f"(HTTP {response.status}).")
 
-    _caldav_call(put)
+    _caldav_call(event_url, put)
 
 
 def caldav_event_delete(*, url, username, password, event_url):
@@ -254,4 +279,4 @@ def caldav_event_delete(*, url, username, password, event_url):
                 raise CalendarUnreadable(f"The calendar server did not remove the session "
                                          f"(HTTP {response.status}).")
 
-    _caldav_call(delete)
+    _caldav_call(event_url, delete)

@@ -329,7 +329,9 @@ def calendar_flags_for_hosts(host_ids):
 def last_read_words(row, *, now):
     if row.last_read_at is None:
         return "never"
-    return f"{timesince(row.last_read_at, now)} ago"
+    if now - row.last_read_at < timedelta(minutes=1):
+        return "just now"
+    return f"{timesince(row.last_read_at, now, depth=1)} ago"
 
 
 # Writing sessions back (workers) ----------------------------------------------------------------

@@ -482,6 +482,11 @@ def session_book(*, invitation, starts_at, time_zone=""):
     session.meeting_url, session.location = scheduling.meeting_place_for(session.pk)
     session = _place(session=session, study=study, scheduling=scheduling,
                      starts_at=starts_at, now=now)
+    if session.group_slot_id is not None:
+        # A group meets in one room: the per-session link is made from the group's id.
+        session.meeting_url, session.location = scheduling.meeting_place_for(
+            session.group_slot_id)
+        session.save(update_fields=["meeting_url", "location"])
     session.guests.set(scheduling.guests.all())
     _application_status_follow(application, Application.Status.SCHEDULED)
     _ui_outbox(session=session, operation="create_session")

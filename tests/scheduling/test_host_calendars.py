@@ -313,3 +313,17 @@ def test_the_sweep_reads_due_calendars_once_each(researcher, scheduling, frozen_
         assert host_calendars.host_calendars_sync_due() == 1
         assert feed.requests == 2
         assert host_calendars.host_calendars_sync_due() == 0
+
+
+@pytest.mark.parametrize("kind", ["feed", "caldav"])
+def test_outside_development_private_addresses_are_not_read(settings, kind, researcher,
+                                                             scheduling,
+                                                             django_capture_on_commit_callbacks):
+    settings.CALENDAR_PRIVATE_ADDRESSES_ALLOWED = False
+    with FeedServer(HOST_WEEK) as feed:
+        fields = ({"feed_url": feed.url} if kind == "feed" else
+                  {"server_url": feed.url, "username": "casey", "password": "app-password"})
+        row = connect(researcher.user, django_capture_on_commit_callbacks, kind=kind, **fields)
+    assert feed.requests == 0
+    assert row.state == HostCalendar.State.FAILING
+    assert "public internet only" in row.last_error

@@ -107,3 +107,18 @@ def test_a_bad_meeting_place_is_refused_next_to_its_field(client_for, researcher
     assert scheduling.location_kind == LocationKind.FIXED_LINK
     assert (scheduling.meeting_url_pattern, scheduling.address) == ("", "")
     assert not Session.objects.exists()
+
+
+def test_a_group_meets_in_one_room_from_the_pattern(scheduling, invited):
+    scheduling.study.study_type = "group_interview"
+    scheduling.study.save()
+    SchedulingSettings.objects.filter(pk=scheduling.pk).update(
+        group_capacity=3, location_kind=LocationKind.LINK_PATTERN,
+        meeting_url_pattern="https://meet.jit.si/acme-{session_id}")
+    scheduling.refresh_from_db()
+    sessions = [services.session_book(invitation=services.invitation_from_token(
+        services.booking_token_make(invited())), starts_at=TEN_NY) for _ in range(2)]
+    group_id = sessions[0].group_slot_id
+    assert group_id is not None and sessions[1].group_slot_id == group_id
+    assert {s.meeting_url for s in Session.objects.all()} == {
+        f"https://meet.jit.si/acme-{group_id}"}
