@@ -132,7 +132,7 @@ def test_refresh_enqueues_a_read_and_the_status_partial_polls_until_it_is_done(
     assert (host_calendars.SYNC_TASK, [str(row.pk)]) in worker
     partial = client.get(reverse(PAGE) + "?part=status", HTTP_HX_REQUEST="true")
     html = partial.content.decode()
-    assert html.lstrip().startswith('<section class="card calendar-status"')
+    assert html.lstrip().startswith('<div class="account-calendar__status"')
     assert 'data-hx-trigger="every 2s"' in html and "<h1>" not in html
     HostCalendar.objects.filter(pk=row.pk).update(last_attempt_at=clock.now())
     done = client.get(reverse(PAGE) + "?part=status", HTTP_HX_REQUEST="true").content.decode()
