@@ -327,3 +327,77 @@ def test_outside_development_private_addresses_are_not_read(settings, kind, rese
     assert feed.requests == 0
     assert row.state == HostCalendar.State.FAILING
     assert "public internet only" in row.last_error
+
+
+def test_a_write_back_the_server_refuses_is_kept_due_for_the_sweeper(
+        radicale, researcher, scheduling, invited, frozen_clock,
+        django_capture_on_commit_callbacks):
+    work = caldav_calendar(radicale, "casey-retry", "work", "Work")
+    row = connect(researcher.user, django_capture_on_commit_callbacks, kind="caldav",
+                  server_url=radicale, username="casey-retry", password="app-password")
+    host_calendars.host_calendar_write_target_set(user=researcher.user,
+                                                  calendar_url=str(work.url))
+    # The server cannot be reached when the session is booked.
+    HostCalendar.objects.filter(pk=row.pk).update(
+        write_calendar_url=f"http://127.0.0.1:{free_port()}/casey-retry/work/")
+    session = services.session_book(invitation=services.invitation_from_token(
+        services.booking_token_make(invited())), starts_at=utc(2, 15))
+    with pytest.raises(host_calendars.CalendarUnreadable):
+        host_calendars.session_calendar_write(session_id=session.pk)
+    session.refresh_from_db()
+    assert session.calendar_sequence_written == -1 and session.calendar_event_url == ""
+    frozen_clock.shift(timedelta(minutes=3))
+    assert host_calendars.session_calendar_writes_due(now=host_calendars.clock.now()) == [
+        session.pk]
+
+    HostCalendar.objects.filter(pk=row.pk).update(write_calendar_url=str(work.url))
+    from scheduling.tasks import session_calendar_writes_sweep
+
+    session_calendar_writes_sweep()
+    assert _event_in(work, session).start == utc(2, 15)
+    assert host_calendars.session_calendar_writes_due(now=host_calendars.clock.now()) == []
+
+
+def test_the_beat_schedule_reads_calendars_and_retries_write_backs(settings):
+    from rally.celery import app
+
+    app.loader.import_default_modules()
+    assert {host_calendars.SYNC_TASK, host_calendars.WRITE_TASK,
+            "scheduling.host_calendars_sync_due",
+            "scheduling.session_calendar_writes_sweep"} <= set(app.tasks)
+    schedule = settings.CELERY_BEAT_SCHEDULE
+    assert schedule["scheduling-host-calendars-sync"]["task"] == (
+        "scheduling.host_calendars_sync_due")
+    assert schedule["scheduling-calendar-writes-sweep"]["task"] == (
+        "scheduling.session_calendar_writes_sweep")
+
+
+def test_a_session_moving_to_another_host_moves_to_their_calendar(
+        radicale, researcher, admin, scheduling, invited, django_capture_on_commit_callbacks):
+    scheduling.hosts.set([researcher.user, admin.user])
+    calendars = {}
+    for person, name in ((researcher.user, "casey-move"), (admin.user, "avery-move")):
+        calendars[person.pk] = caldav_calendar(radicale, name, "work", "Work")
+        connect(person, django_capture_on_commit_callbacks, kind="caldav", server_url=radicale,
+                username=name, password="app-password")
+        host_calendars.host_calendar_write_target_set(
+            user=person, calendar_url=str(calendars[person.pk].url))
+    invitation = services.invitation_from_token(services.booking_token_make(invited()))
+    with django_capture_on_commit_callbacks(execute=True):
+        session = services.session_book(invitation=invitation, starts_at=utc(2, 15))
+    first, other = session.host, ({researcher.user, admin.user} - {session.host}).pop()
+    assert _event_in(calendars[first.pk], session).start == utc(2, 15)
+
+    # The first host gets busy at the new time in their own calendar: the other one takes it.
+    calendars[first.pk].save_event(vcalendar(vevent(
+        "dentist", "SUMMARY:Dentist", "DTSTART:20260303T160000Z", "DTEND:20260303T170000Z")))
+    with django_capture_on_commit_callbacks(execute=True):
+        host_calendars.host_calendar_refresh(user=first)
+    with django_capture_on_commit_callbacks(execute=True):
+        session = services.session_reschedule(invitation=invitation, starts_at=utc(3, 16))
+    assert session.host == other
+    with pytest.raises(caldav_errors.NotFoundError):
+        calendars[first.pk].event_by_uid(session.ics_uid)
+    assert _event_in(calendars[other.pk], session).start == utc(3, 16)
+    session.refresh_from_db()
+    assert session.calendar_event_owner == other
