@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
+import icalendar
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F, Q
@@ -340,8 +341,6 @@ def last_read_words(row, *, now):
 def session_calendar_text(session, *, now):
     """The session as a stored calendar object (RFC 4791 4.1: no METHOD; no attendees, so the
     server sends nobody an invitation on Rally's behalf)."""
-    import icalendar
-
     study = session.study
     participant = session.application.participant.display_name
     event = icalendar.Event()

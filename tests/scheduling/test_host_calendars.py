@@ -119,6 +119,9 @@ HOST_EVENTS = (
     # A call in Los Angeles time: 09:00-10:30 PDT = 12:00-13:30 EDT on Thursday 12 March.
     vevent("la-call", "SUMMARY:Partner call", "DTSTART;TZID=America/Los_Angeles:20260312T090000",
            "DTEND;TZID=America/Los_Angeles:20260312T103000"),
+    # A weekly one-on-one that started long before the window read (Mondays 20:00 UTC).
+    vevent("one-on-one", "SUMMARY:1:1", "DTSTART:20250106T200000Z", "DTEND:20250106T203000Z",
+           "RRULE:FREQ=WEEKLY"),
     # Marked "free": it must not block anything.
     vevent("free-time", "SUMMARY:Focus", "TRANSP:TRANSPARENT",
            "DTSTART;TZID=America/New_York:20260305T110000",
@@ -141,6 +144,7 @@ BUSY = (
     + [Interval(utc(day, 18), utc(day, 18, 30)) for day in (2, 3, 4, 5, 6)]
     + [Interval(utc(day, 17), utc(day, 17, 30)) for day in (9, 10, 11, 12, 13)]
     + [Interval(utc(10, 4), utc(11, 4)), Interval(utc(12, 16), utc(12, 17, 30))]
+    + [Interval(utc(2, 20), utc(2, 20, 30)), Interval(utc(9, 20), utc(9, 20, 30))]
 )
 
 
@@ -157,7 +161,8 @@ def test_caldav_busy_times_never_reach_the_booking_page_across_dst(
         client, radicale, researcher, scheduling, invited, django_capture_on_commit_callbacks):
     application = invited()
     before = offered(client, application)
-    assert {utc(4, 14), utc(11, 14), utc(10, 14), utc(12, 16)} <= starts(before)
+    assert {utc(4, 14), utc(11, 14), utc(10, 14), utc(12, 16), utc(2, 20),
+            utc(9, 20)} <= starts(before)
     work = caldav_calendar(radicale, "casey-dst", "work", "Work")
     put_host_week(work)
 
