@@ -30,13 +30,18 @@ from rally.models import Membership, OutboxOperation, User
 from rally.permissions import Permission
 from rally.services import activity_record, outbox_enqueue
 from scheduling import ics
+from scheduling.host_calendars import session_calendar_write_after_commit
 from scheduling.models import (
     DEFAULT_WEEKLY_HOURS,
+    MEETING_PATTERN_PLACEHOLDER,
     ROLLING_UNAVAILABLE_REASON,
     GroupSlot,
+    HostBusyInterval,
+    LocationKind,
     SchedulingSettings,
     Session,
     default_date_range,
+    meeting_url_from_pattern,
     weekly_hours_to_json,
 )
 from scheduling.slots import (
@@ -154,11 +159,11 @@ def scheduling_settings_copy(*, source, target):
         return
     team = {user.pk for user in target.team.all()} | {target.owner_id}
     hosts = [user for user in original.hosts.all() if user.pk in team] or [target.owner]
+    copied = ("time_zone", "start_date", "end_date", "rolling_days", "weekly_hours",
+              "unavailable_dates", "buffer_minutes", "minimum_notice_minutes", "group_capacity",
+              "location_kind", "meeting_url", "meeting_url_pattern", "address")
     row, _ = SchedulingSettings.objects.update_or_create(study=target, defaults={
-        field: getattr(original, field) for field in (
-            "time_zone", "start_date", "end_date", "rolling_days", "weekly_hours",
-            "unavailable_dates", "buffer_minutes", "minimum_notice_minutes", "group_capacity",
-            "meeting_url")} | {"updated_at": clock.now()})
+        field: getattr(original, field) for field in copied} | {"updated_at": clock.now()})
     row.hosts.set(hosts)
     row.guests.set(original.guests.all())
 
@@ -177,6 +182,9 @@ class SettingsInput:
     group_capacity: int
     meeting_url: str = ""
     guests: list = None
+    location_kind: str = LocationKind.FIXED_LINK
+    meeting_url_pattern: str = ""
+    address: str = ""
 
 
 def team_members(study):
@@ -226,6 +234,7 @@ def scheduling_settings_update(*, membership, study, data: SettingsInput):
         errors["minimum_notice_minutes"] = "Enter a minimum notice from 0 to 30 days."
     if not 1 <= data.group_capacity <= 50:
         errors["group_capacity"] = "Enter a capacity from 1 to 50 participants."
+    errors.update(_meeting_place_errors(data))
     if errors:
         raise ValidationError(errors)
     row = scheduling_settings_ensure(study=study)
@@ -238,7 +247,10 @@ def scheduling_settings_update(*, membership, study, data: SettingsInput):
     row.buffer_minutes = data.buffer_minutes
     row.minimum_notice_minutes = data.minimum_notice_minutes
     row.group_capacity = data.group_capacity
+    row.location_kind = data.location_kind
     row.meeting_url = data.meeting_url
+    row.meeting_url_pattern = data.meeting_url_pattern.strip()
+    row.address = data.address.strip()
     row.updated_at = clock.now()
     row.save()
     row.hosts.set(data.hosts)
@@ -250,13 +262,44 @@ def scheduling_settings_update(*, membership, study, data: SettingsInput):
     return row
 
 
+def meeting_url_pattern_problem(pattern):
+    """Why a per-session link pattern cannot work, or "" when it can."""
+    from django.core.validators import URLValidator
+
+    if MEETING_PATTERN_PLACEHOLDER not in pattern:
+        return (f"Put {MEETING_PATTERN_PLACEHOLDER} where each session's own id goes, like "
+                f"https://meet.jit.si/rally-{MEETING_PATTERN_PLACEHOLDER}.")
+    example = meeting_url_from_pattern(pattern, "0b5e6f0c-7d4e-4b8f-9a51-2c3d4e5f6a7b")
+    if "{" in example or "}" in example:
+        return f"The only placeholder is {MEETING_PATTERN_PLACEHOLDER}."
+    try:
+        URLValidator(schemes=["https", "http"])(example)
+    except ValidationError:
+        return "The pattern must make a web address starting with https://."
+    if len(example) > 200:
+        return "The links it makes must be 200 characters or fewer."
+    return ""
+
+
+def _meeting_place_errors(data):
+    if data.location_kind not in LocationKind.values:
+        return {"location_kind": "Choose where sessions happen."}
+    if data.location_kind == LocationKind.LINK_PATTERN:
+        problem = meeting_url_pattern_problem(data.meeting_url_pattern.strip())
+        return {"meeting_url_pattern": problem} if problem else {}
+    if data.location_kind == LocationKind.IN_PERSON and not data.address.strip():
+        return {"address": "Enter the address where participants meet you."}
+    return {}
+
+
 # Slots for a study ---------------------------------------------------------------------------
 
 
 def study_slots(*, study, scheduling, now, exclude_session=None, ignore_busy=False):
     """The free slots of a study at `now`, read from the database and run through the engine.
 
-    Busy time is every Upcoming session and open group time of each host, in any study.
+    Busy time is every Upcoming session and open group time of each host, in any study, and
+    the busy time of each host's own calendar.
     `exclude_session` leaves one session out (its own time while rescheduling).
     """
     hosts = list(scheduling.hosts.order_by("name", "email"))
@@ -282,6 +325,12 @@ def study_slots(*, study, scheduling, now, exclude_session=None, ignore_busy=Fal
                                              max(slot.capacity - slot.seats, 0), slot.host_id))
             elif slot.host_id in host_busy and slot.seats > 0:
                 host_busy[slot.host_id].append(Interval(slot.starts_at, slot.ends_at))
+        # The hosts' own calendars, as last read (kept while a calendar cannot be read).
+        own_calendars = HostBusyInterval.objects.filter(user_id__in=host_ids,
+                                                        ends_at__gt=horizon)
+        for host_id, start, end in own_calendars.values_list("user_id", "starts_at",
+                                                             "ends_at"):
+            host_busy[host_id].append(Interval(start, end))
     today = now.astimezone(ZoneInfo(scheduling.time_zone)).date()
     return slots_available(
         availability=scheduling.availability(today=today),
@@ -434,11 +483,16 @@ def session_book(*, invitation, starts_at, time_zone=""):
     scheduling = scheduling_settings_ensure(study=study)
     now = clock.now()
     session = Session(workspace_id=study.workspace_id, study=study, application=application,
-                      meeting_url=scheduling.meeting_url,
                       participant_time_zone=_zone_or_blank(time_zone),
                       created_at=now, updated_at=now, status_changed_at=now)
+    session.meeting_url, session.location = scheduling.meeting_place_for(session.pk)
     session = _place(session=session, study=study, scheduling=scheduling,
                      starts_at=starts_at, now=now)
+    if session.group_slot_id is not None:
+        # A group meets in one room: the per-session link is made from the group's id.
+        session.meeting_url, session.location = scheduling.meeting_place_for(
+            session.group_slot_id)
+        session.save(update_fields=["meeting_url", "location"])
     session.guests.set(scheduling.guests.all())
     _application_status_follow(application, Application.Status.SCHEDULED)
     _ui_outbox(session=session, operation="create_session")
@@ -828,6 +882,8 @@ def _invite_after_commit(session, *, method):
     """
     session_id = str(session.pk)
     transaction.on_commit(lambda: invite_dispatch(session_id))
+    # The host's own calendar follows the same changes (create, move, delete).
+    session_calendar_write_after_commit(session)
 
 
 def invite_dispatch(session_id):
