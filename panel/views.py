@@ -17,6 +17,7 @@ from billing.models import Budget, Reservation
 from billing.services import FundsShortError
 from panel import links, selectors, services
 from panel.models import PanelInvitation
+from participants.consent import consent_asked, consent_version_parse
 from participants.models import Application, Participant
 from participants.selectors import panel_people, segment_get, segments_for_workspace
 from rally.models import PropertyDefinition
@@ -321,18 +322,33 @@ def hosted_screener(request, token):
     if refusal:
         return render(request, "panel/screener_closed.html", {**base, "message": refusal})
     number, questions = services.invitation_questions(invitation)
+    consent = consent_asked(study)
+    base["consent"] = consent
+    base["consent_version"] = request.POST.get("consent_version", "") if consent else ""
     if request.method != "POST" or not (request.POST.get("action") == "start"
                                         or "current" in request.POST):
         # The study's introduction and "Start" (also for a post that is neither).
-        return render(request, "panel/screener.html", {
-            **base, "started": False, "total": len(questions), "version": number})
+        return _screener_intro(request, base, questions, number)
+    if consent is not None:
+        try:
+            consent_version_parse(study=study, value=base["consent_version"])
+        except ValidationError as error:
+            return _screener_intro(request, base, questions, number,
+                                   consent_error=error.message_dict["consent"][0])
     step = screeners.screener_step(questions, request.POST)
     if step.finished:
-        return _submit(request, invitation, step.answers, base)
+        return _submit(request, invitation, step.answers, base, questions, number)
     return render(request, "panel/screener.html", {
         **base, **step.form(), "started": True, "number": len(step.seen) + 1,
         "total": len(questions), "version": number,
     }, status=400 if step.error else 200)
+
+
+def _screener_intro(request, base, questions, number, consent_error=""):
+    """The study's introduction, its consent form (when it asks for one) and "Start"."""
+    return render(request, "panel/screener.html", {
+        **base, "started": False, "total": len(questions), "version": number,
+        "consent_error": consent_error}, status=400 if consent_error else 200)
 
 
 def _already_applied(request, invitation):
@@ -346,10 +362,11 @@ def _already_applied(request, invitation):
         "application": application, "booking_url": booking_url})
 
 
-def _submit(request, invitation, answers, base):
+def _submit(request, invitation, answers, base, questions, number):
     try:
-        submitted = services.panel_application_submit(invitation_id=invitation.pk,
-                                                      answers=answers)
+        submitted = services.panel_application_submit(
+            invitation_id=invitation.pk, answers=answers,
+            consent_version=base["consent_version"] or None)
     except services.AlreadyApplied:
         invitation = PanelInvitation.objects.select_related(
             "study", "participant", "application").get(pk=invitation.pk)
@@ -358,6 +375,9 @@ def _submit(request, invitation, answers, base):
         return render(request, "panel/screener_closed.html",
                       {**base, "message": refused.message})
     except ValidationError as error:
+        if hasattr(error, "error_dict") and "consent" in error.message_dict:
+            return _screener_intro(request, base, questions, number,
+                                   consent_error=error.message_dict["consent"][0])
         messages_ = [message for values in error.message_dict.values() for message in values] \
             if hasattr(error, "error_dict") else error.messages
         return render(request, "panel/screener_closed.html", {

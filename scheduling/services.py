@@ -18,7 +18,13 @@ from django.db.models import Count, Q
 from django.urls import reverse
 
 from billing.payouts import PayoutRefused, payout_schedule, payout_send_now
-from participants.models import Application
+from participants.consent import (
+    consent_agree,
+    consent_asked,
+    consent_booking_problem,
+    consent_version_parse,
+)
+from participants.models import Application, ConsentAgreement
 from rally import clock
 from rally.models import Membership, User
 from rally.permissions import Permission
@@ -421,6 +427,9 @@ def session_book(*, invitation, starts_at, time_zone=""):
     application = _application_locked(invitation)
     study = application.study
     _require_open(study)
+    consent_problem = consent_booking_problem(study=study, participant=application.participant)
+    if consent_problem:
+        raise BookingRefused(consent_problem)
     if application.sessions.filter(status=Session.Status.UPCOMING).exists():
         raise BookingRefused("You already have a session booked. Reschedule it instead.")
     if application.status not in BOOKING_STATUSES:
@@ -443,6 +452,26 @@ def session_book(*, invitation, starts_at, time_zone=""):
                     data={"session": str(session.pk), "starts_at": session.starts_at.isoformat()})
     _invite_after_commit(session, method=ics.REQUEST)
     return session
+
+
+@transaction.atomic(durable=True)
+def booking_consent_agree(*, invitation, version_number):
+    """The participant agrees, on their booking page, to the study's consent form (SPEC P7):
+    people invited to book without having agreed on the screener (a reviewer invited them,
+    or the form came later) agree here before they can book."""
+    application = _application_locked(invitation)
+    study = application.study
+    _require_open(study)
+    if consent_asked(study) is None:
+        raise BookingRefused("This study has no consent form to agree to.")
+    try:
+        version = consent_version_parse(study=study, value=version_number)
+    except ValidationError as error:
+        raise BookingRefused(error.message_dict["consent"][0]) from None
+    agreement, _created = consent_agree(study=study, participant=application.participant,
+                                        version=version, application=application,
+                                        channel=ConsentAgreement.Channel.BOOKING_PAGE)
+    return agreement
 
 
 def _zone_or_blank(name):
