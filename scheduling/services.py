@@ -29,9 +29,10 @@ from rally import clock
 from rally.models import Membership, User
 from rally.permissions import Permission
 from rally.services import activity_record, outbox_enqueue
-from scheduling import ics
+from scheduling import ics, reminders
 from scheduling.models import (
     DEFAULT_WEEKLY_HOURS,
+    REMINDERS_UI_REASON,
     ROLLING_UNAVAILABLE_REASON,
     GroupSlot,
     SchedulingSettings,
@@ -158,7 +159,7 @@ def scheduling_settings_copy(*, source, target):
         field: getattr(original, field) for field in (
             "time_zone", "start_date", "end_date", "rolling_days", "weekly_hours",
             "unavailable_dates", "buffer_minutes", "minimum_notice_minutes", "group_capacity",
-            "meeting_url")} | {"updated_at": clock.now()})
+            "meeting_url", "reminder_hours")} | {"updated_at": clock.now()})
     row.hosts.set(hosts)
     row.guests.set(original.guests.all())
 
@@ -177,6 +178,8 @@ class SettingsInput:
     group_capacity: int
     meeting_url: str = ""
     guests: list = None
+    # Hours before each session its Rally-panel participant is reminded (None: unchanged).
+    reminder_hours: list = None
 
 
 def team_members(study):
@@ -226,6 +229,15 @@ def scheduling_settings_update(*, membership, study, data: SettingsInput):
         errors["minimum_notice_minutes"] = "Enter a minimum notice from 0 to 30 days."
     if not 1 <= data.group_capacity <= 50:
         errors["group_capacity"] = "Enter a capacity from 1 to 50 participants."
+    reminder_hours = None
+    if data.reminder_hours is not None:
+        try:
+            reminder_hours = reminders.reminder_hours_parse(data.reminder_hours)
+        except ValueError:
+            errors["reminder_hours"] = "Choose reminders among the listed times."
+        else:
+            if reminder_hours and not reminders.reminders_apply_to(study):
+                errors["reminder_hours"] = REMINDERS_UI_REASON
     if errors:
         raise ValidationError(errors)
     row = scheduling_settings_ensure(study=study)
@@ -239,10 +251,15 @@ def scheduling_settings_update(*, membership, study, data: SettingsInput):
     row.minimum_notice_minutes = data.minimum_notice_minutes
     row.group_capacity = data.group_capacity
     row.meeting_url = data.meeting_url
+    reminders_changed = reminder_hours is not None and reminder_hours != row.reminder_hours
+    if reminder_hours is not None:
+        row.reminder_hours = reminder_hours
     row.updated_at = clock.now()
     row.save()
     row.hosts.set(data.hosts)
     row.guests.set(data.guests or [])
+    if reminders_changed:
+        reminders.study_reminders_replan(study=study, scheduling=row, now=row.updated_at)
     activity_record(workspace=study.workspace, actor=membership.user,
                     action="scheduling.updated", study_id=study.id,
                     summary=f"Updated the scheduling settings of “{study.name}”",
@@ -443,6 +460,8 @@ def session_book(*, invitation, starts_at, time_zone=""):
     session = _place(session=session, study=study, scheduling=scheduling,
                      starts_at=starts_at, now=now)
     session.guests.set(scheduling.guests.all())
+    reminders.session_reminders_plan(session=session, study=study, scheduling=scheduling,
+                                     now=now)
     _application_status_follow(application, Application.Status.SCHEDULED)
     _ui_outbox(session=session, operation="create_session")
     activity_record(workspace=study.workspace, actor_label=_participant_actor(application),
@@ -511,6 +530,8 @@ def session_reschedule(*, invitation, starts_at, time_zone=""):
         session.participant_time_zone = _zone_or_blank(time_zone)
     session = _place(session=session, study=study, scheduling=scheduling, starts_at=starts_at,
                      now=now)
+    reminders.session_reminders_plan(session=session, study=study, scheduling=scheduling,
+                                     now=now)
     _ui_outbox(session=session, operation="reschedule_session",
                subject=f"{session.pk}:{session.sequence}")
     activity_record(workspace=study.workspace, actor_label=_participant_actor(application),
@@ -535,6 +556,8 @@ def session_cancel(*, invitation):
     _status_set(session, Session.Status.CANCELED, now=now)
     session.sequence += 1
     session.save(update_fields=["sequence"])
+    reminders.session_reminders_withdraw(session=session, now=now,
+                                         reason="The participant canceled the session.")
     _group_seat_release(session.group_slot)
     _application_status_follow(application, Application.Status.CANCELED)
     _ui_outbox(session=session, operation="cancel_session")
