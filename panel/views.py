@@ -13,7 +13,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from billing import panel_incentives
-from billing.models import Budget, Reservation
+from billing.models import Budget, Payout, Reservation
 from billing.services import FundsShortError
 from panel import links, selectors, services
 from panel.models import PanelInvitation
@@ -263,6 +263,12 @@ def incentive_record(request, study_id, application_id):
     errors = {}
     back = _incentive_back(study, request.POST.get("next") or request.GET.get("next", ""))
     existing = panel_incentives.panel_incentive_for(application.pk)
+    # The payout that tracks this incentive (due 24 hours after the session): its amount is
+    # what is owed.
+    payout = Payout.objects.filter(application_id=application.pk, study_id=study.pk,
+                                   paid_by_team=True).order_by("-created_at").first()
+    if payout is not None:
+        values["amount"] = f"{payout.amount:.2f}"
     if request.method == "POST" and existing is None:
         values = {key: request.POST.get(key, "") for key in values}
         try:
@@ -283,7 +289,7 @@ def incentive_record(request, study_id, application_id):
         **study_page_context(request, study, "panel_invite"),
         "application": application, "values": values, "errors": errors,
         "existing": existing, "budgets": budgets, "reservation": reservation,
-        "methods": panel_incentives.METHODS.items(), "back": back,
+        "methods": panel_incentives.METHODS.items(), "back": back, "payout": payout,
     }, status=400 if errors else 200)
 
 
@@ -293,7 +299,9 @@ def _incentive_back(study, candidate):
     (another study's page, another site, garbage)."""
     invite_tab = reverse("panel:study_invite", kwargs={"study_id": study.id})
     participants_tab = reverse("participants:study_participants", kwargs={"study_id": study.id})
-    return study_tab_return(candidate, [participants_tab, invite_tab], invite_tab)
+    # "Mark as paid" on Budgets → Payments comes back there too.
+    return study_tab_return(candidate, [participants_tab, invite_tab,
+                                        reverse("billing:payments")], invite_tab)
 
 
 # The pages people open from their email ------------------------------------------------------

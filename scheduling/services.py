@@ -644,18 +644,21 @@ def _session_mark_locked(*, membership, session_id, status, may_mark=None):
 
 
 def session_payout_schedule(*, session, actor="task:session_payout_schedule"):
-    """A completed session of a User Interviews study gets its incentive payout, due 24 h
-    after the session's end (SPEC I2); billing's sweeper sends it then. Runs inside the
-    marking transaction with the session locked; idempotent. Rally-panel studies pay no
-    incentive through UI, so they get none."""
+    """A completed session gets its incentive payout, due 24 h after the session's end
+    (SPEC I2). A User Interviews study's is sent by billing's sweeper then; a Rally-panel
+    study's is paid by the team ("Mark as paid") and never sent to UI; a panel study
+    without an incentive amount has none. Runs inside the marking transaction with the
+    session locked; idempotent."""
     study = session.study
-    if not study.is_user_interviews:
+    paid_by_team = not study.is_user_interviews
+    if paid_by_team and not study.incentive_amount:
         return None
     return payout_schedule(
         workspace=study.workspace, study_id=study.pk, study_name=study.name,
         session_id=session.pk, application_id=session.application_id,
         participant_label=session.application.participant.display_name,
-        incentive=study.incentive_amount, ended_at=session.ends_at, actor=actor)
+        incentive=study.incentive_amount, ended_at=session.ends_at, actor=actor,
+        paid_by_team=paid_by_team)
 
 
 def study_incentives_payable_by(membership, study):
