@@ -109,6 +109,9 @@ def _consent(study, now):
          f"Updated the plan of “{study.name}”: consent form is now version 2",
          now - timedelta(hours=20))
     scheduling = scheduling_settings_ensure(study=study)
+    if not scheduling.meeting_url:  # reminders and invites carry a join link
+        scheduling.meeting_url = "https://meet.example.com/acme-onboarding"
+        scheduling.save(update_fields=["meeting_url"])
     for application in study.applications.filter(source=Application.Source.RALLY_PANEL) \
             .select_related("participant"):
         person = application.participant

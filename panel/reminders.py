@@ -71,9 +71,11 @@ def reminder_zone(session, person, scheduling):
 
 
 def reminder_subject(study, starts_local, hours_before):
-    when = "tomorrow" if hours_before >= 24 and hours_before < 48 else (
-        f"in {hours_before} hour{'s' if hours_before != 1 else ''}")
-    return f"Reminder: {study.name} {when}, {starts_local:%a %d %b %H:%M %Z}"[:200]
+    """"Panel diary: your session is tomorrow, Tue 02 Jun 16:00 CEST" (the contact history
+    shows it after the kind, "Reminder")."""
+    when = "is tomorrow" if 24 <= hours_before < 48 else (
+        f"starts in {hours_before} hour{'s' if hours_before != 1 else ''}")
+    return f"{study.name}: your session {when}, {starts_local:%a %d %b %H:%M %Z}"[:200]
 
 
 def _reminder_email(reminder, session, person, study):

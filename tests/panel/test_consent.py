@@ -5,6 +5,8 @@ the profile and the Participants tab, and exported as CSV and as a signed PDF.""
 import csv
 import io
 import re
+import shutil
+import subprocess
 from datetime import UTC, datetime
 
 import pytest
@@ -305,12 +307,22 @@ def test_the_consent_csv_lists_every_agreement(client_for, researcher, agreed, c
     assert rows[1][4] == MONDAY_MORNING.isoformat() and rows[1][6] == str(agreed.pk)
 
 
-def test_the_signed_pdf_holds_the_text_agreed_to(client_for, researcher, agreed):
+def test_the_signed_pdf_holds_the_text_agreed_to(client_for, researcher, agreed, tmp_path):
     response = client_for(researcher).get(
         reverse("participants:consent_pdf", args=[agreed.pk]))
     assert response.status_code == 200
     assert response["Content-Type"] == "application/pdf"
     assert response.content.startswith(b"%PDF")
+    if shutil.which("pdfinfo") and shutil.which("pdftotext"):
+        path = tmp_path / "consent.pdf"
+        path.write_bytes(response.content)
+        info = subprocess.run(["pdfinfo", str(path)], capture_output=True, text=True,
+                              check=True).stdout
+        assert re.search(r"^Tagged:\s+yes$", info, re.M)
+        text = " ".join(subprocess.run(["pdftotext", str(path), "-"], capture_output=True,
+                                       text=True, check=True).stdout.split())
+        assert "Dana Wells" in text and "dana@example.org" in text
+        assert " ".join(FIRST_TEXT.split()) in text
 
 
 def test_another_workspace_gets_404_for_exports(client_for, outsider, agreed, consent_study):

@@ -96,7 +96,7 @@ def test_the_sweeper_emails_each_reminder_once_in_the_persons_zone(panel_study, 
     assert reminders.reminders_send_due() == 0  # never twice
     [email] = mail.outbox[-1:]
     assert email.to == ["dana@example.org"]
-    assert "Panel diary tomorrow" in email.subject
+    assert email.subject == "Panel diary: your session is tomorrow, Tue 02 Jun 16:00 CEST"
     assert "Tuesday 2 June 2026, 16:00–17:00 CEST (Europe/Berlin)" in email.body
     assert "https://meet.example.com/rally-diary" in email.body
     assert scheduling.booking_url_for(application) in email.body
@@ -107,7 +107,7 @@ def test_the_sweeper_emails_each_reminder_once_in_the_persons_zone(panel_study, 
         Contact.Kind.REMINDER, panel_study.pk, email.subject)
     frozen_clock.move_to(TUESDAY_TEN_NY - timedelta(minutes=59))
     assert reminders.reminders_send_due() == 1
-    assert "in 1 hour" in mail.outbox[-1].subject
+    assert mail.outbox[-1].subject.startswith("Panel diary: your session starts in 1 hour")
     assert [state for _h, _d, state in _planned(session)] == [State.SENT, State.SENT]
     assert Contact.objects.filter(kind=Contact.Kind.REMINDER).count() == 2
 
@@ -232,7 +232,7 @@ def test_two_sweepers_send_every_reminder_exactly_once(workspace, researcher, mo
     assert Contact.objects.filter(kind=Contact.Kind.REMINDER).count() == 20
     per_person_and_subject = {}
     for email in mail.outbox:
-        if email.subject.startswith("Reminder:"):
+        if ": your session " in email.subject:
             key = (email.to[0], email.subject)
             per_person_and_subject[key] = per_person_and_subject.get(key, 0) + 1
     assert len(per_person_and_subject) == 20
@@ -263,6 +263,6 @@ def test_an_overdue_reminder_gives_way_to_a_later_one_due_too(panel_study, froze
     session = _book(_invited(panel_study), TUESDAY_TEN_NY)
     frozen_clock.move_to(TUESDAY_TEN_NY - timedelta(minutes=50))  # the worker was down
     assert reminders.reminders_send_due() == 1  # one email, not two at once
-    assert "in 1 hour" in mail.outbox[-1].subject
+    assert "your session starts in 1 hour" in mail.outbox[-1].subject
     states = {hours: state for hours, _due, state in _planned(session)}
     assert states == {24: State.SKIPPED, 1: State.SENT}
