@@ -90,12 +90,14 @@ def _record(payout, *, action, summary, actor, data=None):
 
 @transaction.atomic
 def payout_schedule(*, workspace, study_id, study_name, session_id, application_id,
-                    participant_label, incentive, ended_at, actor):
+                    participant_label, incentive, ended_at, actor, paid_by_team=False):
     """The payout of a session just completed, due 24 h after its end. Idempotent: the
     same session always has the one payout (the unique index settles a race).
 
     Runs inside the caller's transaction (scheduling's `session_mark`). The amount is the
-    incentive the study's reservation copied at start, else the study's own.
+    incentive the study's reservation copied at start, else the study's own. A payout
+    `paid_by_team` (a Rally-panel participant's) is never sent to User Interviews: it is
+    due at the same time, and the team marks it paid (billing.panel_incentives).
     """
     existing = Payout.objects.filter(session_id=session_id).first()
     if existing is not None:
@@ -107,13 +109,16 @@ def payout_schedule(*, workspace, study_id, study_name, session_id, application_
         [Payout(workspace=workspace, study_id=study_id, study_name=study_name[:200],
                 session_id=session_id, application_id=application_id,
                 participant_label=participant_label[:200], amount=amount,
-                due_at=incentive_due_at(ended_at), created_at=now, updated_at=now)],
+                due_at=incentive_due_at(ended_at), paid_by_team=paid_by_team, created_at=now,
+                updated_at=now)],
         ignore_conflicts=True)
     payout = Payout.objects.get(session_id=session_id)
     if created and created[0].pk == payout.pk:
         _record(payout, action="scheduled", actor=actor,
                 summary=f"Scheduled the incentive for {payout.participant_label} "
-                        f"(sent automatically 24 hours after the session)")
+                        + ("(due 24 hours after the session, paid by the team)"
+                           if paid_by_team else
+                           "(sent automatically 24 hours after the session)"))
     return payout
 
 
@@ -246,6 +251,9 @@ def payout_send_now(*, session_id, actor):
     payout = _locked().filter(session_id=session_id).first()
     if payout is None:
         raise PayoutRefused("This session has no incentive to pay.")
+    if payout.paid_by_team:
+        raise PayoutRefused("This incentive is paid by the team, not through User "
+                            "Interviews: mark it as paid once it is.")
     if payout.state != State.NOT_SENT:
         return payout
     return _send_locked(payout, trigger=Trigger.MANUAL, actor=actor, now=clock.now())
@@ -336,7 +344,8 @@ def payouts_send_due(*, limit=SWEEP_BATCH):
     """One sweep: claim up to `limit` due payouts (SKIP LOCKED, so several sweepers take
     disjoint rows) and send them, a study at a time. Returns the ids sent."""
     now = clock.now()
-    due = list(_locked(skip_locked=True).filter(state=State.NOT_SENT, due_at__lte=now)
+    due = list(_locked(skip_locked=True).filter(state=State.NOT_SENT, due_at__lte=now,
+                                                paid_by_team=False)
                .order_by("due_at")[:limit])
     _send_by_study(due, trigger=Trigger.AUTO_24H, actor=SWEEPER_ACTOR, now=now)
     return [payout.pk for payout in due]
@@ -347,7 +356,8 @@ def payouts_settle_study(*, study_id, actor):
     """Closing a study (SPEC B5): its incentives still due are sent now, inside the close's
     transaction and before the unused reservation returns to the budget. Returns the ids."""
     now = clock.now()
-    due = list(_locked().filter(study_id=study_id, state=State.NOT_SENT).order_by("due_at"))
+    due = list(_locked().filter(study_id=study_id, state=State.NOT_SENT, paid_by_team=False)
+               .order_by("due_at"))
     _send_by_study(due, trigger=Trigger.MANUAL, actor=actor, now=now)
     return [payout.pk for payout in due]
 
@@ -373,7 +383,7 @@ def payout_retry(*, membership, payout_id):
             pk=payout_id, workspace_id=membership.workspace_id)
     except (Payout.DoesNotExist, ValidationError, ValueError) as error:
         raise Http404 from error
-    if payout.state != State.FAILED:
+    if payout.state != State.FAILED or payout.paid_by_team:
         return payout
     return _send_locked(payout, trigger=payout.trigger, actor=membership.user, now=clock.now())
 

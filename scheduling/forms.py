@@ -7,6 +7,8 @@ from django import forms
 
 from scheduling.host_calendars import ConnectInput
 from scheduling.models import (
+    REMINDER_HOUR_CHOICES,
+    REMINDERS_UI_REASON,
     ROLLING_UNAVAILABLE_REASON,
     HostCalendar,
     LocationKind,
@@ -90,6 +92,12 @@ class SchedulingSettingsForm(forms.Form):
     guests = forms.MultipleChoiceField(
         label="Guests (observers)", required=False, widget=forms.CheckboxSelectMultiple,
         help_text="Workspace members who receive the calendar invite of every session.")
+    reminder_hours = forms.MultipleChoiceField(
+        label="Reminders", required=False, widget=forms.CheckboxSelectMultiple,
+        choices=[(str(hours), f"{hours} hour{'s' if hours != 1 else ''} before")
+                 for hours in REMINDER_HOUR_CHOICES],
+        help_text="Emailed to each participant in their own time zone, with the join link "
+                  "and their link to reschedule or cancel.")
 
     def __init__(self, *args, study, team, members, **kwargs):
         super().__init__(*args, **kwargs)
@@ -105,6 +113,9 @@ class SchedulingSettingsForm(forms.Form):
             self.fields["rolling_days"].help_text = ROLLING_UNAVAILABLE_REASON
         if study.study_type != "group_interview":
             del self.fields["group_capacity"]
+        if study.is_user_interviews:
+            self.fields["reminder_hours"].disabled = True
+            self.fields["reminder_hours"].help_text = REMINDERS_UI_REASON
         for index, name in enumerate(WEEKDAY_NAMES):
             self.fields[f"hours_{index}"] = forms.CharField(
                 label=name, required=False,
@@ -128,6 +139,7 @@ class SchedulingSettingsForm(forms.Form):
             "meeting_url": scheduling.meeting_url,
             "meeting_url_pattern": scheduling.meeting_url_pattern,
             "address": scheduling.address,
+            "reminder_hours": [str(hours) for hours in scheduling.reminder_hours or []],
         }
         for day in range(7):
             initial[f"hours_{day}"] = intervals_format(hours.get(day, []))
@@ -176,6 +188,8 @@ class SchedulingSettingsForm(forms.Form):
             meeting_url_pattern=data.get("meeting_url_pattern") or "",
             address=data.get("address") or "",
             guests=[self.members[pk] for pk in data.get("guests") or []],
+            reminder_hours=(None if self.fields["reminder_hours"].disabled
+                            else [int(hours) for hours in data.get("reminder_hours") or []]),
         )
 
     def apply_service_errors(self, error):

@@ -15,6 +15,7 @@ from django.utils.http import urlencode
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
+from participants.consent import AGREE_FIRST, consent_asked, consent_booking_problem
 from rally import clock
 from rally.permissions import Permission
 from rally.selectors import require_permission, workspace_members
@@ -110,7 +111,15 @@ def booking(request, token):
 def _booking_render(request, *, application, study, session, zone, slots, open_for_booking,
                     changing=False, error="", status=200):
     upcoming = session if session and session.status == Session.Status.UPCOMING else None
+    # A Rally-panel study's consent form, when this person has not agreed to it yet (SPEC P7):
+    # they agree here before the times are offered.
+    consent_problem = "" if upcoming else consent_booking_problem(
+        study=study, participant=application.participant)
+    if consent_problem:
+        open_for_booking = open_for_booking and consent_problem == AGREE_FIRST
     return render(request, "scheduling/booking.html", {
+        "consent": consent_asked(study) if consent_problem == AGREE_FIRST else None,
+        "consent_problem": consent_problem,
         "application": application,
         "participant_name": application.participant.display_name,
         "study": study,
@@ -121,7 +130,8 @@ def _booking_render(request, *, application, study, session, zone, slots, open_f
         "days": slots_by_local_day(slots, zone),
         "open_for_booking": open_for_booking,
         "closed": study.status == Status.CLOSED,
-        "show_slots": open_for_booking and (upcoming is None or changing or bool(error)),
+        "show_slots": (open_for_booking and not consent_problem
+                       and (upcoming is None or changing or bool(error))),
         "error": error,
         "token": request.resolver_match.kwargs["token"],
     }, status=status)
@@ -142,6 +152,13 @@ def _booking_post(request, invitation, application, study, scheduling, session):
     else:
         action, raw_time = request.POST.get("action", "book"), request.POST.get("starts_at")
     try:
+        if action == "consent" and not as_json:
+            services.booking_consent_agree(invitation=invitation,
+                                           version_number=request.POST.get("consent_version"))
+            messages.success(request, "Thank you: you agreed to the consent form. Choose a "
+                                      "time below.")
+            return redirect(reverse("scheduling:booking", kwargs={"token": invitation.token})
+                            + "?" + urlencode({"tz": zone}))
         if action == "cancel":
             result = services.session_cancel(invitation=invitation)
         else:

@@ -27,6 +27,7 @@ from studies.models import (
     CharacteristicCategory,
     CharacteristicChoice,
     CharacteristicType,
+    ConsentVersion,
     LocationMode,
     Source,
     Status,
@@ -51,7 +52,11 @@ PLAN_LABELS = {
     "participation_limit": "Participation limit",
     "incentive_amount": "Incentive amount",
     "consent_form": "Consent form",
+    "consent_required": "Require consent",
 }
+CONSENT_MAX_CHARS = 20_000
+CONSENT_NEEDED = ("Write the consent form, or turn off “Require consent”: a study that "
+                  "requires consent cannot open booking without one.")
 
 
 # Shared checks -----------------------------------------------------------------------------
@@ -147,8 +152,8 @@ def on_copy(fn):
 
 COPIED_FIELDS = (
     "study_type", "source", "public_title", "external_description", "participation_limit",
-    "incentive_amount", "consent_form", "audience_type", "duration_minutes", "location_mode",
-    "countries", "us_states", "criteria",
+    "incentive_amount", "consent_form", "consent_required", "audience_type", "duration_minutes",
+    "location_mode", "countries", "us_states", "criteria",
 )
 
 
@@ -162,6 +167,7 @@ def study_copy_settings(*, source, target):
         setattr(target, field, list(value) if isinstance(value, list) else value)
     target.criteria = [dict(criterion) for criterion in source.criteria]
     target.save()
+    consent_version_keep(study=target, actor=None)
     for copier in list(_copiers):
         copier(source=source, target=target)
 
@@ -304,8 +310,20 @@ def _clean_plan(study, changes, members):
                                     "while the study is a Draft.")
         if study_type == StudyType.SURVEY and source == Source.USER_INTERVIEWS:
             errors["source"] = SURVEY_SOURCE_REASON
+    if "consent_required" in changes:
+        cleaned["consent_required"] = changes["consent_required"] in (True, "on", "true", "1")
+    if len(cleaned.get("consent_form", "")) > CONSENT_MAX_CHARS:
+        errors["consent_form"] = (f"Keep the consent form under {CONSENT_MAX_CHARS:,} "
+                                  f"characters.")
     if source == Source.USER_INTERVIEWS and cleaned.get("consent_form"):
         errors["consent_form"] = CONSENT_FORM_REASON
+    if source == Source.USER_INTERVIEWS and cleaned.get("consent_required"):
+        errors["consent_required"] = CONSENT_FORM_REASON
+    if (source == Source.RALLY_PANEL and study.status != Status.DRAFT
+            and cleaned.get("consent_required", study.consent_required)
+            and not cleaned.get("consent_form", study.consent_form)
+            and "consent_form" not in errors):
+        errors["consent_form"] = CONSENT_NEEDED
     if study.is_recruitment_locked:
         new_incentive = cleaned.get("incentive_amount", study.incentive_amount)
         if "incentive_amount" in cleaned and new_incentive != study.incentive_amount:
@@ -325,6 +343,7 @@ def _clean_plan(study, changes, members):
         raise ValidationError(errors)
     if source == Source.USER_INTERVIEWS:
         cleaned["consent_form"] = ""
+        cleaned["consent_required"] = False
     return cleaned
 
 
@@ -339,6 +358,8 @@ def _shown(field, value):
         return StudyType(value).label
     if field == "source":
         return Source(value).label
+    if field == "consent_required":
+        return "Yes" if value else "No"
     if value in (None, ""):
         return "—"
     text = str(value)
@@ -377,6 +398,10 @@ def study_update_plan(*, membership, study, changes):
     if not changed:
         return study
     _touch(study, [field for field in cleaned if field != "team"])
+    if "consent_form" in cleaned:
+        version, created = consent_version_keep(study=study, actor=membership.user)
+        if created:
+            changed.append(f"consent form is now version {version.number}")
     if study.is_recruitment_locked and "participation_limit" in cleaned:
         _recruitment_limit_lowered(membership, study)
     _record(membership, study, "study.plan_updated",
@@ -398,6 +423,21 @@ def _require_team_change(membership, study, *, added):
         raise ValidationError({"team": TEAM_CHANGE_REFUSED})
     if str(membership.user_id) in added:
         raise ValidationError({"team": TEAM_SELF_ADD_REFUSED})
+
+
+def consent_version_keep(*, study, actor):
+    """Keep the study's consent text as a new version when it differs from the latest one
+    (SPEC P7: editing makes a new version; agreements keep the version they name). Runs in
+    the caller's transaction with the study locked. Returns (the current version or None
+    when the study has no consent form, whether it was created now)."""
+    if not study.consent_form:
+        return None, False
+    latest = study.consent_versions.order_by("-number").first()
+    if latest is not None and latest.text == study.consent_form:
+        return latest, False
+    return ConsentVersion.objects.create(
+        study=study, number=(latest.number + 1) if latest else 1, text=study.consent_form,
+        created_by=actor, created_at=clock.now()), True
 
 
 def _team_change(before, after):

@@ -324,6 +324,7 @@ def study_plan(request, study_id):
         "form": form,
         "cost": _cost_from_form(study, form),
         "publish_needs": _publish_needs(study),
+        "consent_versions": selectors.consent_versions(study),
     }, status=400 if form.errors else 200)
 
 

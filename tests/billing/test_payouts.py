@@ -176,15 +176,19 @@ def test_a_payout_beyond_the_participation_limit_fails_without_charging(admin):
     assert charges(study) == (1, 1, 0)
 
 
-def test_rally_panel_sessions_get_no_ui_payout(admin):
+def test_rally_panel_sessions_get_a_payout_the_team_pays_never_sent_to_ui(admin):
     study = funded_ui_study(admin, source="rally_panel")
     session = ended_session(study)
     complete(admin, session)
-    assert not Payout.objects.exists()
+    payout = Payout.objects.get()
+    assert payout.session_id == session.pk and payout.paid_by_team
+    assert payout.state == Payout.State.NOT_SENT
+    assert not OutboxOperation.objects.filter(operation="create_payment").exists()
 
 
 @pytest.mark.parametrize(("state", "allowed"), [
-    ("not_sent", {"sending", "canceled"}),
+    # Paid straight from Not sent: only a payout the team pays itself ("Mark as paid").
+    ("not_sent", {"sending", "canceled", "paid"}),
     ("sending", {"sent", "paid", "failed"}),
     ("sent", {"paid", "failed"}),
     ("paid", set()),
