@@ -30,6 +30,7 @@ from participants.services import (
 )
 from rally import clock
 from rally.models import PropertyDefinition, PropertyType
+from rally.numbers import count_parse
 from rally.permissions import Permission, Role
 from rally.services import activity_record
 from scheduling.models import Session
@@ -54,13 +55,10 @@ def _rule_value(value, *, field_name, maximum, words):
     if not text:
         return None
     try:
-        number = int(text)
-    except ValueError:
-        raise ValidationError({field_name: f"Enter {words} as a whole number, or leave it "
-                                           f"empty to turn the rule off."}) from None
-    if not 1 <= number <= maximum:
-        raise ValidationError({field_name: f"Enter {words} from 1 to {maximum}."})
-    return number
+        return count_parse(text, label=words, minimum=1, maximum=maximum)
+    except ValidationError as error:
+        raise ValidationError({field_name: f"{error.messages[0]} Leave it empty to turn the "
+                                           f"rule off."}) from None
 
 
 @transaction.atomic(durable=True)

@@ -120,9 +120,9 @@ def test_add_funds_submitted_twice_adds_once(client_for, admin, budget):
 
 @pytest.mark.parametrize("amount,message", [
     ("-10", "greater than $0.00"), ("0", "greater than $0.00"),
-    ("10.999", "at most two decimals"), ("ten", "number of dollars"),
+    ("10.999", "at most two decimals"), ("ten", "number of US dollars"),
     ("", "This field is required"), ("99999999999", "at most $1,000,000.00"),
-    ("1e400", "at most"), ("NaN", "number of dollars")])
+    ("1e400", "number of US dollars"), ("NaN", "number of US dollars")])
 def test_add_funds_shows_bad_amounts_next_to_the_field(client_for, admin, budget, amount,
                                                        message):
     response = post_funds(client_for(admin), budget, amount)
