@@ -20,6 +20,8 @@ negative. The flows are:
     fee:<session>               study_hold        -> recruitment_fees_spent
     incentive:<session>         study_hold        -> incentives_owed
     paid:<payout>               incentives_owed   -> incentives_paid
+    unpaid:<payout>:<n>         incentives_owed   -> study_hold         (UI failed it for good)
+    incentive:<session>:retry:<n>  study_hold     -> incentives_owed    (charged again on Retry)
     release:<attempt>           study_hold        -> budget_available   (unused returns)
 
 A study may be started more than once (User Interviews declined it, or the hand-off failed):
@@ -29,6 +31,11 @@ externalId at UI). At most one reservation of a study is open at a time. The res
 shrink and release transfers name their reservation; charges (fee, incentive, paid) always
 belong to the study's latest start: only an open reservation takes charges, and a start
 whose reservation took any is never followed by another.
+
+A payout UI reports Failed for good gives its incentive back to the study's hold (SPEC B9):
+the n-th failure of a payout is `unpaid:<payout>:<n>` and the n-th Retry charges it again as
+`incentive:<session>:retry:<n>`, so a session's incentive is charged net at most once and
+Spent counts only incentives delivered or on their way.
 
 Transfers and receipts are append-only (the database refuses UPDATE and DELETE).
 """
@@ -153,6 +160,7 @@ class TransferKind(models.TextChoices):
     FEE = "fee", "Recruitment fee"
     INCENTIVE = "incentive", "Incentive"
     PAID = "paid", "Incentive paid"
+    UNPAID = "unpaid", "Failed incentive returned"
     RELEASE = "release", "Unused funds returned"
 
 
@@ -261,6 +269,9 @@ class Receipt(models.Model):
     study_id = models.UUIDField(unique=True)
     study_name = models.CharField(max_length=200)
     participants = models.PositiveIntegerField()
+    # Participants whose incentive counts (a payout failed for good at close does not);
+    # None on receipts issued before failed payouts were returned: all of them counted.
+    incentive_participants = models.PositiveIntegerField(null=True, blank=True)
     fee = money_field()
     incentive = money_field()
     reserved = money_field()
@@ -286,6 +297,11 @@ class Receipt(models.Model):
 
     def __str__(self):
         return f"Receipt {self.number} for {self.study_name}"
+
+    @property
+    def incentives_count(self):
+        return self.participants if self.incentive_participants is None \
+            else self.incentive_participants
 
 
 class Payout(models.Model):

@@ -90,11 +90,15 @@ def ledger_problems(*, workspace=None):
         name = f"Study {reservation.study_name} ({reservation.study_id}, start " \
                f"{reservation.attempt})"
         reserved = total(TransferKind.RESERVE) - total(TransferKind.SHRINK)
-        fees, incentives = total(TransferKind.FEE), total(TransferKind.INCENTIVE)
+        fees = total(TransferKind.FEE)
+        # Net of failed incentives given back to the hold (SPEC B9).
+        incentives = total(TransferKind.INCENTIVE) - total(TransferKind.UNPAID)
         # Earlier starts are released, so what the study's hold accounts hold is the latest's.
         hold = hold_by_study[reservation.study_id] if is_latest else \
             reserved - fees - incentives - total(TransferKind.RELEASE)
         participants = kinds.get(TransferKind.FEE, {}).get("count", 0)
+        incentive_count = (kinds.get(TransferKind.INCENTIVE, {}).get("count", 0)
+                           - kinds.get(TransferKind.UNPAID, {}).get("count", 0))
         if reservation.is_open and not is_latest:
             problems.append(f"{name}: open while a later start exists.")
         if total(TransferKind.RESERVE) != reservation.initial_limit * reservation.per_participant:
@@ -105,8 +109,8 @@ def ledger_problems(*, workspace=None):
         if reserved != fees + incentives + hold + total(TransferKind.RELEASE):
             problems.append(f"{name}: reserved {reserved} ≠ fees {fees} + incentives "
                             f"{incentives} + hold {hold} + released.")
-        if fees != participants * reservation.fee or incentives != participants * \
-                reservation.incentive:
+        if fees != participants * reservation.fee or incentives != incentive_count * \
+                reservation.incentive or not 0 <= incentive_count <= participants:
             problems.append(f"{name}: fees or incentives are not whole participants.")
         if participants > reservation.participation_limit:
             problems.append(f"{name}: {participants} participants charged over a limit of "
@@ -117,7 +121,8 @@ def ledger_problems(*, workspace=None):
         if receipt is not None and (
                 receipt.reserved != reserved or receipt.recruitment_fees != fees
                 or receipt.incentives != incentives or receipt.unused != total(
-                    TransferKind.RELEASE) or receipt.participants != participants):
+                    TransferKind.RELEASE) or receipt.participants != participants
+                or receipt.incentives_count != incentive_count):
             problems.append(f"{name}: the receipt {receipt.number} differs from the ledger.")
         if receipt is not None and receipt.reserved != receipt.total_spent + receipt.unused:
             problems.append(f"{name}: receipt Reserved ≠ Total Spent + Unused.")

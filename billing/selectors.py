@@ -141,7 +141,8 @@ def reservations_with_figures(workspace, *, budget=None):
             return by_kind.get(kind, {}).get("total") or ZERO
 
         reserved = total(TransferKind.RESERVE) - total(TransferKind.SHRINK)
-        spent = total(TransferKind.FEE) + total(TransferKind.INCENTIVE)
+        spent = (total(TransferKind.FEE) + total(TransferKind.INCENTIVE)
+                 - total(TransferKind.UNPAID))
         reservation.figures = {
             "reserved": reserved, "spent": spent, "unused": total(TransferKind.RELEASE),
             "hold": reserved - spent - total(TransferKind.RELEASE),

@@ -463,6 +463,65 @@ def incentive_mark_paid(*, study_id, session_id, payout_id, actor):
                 f"{reservation.study_name}")
 
 
+def _incentive_reversals(study_id, payout_id):
+    return Transfer.objects.filter(study_id=study_id, kind=TransferKind.UNPAID,
+                                   key__startswith=f"unpaid:{payout_id}:").count()
+
+
+def _incentive_recharges(study_id, session_id):
+    return Transfer.objects.filter(study_id=study_id, kind=TransferKind.INCENTIVE,
+                                   key__startswith=f"incentive:{session_id}:retry:").count()
+
+
+@transaction.atomic
+def incentive_return_failed(*, study_id, session_id, payout_id, actor):
+    """A payout UI failed for good gives its incentive back to the study's hold (SPEC B9):
+    `unpaid:<payout>:<n>`, incentives owed → hold. Only while the study's reservation is
+    open (after close the receipt is final and the charge stays; Retry sends it again) and
+    only while the incentive is charged net. Returns the transfer or None."""
+    reservation = _reservation_locked(study_id)
+    charge = Transfer.objects.filter(key=f"incentive:{session_id}", study_id=study_id).first()
+    if charge is None or not reservation.is_open:
+        return None
+    if Transfer.objects.filter(key=f"paid:{payout_id}").exists():
+        return None  # delivered: nothing to give back
+    returned = _incentive_reversals(study_id, payout_id)
+    if returned > _incentive_recharges(study_id, session_id):
+        return None  # already given back, not charged again since
+    return _transfer(
+        key=f"unpaid:{payout_id}:{returned + 1}", kind=TransferKind.UNPAID,
+        budget=reservation.budget, study_id=study_id, debit=charge.credit_account,
+        credit=_study_account(reservation, AccountKind.STUDY_HOLD), amount=charge.amount,
+        description=reservation.study_name, actor=actor,
+        summary=f"Returned the failed incentive of {money_format(charge.amount)} to the hold "
+                f"of {reservation.study_name}")
+
+
+@transaction.atomic
+def incentive_charge_again(*, study_id, session_id, payout_id, actor):
+    """"Retry" of a payout whose incentive was given back: charge it again from the hold,
+    `incentive:<session>:retry:<n>`. Nothing to do when it is still charged. Refuses with a
+    ValidationError when the reservation is closed or the hold cannot cover it."""
+    reservation = _reservation_locked(study_id)
+    returned = _incentive_reversals(study_id, payout_id)
+    again = _incentive_recharges(study_id, session_id)
+    if returned <= again:
+        return None
+    if not reservation.is_open:
+        raise ValidationError("This study's reservation is closed; nothing more can be "
+                              "charged to it.", code="closed")
+    charge = Transfer.objects.get(key=f"incentive:{session_id}", study_id=study_id)
+    hold = _study_account(reservation, AccountKind.STUDY_HOLD)
+    if account_balance(hold) < charge.amount:
+        raise ValidationError("The study's hold cannot cover this incentive again.")
+    return _transfer(
+        key=f"incentive:{session_id}:retry:{again + 1}", kind=TransferKind.INCENTIVE,
+        budget=reservation.budget, study_id=study_id, debit=hold, credit=charge.credit_account,
+        amount=charge.amount, description=reservation.study_name, actor=actor,
+        summary=f"Charged the incentive of {money_format(charge.amount)} again for a "
+                f"participant of {reservation.study_name} (payout retried)")
+
+
 @transaction.atomic
 def reservation_release_unused(*, study_id, actor):
     """Close the study's reservation (its latest start): what is still held returns to
@@ -503,7 +562,8 @@ def reservation_release_unused(*, study_id, actor):
 #: Movements that belong to one start of a study (the transfer names its reservation).
 RESERVATION_KINDS = (TransferKind.RESERVE, TransferKind.SHRINK, TransferKind.RELEASE)
 #: Movements charged to a study: always to its latest start (see billing.models).
-CHARGE_KINDS = (TransferKind.FEE, TransferKind.INCENTIVE, TransferKind.PAID)
+CHARGE_KINDS = (TransferKind.FEE, TransferKind.INCENTIVE, TransferKind.PAID,
+                TransferKind.UNPAID)
 
 
 def reservation_transfers_q(*, reservation_id, study_id, latest):
@@ -542,16 +602,22 @@ def _figures(transfers):
     def total(kind):
         return rows.get(kind, {}).get("total") or ZERO
 
+    def count(kind):
+        return rows.get(kind, {}).get("count", 0)
+
     reserved = total(TransferKind.RESERVE) - total(TransferKind.SHRINK)
     fees = total(TransferKind.FEE)
-    incentives = total(TransferKind.INCENTIVE)
+    # Incentives delivered or on their way: a failed one given back does not count (B9).
+    incentives = total(TransferKind.INCENTIVE) - total(TransferKind.UNPAID)
     unused = total(TransferKind.RELEASE)
     return {
         "reserved": reserved, "recruitment_fees": fees, "incentives": incentives,
         "total_spent": fees + incentives, "unused": unused,
         "hold": reserved - fees - incentives - unused,
-        "participants": rows.get(TransferKind.FEE, {}).get("count", 0),
+        "participants": count(TransferKind.FEE),
+        "incentive_participants": count(TransferKind.INCENTIVE) - count(TransferKind.UNPAID),
         "incentives_paid": total(TransferKind.PAID),
+        "incentives_returned": total(TransferKind.UNPAID),
     }
 
 
@@ -575,9 +641,10 @@ def receipt_issue(*, study_id, study_name=None, actor):
                               code="open")
     figures = start_figures(study_id=study_id, reservation_id=reservation.pk, latest=True)
     participants = figures["participants"]
-    if (figures["hold"] != ZERO
+    incentive_participants = figures["incentive_participants"]
+    if (figures["hold"] != ZERO or incentive_participants > participants
             or figures["recruitment_fees"] != participants * reservation.fee
-            or figures["incentives"] != participants * reservation.incentive):
+            or figures["incentives"] != incentive_participants * reservation.incentive):
         raise RuntimeError(f"The ledger of study {study_id} does not add up: {figures}.")
     user, label = _actor_fields(actor)
     now = clock.now()
@@ -585,7 +652,8 @@ def receipt_issue(*, study_id, study_name=None, actor):
         number=_receipt_number(now), workspace_id=reservation.workspace_id,
         budget=reservation.budget, budget_name=reservation.budget.name, study_id=study_id,
         study_name=(study_name or reservation.study_name)[:200], participants=participants,
-        fee=reservation.fee, incentive=reservation.incentive, reserved=figures["reserved"],
+        incentive_participants=incentive_participants, fee=reservation.fee,
+        incentive=reservation.incentive, reserved=figures["reserved"],
         recruitment_fees=figures["recruitment_fees"], incentives=figures["incentives"],
         total_spent=figures["total_spent"], unused=figures["unused"], issued_to=user,
         issued_by_label=label, issued_at=now)
