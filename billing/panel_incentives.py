@@ -13,12 +13,13 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from billing.models import AccountKind, Budget, Transfer, TransferKind
+from billing.models import AccountKind, Transfer, TransferKind
 from billing.money import amount_parse, money_format
 from billing.services import (
     FundsShortError,
     _account,
     _available_account,
+    _budget_locked,
     _lock_study,
     _transfer,
     account_balance,
@@ -59,7 +60,7 @@ def panel_incentive_record(*, budget, study_id, study_name, application_id, part
     existing = Transfer.objects.filter(key=key).first()
     if existing is not None:
         return existing, False
-    budget = Budget.objects.select_for_update().select_related("workspace").get(pk=budget.pk)
+    budget = _budget_locked(budget.pk)
     available_account = _available_account(budget)
     available = account_balance(available_account)
     if amount > available:

@@ -83,6 +83,13 @@ def _lock_study(study_id):
         cursor.execute("SELECT pg_advisory_xact_lock(%s)", [key])
 
 
+def _budget_locked(budget_id):
+    """The budget row, locked alone (`of`: joining its workspace must not lock the
+    workspace row too, which every study of the workspace would then queue on)."""
+    return (Budget.objects.select_for_update(of=("self",)).select_related("workspace")
+            .get(pk=budget_id))
+
+
 def _account(*, workspace_id, kind, budget_id=None, study_id=None):
     lookup = {"workspace_id": workspace_id, "kind": kind, "budget_id": budget_id,
               "study_id": study_id}
@@ -144,7 +151,8 @@ def _reservation_locked(study_id):
     """The study's reservation, locked: its latest start (the open one, if any — earlier
     starts are always released before the next one reserves)."""
     _lock_study(study_id)
-    reservation = (Reservation.objects.select_for_update().select_related("budget__workspace")
+    reservation = (Reservation.objects.select_for_update(of=("self",))
+                   .select_related("budget__workspace")
                    .filter(study_id=study_id).order_by("-attempt").first())
     if reservation is None:
         raise ValidationError("This study has no reservation.", code="no_reservation")
@@ -221,7 +229,7 @@ def budget_add_funds_nested(*, membership, budget, amount, reference, key):
     except ValueError:
         raise ValidationError({"key": "This form has expired; open Add Funds again."}) \
             from None
-    budget = Budget.objects.select_for_update().select_related("workspace").get(pk=budget.pk)
+    budget = _budget_locked(budget.pk)
     existing = Transfer.objects.filter(key=business_key).first()
     if existing is not None:
         return existing
@@ -278,7 +286,7 @@ def budget_reserve_for_study(*, budget, study_id, study_name, participation_limi
     if latest is not None and _study_sum(study_id, TransferKind.FEE)["count"]:
         raise ValidationError("Participants were already paid for from this study's last "
                               "start, so it can't be started again.", code="charged")
-    budget = Budget.objects.select_for_update().select_related("workspace").get(pk=budget.pk)
+    budget = _budget_locked(budget.pk)
     available_account = _available_account(budget)
     available = account_balance(available_account)
     if required > available:
@@ -325,8 +333,7 @@ def reservation_shrink(*, study_id, participation_limit, actor):
     hold = _study_account(reservation, AccountKind.STUDY_HOLD)
     if account_balance(hold) < amount:
         raise ValidationError("The study's hold is smaller than the seats given up.")
-    budget = Budget.objects.select_for_update().select_related("workspace").get(
-        pk=reservation.budget_id)
+    budget = _budget_locked(reservation.budget_id)
     transfer = _transfer(
         key=key, kind=TransferKind.SHRINK, budget=budget, study_id=study_id,
         reservation=reservation, debit=hold, credit=_available_account(budget), amount=amount,
@@ -534,8 +541,7 @@ def reservation_release_unused(*, study_id, actor):
     hold = _study_account(reservation, AccountKind.STUDY_HOLD)
     unused = account_balance(hold)
     transfer = None
-    budget = Budget.objects.select_for_update().select_related("workspace").get(
-        pk=reservation.budget_id)
+    budget = _budget_locked(reservation.budget_id)
     if unused > 0:
         transfer = _transfer(
             key=key, kind=TransferKind.RELEASE, budget=budget, study_id=study_id,

@@ -163,7 +163,7 @@ def panel_invite(*, membership, study, participant_ids, override=False, override
     if len(ids) > INVITE_BATCH_MAX:
         raise ValidationError(f"Invite at most {INVITE_BATCH_MAX} people at a time: narrow "
                               f"the filter.")
-    study = (Study.objects.select_for_update().select_related("workspace")
+    study = (Study.objects.select_for_update(of=("self",)).select_related("workspace")
              .filter(pk=study.pk, workspace_id=membership.workspace_id).first())
     if study is None:
         raise PermissionDenied
@@ -362,7 +362,7 @@ def booking_emails_due(*, now, grace_seconds=60, limit=200):
 def participant_opt_out(*, participant_id):
     """The person unsubscribed from the workspace's panel emails (their own link). Doing it
     twice keeps the first time. Returns the participant."""
-    person = (Participant.objects.select_for_update().select_related("workspace")
+    person = (Participant.objects.select_for_update(of=("self",)).select_related("workspace")
               .filter(pk=participant_id, kind=Participant.Kind.PANEL).first())
     if person is None:
         raise links.LinkInvalid("This unsubscribe link is not valid any more.")
@@ -474,7 +474,7 @@ def panel_application_submit(*, invitation_id, answers):
                   .select_related("participant").filter(pk=invitation_id).first())
     if invitation is None:
         raise ApplicationRefused("This screener link is not valid any more.")
-    study = Study.objects.select_for_update().select_related("workspace").get(
+    study = Study.objects.select_for_update(of=("self",)).select_related("workspace").get(
         pk=invitation.study_id)
     invitation.study = study
     person = invitation.participant

@@ -22,6 +22,7 @@ from recruitment.user_interviews.resources import (
     Qualification,
     RecruitStatus,
 )
+from studies.models import Study
 
 logger = logging.getLogger(__name__)
 
@@ -98,6 +99,21 @@ def _change_state(recruitment, new, *, actor_label, reason=""):
     return True
 
 
+def _recruitment_locked(**lookup):
+    """A study's recruitment, locked in the order "Start Recruitment" takes (see
+    recruitment.orchestration): the study row first, then the recruitment row, each alone.
+    Locking the recruitment first (or both in one joined statement) while a start holds
+    the study and waits for the recruitment is how two transactions deadlock."""
+    study_id = Recruitment.objects.filter(**lookup).values_list("study_id", flat=True).first()
+    if study_id is None:
+        return None
+    list(Study.objects.select_for_update(of=("self",)).filter(pk=study_id)
+         .values_list("pk", flat=True))
+    return (Recruitment.objects.select_for_update(of=("self",))
+            .select_related("study__workspace").filter(**lookup).filter(study_id=study_id)
+            .first())
+
+
 @transaction.atomic
 def recruitment_apply_recruit(*, result, actor_label, study_id=None, adopt=False):
     """Apply a recruit as UI last described it (by study, or by UI's recruit id).
@@ -107,11 +123,10 @@ def recruitment_apply_recruit(*, result, actor_label, study_id=None, adopt=False
     recruit the study's, replacing an earlier declined or failed one. Returns the
     recruitment, or None when Rally has none for this recruit.
     """
-    rows = Recruitment.objects.select_for_update().select_related("study__workspace")
     if study_id is not None:
-        recruitment = rows.filter(study_id=study_id).first()
+        recruitment = _recruitment_locked(study_id=study_id)
     else:
-        recruitment = rows.filter(ui_recruit_id=result["recruit_id"]).first()
+        recruitment = _recruitment_locked(ui_recruit_id=result["recruit_id"])
     if recruitment is None:
         return None
     if adopt and recruitment.ui_recruit_id != result["recruit_id"]:
@@ -140,8 +155,7 @@ def recruitment_apply_recruit(*, result, actor_label, study_id=None, adopt=False
 @transaction.atomic
 def recruitment_mark_failed(*, study_id, reason, actor_label):
     """The hand-off to UI finally failed: say why on the study (SPEC R2)."""
-    recruitment = (Recruitment.objects.select_for_update().select_related("study__workspace")
-                   .filter(study_id=study_id).first())
+    recruitment = _recruitment_locked(study_id=study_id)
     if recruitment is None:
         return None
     recruitment.failure_reason = reason[:2000]
