@@ -63,3 +63,69 @@ def test_twenty_concurrent_starts_of_two_studies_on_one_budget_never_answer_500(
     assert figures.reserved == 2 * ESTIMATE
     assert figures.available == Decimal("5000.00") - 2 * ESTIMATE
     assert ledger_problems() == []
+
+
+def _someone_waits_on_a_lock():
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                       " AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()")
+        return cursor.fetchone()[0] > 0
+
+
+def test_news_from_ui_waits_for_a_start_holding_the_study_instead_of_deadlocking(
+        workspace, researcher, ops_manager):
+    """A start holds the study row and then needs the recruitment row; UI's news of the
+    same study (the sync) arrives in between. The sync takes the study first, as a start
+    does, so it waits holding nothing, and both finish."""
+    from django.db import transaction
+
+    from rally import clock
+    from recruitment.models import Recruitment
+    from recruitment.sync import recruitment_mark_failed
+    from studies.models import Study
+
+    characteristics_replace(items=CATALOG)
+    study = startable_study(workspace=workspace, owner=researcher.user,
+                            team_member=ops_manager.user)
+    Recruitment.objects.create(study=study, state=Recruitment.State.STARTING,
+                               created_at=clock.now(), updated_at=clock.now())
+    study_locked = threading.Event()
+    errors = []
+
+    def start_like():
+        try:
+            with transaction.atomic():
+                Study.objects.select_for_update(of=("self",)).get(pk=study.pk)
+                study_locked.set()
+                for _ in range(600):  # until the sync waits on a lock (bounded)
+                    if _someone_waits_on_a_lock():
+                        break
+                    threading.Event().wait(0.05)
+                recruitment = Recruitment.objects.select_for_update(of=("self",)).get(
+                    study=study)
+                recruitment.updated_at = clock.now()
+                recruitment.save(update_fields=["updated_at"])
+        except Exception as error:
+            errors.append(error)
+        finally:
+            close_old_connections()
+
+    def sync():
+        try:
+            study_locked.wait(30)
+            recruitment_mark_failed(study_id=study.pk, reason="UI could not create it",
+                                    actor_label="task:outbox")
+        except Exception as error:
+            errors.append(error)
+        finally:
+            close_old_connections()
+
+    threads = [threading.Thread(target=start_like), threading.Thread(target=sync)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    assert Recruitment.objects.get(study=study).state == Recruitment.State.FAILED
