@@ -304,6 +304,31 @@ class Receipt(models.Model):
             else self.incentive_participants
 
 
+class ReceiptEmail(models.Model):
+    """The email of a receipt to the person who closed the study (SPEC B7), written in the
+    transaction that issues the receipt and sent by a worker after commit: a lost dispatch
+    or a mail server that is down is retried (the task backs off; a sweeper re-sends rows
+    left unsent), never inside a request."""
+
+    MAX_ATTEMPTS = 8
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    receipt = models.OneToOneField(Receipt, on_delete=models.PROTECT, related_name="email")
+    to = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField()
+    claimed_until = models.DateTimeField(null=True, blank=True)  # a worker is sending it
+    attempts = models.PositiveSmallIntegerField(default=0)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["created_at"], condition=Q(sent_at__isnull=True),
+                                name="receipt_email_unsent")]
+
+    def __str__(self):
+        return f"Email of {self.receipt_id} ({'sent' if self.sent_at else 'not sent'})"
+
+
 class Payout(models.Model):
     """One session's incentive payment through User Interviews (SPEC I1–I3). At most one per
     session. Its id is the `externalId` UI pays under, so any retry names the same payment."""
@@ -370,3 +395,11 @@ class Payout(models.Model):
 
     def can_become(self, state):
         return state in self.TRANSITIONS[self.State(self.state)]
+
+    @property
+    def session_ended_at(self):
+        """The end of the session paid for: a payout is always due 24 hours after it
+        (billing.payouts.payout_schedule)."""
+        from billing.payouts import PAYOUT_DELAY
+
+        return self.due_at - PAYOUT_DELAY

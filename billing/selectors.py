@@ -49,7 +49,7 @@ def budget_get_for_membership(*, membership, budget_id):
 
 def receipt_get_for_membership(*, membership, receipt_id):
     try:
-        return Receipt.objects.select_related("budget").get(
+        return Receipt.objects.select_related("budget", "workspace").get(
             pk=_uuid_or_404(receipt_id), workspace=membership.workspace)
     except Receipt.DoesNotExist:
         raise Http404 from None

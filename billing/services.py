@@ -636,7 +636,8 @@ def receipt_issue(*, study_id, study_name=None, actor):
     """Freeze the final billing details of a study whose reservation is closed (SPEC B6).
 
     Issuing again returns the same receipt and sends nothing. A new receipt is emailed, with
-    its PDF, to the person who closed the study, after commit. Returns (receipt, created).
+    its PDF, to the person who closed the study by a worker after commit (a ReceiptEmail
+    row written here). Returns (receipt, created).
     """
     reservation = _reservation_locked(study_id)
     receipt = Receipt.objects.filter(study_id=study_id).first()
@@ -669,11 +670,9 @@ def receipt_issue(*, study_id, study_name=None, actor):
                             f"spent {money_format(receipt.total_spent)}, returned "
                             f"{money_format(receipt.unused)}",
                     data={"receipt": str(receipt.pk)})
-    if user is not None:
-        from billing.receipts import receipt_email_send
+    from billing.receipts import receipt_email_queue
 
-        receipt_id = receipt.pk
-        transaction.on_commit(lambda: receipt_email_send(receipt_id=receipt_id))
+    receipt_email_queue(receipt=receipt)  # sent by a worker after commit (SPEC B7)
     return receipt, True
 
 

@@ -17,7 +17,7 @@ from billing import panel_incentives, payouts, selectors, services
 from billing.forms import BudgetCreateForm, FundsAddForm, ReceiptFilterForm
 from billing.models import ZERO, TransferKind
 from billing.money import money_format
-from billing.receipts import receipt_filename, receipt_pdf
+from billing.receipts import receipt_document, receipt_filename, receipt_pdf
 from rally.permissions import Permission
 from rally.selectors import require_permission
 
@@ -258,7 +258,8 @@ def receipt_detail(request, receipt_id):
     membership = _reader(request)
     receipt = selectors.receipt_get_for_membership(membership=membership,
                                                    receipt_id=receipt_id)
-    return render(request, "billing/receipt_detail.html", {"receipt": receipt})
+    return render(request, "billing/receipt_detail.html",
+                  receipt_document(receipt, reader=request.user))
 
 
 @login_required
@@ -266,7 +267,8 @@ def receipt_pdf_download(request, receipt_id):
     membership = _reader(request)
     receipt = selectors.receipt_get_for_membership(membership=membership,
                                                    receipt_id=receipt_id)
-    response = HttpResponse(receipt_pdf(receipt), content_type="application/pdf")
+    response = HttpResponse(receipt_pdf(receipt, reader=request.user),
+                            content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="{receipt_filename(receipt)}"'
     return response
 
