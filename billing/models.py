@@ -47,7 +47,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
-from rally.models import Workspace
+from rally.models import Workspace, actor_display
 
 ZERO = Decimal("0.00")
 
@@ -200,6 +200,11 @@ class Transfer(models.Model):
     def __str__(self):
         return f"{self.key} ${self.amount}"
 
+    @property
+    def actor_display(self):
+        """"By" in the history: a person, "User Interviews" or "Rally (automatic)"."""
+        return actor_display(user_id=self.actor_id, label=self.actor_label)
+
 
 class Reservation(models.Model):
     """The money held for one start of a study, with the prices it started with.
@@ -344,6 +349,7 @@ class Payout(models.Model):
     class Trigger(models.TextChoices):
         MANUAL = "manual", "Manual"
         AUTO_24H = "auto_24h", "Automatic"
+        AT_CLOSE = "at_close", "Automatic at close"  # settled by closing the study (B5)
 
     # Written once: where a payout may go from each state. Failed may be sent again (Retry);
     # UI's own failure of a sent payment also ends it failed.
@@ -395,6 +401,12 @@ class Payout(models.Model):
 
     def can_become(self, state):
         return state in self.TRANSITIONS[self.State(self.state)]
+
+    @property
+    def ui_trigger(self):
+        """The trigger UI knows (UI_API: manual | auto_24h): a payout settled by closing the
+        study was not asked for by a person, so it is automatic there too."""
+        return "manual" if self.trigger == self.Trigger.MANUAL else "auto_24h"
 
     @property
     def session_ended_at(self):

@@ -303,7 +303,7 @@ def payouts_settle_study(*, study_id, actor):
     transaction and before the unused reservation returns to the budget. Returns the ids."""
     now = clock.now()
     due = list(_locked().filter(study_id=study_id, state=State.NOT_SENT).order_by("due_at"))
-    _send_by_study(due, trigger=Trigger.MANUAL, actor=actor, now=now)
+    _send_by_study(due, trigger=Trigger.AT_CLOSE, actor=actor, now=now)
     return [payout.pk for payout in due]
 
 

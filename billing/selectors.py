@@ -88,8 +88,11 @@ def budgets_with_figures(workspace):
 
 
 def budget_history(budget):
-    """Every movement touching the budget, newest first, with its actor."""
-    return (Transfer.objects.filter(budget=budget).select_related("actor", "reservation")
+    """Every movement touching the budget, newest first, with its actor. A UI payout reads
+    as one movement, its charge ("Incentive"): the ledger's `paid:<payout>` transfer that
+    confirms it moves nothing in or out of the study's Spent and is left out."""
+    return (Transfer.objects.filter(budget=budget).exclude(
+        kind=TransferKind.PAID, key__startswith="paid:").select_related("actor", "reservation")
             .order_by("-created_at", "-id"))
 
 

@@ -184,7 +184,7 @@ def budget_history_csv(request, budget_id):
             yield writer.writerow([
                 transfer.created_at.isoformat(), labels[transfer.kind],
                 _csv_cell(transfer.description), transfer.study_id or "",
-                _csv_cell(transfer.actor_label), transfer.amount,
+                _csv_cell(transfer.actor_display), transfer.amount,
                 selectors.budget_history_effect(transfer), transfer.key])
 
     response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")

@@ -115,3 +115,46 @@ def test_closing_with_a_failed_payout_returns_its_incentive_as_unused(study, adm
     assert Payout.objects.get(pk=failed.pk).state == "failed"
     assert "closed" in Payout.objects.get(pk=failed.pk).failure_reason
     assert ledger_problems() == []
+
+
+def test_history_says_who_in_words_and_a_payout_is_one_movement(study, admin, client_for):
+    from django.urls import reverse
+
+    payout = _sent(admin, study)
+    payouts.payout_record_status(payout_id=payout.pk, ui_payment_id="pay_9", ui_status="paid",
+                                 actor="webhook:evt_paid_1")
+    payouts.payouts_sweep()  # nothing due; the sweeper's actor would read "Rally (automatic)"
+    budget = budget_default_ensure(workspace=admin.workspace)
+    response = client_for(admin).get(reverse("billing:budget_detail", args=[budget.pk]))
+    html = response.content.decode()
+    assert "webhook:" not in html and "task:" not in html
+    rows = [row for row in html.split("<tr>") if "Incentive" in row]
+    assert len(rows) == 1 and admin.user.display_name in rows[0]  # charged once, by a person
+    assert "Incentive paid" not in html
+    csv = b"".join(client_for(admin).get(
+        reverse("billing:budget_history_csv", args=[budget.pk])).streaming_content).decode()
+    assert "webhook:" not in csv and "task:" not in csv
+
+
+def test_machine_actors_read_as_user_interviews_or_rally(study, admin):
+    from rally.models import actor_display
+
+    assert actor_display(user_id=None, label="webhook:evt_123") == "User Interviews"
+    assert actor_display(user_id=None, label="task:payout_sweeper") == "Rally (automatic)"
+    assert actor_display(user_id=admin.user.pk, label="Ana Reyes") == "Ana Reyes"
+
+
+def test_incentives_settled_by_closing_are_labelled_automatic_at_close(study, admin):
+    from scheduling.services import session_mark
+    from studies.lifecycle import study_transition
+
+    session = ended_session(study)
+    session_mark(membership=admin, session_id=session.pk, status="completed")
+    study_transition(membership=admin, study=study, to="closed")
+    payout = Payout.objects.get(session_id=session.pk)
+    assert payout.trigger == "at_close" and payout.get_trigger_display() == "Automatic at close"
+
+
+def test_ui_is_told_a_trigger_it_knows():
+    assert [Payout(trigger=trigger).ui_trigger for trigger in ("manual", "auto_24h", "at_close")] \
+        == ["manual", "auto_24h", "auto_24h"]
