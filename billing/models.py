@@ -309,6 +309,24 @@ class Receipt(models.Model):
             else self.incentive_participants
 
 
+class UiBillingSummary(models.Model):
+    """User Interviews' own closing account of a study's recruit (its closure's `billing`,
+    also sent as `recruit.billing_finalized`), kept to compare with Rally's figures (SPEC
+    B7): completed sessions, incentives paid and the number of paid payments."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    workspace = models.ForeignKey(Workspace, on_delete=models.PROTECT, related_name="+")
+    study_id = models.UUIDField(unique=True)
+    completed_sessions = models.PositiveIntegerField()
+    incentives = money_field()
+    paid_payments = models.PositiveIntegerField()
+    received_at = models.DateTimeField()
+    received_from = models.CharField(max_length=200)  # the actor label: webhook or worker
+
+    def __str__(self):
+        return f"UI billing of {self.study_id}"
+
+
 class ReceiptEmail(models.Model):
     """The email of a receipt to the person who closed the study (SPEC B7), written in the
     transaction that issues the receipt and sent by a worker after commit: a lost dispatch

@@ -11,11 +11,14 @@ from billing.models import (
     ZERO,
     Account,
     AccountKind,
+    Payout,
     Receipt,
     Reservation,
     Transfer,
     TransferKind,
+    UiBillingSummary,
 )
+from billing.money import money_format
 from billing.services import CHARGE_KINDS, RESERVATION_KINDS
 
 
@@ -142,3 +145,58 @@ def ledger_problems(*, workspace=None):
                             f"holds and spent {held}.")
     return problems
 
+
+
+# User Interviews' closing account (SPEC B7) -------------------------------------------------
+
+
+def rally_billing_for_ui(study_ids):
+    """{study id: Rally's figures in UI's terms}: sessions charged (completed), incentives
+    paid through UI and paid payouts."""
+    figures = {study_id: {"completed_sessions": 0, "incentives": ZERO, "paid_payments": 0}
+               for study_id in study_ids}
+    for row in (Transfer.objects.filter(study_id__in=study_ids, kind=TransferKind.FEE)
+                .values("study_id").annotate(count=Count("id")).order_by()):
+        figures[row["study_id"]]["completed_sessions"] = row["count"]
+    for row in (Transfer.objects.filter(study_id__in=study_ids, kind=TransferKind.PAID,
+                                        key__startswith="paid:")
+                .values("study_id").annotate(total=Sum("amount")).order_by()):
+        figures[row["study_id"]]["incentives"] = row["total"]
+    for row in (Payout.objects.filter(study_id__in=study_ids, state=Payout.State.PAID)
+                .values("study_id").annotate(count=Count("id")).order_by()):
+        figures[row["study_id"]]["paid_payments"] = row["count"]
+    return figures
+
+
+UI_FIGURES = (("completed_sessions", "completed sessions", str),
+              ("paid_payments", "paid payments", str),
+              ("incentives", "incentives paid", money_format))
+
+
+def ui_billing_differences(*, workspace=None, study_ids=None):
+    """{study id: [(what, UI's figure, Rally's figure), …]} for every study whose closing
+    summary from UI differs from Rally's own figures (studies that agree are left out)."""
+    summaries = UiBillingSummary.objects.all()
+    if workspace is not None:
+        summaries = summaries.filter(workspace=workspace)
+    if study_ids is not None:
+        summaries = summaries.filter(study_id__in=list(study_ids))
+    summaries = list(summaries)
+    ours = rally_billing_for_ui([summary.study_id for summary in summaries])
+    differences = {}
+    for summary in summaries:
+        rows = [(words, shown(getattr(summary, name)), shown(ours[summary.study_id][name]))
+                for name, words, shown in UI_FIGURES
+                if getattr(summary, name) != ours[summary.study_id][name]]
+        if rows:
+            differences[summary.study_id] = rows
+    return differences
+
+
+def ui_billing_problems(*, workspace=None):
+    """`ui_billing_differences` as sentences (billing_check prints them)."""
+    names = dict(Reservation.objects.values_list("study_id", "study_name"))
+    return [f"Study {names.get(study_id, '')} ({study_id}): User Interviews' closing summary "
+            f"differs: " + "; ".join(f"{what} UI {theirs}, Rally {ours}"
+                                     for what, theirs, ours in rows)
+            for study_id, rows in ui_billing_differences(workspace=workspace).items()]

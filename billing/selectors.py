@@ -16,8 +16,10 @@ from billing.models import (
     Reservation,
     Transfer,
     TransferKind,
+    UiBillingSummary,
 )
 from billing.panel_incentives import KEY_PREFIX as PANEL_INCENTIVE_KEY_PREFIX
+from billing.reconciliation import ui_billing_differences
 from billing.services import CHARGE_KINDS, start_figures
 from billing.services import study_figures as study_figures  # read here by pages and tests
 
@@ -172,11 +174,19 @@ def study_billing_for(study_id):
                    .order_by("-attempt").first())
     if reservation is None:
         return None
+    receipt = Receipt.objects.filter(study_id=study_id).first()
+    ui_summary = differences = None
+    if receipt is not None:  # closed: compare with User Interviews' closing account (B7)
+        ui_summary = UiBillingSummary.objects.filter(study_id=study_id).first()
+        if ui_summary is not None:
+            differences = ui_billing_differences(study_ids=[study_id]).get(study_id, [])
     return {
         "reservation": reservation,
         "figures": start_figures(study_id=study_id, reservation_id=reservation.pk,
                                  latest=True),
-        "receipt": Receipt.objects.filter(study_id=study_id).first(),
+        "receipt": receipt,
+        "ui_summary": ui_summary,
+        "ui_differences": differences,
     }
 
 

@@ -29,6 +29,7 @@ from billing.models import (
     Reservation,
     Transfer,
     TransferKind,
+    UiBillingSummary,
 )
 from billing.money import CENT, amount_parse, money_format
 from rally import clock
@@ -683,3 +684,38 @@ def reservation_close(*, study_id, study_name=None, actor):
     reservation_release_unused(study_id=study_id, actor=actor)
     receipt, _ = receipt_issue(study_id=study_id, study_name=study_name, actor=actor)
     return receipt
+
+
+# User Interviews' closing account ----------------------------------------------------------
+
+
+@transaction.atomic
+def ui_billing_summary_record(*, workspace, study_id, completed_sessions, incentives,
+                              paid_payments, actor):
+    """Keep UI's closing billing summary of a study (the closure's answer and the
+    `recruit.billing_finalized` webhook both bring it; the same figures again change
+    nothing). Returns (summary, changed). The comparison with Rally's own figures is
+    billing.reconciliation.ui_billing_differences."""
+    _, label = _actor_fields(actor)
+    figures = {"completed_sessions": completed_sessions, "incentives": incentives,
+               "paid_payments": paid_payments}
+    summary = UiBillingSummary.objects.select_for_update().filter(study_id=study_id).first()
+    if summary is not None and all(getattr(summary, name) == value
+                                   for name, value in figures.items()):
+        return summary, False
+    if summary is None:
+        UiBillingSummary.objects.bulk_create([UiBillingSummary(
+            workspace=workspace, study_id=study_id, received_at=clock.now(),
+            received_from=label[:200], **figures)], ignore_conflicts=True)
+        summary = UiBillingSummary.objects.select_for_update().get(study_id=study_id)
+    for name, value in figures.items():
+        setattr(summary, name, value)
+    summary.received_at, summary.received_from = clock.now(), label[:200]
+    summary.save()
+    activity_record(workspace=workspace, action="billing.ui_summary", actor=None,
+                    actor_label=label, study_id=study_id,
+                    summary=f"User Interviews closed its account of the study: "
+                            f"{completed_sessions} completed sessions, {paid_payments} "
+                            f"payments, {money_format(incentives)} in incentives paid",
+                    data={name: str(value) for name, value in figures.items()})
+    return summary, True

@@ -7,10 +7,12 @@ number of times, and leave the same rows.
 
 import logging
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 from django.db import transaction
 from django.db.models import F, Q
 
+from billing.services import ui_billing_summary_record
 from participants.models import Application
 from participants.services import ApplicantRecord, applications_upsert_from_ui
 from rally import clock
@@ -82,6 +84,11 @@ def recruit_result(recruit):
         "application_url": recruit.application_url or "",
         "declined_reason": recruit.declined_reason or "",
         "updated_at": recruit.updated_at.isoformat(),
+        # UI's closing account, once the recruit is closed (compared with Rally's, B7).
+        "billing": None if recruit.billing is None else {
+            "completed_sessions": recruit.billing.completed_sessions,
+            "incentives_cents": int(recruit.billing.incentives * 100),
+            "paid_payments": recruit.billing.paid_payments},
     }
 
 
@@ -149,7 +156,18 @@ def recruitment_apply_recruit(*, result, actor_label, study_id=None, adopt=False
                       actor_label=actor_label, reason=result["declined_reason"])
     recruitment.updated_at = now
     recruitment.save()
+    if result.get("billing"):
+        _billing_summary_record(recruitment, result["billing"], actor_label)
     return recruitment
+
+
+def _billing_summary_record(recruitment, billing, actor_label):
+    """UI's closing billing summary, kept for the comparison with Rally's (SPEC B7)."""
+    ui_billing_summary_record(
+        workspace=recruitment.study.workspace, study_id=recruitment.study_id,
+        completed_sessions=int(billing["completed_sessions"]),
+        incentives=(Decimal(int(billing["incentives_cents"])) / 100).quantize(Decimal("0.01")),
+        paid_payments=int(billing["paid_payments"]), actor=actor_label)
 
 
 @transaction.atomic
