@@ -22,7 +22,9 @@ from tests.billing.payouts_support import (  # noqa: F401 - dispatched is a fixt
 from tests.billing.test_receipts_itemised import _paid
 from tests.conftest import PASSWORD
 
-SHOTS = Path(os.environ.get("RALLY_SCREENSHOTS", "/tmp/rally-screenshots"))
+# Beside the end-to-end walk's screenshots, for a person to look at.
+SHOTS = Path(os.environ.get("RALLY_SCREENSHOTS") or Path(__file__).resolve().parents[2] / ".var"
+             / "screenshots")
 
 
 @pytest.mark.browser
