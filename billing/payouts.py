@@ -24,7 +24,9 @@ from billing.models import Payout, Reservation
 from billing.money import money_format
 from billing.services import (
     _actor_fields,
+    incentive_charge_again,
     incentive_mark_paid,
+    incentive_return_failed,
     reservation_charge_participant,
     reservation_charge_participants,
 )
@@ -217,6 +219,9 @@ def _send_locked(payout, *, trigger, actor, now):
         with transaction.atomic():  # a refused charge leaves the rest of a batch intact
             reservation_charge_participant(study_id=payout.study_id,
                                            session_id=payout.session_id, actor=actor)
+            # A Retry after UI failed it for good: its incentive went back to the hold.
+            incentive_charge_again(study_id=payout.study_id, session_id=payout.session_id,
+                                   payout_id=payout.pk, actor=actor)
     except ValidationError as error:
         reason = " ".join(error.messages)
         if payout.state != State.SENDING:
@@ -358,7 +363,7 @@ def payouts_settle_study(*, study_id, actor):
     now = clock.now()
     due = list(_locked().filter(study_id=study_id, state=State.NOT_SENT, paid_by_team=False)
                .order_by("due_at"))
-    _send_by_study(due, trigger=Trigger.MANUAL, actor=actor, now=now)
+    _send_by_study(due, trigger=Trigger.AT_CLOSE, actor=actor, now=now)
     return [payout.pk for payout in due]
 
 
@@ -439,6 +444,7 @@ def _status_locked(payout, *, ui_payment_id, ui_status, actor, now, reason=""):
               failure_reason=message[:2000])
         _record(payout, action="failed", actor=actor,
                 summary=f"The incentive for {payout.participant_label} failed: {message}")
+        _return_failed_incentive(payout, actor=actor)
     elif payout.state in (State.SENDING, State.SENT) and ui_status != payout.ui_status:
         Payout.objects.filter(pk=payout.pk).update(ui_status=ui_status, updated_at=now)
     return payout
@@ -454,7 +460,15 @@ def payout_record_failed(*, payout_id, reason, actor):
     _record(payout, action="failed", actor=actor,
             summary=f"User Interviews refused the incentive for {payout.participant_label}: "
                     f"{reason}")
+    _return_failed_incentive(payout, actor=actor)
     return payout
+
+
+def _return_failed_incentive(payout, *, actor):
+    """SPEC B9: a payout failed for good no longer counts as spent; its incentive goes back
+    to the study's hold until Retry charges it again (billing.services)."""
+    incentive_return_failed(study_id=payout.study_id, session_id=payout.session_id,
+                            payout_id=payout.pk, actor=actor)
 
 
 @transaction.atomic

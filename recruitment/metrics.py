@@ -25,7 +25,7 @@ from django.db.models import (
     When,
 )
 
-from billing.models import Transfer, TransferKind
+from billing.models import ZERO, Transfer, TransferKind
 from billing.money import CENT
 from participants.models import Application
 from participants.selectors import SEAT_HOLDING
@@ -170,9 +170,11 @@ def _reminded(study_ids):
 
 def _spent(study_ids):
     """Fees and incentives charged to each study in the ledger (SPEC B4)."""
-    rows = (Transfer.objects.filter(study_id__in=study_ids,
-                                    kind__in=[TransferKind.FEE, TransferKind.INCENTIVE])
-            .order_by().values("study_id").annotate(total=Sum("amount")))
+    rows = (Transfer.objects.filter(study_id__in=study_ids, kind__in=[
+        TransferKind.FEE, TransferKind.INCENTIVE, TransferKind.UNPAID])
+            .order_by().values("study_id").annotate(
+                total=Sum("amount", filter=~Q(kind=TransferKind.UNPAID), default=ZERO)
+                - Sum("amount", filter=Q(kind=TransferKind.UNPAID), default=ZERO)))
     return {row["study_id"]: row["total"] for row in rows}
 
 

@@ -5,6 +5,7 @@ from datetime import time
 
 from django import forms
 
+from rally.forms import CountField
 from scheduling.host_calendars import ConnectInput
 from scheduling.models import (
     REMINDER_HOUR_CHOICES,
@@ -64,20 +65,24 @@ class SchedulingSettingsForm(forms.Form):
                                  widget=forms.DateInput(attrs={"type": "date"}))
     end_date = forms.DateField(label="End date", required=False,
                                widget=forms.DateInput(attrs={"type": "date"}))
-    rolling_days = forms.IntegerField(
+    rolling_days = CountField(
         label="Rolling date range (next N days)", required=False, min_value=1, max_value=365,
+        unit="days", sentence_label="the rolling date range",
         help_text="Leave empty to use the fixed date range.")
     unavailable_dates = forms.CharField(
         label="Unavailable dates", required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text="Days off inside the range, like 2026-12-24, 2026-12-25.")
-    buffer_minutes = forms.IntegerField(label="Buffer between sessions (minutes)", min_value=0,
-                                        max_value=240)
-    minimum_notice_minutes = forms.IntegerField(
-        label="Minimum notice (minutes)", min_value=0, max_value=60 * 24 * 30,
+    buffer_minutes = CountField(label="Buffer between sessions (minutes)", min_value=0,
+                                max_value=240, unit="minutes",
+                                sentence_label="the buffer between sessions")
+    minimum_notice_minutes = CountField(
+        label="Minimum notice (minutes)", min_value=0, max_value=60 * 24 * 30, unit="minutes",
+        sentence_label="the minimum notice",
         help_text="How long before a session it can still be booked: 120 is 2 hours.")
-    group_capacity = forms.IntegerField(label="Participants per group session", min_value=1,
-                                        max_value=50, required=False)
+    group_capacity = CountField(label="Participants per group session", min_value=1,
+                                max_value=50, required=False,
+                                sentence_label="the number of participants per group session")
     location_kind = forms.ChoiceField(label="Where sessions happen", choices=LocationKind.choices,
                                       widget=forms.RadioSelect, required=False)
     meeting_url = forms.URLField(label="Meeting link", required=False, assume_scheme="https",

@@ -4,7 +4,7 @@ Each use case is one durable transaction that locks the study, re-checks the rul
 may be stale, the POST may be crafted), writes, and records an activity entry.
 """
 
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -14,6 +14,7 @@ from billing.selectors import reservation_exists
 from billing.services import reservation_shrink
 from rally import clock
 from rally.models import Membership, User
+from rally.numbers import count_parse, money_parse
 from rally.permissions import Permission
 from rally.services import activity_record, outbox_enqueue
 from studies import lifecycle, locations
@@ -88,50 +89,30 @@ def _record(membership, study, action, summary, data=None):
                     summary=summary, study_id=study.id, data=data or {})
 
 
+#: The most participants one study takes, and the largest incentive one participant gets.
+PARTICIPATION_LIMIT_MAX = 10_000
+INCENTIVE_MAX = Decimal("99999.99")
+
+
 def parse_participation_limit(value):
-    """A whole number ≥ 1, or a ValidationError with a sentence a person understands."""
-    text = str(value).strip() if value is not None else ""
-    if not text:
+    """A whole number from 1 to 10,000 (None when blank), or a ValidationError with a
+    sentence a person understands. The rule is rally.numbers.count_parse (SPEC §13)."""
+    if value is None or not str(value).strip():
         return None
-    if not text.isdigit():
-        raise ValidationError("Enter the participation limit as a whole number, like 12.")
-    limit = int(text)
-    if limit < 1:
-        raise ValidationError("The participation limit must be at least 1.")
-    if limit > 10_000:
-        raise ValidationError("The participation limit can be at most 10,000.")
-    return limit
+    return count_parse(value, label="the participation limit", minimum=1,
+                       maximum=PARTICIPATION_LIMIT_MAX)
 
 
 def parse_incentive_amount(value):
-    """USD, more than 0, at most two decimals."""
-    text = str(value).strip().removeprefix("$").replace(",", "") if value is not None else ""
-    if not text:
+    """USD, more than 0, at most two decimals (None when blank); rally.numbers.money_parse."""
+    if value is None or not str(value).strip():
         return None
-    try:
-        amount = Decimal(text)
-    except InvalidOperation:
-        raise ValidationError("Enter the incentive amount as a number of US dollars, "
-                              "like 75.00.") from None
-    if not amount.is_finite():
-        raise ValidationError("Enter the incentive amount as a number of US dollars, "
-                              "like 75.00.")
-    if amount <= 0:
-        raise ValidationError("The incentive amount must be more than $0.")
-    if amount.as_tuple().exponent < -2:
-        raise ValidationError("Enter the incentive amount with at most two decimals "
-                              "(cents), like 75.50.")
-    if amount >= Decimal("100000"):
-        raise ValidationError("The incentive amount must be less than $100,000.")
-    return amount.quantize(Decimal("0.01"))
+    return money_parse(value, label="the incentive amount", maximum=INCENTIVE_MAX)
 
 
 def parse_duration(value):
-    text = str(value).strip() if value is not None else ""
-    if not text.isdigit() or not DURATION_MIN <= int(text) <= DURATION_MAX:
-        raise ValidationError(f"Enter the total participation time as a whole number of "
-                              f"minutes from {DURATION_MIN} to {DURATION_MAX}.")
-    return int(text)
+    return count_parse(value, label="the total participation time", minimum=DURATION_MIN,
+                       maximum=DURATION_MAX, unit="minutes")
 
 
 # Creating and copying -----------------------------------------------------------------------
@@ -592,10 +573,14 @@ def _clean_criterion(characteristic, selection):
         if not low and not high:
             return None
         try:
-            low = int(low) if low else characteristic.range_min
-            high = int(high) if high else characteristic.range_max
-        except ValueError:
-            raise ValidationError(f"{characteristic.name}: enter whole numbers.") from None
+            low, high = (count_parse(bound, label="a bound", minimum=characteristic.range_min,
+                                     maximum=characteristic.range_max) if bound else default
+                         for bound, default in ((low, characteristic.range_min),
+                                                (high, characteristic.range_max)))
+        except ValidationError:
+            raise ValidationError(
+                f"{characteristic.name}: enter whole numbers from {characteristic.range_min} "
+                f"to {characteristic.range_max}, the lower bound first.") from None
         if not characteristic.range_min <= low <= high <= characteristic.range_max:
             raise ValidationError(
                 f"{characteristic.name}: choose a range from {characteristic.range_min} to "

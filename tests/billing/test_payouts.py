@@ -156,7 +156,9 @@ def test_a_refusal_fails_visibly_and_retry_sends_a_new_request_for_the_same_payo
     assert len(rows) == 2 and rows[0].pk == first.pk
     assert rows[1].idempotency_key != first.idempotency_key
     assert rows[1].payload["payout_id"] == str(payout.pk) and rows[1].status == "pending"
-    assert charges(study) == (1, 1, 0)
+    # The failure gave the incentive back to the hold (B9); Retry charged it once again.
+    assert charges(study) == (1, 2, 0)
+    assert study_figures(study.pk)["incentives"] == study.incentive_amount
 
 
 def test_retry_is_refused_to_people_who_do_not_review(study, admin, observer):
