@@ -152,11 +152,18 @@ class ActivityEntry(models.Model):
     @property
     def actor_display(self):
         """Who acted, in words a person reads: a name, or what a machine actor stands for."""
-        if self.actor_id or ":" not in self.actor_label:
-            return self.actor_label
-        kind = self.actor_label.split(":", 1)[0]
-        return {"webhook": "User Interviews", "task": "Rally (automatic)",
-                "sandbox": "Sandbox"}.get(kind, self.actor_label)
+        return actor_display(user_id=self.actor_id, label=self.actor_label)
+
+
+def actor_display(*, user_id, label):
+    """Who acted, in words a person reads (activity, ledger history): a person's name, or
+    what a machine actor stands for — "webhook:evt_…" is news from "User Interviews",
+    "task:payout_sweeper" is "Rally (automatic)". Never an internal id or a task name."""
+    if user_id or ":" not in label:
+        return label
+    kind = label.split(":", 1)[0]
+    return {"webhook": "User Interviews", "task": "Rally (automatic)",
+            "sandbox": "Sandbox"}.get(kind, label)
 
 
 class TestClock(models.Model):

@@ -88,7 +88,7 @@ def create_payment(operation, client):
     if not payout.ui_session_id:
         raise NotReady("The session is not at User Interviews yet.")
     payment = client.payment_create(payout.ui_session_id, key=str(operation.idempotency_key),
-                                    external_id=str(payout.pk), trigger=payout.trigger)
+                                    external_id=str(payout.pk), trigger=payout.ui_trigger)
     return _payment_result(payment, payout.ui_session_id)
 
 

@@ -34,3 +34,7 @@ class SchedulingConfig(AppConfig):
         # billing's payout sweep pays them 24 h later.
         settings.CELERY_BEAT_SCHEDULE["scheduling-sessions-sweep"] = {
             "task": "scheduling.sessions_sweep", "schedule": 30.0}
+        settings.CELERY_BEAT_SCHEDULE["scheduling-host-calendars-sync"] = {
+            "task": "scheduling.host_calendars_sync_due", "schedule": 60.0}
+        settings.CELERY_BEAT_SCHEDULE["scheduling-calendar-writes-sweep"] = {
+            "task": "scheduling.session_calendar_writes_sweep", "schedule": 120.0}

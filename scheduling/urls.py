@@ -13,4 +13,11 @@ urlpatterns = [
     path("sessions/<uuid:session_id>/cancel/", views.session_cancel_by_host,
          name="session_cancel_by_host"),
     path("calendar/", views.calendar, name="calendar"),
+    path("account/calendar/", views.account_calendar, name="account_calendar"),
+    path("account/calendar/refresh/", views.account_calendar_refresh,
+         name="account_calendar_refresh"),
+    path("account/calendar/disconnect/", views.account_calendar_disconnect,
+         name="account_calendar_disconnect"),
+    path("account/calendar/write-back/", views.account_calendar_write_back,
+         name="account_calendar_write_back"),
 ]

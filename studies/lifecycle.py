@@ -113,6 +113,11 @@ def publish_problems(study):
     if study.participation_limit is None:
         problems.append(Problem("participation_limit", "plan",
                                 "Enter a participation limit (a whole number, 1 or more)."))
+    if (study.source == Source.RALLY_PANEL and study.consent_required
+            and not study.consent_form.strip()):
+        problems.append(Problem("consent_form", "plan",
+                                "Write the consent form: this study requires consent, and "
+                                "booking cannot open without a consent form."))
     if study.study_type == StudyType.UNMODERATED_TEST and not study.test_tasks.exists():
         problems.append(Problem("tasks", "test",
                                 "Add at least one task on the Test tab: participants follow "

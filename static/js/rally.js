@@ -128,7 +128,15 @@
     var opener = event.target.closest && event.target.closest("[data-dialog-open]");
     if (opener) {
       var dialog = document.getElementById(opener.getAttribute("data-dialog-open"));
-      if (dialog) { event.preventDefault(); dialog.rallyOpener = opener; dialog.showModal(); }
+      if (dialog) {
+        event.preventDefault();
+        dialog.rallyOpener = opener;
+        // An item of a menu opens its dialog in place of the menu, not over it.
+        var menu = opener.closest("[role=menu]");
+        var menuButton = menu && document.querySelector("[aria-controls='" + menu.id + "']");
+        if (menuButton) closeMenu(menuButton, false);
+        dialog.showModal();
+      }
     }
     var closer = event.target.closest && event.target.closest("[data-dialog-close]");
     var openDialog = closer && closer.closest("dialog");
@@ -143,6 +151,11 @@
     var list = opener.closest("[role=menu]");
     var button = list && document.querySelector("[aria-controls='" + list.id + "']");
     if (button) closeMenu(button, true); else opener.focus();
+  }, true);
+  // A dialog's notice (funds added, below) is about that visit only.
+  document.addEventListener("close", function (event) {
+    var note = event.target.querySelector && event.target.querySelector(".dialog__notice");
+    if (note) note.remove();
   }, true);
   // Tab and Shift+Tab stay inside an open modal dialog (the page behind it is inert).
   var FOCUSABLE = "a[href], button:not([disabled]), input:not([disabled]):not([type=hidden]), " +
@@ -192,6 +205,34 @@
     if (region.querySelector("[aria-expanded=true]") || document.querySelector("dialog[open]")) {
       event.preventDefault();
     }
+  });
+
+  // Funds added from a form inside a dialog that refreshes on "fundsAdded" (Review & Start):
+  // the form's own confirmation goes with the refresh, so the message is said at the top of
+  // that dialog, outside the part that refreshes. A dialog that keeps the form's
+  // confirmation (Budgets) says it already; without a dialog it goes to the toasts.
+  document.body.addEventListener("fundsAdded", function (event) {
+    var message = event.detail && event.detail.message;
+    if (!message) return;
+    var dialog = Array.prototype.filter.call(document.querySelectorAll("dialog[open]"),
+      function (open) { return open.matches(":modal"); }).pop();
+    if (dialog && !dialog.querySelector("[data-hx-trigger*=fundsAdded]")) return;
+    if (dialog) {
+      var note = dialog.querySelector(".dialog__notice");
+      if (!note) {
+        note = document.createElement("p");
+        note.className = "notice dialog__notice";
+        note.setAttribute("role", "status");
+        dialog.insertBefore(note, dialog.firstChild);
+      }
+      note.textContent = message;
+      return;
+    }
+    var toast = document.createElement("div");
+    toast.className = "toast toast--success";
+    toast.textContent = message;
+    document.getElementById("toasts").appendChild(toast);
+    window.setTimeout(function () { toast.remove(); }, 8000);
   });
 
   // Toasts fade after a while; they stay in the live region long enough to be read.

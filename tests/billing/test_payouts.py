@@ -156,7 +156,9 @@ def test_a_refusal_fails_visibly_and_retry_sends_a_new_request_for_the_same_payo
     assert len(rows) == 2 and rows[0].pk == first.pk
     assert rows[1].idempotency_key != first.idempotency_key
     assert rows[1].payload["payout_id"] == str(payout.pk) and rows[1].status == "pending"
-    assert charges(study) == (1, 1, 0)
+    # The failure gave the incentive back to the hold (B9); Retry charged it once again.
+    assert charges(study) == (1, 2, 0)
+    assert study_figures(study.pk)["incentives"] == study.incentive_amount
 
 
 def test_retry_is_refused_to_people_who_do_not_review(study, admin, observer):
@@ -176,15 +178,19 @@ def test_a_payout_beyond_the_participation_limit_fails_without_charging(admin):
     assert charges(study) == (1, 1, 0)
 
 
-def test_rally_panel_sessions_get_no_ui_payout(admin):
+def test_rally_panel_sessions_get_a_payout_the_team_pays_never_sent_to_ui(admin):
     study = funded_ui_study(admin, source="rally_panel")
     session = ended_session(study)
     complete(admin, session)
-    assert not Payout.objects.exists()
+    payout = Payout.objects.get()
+    assert payout.session_id == session.pk and payout.paid_by_team
+    assert payout.state == Payout.State.NOT_SENT
+    assert not OutboxOperation.objects.filter(operation="create_payment").exists()
 
 
 @pytest.mark.parametrize(("state", "allowed"), [
-    ("not_sent", {"sending", "canceled"}),
+    # Paid straight from Not sent: only a payout the team pays itself ("Mark as paid").
+    ("not_sent", {"sending", "canceled", "paid"}),
     ("sending", {"sent", "paid", "failed"}),
     ("sent", {"paid", "failed"}),
     ("paid", set()),

@@ -55,8 +55,9 @@ def plan_fill(page, *, description, limit, incentive, teammates=()):
 
 def audience_b2b_in_states(page, *, states, criterion=("engin", "Engineering", "Job function")):
     page.get_by_role("link", name="Audience", exact=True).click()
+    page.get_by_label("Industry professionals (B2B)").check()
     with swapped(page, "audience/settings/"):
-        page.get_by_label("Industry professionals (B2B)").check()
+        page.get_by_role("button", name="Save audience").click()
     with swapped(page, "audience/location/"):
         page.get_by_label("State", exact=True).check()
     for state in states:
@@ -76,8 +77,9 @@ def audience_b2c(page):
     page.get_by_role("link", name="Audience", exact=True).click()
     b2c = page.get_by_label("General population (B2C)")
     if not b2c.is_checked():
+        b2c.check()
         with swapped(page, "audience/settings/"):
-            b2c.check()
+            page.get_by_role("button", name="Save audience").click()
     expect(b2c).to_be_checked()
 
 

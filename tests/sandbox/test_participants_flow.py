@@ -166,7 +166,10 @@ def test_session_create_and_list(api, approved):
     assert response.status_code == 201
     session = data(response)
     assert session["attributes"]["status"] == "scheduled"
-    assert session["attributes"]["applicantId"] == applicant_id
+    assert session["relationships"]["applicant"]["data"] == {"type": "applicants",
+                                                             "id": applicant_id}
+    assert session["relationships"]["groupSession"] == {"data": None}
+    assert "applicantId" not in session["attributes"]
     listed = data(api.get(f"/recruits/{recruit_id}/sessions"))
     assert [s["id"] for s in listed] == [session["id"]]
     assert Applicant.objects.get(pk=applicant_id).status == "scheduled"
@@ -277,7 +280,9 @@ def test_payment_is_idempotent_by_external_id(api):
     assert first.status_code == 201
     a = data(first)["attributes"]
     assert a["status"] == "pending" and a["amount"] == {"amountCents": 7500, "currency": "USD"}
-    assert a["provider"] == "tremendous" and a["sessionId"] == session.id
+    assert a["provider"] == "tremendous"
+    assert data(first)["relationships"]["session"]["data"] == {"type": "sessions",
+                                                               "id": session.id}
     again = pay(api, session.id)  # a new Idempotency-Key: the externalId still dedupes
     assert again.status_code == 201 and data(again)["id"] == data(first)["id"]
     assert Payment.objects.count() == 1
