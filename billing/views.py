@@ -269,7 +269,8 @@ def receipt_pdf_download(request, receipt_id):
     membership = _reader(request)
     receipt = selectors.receipt_get_for_membership(membership=membership,
                                                    receipt_id=receipt_id)
-    response = HttpResponse(receipt_pdf(receipt), content_type="application/pdf")
+    response = HttpResponse(receipt_pdf(receipt, reader=request.user),
+                            content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="{receipt_filename(receipt)}"'
     return response
 
