@@ -56,6 +56,8 @@ def session_calendar(*, session, method, attendees, now):
                    f"({session.duration_minutes} minutes).")
     if session.meeting_url:
         description += f"\nMeeting link: {session.meeting_url}"
+    elif session.location:
+        description += f"\nIn person: {session.location}"
     lines = [
         "BEGIN:VCALENDAR",
         f"PRODID:{PRODID}",
@@ -76,6 +78,8 @@ def session_calendar(*, session, method, attendees, now):
     if session.meeting_url:
         lines.append(f"LOCATION:{_escape(session.meeting_url)}")
         lines.append(f"URL:{session.meeting_url}")
+    elif session.location:
+        lines.append(f"LOCATION:{_escape(session.location)}")
     for person in attendees:
         lines.append(f"ATTENDEE;CN={_escape(person.display_name)};ROLE=REQ-PARTICIPANT;"
                      f"PARTSTAT=NEEDS-ACTION:mailto:{person.email}")
@@ -138,7 +142,8 @@ def _invite_email(session, method, recipients, *, now):
         body=(f"{'This session was canceled' if method == CANCEL else 'A session is booked'}: "
               f"{session.study.name}, {when}, {session.duration_minutes} minutes, with "
               f"{session.application.participant.display_name}.\n"
-              + (f"Meeting link: {session.meeting_url}\n" if session.meeting_url else "")),
+              + (f"Meeting link: {session.meeting_url}\n" if session.meeting_url else "")
+              + (f"In person: {session.location}\n" if session.location else "")),
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[person.email for person in recipients],
     )

@@ -211,12 +211,12 @@ def test_session_ending_before_it_starts_is_422(api, approved):
     assert response.status_code == 422
 
 
-@pytest.mark.parametrize("action,session_status,applicant_status", [
-    ("completions", "completed", "completed"),
-    ("no_shows", "no_show", "no_show"),
-    ("cancellations", "canceled", "canceled"),
+@pytest.mark.parametrize("action,session_status,applicant_status,allowed", [
+    ("completions", "completed", "completed", ["no_shows"]),
+    ("no_shows", "no_show", "no_show", ["completions"]),
+    ("cancellations", "canceled", "canceled", []),
 ])
-def test_session_outcomes(api, approved, action, session_status, applicant_status):
+def test_session_outcomes(api, approved, action, session_status, applicant_status, allowed):
     recruit_id, applicant_id = approved
     session_id = data(book(api, recruit_id, applicant_id))["id"]
     response = api.post(f"/sessions/{session_id}/{action}")
@@ -225,7 +225,21 @@ def test_session_outcomes(api, approved, action, session_status, applicant_statu
     assert Applicant.objects.get(pk=applicant_id).status == applicant_status
     again = api.post(f"/sessions/{session_id}/{action}")
     assert again.status_code == 409
-    assert again.json()["errors"][0]["meta"]["allowedActions"] == []
+    assert again.json()["errors"][0]["meta"]["allowedActions"] == allowed
+
+
+def test_a_no_show_is_undone_until_the_session_is_paid(api, approved):
+    recruit_id, applicant_id = approved
+    session_id = data(book(api, recruit_id, applicant_id))["id"]
+    api.post(f"/sessions/{session_id}/completions")
+    assert data(api.post(f"/sessions/{session_id}/no_shows"))["attributes"]["status"] == "no_show"
+    undone = api.post(f"/sessions/{session_id}/completions")
+    assert data(undone)["attributes"]["status"] == "completed"
+    assert Applicant.objects.get(pk=applicant_id).status == "completed"
+    assert pay(api, session_id).status_code == 201
+    refused = api.post(f"/sessions/{session_id}/no_shows")
+    assert refused.status_code == 409
+    assert Applicant.objects.get(pk=applicant_id).status == "completed"
 
 
 def test_reschedule_moves_the_session(api, approved):
@@ -369,3 +383,14 @@ def test_a_session_in_a_group_names_its_group_session(api, approved):
     assert response.status_code == 201
     assert data(response)["relationships"]["groupSession"]["data"] == {
         "type": "group_sessions", "id": "grp_1"}
+
+
+def test_a_host_cancellation_keeps_the_seat_and_the_applicant_books_again(api, approved):
+    recruit_id, applicant_id = approved
+    session_id = data(book(api, recruit_id, applicant_id))["id"]
+    response = api.post(f"/sessions/{session_id}/cancellations", {"keepSeat": True})
+    assert data(response)["attributes"]["status"] == "canceled"
+    assert Applicant.objects.get(pk=applicant_id).status == "approved"
+    assert book(api, recruit_id, applicant_id, hours=72).status_code == 201
+    assert api.post(f"/sessions/{session_id}/cancellations",
+                    {"keepSeat": "yes"}).status_code == 422
