@@ -14,6 +14,7 @@ from django.urls import reverse
 from pypdf import PdfReader
 
 from billing import services
+from tests.billing.factories import receipt_emails_deliver
 
 pytestmark = pytest.mark.django_db
 
@@ -38,6 +39,7 @@ def receipt(funded_budget, reserve, admin, django_capture_on_commit_callbacks):
     admin.user.save(update_fields=["time_zone"])
     with django_capture_on_commit_callbacks(execute=True):
         closed = services.reservation_close(study_id=study_id, actor=admin.user)
+    assert receipt_emails_deliver() == 1  # what the worker does
     return closed
 
 
