@@ -99,7 +99,7 @@ TEMPLATES = [
                 "django.template.context_processors.csp",
                 "rally.context_processors.workspace",
             ],
-            "builtins": ["django.templatetags.static"],
+            "builtins": ["django.templatetags.static", "rally.templatetags.rally_time"],
         },
     },
 ]

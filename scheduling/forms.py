@@ -5,8 +5,11 @@ from datetime import time
 
 from django import forms
 
+from rally.forms import CountField
 from scheduling.host_calendars import ConnectInput
 from scheduling.models import (
+    REMINDER_HOUR_CHOICES,
+    REMINDERS_UI_REASON,
     ROLLING_UNAVAILABLE_REASON,
     HostCalendar,
     LocationKind,
@@ -62,20 +65,24 @@ class SchedulingSettingsForm(forms.Form):
                                  widget=forms.DateInput(attrs={"type": "date"}))
     end_date = forms.DateField(label="End date", required=False,
                                widget=forms.DateInput(attrs={"type": "date"}))
-    rolling_days = forms.IntegerField(
+    rolling_days = CountField(
         label="Rolling date range (next N days)", required=False, min_value=1, max_value=365,
+        unit="days", sentence_label="the rolling date range",
         help_text="Leave empty to use the fixed date range.")
     unavailable_dates = forms.CharField(
         label="Unavailable dates", required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text="Days off inside the range, like 2026-12-24, 2026-12-25.")
-    buffer_minutes = forms.IntegerField(label="Buffer between sessions (minutes)", min_value=0,
-                                        max_value=240)
-    minimum_notice_minutes = forms.IntegerField(
-        label="Minimum notice (minutes)", min_value=0, max_value=60 * 24 * 30,
+    buffer_minutes = CountField(label="Buffer between sessions (minutes)", min_value=0,
+                                max_value=240, unit="minutes",
+                                sentence_label="the buffer between sessions")
+    minimum_notice_minutes = CountField(
+        label="Minimum notice (minutes)", min_value=0, max_value=60 * 24 * 30, unit="minutes",
+        sentence_label="the minimum notice",
         help_text="How long before a session it can still be booked: 120 is 2 hours.")
-    group_capacity = forms.IntegerField(label="Participants per group session", min_value=1,
-                                        max_value=50, required=False)
+    group_capacity = CountField(label="Participants per group session", min_value=1,
+                                max_value=50, required=False,
+                                sentence_label="the number of participants per group session")
     location_kind = forms.ChoiceField(label="Where sessions happen", choices=LocationKind.choices,
                                       widget=forms.RadioSelect, required=False)
     meeting_url = forms.URLField(label="Meeting link", required=False, assume_scheme="https",
@@ -90,6 +97,12 @@ class SchedulingSettingsForm(forms.Form):
     guests = forms.MultipleChoiceField(
         label="Guests (observers)", required=False, widget=forms.CheckboxSelectMultiple,
         help_text="Workspace members who receive the calendar invite of every session.")
+    reminder_hours = forms.MultipleChoiceField(
+        label="Reminders", required=False, widget=forms.CheckboxSelectMultiple,
+        choices=[(str(hours), f"{hours} hour{'s' if hours != 1 else ''} before")
+                 for hours in REMINDER_HOUR_CHOICES],
+        help_text="Emailed to each participant in their own time zone, with the join link "
+                  "and their link to reschedule or cancel.")
 
     def __init__(self, *args, study, team, members, **kwargs):
         super().__init__(*args, **kwargs)
@@ -105,6 +118,9 @@ class SchedulingSettingsForm(forms.Form):
             self.fields["rolling_days"].help_text = ROLLING_UNAVAILABLE_REASON
         if study.study_type != "group_interview":
             del self.fields["group_capacity"]
+        if study.is_user_interviews:
+            self.fields["reminder_hours"].disabled = True
+            self.fields["reminder_hours"].help_text = REMINDERS_UI_REASON
         for index, name in enumerate(WEEKDAY_NAMES):
             self.fields[f"hours_{index}"] = forms.CharField(
                 label=name, required=False,
@@ -128,6 +144,7 @@ class SchedulingSettingsForm(forms.Form):
             "meeting_url": scheduling.meeting_url,
             "meeting_url_pattern": scheduling.meeting_url_pattern,
             "address": scheduling.address,
+            "reminder_hours": [str(hours) for hours in scheduling.reminder_hours or []],
         }
         for day in range(7):
             initial[f"hours_{day}"] = intervals_format(hours.get(day, []))
@@ -176,6 +193,8 @@ class SchedulingSettingsForm(forms.Form):
             meeting_url_pattern=data.get("meeting_url_pattern") or "",
             address=data.get("address") or "",
             guests=[self.members[pk] for pk in data.get("guests") or []],
+            reminder_hours=(None if self.fields["reminder_hours"].disabled
+                            else [int(hours) for hours in data.get("reminder_hours") or []]),
         )
 
     def apply_service_errors(self, error):

@@ -20,8 +20,17 @@ DEFAULT_WEEKLY_HOURS = {str(day): [["09:00", "17:00"]] for day in range(5)}
 DEFAULT_WINDOW_DAYS = 14
 DEFAULT_MINIMUM_NOTICE_MINUTES = 120
 DEFAULT_GROUP_CAPACITY = 6
+#: When Rally-panel participants are reminded of their session (hours before it, SPEC P8).
+REMINDER_HOUR_CHOICES = (48, 24, 2, 1)
+DEFAULT_REMINDER_HOURS = [24, 1]
+REMINDERS_UI_REASON = ("User Interviews reminds its own participants: Rally sends reminders to "
+                       "Rally-panel participants only.")
 ROLLING_UNAVAILABLE_REASON = ("Rolling date ranges are not available for User Interviews "
                               "studies: User Interviews needs a fixed date range.")
+
+
+def default_reminder_hours():
+    return list(DEFAULT_REMINDER_HOURS)
 
 
 class TsTzRange(Func):
@@ -70,6 +79,9 @@ class SchedulingSettings(models.Model):
     buffer_minutes = models.PositiveSmallIntegerField(default=0)
     minimum_notice_minutes = models.PositiveIntegerField(default=DEFAULT_MINIMUM_NOTICE_MINUTES)
     group_capacity = models.PositiveSmallIntegerField(default=DEFAULT_GROUP_CAPACITY)
+    # Hours before a session its Rally-panel participant is emailed a reminder; empty: none.
+    reminder_hours = ArrayField(models.PositiveSmallIntegerField(),
+                                default=default_reminder_hours, blank=True)
     updated_at = models.DateTimeField()
 
     class Meta:
@@ -169,11 +181,13 @@ class Session(models.Model):
         NO_SHOW = "no_show", "No-show"
         CANCELED = "canceled", "Canceled"
 
-    # Written once: where a session may go from each status.
+    # Written once: where a session may go from each status. After its end a session is
+    # Completed (by the host, or by itself at its end time, SPEC C5/I2); until its incentive
+    # is sent a host may still mark it No-show, and Undo that (services check the payout).
     TRANSITIONS = {
         Status.UPCOMING: {Status.COMPLETED, Status.NO_SHOW, Status.CANCELED},
-        Status.COMPLETED: set(),
-        Status.NO_SHOW: set(),
+        Status.COMPLETED: {Status.NO_SHOW},
+        Status.NO_SHOW: {Status.COMPLETED},
         Status.CANCELED: set(),
     }
 
@@ -209,6 +223,9 @@ class Session(models.Model):
                                              on_delete=models.SET_NULL, related_name="+")
     calendar_sequence_written = models.IntegerField(default=-1)
     status_changed_at = models.DateTimeField(null=True, blank=True)
+    # Completed by itself at its end time, nobody having marked it (SPEC C5): a host's
+    # "Completed" confirms it (and clears this).
+    completed_automatically = models.BooleanField(default=False)
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField()
 
@@ -254,6 +271,58 @@ class Session(models.Model):
     @property
     def ics_uid(self):
         return f"session-{self.id}@rally"
+
+
+class SessionReminder(models.Model):
+    """One reminder email due before one session of a Rally-panel participant (SPEC P8).
+
+    Rows are planned when the session is booked and again when it moves (the session's
+    `sequence` names the time they remind of: a reschedule withdraws the pending ones and
+    plans new ones, a cancel withdraws them). The panel's sweeper claims due rows with
+    SKIP LOCKED (Pending → Sending), emails them after the claim commits, and records
+    Sent with the contact history, so each goes out once.
+    """
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        WITHDRAWN = "withdrawn", "Withdrawn"
+        SKIPPED = "skipped", "Skipped"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    workspace = models.ForeignKey("rally.Workspace", on_delete=models.CASCADE, related_name="+")
+    study = models.ForeignKey("studies.Study", on_delete=models.CASCADE, related_name="+")
+    session = models.ForeignKey("Session", on_delete=models.CASCADE, related_name="reminders")
+    # The session's `sequence` (its time) this reminder is about, and how long before.
+    session_sequence = models.PositiveIntegerField()
+    hours_before = models.PositiveSmallIntegerField()
+    session_starts_at = models.DateTimeField()
+    due_at = models.DateTimeField()
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    note = models.CharField(max_length=300, blank=True)  # why withdrawn or skipped; last error
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["due_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["session", "session_sequence", "hours_before"],
+                                    name="session_reminder_once_per_time_and_offset"),
+            models.CheckConstraint(condition=Q(hours_before__gte=1),
+                                   name="session_reminder_hours_positive"),
+        ]
+        indexes = [
+            # The sweeper's query: what is due and not sent yet.
+            models.Index(fields=["due_at"], condition=Q(state__in=["pending", "sending"]),
+                         name="session_reminder_due"),
+        ]
+
+    def __str__(self):
+        return f"Reminder {self.hours_before} h before session {self.session_id}"
 
 
 def default_date_range(today):

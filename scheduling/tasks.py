@@ -1,10 +1,11 @@
-"""Scheduling's background work: calendar messages to hosts and guests, and hosts' own
-calendars (reading busy time, writing sessions back)."""
+"""Scheduling's background work: calendar messages to hosts and guests; ended sessions
+nobody marked complete at their end time; hosts' own calendars (reading busy time, writing
+sessions back)."""
 
 from celery import shared_task
 
 from rally import clock
-from scheduling import host_calendars, ics
+from scheduling import host_calendars, ics, services
 from scheduling.calendar_reading import CalendarUnreadable
 
 
@@ -25,6 +26,10 @@ def session_invites_sweep():
                                session_id)
 
 
+@shared_task(name="scheduling.sessions_sweep", ignore_result=True)
+def sessions_sweep():
+    """Beat: ended sessions nobody marked count as completed (SPEC C5, I2)."""
+    return services.sessions_sweep()
 @shared_task(name="scheduling.host_calendar_sync", ignore_result=True)
 def host_calendar_sync(calendar_id):
     """Read one host's calendar now ("Refresh", or just connected)."""

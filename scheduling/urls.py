@@ -10,6 +10,8 @@ urlpatterns = [
     path("sessions/<uuid:session_id>/mark/", views.session_mark, name="session_mark"),
     path("sessions/<uuid:session_id>/complete-and-pay/", views.session_complete_and_pay,
          name="session_complete_and_pay"),
+    path("sessions/<uuid:session_id>/cancel/", views.session_cancel_by_host,
+         name="session_cancel_by_host"),
     path("calendar/", views.calendar, name="calendar"),
     path("account/calendar/", views.account_calendar, name="account_calendar"),
     path("account/calendar/refresh/", views.account_calendar_refresh,

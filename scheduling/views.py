@@ -15,7 +15,7 @@ from django.utils.http import urlencode
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
-from billing.payouts import payouts_sent_of
+from participants.consent import AGREE_FIRST, consent_asked, consent_booking_problem
 from rally import clock
 from rally.permissions import Permission
 from rally.selectors import require_permission, workspace_members
@@ -111,7 +111,15 @@ def booking(request, token):
 def _booking_render(request, *, application, study, session, zone, slots, open_for_booking,
                     changing=False, error="", status=200):
     upcoming = session if session and session.status == Session.Status.UPCOMING else None
+    # A Rally-panel study's consent form, when this person has not agreed to it yet (SPEC P7):
+    # they agree here before the times are offered.
+    consent_problem = "" if upcoming else consent_booking_problem(
+        study=study, participant=application.participant)
+    if consent_problem:
+        open_for_booking = open_for_booking and consent_problem == AGREE_FIRST
     return render(request, "scheduling/booking.html", {
+        "consent": consent_asked(study) if consent_problem == AGREE_FIRST else None,
+        "consent_problem": consent_problem,
         "application": application,
         "participant_name": application.participant.display_name,
         "study": study,
@@ -122,7 +130,8 @@ def _booking_render(request, *, application, study, session, zone, slots, open_f
         "days": slots_by_local_day(slots, zone),
         "open_for_booking": open_for_booking,
         "closed": study.status == Status.CLOSED,
-        "show_slots": open_for_booking and (upcoming is None or changing or bool(error)),
+        "show_slots": (open_for_booking and not consent_problem
+                       and (upcoming is None or changing or bool(error))),
         "error": error,
         "token": request.resolver_match.kwargs["token"],
     }, status=status)
@@ -143,6 +152,13 @@ def _booking_post(request, invitation, application, study, scheduling, session):
     else:
         action, raw_time = request.POST.get("action", "book"), request.POST.get("starts_at")
     try:
+        if action == "consent" and not as_json:
+            services.booking_consent_agree(invitation=invitation,
+                                           version_number=request.POST.get("consent_version"))
+            messages.success(request, "Thank you: you agreed to the consent form. Choose a "
+                                      "time below.")
+            return redirect(reverse("scheduling:booking", kwargs={"token": invitation.token})
+                            + "?" + urlencode({"tz": zone}))
         if action == "cancel":
             result = services.session_cancel(invitation=invitation)
         else:
@@ -237,8 +253,9 @@ def study_scheduling(request, study_id):
     if not can_edit:
         for field in form.fields.values():
             field.disabled = True
-    sessions = selectors.sessions_for_study(study=study)
     now = clock.now()
+    sessions = selectors.sessions_with_outcomes(
+        study=study, sessions=selectors.sessions_for_study(study=study), now=now)
     return render(request, "scheduling/study_scheduling.html", {
         **_study_page_context(membership, study),
         "can_edit": can_edit,
@@ -248,9 +265,11 @@ def study_scheduling(request, study_id):
         "viewer_zone": _viewer_zone(request.user),
         "zones": time_zone_choices(),
         "now": now,
-        "markable": {s.pk for s in sessions if s.status == Session.Status.UPCOMING
-                     and s.ends_at <= now
+        "markable": {s.pk for s in sessions if s.outcome.ended
                      and services.session_may_be_marked_by(membership, s, study=study)},
+        "changeable": {s.pk for s in sessions if s.status == Session.Status.UPCOMING
+                       and s.starts_at > now
+                       and services.session_may_be_marked_by(membership, s, study=study)},
         "payable": _payable(membership, study, sessions, now),
         "calendar_flags": host_calendars.calendar_flags_for_hosts(
             [host.pk for host in scheduling.hosts.all()]),
@@ -259,14 +278,13 @@ def study_scheduling(request, study_id):
 
 def _payable(membership, study, sessions, now):
     """Sessions whose menu offers "Complete & Send payment": ended, not a No-show or
-    canceled, incentive not yet sent (UI studies only)."""
+    canceled, participant not rejected, incentive not yet sent (UI studies only)."""
     if not study.is_user_interviews or not services.study_incentives_payable_by(
             membership, study):
         return set()
-    candidates = [s.pk for s in sessions if s.ends_at <= now
-                  and s.status in (Session.Status.UPCOMING, Session.Status.COMPLETED)]
-    sent = payouts_sent_of(candidates)
-    return {pk for pk in candidates if pk not in sent}
+    return {s.pk for s in sessions if s.ends_at <= now and not s.outcome.incentive_sent
+            and s.status in (Session.Status.UPCOMING, Session.Status.COMPLETED)
+            and s.application.status != "rejected"}
 
 
 def _workspace_session_or_404(membership, session_id):
@@ -290,7 +308,31 @@ def session_mark(request, session_id):
     except ValueError:
         messages.error(request, "A session can be marked Completed or No-show.")
     else:
-        messages.success(request, "Session marked.")
+        messages.success(request, {
+            "completed": "Session marked Completed." if session.status != "no_show"
+            else "No-show undone: the session is Completed and its incentive is due again.",
+            "no_show": "Session marked No-show: its incentive will not be sent.",
+        }.get(request.POST.get("status", ""), "Session marked."))
+    return redirect("scheduling:study_scheduling", study_id=session.study_id)
+
+
+@login_required
+@require_POST
+def session_cancel_by_host(request, session_id):
+    """A host's "Cancel" or "Reschedule" of an Upcoming session (SPEC C5)."""
+    membership = require_permission(request.membership, Permission.VIEW)
+    session = _workspace_session_or_404(membership, session_id)
+    reason = request.POST.get("reason", "cancel")
+    try:
+        services.session_cancel_by_host(membership=membership, session_id=session.pk,
+                                        reason=reason)
+    except services.SchedulingError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, "Session canceled. The participant can book another time "
+                                  "from their booking link." if reason == "cancel" else
+                         "The participant is asked to choose a new time from their booking "
+                         "link.")
     return redirect("scheduling:study_scheduling", study_id=session.study_id)
 
 
