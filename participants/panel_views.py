@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from participants import imports, selectors, services
 from participants import properties as props
+from participants.consent import consent_agreements_for_participant
 from participants.imports import ImportFileError
 from participants.models import PanelImport
 from participants.panel_forms import (
@@ -330,6 +331,7 @@ def panel_profile(request, participant_id):
     applications, contacts = selectors.panel_person_history(participant=person)
     return render(request, "participants/panel_profile.html", {
         "person": person,
+        "agreements": list(consent_agreements_for_participant(person)),
         "values": [{"definition": d, "value": props.display(d, person.properties.get(d.key))}
                    for d in definitions],
         "applications": applications,

@@ -275,6 +275,8 @@ def reports(request):
             "session": hours_words(workspace.median_hours_to_first_session),
             "fill": days_words(workspace.median_days_to_fill),
             "show_rate": percent_words(workspace.show_rate),
+            "with_reminders": percent_words(workspace.with_reminders.show_rate),
+            "without_reminders": percent_words(workspace.without_reminders.show_rate),
         },
         "chart": funnel_chart(workspace.funnel),
         "medians": {"qualified": m.MEDIAN_MINUTES_TO_QUALIFIED,

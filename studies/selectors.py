@@ -216,3 +216,15 @@ def screener_version_questions(study, version):
 
 def screener_versions(study):
     return list(study.screener_versions.select_related("created_by").order_by("-number"))
+
+
+def consent_version_current(study):
+    """The consent form version participants agree to now, or None (no consent form)."""
+    if not study.consent_form:
+        return None
+    return study.consent_versions.order_by("-number").first()
+
+
+def consent_versions(study):
+    """Every version of the study's consent form, newest first."""
+    return list(study.consent_versions.order_by("-number").select_related("created_by"))

@@ -11,7 +11,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
 from rally.permissions import Permission
-from rally.selectors import activity_for_workspace, require_permission, workspace_members
+from rally.selectors import activity_feed, require_permission, workspace_members
 from studies import lifecycle, locations, pages, selectors, services
 from studies.forms import AudienceSettingsForm, PlanForm, StudyCreateForm
 from studies.models import (
@@ -164,8 +164,7 @@ def _overview(request, study, problems=None, status=200):
             Permission.EDIT_STUDY) and not study.is_template else [],
         "publish_problems": problem_links,
         "publish_checklist": checklist,
-        "activity": activity_for_workspace(request.membership.workspace, study_id=study.id,
-                                           limit=5),
+        "activity": activity_feed(membership=request.membership, study_id=study.id, limit=5),
     }, status=status)
 
 
@@ -299,11 +298,13 @@ def study_duplicate(request, study_id):
 def study_plan(request, study_id):
     study = _study(request, study_id)
     members = list(workspace_members(request.membership.workspace))
+    team_args = {"team_editable": lifecycle.study_team_changeable_by(request.membership, study),
+                 "user_id": request.user.pk}
     if request.method == "POST":
         require_permission(request.membership, Permission.EDIT_STUDY)
         # Read-only fields keep the study's values (a disabled field reads its initial value).
         form = PlanForm(request.POST, initial=PlanForm.initial_for(study), study=study,
-                        members=members)
+                        members=members, **team_args)
         if form.is_valid():
             try:
                 services.study_update_plan(membership=request.membership, study=study,
@@ -314,7 +315,8 @@ def study_plan(request, study_id):
                 messages.success(request, "Saved the plan.")
                 return redirect("studies:study_plan", study_id=study.id)
     else:
-        form = PlanForm(initial=PlanForm.initial_for(study), study=study, members=members)
+        form = PlanForm(initial=PlanForm.initial_for(study), study=study, members=members,
+                        **team_args)
     if not pages.study_editable(request.membership, study):
         for field in form.fields.values():
             field.disabled = True
@@ -322,6 +324,7 @@ def study_plan(request, study_id):
         "form": form,
         "cost": _cost_from_form(study, form),
         "publish_needs": _publish_needs(study),
+        "consent_versions": selectors.consent_versions(study),
     }, status=400 if form.errors else 200)
 
 
@@ -550,6 +553,6 @@ def study_criterion_remove(request, study_id, slug):
 def study_activity(request, study_id):
     study = _study(request, study_id)
     return _render_study(request, study, "activity", "studies/study_activity.html", {
-        "activity": activity_for_workspace(request.membership.workspace, study_id=study.id,
-                                           limit=200),
+        "activity": activity_feed(membership=request.membership, study_id=study.id,
+                                  limit=200),
     })

@@ -8,12 +8,40 @@
     if (target.matches && target.matches("select[data-autosubmit]")) target.form.submit();
   });
 
-  // Forms marked data-confirm ask before submitting (destructive actions).
+  // Forms (or their submit buttons) marked data-confirm ask first, in Rally's own dialog
+  // (#confirm-dialog in the base layout), never the browser's confirm(): data-confirm is the
+  // question, data-confirm-text what will happen, data-confirm-button the action's label
+  // and data-confirm-danger a destructive action. Without JavaScript the form just submits.
+  var pendingConfirm = null;
   document.addEventListener("submit", function (event) {
     var form = event.target;
-    var question = form.getAttribute && form.getAttribute("data-confirm");
-    if (question && !window.confirm(question)) event.preventDefault();
+    if (!form.getAttribute) return;
+    var source = event.submitter && event.submitter.hasAttribute("data-confirm") ? event.submitter : form;
+    var question = source.getAttribute("data-confirm");
+    var dialog = document.getElementById("confirm-dialog");
+    if (!question || !dialog) return;
+    if (form.rallyConfirmed) { form.rallyConfirmed = false; return; }
+    event.preventDefault();
+    event.stopImmediatePropagation();
+    var accept = document.getElementById("confirm-dialog-accept");
+    document.getElementById("confirm-dialog-title").textContent = question;
+    document.getElementById("confirm-dialog-text").textContent = source.getAttribute("data-confirm-text") || "";
+    accept.textContent = source.getAttribute("data-confirm-button") || "Confirm";
+    accept.className = "button " + (source.hasAttribute("data-confirm-danger") ? "button--danger" : "button--primary");
+    pendingConfirm = {form: form, submitter: event.submitter || null};
+    dialog.rallyOpener = event.submitter || document.activeElement;
+    dialog.showModal();
+    accept.focus();
   }, true);
+  document.addEventListener("click", function (event) {
+    if (!event.target.closest || !event.target.closest("#confirm-dialog-accept") || !pendingConfirm) return;
+    var pending = pendingConfirm;
+    pendingConfirm = null;
+    document.getElementById("confirm-dialog").close();
+    pending.form.rallyConfirmed = true;
+    if (pending.submitter && pending.form.requestSubmit) pending.form.requestSubmit(pending.submitter);
+    else pending.form.submit();
+  });
 
   // Three-dots menus (WAI-ARIA menu button): arrows move, Escape closes and returns focus.
   function menuItems(list) { return Array.prototype.slice.call(list.querySelectorAll("[role=menuitem]")); }

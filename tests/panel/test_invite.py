@@ -191,7 +191,7 @@ def test_only_admins_change_the_rules(admin, ops_manager):
     assert ActivityEntry.objects.filter(action="panel.rules_changed").count() == 1
 
 
-@pytest.mark.parametrize("days", ["0", "-3", "abc", "366", "1.5"])
+@pytest.mark.parametrize("days", ["0", "-3", "abc", "366", "1.5", "²", "١٠", "1e1", "1_0"])
 def test_bad_rule_values_change_nothing(admin, days):
     with pytest.raises(ValidationError) as error:
         services.panel_rules_update(membership=admin, recent_contact_days=days,
