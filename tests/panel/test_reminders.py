@@ -173,8 +173,9 @@ def test_changing_the_settings_replans_upcoming_sessions(panel_study, researcher
     form = {"hosts": [str(researcher.user.pk)], "time_zone": "America/New_York",
             "start_date": "2026-06-01", "end_date": "2026-06-12", "buffer_minutes": "0",
             "minimum_notice_minutes": "120", "meeting_url": "https://meet.example.com/x",
-            "hours_0": "09:00-17:00", "hours_1": "09:00-17:00", "hours_2": "09:00-17:00",
-            "hours_3": "09:00-17:00", "hours_4": "09:00-17:00", "reminder_hours": ["48", "2"]}
+            **{f"hours_{day}_0_{end}": hour for day in range(5)
+               for end, hour in (("start", "09:00"), ("end", "17:00"))},
+            "reminder_hours": ["48", "2"]}
     response = client.post(url, form)
     assert response.status_code == 302, response.content.decode()[:2000]
     pending = sorted(SessionReminder.objects.filter(session=session, state=State.PENDING)
