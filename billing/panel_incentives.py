@@ -19,7 +19,6 @@ from django.db import transaction
 from billing.models import (
     PAYMENT_METHODS,
     AccountKind,
-    Budget,
     Payout,
     Transfer,
     TransferKind,
@@ -29,6 +28,7 @@ from billing.services import (
     FundsShortError,
     _account,
     _available_account,
+    _budget_locked,
     _lock_study,
     _transfer,
     account_balance,
@@ -73,7 +73,7 @@ def panel_incentive_record(*, budget, study_id, study_name, application_id, part
     payout = (Payout.objects.select_for_update().filter(
         application_id=application_id, study_id=study_id, paid_by_team=True,
         state=Payout.State.NOT_SENT).order_by("created_at").first())
-    budget = Budget.objects.select_for_update().select_related("workspace").get(pk=budget.pk)
+    budget = _budget_locked(budget.pk)
     available_account = _available_account(budget)
     available = account_balance(available_account)
     if amount > available:

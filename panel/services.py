@@ -31,6 +31,7 @@ from participants.services import (
 )
 from rally import clock
 from rally.models import PropertyDefinition, PropertyType
+from rally.numbers import count_parse
 from rally.permissions import Permission, Role
 from rally.services import activity_record
 from scheduling.models import Session
@@ -55,13 +56,10 @@ def _rule_value(value, *, field_name, maximum, words):
     if not text:
         return None
     try:
-        number = int(text)
-    except ValueError:
-        raise ValidationError({field_name: f"Enter {words} as a whole number, or leave it "
-                                           f"empty to turn the rule off."}) from None
-    if not 1 <= number <= maximum:
-        raise ValidationError({field_name: f"Enter {words} from 1 to {maximum}."})
-    return number
+        return count_parse(text, label=words, minimum=1, maximum=maximum)
+    except ValidationError as error:
+        raise ValidationError({field_name: f"{error.messages[0]} Leave it empty to turn the "
+                                           f"rule off."}) from None
 
 
 @transaction.atomic(durable=True)
@@ -139,7 +137,7 @@ def _ids(values):
 
 
 def invitation_subject(study):
-    return f"You're invited: {study.name}"[:200]
+    return f"You're invited: {study.participant_title}"[:200]
 
 
 @transaction.atomic(durable=True)
@@ -169,7 +167,7 @@ def panel_invite(*, membership, study, participant_ids, override=False, override
     if len(ids) > INVITE_BATCH_MAX:
         raise ValidationError(f"Invite at most {INVITE_BATCH_MAX} people at a time: narrow "
                               f"the filter.")
-    study = (Study.objects.select_for_update().select_related("workspace")
+    study = (Study.objects.select_for_update(of=("self",)).select_related("workspace")
              .filter(pk=study.pk, workspace_id=membership.workspace_id).first())
     if study is None:
         raise PermissionDenied
@@ -322,7 +320,7 @@ def _booking_email(invitation, application):
 
 
 def booking_subject(study):
-    return f"Choose a time: {study.name}"[:200]
+    return f"Choose a time: {study.participant_title}"[:200]
 
 
 def booking_email_send(*, invitation_id):
@@ -368,7 +366,7 @@ def booking_emails_due(*, now, grace_seconds=60, limit=200):
 def participant_opt_out(*, participant_id):
     """The person unsubscribed from the workspace's panel emails (their own link). Doing it
     twice keeps the first time. Returns the participant."""
-    person = (Participant.objects.select_for_update().select_related("workspace")
+    person = (Participant.objects.select_for_update(of=("self",)).select_related("workspace")
               .filter(pk=participant_id, kind=Participant.Kind.PANEL).first())
     if person is None:
         raise links.LinkInvalid("This unsubscribe link is not valid any more.")
@@ -484,7 +482,7 @@ def panel_application_submit(*, invitation_id, answers, consent_version=None):
                   .select_related("participant").filter(pk=invitation_id).first())
     if invitation is None:
         raise ApplicationRefused("This screener link is not valid any more.")
-    study = Study.objects.select_for_update().select_related("workspace").get(
+    study = Study.objects.select_for_update(of=("self",)).select_related("workspace").get(
         pk=invitation.study_id)
     invitation.study = study
     person = invitation.participant

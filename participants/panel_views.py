@@ -536,6 +536,9 @@ def _preview(membership, panel_import, checked, definitions):
     return {
         "checked": checked,
         "preview_columns": [label for _, label in preview_columns],
+        # An address is one long word: only its cell may break anywhere.
+        "email_index": next((index for index, (target, _) in enumerate(preview_columns)
+                             if target == "email"), None),
         "preview_rows": [{"row": person.row, "existing": person.email in existing,
                           "cells": [cell(person, target) for target, _ in preview_columns]}
                          for person in checked.people[:imports.PREVIEW_ROWS]],

@@ -167,7 +167,10 @@ def applicant_profile(request, study_id, application_id):
         "participant": application.participant,
         "screener": review.screener_answers(application),
         "matched": review.criteria_described(application.matched_criteria),
-        "unmet": review.criteria_described(application.unmet_criteria),
+        "unmet": review.unmet_described(application, study),
+        "properties": review.profile_properties(
+            application.participant,
+            show_pii=request.membership.allows(Permission.MANAGE_PANEL)),
         "history": review.participant_history(application=application),
         "operation": progress.get(application.pk),
         "previous_url": profile_url(previous_id),

@@ -25,7 +25,7 @@ from django.db.models import (
     When,
 )
 
-from billing.models import Transfer, TransferKind
+from billing.models import ZERO, Transfer, TransferKind
 from billing.money import CENT
 from participants.models import Application
 from participants.selectors import SEAT_HOLDING
@@ -170,9 +170,11 @@ def _reminded(study_ids):
 
 def _spent(study_ids):
     """Fees and incentives charged to each study in the ledger (SPEC B4)."""
-    rows = (Transfer.objects.filter(study_id__in=study_ids,
-                                    kind__in=[TransferKind.FEE, TransferKind.INCENTIVE])
-            .order_by().values("study_id").annotate(total=Sum("amount")))
+    rows = (Transfer.objects.filter(study_id__in=study_ids, kind__in=[
+        TransferKind.FEE, TransferKind.INCENTIVE, TransferKind.UNPAID])
+            .order_by().values("study_id").annotate(
+                total=Sum("amount", filter=~Q(kind=TransferKind.UNPAID), default=ZERO)
+                - Sum("amount", filter=Q(kind=TransferKind.UNPAID), default=ZERO)))
     return {row["study_id"]: row["total"] for row in rows}
 
 
@@ -276,7 +278,9 @@ def study_metrics(studies):
             limit = row["participation_limit"]
             metrics.filled = filled_at is not None or (limit is not None
                                                        and metrics.seats_taken >= limit)
-            if filled_at is not None:
+            # A fill from before this start (an earlier, declined start) has no duration
+            # here: "Filled", never "0 days".
+            if filled_at is not None and filled_at > start:
                 metrics.days_to_fill = _hours(filled_at - start) / 24
         metrics.qualified_verdict = _verdict(
             metrics.minutes_to_first_qualified, MEDIAN_MINUTES_TO_QUALIFIED, "minutes",

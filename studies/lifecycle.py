@@ -64,6 +64,14 @@ def study_on_team(study, user):
     return study.team.filter(pk=user.pk).exists()
 
 
+def study_team_changeable_by(membership, study):
+    """SPEC W3: an Admin, an Ops Manager or the study's owner changes its team."""
+    if membership is None or membership.workspace_id != study.workspace_id:
+        return False
+    return membership.allows(Permission.CHANGE_STUDY_TEAM) or (
+        study.owner_id == membership.user_id and membership.allows(Permission.EDIT_STUDY))
+
+
 def transition_allowed(*, membership, study, to):
     transition = TRANSITIONS.get((Status(study.status), Status(to)))
     if transition is None or study.is_template:

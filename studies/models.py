@@ -49,6 +49,8 @@ UI_STUDY_TYPES = frozenset({StudyType.INTERVIEW, StudyType.GROUP_INTERVIEW,
                             StudyType.UNMODERATED_TEST})
 SURVEY_SOURCE_REASON = ("User Interviews recruits for Interview, Group Interview and "
                         "Unmoderated Test studies only, not for Surveys.")
+#: What participants see when the team has not written a participant-facing title.
+PARTICIPANT_TITLE_FALLBACK = "Research study"
 CONSENT_FORM_REASON = ("Not available for User Interviews studies: User Interviews collects "
                        "consent from its own participants.")
 
@@ -71,7 +73,9 @@ class Study(models.Model):
     team = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True,
                                   related_name="team_studies")
 
-    # Plan (SPEC S4)
+    # Plan (SPEC S4). `name` is the team's own; participants see `public_title` (or a neutral
+    # title) and the external description, never the name.
+    public_title = models.CharField(max_length=200, blank=True)
     external_description = models.TextField(blank=True)
     participation_limit = models.PositiveIntegerField(null=True, blank=True)
     incentive_amount = models.DecimalField(max_digits=13, decimal_places=2, null=True,
@@ -133,6 +137,11 @@ class Study(models.Model):
 
     def __str__(self):
         return self.name
+
+    @property
+    def participant_title(self):
+        """The title participants see: on booking and test pages, in emails, at UI."""
+        return self.public_title or PARTICIPANT_TITLE_FALLBACK
 
     @property
     def is_user_interviews(self):
