@@ -668,6 +668,9 @@ def session_cancel_by_host(*, membership, session_id, reason="cancel"):
     _status_set(session, Session.Status.CANCELED, now=now)
     session.sequence += 1
     session.save(update_fields=["sequence"])
+    reminders.session_reminders_withdraw(
+        session=session, now=now, reason="A host canceled the session"
+        + (" to find another time." if reason == "reschedule" else "."))
     _group_seat_release(session.group_slot)
     _application_status_follow(application, Application.Status.INVITED)
     _ui_outbox(session=session, operation="cancel_session", keep_seat=True)

@@ -266,3 +266,14 @@ def test_an_overdue_reminder_gives_way_to_a_later_one_due_too(panel_study, froze
     assert "your session starts in 1 hour" in mail.outbox[-1].subject
     states = {hours: state for hours, _due, state in _planned(session)}
     assert states == {24: State.SKIPPED, 1: State.SENT}
+
+
+def test_a_host_cancel_withdraws_the_reminders_and_a_new_booking_plans_new_ones(
+        panel_study, researcher, frozen_clock):
+    application = _invited(panel_study)
+    first = _book(application, TUESDAY_TEN_NY)
+    scheduling.session_cancel_by_host(membership=researcher, session_id=first.pk,
+                                      reason="reschedule")
+    assert {state for _h, _d, state in _planned(first)} == {State.WITHDRAWN}
+    second = _book(application, WEDNESDAY_TEN_NY)  # the participant picks another time
+    assert [state for _h, _d, state in _planned(second)] == [State.PENDING, State.PENDING]
