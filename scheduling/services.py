@@ -853,8 +853,13 @@ def _sessions_complete_locked(*, application_ids, now, skip_locked, actor):
                    subject=_outcome_subject(session, "complete_session"))
         name = session.application.participant.display_name
         payout = session_payout_schedule(session=session, actor=actor)
-        due = f"; the incentive is sent automatically on {_utc_words(payout.due_at)} " \
-              f"unless it is marked No-show" if payout is not None else ""
+        if payout is None:
+            due = ""
+        elif payout.paid_by_team:
+            due = f"; its incentive is due on {_utc_words(payout.due_at)}, paid by the team"
+        else:
+            due = f"; the incentive is sent automatically on {_utc_words(payout.due_at)} " \
+                  f"unless it is marked No-show"
         user, label = (None, actor) if isinstance(actor, str) else (actor, "")
         activity_record(workspace=session.study.workspace, actor=user, actor_label=label,
                         action="session.completed_automatically", study_id=session.study_id,
