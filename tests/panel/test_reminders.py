@@ -36,7 +36,9 @@ def frozen_clock():
 
 @pytest.fixture
 def panel_study(workspace, researcher, frozen_clock):
-    study = PanelStudyFactory(workspace=workspace, owner=researcher.user, name="Panel diary")
+    # Participants read the public title; the team's name stays internal.
+    study = PanelStudyFactory(workspace=workspace, owner=researcher.user,
+                              name="Q3 diary study (internal)", public_title="Panel diary")
     SchedulingSettingsFactory(study=study, meeting_url="https://meet.example.com/rally-diary")
     return study
 
@@ -252,7 +254,8 @@ def test_reports_compare_the_show_rate_with_and_without_reminders(
     Application.objects.filter(pk=_invited(plain).pk).update(status="no_show")
     rows = {row.name: row for row in metrics.study_metrics(
         type(panel_study).objects.filter(pk__in=[panel_study.pk, plain.pk]))}
-    assert rows["Panel diary"].reminders_sent and not rows["No reminders"].reminders_sent
+    assert rows["Q3 diary study (internal)"].reminders_sent
+    assert not rows["No reminders"].reminders_sent
     summary = metrics.workspace_metrics(list(rows.values()))
     assert (summary.with_reminders.show_rate, summary.without_reminders.show_rate) == (1.0, 0.0)
     html = client_for(admin).get(reverse("recruitment:reports")).content.decode()
