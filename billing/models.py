@@ -352,6 +352,11 @@ class ReceiptEmail(models.Model):
         return f"Email of {self.receipt_id} ({'sent' if self.sent_at else 'not sent'})"
 
 
+#: How a team pays its own panel participants (outside Rally; "Mark as paid" records it).
+PAYMENT_METHODS = {"gift_card": "Gift card", "bank_transfer": "Bank transfer", "cash": "Cash",
+                   "other": "Other"}
+
+
 class Payout(models.Model):
     """One session's incentive payment through User Interviews (SPEC I1–I3). At most one per
     session. Its id is the `externalId` UI pays under, so any retry names the same payment."""
@@ -370,14 +375,18 @@ class Payout(models.Model):
         AT_CLOSE = "at_close", "Automatic at close"  # settled by closing the study (B5)
 
     # Written once: where a payout may go from each state. Failed may be sent again (Retry);
+    # UI's own failure of a sent payment also ends it failed. A payout held by a No-show
+    # (Canceled) is due again when the No-show is undone before anything was sent.
     # UI's own failure of a sent payment also ends it failed.
+    # A payout the team pays itself (a Rally-panel participant's, `paid_by_team`) is never
+    # sent: it goes from Not sent to Paid by "Mark as paid" (billing.panel_incentives).
     TRANSITIONS = {
-        State.NOT_SENT: {State.SENDING, State.CANCELED},
+        State.NOT_SENT: {State.SENDING, State.CANCELED, State.PAID},
         State.SENDING: {State.SENT, State.PAID, State.FAILED},
         State.SENT: {State.PAID, State.FAILED},
         State.PAID: set(),
         State.FAILED: {State.SENDING},
-        State.CANCELED: set(),
+        State.CANCELED: {State.NOT_SENT},
     }
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -399,12 +408,25 @@ class Payout(models.Model):
     sent_at = models.DateTimeField(null=True, blank=True)  # moved to Sending
     accepted_at = models.DateTimeField(null=True, blank=True)  # UI took it (Sent)
     confirmed_at = models.DateTimeField(null=True, blank=True)  # UI says paid
+    # Rally-panel incentives: the team pays them itself (gift card, bank, cash), never User
+    # Interviews; "Mark as paid" records how, the reference and the budget it came from.
+    paid_by_team = models.BooleanField(default=False)
+    paid_method = models.CharField(max_length=20, blank=True)
+    paid_reference = models.CharField(max_length=150, blank=True)
+    paid_budget = models.ForeignKey("Budget", null=True, blank=True, on_delete=models.PROTECT,
+                                    related_name="+")
+    paid_by_label = models.CharField(max_length=200, blank=True)
     updated_at = models.DateTimeField()
 
     class Meta:
         ordering = ["-created_at"]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gte=0), name="payout_amount_not_negative"),
+            # The team's own payouts never reach User Interviews.
+            models.CheckConstraint(
+                condition=Q(paid_by_team=False) | Q(state__in=["not_sent", "paid", "canceled"],
+                                                    ui_payment_id=""),
+                name="payout_paid_by_team_never_sent"),
         ]
         indexes = [
             # The sweeper's query: due, not yet sent.
@@ -421,6 +443,11 @@ class Payout(models.Model):
         return state in self.TRANSITIONS[self.State(self.state)]
 
     @property
+    def paid_method_label(self):
+        """How the team paid it ("Gift card"), for a payout paid by the team."""
+        return PAYMENT_METHODS.get(self.paid_method, "")
+
+    @property
     def ui_trigger(self):
         """The trigger UI knows (UI_API: manual | auto_24h): a payout settled by closing the
         study was not asked for by a person, so it is automatic there too."""
@@ -430,6 +457,6 @@ class Payout(models.Model):
     def session_ended_at(self):
         """The end of the session paid for: a payout is always due 24 hours after it
         (billing.payouts.payout_schedule)."""
-        from billing.payouts import PAYOUT_DELAY
+        from billing.incentive_due import INCENTIVE_DELAY
 
-        return self.due_at - PAYOUT_DELAY
+        return self.due_at - INCENTIVE_DELAY

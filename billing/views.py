@@ -34,8 +34,12 @@ def _is_htmx(request):
 
 
 def _permissions(membership):
+    """What the budgets pages' actions and their shared dialogs (billing/_dialogs.html) need:
+    every page that includes the "New budget" dialog gets its form."""
+    can_manage = membership.allows(Permission.MANAGE_BUDGETS)
     return {"can_add_funds": membership.allows(Permission.ADD_FUNDS),
-            "can_manage_budgets": membership.allows(Permission.MANAGE_BUDGETS)}
+            "can_manage_budgets": can_manage,
+            "create_form": BudgetCreateForm() if can_manage else None}
 
 
 def _safe_next(request, fallback):
@@ -57,8 +61,7 @@ def _budgets_context(request, membership, tab):
         available=sum((b.figures.available for b in budgets), ZERO),
         reserved=sum((b.figures.reserved for b in budgets), ZERO),
         spent=sum((b.figures.spent for b in budgets), ZERO))
-    return {"tab": tab, "budgets": budgets, "totals": totals, **_permissions(membership),
-            "create_form": BudgetCreateForm()}
+    return {"tab": tab, "budgets": budgets, "totals": totals, **_permissions(membership)}
 
 
 @login_required
@@ -222,8 +225,11 @@ def funds_add(request, budget_id):
                 response = render(request, "billing/funds_add.html#funds_done", {
                     "budget": budget, "message": message, "next": next_url,
                     "inline": inline})
+                # A dialog that refreshes on this event replaces the confirmation below:
+                # rally.js then says the message itself.
                 response["HX-Trigger"] = json.dumps({"fundsAdded": {
-                    "budget": str(budget.pk), "available": str(available)}})
+                    "budget": str(budget.pk), "available": str(available),
+                    "message": message}})
                 return response
             messages.success(request, message)
             return redirect(next_url)

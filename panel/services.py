@@ -20,7 +20,8 @@ from billing.services import budget_default_ensure
 from panel import links
 from panel.models import EMAIL_MAX_ATTEMPTS, PanelInvitation, PanelRules
 from panel.selectors import candidates_for
-from participants.models import Application, Contact, Participant
+from participants.consent import consent_agree, consent_asked, consent_version_parse
+from participants.models import Application, ConsentAgreement, Contact, Participant
 from participants.selectors import study_has_free_seat
 from participants.services import (
     contact_record,
@@ -118,6 +119,9 @@ def study_invite_problem(study):
         return "The study is paused: change its status to Active to invite people."
     if study.status == Status.CLOSED:
         return "The study is closed: it no longer invites anyone."
+    if study.consent_required and not study.consent_form:
+        return ("The study requires consent but has no consent form: write it on the Plan "
+                "tab before inviting people.")
     return ""
 
 
@@ -133,7 +137,7 @@ def _ids(values):
 
 
 def invitation_subject(study):
-    return f"You're invited: {study.name}"[:200]
+    return f"You're invited: {study.participant_title}"[:200]
 
 
 @transaction.atomic(durable=True)
@@ -316,7 +320,7 @@ def _booking_email(invitation, application):
 
 
 def booking_subject(study):
-    return f"Choose a time: {study.name}"[:200]
+    return f"Choose a time: {study.participant_title}"[:200]
 
 
 def booking_email_send(*, invitation_id):
@@ -426,6 +430,8 @@ def invitation_refusal(invitation):
                 "longer applies.")
     if invitation.study.status != Status.ACTIVE:
         return "This study is not taking applications at the moment."
+    if invitation.study.consent_required and not invitation.study.consent_form:
+        return "This study is not taking applications at the moment."
     return ""
 
 
@@ -461,14 +467,16 @@ STATUS_BY_OUTCOME = {
 
 
 @transaction.atomic(durable=True)
-def panel_application_submit(*, invitation_id, answers):
+def panel_application_submit(*, invitation_id, answers, consent_version=None):
     """Create the person's application to the study from their screener answers, once.
 
     Answers are checked again along the screener's logic. For Rally-panel studies the
     question rules decide: qualified people are invited at once (while a seat is free) and
     may book; disqualified ones are Unqualified; the rest wait for review. Mapped answers
-    update the person's properties. Raises AlreadyApplied, ApplicationRefused or
-    ValidationError ({question uid: message}).
+    update the person's properties. When the study asks for consent, `consent_version` is
+    the number of the version the person read and agreed to; the agreement is recorded with
+    the application (SPEC P7). Raises AlreadyApplied, ApplicationRefused or
+    ValidationError ({question uid or "consent": message}).
     """
     invitation = (PanelInvitation.objects.select_for_update(of=("self",))
                   .select_related("participant").filter(pk=invitation_id).first())
@@ -484,6 +492,9 @@ def panel_application_submit(*, invitation_id, answers):
     refusal = invitation_refusal(invitation)
     if refusal:
         raise ApplicationRefused(refusal)
+    consent = None
+    if consent_asked(study) is not None:
+        consent = consent_version_parse(study=study, value=consent_version)
     number, questions = invitation_questions(invitation)
     answers, errors = answers_validate(questions, answers)
     if errors:
@@ -510,6 +521,9 @@ def panel_application_submit(*, invitation_id, answers):
         raise AlreadyApplied from None
     invitation.application = application
     invitation.save(update_fields=["application"])
+    if consent is not None:
+        consent_agree(study=study, participant=person, version=consent, application=application,
+                      channel=ConsentAgreement.Channel.SCREENER)
     words = {screeners.Qualification.QUALIFIED: "qualified automatically and was invited",
              screeners.Qualification.UNQUALIFIED: "was disqualified by the screener rules",
              screeners.Qualification.REVIEW: "needs review"}[outcome]

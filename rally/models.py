@@ -120,8 +120,26 @@ class ActivityEntry(models.Model):
         ]
         verbose_name_plural = "activity entries"
 
+    #: Action namespaces whose entries carry money figures (SPEC W2): funds, reservations,
+    #: fees, incentives, releases, receipts (billing.*) and incentive payouts (payout.*).
+    #: Such an entry is shown only to people who may read its study's figures (its
+    #: `study_id`; none: the workspace's budgets). `rally.selectors.activity_feed` filters.
+    MONEY_NAMESPACES = ("billing.", "payout.")
+
     def __str__(self):
         return f"{self.action} by {self.actor_label}"
+
+    @property
+    def carries_money(self):
+        return self.action.startswith(self.MONEY_NAMESPACES)
+
+    @classmethod
+    def carries_money_q(cls):
+        """The entries that carry money, as a filter."""
+        condition = models.Q(pk__in=[])
+        for namespace in cls.MONEY_NAMESPACES:
+            condition |= models.Q(action__startswith=namespace)
+        return condition
 
     @classmethod
     def summary_fitted(cls, summary):

@@ -21,7 +21,7 @@ from rally import services
 from rally.forms import LoginForm, MemberInviteForm, MemberRoleForm
 from rally.permissions import Permission
 from rally.selectors import (
-    activity_for_workspace,
+    activity_feed,
     membership_get,
     memberships_for_user,
     require_permission,
@@ -75,7 +75,7 @@ def home(request):
     if membership is None:
         return render(request, "rally/no_workspace.html")
     return render(request, "rally/home.html", {
-        "activity": activity_for_workspace(membership.workspace, limit=20),
+        "activity": activity_feed(membership=membership, limit=20),
     })
 
 

@@ -44,7 +44,7 @@ def test_invite_sends_one_email_per_person_with_study_links_and_unsubscribe(
     assert len(result.invited) == 2
     assert len(mail.outbox) == 2
     message = next(m for m in mail.outbox if m.to == ["ana@panel.test"])
-    assert study.name in message.subject
+    assert study.participant_title in message.subject
     assert study.external_description in message.body
     assert "/p/s/" in message.body and "/p/unsubscribe/" in message.body
     assert "List-Unsubscribe" in message.extra_headers
