@@ -42,6 +42,14 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _urls_with_the_sandbox():
+    """rally.urls mounts the sandbox if SANDBOX_ENABLED is on when it is first imported: import
+    it now, with the suite's settings, not first inside a test that turned the sandbox off
+    (the sandbox tests that follow in the same process would then answer 404)."""
+    import rally.urls  # noqa: F401
+
+
 @pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     """Personas get passwords; hashing them at full strength would dominate the suite's time."""
