@@ -13,19 +13,21 @@ from datetime import datetime
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
+from django.urls import reverse
 
 from billing.models import Payout
 from billing.payouts import payout_cancel
 from participants import properties as props
 from participants.models import Application, Contact, Participant
 from participants.selectors import SEAT_HOLDING
-from rally import clock
+from rally import clock, notifications
 from rally.models import PropertyDefinition
 from rally.permissions import Permission
 from rally.services import activity_record, outbox_enqueue
 from studies.lifecycle import study_on_team
 from studies.models import Status as StudyStatus
 from studies.models import Study
+from studies.selectors import study_people
 
 #: Rows written per statement; pages are upserted as they stream in.
 UPSERT_CHUNK = 1000
@@ -108,6 +110,7 @@ ON CONFLICT (ui_applicant_id) DO UPDATE SET
 WHERE participants_application.study_id = EXCLUDED.study_id
   AND (participants_application.ui_updated_at IS NULL
        OR participants_application.ui_updated_at < EXCLUDED.ui_updated_at)
+RETURNING xmax = 0 AS inserted, status
 """
 
 
@@ -122,9 +125,13 @@ def applications_upsert_from_ui(*, study, items):
     """
     seen = 0
     iterator = iter(items)
+    reviewers = None
     while chunk := list(itertools.islice(iterator, UPSERT_CHUNK)):
         seen += len(chunk)
-        _upsert_chunk(study, chunk)
+        if reviewers is None:
+            reviewers = study_people(study, permission=Permission.REVIEW_APPLICANTS,
+                                     team_only=True)
+        _upsert_chunk(study, chunk, reviewers=reviewers)
     return seen
 
 
@@ -138,7 +145,7 @@ def _newest_per_applicant(chunk):
 
 
 @transaction.atomic
-def _upsert_chunk(study, chunk):
+def _upsert_chunk(study, chunk, *, reviewers=()):
     records = _newest_per_applicant(chunk)
     now = clock.now()
     people = {record.ui_participant_id: record for record in records}
@@ -162,6 +169,20 @@ def _upsert_chunk(study, chunk):
             [record.applied_at for record in records],
             [record.ui_updated_at for record in records],
         ])
+        arrived = sum(1 for inserted, status in cursor.fetchall()
+                      if inserted and status == Application.Status.APPLIED)
+    if arrived:
+        applicants_arrived_notify(study=study, count=arrived, reviewers=reviewers)
+
+
+def applicants_arrived_notify(*, study, count, reviewers):
+    """Tell the study's reviewers that `count` more applicants wait for review: one
+    notification a person and study, counting up until it is read (SPEC N1)."""
+    notifications.notify_batched(
+        workspace=study.workspace_id, kind=notifications.Kind.APPLICANTS, recipients=reviewers,
+        group_key=f"applicants:{study.pk}", count=count, study_id=study.pk,
+        link=reverse("participants:study_participants", args=[study.pk]) + "?status=applied",
+        data={"study": study.name})
 
 
 # Review decisions taken in Rally -----------------------------------------------------------

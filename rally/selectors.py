@@ -1,14 +1,23 @@
 """Core reads shared by views: the current membership and workspace-scoped lookups."""
 
 from django.core.exceptions import PermissionDenied
+from django.db.models import Count, IntegerField, OuterRef, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.http import Http404
 
-from rally.models import ActivityEntry, Membership
+from rally.models import ActivityEntry, Membership, Notification
 
 
 def memberships_for_user(user):
-    return Membership.objects.filter(user=user).select_related("workspace").order_by(
-        "workspace__name")
+    """The person's memberships, each with `unread_notifications` (the bell's count) read in
+    the same query, so the header costs no query of its own."""
+    unread = (Notification.objects.filter(recipient=user, workspace=OuterRef("workspace_id"),
+                                          read_at__isnull=True)
+              .order_by().values("workspace_id").annotate(n=Count("*")).values("n"))
+    return (Membership.objects.filter(user=user).select_related("workspace")
+            .annotate(unread_notifications=Coalesce(Subquery(unread, output_field=IntegerField()),
+                                                    Value(0)))
+            .order_by("workspace__name"))
 
 
 def membership_for_request(request):

@@ -176,6 +176,21 @@ def member_remove(*, by, membership):
                     summary=f"Removed {email}", data={"email": email})
 
 
+# Account ---------------------------------------------------------------------------------
+
+
+@transaction.atomic(durable=True)
+def account_profile_update(*, user, name, time_zone):
+    """A person's own name and time zone (SPEC W6); the zone must be a canonical one."""
+    from rally.timezones import is_choosable
+
+    if not is_choosable(time_zone):
+        raise ValidationError({"time_zone": "Choose a time zone from the list."})
+    User.objects.filter(pk=user.pk).update(name=name.strip()[:150], time_zone=time_zone)
+    user.name, user.time_zone = name.strip()[:150], time_zone
+    return user
+
+
 # Sign-in throttling ------------------------------------------------------------------------
 
 
