@@ -302,6 +302,8 @@ def applicants_bulk_review(*, membership, study, application_ids, decision, reas
             raise ValidationError(
                 f"Only {free} of {study.participation_limit} seats are free: select at most "
                 f"{free} applicant{'s' if free != 1 else ''} to invite. Nothing was changed.")
+        if len(changing) == free:
+            _limit_reached_notify(study=study, membership=membership)
     now = clock.now()
     for application in changing:
         application.status = target
@@ -328,6 +330,18 @@ def applicants_bulk_review(*, membership, study, application_ids, decision, reas
                                     "reason": application.rejection_reason
                                     if decision == "reject" else ""})
     return changing or applications
+
+
+def _limit_reached_notify(*, study, membership):
+    """This invitation took the last seat: the team stops reviewing (SPEC N1)."""
+    notifications.notify(
+        workspace=study.workspace_id, kind=notifications.Kind.LIMIT_REACHED, study_id=study.pk,
+        recipients=study_people(study, permission=Permission.REVIEW_APPLICANTS, team_only=True),
+        exclude=[membership],
+        text=f"“{study.name}” reached its participation limit: all "
+             f"{study.participation_limit} seats are taken",
+        link=reverse("participants:study_participants", args=[study.pk]),
+        data={"study": study.name})
 
 
 def _payouts_cancel(applications, *, actor, reason, single):

@@ -320,6 +320,16 @@ class Notification(models.Model):
             plural = "s" if self.count != 1 else ""
             return (f"{self.count} new applicant{plural} to review in "
                     f"“{self.data.get('study', '')}”")
+        if self.kind == NotificationKind.PAYOUT_FAILED and self.count > 1:
+            return f"{self.count} incentive payments failed"
+        if "{when}" in self.text and self.data.get("when"):
+            # A time is said in the reader's zone (the active one: the page's or the email's).
+            from datetime import datetime
+
+            from rally.timezones import moment_words
+
+            when = moment_words(datetime.fromisoformat(self.data["when"]))
+            return self.text.replace("{when}", when)
         return self.text
 
     @property

@@ -61,6 +61,16 @@ def _user_ids(recipients):
     return ids
 
 
+def workspace_people(workspace, permission):
+    """Ids of the workspace's people whose role allows `permission` everywhere in it (for
+    events that belong to no team: money, budgets). One query."""
+    from rally.models import Membership
+
+    return [member.user_id for member in Membership.objects.filter(
+        workspace_id=getattr(workspace, "pk", workspace)).only("user_id", "role")
+        if member.allows(permission)]
+
+
 def next_digest_at(now, zone_name):
     """The next DIGEST_HOUR o'clock in the recipient's zone, after `now`."""
     zone = ZoneInfo(zone_or_default(zone_name))

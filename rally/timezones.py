@@ -52,3 +52,13 @@ def zone_or_default(name):
         except (ZoneInfoNotFoundError, ValueError):
             pass
     return DEFAULT_ZONE
+
+
+def moment_words(moment, zone=None):
+    """A time as a person reads it, in `zone` (default: the active zone, the reader's) with
+    the zone named: "Tue, Dec 8, 2:30 PM CET"."""
+    from django.utils import timezone
+
+    local = moment.astimezone(ZoneInfo(zone)) if zone else timezone.localtime(moment)
+    return f"{local:%a, %b} {local.day}, {local.strftime('%I:%M %p').lstrip('0')} " \
+        f"{local.tzname()}"

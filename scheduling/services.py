@@ -19,7 +19,7 @@ from django.urls import reverse
 
 from billing.payouts import PayoutRefused, payout_schedule, payout_send_now
 from participants.models import Application
-from rally import clock
+from rally import clock, notifications
 from rally.models import Membership, User
 from rally.permissions import Permission
 from rally.services import activity_record, outbox_enqueue
@@ -46,6 +46,7 @@ from scheduling.slots import (
 from studies.lifecycle import study_on_team
 from studies.models import Status as StudyStatus
 from studies.models import Study, StudyType
+from studies.selectors import study_people
 
 BOOKING_TOKEN_SALT = "scheduling.booking-link"  # noqa: S105 - a salt, not a secret
 BOOKING_STATUSES = {Application.Status.INVITED}
@@ -441,8 +442,24 @@ def session_book(*, invitation, starts_at, time_zone=""):
                     summary=f"{application.participant.display_name} booked a session on "
                             f"{_utc_words(session.starts_at)}",
                     data={"session": str(session.pk), "starts_at": session.starts_at.isoformat()})
+    _session_notify(session, kind=notifications.Kind.SESSION_BOOKED,
+                    text=f"{application.participant.display_name} booked a session of "
+                         f"“{study.name}” for {{when}}")
     _invite_after_commit(session, method=ics.REQUEST)
     return session
+
+
+def _session_notify(session, *, kind, text):
+    """Tell the study's team and the session's host (SPEC N1); `{when}` in `text` is said
+    in each reader's own time zone."""
+    study = session.study
+    notifications.notify(
+        workspace=study.workspace_id, kind=kind, study_id=study.pk,
+        recipients=[*study_people(study, permission=Permission.VIEW, team_only=True),
+                    session.host_id],
+        text=text, link=reverse("scheduling:study_scheduling", args=[study.pk]),
+        data={"study": study.name, "session": str(session.pk),
+              "when": session.starts_at.isoformat()})
 
 
 def _zone_or_blank(name):
@@ -490,6 +507,9 @@ def session_reschedule(*, invitation, starts_at, time_zone=""):
                             f"{_utc_words(previous)} to {_utc_words(session.starts_at)}",
                     data={"session": str(session.pk), "from": previous.isoformat(),
                           "to": session.starts_at.isoformat()})
+    _session_notify(session, kind=notifications.Kind.SESSION_RESCHEDULED,
+                    text=f"{application.participant.display_name} moved their session of "
+                         f"“{study.name}” to {{when}}")
     _invite_after_commit(session, method=ics.REQUEST)
     return session
 
@@ -515,6 +535,9 @@ def session_cancel(*, invitation):
                     summary=f"{application.participant.display_name} canceled their session "
                             f"on {_utc_words(session.starts_at)}",
                     data={"session": str(session.pk)})
+    _session_notify(session, kind=notifications.Kind.SESSION_CANCELED,
+                    text=f"{application.participant.display_name} canceled their session of "
+                         f"“{session.study.name}” on {{when}}")
     _invite_after_commit(session, method=ics.CANCEL)
     return session
 
