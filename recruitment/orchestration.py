@@ -176,7 +176,7 @@ def may_request_start(*, membership, study):
 def start_refusal_reason(*, membership, study):
     """Why this person cannot start recruitment, in words for the overview."""
     if membership.role == "ops_manager":
-        return ("You are not on this study's team: an Admin, or an Ops Manager on the team, "
+        return ("You are not on this study’s team: an Admin, or an Ops Manager on the team, "
                 "starts its recruitment. Ask the owner to add you to the team, or request a "
                 "start.")
     return "An Admin, or an Ops Manager on the study team, reviews the costs and starts "\
