@@ -5,8 +5,10 @@ import logging
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
+from django.utils import timezone
 
 from billing.models import Receipt
+from rally.timezones import zone_or_default
 
 logger = logging.getLogger(__name__)
 
@@ -29,6 +31,12 @@ def receipt_email_send(*, receipt_id):
     receipt = Receipt.objects.select_related("issued_to", "budget").get(pk=receipt_id)
     if receipt.issued_to is None:
         return False
+    # The PDF's times are in the recipient's own zone, named (SPEC W6).
+    with timezone.override(zone_or_default(receipt.issued_to.time_zone)):
+        return _receipt_email(receipt)
+
+
+def _receipt_email(receipt):
     context = {"receipt": receipt, "person": receipt.issued_to}
     message = EmailMultiAlternatives(
         subject=f"Receipt for {receipt.study_name} — {receipt.number}",

@@ -136,7 +136,9 @@ class ActivityEntry(models.Model):
         """Who acted, in words a person reads: a name, or what a machine actor stands for."""
         if self.actor_id or ":" not in self.actor_label:
             return self.actor_label
-        kind = self.actor_label.split(":", 1)[0]
+        kind, _, name = self.actor_label.partition(":")
+        if kind == "participant":  # "participant:Jordan P." is Jordan P.
+            return name or "A participant"
         return {"webhook": "User Interviews", "task": "Rally (automatic)",
                 "sandbox": "Sandbox"}.get(kind, self.actor_label)
 

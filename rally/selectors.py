@@ -60,8 +60,34 @@ def workspace_members(workspace):
             .order_by("user__name", "user__email"))
 
 
+#: Ledger keys that name the session or payout a money step belongs to ("fee:<session>").
+_STEP_KEYS = ("fee:", "incentive:", "paid:")
+
+
+def _event_ids(entry):
+    """The ids of the one event an entry is a step of: a payment's scheduling, ledger
+    charges, sending and confirmation all name its session or payout."""
+    data = entry.data or {}
+    ids = {data[name] for name in ("payout", "session") if data.get(name)}
+    key = data.get("key") or ""
+    if key.startswith(_STEP_KEYS):
+        ids.add(key.split(":", 1)[1])
+    return ids
+
+
 def activity_for_workspace(workspace, *, study_id=None, limit=50):
+    """The latest activity, each event once: the steps of one payment (scheduled, charged,
+    sending, paid) show as its latest step. One query."""
     entries = ActivityEntry.objects.filter(workspace=workspace).select_related("actor")
     if study_id is not None:
         entries = entries.filter(study_id=study_id)
-    return entries[:limit]
+    shown, seen = [], set()
+    for entry in entries[:limit * 4]:
+        ids = _event_ids(entry)
+        if ids & seen:
+            continue
+        seen |= ids
+        shown.append(entry)
+        if len(shown) == limit:
+            break
+    return shown

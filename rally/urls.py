@@ -10,7 +10,8 @@ handler404 = "rally.views.error_404"
 handler500 = "rally.views.error_500"
 
 urlpatterns = [
-    path("", views.home, name="home"),
+    # The Dashboard reads every app, so the top layer declares it (recruitment.dashboard).
+    path("", include("recruitment.dashboard_urls")),
     path("login/", views.login_view, name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("password-reset/", auth_views.PasswordResetView.as_view(), name="password_reset"),

@@ -21,7 +21,6 @@ from rally import services
 from rally.forms import LoginForm, MemberInviteForm, MemberRoleForm
 from rally.permissions import Permission
 from rally.selectors import (
-    activity_for_workspace,
     membership_get,
     memberships_for_user,
     require_permission,
@@ -67,16 +66,6 @@ def login_view(request):
     status = 200 if error is None else 400
     return render(request, "registration/login.html",
                   {"form": form, "error": error, "next": next_url}, status=status)
-
-
-@login_required
-def home(request):
-    membership = request.membership
-    if membership is None:
-        return render(request, "rally/no_workspace.html")
-    return render(request, "rally/home.html", {
-        "activity": activity_for_workspace(membership.workspace, limit=20),
-    })
 
 
 @login_required

@@ -103,28 +103,35 @@ def session_invite_send(*, session_id):
         return 0
     method = CANCEL if session.status == Session.Status.CANCELED else REQUEST
     recipients = session_invite_recipients(session)
-    if recipients:
-        _invite_email(session, method, recipients, now=clock.now()).send()
+    for message in _invite_emails(session, method, recipients, now=clock.now()):
+        message.send()
     Session.objects.filter(pk=session.pk, invite_sequence_sent__lt=session.sequence).update(
         invite_sequence_sent=session.sequence)
     return len(recipients)
 
 
-def _invite_email(session, method, recipients, *, now):
+def _invite_emails(session, method, recipients, *, now):
+    """One message a person, the same event attached: each reads the time in their own
+    zone, named (SPEC W6)."""
+    from rally.timezones import moment_words, zone_or_default
+
     calendar = session_calendar(session=session, method=method, attendees=recipients, now=now)
     verb = "Canceled" if method == CANCEL else "Invitation"
-    when = session.starts_at.strftime("%a %d %b %Y %H:%M UTC")
-    message = EmailMessage(
-        subject=f"{verb}: {session.study.name} session, {when}",
-        body=(f"{'This session was canceled' if method == CANCEL else 'A session is booked'}: "
-              f"{session.study.name}, {when}, {session.duration_minutes} minutes, with "
-              f"{session.application.participant.display_name}.\n"
-              + (f"Meeting link: {session.meeting_url}\n" if session.meeting_url else "")),
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        to=[person.email for person in recipients],
-    )
-    message.attach("invite.ics", calendar, f"text/calendar; method={method}; charset=utf-8")
-    return message
+    messages = []
+    for person in recipients:
+        when = moment_words(session.starts_at, zone_or_default(person.time_zone))
+        message = EmailMessage(
+            subject=f"{verb}: {session.study.name} session, {when}",
+            body=(f"{'This session was canceled' if method == CANCEL else 'A session is booked'}"
+                  f": {session.study.name}, {when}, {session.duration_minutes} minutes, with "
+                  f"{session.application.participant.display_name}.\n"
+                  + (f"Meeting link: {session.meeting_url}\n" if session.meeting_url else "")),
+            from_email=settings.DEFAULT_FROM_EMAIL,
+            to=[person.email],
+        )
+        message.attach("invite.ics", calendar, f"text/calendar; method={method}; charset=utf-8")
+        messages.append(message)
+    return messages
 
 
 def session_invites_due(*, now, grace=timedelta(minutes=2), limit=200):
