@@ -41,7 +41,8 @@ def test_bell_list_and_account_settings(live_server, page, workspace, researcher
                  "“Onboarding” reached its participation limit: all 5 seats are taken"):
         notifications.notify(workspace=workspace, kind=NotificationKind.SESSION_BOOKED,
                              recipients=[researcher], text=text,
-                             link=f"/studies/{study.pk}/", data={"when": "2026-12-08T13:30:00+00:00"})
+                             link=f"/studies/{study.pk}/",
+                             data={"when": "2026-12-08T13:30:00+00:00"})
     _sign_in(page, live_server, researcher)
     bell = page.get_by_role("link", name="Notifications 2 unread")
     expect(bell).to_be_visible()
