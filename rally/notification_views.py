@@ -10,7 +10,8 @@ from rally import notifications
 
 
 def _membership(request):
-    if request.membership is None:
+    # request.membership is a lazy object: ask its truth, not whether it is None.
+    if not request.membership:
         raise Http404
     return request.membership
 

@@ -372,7 +372,17 @@ def _group_seat_take(*, study, scheduling, slot, now):
     seats = group_slot.sessions.filter(status=Session.Status.UPCOMING).count()
     if seats >= group_slot.capacity:
         raise SlotTaken(TAKEN_MESSAGE)
+    _group_event_changed(group_slot, now=now)
     return group_slot
+
+
+def _group_event_changed(group_slot, *, now):
+    """Someone joins or leaves: the group's one calendar event gets a new revision (its
+    guest list), sent to the hosts' calendars after commit (SPEC C7)."""
+    group_slot.sequence += 1
+    group_slot.updated_at = now
+    group_slot.save(update_fields=["sequence", "updated_at"])
+    transaction.on_commit(lambda: invite_dispatch(group_slot_id=group_slot.pk))
 
 
 def _group_seat_release(group_slot):
@@ -382,6 +392,7 @@ def _group_seat_release(group_slot):
     if not group_slot.sessions.filter(status=Session.Status.UPCOMING).exists():
         group_slot.is_open = False
         group_slot.save(update_fields=["is_open"])
+    _group_event_changed(group_slot, now=clock.now())
 
 
 def _place(*, session, study, scheduling, starts_at, now):
@@ -666,6 +677,7 @@ def session_complete_and_pay(*, membership, session_id):
 
 
 INVITE_SEND_TASK = "scheduling.session_invite_send"
+GROUP_INVITE_SEND_TASK = "scheduling.group_invite_send"
 
 
 def _invite_after_commit(session, *, method):
@@ -678,13 +690,16 @@ def _invite_after_commit(session, *, method):
     transaction.on_commit(lambda: invite_dispatch(session_id))
 
 
-def invite_dispatch(session_id):
+def invite_dispatch(session_id=None, *, group_slot_id=None):
+    """Ask a worker to send a session's calendar message, or a group's (one event)."""
     from rally.celery import app
 
+    task, argument = ((GROUP_INVITE_SEND_TASK, str(group_slot_id)) if group_slot_id
+                      else (INVITE_SEND_TASK, session_id))
     try:
-        app.send_task(INVITE_SEND_TASK, args=[session_id])
+        app.send_task(task, args=[argument])
     except Exception:
-        logger.warning("calendar invite dispatch failed for session %s", session_id)
+        logger.warning("calendar invite dispatch failed for %s", argument)
 
 
 def memberships_of_team(study):

@@ -18,7 +18,7 @@ document.addEventListener("DOMContentLoaded", () => {
   document.querySelectorAll("time[data-clock]").forEach((element) => {
     try {
       element.textContent = new Intl.DateTimeFormat(undefined, {
-        hour: "numeric", minute: "2-digit", timeZone: element.dataset.clock,
+        hour: "2-digit", minute: "2-digit", timeZone: element.dataset.clock,
       }).format(new Date(element.getAttribute("datetime")));
     } catch (e) { /* keep the server's text */ }
   });
