@@ -125,3 +125,20 @@ def browser_type_launch_args():
                  "--no-first-run", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"],
     }
+
+
+@pytest.fixture
+def page(page):
+    """Every browser test's page fails the test on a console error, an uncaught exception or
+    a Content Security Policy violation (Chromium reports those as console errors; the
+    listener below names the directive as well)."""
+    problems = []
+    page.on("console", lambda message: problems.append(f"console: {message.text}")
+            if message.type == "error" else None)
+    page.on("pageerror", lambda error: problems.append(f"uncaught: {error}"))
+    page.add_init_script(
+        "document.addEventListener('securitypolicyviolation', (e) => console.error("
+        "`CSP violation: ${e.violatedDirective} ${e.blockedURI || ''}`));")
+    page.console_problems = problems
+    yield page
+    assert not problems, "The browser console reported:\n" + "\n".join(problems)
