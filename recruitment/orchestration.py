@@ -196,7 +196,7 @@ def recruitment_request_start(*, membership, study_id):
     recruitment, _ = Recruitment.objects.select_for_update().get_or_create(
         study=study, defaults={"created_at": clock.now(), "updated_at": clock.now()})
     study.recruitment = recruitment
-    problems = [problem for problem in start_problems(study)]
+    problems = start_problems(study)
     if recruitment.state not in STARTABLE:
         raise ValidationError("Recruitment has already started for this study.")
     if problems:

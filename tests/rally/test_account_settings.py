@@ -1,6 +1,8 @@
 """Account settings (SPEC W6): name, time zone, password, notification preferences; times
 shown in the reader's zone with the zone named."""
 
+import re
+
 import pytest
 from django.urls import reverse
 
@@ -89,8 +91,8 @@ def test_notification_preferences_are_saved_per_kind(client_for, researcher):
                  .values_list("kind", "email"))
     assert saved["applicants"] == "daily" and saved["payout_failed"] == "off"
     page = client_for(researcher).get(reverse("account_settings")).content.decode()
-    assert 'name="applicants" value="daily" id="id_applicants_2" checked' in page or \
-        'value="daily"' in page
+    assert re.search(r'name="applicants" value="daily"[^>]* checked', page)
+    assert not re.search(r'name="applicants" value="immediately"[^>]* checked', page)
 
 
 def test_bad_preferences_change_nothing(client_for, researcher):
