@@ -23,6 +23,9 @@ class Permission(StrEnum):
     MANAGE_MEMBERS = "manage_members"
     MANAGE_BUDGETS = "manage_budgets"
     MANAGE_PANEL = "manage_panel"  # panel properties, imports, governance overrides
+    # A study's team (W3): also its owner (studies.lifecycle.study_team_changeable_by);
+    # nobody adds themselves.
+    CHANGE_STUDY_TEAM = "change_study_team"
     VIEW = "view"
 
 
@@ -42,6 +45,7 @@ MATRIX = {
     Permission.MANAGE_MEMBERS: (ALL, NONE, NONE, NONE),
     Permission.MANAGE_BUDGETS: (ALL, NONE, NONE, NONE),
     Permission.MANAGE_PANEL: (ALL, ALL, NONE, NONE),
+    Permission.CHANGE_STUDY_TEAM: (ALL, ALL, NONE, NONE),
     Permission.VIEW: (ALL, ALL, ALL, ALL),
 }
 

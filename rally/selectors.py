@@ -1,11 +1,12 @@
 """Core reads shared by views: the current membership and workspace-scoped lookups."""
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, IntegerField, OuterRef, Subquery, Value
+from django.db.models import Count, IntegerField, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.http import Http404
 
 from rally.models import ActivityEntry, Membership, Notification
+from rally.permissions import Permission
 
 
 def memberships_for_user(user):
@@ -75,12 +76,28 @@ def _event_ids(entry):
     return ids
 
 
-def activity_for_workspace(workspace, *, study_id=None, limit=50):
-    """The latest activity, each event once: the steps of one payment (scheduled, charged,
-    sending, paid) show as its latest step. One query."""
-    entries = ActivityEntry.objects.filter(workspace=workspace).select_related("actor")
+def activity_feed(*, membership, study_id=None, limit=50):
+    """The workspace's activity (or one study's), as this person may read it (SPEC W2): an
+    entry that carries money appears only to those who may read that study's figures —
+    Admins and Ops Managers all, a Researcher only their team's studies (never the
+    workspace's budgets), an Observer none. The dashboard and a study's Activity call this.
+    Each event shows once: the steps of one payment (scheduled, charged, sending, paid)
+    show as its latest step.
+
+    The core imports no domain app: a Researcher's studies are read through the user's
+    reverse relations (`owned_studies`, `team_studies`).
+    """
+    entries = (ActivityEntry.objects.filter(workspace_id=membership.workspace_id)
+               .select_related("actor"))
     if study_id is not None:
         entries = entries.filter(study_id=study_id)
+    if not membership.allows(Permission.READ_ALL_BUDGETS):
+        readable = Q(pk__in=[])
+        if membership.allows(Permission.READ_STUDY_FIGURES, on_team=True):
+            user = membership.user
+            readable = (Q(study_id__in=user.owned_studies.values("pk"))
+                        | Q(study_id__in=user.team_studies.values("pk")))
+        entries = entries.filter(~ActivityEntry.carries_money_q() | readable)
     shown, seen = [], set()
     for entry in entries[:limit * 4]:
         ids = _event_ids(entry)

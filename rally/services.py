@@ -202,6 +202,18 @@ def account_profile_update(*, user, name, time_zone):
 # typos never lock out their colleagues.
 
 
+def _cache_or(default, operation, *args, **kwargs):
+    """A cache call that never takes a request down: Redis is only a cache here, so while
+    it is unreachable the sign-in throttle counts nothing (sign-in keeps working, logged)
+    rather than answering 500."""
+    try:
+        return operation(*args, **kwargs)
+    except Exception as error:  # the backend's own connection errors (redis, memcached…)
+        logging.getLogger(__name__).warning("cache unavailable for the sign-in throttle: %s",
+                                            error)
+        return default
+
+
 def _window(now=None):
     seconds = settings.LOGIN_FAILURE_WINDOW_SECONDS
     moment = (now or clock.now()).timestamp()
@@ -218,12 +230,15 @@ def _address_key(address, index):
 
 
 def _count(key, *, ttl):
-    cache.add(key, 0, timeout=ttl)
-    try:
-        return cache.incr(key)
-    except ValueError:  # expired between the two calls: this attempt starts the count
-        cache.add(key, 1, timeout=ttl)
-        return 1
+    def increment():
+        cache.add(key, 0, timeout=ttl)
+        try:
+            return cache.incr(key)
+        except ValueError:  # expired between the two calls: this attempt starts the count
+            cache.add(key, 1, timeout=ttl)
+            return 1
+
+    return _cache_or(0, increment)
 
 
 def login_attempt_begin(*, email, address):
@@ -231,7 +246,8 @@ def login_attempt_begin(*, email, address):
     else the seconds until sign-in is allowed again (the attempt is refused unchecked)."""
     index, left = _window()
     ttl = settings.LOGIN_FAILURE_WINDOW_SECONDS * 2
-    if (cache.get(_address_key(address, index)) or 0) >= settings.LOGIN_ADDRESS_FAILURE_LIMIT:
+    failed_here = _cache_or(None, cache.get, _address_key(address, index)) or 0
+    if failed_here >= settings.LOGIN_ADDRESS_FAILURE_LIMIT:
         return left
     if _count(_account_key(email, index), ttl=ttl) > settings.LOGIN_FAILURE_LIMIT:
         return left
@@ -246,7 +262,7 @@ def login_failure_record(*, email, address):
 
 def login_failures_clear(*, email):
     index, _ = _window()
-    cache.delete(_account_key(email, index))
+    _cache_or(None, cache.delete, _account_key(email, index))
 
 
 def login_wait_message(seconds):

@@ -41,6 +41,10 @@ UI_API_URL = env.str("UI_API_URL", default="http://127.0.0.1:8001/sandbox/ui/api
 UI_API_KEY = env.str("UI_API_KEY", default="rally-dev-key" if DEBUG else environ.Env.NOTSET)
 UI_WEBHOOK_SECRET = env.str("UI_WEBHOOK_SECRET", default="")
 UI_API_TIMEOUT_SECONDS = env.float("UI_API_TIMEOUT_SECONDS", default=10.0)
+# Hosts' calendars are fetched from addresses people type in: outside development only from
+# public internet addresses, so a calendar address cannot reach into Rally's own network.
+CALENDAR_PRIVATE_ADDRESSES_ALLOWED = env.bool("CALENDAR_PRIVATE_ADDRESSES_ALLOWED",
+                                              default=DEBUG)
 # Where User Interviews (or the sandbox) delivers webhooks and sends participants to book.
 RALLY_BASE_URL = env.str("RALLY_BASE_URL", default="http://127.0.0.1:8000")
 
@@ -95,7 +99,7 @@ TEMPLATES = [
                 "django.template.context_processors.csp",
                 "rally.context_processors.workspace",
             ],
-            "builtins": ["django.templatetags.static"],
+            "builtins": ["django.templatetags.static", "rally.templatetags.rally_time"],
         },
     },
 ]

@@ -17,7 +17,7 @@ from billing.models import Payout
 from participants.models import Application
 from rally import clock
 from rally.permissions import Permission
-from rally.selectors import activity_for_workspace
+from rally.selectors import activity_feed
 from recruitment import sync_health
 from recruitment.models import Recruitment
 from scheduling.models import Session
@@ -157,5 +157,5 @@ def home(request):
         "attention": attention,
         "anything": any(attention.values()),
         "zone_name": timezone.get_current_timezone_name(),
-        "activity": activity_for_workspace(membership.workspace, limit=20),
+        "activity": activity_feed(membership=membership, limit=20),
     })

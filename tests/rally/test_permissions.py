@@ -17,6 +17,7 @@ EXPECTED = {
     Permission.MANAGE_MEMBERS: (A, N, N, N),
     Permission.MANAGE_BUDGETS: (A, N, N, N),
     Permission.MANAGE_PANEL: (A, A, N, N),
+    Permission.CHANGE_STUDY_TEAM: (A, A, N, N),  # W3: and the study's owner
     Permission.VIEW: (A, A, A, A),
 }
 

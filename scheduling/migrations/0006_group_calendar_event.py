@@ -22,7 +22,7 @@ def groups_become_one_event(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('scheduling', '0003_session_test_completion'),
+        ('scheduling', '0005_merge_calendars_unmarked_sessions_reminders'),
     ]
 
     operations = [
