@@ -139,6 +139,8 @@ def _money_context(request, study):
                                                              study=study)
                           if not can_start else ""),
         "study_closed": closed,
+        # Receipts open for Admins and Ops Managers only (SPEC B7): no link others get 403 for.
+        "can_open_receipts": membership.allows(Permission.READ_ALL_BUDGETS),
         # Money exists once recruitment has started (a declined or failed start's shows as
         # returned to the budget).
         "billing": (study_billing_for(study.id)

@@ -702,6 +702,9 @@ def session_cancel_by_host(*, membership, session_id, reason="cancel"):
     _status_set(session, Session.Status.CANCELED, now=now)
     session.sequence += 1
     session.save(update_fields=["sequence"])
+    reminders.session_reminders_withdraw(
+        session=session, now=now, reason="A host canceled the session"
+        + (" to find another time." if reason == "reschedule" else "."))
     _group_seat_release(session.group_slot)
     _application_status_follow(application, Application.Status.INVITED)
     _ui_outbox(session=session, operation="cancel_session", keep_seat=True)
@@ -884,8 +887,13 @@ def _sessions_complete_locked(*, application_ids, now, skip_locked, actor):
                    subject=_outcome_subject(session, "complete_session"))
         name = session.application.participant.display_name
         payout = session_payout_schedule(session=session, actor=actor)
-        due = f"; the incentive is sent automatically on {_utc_words(payout.due_at)} " \
-              f"unless it is marked No-show" if payout is not None else ""
+        if payout is None:
+            due = ""
+        elif payout.paid_by_team:
+            due = f"; its incentive is due on {_utc_words(payout.due_at)}, paid by the team"
+        else:
+            due = f"; the incentive is sent automatically on {_utc_words(payout.due_at)} " \
+                  f"unless it is marked No-show"
         user, label = (None, actor) if isinstance(actor, str) else (actor, "")
         activity_record(workspace=session.study.workspace, actor=user, actor_label=label,
                         action="session.completed_automatically", study_id=session.study_id,
