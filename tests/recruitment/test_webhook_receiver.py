@@ -65,7 +65,8 @@ def test_wrong_secret_is_rejected(client, dispatched):
     assert not WebhookEvent.objects.exists()
 
 
-@pytest.mark.parametrize("offset", [timedelta(seconds=-301), timedelta(seconds=301),
+# 10 s past the window either way: a busy machine may take seconds between signing and checking.
+@pytest.mark.parametrize("offset", [timedelta(seconds=-310), timedelta(seconds=310),
                                     timedelta(hours=-2), timedelta(days=1)])
 def test_stale_or_future_timestamp_is_rejected(client, dispatched, offset):
     response = deliver(client, event_document("evt_1"), timestamp=timezone.now() + offset)
