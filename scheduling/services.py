@@ -548,11 +548,11 @@ def session_book(*, invitation, starts_at, time_zone=""):
     return session
 
 
-def _session_notify(session, *, kind, text):
-    """Tell the study's team and the session's host (SPEC N1); `{when}` in `text` is said
-    in each reader's own time zone."""
+def _session_notify(session, *, kind, text, actor=None):
+    """Tell the study's team and the session's host (SPEC N1), but not `actor`, who made the
+    change; `{when}` in `text` is said in each reader's own time zone."""
     study = session.study
-    notifications.notify(
+    notifications.notify(exclude=[actor] if actor is not None else (),
         workspace=study.workspace_id, kind=kind, study_id=study.pk,
         recipients=[*study_people(study, permission=Permission.VIEW, team_only=True),
                     session.host_id],
@@ -714,6 +714,12 @@ def session_cancel_by_host(*, membership, session_id, reason="cancel"):
                     summary=summary.format(name=session.application.participant.display_name,
                                            when=_utc_words(session.starts_at)),
                     data={"session": str(session.pk), "reason": reason})
+    name, host = session.application.participant.display_name, membership.user
+    _session_notify(session, kind=notifications.Kind.SESSION_CANCELED, actor=host,
+                    text=(f"{host.name or host.email} canceled {name}'s session of "
+                          f"“{session.study.name}” on {{when}}"
+                          + (f"; {name} is asked to choose another time"
+                             if reason == "reschedule" else "")))
     _invite_after_commit(session, method=ics.CANCEL)
     return session
 

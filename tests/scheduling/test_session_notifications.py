@@ -84,3 +84,20 @@ def test_a_refused_booking_tells_nobody(team, scheduling, invited):
         services.session_book(invitation=_invitation(invited()),
                               starts_at=TEN_NY + timedelta(minutes=7))
     assert not Notification.objects.exists()
+
+
+def test_a_host_cancel_tells_the_team_but_not_the_host_who_did_it(team, scheduling, invited,
+                                                                 ops_manager):
+    application = invited()
+    name = application.participant.display_name
+    session = services.session_book(invitation=_invitation(application), starts_at=TEN_NY)
+    Notification.objects.all().delete()
+    ops_manager.user.name = "Olivia Reyes"
+    ops_manager.user.save()
+    services.session_cancel_by_host(membership=ops_manager, session_id=session.pk,
+                                    reason="reschedule")
+    told = _headlines(Kind.SESSION_CANCELED)
+    assert sorted(told) == ["riley@acme.test"]  # the host, not the Ops Manager who acted
+    assert told["riley@acme.test"] == (
+        f"Olivia Reyes canceled {name}'s session of “{team.name}” on Mon, Jun 1, 4:00 PM "
+        f"CEST; {name} is asked to choose another time")
