@@ -10,6 +10,7 @@ from django.core.paginator import Paginator
 from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -179,13 +180,15 @@ def budget_history_csv(request, budget_id):
     budget = selectors.budget_get_for_membership(membership=membership, budget_id=budget_id)
     labels = dict(TransferKind.choices)
     writer = csv.writer(_Echo())
+    # The reader's zone, named in the header (SPEC W6); read now, before the rows stream.
+    zone = timezone.get_current_timezone()
 
     def rows():
-        yield writer.writerow(["Date (UTC)", "Movement", "Details", "Study ID", "By",
+        yield writer.writerow([f"Date ({zone.key})", "Movement", "Details", "Study ID", "By",
                                "Amount", "Change to Available", "Key"])
         for transfer in selectors.budget_history(budget).iterator(chunk_size=500):
             yield writer.writerow([
-                transfer.created_at.isoformat(), labels[transfer.kind],
+                transfer.created_at.astimezone(zone).isoformat(), labels[transfer.kind],
                 _csv_cell(transfer.description), transfer.study_id or "",
                 _csv_cell(transfer.actor_display), transfer.amount,
                 selectors.budget_history_effect(transfer), transfer.key])

@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import authenticate, login
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
@@ -21,7 +22,6 @@ from rally import services
 from rally.forms import LoginForm, MemberInviteForm, MemberRoleForm
 from rally.permissions import Permission
 from rally.selectors import (
-    activity_feed,
     membership_get,
     memberships_for_user,
     require_permission,
@@ -35,6 +35,18 @@ def _client_address(request):
     return request.META.get("REMOTE_ADDR", "")
 
 
+class ThrottledPasswordResetView(auth_views.PasswordResetView):
+    """Password reset, throttled per account and per address. Over the limit the page
+    reads exactly as when an email went out (it never tells whether an account exists),
+    but no email is sent."""
+
+    def form_valid(self, form):
+        if not services.password_reset_allowed(email=form.cleaned_data["email"],
+                                               address=_client_address(self.request)):
+            return redirect(self.get_success_url())
+        return super().form_valid(form)
+
+
 @never_cache
 @require_http_methods(["GET", "POST"])
 def login_view(request):
@@ -46,7 +58,7 @@ def login_view(request):
     if request.method == "POST" and form.is_valid():
         email = form.cleaned_data["email"]
         address = _client_address(request)
-        wait = services.login_locked_for(email=email, address=address)
+        wait = services.login_attempt_begin(email=email, address=address)
         if wait:
             error = services.login_wait_message(wait)
         else:
@@ -67,16 +79,6 @@ def login_view(request):
     status = 200 if error is None else 400
     return render(request, "registration/login.html",
                   {"form": form, "error": error, "next": next_url}, status=status)
-
-
-@login_required
-def home(request):
-    membership = request.membership
-    if membership is None:
-        return render(request, "rally/no_workspace.html")
-    return render(request, "rally/home.html", {
-        "activity": activity_feed(membership=membership, limit=20),
-    })
 
 
 @login_required

@@ -207,6 +207,28 @@
     }
   });
 
+  // Phone width: the main navigation folds behind a "Menu" button (without JavaScript it
+  // stays a row of links that scrolls sideways).
+  var navToggle = document.querySelector("[data-nav-toggle]");
+  if (navToggle) {
+    var nav = document.getElementById(navToggle.getAttribute("aria-controls"));
+    navToggle.hidden = false;
+    document.documentElement.classList.add("has-navtoggle");
+    navToggle.addEventListener("click", function () {
+      var open = navToggle.getAttribute("aria-expanded") !== "true";
+      navToggle.setAttribute("aria-expanded", String(open));
+      nav.classList.toggle("mainnav--open", open);
+      if (open) { var first = nav.querySelector("a"); if (first) first.focus(); }
+    });
+    nav.addEventListener("keydown", function (event) {
+      if (event.key === "Escape" && navToggle.getAttribute("aria-expanded") === "true") {
+        navToggle.setAttribute("aria-expanded", "false");
+        nav.classList.remove("mainnav--open");
+        navToggle.focus();
+      }
+    });
+  }
+
   // Funds added from a form inside a dialog that refreshes on "fundsAdded" (Review & Start):
   // the form's own confirmation goes with the refresh, so the message is said at the top of
   // that dialog, outside the part that refreshes. A dialog that keeps the form's
