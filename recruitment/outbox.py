@@ -180,8 +180,15 @@ def _record_success(operation, handler, result):
         current.last_error = ""
         current.completed_at = clock.now()
         current.save(update_fields=["status", "result", "last_error", "completed_at"])
-        _wake_waiting(current)
+        if current.operation in AWAITED:
+            _wake_waiting(current)
     return current.status
+
+
+#: What other operations wait for (their handlers raise NotReady until it is done): the study
+#: at UI (launch, updates, payments) and the booking at UI (a session's news, its payment).
+#: Only these wake the waiting; a payment's success wakes nothing and costs no query for it.
+AWAITED = frozenset({"create_recruit", "create_session"})
 
 
 def _wake_waiting(done):

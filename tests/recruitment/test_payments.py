@@ -300,7 +300,8 @@ def test_a_payment_waits_until_its_session_is_known_at_ui(admin, sandbox_ui):
     operation = pay_now(admin, session)
     assert run(operation, sandbox_ui) == "pending"
     operation.refresh_from_db()
-    assert "User Interviews yet" in operation.last_error
+    # Waiting for the study to exist at UI is normal: no error words, another try later.
+    assert operation.last_error == "" and operation.next_attempt_at > clock.now()
 
 
 def test_retry_after_a_refusal_is_a_new_request_and_an_old_row_no_longer_speaks(
