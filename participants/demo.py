@@ -61,7 +61,7 @@ def seed(context):
         unqualified = status == S.UNQUALIFIED
         records.append(ApplicantRecord(
             ui_applicant_id=demo_applicant_id(workspace, ui_id), ui_participant_id=ui_id,
-            first_name=first,            last_initial=initial, status=status, source=source,
+            first_name=first, last_initial=initial, status=status, source=source,
             qualification="unqualified" if unqualified else "manual_review",
             applied_at=applied, ui_updated_at=applied,
             screener_version=version.number if version else None,
