@@ -21,6 +21,9 @@ SECRET_KEY = env.str("SECRET_KEY", default=DEV_SECRET_KEY if DEBUG else environ.
 FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[])
 if not DEBUG and not FIELD_ENCRYPTION_KEYS:
     raise environ.ImproperlyConfigured("FIELD_ENCRYPTION_KEYS must be set when DEBUG is off.")
+# The public sign-up page (/signup/: a new workspace and its first Admin); off by default,
+# workspaces are then made with `manage.py create_workspace`.
+SIGNUP_ENABLED = env.bool("SIGNUP_ENABLED", default=False)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
@@ -38,7 +41,9 @@ SANDBOX_FAULT_TIMEOUT_SECONDS = 30.0  # how long an injected timeout hangs befor
 
 # User Interviews, reached only through recruitment/user_interviews/.
 UI_API_URL = env.str("UI_API_URL", default="http://127.0.0.1:8001/sandbox/ui/api")
-UI_API_KEY = env.str("UI_API_KEY", default="rally-dev-key" if DEBUG else environ.Env.NOTSET)
+# Each workspace connects its own account (Workspace settings → User Interviews); these two
+# are only development defaults for a workspace that has not (the demo's sandbox account).
+UI_API_KEY = env.str("UI_API_KEY", default="rally-dev-key" if DEBUG else "")
 UI_WEBHOOK_SECRET = env.str("UI_WEBHOOK_SECRET", default="")
 UI_API_TIMEOUT_SECONDS = env.float("UI_API_TIMEOUT_SECONDS", default=10.0)
 # Where User Interviews (or the sandbox) delivers webhooks and sends participants to book.

@@ -18,7 +18,13 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from rally import services
-from rally.forms import LoginForm, MemberInviteForm, MemberRoleForm
+from rally.forms import (
+    LoginForm,
+    MemberInviteForm,
+    MemberRoleForm,
+    SignUpForm,
+    WorkspaceNameForm,
+)
 from rally.permissions import Permission
 from rally.selectors import (
     activity_for_workspace,
@@ -66,7 +72,8 @@ def login_view(request):
         error = GENERIC_LOGIN_ERROR
     status = 200 if error is None else 400
     return render(request, "registration/login.html",
-                  {"form": form, "error": error, "next": next_url}, status=status)
+                  {"form": form, "error": error, "next": next_url,
+                   "signup_enabled": settings.SIGNUP_ENABLED}, status=status)
 
 
 @login_required
@@ -113,7 +120,54 @@ def workspace_settings(request):
         "members": workspace_members(membership.workspace),
         "form": form,
         "role_form": MemberRoleForm,
+        "name_form": WorkspaceNameForm(initial={"name": membership.workspace.name}),
     }, status=400 if form.errors else 200)
+
+
+@login_required
+@require_POST
+def workspace_rename(request):
+    membership = require_permission(request.membership, Permission.MANAGE_WORKSPACE)
+    form = WorkspaceNameForm(request.POST)
+    if form.is_valid():
+        try:
+            workspace = services.workspace_rename(by=membership, name=form.cleaned_data["name"])
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(request, f"The workspace is now called {workspace.name}.")
+    else:
+        messages.error(request, "Enter the workspace's name (at most 120 characters).")
+    return redirect("workspace_settings")
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def signup(request):
+    """A new workspace and its first Admin, when the operator turned sign-up on."""
+    if not settings.SIGNUP_ENABLED:
+        raise Http404
+    if request.user.is_authenticated:
+        return redirect("home")
+    form = SignUpForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            membership = services.workspace_create(
+                name=data["workspace"], admin_email=data["email"], admin_name=data["name"],
+                password=data["password"])
+        except ValidationError as error:
+            for field, problems in error.message_dict.items():
+                form.add_error(field if field in form.fields else None, problems)
+        else:
+            login(request, membership.user,
+                  backend="django.contrib.auth.backends.ModelBackend")
+            request.session["workspace_id"] = str(membership.workspace_id)
+            messages.success(request, f"Welcome to Rally. {membership.workspace.name} is "
+                                      "ready: connect User Interviews in Workspace settings.")
+            return redirect("home")
+    return render(request, "registration/signup.html", {"form": form},
+                  status=400 if form.errors else 200)
 
 
 def _send_account_setup_email(request, user):

@@ -104,8 +104,11 @@ def ui_rate_acquire():
     return float(wait)
 
 
-def outbox_execute(*, operation_id, client=None):
-    """Run one outbox row at UI. Returns the row's status afterwards (None when skipped)."""
+def outbox_execute(*, operation_id, client=None, clients=None):
+    """Run one outbox row at UI. Returns the row's status afterwards (None when skipped).
+
+    Without `client` the row's workspace's own (from `clients`, a WorkspaceClients pool,
+    when given)."""
     operation = outbox_claim(operation_id)
     if operation is None:
         return None
@@ -116,9 +119,24 @@ def outbox_execute(*, operation_id, client=None):
     if wait > 0:
         return _record_throttled(operation, wait)
     if client is None:
-        from recruitment.user_interviews.client import UIClient
+        from recruitment.connections import WorkspaceClients
 
-        client = UIClient.from_settings()
+        if clients is None:
+            with WorkspaceClients() as own:
+                return _execute_with(operation, handler, own)
+        return _execute_with(operation, handler, clients)
+    return _execute(operation, handler, client)
+
+
+def _execute_with(operation, handler, clients):
+    try:
+        client = clients.get(operation.workspace_id)
+    except errors.NotConnected as error:
+        return _record_failure(operation, handler, _describe(error))
+    return _execute(operation, handler, client)
+
+
+def _execute(operation, handler, client):
     try:
         result = None
         # Any earlier attempt may have reached UI before the worker lost track of it.
@@ -145,10 +163,11 @@ def outbox_execute_batch(*, operation_ids, client=None):
     recorded on its own, exactly as `outbox_execute` does it; a row another worker holds
     or has done is skipped. Returns each row's status afterwards (None when skipped)."""
     if client is None:
-        from recruitment.user_interviews.client import UIClient
+        from recruitment.connections import WorkspaceClients
 
-        with UIClient.from_settings() as own:
-            return outbox_execute_batch(operation_ids=operation_ids, client=own)
+        with WorkspaceClients() as clients:
+            return [outbox_execute(operation_id=operation_id, clients=clients)
+                    for operation_id in operation_ids]
     return [outbox_execute(operation_id=operation_id, client=client)
             for operation_id in operation_ids]
 

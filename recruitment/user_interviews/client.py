@@ -99,12 +99,19 @@ class UIClient:
         )
 
     @classmethod
-    def from_settings(cls, transport=None, **options):
+    def from_settings(cls, transport=None, *, api_key=None, **options):
+        """A client for UI_API_URL with `api_key` (a workspace's own: see
+        `recruitment.connections.ui_client_for`); without one, the development default
+        UI_API_KEY."""
+        api_key = api_key or settings.UI_API_KEY
+        if not api_key:
+            raise errors.NotConnected("No User Interviews API key: connect the workspace's "
+                                      "account in Workspace settings → User Interviews.")
         options.setdefault("timeout", settings.UI_API_TIMEOUT_SECONDS)
         if "rate_limiter" not in options:
-            options["rate_limiter"] = SharedTokenBucket.from_settings()
-        return cls(base_url=settings.UI_API_URL, api_key=settings.UI_API_KEY,
-                   transport=transport, **options)
+            options["rate_limiter"] = SharedTokenBucket.from_settings(api_key=api_key)
+        return cls(base_url=settings.UI_API_URL, api_key=api_key, transport=transport,
+                   **options)
 
     @classmethod
     def in_process(cls, **options):

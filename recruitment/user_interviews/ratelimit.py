@@ -54,14 +54,16 @@ class SharedTokenBucket:
         self.script = self.redis.register_script(_TAKE)
 
     @classmethod
-    def from_settings(cls):
-        """The configured bucket, or None when no limit is set or there is no Redis."""
+    def from_settings(cls, api_key=None):
+        """The configured bucket of `api_key` (default UI_API_KEY), or None when no limit
+        is set or there is no Redis."""
         per_minute = getattr(settings, "UI_API_RATE_LIMIT_PER_MINUTE", 0)
         url = settings.REDIS_URL
         if not per_minute or not url.startswith(("redis://", "rediss://", "unix://")):
             return None
         burst = getattr(settings, "UI_API_RATE_LIMIT_BURST", 0) or max(1, per_minute // 3)
-        return cls(url=url, api_key=settings.UI_API_KEY, per_minute=per_minute, burst=burst)
+        return cls(url=url, api_key=api_key or settings.UI_API_KEY,
+                   per_minute=per_minute, burst=burst)
 
     def take(self):
         """Take a token: 0.0 when taken, else the seconds to wait before asking again.
