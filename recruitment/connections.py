@@ -164,6 +164,7 @@ def webhook_subscribe(*, by, client=None):
     from recruitment.webhooks import webhook_endpoint_ensure
 
     _require_admin(by)
+    before = webhook_endpoint_for(by.workspace)
     owned = client is None
     client = client or ui_client_for(by.workspace_id, max_attempts=2)
     try:
@@ -172,6 +173,8 @@ def webhook_subscribe(*, by, client=None):
     finally:
         if owned:
             client.close()
+    if before is not None and before.pk == endpoint.pk:
+        return endpoint  # UI still has it: nothing new
     with transaction.atomic(durable=True):
         activity_record(workspace=by.workspace, actor=by.user,
                         action="workspace.ui_webhooks_subscribed",
