@@ -46,6 +46,8 @@ UI_API_URL = env.str("UI_API_URL", default="http://127.0.0.1:8001/sandbox/ui/api
 UI_API_KEY = env.str("UI_API_KEY", default="rally-dev-key" if DEBUG else "")
 UI_WEBHOOK_SECRET = env.str("UI_WEBHOOK_SECRET", default="")
 UI_API_TIMEOUT_SECONDS = env.float("UI_API_TIMEOUT_SECONDS", default=10.0)
+# /readyz fails when the oldest due outbox row has waited longer than this.
+READYZ_OUTBOX_MAX_AGE_SECONDS = env.int("READYZ_OUTBOX_MAX_AGE_SECONDS", default=900)
 # Where User Interviews (or the sandbox) delivers webhooks and sends participants to book.
 RALLY_BASE_URL = env.str("RALLY_BASE_URL", default="http://127.0.0.1:8000")
 

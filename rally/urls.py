@@ -29,6 +29,7 @@ urlpatterns = [
     path("workspace/members/<uuid:membership_id>/remove/", views.member_remove,
          name="member_remove"),
     path("healthz", views.healthz, name="healthz"),
+    path("readyz", views.readyz, name="readyz"),
     path("", include("billing.urls")),
     # participants first: its Participants tab takes over the studies app's placeholder URL.
     path("", include("participants.urls")),
