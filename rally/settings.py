@@ -164,7 +164,7 @@ USE_I18N = False
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / ".var" / "staticfiles"
+STATIC_ROOT = BASE_DIR / env.str("STATIC_ROOT", default=".var/staticfiles")  # relative: to BASE_DIR
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 WHITENOISE_USE_FINDERS = DEBUG
