@@ -65,7 +65,7 @@ class Mailbox:
     def __init__(self):
         self.messages = []
 
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's name
+    async def handle_DATA(self, server, session, envelope):
         self.messages.append(email.message_from_bytes(envelope.content))
         return "250 Message accepted for delivery"
 
@@ -223,7 +223,7 @@ def production(django_db_setup, django_db_blocker, tmp_path):
                                   static_root=static_root)
         except BaseException:
             for name in processes.running:
-                print(f"--- {name} ---\n{processes.tail(name)}")  # noqa: T201 - diagnosis
+                print(f"--- {name} ---\n{processes.tail(name)}")
             raise
 
 
