@@ -45,6 +45,10 @@ UI_API_URL = env.str("UI_API_URL", default="http://127.0.0.1:8001/sandbox/ui/api
 # are only development defaults for a workspace that has not (the demo's sandbox account).
 UI_API_KEY = env.str("UI_API_KEY", default="rally-dev-key" if DEBUG else "")
 UI_WEBHOOK_SECRET = env.str("UI_WEBHOOK_SECRET", default="")
+# UI's rate limit per API key, spent from one token bucket all of Rally's processes share
+# (recruitment/user_interviews/ratelimit.py); 0 turns Rally's own bucket off.
+UI_RATE_LIMIT_PER_MINUTE = env.int("UI_RATE_LIMIT_PER_MINUTE", default=60)
+UI_RATE_LIMIT_BURST = env.int("UI_RATE_LIMIT_BURST", default=20)
 UI_API_TIMEOUT_SECONDS = env.float("UI_API_TIMEOUT_SECONDS", default=10.0)
 # /readyz fails when the oldest due outbox row has waited longer than this.
 READYZ_OUTBOX_MAX_AGE_SECONDS = env.int("READYZ_OUTBOX_MAX_AGE_SECONDS", default=900)

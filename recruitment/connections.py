@@ -24,6 +24,7 @@ from rally.services import activity_record
 from recruitment.models import UIConnection, WebhookEndpoint
 from recruitment.user_interviews import errors
 from recruitment.user_interviews.client import UIClient, idempotency_key
+from recruitment.user_interviews.ratelimit import BACKGROUND
 
 API_KEY_MAX_LENGTH = 200
 
@@ -45,6 +46,7 @@ def ui_client_for(workspace_id, **options):
 def catalog_client(**options):
     """UI's criteria catalog is the same for every account: read it with the development
     default key when there is one, else with the first connected workspace's."""
+    options = {"metered": True, "priority": BACKGROUND, **options}
     if settings.UI_API_KEY:
         return UIClient.from_settings(**options)
     connection = UIConnection.objects.exclude(api_key="").order_by("created_at").first()
@@ -54,7 +56,8 @@ def catalog_client(**options):
 
 class WorkspaceClients:
     """One client per workspace for a task that works across workspaces (a sweep, a poll);
-    each is made on first use and closed with the pool."""
+    each is made on first use and closed with the pool. `WorkspaceClients.background()`
+    makes clients that take each request's token at background priority."""
 
     def __init__(self, **options):
         self.options = options
@@ -75,6 +78,10 @@ class WorkspaceClients:
 
     def __exit__(self, *exc_info):
         self.close()
+
+    @classmethod
+    def background(cls, **options):
+        return cls(metered=True, priority=BACKGROUND, **options)
 
 
 # The connection page's use cases -------------------------------------------------------------

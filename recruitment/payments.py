@@ -212,7 +212,7 @@ def payments_poll_task():
     """Beat: confirm sent payouts whose webhook was lost."""
     from recruitment.connections import WorkspaceClients
 
-    with WorkspaceClients() as clients:
+    with WorkspaceClients.background() as clients:
         return payments_poll(clients=clients)
 
 

@@ -10,7 +10,8 @@ from recruitment.connections import WorkspaceClients, catalog_client, ui_client_
 @shared_task(name="recruitment.outbox_execute", ignore_result=True)
 def outbox_execute(operation_id):
     """Run one outbox row (dispatched after the commit that wrote it, or by the sweeper)."""
-    return outbox.outbox_execute(operation_id=operation_id)
+    return outbox.outbox_execute(operation_id=operation_id,
+                                 priority=outbox.outbox_priority(operation_id))
 
 
 @shared_task(name="recruitment.outbox_execute_batch", ignore_result=True)
@@ -55,7 +56,7 @@ def webhook_sweep():
 @shared_task(name="recruitment.poll", ignore_result=True)
 def poll():
     """Beat: the safety net under webhooks — sync every live recruitment from UI."""
-    with WorkspaceClients() as clients:
+    with WorkspaceClients.background() as clients:
         return sync.recruitments_poll_all(clients=clients)
 
 

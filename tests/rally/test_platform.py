@@ -108,9 +108,11 @@ def test_the_sandbox_without_debug_is_a_system_check_error_and_nothing_starts():
     check = subprocess.run([sys.executable, "manage.py", "check"], cwd=ROOT,
                            env=environment, capture_output=True, text=True, timeout=120)
     assert check.returncode != 0 and "rally.E001" in check.stderr
-    wsgi = subprocess.run([sys.executable, "-c", "import rally.wsgi"], cwd=ROOT,
-                          env=environment, capture_output=True, text=True, timeout=120)
-    assert wsgi.returncode != 0 and "rally.E001" in wsgi.stderr
+    gunicorn = subprocess.run(
+        [str(Path(sys.executable).parent / "gunicorn"), "rally.wsgi:application", "--bind",
+         "127.0.0.1:0"], cwd=ROOT, env=environment, capture_output=True, text=True,
+        timeout=120)
+    assert gunicorn.returncode != 0 and "rally.E001" in gunicorn.stderr
     worker = subprocess.run(
         [sys.executable, "-m", "celery", "-A", "rally", "worker", "--pool=solo",
          "--concurrency=1", "--without-heartbeat", "--without-mingle", "--without-gossip"],
