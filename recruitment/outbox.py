@@ -184,6 +184,8 @@ def _record_throttled(operation, wait):
         current.attempts -= 1
         current.next_attempt_at = clock.now() + timedelta(seconds=wait + random.uniform(0, 1))
         current.save(update_fields=["attempts", "next_attempt_at"])
+    # The next sweep may queue it again as soon as it is due (not a minute later).
+    cache.delete(f"outbox:queued:{current.pk}:{current.attempts}")
     return current.status
 
 
