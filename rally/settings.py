@@ -186,6 +186,8 @@ _email = env.email_url("EMAIL_URL", default="consolemail://")
 _smtp_options = {"host": "EMAIL_HOST", "port": "EMAIL_PORT", "username": "EMAIL_HOST_USER",
                  "password": "EMAIL_HOST_PASSWORD", "use_tls": "EMAIL_USE_TLS",
                  "use_ssl": "EMAIL_USE_SSL"}
+if _email["EMAIL_BACKEND"] == "django.core.mail.backends.console.EmailBackend":
+    _email["EMAIL_BACKEND"] = "rally.mail.ConsoleEmailBackend"  # attachments named, not printed
 MAILERS = {
     "default": {
         "BACKEND": _email["EMAIL_BACKEND"],
