@@ -154,12 +154,12 @@ def ui_connection_test(*, by, client=None):
             if owned:
                 client.close()
     except errors.AuthError:
-        result = TestResult(False, "User Interviews refused this API key. Check it in your "
+        result = TestResult(False, "User Interviews refused this API key: check it in your "
                                    "User Interviews account and save it again.")
     except errors.UIError as error:
         result = TestResult(False, f"User Interviews could not be reached: {error}"[:300])
     else:
-        result = TestResult(True, "Connected: User Interviews accepted this API key.")
+        result = TestResult(True, "User Interviews accepted this API key.")
     UIConnection.objects.filter(pk=connection.pk).update(
         tested_at=clock.now(), test_ok=result.ok, test_message=result.message)
     return result
