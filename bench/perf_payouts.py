@@ -4,12 +4,13 @@ payout is Sent.
 
 Each worker is a process doing what a Celery worker does: claim a batch with the sweeper
 (SKIP LOCKED), then run the batch's `create_payment` outbox rows at UI. Runs in a database of
-its own (created, migrated and dropped here); the sandbox is served in-process through
-httpx's WSGI transport.
+its own (created, migrated and dropped here). User Interviews' stand-in is served by gunicorn
+in processes of its own, over HTTP, as the real UI is another machine.
 
-Also reported: perf-payouts-cpu, the workers' CPU time per payout (user + system of both
-processes, Postgres not included). 200 payouts/s on two cores leaves 10 ms per payout for
-everything, the in-process sandbox included.
+Also reported: perf-payouts-cpu, Rally's own share: the two worker processes' CPU time per
+payout (user + system; the stand-in's processes and Postgres not included). Target 5 ms.
+Until Dec 2026 the stand-in was served inside the workers (httpx's WSGI transport), and its
+share was over half of the figures below.
 
 Where the time goes (cProfile with a CPU clock, one worker, 400 payouts, Nov 2026):
 - the sweep is batched: per batch of 100, one claim, one study lock per study, one read of
@@ -46,11 +47,17 @@ import uuid
 from datetime import timedelta
 from decimal import Decimal
 
-import httpx
 from django.conf import settings
 from django.db import connection
 
-from bench.support import own_database, recruit_with_applicants
+from bench.support import (
+    free_port,
+    own_database,
+    recruit_with_applicants,
+    served,
+    stand_in_process,
+    stand_in_url,
+)
 
 PAYOUTS = 2_000
 STUDIES = 4
@@ -59,13 +66,15 @@ BATCH = 100
 TARGET_RATE = 200.0
 
 
+STAND_IN_PORT = free_port()
+TARGET_RALLY_CPU_MS = 5.0
+
+
 def _client():
-    from rally.wsgi import application
     from recruitment.user_interviews.client import UIClient
 
-    return UIClient(base_url="http://testserver/sandbox/ui/api",
-                    api_key=settings.SANDBOX_API_KEYS[0],
-                    transport=httpx.WSGITransport(app=application), timeout=120)
+    return UIClient(base_url=stand_in_url(STAND_IN_PORT), api_key=settings.SANDBOX_API_KEYS[0],
+                    timeout=120)
 
 
 def _study_at_ui(client, *, workspace, owner, budget, count, n):
@@ -187,13 +196,15 @@ def _measure():
     workers = [context.Process(target=_worker, args=(go, failures)) for _ in range(WORKERS)]
     for worker in workers:
         worker.start()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     go.wait()  # both are ready: the clock starts as they do
     started = time.perf_counter()
     for worker in workers:
         worker.join()
     seconds = time.perf_counter() - started
-    children = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu_ms = (children.ru_utime + children.ru_stime) * 1000 / PAYOUTS
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)  # the workers, not the stand-in
+    cpu_ms = ((after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)) \
+        * 1000 / PAYOUTS
     if any(worker.exitcode for worker in workers):
         raise RuntimeError(f"a payout worker failed: {failures.get(timeout=5)}")
     sent = Payout.objects.filter(state__in=["sent", "paid"]).count()
@@ -205,7 +216,8 @@ def _measure():
 
 
 def run():
-    with own_database("payouts", sandbox=True):
+    with own_database("payouts", sandbox=True), \
+            served(stand_in_process(STAND_IN_PORT, workers=2, threads=4)):
         seconds, exactly_once, cpu_ms = _measure()
     rate = PAYOUTS / seconds
     return {
@@ -213,8 +225,6 @@ def run():
                          "unit": "payouts/s", "ok": exactly_once and rate >= TARGET_RATE},
         "perf-payouts-once": {"value": int(exactly_once), "target": "== 1",
                               "unit": "exactly once", "ok": exactly_once},
-        "perf-payouts-cpu": {"value": round(cpu_ms, 1),
-                             "target": f"<= {1000 * WORKERS / TARGET_RATE:g} ms (the target "
-                                       f"rate on {WORKERS} cores)",
-                             "unit": "ms CPU/payout", "ok": cpu_ms <= 1000 * WORKERS / TARGET_RATE},
+        "perf-payouts-cpu": {"value": round(cpu_ms, 1), "target": f"<= {TARGET_RALLY_CPU_MS:g}",
+                             "unit": "ms Rally CPU/payout", "ok": cpu_ms <= TARGET_RALLY_CPU_MS},
     }

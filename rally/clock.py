@@ -11,8 +11,11 @@ CPU. `advance()` and `reset()` forget the remembered offset in the process that 
 clock, so that process (a test, the sandbox console served by the same server, the
 live_server thread of a browser test) sees the move at once. Another process (a Celery
 worker while the console moves the clock in the web process) sees it within
-`MEMO_SECONDS`. `forget()` drops the remembered offset (the tests call it with the cache
-emptied between tests, where a rolled-back transaction takes the offset with it).
+`MEMO_SECONDS`. The offset belongs to one database: its cache key carries the database's
+name (rally/cache.py) and the remembered value is kept per database name, so a process that
+switches databases (a benchmark) never reads another's clock. `forget()` drops the
+remembered offset (the tests call it with the cache emptied between tests, where a
+rolled-back transaction takes the offset with it).
 """
 
 import time
@@ -20,14 +23,16 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.cache import cache
+from django.db import connection
 from django.utils import timezone
 
 CACHE_KEY = "rally:test-clock-offset"
 #: How long a process trusts the offset it last read (seconds).
 MEMO_SECONDS = 1.0
 
-# (offset in seconds, time.monotonic() until which it holds) or None. One tuple, replaced
-# whole, so threads of one process (the dev server, live_server) never see half of it.
+# (database name, offset in seconds, time.monotonic() until which it holds) or None. One
+# tuple, replaced whole, so threads of one process (the dev server, live_server) never see
+# half of it.
 _memo = None
 
 
@@ -40,8 +45,9 @@ def now():
 def offset_seconds():
     global _memo
     memo, moment = _memo, time.monotonic()
-    if memo is not None and moment < memo[1]:
-        return memo[0]
+    database = connection.settings_dict["NAME"]
+    if memo is not None and memo[0] == database and moment < memo[2]:
+        return memo[1]
     offset = cache.get(CACHE_KEY)
     if offset is None:
         from rally.models import TestClock
@@ -49,7 +55,7 @@ def offset_seconds():
         row = TestClock.objects.filter(pk=1).first()
         offset = row.offset_seconds if row else 0
         cache.set(CACHE_KEY, offset, timeout=30)
-    _memo = (offset, moment + MEMO_SECONDS)
+    _memo = (database, offset, moment + MEMO_SECONDS)
     return offset
 
 

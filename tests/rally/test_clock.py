@@ -61,3 +61,19 @@ def test_without_the_sandbox_it_is_the_wall_clock(settings):
     clock.forget()
     before = clock.timezone.now()
     assert abs((clock.now() - before).total_seconds()) < 60
+
+
+def test_the_offset_belongs_to_its_database(sandbox_on, monkeypatch):
+    """Another Rally on the same Redis with another database (a benchmark beside `make run`)
+    has its own clock: neither its cached offset nor this process's memo leaks across."""
+    from django.db import connection
+
+    clock.advance(hours=168)
+    assert clock.offset_seconds() == 168 * 3600
+    ours = connection.settings_dict["NAME"]
+    monkeypatch.setitem(connection.settings_dict, "NAME", f"{ours}_elsewhere")
+    assert cache.get(clock.CACHE_KEY) is None
+    cache.set(clock.CACHE_KEY, 5, timeout=30)
+    assert clock.offset_seconds() == 5
+    monkeypatch.setitem(connection.settings_dict, "NAME", ours)
+    assert clock.offset_seconds() == 168 * 3600
