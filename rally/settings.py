@@ -51,6 +51,8 @@ UI_RATE_LIMIT_PER_MINUTE = env.int("UI_RATE_LIMIT_PER_MINUTE", default=60)
 UI_RATE_LIMIT_BURST = env.int("UI_RATE_LIMIT_BURST", default=20)
 UI_API_TIMEOUT_SECONDS = env.float("UI_API_TIMEOUT_SECONDS", default=10.0)
 # /readyz fails when the oldest due outbox row has waited longer than this.
+# /metrics answers Prometheus only with this bearer token (unset: /metrics is off).
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 READYZ_OUTBOX_MAX_AGE_SECONDS = env.int("READYZ_OUTBOX_MAX_AGE_SECONDS", default=900)
 # Where User Interviews (or the sandbox) delivers webhooks and sends participants to book.
 RALLY_BASE_URL = env.str("RALLY_BASE_URL", default="http://127.0.0.1:8000")

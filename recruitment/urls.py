@@ -1,12 +1,21 @@
 from django.urls import path
 
-from recruitment import connection_views, reports, start_views, sync_status, views, webhooks
+from recruitment import (
+    connection_views,
+    prometheus,
+    reports,
+    start_views,
+    sync_status,
+    views,
+    webhooks,
+)
 
 app_name = "recruitment"
 
 urlpatterns = [
     path("studies/<uuid:study_id>/audience/reach/", views.audience_reach,
          name="audience_reach"),
+    path("metrics", prometheus.metrics, name="metrics"),
     path("webhooks/user-interviews/", webhooks.receive, name="webhook"),
     path("webhooks/user-interviews/<uuid:workspace_id>/", webhooks.receive,
          name="workspace_webhook"),

@@ -24,7 +24,11 @@ from django.conf import settings
 from rally import clock
 from rally.services import outbox_key
 from recruitment.user_interviews import errors
-from recruitment.user_interviews.ratelimit import INTERACTIVE, SharedTokenBucket
+from recruitment.user_interviews.ratelimit import (
+    INTERACTIVE,
+    SharedTokenBucket,
+    rate_limited_record,
+)
 from recruitment.user_interviews.resources import (
     STUDY_TYPE_FOR_RALLY,
     Applicant,
@@ -177,6 +181,7 @@ class UIClient:
                 if 200 <= status < 300:
                     return status, self._json(response, method, path)
                 if status == 429:
+                    rate_limited_record()
                     wait = self._retry_after(response, attempt)
                     if self.rate_limiter is not None:  # every worker waits, not just this one
                         self.rate_limiter.observe(hold_seconds=wait)

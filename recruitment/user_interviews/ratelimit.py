@@ -142,3 +142,25 @@ class SharedTokenBucket:
 
     def reset(self):
         self.redis.delete(self.key)
+
+
+_RATE_LIMITED = "rally:ui-rate-limited-total"
+
+
+def rate_limited_record():
+    """Count one 429 from UI (every process adds to one counter, for /metrics)."""
+    client = _cache_redis()
+    if client is None:
+        return
+    try:
+        client.incr(_RATE_LIMITED)
+    except redis.RedisError:
+        return
+
+
+def rate_limited_total():
+    client = _cache_redis()
+    try:
+        return int(client.get(_RATE_LIMITED) or 0) if client is not None else 0
+    except redis.RedisError:
+        return 0
