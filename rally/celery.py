@@ -22,20 +22,38 @@ app.autodiscover_tasks()
 
 task_logger = logging.getLogger("rally.task")
 _started = {}  # task id → perf_counter at its start (a worker runs a task once at a time)
+_request_ids = {}  # task id → the context token of the request id it carries
+
+
+@before_task_publish.connect
+def _carry_request_id(headers=None, **_):
+    """A task enqueued while serving a request carries that request's id."""
+    from rally.logs import task_headers_add
+
+    task_headers_add(headers)
 
 
 @task_prerun.connect
-def _task_started(task_id=None, **_):
+def _task_started(task_id=None, task=None, **_):
+    from rally.logs import request_id_var, task_request_id
+
     _started[task_id] = time.perf_counter()
+    _request_ids[task_id] = request_id_var.set(
+        task_request_id(task.request) if task is not None else "")
 
 
 @task_postrun.connect
 def _task_finished(task_id=None, task=None, state=None, **_):
     """One line per task run: name, id, outcome (SUCCESS, FAILURE, RETRY…) and milliseconds."""
     started = _started.pop(task_id, None)
+    token = _request_ids.pop(task_id, None)
     elapsed_ms = (time.perf_counter() - started) * 1000 if started is not None else 0.0
     task_logger.info("task id=%s name=%s outcome=%s ms=%.1f", task_id,
                      getattr(task, "name", "?"), state or "?", elapsed_ms)
+    if token is not None:
+        from rally.logs import request_id_var
+
+        request_id_var.reset(token)
 
 
 # Heartbeats for /readyz (rally.health) --------------------------------------------------------

@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.functional import SimpleLazyObject
 from prometheus_client import Histogram
 
+from rally.logs import request_id_var
 from rally.selectors import membership_for_request
 
 request_logger = logging.getLogger("rally.request")
@@ -61,8 +62,13 @@ def request_log(get_response):
         incoming = request.headers.get("X-Request-Id", "")
         request.request_id = (incoming if _REQUEST_ID.fullmatch(incoming)
                               else uuid.uuid4().hex[:16])
+        # Every log line of this request, and every task it enqueues, carries the id.
+        token = request_id_var.set(request.request_id)
         started = time.perf_counter()
-        response = get_response(request)
+        try:
+            response = get_response(request)
+        finally:
+            request_id_var.reset(token)
         elapsed_ms = (time.perf_counter() - started) * 1000
         REQUEST_LATENCY.labels(request.method if request.method in _METHODS else "other",
                                f"{response.status_code // 100}xx").observe(elapsed_ms / 1000)
