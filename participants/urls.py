@@ -7,6 +7,8 @@ app_name = "participants"
 urlpatterns = [
     path("studies/<uuid:study_id>/participants/", views.study_participants,
          name="study_participants"),
+    path("studies/<uuid:study_id>/participants/export.csv", views.study_applicants_csv,
+         name="study_applicants_csv"),
     path("studies/<uuid:study_id>/participants/review/", views.applicants_bulk,
          name="applicants_bulk"),
     path("studies/<uuid:study_id>/participants/<uuid:application_id>/",

@@ -22,6 +22,7 @@ urlpatterns = [
          name="password_reset_complete"),
     path("workspace/switch/", views.workspace_switch, name="workspace_switch"),
     path("signup/", views.signup, name="signup"),
+    path("activity/export.csv", views.activity_csv, name="activity_csv"),
     path("workspace/settings/", views.workspace_settings, name="workspace_settings"),
     path("workspace/settings/name/", views.workspace_rename, name="workspace_rename"),
     path("workspace/members/<uuid:membership_id>/role/", views.member_change_role,

@@ -20,6 +20,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from rally import health, services
+from rally.exports import csv_response
 from rally.forms import (
     LoginForm,
     MemberInviteForm,
@@ -27,6 +28,7 @@ from rally.forms import (
     SignUpForm,
     WorkspaceNameForm,
 )
+from rally.models import ActivityEntry
 from rally.permissions import Permission
 from rally.selectors import (
     activity_for_workspace,
@@ -85,6 +87,7 @@ def home(request):
         return render(request, "rally/no_workspace.html")
     return render(request, "rally/home.html", {
         "activity": activity_for_workspace(membership.workspace, limit=20),
+        "can_export_activity": membership.allows(Permission.READ_ALL_BUDGETS),
     })
 
 
@@ -170,6 +173,20 @@ def signup(request):
             return redirect("home")
     return render(request, "registration/signup.html", {"form": form},
                   status=400 if form.errors else 200)
+
+
+@login_required
+def activity_csv(request):
+    """The workspace's whole activity log as CSV (who, when, what). Admins and Ops Managers:
+    entries name amounts."""
+    membership = require_permission(request.membership, Permission.READ_ALL_BUDGETS)
+    entries = (ActivityEntry.objects.filter(workspace=membership.workspace)
+               .order_by("created_at", "id"))
+    rows = ([entry.created_at.isoformat(), entry.actor_display, entry.action, entry.summary,
+             entry.study_id or "", entry.pk]
+            for entry in entries.iterator(chunk_size=500))
+    return csv_response(filename="activity.csv", rows=rows, header=[
+        "Time (UTC)", "By", "Action", "What happened", "Study ID", "Entry ID"])
 
 
 def _send_account_setup_email(request, user):
