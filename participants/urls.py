@@ -35,4 +35,6 @@ urlpatterns = [
          name="panel_profile"),
     path("participants/<uuid:participant_id>/edit/", panel_views.panel_person_edit,
          name="panel_person_edit"),
+    path("participants/<uuid:participant_id>/erase/", panel_views.panel_person_erase,
+         name="panel_person_erase"),
 ]
