@@ -44,7 +44,8 @@ services: install
 
 test-services: install
 	@mkdir -p .var
-	@[ -f node_modules/axe-core/axe.min.js ] || npm ci --no-audit --no-fund --silent
+	@[ -f node_modules/axe-core/axe.min.js ] && [ -f node_modules/vnu-jar/build/dist/vnu.jar ] \
+	  && [ -f node_modules/jsonapi-validator/lib/schema.json ] || npm ci --no-audit --no-fund --silent
 	@$(PY) -m rally.runtime --for-tests > $(RUNTIME_ENV).tmp && mv $(RUNTIME_ENV).tmp .var/test.env
 
 run: services

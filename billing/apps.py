@@ -23,3 +23,6 @@ class BillingConfig(AppConfig):
         # column, never a countdown.
         settings.CELERY_BEAT_SCHEDULE["billing-payout-sweep"] = {
             "task": "billing.payouts_sweep", "schedule": 30.0}
+        # Receipt emails whose prompt send was lost or failed (SPEC B7).
+        settings.CELERY_BEAT_SCHEDULE["billing-receipt-emails-sweep"] = {
+            "task": "billing.receipt_emails_sweep", "schedule": 60.0}

@@ -20,6 +20,8 @@ negative. The flows are:
     fee:<session>               study_hold        -> recruitment_fees_spent
     incentive:<session>         study_hold        -> incentives_owed
     paid:<payout>               incentives_owed   -> incentives_paid
+    unpaid:<payout>:<n>         incentives_owed   -> study_hold         (UI failed it for good)
+    incentive:<session>:retry:<n>  study_hold     -> incentives_owed    (charged again on Retry)
     release:<attempt>           study_hold        -> budget_available   (unused returns)
 
 A study may be started more than once (User Interviews declined it, or the hand-off failed):
@@ -29,6 +31,11 @@ externalId at UI). At most one reservation of a study is open at a time. The res
 shrink and release transfers name their reservation; charges (fee, incentive, paid) always
 belong to the study's latest start: only an open reservation takes charges, and a start
 whose reservation took any is never followed by another.
+
+A payout UI reports Failed for good gives its incentive back to the study's hold (SPEC B9):
+the n-th failure of a payout is `unpaid:<payout>:<n>` and the n-th Retry charges it again as
+`incentive:<session>:retry:<n>`, so a session's incentive is charged net at most once and
+Spent counts only incentives delivered or on their way.
 
 Transfers and receipts are append-only (the database refuses UPDATE and DELETE).
 """
@@ -40,7 +47,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
-from rally.models import Workspace
+from rally.models import Workspace, actor_display
 
 ZERO = Decimal("0.00")
 
@@ -153,6 +160,7 @@ class TransferKind(models.TextChoices):
     FEE = "fee", "Recruitment fee"
     INCENTIVE = "incentive", "Incentive"
     PAID = "paid", "Incentive paid"
+    UNPAID = "unpaid", "Failed incentive returned"
     RELEASE = "release", "Unused funds returned"
 
 
@@ -191,6 +199,11 @@ class Transfer(models.Model):
 
     def __str__(self):
         return f"{self.key} ${self.amount}"
+
+    @property
+    def actor_display(self):
+        """"By" in the history: a person, "User Interviews" or "Rally (automatic)"."""
+        return actor_display(user_id=self.actor_id, label=self.actor_label)
 
 
 class Reservation(models.Model):
@@ -261,6 +274,9 @@ class Receipt(models.Model):
     study_id = models.UUIDField(unique=True)
     study_name = models.CharField(max_length=200)
     participants = models.PositiveIntegerField()
+    # Participants whose incentive counts (a payout failed for good at close does not);
+    # None on receipts issued before failed payouts were returned: all of them counted.
+    incentive_participants = models.PositiveIntegerField(null=True, blank=True)
     fee = money_field()
     incentive = money_field()
     reserved = money_field()
@@ -287,6 +303,59 @@ class Receipt(models.Model):
     def __str__(self):
         return f"Receipt {self.number} for {self.study_name}"
 
+    @property
+    def incentives_count(self):
+        return self.participants if self.incentive_participants is None \
+            else self.incentive_participants
+
+
+class UiBillingSummary(models.Model):
+    """User Interviews' own closing account of a study's recruit (its closure's `billing`,
+    also sent as `recruit.billing_finalized`), kept to compare with Rally's figures (SPEC
+    B7): completed sessions, incentives paid and the number of paid payments."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    workspace = models.ForeignKey(Workspace, on_delete=models.PROTECT, related_name="+")
+    study_id = models.UUIDField(unique=True)
+    completed_sessions = models.PositiveIntegerField()
+    incentives = money_field()
+    paid_payments = models.PositiveIntegerField()
+    received_at = models.DateTimeField()
+    received_from = models.CharField(max_length=200)  # the actor label: webhook or worker
+
+    def __str__(self):
+        return f"UI billing of {self.study_id}"
+
+
+class ReceiptEmail(models.Model):
+    """The email of a receipt to the person who closed the study (SPEC B7), written in the
+    transaction that issues the receipt and sent by a worker after commit: a lost dispatch
+    or a mail server that is down is retried (the task backs off; a sweeper re-sends rows
+    left unsent), never inside a request."""
+
+    MAX_ATTEMPTS = 8
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    receipt = models.OneToOneField(Receipt, on_delete=models.PROTECT, related_name="email")
+    to = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField()
+    claimed_until = models.DateTimeField(null=True, blank=True)  # a worker is sending it
+    attempts = models.PositiveSmallIntegerField(default=0)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["created_at"], condition=Q(sent_at__isnull=True),
+                                name="receipt_email_unsent")]
+
+    def __str__(self):
+        return f"Email of {self.receipt_id} ({'sent' if self.sent_at else 'not sent'})"
+
+
+#: How a team pays its own panel participants (outside Rally; "Mark as paid" records it).
+PAYMENT_METHODS = {"gift_card": "Gift card", "bank_transfer": "Bank transfer", "cash": "Cash",
+                   "other": "Other"}
+
 
 class Payout(models.Model):
     """One session's incentive payment through User Interviews (SPEC I1–I3). At most one per
@@ -303,16 +372,21 @@ class Payout(models.Model):
     class Trigger(models.TextChoices):
         MANUAL = "manual", "Manual"
         AUTO_24H = "auto_24h", "Automatic"
+        AT_CLOSE = "at_close", "Automatic at close"  # settled by closing the study (B5)
 
     # Written once: where a payout may go from each state. Failed may be sent again (Retry);
+    # UI's own failure of a sent payment also ends it failed. A payout held by a No-show
+    # (Canceled) is due again when the No-show is undone before anything was sent.
     # UI's own failure of a sent payment also ends it failed.
+    # A payout the team pays itself (a Rally-panel participant's, `paid_by_team`) is never
+    # sent: it goes from Not sent to Paid by "Mark as paid" (billing.panel_incentives).
     TRANSITIONS = {
-        State.NOT_SENT: {State.SENDING, State.CANCELED},
+        State.NOT_SENT: {State.SENDING, State.CANCELED, State.PAID},
         State.SENDING: {State.SENT, State.PAID, State.FAILED},
         State.SENT: {State.PAID, State.FAILED},
         State.PAID: set(),
         State.FAILED: {State.SENDING},
-        State.CANCELED: set(),
+        State.CANCELED: {State.NOT_SENT},
     }
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -334,12 +408,25 @@ class Payout(models.Model):
     sent_at = models.DateTimeField(null=True, blank=True)  # moved to Sending
     accepted_at = models.DateTimeField(null=True, blank=True)  # UI took it (Sent)
     confirmed_at = models.DateTimeField(null=True, blank=True)  # UI says paid
+    # Rally-panel incentives: the team pays them itself (gift card, bank, cash), never User
+    # Interviews; "Mark as paid" records how, the reference and the budget it came from.
+    paid_by_team = models.BooleanField(default=False)
+    paid_method = models.CharField(max_length=20, blank=True)
+    paid_reference = models.CharField(max_length=150, blank=True)
+    paid_budget = models.ForeignKey("Budget", null=True, blank=True, on_delete=models.PROTECT,
+                                    related_name="+")
+    paid_by_label = models.CharField(max_length=200, blank=True)
     updated_at = models.DateTimeField()
 
     class Meta:
         ordering = ["-created_at"]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gte=0), name="payout_amount_not_negative"),
+            # The team's own payouts never reach User Interviews.
+            models.CheckConstraint(
+                condition=Q(paid_by_team=False) | Q(state__in=["not_sent", "paid", "canceled"],
+                                                    ui_payment_id=""),
+                name="payout_paid_by_team_never_sent"),
         ]
         indexes = [
             # The sweeper's query: due, not yet sent.
@@ -354,3 +441,22 @@ class Payout(models.Model):
 
     def can_become(self, state):
         return state in self.TRANSITIONS[self.State(self.state)]
+
+    @property
+    def paid_method_label(self):
+        """How the team paid it ("Gift card"), for a payout paid by the team."""
+        return PAYMENT_METHODS.get(self.paid_method, "")
+
+    @property
+    def ui_trigger(self):
+        """The trigger UI knows (UI_API: manual | auto_24h): a payout settled by closing the
+        study was not asked for by a person, so it is automatic there too."""
+        return "manual" if self.trigger == self.Trigger.MANUAL else "auto_24h"
+
+    @property
+    def session_ended_at(self):
+        """The end of the session paid for: a payout is always due 24 hours after it
+        (billing.payouts.payout_schedule)."""
+        from billing.incentive_due import INCENTIVE_DELAY
+
+        return self.due_at - INCENTIVE_DELAY

@@ -1,5 +1,8 @@
 """Incentives a team pays its own (Rally-panel) participants itself — a gift card, a bank
-transfer — recorded against a budget (issue 9).
+transfer, cash — recorded against a budget (issue 9), and the payout that tracks each one
+(issue 21): a completed panel session gets a Payout `paid_by_team`, due 24 hours after the
+session like User Interviews' (SPEC I2) but never sent to UI; recording the incentive is
+"Mark as paid" and makes it Paid, with the method and reference, once.
 
 The ledger treats them like User Interviews incentives without a recruitment fee: one
 transfer, key `panel-incentive:<application>`, from the budget's Available straight to the
@@ -13,19 +16,27 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from billing.models import AccountKind, Budget, Transfer, TransferKind
+from billing.models import (
+    PAYMENT_METHODS,
+    AccountKind,
+    Payout,
+    Transfer,
+    TransferKind,
+)
 from billing.money import amount_parse, money_format
 from billing.services import (
     FundsShortError,
     _account,
     _available_account,
+    _budget_locked,
     _lock_study,
     _transfer,
     account_balance,
 )
+from rally import clock
 
 #: How a panel incentive was paid (the team pays it outside Rally).
-METHODS = {"gift_card": "Gift card", "bank_transfer": "Bank transfer", "other": "Other"}
+METHODS = PAYMENT_METHODS
 KEY_PREFIX = "panel-incentive:"
 MAX_INCENTIVE = Decimal("10000.00")
 
@@ -59,7 +70,10 @@ def panel_incentive_record(*, budget, study_id, study_name, application_id, part
     existing = Transfer.objects.filter(key=key).first()
     if existing is not None:
         return existing, False
-    budget = Budget.objects.select_for_update().select_related("workspace").get(pk=budget.pk)
+    payout = (Payout.objects.select_for_update().filter(
+        application_id=application_id, study_id=study_id, paid_by_team=True,
+        state=Payout.State.NOT_SENT).order_by("created_at").first())
+    budget = _budget_locked(budget.pk)
     available_account = _available_account(budget)
     available = account_balance(available_account)
     if amount > available:
@@ -75,7 +89,23 @@ def panel_incentive_record(*, budget, study_id, study_name, application_id, part
         summary=f"Recorded the incentive of {money_format(amount)} paid to "
                 f"{participant_label} for {study_name} ({METHODS[method]}"
                 + (f", {reference}" if reference else "") + f") from {budget.name}")
+    if payout is not None:
+        _payout_paid(payout, transfer=transfer, budget=budget, method=method,
+                     reference=reference, actor=actor)
     return transfer, True
+
+
+def _payout_paid(payout, *, transfer, budget, method, reference, actor):
+    """The team's payout becomes Paid with what was recorded (the row is locked)."""
+    now = clock.now()
+    payout.state = Payout.State.PAID
+    payout.amount = transfer.amount
+    payout.paid_method, payout.paid_reference, payout.paid_budget = method, reference, budget
+    payout.paid_by_label = transfer.actor_label
+    payout.confirmed_at = payout.updated_at = now
+    payout.save(update_fields=["state", "amount", "paid_method", "paid_reference",
+                               "paid_budget", "paid_by_label", "confirmed_at", "updated_at"])
+
 
 
 def panel_incentive_payments(workspace, *, study_id=None, limit=200):

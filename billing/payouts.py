@@ -14,17 +14,19 @@ functions.
 """
 
 import logging
-from datetime import timedelta
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
 from django.http import Http404
 
+from billing.incentive_due import INCENTIVE_DELAY, incentive_due_at
 from billing.models import Payout, Reservation
 from billing.money import money_format
 from billing.services import (
     _actor_fields,
+    incentive_charge_again,
     incentive_mark_paid,
+    incentive_return_failed,
     reservation_charge_participant,
     reservation_charge_participants,
 )
@@ -35,8 +37,12 @@ from rally.services import activity_record, outbox_enqueue, outbox_enqueue_many
 
 logger = logging.getLogger(__name__)
 
-#: How long after a session's end the incentive goes out by itself (SPEC I2).
-PAYOUT_DELAY = timedelta(hours=24)
+#: How long after a session's end the incentive goes out by itself (SPEC I2; the rule is
+#: billing.incentive_due).
+PAYOUT_DELAY = INCENTIVE_DELAY
+#: Why a payout is held: the session was marked No-show before it was sent (C5). Only a
+#: payout held for this reason is reopened by the No-show's Undo.
+NO_SHOW_REASON = "The session was marked No-show."
 #: Payouts one sweep claims per transaction.
 SWEEP_BATCH = 200
 PAYMENT_OPERATION = "create_payment"
@@ -86,12 +92,14 @@ def _record(payout, *, action, summary, actor, data=None):
 
 @transaction.atomic
 def payout_schedule(*, workspace, study_id, study_name, session_id, application_id,
-                    participant_label, incentive, ended_at, actor):
+                    participant_label, incentive, ended_at, actor, paid_by_team=False):
     """The payout of a session just completed, due 24 h after its end. Idempotent: the
     same session always has the one payout (the unique index settles a race).
 
     Runs inside the caller's transaction (scheduling's `session_mark`). The amount is the
-    incentive the study's reservation copied at start, else the study's own.
+    incentive the study's reservation copied at start, else the study's own. A payout
+    `paid_by_team` (a Rally-panel participant's) is never sent to User Interviews: it is
+    due at the same time, and the team marks it paid (billing.panel_incentives).
     """
     existing = Payout.objects.filter(session_id=session_id).first()
     if existing is not None:
@@ -103,13 +111,16 @@ def payout_schedule(*, workspace, study_id, study_name, session_id, application_
         [Payout(workspace=workspace, study_id=study_id, study_name=study_name[:200],
                 session_id=session_id, application_id=application_id,
                 participant_label=participant_label[:200], amount=amount,
-                due_at=ended_at + PAYOUT_DELAY, created_at=now, updated_at=now)],
+                due_at=incentive_due_at(ended_at), paid_by_team=paid_by_team, created_at=now,
+                updated_at=now)],
         ignore_conflicts=True)
     payout = Payout.objects.get(session_id=session_id)
     if created and created[0].pk == payout.pk:
         _record(payout, action="scheduled", actor=actor,
                 summary=f"Scheduled the incentive for {payout.participant_label} "
-                        f"(sent automatically 24 hours after the session)")
+                        + ("(due 24 hours after the session, paid by the team)"
+                           if paid_by_team else
+                           "(sent automatically 24 hours after the session)"))
     return payout
 
 
@@ -124,6 +135,52 @@ def payout_cancel(*, session_id, reason, actor):
     _record(payout, action="canceled", actor=actor,
             summary=f"Canceled the incentive for {payout.participant_label}: {reason}")
     return payout
+
+
+def payout_hold(*, session_id, actor):
+    """The session was marked No-show: its payout not yet sent is held (Canceled), nothing
+    charged. Refused (PayoutRefused) once the incentive has been sent: a No-show can no
+    longer stop it. No payout at all (never completed): nothing to do. Returns the payout."""
+    payout = Payout.objects.select_for_update().filter(session_id=session_id).first()
+    if payout is None or (payout.state == State.CANCELED
+                          and payout.failure_reason == NO_SHOW_REASON):
+        return payout
+    if payout.state != State.NOT_SENT:
+        raise PayoutRefused(f"The incentive for {payout.participant_label} has already been "
+                            f"sent, so the session can no longer be marked No-show.")
+    _move(payout, State.CANCELED, now=clock.now(), failure_reason=NO_SHOW_REASON)
+    _record(payout, action="held", actor=actor,
+            summary=f"Held the incentive for {payout.participant_label}: the session was "
+                    f"marked No-show")
+    return payout
+
+
+def payout_reopen(*, session_id, actor):
+    """Undo of a No-show: the payout it held is due again, at its original time (sent at
+    the next sweep if that has passed). A payout canceled for another reason (the
+    participant was rejected) stays canceled. Returns the payout or None."""
+    payout = Payout.objects.select_for_update().filter(session_id=session_id).first()
+    if payout is None or payout.state != State.CANCELED or (
+            payout.failure_reason != NO_SHOW_REASON):
+        return payout
+    _move(payout, State.NOT_SENT, now=clock.now(), failure_reason="")
+    _record(payout, action="reopened", actor=actor,
+            summary=f"The incentive for {payout.participant_label} is due again (No-show "
+                    f"undone)")
+    return payout
+
+
+def payouts_by_session(session_ids):
+    """{session id: Payout} of these sessions (the Sessions list says where each stands and
+    when an incentive not yet sent goes out)."""
+    return {payout.session_id: payout for payout in Payout.objects.filter(
+        session_id__in=list(session_ids)).only("session_id", "state", "due_at", "amount",
+                                               "failure_reason")}
+
+
+def payout_was_sent(payout):
+    """Whether a payout has left Rally's hands (a No-show can no longer stop it)."""
+    return payout is not None and payout.state not in (State.NOT_SENT, State.CANCELED)
 
 
 def payouts_sent_of(session_ids):
@@ -162,6 +219,9 @@ def _send_locked(payout, *, trigger, actor, now):
         with transaction.atomic():  # a refused charge leaves the rest of a batch intact
             reservation_charge_participant(study_id=payout.study_id,
                                            session_id=payout.session_id, actor=actor)
+            # A Retry after UI failed it for good: its incentive went back to the hold.
+            incentive_charge_again(study_id=payout.study_id, session_id=payout.session_id,
+                                   payout_id=payout.pk, actor=actor)
     except ValidationError as error:
         reason = " ".join(error.messages)
         if payout.state != State.SENDING:
@@ -196,6 +256,9 @@ def payout_send_now(*, session_id, actor):
     payout = _locked().filter(session_id=session_id).first()
     if payout is None:
         raise PayoutRefused("This session has no incentive to pay.")
+    if payout.paid_by_team:
+        raise PayoutRefused("This incentive is paid by the team, not through User "
+                            "Interviews: mark it as paid once it is.")
     if payout.state != State.NOT_SENT:
         return payout
     return _send_locked(payout, trigger=Trigger.MANUAL, actor=actor, now=clock.now())
@@ -286,7 +349,8 @@ def payouts_send_due(*, limit=SWEEP_BATCH):
     """One sweep: claim up to `limit` due payouts (SKIP LOCKED, so several sweepers take
     disjoint rows) and send them, a study at a time. Returns the ids sent."""
     now = clock.now()
-    due = list(_locked(skip_locked=True).filter(state=State.NOT_SENT, due_at__lte=now)
+    due = list(_locked(skip_locked=True).filter(state=State.NOT_SENT, due_at__lte=now,
+                                                paid_by_team=False)
                .order_by("due_at")[:limit])
     _send_by_study(due, trigger=Trigger.AUTO_24H, actor=SWEEPER_ACTOR, now=now)
     return [payout.pk for payout in due]
@@ -297,8 +361,9 @@ def payouts_settle_study(*, study_id, actor):
     """Closing a study (SPEC B5): its incentives still due are sent now, inside the close's
     transaction and before the unused reservation returns to the budget. Returns the ids."""
     now = clock.now()
-    due = list(_locked().filter(study_id=study_id, state=State.NOT_SENT).order_by("due_at"))
-    _send_by_study(due, trigger=Trigger.MANUAL, actor=actor, now=now)
+    due = list(_locked().filter(study_id=study_id, state=State.NOT_SENT, paid_by_team=False)
+               .order_by("due_at"))
+    _send_by_study(due, trigger=Trigger.AT_CLOSE, actor=actor, now=now)
     return [payout.pk for payout in due]
 
 
@@ -323,7 +388,7 @@ def payout_retry(*, membership, payout_id):
             pk=payout_id, workspace_id=membership.workspace_id)
     except (Payout.DoesNotExist, ValidationError, ValueError) as error:
         raise Http404 from error
-    if payout.state != State.FAILED:
+    if payout.state != State.FAILED or payout.paid_by_team:
         return payout
     return _send_locked(payout, trigger=payout.trigger, actor=membership.user, now=clock.now())
 
@@ -379,6 +444,7 @@ def _status_locked(payout, *, ui_payment_id, ui_status, actor, now, reason=""):
               failure_reason=message[:2000])
         _record(payout, action="failed", actor=actor,
                 summary=f"The incentive for {payout.participant_label} failed: {message}")
+        _return_failed_incentive(payout, actor=actor)
     elif payout.state in (State.SENDING, State.SENT) and ui_status != payout.ui_status:
         Payout.objects.filter(pk=payout.pk).update(ui_status=ui_status, updated_at=now)
     return payout
@@ -394,7 +460,15 @@ def payout_record_failed(*, payout_id, reason, actor):
     _record(payout, action="failed", actor=actor,
             summary=f"User Interviews refused the incentive for {payout.participant_label}: "
                     f"{reason}")
+    _return_failed_incentive(payout, actor=actor)
     return payout
+
+
+def _return_failed_incentive(payout, *, actor):
+    """SPEC B9: a payout failed for good no longer counts as spent; its incentive goes back
+    to the study's hold until Retry charges it again (billing.services)."""
+    incentive_return_failed(study_id=payout.study_id, session_id=payout.session_id,
+                            payout_id=payout.pk, actor=actor)
 
 
 @transaction.atomic

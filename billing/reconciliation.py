@@ -11,11 +11,14 @@ from billing.models import (
     ZERO,
     Account,
     AccountKind,
+    Payout,
     Receipt,
     Reservation,
     Transfer,
     TransferKind,
+    UiBillingSummary,
 )
+from billing.money import money_format
 from billing.services import CHARGE_KINDS, RESERVATION_KINDS
 
 
@@ -90,11 +93,15 @@ def ledger_problems(*, workspace=None):
         name = f"Study {reservation.study_name} ({reservation.study_id}, start " \
                f"{reservation.attempt})"
         reserved = total(TransferKind.RESERVE) - total(TransferKind.SHRINK)
-        fees, incentives = total(TransferKind.FEE), total(TransferKind.INCENTIVE)
+        fees = total(TransferKind.FEE)
+        # Net of failed incentives given back to the hold (SPEC B9).
+        incentives = total(TransferKind.INCENTIVE) - total(TransferKind.UNPAID)
         # Earlier starts are released, so what the study's hold accounts hold is the latest's.
         hold = hold_by_study[reservation.study_id] if is_latest else \
             reserved - fees - incentives - total(TransferKind.RELEASE)
         participants = kinds.get(TransferKind.FEE, {}).get("count", 0)
+        incentive_count = (kinds.get(TransferKind.INCENTIVE, {}).get("count", 0)
+                           - kinds.get(TransferKind.UNPAID, {}).get("count", 0))
         if reservation.is_open and not is_latest:
             problems.append(f"{name}: open while a later start exists.")
         if total(TransferKind.RESERVE) != reservation.initial_limit * reservation.per_participant:
@@ -105,8 +112,8 @@ def ledger_problems(*, workspace=None):
         if reserved != fees + incentives + hold + total(TransferKind.RELEASE):
             problems.append(f"{name}: reserved {reserved} ≠ fees {fees} + incentives "
                             f"{incentives} + hold {hold} + released.")
-        if fees != participants * reservation.fee or incentives != participants * \
-                reservation.incentive:
+        if fees != participants * reservation.fee or incentives != incentive_count * \
+                reservation.incentive or not 0 <= incentive_count <= participants:
             problems.append(f"{name}: fees or incentives are not whole participants.")
         if participants > reservation.participation_limit:
             problems.append(f"{name}: {participants} participants charged over a limit of "
@@ -117,7 +124,8 @@ def ledger_problems(*, workspace=None):
         if receipt is not None and (
                 receipt.reserved != reserved or receipt.recruitment_fees != fees
                 or receipt.incentives != incentives or receipt.unused != total(
-                    TransferKind.RELEASE) or receipt.participants != participants):
+                    TransferKind.RELEASE) or receipt.participants != participants
+                or receipt.incentives_count != incentive_count):
             problems.append(f"{name}: the receipt {receipt.number} differs from the ledger.")
         if receipt is not None and receipt.reserved != receipt.total_spent + receipt.unused:
             problems.append(f"{name}: receipt Reserved ≠ Total Spent + Unused.")
@@ -137,3 +145,58 @@ def ledger_problems(*, workspace=None):
                             f"holds and spent {held}.")
     return problems
 
+
+
+# User Interviews' closing account (SPEC B7) -------------------------------------------------
+
+
+def rally_billing_for_ui(study_ids):
+    """{study id: Rally's figures in UI's terms}: sessions charged (completed), incentives
+    paid through UI and paid payouts."""
+    figures = {study_id: {"completed_sessions": 0, "incentives": ZERO, "paid_payments": 0}
+               for study_id in study_ids}
+    for row in (Transfer.objects.filter(study_id__in=study_ids, kind=TransferKind.FEE)
+                .values("study_id").annotate(count=Count("id")).order_by()):
+        figures[row["study_id"]]["completed_sessions"] = row["count"]
+    for row in (Transfer.objects.filter(study_id__in=study_ids, kind=TransferKind.PAID,
+                                        key__startswith="paid:")
+                .values("study_id").annotate(total=Sum("amount")).order_by()):
+        figures[row["study_id"]]["incentives"] = row["total"]
+    for row in (Payout.objects.filter(study_id__in=study_ids, state=Payout.State.PAID)
+                .values("study_id").annotate(count=Count("id")).order_by()):
+        figures[row["study_id"]]["paid_payments"] = row["count"]
+    return figures
+
+
+UI_FIGURES = (("completed_sessions", "completed sessions", str),
+              ("paid_payments", "paid payments", str),
+              ("incentives", "incentives paid", money_format))
+
+
+def ui_billing_differences(*, workspace=None, study_ids=None):
+    """{study id: [(what, UI's figure, Rally's figure), …]} for every study whose closing
+    summary from UI differs from Rally's own figures (studies that agree are left out)."""
+    summaries = UiBillingSummary.objects.all()
+    if workspace is not None:
+        summaries = summaries.filter(workspace=workspace)
+    if study_ids is not None:
+        summaries = summaries.filter(study_id__in=list(study_ids))
+    summaries = list(summaries)
+    ours = rally_billing_for_ui([summary.study_id for summary in summaries])
+    differences = {}
+    for summary in summaries:
+        rows = [(words, shown(getattr(summary, name)), shown(ours[summary.study_id][name]))
+                for name, words, shown in UI_FIGURES
+                if getattr(summary, name) != ours[summary.study_id][name]]
+        if rows:
+            differences[summary.study_id] = rows
+    return differences
+
+
+def ui_billing_problems(*, workspace=None):
+    """`ui_billing_differences` as sentences (billing_check prints them)."""
+    names = dict(Reservation.objects.values_list("study_id", "study_name"))
+    return [f"Study {names.get(study_id, '')} ({study_id}): User Interviews' closing summary "
+            f"differs: " + "; ".join(f"{what} UI {theirs}, Rally {ours}"
+                                     for what, theirs, ours in rows)
+            for study_id, rows in ui_billing_differences(workspace=workspace).items()]

@@ -16,8 +16,10 @@ from billing.models import (
     Reservation,
     Transfer,
     TransferKind,
+    UiBillingSummary,
 )
 from billing.panel_incentives import KEY_PREFIX as PANEL_INCENTIVE_KEY_PREFIX
+from billing.reconciliation import ui_billing_differences
 from billing.services import CHARGE_KINDS, start_figures
 from billing.services import study_figures as study_figures  # read here by pages and tests
 
@@ -49,7 +51,7 @@ def budget_get_for_membership(*, membership, budget_id):
 
 def receipt_get_for_membership(*, membership, receipt_id):
     try:
-        return Receipt.objects.select_related("budget").get(
+        return Receipt.objects.select_related("budget", "workspace").get(
             pk=_uuid_or_404(receipt_id), workspace=membership.workspace)
     except Receipt.DoesNotExist:
         raise Http404 from None
@@ -88,8 +90,11 @@ def budgets_with_figures(workspace):
 
 
 def budget_history(budget):
-    """Every movement touching the budget, newest first, with its actor."""
-    return (Transfer.objects.filter(budget=budget).select_related("actor", "reservation")
+    """Every movement touching the budget, newest first, with its actor. A UI payout reads
+    as one movement, its charge ("Incentive"): the ledger's `paid:<payout>` transfer that
+    confirms it moves nothing in or out of the study's Spent and is left out."""
+    return (Transfer.objects.filter(budget=budget).exclude(
+        kind=TransferKind.PAID, key__startswith="paid:").select_related("actor", "reservation")
             .order_by("-created_at", "-id"))
 
 
@@ -141,7 +146,8 @@ def reservations_with_figures(workspace, *, budget=None):
             return by_kind.get(kind, {}).get("total") or ZERO
 
         reserved = total(TransferKind.RESERVE) - total(TransferKind.SHRINK)
-        spent = total(TransferKind.FEE) + total(TransferKind.INCENTIVE)
+        spent = (total(TransferKind.FEE) + total(TransferKind.INCENTIVE)
+                 - total(TransferKind.UNPAID))
         reservation.figures = {
             "reserved": reserved, "spent": spent, "unused": total(TransferKind.RELEASE),
             "hold": reserved - spent - total(TransferKind.RELEASE),
@@ -168,11 +174,19 @@ def study_billing_for(study_id):
                    .order_by("-attempt").first())
     if reservation is None:
         return None
+    receipt = Receipt.objects.filter(study_id=study_id).first()
+    ui_summary = differences = None
+    if receipt is not None:  # closed: compare with User Interviews' closing account (B7)
+        ui_summary = UiBillingSummary.objects.filter(study_id=study_id).first()
+        if ui_summary is not None:
+            differences = ui_billing_differences(study_ids=[study_id]).get(study_id, [])
     return {
         "reservation": reservation,
         "figures": start_figures(study_id=study_id, reservation_id=reservation.pk,
                                  latest=True),
-        "receipt": Receipt.objects.filter(study_id=study_id).first(),
+        "receipt": receipt,
+        "ui_summary": ui_summary,
+        "ui_differences": differences,
     }
 
 

@@ -29,6 +29,7 @@ from billing.models import (
     Reservation,
     Transfer,
     TransferKind,
+    UiBillingSummary,
 )
 from billing.money import CENT, amount_parse, money_format
 from rally import clock
@@ -81,6 +82,13 @@ def _lock_study(study_id):
     key = int.from_bytes(uuid.UUID(str(study_id)).bytes[:8], "big", signed=True)
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(%s)", [key])
+
+
+def _budget_locked(budget_id):
+    """The budget row, locked alone (`of`: joining its workspace must not lock the
+    workspace row too, which every study of the workspace would then queue on)."""
+    return (Budget.objects.select_for_update(of=("self",)).select_related("workspace")
+            .get(pk=budget_id))
 
 
 def _account(*, workspace_id, kind, budget_id=None, study_id=None):
@@ -144,7 +152,8 @@ def _reservation_locked(study_id):
     """The study's reservation, locked: its latest start (the open one, if any — earlier
     starts are always released before the next one reserves)."""
     _lock_study(study_id)
-    reservation = (Reservation.objects.select_for_update().select_related("budget__workspace")
+    reservation = (Reservation.objects.select_for_update(of=("self",))
+                   .select_related("budget__workspace")
                    .filter(study_id=study_id).order_by("-attempt").first())
     if reservation is None:
         raise ValidationError("This study has no reservation.", code="no_reservation")
@@ -221,7 +230,7 @@ def budget_add_funds_nested(*, membership, budget, amount, reference, key):
     except ValueError:
         raise ValidationError({"key": "This form has expired; open Add Funds again."}) \
             from None
-    budget = Budget.objects.select_for_update().select_related("workspace").get(pk=budget.pk)
+    budget = _budget_locked(budget.pk)
     existing = Transfer.objects.filter(key=business_key).first()
     if existing is not None:
         return existing
@@ -278,7 +287,7 @@ def budget_reserve_for_study(*, budget, study_id, study_name, participation_limi
     if latest is not None and _study_sum(study_id, TransferKind.FEE)["count"]:
         raise ValidationError("Participants were already paid for from this study's last "
                               "start, so it can't be started again.", code="charged")
-    budget = Budget.objects.select_for_update().select_related("workspace").get(pk=budget.pk)
+    budget = _budget_locked(budget.pk)
     available_account = _available_account(budget)
     available = account_balance(available_account)
     if required > available:
@@ -325,8 +334,7 @@ def reservation_shrink(*, study_id, participation_limit, actor):
     hold = _study_account(reservation, AccountKind.STUDY_HOLD)
     if account_balance(hold) < amount:
         raise ValidationError("The study's hold is smaller than the seats given up.")
-    budget = Budget.objects.select_for_update().select_related("workspace").get(
-        pk=reservation.budget_id)
+    budget = _budget_locked(reservation.budget_id)
     transfer = _transfer(
         key=key, kind=TransferKind.SHRINK, budget=budget, study_id=study_id,
         reservation=reservation, debit=hold, credit=_available_account(budget), amount=amount,
@@ -463,6 +471,65 @@ def incentive_mark_paid(*, study_id, session_id, payout_id, actor):
                 f"{reservation.study_name}")
 
 
+def _incentive_reversals(study_id, payout_id):
+    return Transfer.objects.filter(study_id=study_id, kind=TransferKind.UNPAID,
+                                   key__startswith=f"unpaid:{payout_id}:").count()
+
+
+def _incentive_recharges(study_id, session_id):
+    return Transfer.objects.filter(study_id=study_id, kind=TransferKind.INCENTIVE,
+                                   key__startswith=f"incentive:{session_id}:retry:").count()
+
+
+@transaction.atomic
+def incentive_return_failed(*, study_id, session_id, payout_id, actor):
+    """A payout UI failed for good gives its incentive back to the study's hold (SPEC B9):
+    `unpaid:<payout>:<n>`, incentives owed → hold. Only while the study's reservation is
+    open (after close the receipt is final and the charge stays; Retry sends it again) and
+    only while the incentive is charged net. Returns the transfer or None."""
+    reservation = _reservation_locked(study_id)
+    charge = Transfer.objects.filter(key=f"incentive:{session_id}", study_id=study_id).first()
+    if charge is None or not reservation.is_open:
+        return None
+    if Transfer.objects.filter(key=f"paid:{payout_id}").exists():
+        return None  # delivered: nothing to give back
+    returned = _incentive_reversals(study_id, payout_id)
+    if returned > _incentive_recharges(study_id, session_id):
+        return None  # already given back, not charged again since
+    return _transfer(
+        key=f"unpaid:{payout_id}:{returned + 1}", kind=TransferKind.UNPAID,
+        budget=reservation.budget, study_id=study_id, debit=charge.credit_account,
+        credit=_study_account(reservation, AccountKind.STUDY_HOLD), amount=charge.amount,
+        description=reservation.study_name, actor=actor,
+        summary=f"Returned the failed incentive of {money_format(charge.amount)} to the hold "
+                f"of {reservation.study_name}")
+
+
+@transaction.atomic
+def incentive_charge_again(*, study_id, session_id, payout_id, actor):
+    """"Retry" of a payout whose incentive was given back: charge it again from the hold,
+    `incentive:<session>:retry:<n>`. Nothing to do when it is still charged. Refuses with a
+    ValidationError when the reservation is closed or the hold cannot cover it."""
+    reservation = _reservation_locked(study_id)
+    returned = _incentive_reversals(study_id, payout_id)
+    again = _incentive_recharges(study_id, session_id)
+    if returned <= again:
+        return None
+    if not reservation.is_open:
+        raise ValidationError("This study's reservation is closed; nothing more can be "
+                              "charged to it.", code="closed")
+    charge = Transfer.objects.get(key=f"incentive:{session_id}", study_id=study_id)
+    hold = _study_account(reservation, AccountKind.STUDY_HOLD)
+    if account_balance(hold) < charge.amount:
+        raise ValidationError("The study's hold cannot cover this incentive again.")
+    return _transfer(
+        key=f"incentive:{session_id}:retry:{again + 1}", kind=TransferKind.INCENTIVE,
+        budget=reservation.budget, study_id=study_id, debit=hold, credit=charge.credit_account,
+        amount=charge.amount, description=reservation.study_name, actor=actor,
+        summary=f"Charged the incentive of {money_format(charge.amount)} again for a "
+                f"participant of {reservation.study_name} (payout retried)")
+
+
 @transaction.atomic
 def reservation_release_unused(*, study_id, actor):
     """Close the study's reservation (its latest start): what is still held returns to
@@ -475,8 +542,7 @@ def reservation_release_unused(*, study_id, actor):
     hold = _study_account(reservation, AccountKind.STUDY_HOLD)
     unused = account_balance(hold)
     transfer = None
-    budget = Budget.objects.select_for_update().select_related("workspace").get(
-        pk=reservation.budget_id)
+    budget = _budget_locked(reservation.budget_id)
     if unused > 0:
         transfer = _transfer(
             key=key, kind=TransferKind.RELEASE, budget=budget, study_id=study_id,
@@ -503,7 +569,8 @@ def reservation_release_unused(*, study_id, actor):
 #: Movements that belong to one start of a study (the transfer names its reservation).
 RESERVATION_KINDS = (TransferKind.RESERVE, TransferKind.SHRINK, TransferKind.RELEASE)
 #: Movements charged to a study: always to its latest start (see billing.models).
-CHARGE_KINDS = (TransferKind.FEE, TransferKind.INCENTIVE, TransferKind.PAID)
+CHARGE_KINDS = (TransferKind.FEE, TransferKind.INCENTIVE, TransferKind.PAID,
+                TransferKind.UNPAID)
 
 
 def reservation_transfers_q(*, reservation_id, study_id, latest):
@@ -542,16 +609,22 @@ def _figures(transfers):
     def total(kind):
         return rows.get(kind, {}).get("total") or ZERO
 
+    def count(kind):
+        return rows.get(kind, {}).get("count", 0)
+
     reserved = total(TransferKind.RESERVE) - total(TransferKind.SHRINK)
     fees = total(TransferKind.FEE)
-    incentives = total(TransferKind.INCENTIVE)
+    # Incentives delivered or on their way: a failed one given back does not count (B9).
+    incentives = total(TransferKind.INCENTIVE) - total(TransferKind.UNPAID)
     unused = total(TransferKind.RELEASE)
     return {
         "reserved": reserved, "recruitment_fees": fees, "incentives": incentives,
         "total_spent": fees + incentives, "unused": unused,
         "hold": reserved - fees - incentives - unused,
-        "participants": rows.get(TransferKind.FEE, {}).get("count", 0),
+        "participants": count(TransferKind.FEE),
+        "incentive_participants": count(TransferKind.INCENTIVE) - count(TransferKind.UNPAID),
         "incentives_paid": total(TransferKind.PAID),
+        "incentives_returned": total(TransferKind.UNPAID),
     }
 
 
@@ -564,7 +637,8 @@ def receipt_issue(*, study_id, study_name=None, actor):
     """Freeze the final billing details of a study whose reservation is closed (SPEC B6).
 
     Issuing again returns the same receipt and sends nothing. A new receipt is emailed, with
-    its PDF, to the person who closed the study, after commit. Returns (receipt, created).
+    its PDF, to the person who closed the study by a worker after commit (a ReceiptEmail
+    row written here). Returns (receipt, created).
     """
     reservation = _reservation_locked(study_id)
     receipt = Receipt.objects.filter(study_id=study_id).first()
@@ -575,9 +649,10 @@ def receipt_issue(*, study_id, study_name=None, actor):
                               code="open")
     figures = start_figures(study_id=study_id, reservation_id=reservation.pk, latest=True)
     participants = figures["participants"]
-    if (figures["hold"] != ZERO
+    incentive_participants = figures["incentive_participants"]
+    if (figures["hold"] != ZERO or incentive_participants > participants
             or figures["recruitment_fees"] != participants * reservation.fee
-            or figures["incentives"] != participants * reservation.incentive):
+            or figures["incentives"] != incentive_participants * reservation.incentive):
         raise RuntimeError(f"The ledger of study {study_id} does not add up: {figures}.")
     user, label = _actor_fields(actor)
     now = clock.now()
@@ -585,7 +660,8 @@ def receipt_issue(*, study_id, study_name=None, actor):
         number=_receipt_number(now), workspace_id=reservation.workspace_id,
         budget=reservation.budget, budget_name=reservation.budget.name, study_id=study_id,
         study_name=(study_name or reservation.study_name)[:200], participants=participants,
-        fee=reservation.fee, incentive=reservation.incentive, reserved=figures["reserved"],
+        incentive_participants=incentive_participants, fee=reservation.fee,
+        incentive=reservation.incentive, reserved=figures["reserved"],
         recruitment_fees=figures["recruitment_fees"], incentives=figures["incentives"],
         total_spent=figures["total_spent"], unused=figures["unused"], issued_to=user,
         issued_by_label=label, issued_at=now)
@@ -595,11 +671,9 @@ def receipt_issue(*, study_id, study_name=None, actor):
                             f"spent {money_format(receipt.total_spent)}, returned "
                             f"{money_format(receipt.unused)}",
                     data={"receipt": str(receipt.pk)})
-    if user is not None:
-        from billing.receipts import receipt_email_send
+    from billing.receipts import receipt_email_queue
 
-        receipt_id = receipt.pk
-        transaction.on_commit(lambda: receipt_email_send(receipt_id=receipt_id))
+    receipt_email_queue(receipt=receipt)  # sent by a worker after commit (SPEC B7)
     return receipt, True
 
 
@@ -610,3 +684,38 @@ def reservation_close(*, study_id, study_name=None, actor):
     reservation_release_unused(study_id=study_id, actor=actor)
     receipt, _ = receipt_issue(study_id=study_id, study_name=study_name, actor=actor)
     return receipt
+
+
+# User Interviews' closing account ----------------------------------------------------------
+
+
+@transaction.atomic
+def ui_billing_summary_record(*, workspace, study_id, completed_sessions, incentives,
+                              paid_payments, actor):
+    """Keep UI's closing billing summary of a study (the closure's answer and the
+    `recruit.billing_finalized` webhook both bring it; the same figures again change
+    nothing). Returns (summary, changed). The comparison with Rally's own figures is
+    billing.reconciliation.ui_billing_differences."""
+    _, label = _actor_fields(actor)
+    figures = {"completed_sessions": completed_sessions, "incentives": incentives,
+               "paid_payments": paid_payments}
+    summary = UiBillingSummary.objects.select_for_update().filter(study_id=study_id).first()
+    if summary is not None and all(getattr(summary, name) == value
+                                   for name, value in figures.items()):
+        return summary, False
+    if summary is None:
+        UiBillingSummary.objects.bulk_create([UiBillingSummary(
+            workspace=workspace, study_id=study_id, received_at=clock.now(),
+            received_from=label[:200], **figures)], ignore_conflicts=True)
+        summary = UiBillingSummary.objects.select_for_update().get(study_id=study_id)
+    for name, value in figures.items():
+        setattr(summary, name, value)
+    summary.received_at, summary.received_from = clock.now(), label[:200]
+    summary.save()
+    activity_record(workspace=workspace, action="billing.ui_summary", actor=None,
+                    actor_label=label, study_id=study_id,
+                    summary=f"User Interviews closed its account of the study: "
+                            f"{completed_sessions} completed sessions, {paid_payments} "
+                            f"payments, {money_format(incentives)} in incentives paid",
+                    data={name: str(value) for name, value in figures.items()})
+    return summary, True

@@ -16,7 +16,7 @@ from billing import panel_incentives, payouts, selectors, services
 from billing.forms import BudgetCreateForm, FundsAddForm, ReceiptFilterForm
 from billing.models import ZERO, Payout, TransferKind
 from billing.money import money_format
-from billing.receipts import receipt_filename, receipt_pdf
+from billing.receipts import receipt_document, receipt_filename, receipt_pdf
 from rally.exports import csv_response
 from rally.permissions import Permission
 from rally.selectors import require_permission
@@ -34,8 +34,12 @@ def _is_htmx(request):
 
 
 def _permissions(membership):
+    """What the budgets pages' actions and their shared dialogs (billing/_dialogs.html) need:
+    every page that includes the "New budget" dialog gets its form."""
+    can_manage = membership.allows(Permission.MANAGE_BUDGETS)
     return {"can_add_funds": membership.allows(Permission.ADD_FUNDS),
-            "can_manage_budgets": membership.allows(Permission.MANAGE_BUDGETS)}
+            "can_manage_budgets": can_manage,
+            "create_form": BudgetCreateForm() if can_manage else None}
 
 
 def _safe_next(request, fallback):
@@ -57,8 +61,7 @@ def _budgets_context(request, membership, tab):
         available=sum((b.figures.available for b in budgets), ZERO),
         reserved=sum((b.figures.reserved for b in budgets), ZERO),
         spent=sum((b.figures.spent for b in budgets), ZERO))
-    return {"tab": tab, "budgets": budgets, "totals": totals, **_permissions(membership),
-            "create_form": BudgetCreateForm()}
+    return {"tab": tab, "budgets": budgets, "totals": totals, **_permissions(membership)}
 
 
 @login_required
@@ -165,7 +168,7 @@ def budget_history_csv(request, budget_id):
     budget = selectors.budget_get_for_membership(membership=membership, budget_id=budget_id)
     labels = dict(TransferKind.choices)
     rows = ([transfer.created_at.isoformat(), labels[transfer.kind], transfer.description,
-             transfer.study_id or "", transfer.actor_label, transfer.amount,
+             transfer.study_id or "", transfer.actor_display, transfer.amount,
              selectors.budget_history_effect(transfer), transfer.key]
             for transfer in selectors.budget_history(budget).iterator(chunk_size=500))
     return csv_response(filename=f"budget-history-{budget.pk}.csv", rows=rows, header=[
@@ -227,8 +230,11 @@ def funds_add(request, budget_id):
                 response = render(request, "billing/funds_add.html#funds_done", {
                     "budget": budget, "message": message, "next": next_url,
                     "inline": inline})
+                # A dialog that refreshes on this event replaces the confirmation below:
+                # rally.js then says the message itself.
                 response["HX-Trigger"] = json.dumps({"fundsAdded": {
-                    "budget": str(budget.pk), "available": str(available)}})
+                    "budget": str(budget.pk), "available": str(available),
+                    "message": message}})
                 return response
             messages.success(request, message)
             return redirect(next_url)
@@ -263,7 +269,8 @@ def receipt_detail(request, receipt_id):
     membership = _reader(request)
     receipt = selectors.receipt_get_for_membership(membership=membership,
                                                    receipt_id=receipt_id)
-    return render(request, "billing/receipt_detail.html", {"receipt": receipt})
+    return render(request, "billing/receipt_detail.html",
+                  receipt_document(receipt, reader=request.user))
 
 
 @login_required
@@ -271,7 +278,8 @@ def receipt_pdf_download(request, receipt_id):
     membership = _reader(request)
     receipt = selectors.receipt_get_for_membership(membership=membership,
                                                    receipt_id=receipt_id)
-    response = HttpResponse(receipt_pdf(receipt), content_type="application/pdf")
+    response = HttpResponse(receipt_pdf(receipt, reader=request.user),
+                            content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="{receipt_filename(receipt)}"'
     return response
 

@@ -28,3 +28,5 @@ class PanelConfig(AppConfig):
             "task": "panel.invitation_emails_sweep", "schedule": 60.0}
         settings.CELERY_BEAT_SCHEDULE["panel-booking-emails-sweep"] = {
             "task": "panel.booking_emails_sweep", "schedule": 30.0}
+        settings.CELERY_BEAT_SCHEDULE["panel-session-reminders"] = {
+            "task": "panel.session_reminders_send", "schedule": 60.0}

@@ -1,6 +1,8 @@
 """The demo workspace's panel recruiting: a Rally-panel interview study with a screener that
 qualifies automatically, five people invited by email, two applications from the hosted
-screener (one qualified and booked, one waiting for review) and the contact history.
+screener (one qualified and booked, one waiting for review) and the contact history; its
+consent form in two versions (the booked person agreed to the first), and the booked
+session's reminders waiting for their moment (SPEC P7, P8).
 
 Idempotent: everything hangs off the study, created once. The seed runs inside one
 transaction, so rows are written directly rather than through the durable use cases.
@@ -14,14 +16,22 @@ from zoneinfo import ZoneInfo
 from django.db import IntegrityError, transaction
 
 from panel.models import PanelInvitation
-from participants.models import Application, Contact, Participant
+from participants.models import Application, ConsentAgreement, Contact, Participant
 from rally import clock
 from rally.models import ActivityEntry, PropertyDefinition
 from rally.permissions import Role
 from scheduling.models import Session
+from scheduling.reminders import session_reminders_plan
 from scheduling.services import scheduling_settings_ensure
 from studies import screeners
-from studies.models import ScreenerQuestion, Source, Status, Study, StudyType
+from studies.models import (
+    ConsentVersion,
+    ScreenerQuestion,
+    Source,
+    Status,
+    Study,
+    StudyType,
+)
 
 STUDY_NAME = "Customer onboarding interviews (panel)"
 _NAMESPACE = uuid.UUID("6c1e0f4a-8d2b-4f47-a1d3-2b9a7c55e901")
@@ -31,9 +41,18 @@ def _uid(name):
     return str(uuid.uuid5(_NAMESPACE, name))
 
 
+CONSENT_V1 = ("I agree to take part in this research interview with Acme Research. The "
+              "session is recorded so the research team can review it; recordings and notes "
+              "are used only to improve Acme's product and are never shared outside Acme. I "
+              "can stop at any time, and I can ask Acme to delete my recording.")
+CONSENT_V2 = CONSENT_V1 + " Recordings are deleted 12 months after the session."
+
+
 def seed(context):
     workspace = context.workspace
-    if Study.objects.filter(workspace=workspace, name=STUDY_NAME).exists():
+    existing = Study.objects.filter(workspace=workspace, name=STUDY_NAME).first()
+    if existing is not None:
+        _consent(existing, clock.now())  # an older seed lacks consent: add it once
         return
     people = list(Participant.objects.filter(workspace=workspace, kind=Participant.Kind.PANEL,
                                              opted_out_at__isnull=True)
@@ -72,6 +91,43 @@ def seed(context):
                ({plan: [_uid("plan:Team")], _uid("size"): 6}, "review")]
     for invitation, (given, outcome) in zip(invitations, answers, strict=False):
         _application(study, invitation, given, outcome, version.number, now)
+    _consent(study, now)
+
+
+def _consent(study, now):
+    """The consent form (version 1 at publishing, version 2 a day later), "Require consent",
+    the booked person's agreement to version 1 and their session's reminders. Once."""
+    if study.consent_versions.exists():
+        return
+    owner = study.owner
+    Study.objects.filter(pk=study.pk).update(consent_form=CONSENT_V2, consent_required=True)
+    first = ConsentVersion.objects.create(study=study, number=1, text=CONSENT_V1,
+                                          created_by=owner, created_at=now - timedelta(days=3))
+    ConsentVersion.objects.create(study=study, number=2, text=CONSENT_V2, created_by=owner,
+                                  created_at=now - timedelta(hours=20))
+    _log(study, owner, "study.plan_updated",
+         f"Updated the plan of “{study.name}”: consent form is now version 2",
+         now - timedelta(hours=20))
+    scheduling = scheduling_settings_ensure(study=study)
+    if not scheduling.meeting_url:  # reminders and invites carry a join link
+        scheduling.meeting_url = "https://meet.example.com/acme-onboarding"
+        scheduling.save(update_fields=["meeting_url"])
+    for application in study.applications.filter(source=Application.Source.RALLY_PANEL) \
+            .select_related("participant"):
+        person = application.participant
+        ConsentAgreement.objects.create(
+            workspace=study.workspace, study=study, participant=person,
+            application=application, consent_version=first, version_number=1,
+            participant_name=person.display_name, participant_email=person.email,
+            channel=ConsentAgreement.Channel.SCREENER, agreed_at=application.applied_at)
+        ActivityEntry.objects.create(
+            workspace=study.workspace, actor_label=f"participant:{person.display_name}",
+            action="consent.agreed", study_id=study.id, created_at=application.applied_at,
+            summary=f"{person.display_name} agreed to version 1 of the consent form of "
+                    f"“{study.name}”", data={"participant_id": str(person.pk), "version": 1})
+        for session in application.sessions.filter(status=Session.Status.UPCOMING):
+            session_reminders_plan(session=session, study=study, scheduling=scheduling,
+                                   now=now)
 
 
 def _screener(study):

@@ -20,7 +20,8 @@ from billing.services import budget_default_ensure
 from panel import links
 from panel.models import EMAIL_MAX_ATTEMPTS, PanelInvitation, PanelRules
 from panel.selectors import candidates_for
-from participants.models import Application, Contact, Participant
+from participants.consent import consent_agree, consent_asked, consent_version_parse
+from participants.models import Application, ConsentAgreement, Contact, Participant
 from participants.selectors import study_has_free_seat
 from participants.services import (
     contact_record,
@@ -30,6 +31,7 @@ from participants.services import (
 )
 from rally import clock
 from rally.models import PropertyDefinition, PropertyType
+from rally.numbers import count_parse
 from rally.permissions import Permission, Role
 from rally.services import activity_record
 from scheduling.models import Session
@@ -54,13 +56,10 @@ def _rule_value(value, *, field_name, maximum, words):
     if not text:
         return None
     try:
-        number = int(text)
-    except ValueError:
-        raise ValidationError({field_name: f"Enter {words} as a whole number, or leave it "
-                                           f"empty to turn the rule off."}) from None
-    if not 1 <= number <= maximum:
-        raise ValidationError({field_name: f"Enter {words} from 1 to {maximum}."})
-    return number
+        return count_parse(text, label=words, minimum=1, maximum=maximum)
+    except ValidationError as error:
+        raise ValidationError({field_name: f"{error.messages[0]} Leave it empty to turn the "
+                                           f"rule off."}) from None
 
 
 @transaction.atomic(durable=True)
@@ -120,6 +119,9 @@ def study_invite_problem(study):
         return "The study is paused: change its status to Active to invite people."
     if study.status == Status.CLOSED:
         return "The study is closed: it no longer invites anyone."
+    if study.consent_required and not study.consent_form:
+        return ("The study requires consent but has no consent form: write it on the Plan "
+                "tab before inviting people.")
     return ""
 
 
@@ -135,7 +137,7 @@ def _ids(values):
 
 
 def invitation_subject(study):
-    return f"You're invited: {study.name}"[:200]
+    return f"You're invited: {study.participant_title}"[:200]
 
 
 @transaction.atomic(durable=True)
@@ -165,7 +167,7 @@ def panel_invite(*, membership, study, participant_ids, override=False, override
     if len(ids) > INVITE_BATCH_MAX:
         raise ValidationError(f"Invite at most {INVITE_BATCH_MAX} people at a time: narrow "
                               f"the filter.")
-    study = (Study.objects.select_for_update().select_related("workspace")
+    study = (Study.objects.select_for_update(of=("self",)).select_related("workspace")
              .filter(pk=study.pk, workspace_id=membership.workspace_id).first())
     if study is None:
         raise PermissionDenied
@@ -318,7 +320,7 @@ def _booking_email(invitation, application):
 
 
 def booking_subject(study):
-    return f"Choose a time: {study.name}"[:200]
+    return f"Choose a time: {study.participant_title}"[:200]
 
 
 def booking_email_send(*, invitation_id):
@@ -364,7 +366,7 @@ def booking_emails_due(*, now, grace_seconds=60, limit=200):
 def participant_opt_out(*, participant_id):
     """The person unsubscribed from the workspace's panel emails (their own link). Doing it
     twice keeps the first time. Returns the participant."""
-    person = (Participant.objects.select_for_update().select_related("workspace")
+    person = (Participant.objects.select_for_update(of=("self",)).select_related("workspace")
               .filter(pk=participant_id, kind=Participant.Kind.PANEL).first())
     if person is None:
         raise links.LinkInvalid("This unsubscribe link is not valid any more.")
@@ -428,6 +430,8 @@ def invitation_refusal(invitation):
                 "longer applies.")
     if invitation.study.status != Status.ACTIVE:
         return "This study is not taking applications at the moment."
+    if invitation.study.consent_required and not invitation.study.consent_form:
+        return "This study is not taking applications at the moment."
     return ""
 
 
@@ -463,20 +467,22 @@ STATUS_BY_OUTCOME = {
 
 
 @transaction.atomic(durable=True)
-def panel_application_submit(*, invitation_id, answers):
+def panel_application_submit(*, invitation_id, answers, consent_version=None):
     """Create the person's application to the study from their screener answers, once.
 
     Answers are checked again along the screener's logic. For Rally-panel studies the
     question rules decide: qualified people are invited at once (while a seat is free) and
     may book; disqualified ones are Unqualified; the rest wait for review. Mapped answers
-    update the person's properties. Raises AlreadyApplied, ApplicationRefused or
-    ValidationError ({question uid: message}).
+    update the person's properties. When the study asks for consent, `consent_version` is
+    the number of the version the person read and agreed to; the agreement is recorded with
+    the application (SPEC P7). Raises AlreadyApplied, ApplicationRefused or
+    ValidationError ({question uid or "consent": message}).
     """
     invitation = (PanelInvitation.objects.select_for_update(of=("self",))
                   .select_related("participant").filter(pk=invitation_id).first())
     if invitation is None:
         raise ApplicationRefused("This screener link is not valid any more.")
-    study = Study.objects.select_for_update().select_related("workspace").get(
+    study = Study.objects.select_for_update(of=("self",)).select_related("workspace").get(
         pk=invitation.study_id)
     invitation.study = study
     person = invitation.participant
@@ -486,6 +492,9 @@ def panel_application_submit(*, invitation_id, answers):
     refusal = invitation_refusal(invitation)
     if refusal:
         raise ApplicationRefused(refusal)
+    consent = None
+    if consent_asked(study) is not None:
+        consent = consent_version_parse(study=study, value=consent_version)
     number, questions = invitation_questions(invitation)
     answers, errors = answers_validate(questions, answers)
     if errors:
@@ -512,6 +521,9 @@ def panel_application_submit(*, invitation_id, answers):
         raise AlreadyApplied from None
     invitation.application = application
     invitation.save(update_fields=["application"])
+    if consent is not None:
+        consent_agree(study=study, participant=person, version=consent, application=application,
+                      channel=ConsentAgreement.Channel.SCREENER)
     words = {screeners.Qualification.QUALIFIED: "qualified automatically and was invited",
              screeners.Qualification.UNQUALIFIED: "was disqualified by the screener rules",
              screeners.Qualification.REVIEW: "needs review"}[outcome]

@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from panel import services
+from panel import reminders, services
 from rally import clock
 
 
@@ -29,6 +29,14 @@ def booking_emails_sweep():
     """Email the booking link to panel applicants invited to book (reviewers' invitations on
     the Participants tab arrive here) and re-send lost ones."""
     _sweep(services.booking_emails_due, services.booking_email_send, "booking")
+
+
+@shared_task(name="panel.session_reminders_send", ignore_result=True)
+def session_reminders_send():
+    """Email the session reminders now due (SPEC P8), each exactly once."""
+    sent = reminders.reminders_send_due()
+    if sent:
+        services.logger.info("sent %s session reminder%s", sent, "s" if sent != 1 else "")
 
 
 def _sweep(due, send, kind):

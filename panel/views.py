@@ -13,10 +13,11 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from billing import panel_incentives
-from billing.models import Budget, Reservation
+from billing.models import Budget, Payout, Reservation
 from billing.services import FundsShortError
 from panel import links, selectors, services
 from panel.models import PanelInvitation
+from participants.consent import consent_asked, consent_version_parse
 from participants.models import Application, Participant
 from participants.selectors import panel_people, segment_get, segments_for_workspace
 from rally.models import PropertyDefinition
@@ -262,6 +263,12 @@ def incentive_record(request, study_id, application_id):
     errors = {}
     back = _incentive_back(study, request.POST.get("next") or request.GET.get("next", ""))
     existing = panel_incentives.panel_incentive_for(application.pk)
+    # The payout that tracks this incentive (due 24 hours after the session): its amount is
+    # what is owed.
+    payout = Payout.objects.filter(application_id=application.pk, study_id=study.pk,
+                                   paid_by_team=True).order_by("-created_at").first()
+    if payout is not None:
+        values["amount"] = f"{payout.amount:.2f}"
     if request.method == "POST" and existing is None:
         values = {key: request.POST.get(key, "") for key in values}
         try:
@@ -282,7 +289,7 @@ def incentive_record(request, study_id, application_id):
         **study_page_context(request, study, "panel_invite"),
         "application": application, "values": values, "errors": errors,
         "existing": existing, "budgets": budgets, "reservation": reservation,
-        "methods": panel_incentives.METHODS.items(), "back": back,
+        "methods": panel_incentives.METHODS.items(), "back": back, "payout": payout,
     }, status=400 if errors else 200)
 
 
@@ -292,7 +299,9 @@ def _incentive_back(study, candidate):
     (another study's page, another site, garbage)."""
     invite_tab = reverse("panel:study_invite", kwargs={"study_id": study.id})
     participants_tab = reverse("participants:study_participants", kwargs={"study_id": study.id})
-    return study_tab_return(candidate, [participants_tab, invite_tab], invite_tab)
+    # "Mark as paid" on Budgets → Payments comes back there too.
+    return study_tab_return(candidate, [participants_tab, invite_tab,
+                                        reverse("billing:payments")], invite_tab)
 
 
 # The pages people open from their email ------------------------------------------------------
@@ -321,18 +330,33 @@ def hosted_screener(request, token):
     if refusal:
         return render(request, "panel/screener_closed.html", {**base, "message": refusal})
     number, questions = services.invitation_questions(invitation)
+    consent = consent_asked(study)
+    base["consent"] = consent
+    base["consent_version"] = request.POST.get("consent_version", "") if consent else ""
     if request.method != "POST" or not (request.POST.get("action") == "start"
                                         or "current" in request.POST):
         # The study's introduction and "Start" (also for a post that is neither).
-        return render(request, "panel/screener.html", {
-            **base, "started": False, "total": len(questions), "version": number})
+        return _screener_intro(request, base, questions, number)
+    if consent is not None:
+        try:
+            consent_version_parse(study=study, value=base["consent_version"])
+        except ValidationError as error:
+            return _screener_intro(request, base, questions, number,
+                                   consent_error=error.message_dict["consent"][0])
     step = screeners.screener_step(questions, request.POST)
     if step.finished:
-        return _submit(request, invitation, step.answers, base)
+        return _submit(request, invitation, step.answers, base, questions, number)
     return render(request, "panel/screener.html", {
         **base, **step.form(), "started": True, "number": len(step.seen) + 1,
         "total": len(questions), "version": number,
     }, status=400 if step.error else 200)
+
+
+def _screener_intro(request, base, questions, number, consent_error=""):
+    """The study's introduction, its consent form (when it asks for one) and "Start"."""
+    return render(request, "panel/screener.html", {
+        **base, "started": False, "total": len(questions), "version": number,
+        "consent_error": consent_error}, status=400 if consent_error else 200)
 
 
 def _already_applied(request, invitation):
@@ -346,10 +370,11 @@ def _already_applied(request, invitation):
         "application": application, "booking_url": booking_url})
 
 
-def _submit(request, invitation, answers, base):
+def _submit(request, invitation, answers, base, questions, number):
     try:
-        submitted = services.panel_application_submit(invitation_id=invitation.pk,
-                                                      answers=answers)
+        submitted = services.panel_application_submit(
+            invitation_id=invitation.pk, answers=answers,
+            consent_version=base["consent_version"] or None)
     except services.AlreadyApplied:
         invitation = PanelInvitation.objects.select_related(
             "study", "participant", "application").get(pk=invitation.pk)
@@ -358,6 +383,9 @@ def _submit(request, invitation, answers, base):
         return render(request, "panel/screener_closed.html",
                       {**base, "message": refused.message})
     except ValidationError as error:
+        if hasattr(error, "error_dict") and "consent" in error.message_dict:
+            return _screener_intro(request, base, questions, number,
+                                   consent_error=error.message_dict["consent"][0])
         messages_ = [message for values in error.message_dict.values() for message in values] \
             if hasattr(error, "error_dict") else error.messages
         return render(request, "panel/screener_closed.html", {

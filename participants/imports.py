@@ -304,8 +304,10 @@ def _person(row, cells, targets, by_key):
         elif target == "time_zone":
             try:
                 person.time_zone = time_zone_clean(value)
-            except ValueError as exc:
-                reasons.append(f"has {exc}")
+            except ValueError:
+                # Each reason reads after "Row 6 …" in the report.
+                reasons.append(f"has “{value}” as its time zone, which is not a time zone "
+                               f"name (use names like Europe/Berlin)")
             else:
                 person.mapped.add("time_zone")
         else:
@@ -313,7 +315,7 @@ def _person(row, cells, targets, by_key):
             try:
                 stored = props.coerce(definition, value)
             except ValueError as exc:
-                reasons.append(f"{definition.label}: {exc}")
+                reasons.append(f"has a value for {definition.label} that does not fit: {exc}")
             else:
                 if stored is not None:
                     person.properties[definition.key] = stored

@@ -181,6 +181,44 @@ class Contact(models.Model):
         return f"{self.get_kind_display()} to {self.participant_id} at {self.sent_at}"
 
 
+class ConsentAgreement(models.Model):
+    """A panel person agreed to one version of a study's consent form (SPEC P7): who, which
+    version, when. Append-only (the database refuses UPDATE and DELETE); agreeing again to
+    the same version is the same row. The name and email are kept as they were then, for
+    the signed copy."""
+
+    class Channel(models.TextChoices):
+        SCREENER = "screener", "Hosted screener"
+        BOOKING_PAGE = "booking_page", "Booking page"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    workspace = models.ForeignKey("rally.Workspace", on_delete=models.CASCADE, related_name="+")
+    study = models.ForeignKey("studies.Study", on_delete=models.PROTECT,
+                              related_name="consent_agreements")
+    participant = models.ForeignKey(Participant, on_delete=models.PROTECT,
+                                    related_name="consent_agreements")
+    application = models.ForeignKey("Application", null=True, blank=True,
+                                    on_delete=models.PROTECT, related_name="consent_agreements")
+    consent_version = models.ForeignKey("studies.ConsentVersion", on_delete=models.PROTECT,
+                                        related_name="agreements")
+    version_number = models.PositiveIntegerField()
+    participant_name = models.CharField(max_length=300)
+    participant_email = models.EmailField(blank=True)
+    channel = models.CharField(max_length=16, choices=Channel.choices)
+    agreed_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-agreed_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["participant", "consent_version"],
+                                    name="consent_agreement_once_per_version"),
+        ]
+        indexes = [models.Index(fields=["study", "agreed_at"], name="consent_study_agreed_idx")]
+
+    def __str__(self):
+        return f"{self.participant_name} agreed to consent v{self.version_number}"
+
+
 class Segment(models.Model):
     """A saved panel filter ({"q", "rules"}; see `participants.panel_filters`)."""
 

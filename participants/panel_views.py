@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from participants import imports, selectors, services
 from participants import properties as props
+from participants.consent import consent_agreements_for_participant
 from participants.imports import ImportFileError
 from participants.models import PanelImport
 from participants.panel_forms import (
@@ -330,6 +331,7 @@ def panel_profile(request, participant_id):
     applications, contacts = selectors.panel_person_history(participant=person)
     return render(request, "participants/panel_profile.html", {
         "person": person,
+        "agreements": list(consent_agreements_for_participant(person)),
         "values": [{"definition": d, "value": props.display(d, person.properties.get(d.key))}
                    for d in definitions],
         "applications": applications,
@@ -549,6 +551,9 @@ def _preview(membership, panel_import, checked, definitions):
     return {
         "checked": checked,
         "preview_columns": [label for _, label in preview_columns],
+        # An address is one long word: only its cell may break anywhere.
+        "email_index": next((index for index, (target, _) in enumerate(preview_columns)
+                             if target == "email"), None),
         "preview_rows": [{"row": person.row, "existing": person.email in existing,
                           "cells": [cell(person, target) for target, _ in preview_columns]}
                          for person in checked.people[:imports.PREVIEW_ROWS]],

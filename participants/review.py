@@ -9,12 +9,13 @@ from dataclasses import dataclass
 from django.db.models import Case, Count, Func, IntegerField, OuterRef, Q, Subquery, Value, When
 from django.db.models.functions import Coalesce, Concat
 
+from participants import properties as props
 from participants.models import Application
 from participants.selectors import SEAT_HOLDING
-from rally.models import OutboxOperation
+from rally.models import OutboxOperation, PropertyDefinition
 from rally.services import outbox_key
 from studies.models import Characteristic
-from studies.selectors import screener_version_questions
+from studies.selectors import screener_version_questions, study_applied_criteria
 
 Status = Application.Status
 
@@ -141,11 +142,33 @@ def criteria_described(criteria):
         if not isinstance(values, list):
             values = [values]
         described.append({
+            "slug": str(item.get("characteristic", "")),
             "name": (characteristic.name if characteristic
                      else _humanize(str(item.get("characteristic", "")))),
             "values": [labels.get(str(value), str(value)) for value in values],
         })
     return described
+
+
+def unmet_described(application, study):
+    """The criteria an applicant did not meet, each with their own answer ("values") and what
+    the study asks for ("required", from the study's audience; "" when it no longer asks)."""
+    required = {criterion.slug: criterion.summary for criterion in study_applied_criteria(study)}
+    return [{**item, "required": required.get(item["slug"], "")}
+            for item in criteria_described(application.unmet_criteria)]
+
+
+def profile_properties(participant, *, show_pii):
+    """[{"label", "value"}] of the person's property values (from screener answers or, for
+    panel people, edits and imports), in label order; PII ones only when `show_pii`."""
+    values = participant.properties or {}
+    if not values:
+        return []
+    definitions = PropertyDefinition.objects.filter(
+        workspace_id=participant.workspace_id, key__in=list(values)).order_by("label")
+    return [{"label": definition.label, "value": props.display(definition, values[definition.key])}
+            for definition in definitions if show_pii or not definition.is_pii
+            if props.display(definition, values[definition.key])]
 
 
 def _humanize(slug):

@@ -22,8 +22,10 @@ class RowAction:
     label: str
     url: str
     method: str = "post"
-    confirm: str = ""
+    confirm: str = ""  # the question of Rally's confirmation dialog, if it asks one
     accessible_label: str = ""
+    confirm_text: str = ""  # what will happen, under the question
+    confirm_button: str = ""  # the dialog's button (else "Confirm")
 
     @property
     def is_post(self):

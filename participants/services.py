@@ -20,12 +20,14 @@ from participants import properties as props
 from participants.models import Application, Contact, Participant
 from participants.selectors import SEAT_HOLDING
 from rally import clock
-from rally.models import PropertyDefinition
+from rally.models import PropertyDefinition, PropertyType
 from rally.permissions import Permission
 from rally.services import activity_record, outbox_enqueue
 from studies.lifecycle import study_on_team
 from studies.models import Status as StudyStatus
 from studies.models import Study
+from studies.screeners import mapped_answers
+from studies.selectors import screener_version_questions
 
 #: Rows written per statement; pages are upserted as they stream in.
 UPSERT_CHUNK = 1000
@@ -108,6 +110,7 @@ ON CONFLICT (ui_applicant_id) DO UPDATE SET
 WHERE participants_application.study_id = EXCLUDED.study_id
   AND (participants_application.ui_updated_at IS NULL
        OR participants_application.ui_updated_at < EXCLUDED.ui_updated_at)
+RETURNING ui_applicant_id
 """
 
 
@@ -162,6 +165,62 @@ def _upsert_chunk(study, chunk):
             [record.applied_at for record in records],
             [record.ui_updated_at for record in records],
         ])
+        applied = {row[0] for row in cursor.fetchall()}
+    _properties_from_ui_answers(study, [record for record in records
+                                        if record.ui_applicant_id in applied],
+                                participant_ids)
+
+
+def _properties_from_ui_answers(study, records, participant_ids):
+    """Screener answers mapped to a property (SPEC Q3) enrich the profile Rally keeps of each
+    User Interviews applicant, as they do a panel person's: through the mapping of the
+    version the applicant answered. Only the answers themselves are stored, never an email
+    or anything to reach them by (P5). Runs for the records the upsert just applied, so a
+    replayed or older copy changes nothing; a value that does not fit its property (an
+    option the property lacks) is left out and the application stands."""
+    versions = {}
+    for number in {record.screener_version for record in records if record.screener_responses}:
+        versions[number] = screener_version_questions(study, number) or []
+    if not any(question.get("property") for questions in versions.values()
+               for question in questions):
+        return
+    definitions = {definition.key: definition for definition in
+                   PropertyDefinition.objects.filter(workspace_id=study.workspace_id)}
+    updates = {}
+    for record in records:
+        raw = mapped_answers(versions.get(record.screener_version), record.screener_responses)
+        values = {}
+        for key, answer in raw.items():
+            definition = definitions.get(key)
+            if definition is None:
+                continue
+            if isinstance(answer, list) and definition.type != PropertyType.MULTI_SELECT:
+                answer = answer[0]
+            try:
+                values[key] = props.coerce(definition, answer)
+            except ValueError:
+                continue
+        if values:
+            updates[participant_ids[record.ui_participant_id]] = values
+    if not updates:
+        return
+    people = Participant.objects.select_for_update().filter(pk__in=updates).order_by("pk")
+    changed = []
+    for person in people:
+        merged = properties_merged(person.properties, updates[person.pk])
+        if merged != person.properties:
+            person.properties = merged
+            person.updated_at = clock.now()
+            changed.append(person)
+    Participant.objects.bulk_update(changed, ["properties", "updated_at"])
+    if changed:
+        activity_record(
+            workspace=study.workspace, actor=None, actor_label="User Interviews",
+            action="participants.properties_from_screener", study_id=study.pk,
+            summary=(f"Screener answers updated the properties of {len(changed)} applicant"
+                     f"{'s' if len(changed) != 1 else ''} of “{study.name}”"),
+            # Values are left out: some properties are PII and the log is read by everyone.
+            data={"participant_ids": [str(person.pk) for person in changed]})
 
 
 # Review decisions taken in Rally -----------------------------------------------------------

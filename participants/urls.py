@@ -1,6 +1,6 @@
 from django.urls import path
 
-from participants import panel_views, views
+from participants import consent_views, panel_views, views
 
 app_name = "participants"
 
@@ -9,6 +9,10 @@ urlpatterns = [
          name="study_participants"),
     path("studies/<uuid:study_id>/participants/export.csv", views.study_applicants_csv,
          name="study_applicants_csv"),
+    path("studies/<uuid:study_id>/participants/consent.csv", consent_views.consent_csv,
+         name="consent_csv"),
+    path("participants/consent/<uuid:agreement_id>.pdf", consent_views.consent_pdf,
+         name="consent_pdf"),
     path("studies/<uuid:study_id>/participants/review/", views.applicants_bulk,
          name="applicants_bulk"),
     path("studies/<uuid:study_id>/participants/<uuid:application_id>/",

@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from participants import profile, review, row_actions, services
+from participants import consent, profile, review, row_actions, services
 from participants.forms import BulkReviewForm, RejectForm
 from participants.models import Application
 from participants.selectors import application_counts_by_status, application_get_for_study
@@ -19,6 +19,7 @@ from rally.exports import csv_response
 from rally.permissions import Permission
 from rally.selectors import require_permission
 from studies.lifecycle import study_on_team
+from studies.models import Source
 from studies.models import Status as StudyStatus
 from studies.pages import study_page_context
 from studies.selectors import study_get_for_user
@@ -97,6 +98,11 @@ def study_participants(request, study_id):
     invites_open = study.status != StudyStatus.CLOSED
     # What higher apps add to each row: "Complete & Send payment", "Record incentive"…
     extras = row_actions.row_actions(request, study, rows)
+    # Rally-panel studies show who agreed to which consent version (SPEC P7).
+    show_consent = study.source == Source.RALLY_PANEL
+    consents = (consent.consent_latest_by_participant(
+        study=study, participant_ids={application.participant_id for application in rows})
+        if show_consent else {})
     context = {
         **study_page_context(request, study, "participants"),
         "query": query,
@@ -107,8 +113,10 @@ def study_participants(request, study_id):
                   "can_invite": invites_open and application.can_become(Status.INVITED),
                   "can_reject": application.can_become(Status.REJECTED),
                   "extra_actions": extras.get(application.pk, {}).get("actions", ()),
-                  "notes": extras.get(application.pk, {}).get("notes", ())}
+                  "notes": extras.get(application.pk, {}).get("notes", ()),
+                  "consent": consents.get(application.participant_id)}
                  for application in rows],
+        "show_consent": show_consent,
         "any_pending": any(op.status == "pending" for op in progress.values()),
         "total": total,
         "chips": [{"status": "", "label": "All", "count": total,
@@ -177,7 +185,10 @@ def applicant_profile(request, study_id, application_id):
         "participant": application.participant,
         "screener": review.screener_answers(application),
         "matched": review.criteria_described(application.matched_criteria),
-        "unmet": review.criteria_described(application.unmet_criteria),
+        "unmet": review.unmet_described(application, study),
+        "properties": review.profile_properties(
+            application.participant,
+            show_pii=request.membership.allows(Permission.MANAGE_PANEL)),
         "history": review.participant_history(application=application),
         "operation": progress.get(application.pk),
         "previous_url": profile_url(previous_id),

@@ -1,5 +1,6 @@
 from django import forms
 
+from rally.numbers import count_parse
 from rally.permissions import Role
 
 
@@ -33,3 +34,23 @@ class MemberInviteForm(forms.Form):
 
 class MemberRoleForm(forms.Form):
     role = forms.ChoiceField(label="Role", choices=Role.choices)
+
+
+class CountField(forms.CharField):
+    """A whole number typed by a person, read by rally.numbers.count_parse (SPEC §13): ASCII
+    digits only, so "²", "١٠٠" and "1e3" get a message instead of a 500 or a surprise."""
+
+    widget = forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"})
+
+    def __init__(self, *, min_value, max_value, unit="", sentence_label=None, **kwargs):
+        self.min_value, self.max_value, self.unit = min_value, max_value, unit
+        self.sentence_label = sentence_label
+        super().__init__(max_length=None, **kwargs)
+
+    def to_python(self, value):
+        text = super().to_python(value)
+        if text in self.empty_values:
+            return None
+        label = self.sentence_label or f"the {str(self.label).lower()}"
+        return count_parse(text, label=label, minimum=self.min_value, maximum=self.max_value,
+                           unit=self.unit)

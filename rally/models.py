@@ -120,8 +120,26 @@ class ActivityEntry(models.Model):
         ]
         verbose_name_plural = "activity entries"
 
+    #: Action namespaces whose entries carry money figures (SPEC W2): funds, reservations,
+    #: fees, incentives, releases, receipts (billing.*) and incentive payouts (payout.*).
+    #: Such an entry is shown only to people who may read its study's figures (its
+    #: `study_id`; none: the workspace's budgets). `rally.selectors.activity_feed` filters.
+    MONEY_NAMESPACES = ("billing.", "payout.")
+
     def __str__(self):
         return f"{self.action} by {self.actor_label}"
+
+    @property
+    def carries_money(self):
+        return self.action.startswith(self.MONEY_NAMESPACES)
+
+    @classmethod
+    def carries_money_q(cls):
+        """The entries that carry money, as a filter."""
+        condition = models.Q(pk__in=[])
+        for namespace in cls.MONEY_NAMESPACES:
+            condition |= models.Q(action__startswith=namespace)
+        return condition
 
     @classmethod
     def summary_fitted(cls, summary):
@@ -134,11 +152,18 @@ class ActivityEntry(models.Model):
     @property
     def actor_display(self):
         """Who acted, in words a person reads: a name, or what a machine actor stands for."""
-        if self.actor_id or ":" not in self.actor_label:
-            return self.actor_label
-        kind = self.actor_label.split(":", 1)[0]
-        return {"webhook": "User Interviews", "task": "Rally (automatic)",
-                "sandbox": "Sandbox"}.get(kind, self.actor_label)
+        return actor_display(user_id=self.actor_id, label=self.actor_label)
+
+
+def actor_display(*, user_id, label):
+    """Who acted, in words a person reads (activity, ledger history): a person's name, or
+    what a machine actor stands for — "webhook:evt_…" is news from "User Interviews",
+    "task:payout_sweeper" is "Rally (automatic)". Never an internal id or a task name."""
+    if user_id or ":" not in label:
+        return label
+    kind = label.split(":", 1)[0]
+    return {"webhook": "User Interviews", "task": "Rally (automatic)",
+            "sandbox": "Sandbox"}.get(kind, label)
 
 
 class TestClock(models.Model):

@@ -24,6 +24,9 @@ class Permission(StrEnum):
     MANAGE_WORKSPACE = "manage_workspace"  # its name, its User Interviews account
     MANAGE_BUDGETS = "manage_budgets"
     MANAGE_PANEL = "manage_panel"  # panel properties, imports, governance overrides
+    # A study's team (W3): also its owner (studies.lifecycle.study_team_changeable_by);
+    # nobody adds themselves.
+    CHANGE_STUDY_TEAM = "change_study_team"
     VIEW = "view"
 
 
@@ -44,6 +47,7 @@ MATRIX = {
     Permission.MANAGE_WORKSPACE: (ALL, NONE, NONE, NONE),
     Permission.MANAGE_BUDGETS: (ALL, NONE, NONE, NONE),
     Permission.MANAGE_PANEL: (ALL, ALL, NONE, NONE),
+    Permission.CHANGE_STUDY_TEAM: (ALL, ALL, NONE, NONE),
     Permission.VIEW: (ALL, ALL, ALL, ALL),
 }
 

@@ -1,9 +1,11 @@
 """Core reads shared by views: the current membership and workspace-scoped lookups."""
 
 from django.core.exceptions import PermissionDenied
+from django.db.models import Q
 from django.http import Http404
 
 from rally.models import ActivityEntry, Membership
+from rally.permissions import Permission
 
 
 def memberships_for_user(user):
@@ -51,8 +53,24 @@ def workspace_members(workspace):
             .order_by("user__name", "user__email"))
 
 
-def activity_for_workspace(workspace, *, study_id=None, limit=50):
-    entries = ActivityEntry.objects.filter(workspace=workspace).select_related("actor")
+def activity_feed(*, membership, study_id=None, limit=50):
+    """The workspace's activity (or one study's), as this person may read it (SPEC W2): an
+    entry that carries money appears only to those who may read that study's figures —
+    Admins and Ops Managers all, a Researcher only their team's studies (never the
+    workspace's budgets), an Observer none. The dashboard and a study's Activity call this.
+
+    The core imports no domain app: a Researcher's studies are read through the user's
+    reverse relations (`owned_studies`, `team_studies`).
+    """
+    entries = (ActivityEntry.objects.filter(workspace_id=membership.workspace_id)
+               .select_related("actor"))
     if study_id is not None:
         entries = entries.filter(study_id=study_id)
+    if not membership.allows(Permission.READ_ALL_BUDGETS):
+        readable = Q(pk__in=[])
+        if membership.allows(Permission.READ_STUDY_FIGURES, on_team=True):
+            user = membership.user
+            readable = (Q(study_id__in=user.owned_studies.values("pk"))
+                        | Q(study_id__in=user.team_studies.values("pk")))
+        entries = entries.filter(~ActivityEntry.carries_money_q() | readable)
     return entries[:limit]

@@ -263,6 +263,18 @@ def member_remove(*, by, membership):
 # Sign-in throttling ------------------------------------------------------------------------
 
 
+def _cache_or(default, operation, *args, **kwargs):
+    """A cache call that never takes a request down: Redis is only a cache here, so while
+    it is unreachable the sign-in throttle counts nothing (sign-in keeps working, logged)
+    rather than answering 500."""
+    try:
+        return operation(*args, **kwargs)
+    except Exception as error:  # the backend's own connection errors (redis, memcached…)
+        logging.getLogger(__name__).warning("cache unavailable for the sign-in throttle: %s",
+                                            error)
+        return default
+
+
 def _throttle_keys(email, address):
     return [f"login-fail:email:{(email or '').strip().lower()}", f"login-fail:addr:{address}"]
 
@@ -272,7 +284,7 @@ def login_locked_for(*, email, address):
     limit = settings.LOGIN_FAILURE_LIMIT
     waits = []
     for key in _throttle_keys(email, address):
-        failures = cache.get(key) or []
+        failures = _cache_or(None, cache.get, key) or []
         if len(failures) >= limit:
             oldest_relevant = sorted(failures)[-limit]
             waits.append(oldest_relevant + settings.LOGIN_FAILURE_WINDOW_SECONDS
@@ -284,13 +296,13 @@ def login_failure_record(*, email, address):
     now = clock.now().timestamp()
     window = settings.LOGIN_FAILURE_WINDOW_SECONDS
     for key in _throttle_keys(email, address):
-        failures = [t for t in (cache.get(key) or []) if t > now - window]
+        failures = [t for t in (_cache_or(None, cache.get, key) or []) if t > now - window]
         failures.append(now)
-        cache.set(key, failures[-50:], timeout=window)
+        _cache_or(None, cache.set, key, failures[-50:], timeout=window)
 
 
 def login_failures_clear(*, email):
-    cache.delete(_throttle_keys(email, "")[0])
+    _cache_or(None, cache.delete, _throttle_keys(email, "")[0])
 
 
 def login_wait_message(seconds):

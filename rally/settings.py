@@ -50,10 +50,14 @@ UI_WEBHOOK_SECRET = env.str("UI_WEBHOOK_SECRET", default="")
 UI_RATE_LIMIT_PER_MINUTE = env.int("UI_RATE_LIMIT_PER_MINUTE", default=60)
 UI_RATE_LIMIT_BURST = env.int("UI_RATE_LIMIT_BURST", default=20)
 UI_API_TIMEOUT_SECONDS = env.float("UI_API_TIMEOUT_SECONDS", default=10.0)
-# /readyz fails when the oldest due outbox row has waited longer than this.
 # /metrics answers Prometheus only with this bearer token (unset: /metrics is off).
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+# /readyz fails when the oldest due outbox row has waited longer than this.
 READYZ_OUTBOX_MAX_AGE_SECONDS = env.int("READYZ_OUTBOX_MAX_AGE_SECONDS", default=900)
+# Hosts' calendars are fetched from addresses people type in: outside development only from
+# public internet addresses, so a calendar address cannot reach into Rally's own network.
+CALENDAR_PRIVATE_ADDRESSES_ALLOWED = env.bool("CALENDAR_PRIVATE_ADDRESSES_ALLOWED",
+                                              default=DEBUG)
 # Where User Interviews (or the sandbox) delivers webhooks and sends participants to book.
 RALLY_BASE_URL = env.str("RALLY_BASE_URL", default="http://127.0.0.1:8000")
 
@@ -108,7 +112,7 @@ TEMPLATES = [
                 "django.template.context_processors.csp",
                 "rally.context_processors.workspace",
             ],
-            "builtins": ["django.templatetags.static"],
+            "builtins": ["django.templatetags.static", "rally.templatetags.rally_time"],
         },
     },
 ]

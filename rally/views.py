@@ -31,7 +31,7 @@ from rally.forms import (
 from rally.models import ActivityEntry
 from rally.permissions import Permission
 from rally.selectors import (
-    activity_for_workspace,
+    activity_feed,
     membership_get,
     memberships_for_user,
     require_permission,
@@ -86,7 +86,7 @@ def home(request):
     if membership is None:
         return render(request, "rally/no_workspace.html")
     return render(request, "rally/home.html", {
-        "activity": activity_for_workspace(membership.workspace, limit=20),
+        "activity": activity_feed(membership=membership, limit=20),
         "can_export_activity": membership.allows(Permission.READ_ALL_BUDGETS),
     })
 

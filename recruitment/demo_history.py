@@ -118,7 +118,7 @@ def _history(study, recruitment):
         "payments": [{
             "id": payout.ui_payment_id, "sessionId": session_ids[payout.session_id],
             "externalId": str(payout.pk), "amountCents": _cents(payout.amount),
-            "status": _payment_status(payout), "trigger": payout.trigger,
+            "status": _payment_status(payout), "trigger": payout.ui_trigger,
         } for payout in payouts if payout.ui_payment_id],
     }
 

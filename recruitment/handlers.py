@@ -107,7 +107,7 @@ def screener_payload(study):
 
     latest = study.screener_versions.order_by("-number").first()
     if latest is not None:
-        return {"version": latest.number, "questions": latest.questions}
+        return {"version": latest.number, "questions": snapshot_for_ui(latest.questions)}
     return {"version": 1, "questions": snapshot_for_ui(screener_draft(study))}
 
 
@@ -123,7 +123,7 @@ def recruit_attributes(study):
     return {
         "external_id": str(study.id),
         "internal_name": study.name,
-        "public_title": study.name,
+        "public_title": study.participant_title,
         "public_description": study.external_description,
         "study_type": study.study_type,
         "num_participants": study.participation_limit,

@@ -25,13 +25,13 @@ from django.db.models import (
     When,
 )
 
-from billing.models import Transfer, TransferKind
+from billing.models import ZERO, Transfer, TransferKind
 from billing.money import CENT
 from participants.models import Application
 from participants.selectors import SEAT_HOLDING
 from rally import clock
 from rally.models import ActivityEntry
-from scheduling.models import Session
+from scheduling.models import Session, SessionReminder
 from studies.models import Source, Study, StudyType
 from studies.models import Status as StudyStatus
 
@@ -103,6 +103,8 @@ class StudyMetrics(_Outcomes):
     funnel: dict = field(default_factory=dict)
     qualified_verdict: Verdict | None = None
     session_verdict: Verdict | None = None
+    # The study emailed its participants session reminders (Rally panel, SPEC P8).
+    reminders_sent: bool = False
 
     @property
     def is_test(self):
@@ -144,7 +146,8 @@ def _studies_with_times(studies):
         first_session_at=_first(Session.objects.filter(host__isnull=False), "created_at"),
         first_completion_at=_first(Session.objects.filter(host__isnull=True), "ends_at"),
         reported_filled_at=Subquery(reported_filled, output_field=DateTimeField()),
-    ).values("pk", "name", "study_type", "status", "participation_limit", "metrics_start",
+    ).values("pk", "name", "study_type", "source", "status", "participation_limit",
+             "metrics_start",
              "first_qualified_at", "first_session_at", "first_completion_at",
              "reported_filled_at"))
 
@@ -158,11 +161,20 @@ def _application_counts(study_ids):
     return {row.pop("study_id"): row for row in rows}
 
 
+def _reminded(study_ids):
+    """The studies that emailed at least one session reminder."""
+    return set(SessionReminder.objects.filter(study_id__in=study_ids,
+                                              state=SessionReminder.State.SENT)
+               .order_by().values_list("study_id", flat=True).distinct())
+
+
 def _spent(study_ids):
     """Fees and incentives charged to each study in the ledger (SPEC B4)."""
-    rows = (Transfer.objects.filter(study_id__in=study_ids,
-                                    kind__in=[TransferKind.FEE, TransferKind.INCENTIVE])
-            .order_by().values("study_id").annotate(total=Sum("amount")))
+    rows = (Transfer.objects.filter(study_id__in=study_ids, kind__in=[
+        TransferKind.FEE, TransferKind.INCENTIVE, TransferKind.UNPAID])
+            .order_by().values("study_id").annotate(
+                total=Sum("amount", filter=~Q(kind=TransferKind.UNPAID), default=ZERO)
+                - Sum("amount", filter=Q(kind=TransferKind.UNPAID), default=ZERO)))
     return {row["study_id"]: row["total"] for row in rows}
 
 
@@ -226,7 +238,8 @@ def _verdict(value, median, unit, *, started_at, now, waiting_words):
 
 
 def study_metrics(studies):
-    """[StudyMetrics] for a queryset of studies, in four queries whatever its size."""
+    """[StudyMetrics] for a queryset of studies, in four queries whatever its size (five
+    when Rally-panel studies are among them: which sent session reminders)."""
     rows = list(_studies_with_times(studies))
     ids = [row["pk"] for row in rows]
     if not ids:
@@ -234,6 +247,9 @@ def study_metrics(studies):
     counts = _application_counts(ids)
     spent = _spent(ids)
     fills = _fill_moments(ids)
+    # Only Rally-panel studies send reminders: UI studies alone need no query for them.
+    panel_ids = [row["pk"] for row in rows if row["source"] == Source.RALLY_PANEL]
+    reminded = _reminded(panel_ids) if panel_ids else set()
     now = clock.now()
     results = []
     for row in rows:
@@ -247,7 +263,8 @@ def study_metrics(studies):
             seats_taken=count.get("seats", 0), completed=count.get("completed", 0),
             no_shows=count.get("no_shows", 0),
             spent=spent.get(row["pk"]) or Decimal("0.00"),
-            funnel={key: count.get(key, 0) for key, _label, _statuses in FUNNEL})
+            funnel={key: count.get(key, 0) for key, _label, _statuses in FUNNEL},
+            reminders_sent=row["pk"] in reminded)
         if start is not None:
             if row["first_qualified_at"] is not None:
                 metrics.minutes_to_first_qualified = _hours(row["first_qualified_at"] - start) * 60
@@ -261,7 +278,9 @@ def study_metrics(studies):
             limit = row["participation_limit"]
             metrics.filled = filled_at is not None or (limit is not None
                                                        and metrics.seats_taken >= limit)
-            if filled_at is not None:
+            # A fill from before this start (an earlier, declined start) has no duration
+            # here: "Filled", never "0 days".
+            if filled_at is not None and filled_at > start:
                 metrics.days_to_fill = _hours(filled_at - start) / 24
         metrics.qualified_verdict = _verdict(
             metrics.minutes_to_first_qualified, MEDIAN_MINUTES_TO_QUALIFIED, "minutes",
@@ -287,6 +306,25 @@ def study_metrics_for(study):
 
 
 @dataclass
+class ShowRateGroup:
+    """The show rate of a group of studies (with or without reminders), to compare them."""
+
+    studies: int
+    completed: int
+    no_shows: int
+
+    @property
+    def show_rate(self):
+        attended = self.completed + self.no_shows
+        return None if attended == 0 else self.completed / attended
+
+
+def show_rate_group(metrics):
+    return ShowRateGroup(studies=len(metrics), completed=sum(m.completed for m in metrics),
+                         no_shows=sum(m.no_shows for m in metrics))
+
+
+@dataclass
 class WorkspaceMetrics(_Outcomes):
     studies: int
     median_minutes_to_first_qualified: float | None
@@ -298,6 +336,9 @@ class WorkspaceMetrics(_Outcomes):
     funnel: list  # [{"key", "label", "count", "share"}] in stage order
     qualified_verdict: Verdict
     session_verdict: Verdict
+    # Show rate of studies that sent session reminders beside those that did not (P8).
+    with_reminders: ShowRateGroup | None = None
+    without_reminders: ShowRateGroup | None = None
 
 
 def _median(values):
@@ -326,7 +367,10 @@ def workspace_metrics(metrics):
         spent=sum((item.spent for item in metrics), Decimal("0.00")),
         funnel=funnel_stages(funnel_totals),
         qualified_verdict=_median_verdict(minutes, MEDIAN_MINUTES_TO_QUALIFIED, "minutes"),
-        session_verdict=_median_verdict(hours, MEDIAN_HOURS_TO_SESSION, "hours"))
+        session_verdict=_median_verdict(hours, MEDIAN_HOURS_TO_SESSION, "hours"),
+        with_reminders=show_rate_group([item for item in metrics if item.reminders_sent]),
+        without_reminders=show_rate_group([item for item in metrics if not item.reminders_sent
+                                           and not item.is_test]))
 
 
 def funnel_stages(counts):

@@ -3,6 +3,14 @@
 Each runs in one durable transaction that changes Rally's rows, moves money in the ledger
 and writes the outbox rows for User Interviews together; the calls to UI happen after
 commit, in workers. Nothing here talks to UI directly.
+
+Lock order, the same in every transaction that takes more than one of these: the study row,
+then its recruitment row (recruitment.sync takes them the same way), then its payouts, then
+billing's own order (the study's advisory lock, its reservation row, the budget row). Each
+is `select_for_update(of=("self",))`: rows joined for reading (workspace, owner, budget's
+workspace) are not locked, so two studies of one workspace never queue on, or deadlock
+over, the workspace row. Twenty starts of two studies at once answer a page or a refusal
+each (tests/recruitment/test_start_contention.py).
 """
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -91,7 +99,7 @@ def recruitment_start(*, membership, study_id, budget_id):
     After User Interviews declined the study or the hand-off failed (its reservation
     released), starting again is the next attempt: a reservation and a recruit of its own.
     """
-    study = (Study.objects.select_for_update().select_related("workspace", "owner")
+    study = (Study.objects.select_for_update(of=("self",)).select_related("workspace", "owner")
              .filter(pk=study_id, workspace=membership.workspace, is_template=False).first())
     if study is None:
         raise Http404

@@ -21,6 +21,7 @@ from recruitment import sync
 from recruitment.handlers import NotReady, handler
 from recruitment.models import Recruitment
 from scheduling.models import Session
+from scheduling.services import sessions_complete_ended_of_study
 from studies import lifecycle
 from studies.models import Status as StudyStatus
 
@@ -87,7 +88,7 @@ def create_payment(operation, client):
     if not payout.ui_session_id:
         raise NotReady("The session is not at User Interviews yet.")
     payment = client.payment_create(payout.ui_session_id, key=str(operation.idempotency_key),
-                                    external_id=str(payout.pk), trigger=payout.trigger)
+                                    external_id=str(payout.pk), trigger=payout.ui_trigger)
     return _payment_result(payment, payout.ui_session_id)
 
 
@@ -200,11 +201,13 @@ def payments_poll(*, client=None, clients=None, limit=POLL_BATCH):
 
 @lifecycle.on_transition
 def _settle_incentives_on_close(*, study, old, new, membership):
-    """SPEC B5: closing sends the incentives still due first. recruitment.apps imports this
-    module before `orchestration`, so this runs before its release of the reservation."""
+    """SPEC B5: closing sends the incentives still due first — ended sessions nobody marked
+    count as completed (C5, I2), so theirs are paid, not released. recruitment.apps imports
+    this module before `orchestration`, so this runs before its release of the reservation."""
     if new == StudyStatus.CLOSED:
-        payouts.payouts_settle_study(study_id=study.pk,
-                                     actor=membership.user if membership else "task:close")
+        actor = membership.user if membership else "task:close"
+        sessions_complete_ended_of_study(study_id=study.pk, actor=actor)
+        payouts.payouts_settle_study(study_id=study.pk, actor=actor)
 
 
 @shared_task(name="recruitment.payments_poll", ignore_result=True)

@@ -28,7 +28,7 @@ SORTS = {
     "started": ("Started", lambda row: row.started_at),
     "qualified": ("First qualified applicant", lambda row: row.minutes_to_first_qualified),
     "session": ("First confirmed session", lambda row: row.hours_to_first_session),
-    "fill": ("Days to fill", lambda row: row.days_to_fill),
+    "fill": ("Time to fill", lambda row: row.days_to_fill),
     "show": ("Show rate", lambda row: row.show_rate),
     "cost": ("Cost per completed", lambda row: row.cost_per_completed),
     "completed": ("Completed", lambda row: row.completed),
@@ -39,25 +39,38 @@ DEFAULT_SORT = "-started"
 # Words ---------------------------------------------------------------------------------------
 
 
-def minutes_words(value):
-    if value is None:
+def _number(value):
+    """1 decimal, without a trailing ".0": 6.5, 26, 1,234.5."""
+    rounded = round(value, 1)
+    return f"{rounded:,.0f}" if rounded == int(rounded) else f"{rounded:,.1f}"
+
+
+def duration_words(hours):
+    """A duration in the unit its size calls for: minutes under two hours, hours under two
+    days, then days ("45 minutes", "26.4 hours", "3.5 days"). None stays None."""
+    if hours is None:
         return None
-    minutes = round(value)
-    return f"{minutes:,} minute{'s' if minutes != 1 else ''}"
+    minutes = hours * 60
+    if minutes < 1:
+        return "Under a minute"
+    if minutes < 119.5:
+        whole = round(minutes)
+        return f"{whole} minute{'s' if whole != 1 else ''}"
+    if hours < 47.95:
+        return f"{_number(hours)} hours"
+    return f"{_number(hours / 24)} days"
+
+
+def minutes_words(value):
+    return None if value is None else duration_words(value / 60)
 
 
 def hours_words(value):
-    if value is None:
-        return None
-    hours = round(value, 1)
-    return f"{hours:,.1f} hours" if hours != 1 else "1.0 hour"
+    return duration_words(value)
 
 
 def days_words(value):
-    if value is None:
-        return None
-    days = round(value, 1)
-    return f"{days:,.1f} days" if days != 1 else "1.0 day"
+    return None if value is None else duration_words(value * 24)
 
 
 def percent_words(value):
@@ -262,6 +275,8 @@ def reports(request):
             "session": hours_words(workspace.median_hours_to_first_session),
             "fill": days_words(workspace.median_days_to_fill),
             "show_rate": percent_words(workspace.show_rate),
+            "with_reminders": percent_words(workspace.with_reminders.show_rate),
+            "without_reminders": percent_words(workspace.without_reminders.show_rate),
         },
         "chart": funnel_chart(workspace.funnel),
         "medians": {"qualified": m.MEDIAN_MINUTES_TO_QUALIFIED,

@@ -70,6 +70,9 @@ def no_show_session(operation, client):
 
 @handler("cancel_session", label="cancel the session at User Interviews")
 def cancel_session(operation, client):
+    if operation.payload.get("keep_seat"):  # a host's Cancel or Reschedule (SPEC C5)
+        return _session_action(operation, lambda session_id, *, key: client.session_cancel(
+            session_id, key=key, keep_seat=True))
     return _session_action(operation, client.session_cancel)
 
 

@@ -7,10 +7,12 @@ number of times, and leave the same rows.
 
 import logging
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 from django.db import transaction
 from django.db.models import F, Q
 
+from billing.services import ui_billing_summary_record
 from participants.models import Application
 from participants.services import ApplicantRecord, applications_upsert_from_ui
 from rally import clock
@@ -22,6 +24,7 @@ from recruitment.user_interviews.resources import (
     Qualification,
     RecruitStatus,
 )
+from studies.models import Study
 
 logger = logging.getLogger(__name__)
 
@@ -81,6 +84,11 @@ def recruit_result(recruit):
         "application_url": recruit.application_url or "",
         "declined_reason": recruit.declined_reason or "",
         "updated_at": recruit.updated_at.isoformat(),
+        # UI's closing account, once the recruit is closed (compared with Rally's, B7).
+        "billing": None if recruit.billing is None else {
+            "completed_sessions": recruit.billing.completed_sessions,
+            "incentives_cents": int(recruit.billing.incentives * 100),
+            "paid_payments": recruit.billing.paid_payments},
     }
 
 
@@ -98,6 +106,21 @@ def _change_state(recruitment, new, *, actor_label, reason=""):
     return True
 
 
+def _recruitment_locked(**lookup):
+    """A study's recruitment, locked in the order "Start Recruitment" takes (see
+    recruitment.orchestration): the study row first, then the recruitment row, each alone.
+    Locking the recruitment first (or both in one joined statement) while a start holds
+    the study and waits for the recruitment is how two transactions deadlock."""
+    study_id = Recruitment.objects.filter(**lookup).values_list("study_id", flat=True).first()
+    if study_id is None:
+        return None
+    list(Study.objects.select_for_update(of=("self",)).filter(pk=study_id)
+         .values_list("pk", flat=True))
+    return (Recruitment.objects.select_for_update(of=("self",))
+            .select_related("study__workspace").filter(**lookup).filter(study_id=study_id)
+            .first())
+
+
 @transaction.atomic
 def recruitment_apply_recruit(*, result, actor_label, study_id=None, adopt=False):
     """Apply a recruit as UI last described it (by study, or by UI's recruit id).
@@ -107,11 +130,10 @@ def recruitment_apply_recruit(*, result, actor_label, study_id=None, adopt=False
     recruit the study's, replacing an earlier declined or failed one. Returns the
     recruitment, or None when Rally has none for this recruit.
     """
-    rows = Recruitment.objects.select_for_update().select_related("study__workspace")
     if study_id is not None:
-        recruitment = rows.filter(study_id=study_id).first()
+        recruitment = _recruitment_locked(study_id=study_id)
     else:
-        recruitment = rows.filter(ui_recruit_id=result["recruit_id"]).first()
+        recruitment = _recruitment_locked(ui_recruit_id=result["recruit_id"])
     if recruitment is None:
         return None
     if adopt and recruitment.ui_recruit_id != result["recruit_id"]:
@@ -134,14 +156,24 @@ def recruitment_apply_recruit(*, result, actor_label, study_id=None, adopt=False
                       actor_label=actor_label, reason=result["declined_reason"])
     recruitment.updated_at = now
     recruitment.save()
+    if result.get("billing"):
+        _billing_summary_record(recruitment, result["billing"], actor_label)
     return recruitment
+
+
+def _billing_summary_record(recruitment, billing, actor_label):
+    """UI's closing billing summary, kept for the comparison with Rally's (SPEC B7)."""
+    ui_billing_summary_record(
+        workspace=recruitment.study.workspace, study_id=recruitment.study_id,
+        completed_sessions=int(billing["completed_sessions"]),
+        incentives=(Decimal(int(billing["incentives_cents"])) / 100).quantize(Decimal("0.01")),
+        paid_payments=int(billing["paid_payments"]), actor=actor_label)
 
 
 @transaction.atomic
 def recruitment_mark_failed(*, study_id, reason, actor_label):
     """The hand-off to UI finally failed: say why on the study (SPEC R2)."""
-    recruitment = (Recruitment.objects.select_for_update().select_related("study__workspace")
-                   .filter(study_id=study_id).first())
+    recruitment = _recruitment_locked(study_id=study_id)
     if recruitment is None:
         return None
     recruitment.failure_reason = reason[:2000]

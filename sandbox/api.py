@@ -195,6 +195,12 @@ def session_action(request, body, session_id, action):
         check.done()
         found = services.session_act(session_id=session_id, action=action, starts_at=starts_at,
                                      ends_at=ends_at)
+    elif action == "cancellations":
+        check = _no_attributes(body, ("keepSeat",))
+        keep_seat = check.boolean("keepSeat")
+        check.done()
+        found = services.session_act(session_id=session_id, action=action,
+                                     keep_seat=bool(keep_seat))
     else:
         _no_attributes(body)
         found = services.session_act(session_id=session_id, action=action)

@@ -19,9 +19,15 @@ def money(cents, currency="USD"):
     return {"amountCents": cents, "currency": currency}
 
 
+def to_one(kind, identifier):
+    """A to-one relationship: `{"data": {"type", "id"}}`, or `{"data": null}` for none."""
+    return {"data": {"type": kind, "id": identifier} if identifier else None}
+
+
 def characteristic_resource(characteristic):
+    # `type` is JSON:API's own member: a resource's attributes may not use the name.
     attributes = {"name": characteristic.name, "slug": characteristic.slug,
-                  "type": characteristic.type, "category": characteristic.category,
+                  "valueType": characteristic.type, "category": characteristic.category,
                   "audienceTypes": list(characteristic.audience_types)}
     if characteristic.type == "range":
         attributes["range"] = characteristic.range
@@ -122,25 +128,23 @@ def applicant_resource(applicant):
         "invitationUrl": applicant.invitation_url or None,
         "appliedAt": iso(applicant.applied_at),
         "updatedAt": iso(applicant.updated_at),
-    }, "relationships": {"recruit": {"data": {"type": "recruits", "id": applicant.recruit_id}}}}
+    }, "relationships": {"recruit": to_one("recruits", applicant.recruit_id)}}
 
 
 def session_resource(session):
     return {"id": session.id, "type": "sessions", "attributes": {
-        "applicantId": session.applicant_id,
         "startsAt": iso(session.starts_at),
         "endsAt": iso(session.ends_at),
         "status": session.status,
-        "groupSessionId": session.group_session_id or None,
         "createdAt": iso(session.created_at),
         "updatedAt": iso(session.updated_at),
-    }, "relationships": {"recruit": {"data": {"type": "recruits", "id": session.recruit_id}}}}
+    }, "relationships": {"recruit": to_one("recruits", session.recruit_id),
+                         "applicant": to_one("applicants", session.applicant_id),
+                         "groupSession": to_one("group_sessions", session.group_session_id)}}
 
 
 def payment_resource(payment):
     return {"id": payment.id, "type": "payments", "attributes": {
-        "sessionId": payment.session_id,
-        "applicantId": payment.applicant_id,
         "amount": money(payment.amount_cents, payment.currency),
         "trigger": payment.trigger,
         "status": payment.status,
@@ -151,7 +155,9 @@ def payment_resource(payment):
         "createdAt": iso(payment.created_at),
         "updatedAt": iso(payment.updated_at),
         "paidAt": iso(payment.paid_at),
-    }, "relationships": {"recruit": {"data": {"type": "recruits", "id": payment.recruit_id}}}}
+    }, "relationships": {"recruit": to_one("recruits", payment.recruit_id),
+                         "session": to_one("sessions", payment.session_id),
+                         "applicant": to_one("applicants", payment.applicant_id)}}
 
 
 def subscription_resource(subscription, *, with_secret=False):
@@ -166,7 +172,6 @@ def subscription_resource(subscription, *, with_secret=False):
 
 def delivery_resource(delivery):
     return {"id": delivery.id, "type": "webhook_deliveries", "attributes": {
-        "eventId": delivery.event_id,
         "eventType": delivery.event.type,
         "status": delivery.status,
         "delivered": delivery.status == "succeeded",
@@ -177,7 +182,9 @@ def delivery_resource(delivery):
         "lastAttemptAt": iso(delivery.last_attempt_at),
         "deliveredAt": iso(delivery.delivered_at),
         "createdAt": iso(delivery.created_at),
-    }}
+    }, "relationships": {"event": to_one("webhook_events", delivery.event_id),
+                         "subscription": to_one("webhook_subscriptions",
+                                                delivery.subscription_id)}}
 
 
 # Lists ------------------------------------------------------------------------------

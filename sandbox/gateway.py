@@ -25,7 +25,6 @@ from sandbox.errors import ApiError, malformed
 from sandbox.models import ApiKey, Fault, IdempotencyRecord
 
 MEDIA_TYPE = "application/vnd.user-interviews.v2+json"
-MEDIA_PREFIX = "application/vnd.user-interviews."
 IDEMPOTENCY_WINDOW = timedelta(hours=24)
 MUTATING = ("POST", "PATCH", "DELETE")
 API_ROOT = "/sandbox/ui/api"
@@ -56,12 +55,21 @@ def error_response(error: ApiError):
 
 
 def _check_accept(request):
-    accept = request.headers.get("Accept", "")
-    versions = [part.split(";")[0].strip() for part in accept.split(",")]
-    vendor = [v for v in versions if v.startswith(MEDIA_PREFIX)]
-    if vendor and MEDIA_TYPE not in vendor:
-        raise ApiError(406, "not_acceptable", "Not acceptable",
-                       f"This API speaks {MEDIA_TYPE} only.")
+    """406 unless `Accept` lists the v2 media type (with a non-zero q); `*/*` and others may
+    stand beside it, but alone they, text/html, application/json or no Accept are refused."""
+    for part in request.headers.get("Accept", "").split(","):
+        media_type, *parameters = (item.strip() for item in part.split(";"))
+        if media_type.lower() != MEDIA_TYPE:
+            continue
+        quality = next((value for name, _, value in (p.partition("=") for p in parameters)
+                        if name.strip().lower() == "q"), "1")
+        try:
+            if float(quality) > 0:
+                return
+        except ValueError:
+            continue
+    raise ApiError(406, "not_acceptable", "Not acceptable",
+                   f"Send Accept: {MEDIA_TYPE}; this API speaks no other media type.")
 
 
 def _bearer(request):

@@ -44,9 +44,9 @@ APPLICANT_MOVES = {
     A.APPROVED: {A.SCHEDULED, A.SUBMITTED, A.REJECTED, A.CANCELED, A.WITHDRAWN},
     A.SCHEDULED: {A.COMPLETED, A.NO_SHOW, A.CANCELED, A.WITHDRAWN},
     A.SUBMITTED: {A.COMPLETED, A.REJECTED},
-    A.CANCELED: {A.SCHEDULED},
-    A.NO_SHOW: set(),
-    A.COMPLETED: set(),
+    A.CANCELED: {A.SCHEDULED, A.APPROVED},  # approved again: a host's cancel keeps the seat
+    A.NO_SHOW: {A.COMPLETED},
+    A.COMPLETED: {A.NO_SHOW},
     A.REJECTED: set(),
     A.WITHDRAWN: set(),
 }
@@ -56,8 +56,10 @@ SEAT_HOLDERS = (A.APPROVED, A.SCHEDULED, A.SUBMITTED, A.COMPLETED)
 
 SESSION_ACTIONS = {"completions": S.COMPLETED, "no_shows": S.NO_SHOW,
                    "cancellations": S.CANCELED, "reschedules": S.SCHEDULED}
+# A host may still mark a completed session no-show, and undo a no-show, until the session's
+# incentive is paid or on its way (checked in `session_act`).
 SESSION_MOVES = {S.SCHEDULED: {S.COMPLETED, S.NO_SHOW, S.CANCELED, S.SCHEDULED},
-                 S.COMPLETED: set(), S.NO_SHOW: set(), S.CANCELED: set()}
+                 S.COMPLETED: {S.NO_SHOW}, S.NO_SHOW: {S.COMPLETED}, S.CANCELED: set()}
 PAYMENT_MOVES = {P.PENDING: {P.PROCESSING, P.CANCELED}, P.PROCESSING: {P.PAID, P.FAILED},
                  P.PAID: set(), P.FAILED: set(), P.CANCELED: set()}
 MAX_GENERATED = 10_000
@@ -425,8 +427,10 @@ def session_create(*, recruit_id, applicant_id, starts_at, ends_at, group_sessio
 
 
 @transaction.atomic(durable=True)
-def session_act(*, session_id, action, starts_at=None, ends_at=None):
-    """completions, no_shows, cancellations or reschedules of one session."""
+def session_act(*, session_id, action, starts_at=None, ends_at=None, keep_seat=False):
+    """completions, no_shows, cancellations or reschedules of one session. A cancellation
+    with `keep_seat` (the host canceled; the participant books another time) leaves the
+    applicant approved instead of canceled."""
     session = _lock(Session, session_id, "session")
     recruit = Recruit.objects.select_for_update().get(pk=session.recruit_id)
     session.applicant = Applicant.objects.select_for_update().get(pk=session.applicant_id)
@@ -445,7 +449,14 @@ def session_act(*, session_id, action, starts_at=None, ends_at=None):
                        [{"field": "startsAt", "from": old["startsAt"], "to": iso(starts_at)},
                         {"field": "endsAt", "from": old["endsAt"], "to": iso(ends_at)}]))
     else:
+        if session.status in (S.COMPLETED, S.NO_SHOW) and session.payments.exclude(
+                status__in=[P.FAILED, P.CANCELED]).exists():
+            raise invalid_transition(f"A {session.status} session whose incentive was paid "
+                                     f"cannot change.", [])
         _session_move(session, SESSION_ACTIONS[action], events)
+        if keep_seat and action == "cancellations" and session.applicant.status == A.CANCELED:
+            _applicant_move(session.applicant, A.APPROVED, events)
+            session.applicant.save()
         _seats_refresh(recruit, events)
         recruit.save()
     events_emit(events)

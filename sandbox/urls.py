@@ -2,7 +2,7 @@
 
 from django.urls import path, re_path
 
-from sandbox import api, console
+from sandbox import api, calendar_feed, console
 
 app_name = "sandbox"
 
@@ -67,4 +67,7 @@ urlpatterns = [
     path("sandbox/", console.index, name="console"),
     path("sandbox/act/", console.act, name="console_act"),
     path("sandbox/apply/<str:recruit_id>", console.apply, name="apply"),
+    # A demo host's own calendar, as the feed a calendar product would publish
+    path("sandbox/calendars/<slug:name>.ics", calendar_feed.calendar_feed,
+         name="calendar_feed"),
 ]

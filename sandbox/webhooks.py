@@ -6,8 +6,6 @@ the simulation tick sweeps anything left (retries fall due by the test clock).
 """
 
 import base64
-import hashlib
-import hmac
 import json
 import logging
 import secrets
@@ -17,6 +15,8 @@ import httpx
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
+from django.utils import timezone
+from standardwebhooks.webhooks import Webhook
 
 from rally import clock
 from sandbox.models import WebhookDelivery, WebhookEvent, WebhookSubscription, new_id
@@ -40,15 +40,14 @@ def http_client():
 
 
 def secret_generate():
-    return "whsec_" + secrets.token_urlsafe(32)
+    """A Standard Webhooks secret: `whsec_` and 24 random bytes in base64 (the key)."""
+    return "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
 
 
-def signature_header(secret_values, timestamp, body):
-    """`v1=<base64 HMAC-SHA256(secret, "<ts>.<body>")>`, one per live secret."""
-    message = f"{timestamp}.".encode() + body
-    return ",".join(
-        "v1=" + base64.b64encode(hmac.new(secret.encode(), message, hashlib.sha256).digest())
-        .decode() for secret in secret_values)
+def signature_header(secret_values, event_id, moment, body):
+    """`v1,<base64 HMAC-SHA256(key, "<id>.<timestamp>.<body>")>`, one per live secret,
+    space-separated: the Standard Webhooks library signs (and a receiver's verifies)."""
+    return " ".join(Webhook(secret).sign(event_id, moment, body) for secret in secret_values)
 
 
 def live_secrets(subscription, now=None):
@@ -191,15 +190,16 @@ def delivery_attempt(delivery, client):
     """POST one signed delivery (outside any transaction), then record the outcome."""
     subscription = delivery.subscription
     body = json.dumps(delivery.event.envelope, separators=(",", ":")).encode()
-    now = clock.now()
-    timestamp = str(int(now.timestamp()))
+    # The signature's timestamp is the real clock's: receivers check it against theirs (the
+    # test clock only moves the sandbox's business time; which secrets live follows it).
+    moment = timezone.now().replace(microsecond=0)
     headers = {
         "Content-Type": "application/json",
         "User-Agent": "UserInterviews-Webhooks/2 (Rally sandbox)",
-        "X-UI-Webhook-Id": delivery.event_id,
-        "X-UI-Webhook-Timestamp": timestamp,
-        "X-UI-Webhook-Signature": signature_header(live_secrets(subscription, now), timestamp,
-                                                   body),
+        "webhook-id": delivery.event_id,
+        "webhook-timestamp": str(int(moment.timestamp())),
+        "webhook-signature": signature_header(live_secrets(subscription, clock.now()),
+                                              delivery.event_id, moment, body),
     }
     status_code, error = None, ""
     try:

@@ -30,3 +30,11 @@ class SchedulingConfig(AppConfig):
         register_row_actions("session_payment", 10, payment_row_actions)
         settings.CELERY_BEAT_SCHEDULE["scheduling-invites-sweep"] = {
             "task": "scheduling.session_invites_sweep", "schedule": 60.0}
+        # Ended sessions nobody marked count as completed at their end (SPEC C5, I2), so
+        # billing's payout sweep pays them 24 h later.
+        settings.CELERY_BEAT_SCHEDULE["scheduling-sessions-sweep"] = {
+            "task": "scheduling.sessions_sweep", "schedule": 30.0}
+        settings.CELERY_BEAT_SCHEDULE["scheduling-host-calendars-sync"] = {
+            "task": "scheduling.host_calendars_sync_due", "schedule": 60.0}
+        settings.CELERY_BEAT_SCHEDULE["scheduling-calendar-writes-sweep"] = {
+            "task": "scheduling.session_calendar_writes_sweep", "schedule": 120.0}

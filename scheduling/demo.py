@@ -1,21 +1,27 @@
 """The demo workspace's scheduling: availability for every moderated study, and sessions this
 week on the active interview study (one completed yesterday, a few upcoming).
 
+The owner of that study has a connected calendar: the sandbox's demo feed (its stand-up,
+research syncs and focus time block slots on the booking page once a worker has read it).
+
 Idempotent: settings are created once; a session is added only for an application that has
-none. The seed runs inside one transaction, so rows are written here directly rather than
-through the (durable) booking services; the exclusion constraint still guards every row.
+none; the calendar is connected once. The seed runs inside one transaction, so rows are
+written here directly rather than through the (durable) booking services; the exclusion
+constraint still guards every row.
 """
 
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from participants.models import Application, Participant
 from rally import clock
 from rally.demo import demo_applicant_id
+from rally.encryption import encrypt
 from rally.permissions import Role
-from scheduling.models import Session
+from scheduling.models import HostCalendar, Session
 from scheduling.services import scheduling_settings_ensure
 from studies.models import Status, Study, StudyType
 
@@ -41,6 +47,21 @@ def seed(context):
                               name="Developer onboarding interviews").first()
     if active is not None:
         _sessions_this_week(active)
+        _demo_host_calendar(active.owner)
+
+
+def _demo_host_calendar(user):
+    """Connect the host's calendar to the sandbox's feed (read by the beat sweep within a
+    minute of `make run`; the seed runs before the sandbox serves anything)."""
+    if not settings.SANDBOX_ENABLED or HostCalendar.objects.filter(user=user).exists():
+        return
+    sandbox = settings.UI_API_URL.split("/sandbox/", 1)[0]
+    url = f"{sandbox}/sandbox/calendars/demo-host.ics"
+    now = clock.now()
+    HostCalendar.objects.create(user=user, kind=HostCalendar.Kind.FEED,
+                                feed_url_encrypted=encrypt(url),
+                                feed_host=url.split("//", 1)[1].split("/", 1)[0],
+                                created_at=now, updated_at=now)
 
 
 def _weekday_at(zone, days_from_today, hour):

@@ -5,7 +5,16 @@ from datetime import time
 
 from django import forms
 
-from scheduling.models import ROLLING_UNAVAILABLE_REASON, weekly_hours_from_json
+from rally.forms import CountField
+from scheduling.host_calendars import ConnectInput
+from scheduling.models import (
+    REMINDER_HOUR_CHOICES,
+    REMINDERS_UI_REASON,
+    ROLLING_UNAVAILABLE_REASON,
+    HostCalendar,
+    LocationKind,
+    weekly_hours_from_json,
+)
 from scheduling.services import SettingsInput
 from scheduling.slots import (
     WEEKDAY_NAMES,
@@ -56,25 +65,44 @@ class SchedulingSettingsForm(forms.Form):
                                  widget=forms.DateInput(attrs={"type": "date"}))
     end_date = forms.DateField(label="End date", required=False,
                                widget=forms.DateInput(attrs={"type": "date"}))
-    rolling_days = forms.IntegerField(
+    rolling_days = CountField(
         label="Rolling date range (next N days)", required=False, min_value=1, max_value=365,
+        unit="days", sentence_label="the rolling date range",
         help_text="Leave empty to use the fixed date range.")
     unavailable_dates = forms.CharField(
         label="Unavailable dates", required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text="Days off inside the range, like 2026-12-24, 2026-12-25.")
-    buffer_minutes = forms.IntegerField(label="Buffer between sessions (minutes)", min_value=0,
-                                        max_value=240)
-    minimum_notice_minutes = forms.IntegerField(
-        label="Minimum notice (minutes)", min_value=0, max_value=60 * 24 * 30,
+    buffer_minutes = CountField(label="Buffer between sessions (minutes)", min_value=0,
+                                max_value=240, unit="minutes",
+                                sentence_label="the buffer between sessions")
+    minimum_notice_minutes = CountField(
+        label="Minimum notice (minutes)", min_value=0, max_value=60 * 24 * 30, unit="minutes",
+        sentence_label="the minimum notice",
         help_text="How long before a session it can still be booked: 120 is 2 hours.")
-    group_capacity = forms.IntegerField(label="Participants per group session", min_value=1,
-                                        max_value=50, required=False)
+    group_capacity = CountField(label="Participants per group session", min_value=1,
+                                max_value=50, required=False,
+                                sentence_label="the number of participants per group session")
+    location_kind = forms.ChoiceField(label="Where sessions happen", choices=LocationKind.choices,
+                                      widget=forms.RadioSelect, required=False)
     meeting_url = forms.URLField(label="Meeting link", required=False, assume_scheme="https",
-                                 help_text="Put in every session and calendar invite.")
+                                 help_text="The same video link for every session.")
+    meeting_url_pattern = forms.CharField(
+        label="Link pattern", required=False, max_length=500,
+        help_text="{session_id} becomes each session's own id, like "
+                  "https://meet.jit.si/rally-{session_id} for a Jitsi room per session.")
+    address = forms.CharField(label="Address", required=False, max_length=500,
+                              widget=forms.Textarea(attrs={"rows": 2}),
+                              help_text="Where participants meet you, with any directions.")
     guests = forms.MultipleChoiceField(
         label="Guests (observers)", required=False, widget=forms.CheckboxSelectMultiple,
         help_text="Workspace members who receive the calendar invite of every session.")
+    reminder_hours = forms.MultipleChoiceField(
+        label="Reminders", required=False, widget=forms.CheckboxSelectMultiple,
+        choices=[(str(hours), f"{hours} hour{'s' if hours != 1 else ''} before")
+                 for hours in REMINDER_HOUR_CHOICES],
+        help_text="Emailed to each participant in their own time zone, with the join link "
+                  "and their link to reschedule or cancel.")
 
     def __init__(self, *args, study, team, members, **kwargs):
         super().__init__(*args, **kwargs)
@@ -90,6 +118,9 @@ class SchedulingSettingsForm(forms.Form):
             self.fields["rolling_days"].help_text = ROLLING_UNAVAILABLE_REASON
         if study.study_type != "group_interview":
             del self.fields["group_capacity"]
+        if study.is_user_interviews:
+            self.fields["reminder_hours"].disabled = True
+            self.fields["reminder_hours"].help_text = REMINDERS_UI_REASON
         for index, name in enumerate(WEEKDAY_NAMES):
             self.fields[f"hours_{index}"] = forms.CharField(
                 label=name, required=False,
@@ -109,7 +140,11 @@ class SchedulingSettingsForm(forms.Form):
             "buffer_minutes": scheduling.buffer_minutes,
             "minimum_notice_minutes": scheduling.minimum_notice_minutes,
             "group_capacity": scheduling.group_capacity,
+            "location_kind": scheduling.location_kind,
             "meeting_url": scheduling.meeting_url,
+            "meeting_url_pattern": scheduling.meeting_url_pattern,
+            "address": scheduling.address,
+            "reminder_hours": [str(hours) for hours in scheduling.reminder_hours or []],
         }
         for day in range(7):
             initial[f"hours_{day}"] = intervals_format(hours.get(day, []))
@@ -154,7 +189,12 @@ class SchedulingSettingsForm(forms.Form):
             group_capacity=(data.get("group_capacity") or 1) if "group_capacity" in self.fields
             else self.initial.get("group_capacity") or 6,
             meeting_url=data.get("meeting_url") or "",
+            location_kind=data.get("location_kind") or LocationKind.FIXED_LINK,
+            meeting_url_pattern=data.get("meeting_url_pattern") or "",
+            address=data.get("address") or "",
             guests=[self.members[pk] for pk in data.get("guests") or []],
+            reminder_hours=(None if self.fields["reminder_hours"].disabled
+                            else [int(hours) for hours in data.get("reminder_hours") or []]),
         )
 
     def apply_service_errors(self, error):
@@ -168,3 +208,44 @@ class SchedulingSettingsForm(forms.Form):
         else:
             for message in error.messages:
                 self.add_error(None, message)
+
+
+class CalendarConnectForm(forms.Form):
+    """Connecting a host's own calendar (parsing only; the service validates the rest)."""
+
+    kind = forms.ChoiceField(
+        label="Kind of calendar", widget=forms.RadioSelect,
+        choices=[(HostCalendar.Kind.CALDAV, "CalDAV (iCloud, Fastmail, Nextcloud, …): Rally "
+                                            "reads busy times and can add your sessions"),
+                 (HostCalendar.Kind.FEED, "Calendar feed (a secret iCal address): Rally "
+                                          "reads busy times only")])
+    server_url = forms.CharField(
+        label="CalDAV server address", required=False, max_length=2000,
+        help_text="For iCloud: https://caldav.icloud.com/ — for Fastmail: "
+                  "https://caldav.fastmail.com/",
+        widget=forms.URLInput(attrs={"autocomplete": "url", "spellcheck": "false"}))
+    username = forms.CharField(label="User name", required=False, max_length=200,
+                               help_text="Usually your email address.",
+                               widget=forms.TextInput(attrs={"autocomplete": "username",
+                                                             "spellcheck": "false"}))
+    password = forms.CharField(
+        label="App password", required=False, max_length=500, strip=False,
+        help_text="An app-specific password made for Rally in your account's security "
+                  "settings (not your main password). Stored encrypted. Leave empty to keep "
+                  "the one Rally has.",
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
+    feed_url = forms.CharField(
+        label="Calendar feed address", required=False, max_length=2000,
+        help_text="The secret address in iCal format (ends in .ics). Stored encrypted.",
+        widget=forms.URLInput(attrs={"spellcheck": "false"}))
+
+    def connect_input(self):
+        data = self.cleaned_data
+        return ConnectInput(kind=data["kind"], server_url=data["server_url"],
+                            username=data["username"], password=data["password"],
+                            feed_url=data["feed_url"])
+
+    def apply_service_errors(self, error):
+        for field, messages in error.message_dict.items():
+            for message in messages:
+                self.add_error(field if field in self.fields else None, message)

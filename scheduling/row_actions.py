@@ -8,6 +8,7 @@ also say where it stands. Registered with participants.row_actions; two queries 
 from django.urls import reverse
 
 from billing.models import Payout
+from billing.money import money_format
 from participants.models import Application
 from participants.row_actions import RowAction, RowNote
 from rally import clock
@@ -42,8 +43,12 @@ def payment_row_actions(request, study, applications):
         if payout is not None and payout.state != Payout.State.NOT_SENT:
             continue
         name = by_id[application_id].participant.display_name
+        amount = money_format(payout.amount if payout is not None else study.incentive_amount)
         items.setdefault(application_id, []).append(RowAction(
             label="Complete & Send payment",
             url=reverse("scheduling:session_complete_and_pay", args=[session_id]),
-            confirm=f"Send {name}'s incentive now?"))
+            confirm=f"Send {name}'s incentive of {amount} now?",
+            confirm_text=f"The session is marked Completed and User Interviews is asked to "
+                         f"pay {amount} to {name} now, once.",
+            confirm_button="Complete & Send payment"))
     return items

@@ -17,20 +17,38 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, Q
 from django.urls import reverse
 
-from billing.payouts import PayoutRefused, payout_schedule, payout_send_now
-from participants.models import Application
+from billing.payouts import (
+    PayoutRefused,
+    payout_hold,
+    payout_reopen,
+    payout_schedule,
+    payout_send_now,
+)
+from participants.consent import (
+    consent_agree,
+    consent_asked,
+    consent_booking_problem,
+    consent_version_parse,
+)
+from participants.models import Application, ConsentAgreement
 from rally import clock
-from rally.models import Membership, User
+from rally.models import Membership, OutboxOperation, User
 from rally.permissions import Permission
 from rally.services import activity_record, outbox_enqueue
-from scheduling import ics
+from scheduling import ics, reminders
+from scheduling.host_calendars import session_calendar_write_after_commit
 from scheduling.models import (
     DEFAULT_WEEKLY_HOURS,
+    MEETING_PATTERN_PLACEHOLDER,
+    REMINDERS_UI_REASON,
     ROLLING_UNAVAILABLE_REASON,
     GroupSlot,
+    HostBusyInterval,
+    LocationKind,
     SchedulingSettings,
     Session,
     default_date_range,
+    meeting_url_from_pattern,
     weekly_hours_to_json,
 )
 from scheduling.slots import (
@@ -148,11 +166,11 @@ def scheduling_settings_copy(*, source, target):
         return
     team = {user.pk for user in target.team.all()} | {target.owner_id}
     hosts = [user for user in original.hosts.all() if user.pk in team] or [target.owner]
+    copied = ("time_zone", "start_date", "end_date", "rolling_days", "weekly_hours",
+              "unavailable_dates", "buffer_minutes", "minimum_notice_minutes", "group_capacity",
+              "location_kind", "meeting_url", "meeting_url_pattern", "address", "reminder_hours")
     row, _ = SchedulingSettings.objects.update_or_create(study=target, defaults={
-        field: getattr(original, field) for field in (
-            "time_zone", "start_date", "end_date", "rolling_days", "weekly_hours",
-            "unavailable_dates", "buffer_minutes", "minimum_notice_minutes", "group_capacity",
-            "meeting_url")} | {"updated_at": clock.now()})
+        field: getattr(original, field) for field in copied} | {"updated_at": clock.now()})
     row.hosts.set(hosts)
     row.guests.set(original.guests.all())
 
@@ -171,6 +189,11 @@ class SettingsInput:
     group_capacity: int
     meeting_url: str = ""
     guests: list = None
+    location_kind: str = LocationKind.FIXED_LINK
+    meeting_url_pattern: str = ""
+    address: str = ""
+    # Hours before each session its Rally-panel participant is reminded (None: unchanged).
+    reminder_hours: list = None
 
 
 def team_members(study):
@@ -220,6 +243,16 @@ def scheduling_settings_update(*, membership, study, data: SettingsInput):
         errors["minimum_notice_minutes"] = "Enter a minimum notice from 0 to 30 days."
     if not 1 <= data.group_capacity <= 50:
         errors["group_capacity"] = "Enter a capacity from 1 to 50 participants."
+    errors.update(_meeting_place_errors(data))
+    reminder_hours = None
+    if data.reminder_hours is not None:
+        try:
+            reminder_hours = reminders.reminder_hours_parse(data.reminder_hours)
+        except ValueError:
+            errors["reminder_hours"] = "Choose reminders among the listed times."
+        else:
+            if reminder_hours and not reminders.reminders_apply_to(study):
+                errors["reminder_hours"] = REMINDERS_UI_REASON
     if errors:
         raise ValidationError(errors)
     row = scheduling_settings_ensure(study=study)
@@ -232,16 +265,54 @@ def scheduling_settings_update(*, membership, study, data: SettingsInput):
     row.buffer_minutes = data.buffer_minutes
     row.minimum_notice_minutes = data.minimum_notice_minutes
     row.group_capacity = data.group_capacity
+    row.location_kind = data.location_kind
     row.meeting_url = data.meeting_url
+    row.meeting_url_pattern = data.meeting_url_pattern.strip()
+    row.address = data.address.strip()
+    reminders_changed = reminder_hours is not None and reminder_hours != row.reminder_hours
+    if reminder_hours is not None:
+        row.reminder_hours = reminder_hours
     row.updated_at = clock.now()
     row.save()
     row.hosts.set(data.hosts)
     row.guests.set(data.guests or [])
+    if reminders_changed:
+        reminders.study_reminders_replan(study=study, scheduling=row, now=row.updated_at)
     activity_record(workspace=study.workspace, actor=membership.user,
                     action="scheduling.updated", study_id=study.id,
                     summary=f"Updated the scheduling settings of “{study.name}”",
                     data={"time_zone": row.time_zone, "hosts": [str(h.pk) for h in data.hosts]})
     return row
+
+
+def meeting_url_pattern_problem(pattern):
+    """Why a per-session link pattern cannot work, or "" when it can."""
+    from django.core.validators import URLValidator
+
+    if MEETING_PATTERN_PLACEHOLDER not in pattern:
+        return (f"Put {MEETING_PATTERN_PLACEHOLDER} where each session's own id goes, like "
+                f"https://meet.jit.si/rally-{MEETING_PATTERN_PLACEHOLDER}.")
+    example = meeting_url_from_pattern(pattern, "0b5e6f0c-7d4e-4b8f-9a51-2c3d4e5f6a7b")
+    if "{" in example or "}" in example:
+        return f"The only placeholder is {MEETING_PATTERN_PLACEHOLDER}."
+    try:
+        URLValidator(schemes=["https", "http"])(example)
+    except ValidationError:
+        return "The pattern must make a web address starting with https://."
+    if len(example) > 200:
+        return "The links it makes must be 200 characters or fewer."
+    return ""
+
+
+def _meeting_place_errors(data):
+    if data.location_kind not in LocationKind.values:
+        return {"location_kind": "Choose where sessions happen."}
+    if data.location_kind == LocationKind.LINK_PATTERN:
+        problem = meeting_url_pattern_problem(data.meeting_url_pattern.strip())
+        return {"meeting_url_pattern": problem} if problem else {}
+    if data.location_kind == LocationKind.IN_PERSON and not data.address.strip():
+        return {"address": "Enter the address where participants meet you."}
+    return {}
 
 
 # Slots for a study ---------------------------------------------------------------------------
@@ -250,7 +321,8 @@ def scheduling_settings_update(*, membership, study, data: SettingsInput):
 def study_slots(*, study, scheduling, now, exclude_session=None, ignore_busy=False):
     """The free slots of a study at `now`, read from the database and run through the engine.
 
-    Busy time is every Upcoming session and open group time of each host, in any study.
+    Busy time is every Upcoming session and open group time of each host, in any study, and
+    the busy time of each host's own calendar.
     `exclude_session` leaves one session out (its own time while rescheduling).
     """
     hosts = list(scheduling.hosts.order_by("name", "email"))
@@ -276,6 +348,12 @@ def study_slots(*, study, scheduling, now, exclude_session=None, ignore_busy=Fal
                                              max(slot.capacity - slot.seats, 0), slot.host_id))
             elif slot.host_id in host_busy and slot.seats > 0:
                 host_busy[slot.host_id].append(Interval(slot.starts_at, slot.ends_at))
+        # The hosts' own calendars, as last read (kept while a calendar cannot be read).
+        own_calendars = HostBusyInterval.objects.filter(user_id__in=host_ids,
+                                                        ends_at__gt=horizon)
+        for host_id, start, end in own_calendars.values_list("user_id", "starts_at",
+                                                             "ends_at"):
+            host_busy[host_id].append(Interval(start, end))
     today = now.astimezone(ZoneInfo(scheduling.time_zone)).date()
     return slots_available(
         availability=scheduling.availability(today=today),
@@ -333,7 +411,7 @@ def _application_status_follow(application, status):
     application.save(update_fields=["status", "updated_at"])
 
 
-def _ui_outbox(*, session, operation, subject=None):
+def _ui_outbox(*, session, operation, subject=None, **extra):
     """Tell User Interviews about the session (UI studies only; panel studies have no UI)."""
     if not session.study.is_user_interviews:
         return None
@@ -341,7 +419,7 @@ def _ui_outbox(*, session, operation, subject=None):
         workspace=session.study.workspace, operation=operation,
         subject=subject or str(session.pk), study_id=session.study_id,
         payload={"session_id": str(session.pk), "application_id": str(session.application_id),
-                 "study_id": str(session.study_id)})
+                 "study_id": str(session.study_id), **extra})
 
 
 def _participant_actor(application):
@@ -421,6 +499,9 @@ def session_book(*, invitation, starts_at, time_zone=""):
     application = _application_locked(invitation)
     study = application.study
     _require_open(study)
+    consent_problem = consent_booking_problem(study=study, participant=application.participant)
+    if consent_problem:
+        raise BookingRefused(consent_problem)
     if application.sessions.filter(status=Session.Status.UPCOMING).exists():
         raise BookingRefused("You already have a session booked. Reschedule it instead.")
     if application.status not in BOOKING_STATUSES:
@@ -428,12 +509,19 @@ def session_book(*, invitation, starts_at, time_zone=""):
     scheduling = scheduling_settings_ensure(study=study)
     now = clock.now()
     session = Session(workspace_id=study.workspace_id, study=study, application=application,
-                      meeting_url=scheduling.meeting_url,
                       participant_time_zone=_zone_or_blank(time_zone),
                       created_at=now, updated_at=now, status_changed_at=now)
+    session.meeting_url, session.location = scheduling.meeting_place_for(session.pk)
     session = _place(session=session, study=study, scheduling=scheduling,
                      starts_at=starts_at, now=now)
+    if session.group_slot_id is not None:
+        # A group meets in one room: the per-session link is made from the group's id.
+        session.meeting_url, session.location = scheduling.meeting_place_for(
+            session.group_slot_id)
+        session.save(update_fields=["meeting_url", "location"])
     session.guests.set(scheduling.guests.all())
+    reminders.session_reminders_plan(session=session, study=study, scheduling=scheduling,
+                                     now=now)
     _application_status_follow(application, Application.Status.SCHEDULED)
     _ui_outbox(session=session, operation="create_session")
     activity_record(workspace=study.workspace, actor_label=_participant_actor(application),
@@ -443,6 +531,26 @@ def session_book(*, invitation, starts_at, time_zone=""):
                     data={"session": str(session.pk), "starts_at": session.starts_at.isoformat()})
     _invite_after_commit(session, method=ics.REQUEST)
     return session
+
+
+@transaction.atomic(durable=True)
+def booking_consent_agree(*, invitation, version_number):
+    """The participant agrees, on their booking page, to the study's consent form (SPEC P7):
+    people invited to book without having agreed on the screener (a reviewer invited them,
+    or the form came later) agree here before they can book."""
+    application = _application_locked(invitation)
+    study = application.study
+    _require_open(study)
+    if consent_asked(study) is None:
+        raise BookingRefused("This study has no consent form to agree to.")
+    try:
+        version = consent_version_parse(study=study, value=version_number)
+    except ValidationError as error:
+        raise BookingRefused(error.message_dict["consent"][0]) from None
+    agreement, _created = consent_agree(study=study, participant=application.participant,
+                                        version=version, application=application,
+                                        channel=ConsentAgreement.Channel.BOOKING_PAGE)
+    return agreement
 
 
 def _zone_or_blank(name):
@@ -482,6 +590,8 @@ def session_reschedule(*, invitation, starts_at, time_zone=""):
         session.participant_time_zone = _zone_or_blank(time_zone)
     session = _place(session=session, study=study, scheduling=scheduling, starts_at=starts_at,
                      now=now)
+    reminders.session_reminders_plan(session=session, study=study, scheduling=scheduling,
+                                     now=now)
     _ui_outbox(session=session, operation="reschedule_session",
                subject=f"{session.pk}:{session.sequence}")
     activity_record(workspace=study.workspace, actor_label=_participant_actor(application),
@@ -506,6 +616,8 @@ def session_cancel(*, invitation):
     _status_set(session, Session.Status.CANCELED, now=now)
     session.sequence += 1
     session.save(update_fields=["sequence"])
+    reminders.session_reminders_withdraw(session=session, now=now,
+                                         reason="The participant canceled the session.")
     _group_seat_release(session.group_slot)
     _application_status_follow(application, Application.Status.CANCELED)
     _ui_outbox(session=session, operation="cancel_session")
@@ -515,6 +627,56 @@ def session_cancel(*, invitation):
                     summary=f"{application.participant.display_name} canceled their session "
                             f"on {_utc_words(session.starts_at)}",
                     data={"session": str(session.pk)})
+    _invite_after_commit(session, method=ics.CANCEL)
+    return session
+
+
+HOST_CHANGES = {
+    "cancel": ("session.canceled_by_host", "Canceled {name}'s session on {when}: {name} is "
+               "told and may book another time from their booking link (the seat is kept)"),
+    "reschedule": ("session.reschedule_requested", "Asked {name} to choose a new time for "
+                   "the session on {when} (the seat is kept)"),
+}
+
+
+@transaction.atomic(durable=True)
+def session_cancel_by_host(*, membership, session_id, reason="cancel"):
+    """Before an Upcoming session starts, a host cancels it or asks for another time
+    (SPEC C5): the session is canceled, the participant told (through UI for UI
+    participants, by the outbox) and may book again from their booking link; the seat is
+    kept (the application is Invited again). `reason` is "cancel" or "reschedule"."""
+    if reason not in HOST_CHANGES:
+        raise BookingRefused("Choose Cancel or Reschedule.")
+    sessions = Session.objects.filter(pk=session_id,
+                                      workspace_id=getattr(membership, "workspace_id", None))
+    application_id = sessions.values_list("application_id", flat=True).first()
+    if application_id is None:
+        raise Session.DoesNotExist
+    application = Application.objects.select_for_update().get(pk=application_id)
+    session = (sessions.select_for_update(of=("self",))
+               .select_related("study", "study__workspace", "study__owner", "group_slot",
+                               "application__participant").get())
+    if not session_may_be_marked_by(membership, session):
+        raise PermissionDenied
+    if session.status != Session.Status.UPCOMING:
+        raise BookingRefused(f"A {session.get_status_display()} session cannot be canceled "
+                             f"or rescheduled.")
+    now = clock.now()
+    if now >= session.starts_at:
+        raise BookingRefused("This session has already started, so it can no longer be "
+                             "canceled or rescheduled.")
+    _status_set(session, Session.Status.CANCELED, now=now)
+    session.sequence += 1
+    session.save(update_fields=["sequence"])
+    _group_seat_release(session.group_slot)
+    _application_status_follow(application, Application.Status.INVITED)
+    _ui_outbox(session=session, operation="cancel_session", keep_seat=True)
+    action, summary = HOST_CHANGES[reason]
+    activity_record(workspace=session.study.workspace, actor=membership.user, action=action,
+                    study_id=session.study_id,
+                    summary=summary.format(name=session.application.participant.display_name,
+                                           when=_utc_words(session.starts_at)),
+                    data={"session": str(session.pk), "reason": reason})
     _invite_after_commit(session, method=ics.CANCEL)
     return session
 
@@ -549,12 +711,15 @@ def session_may_be_marked_by(membership, session, *, study=None):
 
 @transaction.atomic(durable=True)
 def session_mark(*, membership, session_id, status):
-    """After the session's end, the host marks it Completed or No-show (SPEC C5)."""
+    """After the session's end, the host marks it Completed or No-show (SPEC C5). Until the
+    incentive is sent, No-show can be marked on a Completed session and undone (marking it
+    Completed again): the payout is held, then due again at its original time."""
     return _session_mark_locked(membership=membership, session_id=session_id, status=status)
 
 
-def _session_mark_locked(*, membership, session_id, status, may_mark=None):
-    """`session_mark` inside the caller's transaction (also "Complete & Send payment")."""
+def _session_mark_locked(*, membership, session_id, status, may_mark=None, undo=True):
+    """`session_mark` inside the caller's transaction (also "Complete & Send payment", which
+    never undoes a No-show: `undo=False`)."""
     status = Session.Status(status)
     if status not in OUTCOMES:
         raise BookingRefused("A session can be marked Completed or No-show.")
@@ -572,38 +737,157 @@ def _session_mark_locked(*, membership, session_id, status, may_mark=None):
     if not (may_mark or session_may_be_marked_by)(membership, session):
         raise PermissionDenied
     now = clock.now()
+    name = session.application.participant.display_name
     if session.status == status:
+        if status == Session.Status.COMPLETED and session.completed_automatically:
+            session.completed_automatically = False  # the host confirms it
+            session.save(update_fields=["completed_automatically"])
+            activity_record(workspace=session.study.workspace, actor=membership.user,
+                            action="session.confirmed", study_id=session.study_id,
+                            summary=f"Confirmed {name}'s session on "
+                                    f"{_utc_words(session.starts_at)} as Completed",
+                            data={"session": str(session.pk)})
         return session  # marking twice has the effect of marking once
     if now < session.ends_at:
         raise BookingRefused("A session can be marked Completed or No-show after it ends.")
+    if not session.can_become(status):
+        raise BookingRefused(f"A {session.get_status_display()} session cannot become "
+                             f"{status.label}.")
+    if session.status == Session.Status.NO_SHOW and not undo:
+        raise BookingRefused(f"{name}'s session was marked No-show: undo that first to pay "
+                             f"the incentive.")
+    undo = session.status == Session.Status.NO_SHOW
+    if undo and application.status == Application.Status.REJECTED:
+        raise BookingRefused(f"{name} was rejected, so the No-show cannot be undone.")
+    if status == Session.Status.NO_SHOW:
+        try:
+            payout_hold(session_id=session.pk, actor=membership.user)
+        except PayoutRefused as error:
+            raise BookingRefused(error.message) from error
     _status_set(session, status, now=now)
+    if session.completed_automatically:
+        session.completed_automatically = False
+        session.save(update_fields=["completed_automatically"])
     operation, application_status, action, label = OUTCOMES[status]
     _application_status_follow(application, application_status)
-    _ui_outbox(session=session, operation=operation)
-    name = session.application.participant.display_name
+    _ui_outbox(session=session, operation=operation,
+               subject=_outcome_subject(session, operation))
+    if undo:
+        summary = (f"Undid the No-show of {name}'s session on {_utc_words(session.starts_at)}: "
+                   f"completed, the incentive is due again")
+        action = "session.no_show_undone"
+    else:
+        summary = f"Marked {name}'s session on {_utc_words(session.starts_at)} as {label}"
     activity_record(workspace=session.study.workspace, actor=membership.user, action=action,
-                    study_id=session.study_id,
-                    summary=f"Marked {name}'s session on {_utc_words(session.starts_at)} "
-                            f"as {label}",
+                    study_id=session.study_id, summary=summary,
                     data={"session": str(session.pk)})
     if status == Session.Status.COMPLETED:
         session_payout_schedule(session=session, actor=membership.user)
+        payout_reopen(session_id=session.pk, actor=membership.user)
     return session
 
 
+def _outcome_subject(session, operation):
+    """The outbox subject of telling UI an outcome: the session the first time, numbered
+    after an Undo (so the later change is a new request, not the first one replayed)."""
+    earlier = OutboxOperation.objects.filter(operation=operation,
+                                             payload__session_id=str(session.pk)).count()
+    return str(session.pk) if not earlier else f"{session.pk}:{earlier}"
+
+
+# Ended sessions nobody marked (SPEC C5, I2) -------------------------------------------------
+
+#: Sessions one sweep completes per transaction.
+SESSION_SWEEP_BATCH = 200
+SESSION_SWEEPER_ACTOR = "task:session_sweeper"
+
+
+@transaction.atomic(durable=True)
+def sessions_complete_ended(*, limit=SESSION_SWEEP_BATCH):
+    """One sweep: every Upcoming session whose end has passed counts as completed at its end
+    time (SPEC C5, I2): Completed, its participant Completed, UI told, and its incentive
+    payout scheduled for end + 24 h (billing's payout sweeper sends it). Claims rows with
+    SKIP LOCKED (application, then session, the order every marking takes), so two sweepers
+    and a host's click never complete a session twice. Returns the ids completed."""
+    now = clock.now()
+    candidates = list(Session.objects.filter(status=Session.Status.UPCOMING, ends_at__lte=now)
+                      .order_by("ends_at", "id").values_list("application_id", flat=True)
+                      [:limit])
+    return _sessions_complete_locked(application_ids=candidates, now=now, skip_locked=True,
+                                     actor=SESSION_SWEEPER_ACTOR)
+
+
+def sessions_complete_ended_of_study(*, study_id, actor):
+    """Closing a study (SPEC B5): its ended, unmarked sessions complete now, inside the
+    close's transaction, so their incentives are settled (paid, not released)."""
+    now = clock.now()
+    candidates = list(Session.objects.filter(study_id=study_id, status=Session.Status.UPCOMING,
+                                             ends_at__lte=now)
+                      .values_list("application_id", flat=True))
+    return _sessions_complete_locked(application_ids=candidates, now=now, skip_locked=False,
+                                     actor=actor)
+
+
+def _sessions_complete_locked(*, application_ids, now, skip_locked, actor):
+    if not application_ids:
+        return []
+    applications = {application.pk: application for application in
+                    Application.objects.select_for_update(skip_locked=skip_locked)
+                    .filter(pk__in=application_ids)}
+    sessions = list(Session.objects.select_for_update(skip_locked=skip_locked, of=("self",))
+                    .select_related("study", "study__workspace", "application__participant")
+                    .filter(application_id__in=list(applications),
+                            status=Session.Status.UPCOMING, ends_at__lte=now)
+                    .order_by("ends_at", "id"))
+    for session in sessions:
+        _status_set(session, Session.Status.COMPLETED, now=now)
+        session.completed_automatically = True
+        session.save(update_fields=["completed_automatically"])
+        application = applications[session.application_id]
+        if application.status == Application.Status.SCHEDULED:
+            _application_status_follow(application, Application.Status.COMPLETED)
+        _ui_outbox(session=session, operation="complete_session",
+                   subject=_outcome_subject(session, "complete_session"))
+        name = session.application.participant.display_name
+        payout = session_payout_schedule(session=session, actor=actor)
+        due = f"; the incentive is sent automatically on {_utc_words(payout.due_at)} " \
+              f"unless it is marked No-show" if payout is not None else ""
+        user, label = (None, actor) if isinstance(actor, str) else (actor, "")
+        activity_record(workspace=session.study.workspace, actor=user, actor_label=label,
+                        action="session.completed_automatically", study_id=session.study_id,
+                        summary=f"{name}'s session on {_utc_words(session.starts_at)} ended "
+                                f"unmarked and counts as completed{due}",
+                        data={"session": str(session.pk)})
+    return [session.pk for session in sessions]
+
+
+def sessions_sweep(*, limit=SESSION_SWEEP_BATCH, max_batches=50):
+    """Complete every ended, unmarked session, batch after batch. Returns how many."""
+    total = 0
+    for _ in range(max_batches):
+        done = sessions_complete_ended(limit=limit)
+        total += len(done)
+        if len(done) < limit:
+            break
+    return total
+
+
 def session_payout_schedule(*, session, actor="task:session_payout_schedule"):
-    """A completed session of a User Interviews study gets its incentive payout, due 24 h
-    after the session's end (SPEC I2); billing's sweeper sends it then. Runs inside the
-    marking transaction with the session locked; idempotent. Rally-panel studies pay no
-    incentive through UI, so they get none."""
+    """A completed session gets its incentive payout, due 24 h after the session's end
+    (SPEC I2). A User Interviews study's is sent by billing's sweeper then; a Rally-panel
+    study's is paid by the team ("Mark as paid") and never sent to UI; a panel study
+    without an incentive amount has none. Runs inside the marking transaction with the
+    session locked; idempotent."""
     study = session.study
-    if not study.is_user_interviews:
+    paid_by_team = not study.is_user_interviews
+    if paid_by_team and not study.incentive_amount:
         return None
     return payout_schedule(
         workspace=study.workspace, study_id=study.pk, study_name=study.name,
         session_id=session.pk, application_id=session.application_id,
         participant_label=session.application.participant.display_name,
-        incentive=study.incentive_amount, ended_at=session.ends_at, actor=actor)
+        incentive=study.incentive_amount, ended_at=session.ends_at, actor=actor,
+        paid_by_team=paid_by_team)
 
 
 def study_incentives_payable_by(membership, study):
@@ -626,7 +910,7 @@ def session_complete_and_pay(*, membership, session_id):
     pays once: the payout row is locked and sent only from Not sent."""
     session = _session_mark_locked(membership=membership, session_id=session_id,
                                    status=Session.Status.COMPLETED,
-                                   may_mark=session_may_be_paid_by)
+                                   may_mark=session_may_be_paid_by, undo=False)
     if session.status != Session.Status.COMPLETED:
         raise BookingRefused(f"A {session.get_status_display()} session is not paid.")
     if not session.study.is_user_interviews:
@@ -653,6 +937,8 @@ def _invite_after_commit(session, *, method):
     """
     session_id = str(session.pk)
     transaction.on_commit(lambda: invite_dispatch(session_id))
+    # The host's own calendar follows the same changes (create, move, delete).
+    session_calendar_write_after_commit(session)
 
 
 def invite_dispatch(session_id):

@@ -15,12 +15,12 @@ from django.utils.http import urlencode
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
-from billing.payouts import payouts_sent_of
+from participants.consent import AGREE_FIRST, consent_asked, consent_booking_problem
 from rally import clock
 from rally.permissions import Permission
 from rally.selectors import require_permission, workspace_members
-from scheduling import selectors, services
-from scheduling.forms import SchedulingSettingsForm
+from scheduling import host_calendars, selectors, services
+from scheduling.forms import CalendarConnectForm, SchedulingSettingsForm
 from scheduling.models import Session
 from scheduling.slots import slots_by_local_day, time_zone_choices, time_zone_is_known
 from studies import lifecycle, pages
@@ -57,7 +57,8 @@ def _slot_json(slot):
 
 def _session_json(session):
     return {"id": str(session.pk), "startsAt": session.starts_at.isoformat(),
-            "endsAt": session.ends_at.isoformat(), "status": session.status}
+            "endsAt": session.ends_at.isoformat(), "status": session.status,
+            "meetingUrl": session.meeting_url, "address": session.location}
 
 
 def _booking_state(invitation):
@@ -110,7 +111,15 @@ def booking(request, token):
 def _booking_render(request, *, application, study, session, zone, slots, open_for_booking,
                     changing=False, error="", status=200):
     upcoming = session if session and session.status == Session.Status.UPCOMING else None
+    # A Rally-panel study's consent form, when this person has not agreed to it yet (SPEC P7):
+    # they agree here before the times are offered.
+    consent_problem = "" if upcoming else consent_booking_problem(
+        study=study, participant=application.participant)
+    if consent_problem:
+        open_for_booking = open_for_booking and consent_problem == AGREE_FIRST
     return render(request, "scheduling/booking.html", {
+        "consent": consent_asked(study) if consent_problem == AGREE_FIRST else None,
+        "consent_problem": consent_problem,
         "application": application,
         "participant_name": application.participant.display_name,
         "study": study,
@@ -121,7 +130,8 @@ def _booking_render(request, *, application, study, session, zone, slots, open_f
         "days": slots_by_local_day(slots, zone),
         "open_for_booking": open_for_booking,
         "closed": study.status == Status.CLOSED,
-        "show_slots": open_for_booking and (upcoming is None or changing or bool(error)),
+        "show_slots": (open_for_booking and not consent_problem
+                       and (upcoming is None or changing or bool(error))),
         "error": error,
         "token": request.resolver_match.kwargs["token"],
     }, status=status)
@@ -142,6 +152,13 @@ def _booking_post(request, invitation, application, study, scheduling, session):
     else:
         action, raw_time = request.POST.get("action", "book"), request.POST.get("starts_at")
     try:
+        if action == "consent" and not as_json:
+            services.booking_consent_agree(invitation=invitation,
+                                           version_number=request.POST.get("consent_version"))
+            messages.success(request, "Thank you: you agreed to the consent form. Choose a "
+                                      "time below.")
+            return redirect(reverse("scheduling:booking", kwargs={"token": invitation.token})
+                            + "?" + urlencode({"tz": zone}))
         if action == "cancel":
             result = services.session_cancel(invitation=invitation)
         else:
@@ -236,8 +253,9 @@ def study_scheduling(request, study_id):
     if not can_edit:
         for field in form.fields.values():
             field.disabled = True
-    sessions = selectors.sessions_for_study(study=study)
     now = clock.now()
+    sessions = selectors.sessions_with_outcomes(
+        study=study, sessions=selectors.sessions_for_study(study=study), now=now)
     return render(request, "scheduling/study_scheduling.html", {
         **_study_page_context(membership, study),
         "can_edit": can_edit,
@@ -247,23 +265,26 @@ def study_scheduling(request, study_id):
         "viewer_zone": _viewer_zone(request.user),
         "zones": time_zone_choices(),
         "now": now,
-        "markable": {s.pk for s in sessions if s.status == Session.Status.UPCOMING
-                     and s.ends_at <= now
+        "markable": {s.pk for s in sessions if s.outcome.ended
                      and services.session_may_be_marked_by(membership, s, study=study)},
+        "changeable": {s.pk for s in sessions if s.status == Session.Status.UPCOMING
+                       and s.starts_at > now
+                       and services.session_may_be_marked_by(membership, s, study=study)},
         "payable": _payable(membership, study, sessions, now),
+        "calendar_flags": host_calendars.calendar_flags_for_hosts(
+            [host.pk for host in scheduling.hosts.all()]),
     }, status=status)
 
 
 def _payable(membership, study, sessions, now):
     """Sessions whose menu offers "Complete & Send payment": ended, not a No-show or
-    canceled, incentive not yet sent (UI studies only)."""
+    canceled, participant not rejected, incentive not yet sent (UI studies only)."""
     if not study.is_user_interviews or not services.study_incentives_payable_by(
             membership, study):
         return set()
-    candidates = [s.pk for s in sessions if s.ends_at <= now
-                  and s.status in (Session.Status.UPCOMING, Session.Status.COMPLETED)]
-    sent = payouts_sent_of(candidates)
-    return {pk for pk in candidates if pk not in sent}
+    return {s.pk for s in sessions if s.ends_at <= now and not s.outcome.incentive_sent
+            and s.status in (Session.Status.UPCOMING, Session.Status.COMPLETED)
+            and s.application.status != "rejected"}
 
 
 def _workspace_session_or_404(membership, session_id):
@@ -287,7 +308,31 @@ def session_mark(request, session_id):
     except ValueError:
         messages.error(request, "A session can be marked Completed or No-show.")
     else:
-        messages.success(request, "Session marked.")
+        messages.success(request, {
+            "completed": "Session marked Completed." if session.status != "no_show"
+            else "No-show undone: the session is Completed and its incentive is due again.",
+            "no_show": "Session marked No-show: its incentive will not be sent.",
+        }.get(request.POST.get("status", ""), "Session marked."))
+    return redirect("scheduling:study_scheduling", study_id=session.study_id)
+
+
+@login_required
+@require_POST
+def session_cancel_by_host(request, session_id):
+    """A host's "Cancel" or "Reschedule" of an Upcoming session (SPEC C5)."""
+    membership = require_permission(request.membership, Permission.VIEW)
+    session = _workspace_session_or_404(membership, session_id)
+    reason = request.POST.get("reason", "cancel")
+    try:
+        services.session_cancel_by_host(membership=membership, session_id=session.pk,
+                                        reason=reason)
+    except services.SchedulingError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, "Session canceled. The participant can book another time "
+                                  "from their booking link." if reason == "cancel" else
+                         "The participant is asked to choose a new time from their booking "
+                         "link.")
     return redirect("scheduling:study_scheduling", study_id=session.study_id)
 
 
@@ -329,3 +374,82 @@ def calendar(request):
                                                     user=request.user, now=clock.now())
     return render(request, "scheduling/calendar.html", {
         "sessions": sessions, "viewer_zone": _viewer_zone(request.user)})
+
+
+# A host's own calendar ---------------------------------------------------------------------
+
+
+def _account_calendar_context(request, row, form):
+    now = clock.now()
+    return {
+        "calendar": row,
+        "form": form,
+        "reading": row is not None and host_calendars.host_calendar_is_reading(row),
+        "busy_count": host_calendars.host_busy_upcoming_count(request.user, now=now)
+        if row else 0,
+        "last_read": host_calendars.last_read_words(row, now=now) if row else "",
+        "viewer_zone": _viewer_zone(request.user),
+    }
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def account_calendar(request):
+    """The host's own calendar: connect one (CalDAV or a feed), see whether it can be read."""
+    row = host_calendars.host_calendar_of(request.user)
+    status = 200
+    if request.method == "POST":
+        form = CalendarConnectForm(request.POST)
+        if form.is_valid():
+            try:
+                host_calendars.host_calendar_connect(user=request.user,
+                                                     data=form.connect_input())
+            except ValidationError as error:
+                form.apply_service_errors(error)
+            else:
+                messages.success(request, "Calendar connected. Rally is reading it now.")
+                return redirect("scheduling:account_calendar")
+        status = 422
+    else:
+        initial = {"kind": row.kind if row else "caldav"}
+        if row is not None and row.kind == row.Kind.CALDAV:
+            initial |= {"server_url": row.server_url, "username": row.username}
+        form = CalendarConnectForm(initial=initial)
+    template = "scheduling/account_calendar.html"
+    if request.htmx and request.GET.get("part") == "status":
+        template += "#status"
+    return render(request, template, _account_calendar_context(request, row, form),
+                  status=status)
+
+
+@login_required
+@require_POST
+def account_calendar_refresh(request):
+    if host_calendars.host_calendar_refresh(user=request.user) is None:
+        messages.error(request, "Connect a calendar first.")
+    else:
+        messages.success(request, "Reading your calendar now.")
+    return redirect("scheduling:account_calendar")
+
+
+@login_required
+@require_POST
+def account_calendar_disconnect(request):
+    if host_calendars.host_calendar_disconnect(user=request.user):
+        messages.success(request, "Calendar disconnected. Its busy times no longer block "
+                                  "sessions.")
+    return redirect("scheduling:account_calendar")
+
+
+@login_required
+@require_POST
+def account_calendar_write_back(request):
+    try:
+        host_calendars.host_calendar_write_target_set(
+            user=request.user, calendar_url=request.POST.get("write_calendar_url", ""))
+    except ValidationError as error:
+        for message in error.messages:
+            messages.error(request, message)
+    else:
+        messages.success(request, "Saved.")
+    return redirect("scheduling:account_calendar")

@@ -107,6 +107,11 @@ class PlanForm(AccessibleErrorsMixin, forms.Form):
                            error_messages={"required": "Enter a study name."})
     study_type = forms.ChoiceField(label="Study type", choices=StudyType.choices)
     source = forms.ChoiceField(label="Recruitment source", choices=Source.choices)
+    public_title = forms.CharField(
+        label="Participant-facing title", required=False, max_length=200,
+        help_text=("What participants see as the study's title: on the booking page, the test "
+                   "page, in invitations and at User Interviews. The study name stays with "
+                   "your team; without this title participants see “Research study”."))
     external_description = forms.CharField(
         label="External study description", required=False,
         widget=forms.Textarea(attrs={"rows": 5}),
@@ -123,16 +128,28 @@ class PlanForm(AccessibleErrorsMixin, forms.Form):
         widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}))
     consent_form = forms.CharField(label="Consent form", required=False,
                                    widget=forms.Textarea(attrs={"rows": 4}),
-                                   help_text="The consent text participants agree to.")
+                                   help_text="Rally-panel participants read it and agree "
+                                             "on the screener before they can book. Each "
+                                             "edit is kept as a new version.")
+    consent_required = forms.BooleanField(
+        label="Require consent", required=False,
+        help_text="Booking cannot open without a consent form.")
     team = forms.MultipleChoiceField(label="Team", required=False,
                                      widget=forms.CheckboxSelectMultiple,
                                      help_text="The owner is always on the team.")
 
-    def __init__(self, *args, study, members, **kwargs):
+    def __init__(self, *args, study, members, team_editable=False, user_id=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.study = study
+        # SPEC W3: nobody adds themselves; only the team's changers see it editable.
+        on_team = {str(pk) for pk in self.initial.get("team", [])}
         self.fields["team"].choices = [
-            (str(m.user_id), m.user.display_name) for m in members if m.user_id != study.owner_id]
+            (str(m.user_id), m.user.display_name) for m in members if m.user_id != study.owner_id
+            and (m.user_id != user_id or str(m.user_id) in on_team)]
+        if not team_editable:
+            self.fields["team"].disabled = True
+            self.fields["team"].help_text = ("An Admin, an Ops Manager or the study's owner "
+                                              "changes the team.")
         if study.status != Status.DRAFT:
             reason = "Fixed once the study is published."
             for name in ("study_type", "source"):
@@ -143,8 +160,9 @@ class PlanForm(AccessibleErrorsMixin, forms.Form):
                 choices=Source.choices, disabled_values={Source.USER_INTERVIEWS})
             self.fields["source"].help_text = SURVEY_SOURCE_REASON
         if study.source == Source.USER_INTERVIEWS:
-            self.fields["consent_form"].disabled = True
-            self.fields["consent_form"].help_text = CONSENT_FORM_REASON
+            for name in ("consent_form", "consent_required"):
+                self.fields[name].disabled = True
+                self.fields[name].help_text = CONSENT_FORM_REASON
         if study.is_recruitment_locked:
             self.fields["incentive_amount"].disabled = True
             self.fields["incentive_amount"].help_text = services.LOCKED_INCENTIVE
@@ -156,10 +174,12 @@ class PlanForm(AccessibleErrorsMixin, forms.Form):
     def initial_for(cls, study):
         return {
             "name": study.name, "study_type": study.study_type, "source": study.source,
+            "public_title": study.public_title,
             "external_description": study.external_description,
             "participation_limit": study.participation_limit or "",
             "incentive_amount": study.incentive_amount or "",
             "consent_form": study.consent_form,
+            "consent_required": study.consent_required,
             "team": [str(user.pk) for user in study.team.all()],
         }
 

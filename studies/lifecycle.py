@@ -64,6 +64,14 @@ def study_on_team(study, user):
     return study.team.filter(pk=user.pk).exists()
 
 
+def study_team_changeable_by(membership, study):
+    """SPEC W3: an Admin, an Ops Manager or the study's owner changes its team."""
+    if membership is None or membership.workspace_id != study.workspace_id:
+        return False
+    return membership.allows(Permission.CHANGE_STUDY_TEAM) or (
+        study.owner_id == membership.user_id and membership.allows(Permission.EDIT_STUDY))
+
+
 def transition_allowed(*, membership, study, to):
     transition = TRANSITIONS.get((Status(study.status), Status(to)))
     if transition is None or study.is_template:
@@ -105,6 +113,11 @@ def publish_problems(study):
     if study.participation_limit is None:
         problems.append(Problem("participation_limit", "plan",
                                 "Enter a participation limit (a whole number, 1 or more)."))
+    if (study.source == Source.RALLY_PANEL and study.consent_required
+            and not study.consent_form.strip()):
+        problems.append(Problem("consent_form", "plan",
+                                "Write the consent form: this study requires consent, and "
+                                "booking cannot open without a consent form."))
     if study.study_type == StudyType.UNMODERATED_TEST and not study.test_tasks.exists():
         problems.append(Problem("tasks", "test",
                                 "Add at least one task on the Test tab: participants follow "

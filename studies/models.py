@@ -49,6 +49,8 @@ UI_STUDY_TYPES = frozenset({StudyType.INTERVIEW, StudyType.GROUP_INTERVIEW,
                             StudyType.UNMODERATED_TEST})
 SURVEY_SOURCE_REASON = ("User Interviews recruits for Interview, Group Interview and "
                         "Unmoderated Test studies only, not for Surveys.")
+#: What participants see when the team has not written a participant-facing title.
+PARTICIPANT_TITLE_FALLBACK = "Research study"
 CONSENT_FORM_REASON = ("Not available for User Interviews studies: User Interviews collects "
                        "consent from its own participants.")
 
@@ -71,12 +73,18 @@ class Study(models.Model):
     team = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True,
                                   related_name="team_studies")
 
-    # Plan (SPEC S4)
+    # Plan (SPEC S4). `name` is the team's own; participants see `public_title` (or a neutral
+    # title) and the external description, never the name.
+    public_title = models.CharField(max_length=200, blank=True)
     external_description = models.TextField(blank=True)
     participation_limit = models.PositiveIntegerField(null=True, blank=True)
     incentive_amount = models.DecimalField(max_digits=13, decimal_places=2, null=True,
                                            blank=True)
+    # The consent text as it reads now; each change is also kept as a ConsentVersion
+    # (participants agree to a version, SPEC P7). Rally-panel studies only.
     consent_form = models.TextField(blank=True)
+    # "Require consent": booking cannot open (publish, invite, book) without a consent form.
+    consent_required = models.BooleanField(default=False)
     # Unmoderated Test (SPEC T1): where participants take the test when it is not Rally's own
     # task page. https only; empty means Rally's page.
     test_url = models.URLField(max_length=1000, blank=True)
@@ -129,6 +137,11 @@ class Study(models.Model):
 
     def __str__(self):
         return self.name
+
+    @property
+    def participant_title(self):
+        """The title participants see: on booking and test pages, in emails, at UI."""
+        return self.public_title or PARTICIPANT_TITLE_FALLBACK
 
     @property
     def is_user_interviews(self):
@@ -307,6 +320,35 @@ class ScreenerVersion(models.Model):
 
     def __str__(self):
         return f"Screener version {self.number}"
+
+
+# Consent (SPEC P7) -----------------------------------------------------------------------------
+
+
+class ConsentVersion(models.Model):
+    """The consent form as participants read it from `created_at` on. Editing the form makes
+    a new version; agreements name the version they agreed to, so past agreements keep
+    theirs. Never changed once written (a new edit is a new row)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="consent_versions")
+    number = models.PositiveIntegerField()
+    text = models.TextField()
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["study", "-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["study", "number"],
+                                    name="consent_version_number_unique"),
+            models.CheckConstraint(condition=Q(number__gte=1), name="consent_version_from_one"),
+            models.CheckConstraint(condition=~Q(text=""), name="consent_version_has_text"),
+        ]
+
+    def __str__(self):
+        return f"Consent form version {self.number}"
 
 
 # Unmoderated tests (SPEC T1) ------------------------------------------------------------------

@@ -49,7 +49,7 @@ def _editor(questions, index, question, properties):
                            f"{answers}")
     rules = question.get("rules") or {}
     summary.extend(_rules_in_words(question, rules))
-    compatible = screeners.COMPATIBLE_PROPERTY_TYPES.get(question["type"], ())
+    compatible = screeners.compatible_property_types(question)
     mapped = properties.get(question.get("property") or "")
     return {
         # Rally-panel studies only (the template hides these for User Interviews studies).
@@ -81,11 +81,21 @@ def _editor(questions, index, question, properties):
         "property_label": mapped.label if mapped else "",
         "property_choices": [
             {"key": key, "label": f"{definition.label} ({PropertyType(definition.type).label})",
-             "compatible": definition.type in compatible}
+             "note": _property_note(question, definition, compatible)}
             for key, definition in properties.items()],
         "first": index == 0,
         "last": index == len(questions) - 1,
     }
+
+
+def _property_note(question, definition, compatible):
+    """What the property select adds after a property this question can't fill (or "")."""
+    if definition.type in compatible:
+        return ""
+    if definition.type == PropertyType.BOOLEAN and question["type"] in (
+            QuestionType.SINGLE_CHOICE, QuestionType.DROPDOWN):
+        return "fits when the options are Yes and No"
+    return "doesn't fit this type"
 
 
 def _rules_in_words(question, rules):

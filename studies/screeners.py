@@ -56,6 +56,24 @@ COMPATIBLE_PROPERTY_TYPES = {
 }
 
 
+YES_NO = ("yes", "no")
+
+
+def is_yes_no(question):
+    """A single choice or dropdown whose options are exactly Yes and No (in any order)."""
+    if question.get("type") not in (QuestionType.SINGLE_CHOICE, QuestionType.DROPDOWN):
+        return False
+    labels = sorted(option["label"].strip().lower() for option in question.get("options") or [])
+    return labels == sorted(YES_NO)
+
+
+def compatible_property_types(question):
+    """The property types this question's answer may fill: its type's, and "Yes / no" for a
+    Yes/No question (its answer is then stored as yes or no)."""
+    kinds = COMPATIBLE_PROPERTY_TYPES.get(question.get("type"), ())
+    return (*kinds, PropertyType.BOOLEAN) if is_yes_no(question) else kinds
+
+
 # The question dict ---------------------------------------------------------------------------
 
 
@@ -91,7 +109,9 @@ def short(text, limit=60):
 
 
 def _name(questions, index):
-    return f"Question {index + 1} “{short(questions[index]['text'], 50)}”"
+    """A question by its text: numbers change as questions move, and a refusal naming the
+    order being tried would point at the wrong question."""
+    return f"“{short(questions[index]['text'], 50)}”"
 
 
 # The rules -----------------------------------------------------------------------------------
@@ -251,12 +271,16 @@ def _question_problems(questions, index, positions, properties):
         definition = properties.get(key)
         if definition is None:
             add("it maps to a participant property that does not exist.")
-        elif definition.type not in COMPATIBLE_PROPERTY_TYPES.get(question["type"], ()):
+        elif definition.type not in compatible_property_types(question):
             allowed = " or ".join(PropertyType(kind).label.lower() for kind in
-                                  COMPATIBLE_PROPERTY_TYPES[question["type"]])
+                                  compatible_property_types(question))
+            also = (" (or give the question exactly the options Yes and No)"
+                    if definition.type == PropertyType.BOOLEAN
+                    and question["type"] in (QuestionType.SINGLE_CHOICE, QuestionType.DROPDOWN)
+                    else "")
             add(f"a {QuestionType(question['type']).label.lower()} answer can't fill "
                 f"“{definition.label}” ({PropertyType(definition.type).label.lower()}); "
-                f"choose a {allowed} property.")
+                f"choose a {allowed} property{also}.")
     return problems
 
 
@@ -357,6 +381,33 @@ def snapshot_for_ui(questions):
             for question in questions]
 
 
+def mapped_answers(questions, responses):
+    """{property key: raw answer} from an applicant's stored responses ([{"questionUid",
+    "answerUids" | "text" | "number" | "date"}]) to the questions that map to a property
+    (SPEC Q3): choice answers as their option labels (a list), others as given. Questions
+    without a mapping, and answers to options the question no longer has, are left out."""
+    by_uid = {question["uid"]: question for question in questions or []
+              if question.get("property")}
+    found = {}
+    for response in responses or []:
+        if not isinstance(response, dict):
+            continue
+        question = by_uid.get(response.get("questionUid"))
+        if question is None:
+            continue
+        if question["type"] in CHOICE_TYPES:
+            labels = {option["uid"]: option["label"] for option in question["options"]}
+            chosen = [labels[uid] for uid in response.get("answerUids") or [] if uid in labels]
+            if chosen:
+                found[question["property"]] = chosen
+        else:
+            value = next((response[key] for key in ("number", "date", "text")
+                          if response.get(key) not in (None, "")), None)
+            if value is not None:
+                found[question["property"]] = value
+    return found
+
+
 def _latest_version(study):
     return study.screener_versions.order_by("-number").first()
 
@@ -366,7 +417,10 @@ def screener_version_create(*, study, actor=None, reason="changed"):
 
     Call with the study row locked. Returns the new ScreenerVersion.
     """
-    questions = snapshot_for_ui(screener_draft(study))
+    # A version keeps the property mapping with the questions (Rally's record of what each
+    # answer fills); what User Interviews is sent leaves it out (selectors.
+    # study_screener_payload).
+    questions = screener_draft(study)
     latest = _latest_version(study)
     if latest is not None and latest.questions == questions:
         return None

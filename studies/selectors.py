@@ -13,6 +13,7 @@ from billing.pricing import recruitment_estimate, recruitment_fee
 from studies import locations
 from studies.lifecycle import study_on_team  # noqa: F401 - part of this module's interface
 from studies.models import (
+    AudienceType,
     Characteristic,
     CharacteristicCategory,
     CharacteristicChoice,
@@ -147,6 +148,16 @@ def criteria_catalog(*, audience_type, query=""):
             for category, rows in by_category.items() if rows]
 
 
+def b2b_only_professional_names(*, audience_type):
+    """For a B2C audience: the Advanced Professional criteria offered to B2B audiences only
+    (the Audience tab says so under the group). Empty for B2B."""
+    if audience_type == AudienceType.B2B:
+        return []
+    return list(Characteristic.objects.filter(category=CharacteristicCategory.PROFESSIONAL)
+                .exclude(audience_types__contains=[audience_type])
+                .order_by("position", "name").values_list("name", flat=True))
+
+
 # Cost ---------------------------------------------------------------------------------------
 
 
@@ -188,10 +199,11 @@ def study_screener_payload(study):
     from studies.screeners import screener_draft, snapshot_for_ui
 
     latest = study.screener_versions.order_by("-number").first()
-    draft = snapshot_for_ui(screener_draft(study))
+    draft = screener_draft(study)
     if latest is not None and (study.is_recruitment_locked or latest.questions == draft):
-        return {"version": latest.number, "questions": latest.questions}
-    return {"version": (latest.number if latest else 0) + 1, "questions": draft}
+        return {"version": latest.number, "questions": snapshot_for_ui(latest.questions)}
+    return {"version": (latest.number if latest else 0) + 1,
+            "questions": snapshot_for_ui(draft)}
 
 
 def screener_version_questions(study, version):
@@ -204,3 +216,15 @@ def screener_version_questions(study, version):
 
 def screener_versions(study):
     return list(study.screener_versions.select_related("created_by").order_by("-number"))
+
+
+def consent_version_current(study):
+    """The consent form version participants agree to now, or None (no consent form)."""
+    if not study.consent_form:
+        return None
+    return study.consent_versions.order_by("-number").first()
+
+
+def consent_versions(study):
+    """Every version of the study's consent form, newest first."""
+    return list(study.consent_versions.order_by("-number").select_related("created_by"))

@@ -4,7 +4,7 @@ Each use case is one durable transaction that locks the study, re-checks the rul
 may be stale, the POST may be crafted), writes, and records an activity entry.
 """
 
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -14,6 +14,7 @@ from billing.selectors import reservation_exists
 from billing.services import reservation_shrink
 from rally import clock
 from rally.models import Membership, User
+from rally.numbers import count_parse, money_parse
 from rally.permissions import Permission
 from rally.services import activity_record, outbox_enqueue
 from studies import lifecycle, locations
@@ -27,6 +28,7 @@ from studies.models import (
     CharacteristicCategory,
     CharacteristicChoice,
     CharacteristicType,
+    ConsentVersion,
     LocationMode,
     Source,
     Status,
@@ -46,11 +48,16 @@ PLAN_LABELS = {
     "name": "Study name",
     "study_type": "Study type",
     "source": "Recruitment source",
+    "public_title": "Participant-facing title",
     "external_description": "External study description",
     "participation_limit": "Participation limit",
     "incentive_amount": "Incentive amount",
     "consent_form": "Consent form",
+    "consent_required": "Require consent",
 }
+CONSENT_MAX_CHARS = 20_000
+CONSENT_NEEDED = ("Write the consent form, or turn off “Require consent”: a study that "
+                  "requires consent cannot open booking without one.")
 
 
 # Shared checks -----------------------------------------------------------------------------
@@ -82,50 +89,30 @@ def _record(membership, study, action, summary, data=None):
                     summary=summary, study_id=study.id, data=data or {})
 
 
+#: The most participants one study takes, and the largest incentive one participant gets.
+PARTICIPATION_LIMIT_MAX = 10_000
+INCENTIVE_MAX = Decimal("99999.99")
+
+
 def parse_participation_limit(value):
-    """A whole number ≥ 1, or a ValidationError with a sentence a person understands."""
-    text = str(value).strip() if value is not None else ""
-    if not text:
+    """A whole number from 1 to 10,000 (None when blank), or a ValidationError with a
+    sentence a person understands. The rule is rally.numbers.count_parse (SPEC §13)."""
+    if value is None or not str(value).strip():
         return None
-    if not text.isdigit():
-        raise ValidationError("Enter the participation limit as a whole number, like 12.")
-    limit = int(text)
-    if limit < 1:
-        raise ValidationError("The participation limit must be at least 1.")
-    if limit > 10_000:
-        raise ValidationError("The participation limit can be at most 10,000.")
-    return limit
+    return count_parse(value, label="the participation limit", minimum=1,
+                       maximum=PARTICIPATION_LIMIT_MAX)
 
 
 def parse_incentive_amount(value):
-    """USD, more than 0, at most two decimals."""
-    text = str(value).strip().removeprefix("$").replace(",", "") if value is not None else ""
-    if not text:
+    """USD, more than 0, at most two decimals (None when blank); rally.numbers.money_parse."""
+    if value is None or not str(value).strip():
         return None
-    try:
-        amount = Decimal(text)
-    except InvalidOperation:
-        raise ValidationError("Enter the incentive amount as a number of US dollars, "
-                              "like 75.00.") from None
-    if not amount.is_finite():
-        raise ValidationError("Enter the incentive amount as a number of US dollars, "
-                              "like 75.00.")
-    if amount <= 0:
-        raise ValidationError("The incentive amount must be more than $0.")
-    if amount.as_tuple().exponent < -2:
-        raise ValidationError("Enter the incentive amount with at most two decimals "
-                              "(cents), like 75.50.")
-    if amount >= Decimal("100000"):
-        raise ValidationError("The incentive amount must be less than $100,000.")
-    return amount.quantize(Decimal("0.01"))
+    return money_parse(value, label="the incentive amount", maximum=INCENTIVE_MAX)
 
 
 def parse_duration(value):
-    text = str(value).strip() if value is not None else ""
-    if not text.isdigit() or not DURATION_MIN <= int(text) <= DURATION_MAX:
-        raise ValidationError(f"Enter the total participation time as a whole number of "
-                              f"minutes from {DURATION_MIN} to {DURATION_MAX}.")
-    return int(text)
+    return count_parse(value, label="the total participation time", minimum=DURATION_MIN,
+                       maximum=DURATION_MAX, unit="minutes")
 
 
 # Creating and copying -----------------------------------------------------------------------
@@ -145,9 +132,9 @@ def on_copy(fn):
 
 
 COPIED_FIELDS = (
-    "study_type", "source", "external_description", "participation_limit", "incentive_amount",
-    "consent_form", "audience_type", "duration_minutes", "location_mode", "countries",
-    "us_states", "criteria",
+    "study_type", "source", "public_title", "external_description", "participation_limit",
+    "incentive_amount", "consent_form", "consent_required", "audience_type", "duration_minutes",
+    "location_mode", "countries", "us_states", "criteria",
 )
 
 
@@ -161,6 +148,7 @@ def study_copy_settings(*, source, target):
         setattr(target, field, list(value) if isinstance(value, list) else value)
     target.criteria = [dict(criterion) for criterion in source.criteria]
     target.save()
+    consent_version_keep(study=target, actor=None)
     for copier in list(_copiers):
         copier(source=source, target=target)
 
@@ -203,13 +191,61 @@ def study_create(*, membership, name, study_type=StudyType.INTERVIEW,
     return study
 
 
+NAME_MAX_LENGTH = Study._meta.get_field("name").max_length
+
+
+def _clean_copy_name(name, default):
+    name = (name or "").strip() or default
+    if len(name) > NAME_MAX_LENGTH:
+        raise ValidationError({"name": f"Keep the name to {NAME_MAX_LENGTH} characters or "
+                                       f"fewer (it has {len(name)})."})
+    return name
+
+
+def template_default_name(study):
+    """What "Save as template" proposes as the template's name."""
+    return f"{study.name} (template)"[:NAME_MAX_LENGTH]
+
+
+def duplicate_default_name(study):
+    """What "Duplicate study" proposes as the copy's name."""
+    return f"Copy of {study.name}"[:NAME_MAX_LENGTH]
+
+
+@transaction.atomic(durable=True)
+def study_duplicate(*, membership, study, name=None):
+    """A new Draft study with the source's settings (SPEC S7): plan, team, audience, screener,
+    test tasks and scheduling settings through the copiers; never its applicants, sessions,
+    money or status. Any study can be duplicated, a closed one too (it is only read)."""
+    if not membership.allows(Permission.EDIT_STUDY):
+        raise PermissionDenied
+    source = _lock(membership=membership, study=study)
+    if source.is_template:
+        raise ValidationError("A template makes new studies with “New study from this "
+                              "template”; it is not duplicated.")
+    name = _clean_copy_name(name, duplicate_default_name(source))
+    now = clock.now()
+    copy = Study(workspace_id=source.workspace_id, name=name, owner=membership.user,
+                 countries=[locations.DEFAULT_COUNTRY], created_from=source, created_at=now,
+                 updated_at=now)
+    copy.save()
+    study_copy_settings(source=source, target=copy)
+    # The source's owner and team stay on the copy, as far as they are still members here.
+    people = {member.pk for member in source.team.all()} | {source.owner_id}
+    copy.team.set(Membership.objects.filter(workspace_id=source.workspace_id, user_id__in=people)
+                  .exclude(user_id=membership.user.pk).values_list("user_id", flat=True))
+    _record(membership, copy, "study.duplicated",
+            f"Created “{name}” as a copy of “{source.name}”", {"study": str(source.pk)})
+    return copy
+
+
 @transaction.atomic(durable=True)
 def study_save_as_template(*, membership, study, name=None):
     """Keep the study's settings as a template (a Draft study with `is_template`)."""
     if not membership.allows(Permission.EDIT_STUDY):
         raise PermissionDenied
     source = _lock(membership=membership, study=study)
-    name = (name or "").strip() or f"{source.name} (template)"
+    name = _clean_copy_name(name, template_default_name(source))
     now = clock.now()
     template = Study(workspace_id=source.workspace_id, name=name, owner=membership.user,
                      is_template=True, created_from=source, created_at=now, updated_at=now)
@@ -234,7 +270,7 @@ def _clean_plan(study, changes, members):
                 cleaned[field] = parser(changes[field])
             except ValidationError as error:
                 errors[field] = error.messages[0]
-    for field in ("name", "external_description", "consent_form"):
+    for field in ("name", "public_title", "external_description", "consent_form"):
         if field in changes:
             cleaned[field] = (changes[field] or "").strip()
     if "name" in cleaned and not cleaned["name"]:
@@ -255,8 +291,20 @@ def _clean_plan(study, changes, members):
                                     "while the study is a Draft.")
         if study_type == StudyType.SURVEY and source == Source.USER_INTERVIEWS:
             errors["source"] = SURVEY_SOURCE_REASON
+    if "consent_required" in changes:
+        cleaned["consent_required"] = changes["consent_required"] in (True, "on", "true", "1")
+    if len(cleaned.get("consent_form", "")) > CONSENT_MAX_CHARS:
+        errors["consent_form"] = (f"Keep the consent form under {CONSENT_MAX_CHARS:,} "
+                                  f"characters.")
     if source == Source.USER_INTERVIEWS and cleaned.get("consent_form"):
         errors["consent_form"] = CONSENT_FORM_REASON
+    if source == Source.USER_INTERVIEWS and cleaned.get("consent_required"):
+        errors["consent_required"] = CONSENT_FORM_REASON
+    if (source == Source.RALLY_PANEL and study.status != Status.DRAFT
+            and cleaned.get("consent_required", study.consent_required)
+            and not cleaned.get("consent_form", study.consent_form)
+            and "consent_form" not in errors):
+        errors["consent_form"] = CONSENT_NEEDED
     if study.is_recruitment_locked:
         new_incentive = cleaned.get("incentive_amount", study.incentive_amount)
         if "incentive_amount" in cleaned and new_incentive != study.incentive_amount:
@@ -276,6 +324,7 @@ def _clean_plan(study, changes, members):
         raise ValidationError(errors)
     if source == Source.USER_INTERVIEWS:
         cleaned["consent_form"] = ""
+        cleaned["consent_required"] = False
     return cleaned
 
 
@@ -290,6 +339,8 @@ def _shown(field, value):
         return StudyType(value).label
     if field == "source":
         return Source(value).label
+    if field == "consent_required":
+        return "Yes" if value else "No"
     if value in (None, ""):
         return "—"
     text = str(value)
@@ -322,17 +373,52 @@ def study_update_plan(*, membership, study, changes):
     if "team" in cleaned:
         current = {str(user_id) for user_id in study.team.values_list("pk", flat=True)}
         if current != cleaned["team"]:
+            _require_team_change(membership, study, added=cleaned["team"] - current)
             study.team.set(list(cleaned["team"]))
             changed.append(_team_change(current, cleaned["team"]))
     if not changed:
         return study
     _touch(study, [field for field in cleaned if field != "team"])
+    if "consent_form" in cleaned:
+        version, created = consent_version_keep(study=study, actor=membership.user)
+        if created:
+            changed.append(f"consent form is now version {version.number}")
     if study.is_recruitment_locked and "participation_limit" in cleaned:
         _recruitment_limit_lowered(membership, study)
     _record(membership, study, "study.plan_updated",
             f"Updated the plan of “{study.name}”: " + "; ".join(changed),
             {"fields": sorted(cleaned)})
     return study
+
+
+TEAM_CHANGE_REFUSED = ("Only an Admin, an Ops Manager or the study's owner can change its "
+                       "team.")
+TEAM_SELF_ADD_REFUSED = ("You cannot add yourself to the team: ask an Admin, an Ops Manager "
+                         "or the study's owner.")
+
+
+def _require_team_change(membership, study, *, added):
+    """SPEC W3: the team changes only by an Admin, an Ops Manager or the owner, and nobody
+    adds themselves to gain the team's rights."""
+    if not lifecycle.study_team_changeable_by(membership, study):
+        raise ValidationError({"team": TEAM_CHANGE_REFUSED})
+    if str(membership.user_id) in added:
+        raise ValidationError({"team": TEAM_SELF_ADD_REFUSED})
+
+
+def consent_version_keep(*, study, actor):
+    """Keep the study's consent text as a new version when it differs from the latest one
+    (SPEC P7: editing makes a new version; agreements keep the version they name). Runs in
+    the caller's transaction with the study locked. Returns (the current version or None
+    when the study has no consent form, whether it was created now)."""
+    if not study.consent_form:
+        return None, False
+    latest = study.consent_versions.order_by("-number").first()
+    if latest is not None and latest.text == study.consent_form:
+        return latest, False
+    return ConsentVersion.objects.create(
+        study=study, number=(latest.number + 1) if latest else 1, text=study.consent_form,
+        created_by=actor, created_at=clock.now()), True
 
 
 def _team_change(before, after):
@@ -487,10 +573,14 @@ def _clean_criterion(characteristic, selection):
         if not low and not high:
             return None
         try:
-            low = int(low) if low else characteristic.range_min
-            high = int(high) if high else characteristic.range_max
-        except ValueError:
-            raise ValidationError(f"{characteristic.name}: enter whole numbers.") from None
+            low, high = (count_parse(bound, label="a bound", minimum=characteristic.range_min,
+                                     maximum=characteristic.range_max) if bound else default
+                         for bound, default in ((low, characteristic.range_min),
+                                                (high, characteristic.range_max)))
+        except ValidationError:
+            raise ValidationError(
+                f"{characteristic.name}: enter whole numbers from {characteristic.range_min} "
+                f"to {characteristic.range_max}, the lower bound first.") from None
         if not characteristic.range_min <= low <= high <= characteristic.range_max:
             raise ValidationError(
                 f"{characteristic.name}: choose a range from {characteristic.range_min} to "

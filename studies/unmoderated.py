@@ -87,7 +87,7 @@ def _clean_task(title, instructions):
 
 def _study_for_edit(membership, study):
     """The study, locked, if it is this workspace's and this person may change its test."""
-    locked = Study.objects.select_for_update().filter(
+    locked = Study.objects.select_for_update(of=("self",)).filter(
         pk=study.pk, workspace_id=membership.workspace_id).select_related("workspace").first()
     if locked is None:
         raise Http404

@@ -11,7 +11,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
 from rally.permissions import Permission
-from rally.selectors import activity_for_workspace, require_permission, workspace_members
+from rally.selectors import activity_feed, require_permission, workspace_members
 from studies import lifecycle, locations, pages, selectors, services
 from studies.forms import AudienceSettingsForm, PlanForm, StudyCreateForm
 from studies.models import (
@@ -67,7 +67,8 @@ def study_list(request):
         workspace=membership.workspace, status=params["status"], study_type=params["type"],
         source=params["source"], query=params["q"], sort=params["sort"] or "updated",
         templates=templates)
-    columns = pages.list_columns()
+    # Applicants, seats and the like describe recruiting; a template never recruits.
+    columns = [] if templates else pages.list_columns()
     for column in columns:
         studies = column.annotate(studies)
     page = Paginator(studies, PAGE_SIZE).get_page(request.GET.get("page"))
@@ -120,10 +121,15 @@ def study_create(request):
             return redirect("studies:study_plan", study_id=study.id)
     chosen_type = (form.data.get("study_type") if form.is_bound
                    else request.GET.get("study_type")) or StudyType.INTERVIEW
+    chosen_start = (form.data.get("start_from") if form.is_bound
+                    else request.GET.get("start_from")) or start_from
+    # With a template the type and source are the template's: the page shows them, disabled.
     context = {"form": form, "survey_chosen": chosen_type == StudyType.SURVEY,
-               "survey_reason": SURVEY_SOURCE_REASON}
+               "survey_reason": SURVEY_SOURCE_REASON,
+               "chosen_template": form.templates.get(chosen_start)}
     if request.htmx and request.method == "GET":
-        return render(request, "studies/study_new.html#source", context)
+        region = "settings" if request.htmx.target == "scratch-settings" else "source"
+        return render(request, f"studies/study_new.html#{region}", context)
     return render(request, "studies/study_new.html", context,
                   status=400 if form.errors else 200)
 
@@ -154,10 +160,11 @@ def _overview(request, study, problems=None, status=200):
         "applied_criteria": selectors.study_applied_criteria(study),
         "location": _location_summary(study),
         "panels": pages.overview_panels(request, study),
+        "copy_dialogs": copy_dialogs(study) if request.membership.allows(
+            Permission.EDIT_STUDY) and not study.is_template else [],
         "publish_problems": problem_links,
         "publish_checklist": checklist,
-        "activity": activity_for_workspace(request.membership.workspace, study_id=study.id,
-                                           limit=5),
+        "activity": activity_feed(membership=request.membership, study_id=study.id, limit=5),
     }, status=status)
 
 
@@ -211,18 +218,76 @@ def study_status(request, study_id):
     return redirect(destination)
 
 
-@login_required
-@require_POST
-def study_save_as_template(request, study_id):
+# "Save as template" and "Duplicate study" both ask for the new study's name: in a dialog on
+# the overview, or on their own page (without JavaScript, or to show an error).
+COPY_KINDS = {
+    "template": {
+        "service": services.study_save_as_template,
+        "default_name": services.template_default_name,
+        "url_name": "studies:study_save_as_template",
+        "title": "Save as template",
+        "label": "Template name",
+        "hint": ("The template keeps this study's plan, audience, screener and scheduling "
+                 "settings as a pattern for new studies."),
+        "submit": "Save template",
+        "done": "Saved the template “{name}”.",
+    },
+    "duplicate": {
+        "service": services.study_duplicate,
+        "default_name": services.duplicate_default_name,
+        "url_name": "studies:study_duplicate",
+        "title": "Duplicate study",
+        "label": "Name of the new study",
+        "hint": ("A new Draft with this study's plan, team, audience, screener, test tasks and "
+                 "scheduling settings. Applicants, sessions and money are not copied."),
+        "submit": "Duplicate study",
+        "done": "Created “{name}”, a copy of “{source}”. Check the plan next.",
+    },
+}
+
+
+def copy_dialogs(study):
+    """The overview's "Save as template" and "Duplicate study" dialogs: [(key, kind, url)]."""
+    return [{"key": key, "kind": kind, "name": kind["default_name"](study),
+             "url": reverse(kind["url_name"], kwargs={"study_id": study.id})}
+            for key, kind in COPY_KINDS.items()]
+
+
+def _study_copy(request, study_id, key):
     study = _study(request, study_id)
-    try:
-        template = services.study_save_as_template(membership=request.membership, study=study,
-                                                   name=request.POST.get("name"))
-    except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
-        return redirect("studies:study_overview", study_id=study.id)
-    messages.success(request, f"Saved the template “{template.name}”.")
-    return redirect("studies:study_overview", study_id=template.id)
+    require_permission(request.membership, Permission.EDIT_STUDY)
+    if study.is_template:
+        raise Http404
+    kind = COPY_KINDS[key]
+    name, error = kind["default_name"](study), ""
+    if request.method == "POST":
+        name = (request.POST.get("name") or "").strip()
+        if not name:
+            error = f"Enter the {kind['label'].lower()}."
+        else:
+            try:
+                copy = kind["service"](membership=request.membership, study=study, name=name)
+            except ValidationError as problem:
+                error = " ".join(problem.messages)
+            else:
+                messages.success(request, kind["done"].format(name=copy.name, source=study.name))
+                return redirect("studies:study_overview", study_id=copy.id)
+    return _render_study(request, study, "overview", "studies/study_copy.html", {
+        "kind": kind, "name": name, "error": error,
+        "action": reverse(kind["url_name"], kwargs={"study_id": study.id}),
+    }, status=400 if error else 200)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def study_save_as_template(request, study_id):
+    return _study_copy(request, study_id, "template")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def study_duplicate(request, study_id):
+    return _study_copy(request, study_id, "duplicate")
 
 
 # Plan ---------------------------------------------------------------------------------------
@@ -233,11 +298,13 @@ def study_save_as_template(request, study_id):
 def study_plan(request, study_id):
     study = _study(request, study_id)
     members = list(workspace_members(request.membership.workspace))
+    team_args = {"team_editable": lifecycle.study_team_changeable_by(request.membership, study),
+                 "user_id": request.user.pk}
     if request.method == "POST":
         require_permission(request.membership, Permission.EDIT_STUDY)
         # Read-only fields keep the study's values (a disabled field reads its initial value).
         form = PlanForm(request.POST, initial=PlanForm.initial_for(study), study=study,
-                        members=members)
+                        members=members, **team_args)
         if form.is_valid():
             try:
                 services.study_update_plan(membership=request.membership, study=study,
@@ -248,7 +315,8 @@ def study_plan(request, study_id):
                 messages.success(request, "Saved the plan.")
                 return redirect("studies:study_plan", study_id=study.id)
     else:
-        form = PlanForm(initial=PlanForm.initial_for(study), study=study, members=members)
+        form = PlanForm(initial=PlanForm.initial_for(study), study=study, members=members,
+                        **team_args)
     if not pages.study_editable(request.membership, study):
         for field in form.fields.values():
             field.disabled = True
@@ -256,6 +324,7 @@ def study_plan(request, study_id):
         "form": form,
         "cost": _cost_from_form(study, form),
         "publish_needs": _publish_needs(study),
+        "consent_versions": selectors.consent_versions(study),
     }, status=400 if form.errors else 200)
 
 
@@ -318,6 +387,7 @@ def _audience_context(request, study, settings_form=None, errors=None):
         "can_edit_audience": (pages.study_editable(request.membership, study)
                               and not study.is_recruitment_locked),
         "is_b2b": study.audience_type == AudienceType.B2B,
+        "b2b_only": selectors.b2b_only_professional_names(audience_type=study.audience_type),
     }
 
 
@@ -331,9 +401,14 @@ def study_audience(request, study_id):
     return _render_study(request, study, "audience", "studies/study_audience.html", context)
 
 
-def _audience_response(request, study, error=None, settings_form=None):
-    """After an audience change: the page again (htmx: the editor + chips) or a redirect."""
+def _audience_response(request, study, error=None, settings_form=None, saved=None):
+    """After an audience change: the page again (htmx: the editor + chips) or a redirect.
+
+    Every section of the tab saves with its own button (the Country/State switch as it is
+    chosen) and each save says what it saved: `saved(study)` gives the sentence."""
     study = selectors.study_get_for_user(membership=request.membership, study_id=study.id)
+    saved_message = saved(study) if saved is not None and error is None \
+        and settings_form is None else ""
     errors = {}
     if error is not None:
         if hasattr(error, "error_dict"):
@@ -341,10 +416,12 @@ def _audience_response(request, study, error=None, settings_form=None):
         else:
             errors = {"audience": " ".join(error.messages)}
     if error is None and settings_form is None and not request.htmx:
+        if saved_message:
+            messages.success(request, saved_message)
         response = redirect("studies:study_audience", study_id=study.id)
     elif request.htmx:
         context = {**_audience_context(request, study, settings_form, errors), "study": study,
-                   "oob": True}
+                   "oob": True, "saved_message": saved_message}
         # htmx swaps only 2xx answers: a refusal comes back as 200 with its messages shown.
         response = render(request, "studies/study_audience.html#editor", context)
         response.content += render(request, "studies/study_audience.html#side",
@@ -358,14 +435,43 @@ def _audience_response(request, study, error=None, settings_form=None):
     return response
 
 
-def _audience_change(request, study_id, change):
+def _audience_change(request, study_id, change, saved):
     study = _study(request, study_id)
     require_permission(request.membership, Permission.EDIT_STUDY)
     try:
         change(study)
     except ValidationError as error:
         return _audience_response(request, study, error=error)
-    return _audience_response(request, study)
+    return _audience_response(request, study, saved=saved)
+
+
+def _names(items):
+    items = list(items)
+    if len(items) <= 1:
+        return "".join(items)
+    return f"{', '.join(items[:-1])} and {items[-1]}"
+
+
+def _settings_saved(study):
+    return (f"Saved the audience: {study.get_audience_type_display()}, "
+            f"{study.duration_minutes} minutes.")
+
+
+def _location_saved(action):
+    def saved(study):
+        if action == "mode":
+            return f"Filtering the location by {study.get_location_mode_display().lower()}."
+        if action in ("add_country", "remove_country"):
+            chosen = _names(locations.country_name(code) for code in study.countries)
+            return f"Saved the countries: {chosen or 'none'}."
+        chosen = _names(locations.state_name(code) for code in study.us_states)
+        return f"Saved the states: {chosen or 'none'}."
+    return saved
+
+
+def _criteria_saved(study):
+    applied = _names(criterion.name for criterion in selectors.study_applied_criteria(study))
+    return f"Saved the criteria: {applied}." if applied else "Saved: no criteria applied."
 
 
 @login_required
@@ -385,7 +491,7 @@ def study_audience_settings(request, study_id):
                 form.apply_service_errors(error)
                 return _audience_response(request, study, settings_form=form)
             return _audience_response(request, study, error=error)
-        return _audience_response(request, study)
+        return _audience_response(request, study, saved=_settings_saved)
     return _audience_response(request, study, settings_form=form)
 
 
@@ -411,7 +517,7 @@ def study_audience_location(request, study_id):
         else:
             raise ValidationError({"country": "Choose what to change in the location."})
 
-    return _audience_change(request, study_id, change)
+    return _audience_change(request, study_id, change, _location_saved(action))
 
 
 @login_required
@@ -431,7 +537,7 @@ def study_audience_criteria(request, study_id):
         services.study_apply_criteria(membership=request.membership, study=study,
                                       selections=selections)
 
-    return _audience_change(request, study_id, change)
+    return _audience_change(request, study_id, change, _criteria_saved)
 
 
 @login_required
@@ -440,13 +546,13 @@ def study_criterion_remove(request, study_id, slug):
     def change(study):
         services.study_remove_criterion(membership=request.membership, study=study, slug=slug)
 
-    return _audience_change(request, study_id, change)
+    return _audience_change(request, study_id, change, _criteria_saved)
 
 
 @login_required
 def study_activity(request, study_id):
     study = _study(request, study_id)
     return _render_study(request, study, "activity", "studies/study_activity.html", {
-        "activity": activity_for_workspace(request.membership.workspace, study_id=study.id,
-                                           limit=200),
+        "activity": activity_feed(membership=request.membership, study_id=study.id,
+                                  limit=200),
     })

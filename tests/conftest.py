@@ -61,6 +61,20 @@ def _fresh_cache():
     clock.forget()
 
 
+@pytest.fixture(autouse=True)
+def _calendar_invites_are_valid():
+    """Every calendar invite a test makes is read back with `icalendar` and checked (UID,
+    SEQUENCE, METHOD, DTSTART/DTEND, ORGANIZER/ATTENDEE): tests/scheduling/invites.py."""
+    yield
+    from django.core import mail
+
+    from tests.scheduling.invites import invite_read, is_invite
+
+    for message in getattr(mail, "outbox", None) or []:
+        if is_invite(message):
+            invite_read(message)
+
+
 @pytest.fixture
 def workspace(db):
     return WorkspaceFactory(name="Acme Research")

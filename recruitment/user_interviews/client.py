@@ -449,8 +449,11 @@ class UIClient:
     def session_no_show(self, session_id, *, key):
         return self._session_action(session_id, "no_shows", key)
 
-    def session_cancel(self, session_id, *, key):
-        return self._session_action(session_id, "cancellations", key)
+    def session_cancel(self, session_id, *, key, keep_seat=False):
+        """`keep_seat`: the host canceled, the participant books another time (the
+        applicant stays approved at UI)."""
+        return self._session_action(session_id, "cancellations", key,
+                                    body={"keepSeat": True} if keep_seat else None)
 
     def session_reschedule(self, session_id, *, key, starts_at, ends_at):
         return self._session_action(session_id, "reschedules", key, body={

@@ -279,6 +279,26 @@ class _Resource:
     attributes: _Reader
     relationships: dict
 
+    def related_id(self, name, kind, *, optional=False):
+        """The id a to-one relationship names: `{"data": {"type": kind, "id"}}`, or None for
+        `{"data": null}` (or no such relationship) when `optional`."""
+        pointer = f"/relationships/{name}"
+        linkage = self.relationships.get(name, _MISSING)
+        if linkage is not _MISSING:
+            linkage = _Reader(linkage, pointer).value.get("data", _MISSING)
+        if linkage is _MISSING or linkage is None:
+            if optional:
+                return None
+            raise MalformedResponse(f"Missing the {name} relationship.", pointer=pointer)
+        reader = _Reader(linkage, f"{pointer}/data")
+        if reader.string("type") != kind:
+            raise MalformedResponse(f"Expected a {kind!r} identifier at {pointer}/data.",
+                                    pointer=f"{pointer}/data/type")
+        identifier = reader.string("id")
+        if not identifier:
+            raise MalformedResponse("Empty id.", pointer=f"{pointer}/data/id")
+        return identifier
+
 
 def _resource(value, pointer, expected_type):
     reader = _Reader(value, pointer)
@@ -339,7 +359,7 @@ class Characteristic:
     @classmethod
     def from_resource(cls, resource):
         attributes = resource.attributes
-        kind = attributes.enum("type", CharacteristicType)
+        kind = attributes.enum("valueType", CharacteristicType)
         choices = []
         for item, pointer in attributes.list("choices", optional=True):
             choice = _Reader(item, pointer)
@@ -603,11 +623,12 @@ class Session:
                                     pointer=f"{attributes.pointer}/endsAt")
         return cls(
             id=resource.id,
-            applicant_id=attributes.string("applicantId"),
+            applicant_id=resource.related_id("applicant", "applicants"),
             starts_at=starts_at,
             ends_at=ends_at,
             status=attributes.enum("status", SessionStatus),
-            group_session_id=attributes.string("groupSessionId", optional=True),
+            group_session_id=resource.related_id("groupSession", "group_sessions",
+                                                 optional=True),
         )
 
 
@@ -630,8 +651,8 @@ class Payment:
         attributes = resource.attributes
         return cls(
             id=resource.id,
-            session_id=attributes.string("sessionId"),
-            applicant_id=attributes.string("applicantId"),
+            session_id=resource.related_id("session", "sessions"),
+            applicant_id=resource.related_id("applicant", "applicants"),
             amount=attributes.money("amount"),
             trigger=attributes.enum("trigger", PaymentTrigger),
             status=attributes.enum("status", PaymentStatus),
@@ -679,7 +700,7 @@ class WebhookDelivery:
         attributes = resource.attributes
         return cls(
             id=resource.id,
-            event_id=attributes.string("eventId"),
+            event_id=resource.related_id("event", "webhook_events"),
             event_type=attributes.string("eventType"),
             attempts=attributes.int("attempts", minimum=0),
             response_status=attributes.int("responseStatus", optional=True),

@@ -8,12 +8,40 @@
     if (target.matches && target.matches("select[data-autosubmit]")) target.form.submit();
   });
 
-  // Forms marked data-confirm ask before submitting (destructive actions).
+  // Forms (or their submit buttons) marked data-confirm ask first, in Rally's own dialog
+  // (#confirm-dialog in the base layout), never the browser's confirm(): data-confirm is the
+  // question, data-confirm-text what will happen, data-confirm-button the action's label
+  // and data-confirm-danger a destructive action. Without JavaScript the form just submits.
+  var pendingConfirm = null;
   document.addEventListener("submit", function (event) {
     var form = event.target;
-    var question = form.getAttribute && form.getAttribute("data-confirm");
-    if (question && !window.confirm(question)) event.preventDefault();
+    if (!form.getAttribute) return;
+    var source = event.submitter && event.submitter.hasAttribute("data-confirm") ? event.submitter : form;
+    var question = source.getAttribute("data-confirm");
+    var dialog = document.getElementById("confirm-dialog");
+    if (!question || !dialog) return;
+    if (form.rallyConfirmed) { form.rallyConfirmed = false; return; }
+    event.preventDefault();
+    event.stopImmediatePropagation();
+    var accept = document.getElementById("confirm-dialog-accept");
+    document.getElementById("confirm-dialog-title").textContent = question;
+    document.getElementById("confirm-dialog-text").textContent = source.getAttribute("data-confirm-text") || "";
+    accept.textContent = source.getAttribute("data-confirm-button") || "Confirm";
+    accept.className = "button " + (source.hasAttribute("data-confirm-danger") ? "button--danger" : "button--primary");
+    pendingConfirm = {form: form, submitter: event.submitter || null};
+    dialog.rallyOpener = event.submitter || document.activeElement;
+    dialog.showModal();
+    accept.focus();
   }, true);
+  document.addEventListener("click", function (event) {
+    if (!event.target.closest || !event.target.closest("#confirm-dialog-accept") || !pendingConfirm) return;
+    var pending = pendingConfirm;
+    pendingConfirm = null;
+    document.getElementById("confirm-dialog").close();
+    pending.form.rallyConfirmed = true;
+    if (pending.submitter && pending.form.requestSubmit) pending.form.requestSubmit(pending.submitter);
+    else pending.form.submit();
+  });
 
   // Three-dots menus (WAI-ARIA menu button): arrows move, Escape closes and returns focus.
   function menuItems(list) { return Array.prototype.slice.call(list.querySelectorAll("[role=menuitem]")); }
@@ -70,7 +98,15 @@
     var opener = event.target.closest && event.target.closest("[data-dialog-open]");
     if (opener) {
       var dialog = document.getElementById(opener.getAttribute("data-dialog-open"));
-      if (dialog) { event.preventDefault(); dialog.rallyOpener = opener; dialog.showModal(); }
+      if (dialog) {
+        event.preventDefault();
+        dialog.rallyOpener = opener;
+        // An item of a menu opens its dialog in place of the menu, not over it.
+        var menu = opener.closest("[role=menu]");
+        var menuButton = menu && document.querySelector("[aria-controls='" + menu.id + "']");
+        if (menuButton) closeMenu(menuButton, false);
+        dialog.showModal();
+      }
     }
     var closer = event.target.closest && event.target.closest("[data-dialog-close]");
     var openDialog = closer && closer.closest("dialog");
@@ -85,6 +121,11 @@
     var list = opener.closest("[role=menu]");
     var button = list && document.querySelector("[aria-controls='" + list.id + "']");
     if (button) closeMenu(button, true); else opener.focus();
+  }, true);
+  // A dialog's notice (funds added, below) is about that visit only.
+  document.addEventListener("close", function (event) {
+    var note = event.target.querySelector && event.target.querySelector(".dialog__notice");
+    if (note) note.remove();
   }, true);
   // Tab and Shift+Tab stay inside an open modal dialog (the page behind it is inert).
   var FOCUSABLE = "a[href], button:not([disabled]), input:not([disabled]):not([type=hidden]), " +
@@ -134,6 +175,34 @@
     if (region.querySelector("[aria-expanded=true]") || document.querySelector("dialog[open]")) {
       event.preventDefault();
     }
+  });
+
+  // Funds added from a form inside a dialog that refreshes on "fundsAdded" (Review & Start):
+  // the form's own confirmation goes with the refresh, so the message is said at the top of
+  // that dialog, outside the part that refreshes. A dialog that keeps the form's
+  // confirmation (Budgets) says it already; without a dialog it goes to the toasts.
+  document.body.addEventListener("fundsAdded", function (event) {
+    var message = event.detail && event.detail.message;
+    if (!message) return;
+    var dialog = Array.prototype.filter.call(document.querySelectorAll("dialog[open]"),
+      function (open) { return open.matches(":modal"); }).pop();
+    if (dialog && !dialog.querySelector("[data-hx-trigger*=fundsAdded]")) return;
+    if (dialog) {
+      var note = dialog.querySelector(".dialog__notice");
+      if (!note) {
+        note = document.createElement("p");
+        note.className = "notice dialog__notice";
+        note.setAttribute("role", "status");
+        dialog.insertBefore(note, dialog.firstChild);
+      }
+      note.textContent = message;
+      return;
+    }
+    var toast = document.createElement("div");
+    toast.className = "toast toast--success";
+    toast.textContent = message;
+    document.getElementById("toasts").appendChild(toast);
+    window.setTimeout(function () { toast.remove(); }, 8000);
   });
 
   // Toasts fade after a while; they stay in the live region long enough to be read.

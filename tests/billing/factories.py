@@ -23,3 +23,13 @@ def funds_add(membership, budget, amount, reference="PO-1"):
 
     return budget_add_funds(membership=membership, budget=budget, amount=Decimal(amount),
                             reference=reference, key=uuid.uuid4())
+
+
+def receipt_emails_deliver():
+    """Do what a worker does with the receipt emails a close queued (the tests run no
+    worker); returns how many were sent."""
+    from billing.models import ReceiptEmail
+    from billing.receipts import receipt_email_send
+
+    return sum(receipt_email_send(receipt_email_id=pk) for pk in
+               ReceiptEmail.objects.filter(sent_at=None).values_list("pk", flat=True))

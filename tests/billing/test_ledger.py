@@ -13,7 +13,7 @@ from billing.models import Receipt, Reservation, Transfer
 from billing.reconciliation import ledger_problems
 from billing.selectors import budget_figures_for, study_figures
 from rally.models import ActivityEntry
-from tests.billing.factories import BudgetFactory, funds_add
+from tests.billing.factories import BudgetFactory, funds_add, receipt_emails_deliver
 
 pytestmark = pytest.mark.django_db
 
@@ -191,6 +191,8 @@ def test_close_releases_unused_and_freezes_a_receipt(funded_budget, reserve, adm
     assert figures(funded_budget).available == D("835.00")
     assert figures(funded_budget).reserved == D("0.00")
     assert ledger_problems() == []
+    assert mail.outbox == []  # a worker sends it after commit
+    assert receipt_emails_deliver() == 1
     assert len(mail.outbox) == 1
     message = mail.outbox[0]
     assert message.to == [admin.user.email]
@@ -212,6 +214,7 @@ def test_closing_twice_writes_nothing_and_shows_the_same_receipt(
         second = services.reservation_close(study_id=study_id, actor=admin.user)
     assert first.pk == second.pk
     assert (Transfer.objects.count(), ActivityEntry.objects.count()) == (transfers, entries)
+    assert receipt_emails_deliver() == 1
     assert len(mail.outbox) == 1
 
 

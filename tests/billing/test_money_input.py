@@ -65,3 +65,29 @@ def test_add_funds_service_refuses_a_forged_key(budget, admin, db):
     with pytest.raises(ValidationError):
         budget_add_funds(membership=admin, budget=budget, amount="5", reference="x",
                          key="not-a-uuid")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("amount", ["12,34", "7,50", "١٠٠", "1_000", "1e3", "²", "１００"])
+def test_add_funds_refuses_what_is_not_ascii_dollars_and_adds_nothing(client_for, admin, budget,
+                                                                      amount):
+    response = client_for(admin).post(
+        reverse("billing:funds_add", args=[budget.pk]),
+        {"amount": amount, "reference": "PO-1", "key": "5a8f3c3e-3d0f-4c59-a7a3-6a1d1c0b7e11"})
+    assert response.status_code == 400
+    assert "Enter the amount as a number of US dollars with the digits 0-9" in \
+        response.content.decode()
+    assert not Transfer.objects.exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("amount", ["7,50", "١٠٠", "1e3", "²"])
+def test_panel_incentive_refuses_what_is_not_ascii_dollars(budget, admin, amount):
+    from billing.panel_incentives import panel_incentive_record
+
+    with pytest.raises(ValidationError) as refused:
+        panel_incentive_record(budget=budget, study_id=budget.pk, study_name="S",
+                               application_id=budget.pk, participant_label="P", amount=amount,
+                               method="gift_card", reference="", actor=admin.user)
+    assert "digits 0-9" in refused.value.message_dict["amount"][0]
+    assert not Transfer.objects.exists()

@@ -120,9 +120,9 @@ def test_add_funds_submitted_twice_adds_once(client_for, admin, budget):
 
 @pytest.mark.parametrize("amount,message", [
     ("-10", "greater than $0.00"), ("0", "greater than $0.00"),
-    ("10.999", "at most two decimals"), ("ten", "number of dollars"),
+    ("10.999", "at most two decimals"), ("ten", "number of US dollars"),
     ("", "This field is required"), ("99999999999", "at most $1,000,000.00"),
-    ("1e400", "at most"), ("NaN", "number of dollars")])
+    ("1e400", "number of US dollars"), ("NaN", "number of US dollars")])
 def test_add_funds_shows_bad_amounts_next_to_the_field(client_for, admin, budget, amount,
                                                        message):
     response = post_funds(client_for(admin), budget, amount)
@@ -169,7 +169,9 @@ def test_add_funds_page_works_without_javascript(client_for, ops_manager, budget
     response = client_for(ops_manager).get(add_funds_url(budget))
     assert response.status_code == 200
     html = response.content.decode()
-    assert "<html" in html and "Add Funds" in html and "data-dialog-close" not in html
+    main = html[html.index("<main"):html.index("</main>")]
+    # A page of its own: the form, not the dialog it fills when JavaScript embeds it.
+    assert "<html" in html and "Add Funds" in main and "data-dialog-close" not in main
 
 
 # Budgets -----------------------------------------------------------------------------------
@@ -357,3 +359,17 @@ def test_study_billing_partial_shows_open_then_final_figures(admin, funded_budge
                             {"billing": study_billing_for(study_id)})
     for text in ("Final billing details", "Total Spent", "$165.00", "Unused", "Budget"):
         assert text in html
+
+
+@pytest.mark.parametrize("page", ["billing:budgets", "billing:payments", "billing:reservations",
+                                  "budget detail"])
+def test_every_budgets_page_gives_its_new_budget_dialog_the_name_field(client_for, admin, page):
+    budget = BudgetFactory(workspace=admin.workspace)
+    url = (reverse("billing:budget_detail", args=[budget.pk]) if page == "budget detail"
+           else reverse(page))
+    html = client_for(admin).get(url).content.decode()
+    dialog = html[html.index('<dialog id="new-budget-dialog"'):]
+    dialog = dialog[:dialog.index("</dialog>")]
+    assert '<label for="id_name">' in dialog
+    assert 'name="name"' in dialog
+    assert 'for=""' not in html

@@ -156,7 +156,9 @@ def test_a_refusal_fails_visibly_and_retry_sends_a_new_request_for_the_same_payo
     assert len(rows) == 2 and rows[0].pk == first.pk
     assert rows[1].idempotency_key != first.idempotency_key
     assert rows[1].payload["payout_id"] == str(payout.pk) and rows[1].status == "pending"
-    assert charges(study) == (1, 1, 0)
+    # The failure gave the incentive back to the hold (B9); Retry charged it once again.
+    assert charges(study) == (1, 2, 0)
+    assert study_figures(study.pk)["incentives"] == study.incentive_amount
 
 
 def test_retry_is_refused_to_people_who_do_not_review(study, admin, observer):
@@ -176,20 +178,24 @@ def test_a_payout_beyond_the_participation_limit_fails_without_charging(admin):
     assert charges(study) == (1, 1, 0)
 
 
-def test_rally_panel_sessions_get_no_ui_payout(admin):
+def test_rally_panel_sessions_get_a_payout_the_team_pays_never_sent_to_ui(admin):
     study = funded_ui_study(admin, source="rally_panel")
     session = ended_session(study)
     complete(admin, session)
-    assert not Payout.objects.exists()
+    payout = Payout.objects.get()
+    assert payout.session_id == session.pk and payout.paid_by_team
+    assert payout.state == Payout.State.NOT_SENT
+    assert not OutboxOperation.objects.filter(operation="create_payment").exists()
 
 
 @pytest.mark.parametrize(("state", "allowed"), [
-    ("not_sent", {"sending", "canceled"}),
+    # Paid straight from Not sent: only a payout the team pays itself ("Mark as paid").
+    ("not_sent", {"sending", "canceled", "paid"}),
     ("sending", {"sent", "paid", "failed"}),
     ("sent", {"paid", "failed"}),
     ("paid", set()),
     ("failed", {"sending"}),
-    ("canceled", set()),
+    ("canceled", {"not_sent"}),
 ])
 def test_payout_transitions_are_written_once(state, allowed):
     payout = Payout(state=state)
@@ -198,19 +204,27 @@ def test_payout_transitions_are_written_once(state, allowed):
 
 def test_closing_the_study_sends_incentives_still_due_before_releasing(study, admin):
     from billing.models import Receipt
+    from scheduling.models import Session
     from studies.lifecycle import study_transition
 
     paid_later = ended_session(study)
-    not_completed = ended_session(study, ended=timedelta(hours=3))
+    unmarked = ended_session(study, ended=timedelta(hours=3))
+    no_show = ended_session(study, ended=timedelta(hours=5))
+    not_over = ended_session(study, ended=-timedelta(hours=2))
     complete(admin, paid_later)
+    session_mark(membership=admin, session_id=no_show.pk, status="no_show")
     study_transition(membership=admin, study=study, to="closed")
-    payout = Payout.objects.get(session_id=paid_later.pk)
-    assert payout.state == "sending"
-    assert charges(study) == (1, 1, 0)
+    # An ended session nobody marked counts as completed: paid at close, not released (B5).
+    assert {p.session_id: p.state for p in Payout.objects.all()} == {
+        paid_later.pk: "sending", unmarked.pk: "sending"}
+    unmarked.refresh_from_db()
+    assert (unmarked.status, unmarked.completed_automatically) == ("completed", True)
+    assert charges(study) == (2, 2, 0)
     receipt = Receipt.objects.get(study_id=study.pk)
-    assert receipt.participants == 1
+    assert receipt.participants == 2
     assert receipt.reserved == receipt.total_spent + receipt.unused
-    assert not Payout.objects.filter(session_id=not_completed.pk).exists()
+    assert Session.objects.get(pk=no_show.pk).status == "no_show"
+    assert not Payout.objects.filter(session_id__in=[no_show.pk, not_over.pk]).exists()
 
 
 def test_the_sweeper_is_a_beat_task_every_30_seconds():

@@ -55,8 +55,9 @@ def plan_fill(page, *, description, limit, incentive, teammates=()):
 
 def audience_b2b_in_states(page, *, states, criterion=("engin", "Engineering", "Job function")):
     page.get_by_role("link", name="Audience", exact=True).click()
+    page.get_by_label("Industry professionals (B2B)").check()
     with swapped(page, "audience/settings/"):
-        page.get_by_label("Industry professionals (B2B)").check()
+        page.get_by_role("button", name="Save audience").click()
     with swapped(page, "audience/location/"):
         page.get_by_label("State", exact=True).check()
     for state in states:
@@ -76,8 +77,9 @@ def audience_b2c(page):
     page.get_by_role("link", name="Audience", exact=True).click()
     b2c = page.get_by_label("General population (B2C)")
     if not b2c.is_checked():
+        b2c.check()
         with swapped(page, "audience/settings/"):
-            b2c.check()
+            page.get_by_role("button", name="Save audience").click()
     expect(b2c).to_be_checked()
 
 
@@ -233,16 +235,26 @@ def hours_until_after(moment, *, margin_minutes=5):
     return math.ceil(minutes / 6) / 10
 
 
+def confirm_in_dialog(page, question, button):
+    """Accept Rally's own confirmation dialog (never the browser's confirm())."""
+    dialog = page.get_by_role("dialog", name=question)
+    expect(dialog).to_be_visible()
+    dialog.get_by_role("button", name=button).click()
+
+
 def complete_and_send_payment(page, name):
-    page.once("dialog", lambda dialog: dialog.accept())
     page.get_by_role("button", name=f"Actions for {name}").click()
     page.get_by_role("menuitem", name="Complete & Send payment").click()
+    confirm_in_dialog(page, re.compile(rf"^Send {re.escape(name)}'s incentive of \$[\d,.]+ now\?$"),
+                      "Complete & Send payment")
     expect(page.get_by_role("status")).to_contain_text("Session completed.")
 
 
 def session_mark(page, name, outcome):
     page.get_by_role("button", name=f"Mark {name}'s session {outcome}").click()
-    expect(page.get_by_role("status")).to_contain_text("Session marked.")
+    if outcome == "No-show":
+        confirm_in_dialog(page, f"Mark {name} as No-show?", "Mark No-show")
+    expect(page.get_by_role("status")).to_contain_text(f"Session marked {outcome}")
     expect(page.get_by_role("row").filter(has_text=name).locator(".badge")).to_have_text(
         outcome)
 

@@ -44,8 +44,14 @@ def test_two_people_book_one_group_time_complete_and_are_paid(e2e, worker, page,
     flow.console_advance(page, live, flow.hours_until_after(sessions[0].ends_at))
     page.goto(f"{live.url}/studies/{study_id}/schedule/")
     flow.complete_and_send_payment(page, first)
-    flow.complete_and_send_payment(page, second)
+    # The second is left unmarked: completed at its end, paid 24 hours later by itself.
+    expect(page.get_by_role("row").filter(has_text=second)).to_contain_text(
+        "unless marked No-show")
+    worker.beat("scheduling.sessions_sweep")
     worker.drain()
+    flow.ui_pays(page, live, worker)
+    flow.console_advance(page, live, 24.1)
+    worker.beat("billing.payouts_sweep")
     flow.ui_pays(page, live, worker)
 
     figures = flow.paid_then_closed(page, live, ops_manager, study_id, (first, second), worker)

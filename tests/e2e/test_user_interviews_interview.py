@@ -96,13 +96,26 @@ def test_interview_from_plan_to_receipt(e2e, worker, page, shot, researcher, ops
     last_end = max(Session.objects.values_list("ends_at", flat=True))
     flow.console_advance(page, live, flow.hours_until_after(last_end))
     page.goto(f"{live.url}/studies/{study_id}/schedule/")
+    # Nobody has marked them yet: each says what will happen (SPEC C5, I2).
+    for name in (ada, ben, cleo):
+        expect(page.get_by_role("row").filter(has_text=name)).to_contain_text(
+            re.compile(r"Ended — incentive sent automatically on .+ unless marked No-show"))
     flow.complete_and_send_payment(page, ada)
-    flow.session_mark(page, ben, "Completed")
     flow.session_mark(page, cleo, "No-show")
+    cleo_row = page.get_by_role("row").filter(has_text=cleo)
+    expect(cleo_row.get_by_role("button", name=f"Undo the No-show of {cleo}'s session")
+           ).to_be_visible()
+    # Ben's session is left unmarked: beat's session sweep counts it as completed at its end.
+    worker.beat("scheduling.sessions_sweep")
     worker.drain()  # the payment request and the session news reach UI
     flow.ui_pays(page, live, worker)  # UI moves the payment along and tells Rally
+    page.goto(f"{live.url}/studies/{study_id}/schedule/")
+    ben_row = page.get_by_role("row").filter(has_text=ben)
+    expect(ben_row.locator(".badge")).to_have_text("Completed")
+    expect(ben_row).to_contain_text("unless marked No-show")
+    shot(page, "scheduling-ended")
 
-    # 24 hours after Ben's session, beat's payout sweeper pays him.
+    # 24 hours after Ben's session, beat's payout sweeper pays him without anyone clicking.
     flow.console_advance(page, live, 24)
     worker.beat("billing.payouts_sweep")
     flow.ui_pays(page, live, worker)

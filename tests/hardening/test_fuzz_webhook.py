@@ -6,6 +6,7 @@ import json
 from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -13,7 +14,7 @@ from rally import clock
 from rally.models import ActivityEntry, OutboxOperation
 from recruitment.models import WebhookEndpoint, WebhookEvent
 from recruitment.webhooks import TOLERANCE_SECONDS, sign
-from tests.recruitment.sync_support import SECRET, deliver, event_document
+from tests.recruitment.sync_support import SECRET, another_secret, deliver, event_document
 
 pytestmark = pytest.mark.django_db
 
@@ -61,12 +62,12 @@ def _refused_and_nothing_stored(response, before, dispatched):
 def test_random_deliveries_are_refused(client, endpoint, dispatched, body, timestamp,
                                        signature, event_id, omit):
     before = _stored()
-    headers = {"HTTP_X_UI_WEBHOOK_TIMESTAMP": timestamp, "HTTP_X_UI_WEBHOOK_SIGNATURE": signature,
-               "HTTP_X_UI_WEBHOOK_ID": event_id}
+    headers = {"HTTP_WEBHOOK_TIMESTAMP": timestamp, "HTTP_WEBHOOK_SIGNATURE": signature,
+               "HTTP_WEBHOOK_ID": event_id}
     for name in omit:
-        headers.pop({"timestamp": "HTTP_X_UI_WEBHOOK_TIMESTAMP",
-                     "signature": "HTTP_X_UI_WEBHOOK_SIGNATURE",
-                     "id": "HTTP_X_UI_WEBHOOK_ID"}[name])
+        headers.pop({"timestamp": "HTTP_WEBHOOK_TIMESTAMP",
+                     "signature": "HTTP_WEBHOOK_SIGNATURE",
+                     "id": "HTTP_WEBHOOK_ID"}[name])
     response = client.post("/webhooks/user-interviews/", data=body,
                            content_type="application/json", **headers)
     _refused_and_nothing_stored(response, before, dispatched)
@@ -110,10 +111,10 @@ def test_a_stale_or_foreign_signature_is_refused(client, endpoint, dispatched, s
     if not stranger and abs(skew) <= TOLERANCE_SECONDS + 1:
         skew = TOLERANCE_SECONDS + 2 if skew >= 0 else -(TOLERANCE_SECONDS + 2)
     before = _stored()
-    moment = clock.now() + timedelta(seconds=skew)
+    moment = timezone.now() + timedelta(seconds=skew)
     body = json.dumps(event_document("evt_fuzz")).encode()
     timestamp = str(int(moment.timestamp()))
-    secret = "whsec_someone_else" if stranger else SECRET
-    response = deliver(client, body=body, timestamp=moment,
-                       signature=sign(secret, timestamp, body))
+    secret = another_secret("someone else") if stranger else SECRET
+    response = deliver(client, body=body, timestamp=moment, event_id="evt_fuzz",
+                       signature=sign(secret, "evt_fuzz", timestamp, body))
     _refused_and_nothing_stored(response, before, dispatched)

@@ -31,3 +31,23 @@ def test_demo_seed_runs_a_panel_study_once():
         workspace=study.workspace)}
     assert screeners.screener_problems(screeners.screener_draft(study),
                                        properties=properties) == []
+
+
+def test_demo_panel_study_has_consent_versions_agreements_and_reminders():
+    for _ in range(2):
+        context = demo.seed()
+        participants_demo.seed(context)
+        panel_demo.seed(context)
+    from participants.models import ConsentAgreement
+    from scheduling.models import SessionReminder
+
+    study = Study.objects.get(name=panel_demo.STUDY_NAME)
+    assert study.consent_required and study.consent_form == panel_demo.CONSENT_V2
+    assert list(study.consent_versions.order_by("number").values_list("number", flat=True)) \
+        == [1, 2]
+    agreements = ConsentAgreement.objects.filter(study=study)
+    assert agreements.count() == 2 and set(agreements.values_list("version_number",
+                                                                  flat=True)) == {1}
+    session = Session.objects.get(study=study, status="upcoming")
+    assert sorted(SessionReminder.objects.filter(session=session, state="pending")
+                  .values_list("hours_before", flat=True)) == [1, 24]

@@ -276,7 +276,7 @@ def test_an_applicant_a_reviewer_invites_gets_the_booking_link_from_the_sweeper(
     with time_machine.travel(clock.now() + timedelta(minutes=2)):
         tasks.booking_emails_sweep()
         tasks.booking_emails_sweep()
-    assert [m.subject for m in mail.outbox] == [f"Choose a time: {study.name}"]
+    assert [m.subject for m in mail.outbox] == [f"Choose a time: {study.participant_title}"]
 
 
 def test_control_characters_in_text_answers_are_dropped(screener, invitation):

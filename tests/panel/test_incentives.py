@@ -77,7 +77,7 @@ def test_a_short_budget_is_refused_and_nothing_moves(researcher, study, budget, 
 
 @pytest.mark.parametrize(("amount", "method"), [("0", "gift_card"), ("-5", "gift_card"),
                                                 ("abc", "gift_card"), ("10.001", "gift_card"),
-                                                ("10", "cash")])
+                                                ("10", "crypto")])
 def test_bad_input_records_nothing(researcher, study, budget, completed, amount, method):
     with pytest.raises(ValidationError):
         _record(researcher, study, completed, amount=amount, method=method)

@@ -44,7 +44,7 @@ def test_invite_sends_one_email_per_person_with_study_links_and_unsubscribe(
     assert len(result.invited) == 2
     assert len(mail.outbox) == 2
     message = next(m for m in mail.outbox if m.to == ["ana@panel.test"])
-    assert study.name in message.subject
+    assert study.participant_title in message.subject
     assert study.external_description in message.body
     assert "/p/s/" in message.body and "/p/unsubscribe/" in message.body
     assert "List-Unsubscribe" in message.extra_headers
@@ -191,7 +191,7 @@ def test_only_admins_change_the_rules(admin, ops_manager):
     assert ActivityEntry.objects.filter(action="panel.rules_changed").count() == 1
 
 
-@pytest.mark.parametrize("days", ["0", "-3", "abc", "366", "1.5"])
+@pytest.mark.parametrize("days", ["0", "-3", "abc", "366", "1.5", "²", "١٠", "1e1", "1_0"])
 def test_bad_rule_values_change_nothing(admin, days):
     with pytest.raises(ValidationError) as error:
         services.panel_rules_update(membership=admin, recent_contact_days=days,

@@ -140,11 +140,13 @@ def test_each_bad_row_is_reported_with_its_row_number(definitions):
     assert [p.email for p in checked.people] == ["ok@example.com"]
     assert report[3] == "has no valid email (“not-an-email”)"
     assert report[4] == "repeats the email ok@example.com of row 2"
-    assert "“Mars/Base” is not a time zone" in report[5]
-    assert report[6] == "Seats: “many” is not a number"
-    assert report[7] == "Plan: “Gold” is not one of the options (Free, Pro, Enterprise)"
+    assert report[5] == ("has “Mars/Base” as its time zone, which is not a time zone name "
+                         "(use names like Europe/Berlin)")
+    assert report[6] == "has a value for Seats that does not fit: “many” is not a number"
+    assert report[7] == ("has a value for Plan that does not fit: “Gold” is not one of the "
+                         "options (Free, Pro, Enterprise)")
     assert "is not a date like 2026-03-31" in report[8]
-    assert report[9] == "Beta tester: “maybe” is not yes or no"
+    assert report[9] == "has a value for Beta tester that does not fit: “maybe” is not yes or no"
     assert report[10] == "has 2 cells but the header names 7 columns"
     assert report[11] == "has no email"
     assert checked.invalid_rows == 9 and checked.total == 10
@@ -209,7 +211,7 @@ def test_invalid_rows_import_nothing_unless_only_valid_is_chosen(client_for, adm
     html = client.get(url).content.decode()
     assert "Validation report: 2 invalid rows" in html
     assert "Row 3 has no valid email (“bad”)" in html
-    assert "Row 4 Seats: “x” is not a number" in html
+    assert "Row 4 has a value for Seats that does not fit: “x” is not a number" in html
     assert "Import only the 1 valid row and leave out the 2 invalid ones" in html
     response = start(client, panel_import)
     assert response.status_code == 400

@@ -1,5 +1,6 @@
 """The external profile (SPEC P2, P5, R5) and the list's cost at 10,000 applicants (P1)."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -70,14 +71,21 @@ def test_profile_of_an_unknown_version_shows_question_ids_and_says_so(client_for
 def test_profile_lists_matched_and_unmet_criteria_of_a_direct_link_applicant(
         client_for, researcher, study):
     _characteristic("job_function", "Job function", [("engineering", "Engineering")])
-    _characteristic("company_size", "Company size", [("51-200", "51–200 employees")])
+    _characteristic("company_size", "Company size", [("51-200", "51–200 employees"),
+                                                     ("1000+", "1,000+ employees")])
+    study.criteria = [{"characteristic": "company_size", "values": ["1000+"]}]
+    study.save(update_fields=["criteria"])
     application = ApplicationFactory(
         study=study, status="unqualified", source="direct_link",
         matched_criteria=[{"characteristic": "job_function", "values": ["engineering"]}],
         unmet_criteria=[{"characteristic": "company_size", "values": ["51-200"]}])
     html = client_for(researcher).get(_profile_url(study, application)).content.decode()
     assert "Matched (1)" in html and "Job function: Engineering" in html
-    assert "Not met (1)" in html and "Company size: 51–200 employees" in html
+    # Which is the applicant's answer and which the requirement, each said.
+    unmet = re.search(r'<ul class="criteria criteria--unmet">(.*?)</ul>', html, re.S).group(1)
+    assert "Not met (1)" in html and '<span class="criteria__name">Company size</span>' in unmet
+    assert re.search(r"<dt>Their answer</dt><dd>51–200 employees</dd>", unmet)
+    assert re.search(r"<dt>The study asks for</dt><dd>1,000\+ employees</dd>", unmet)
     assert "Unqualified" in html and "Direct link" in html
 
 

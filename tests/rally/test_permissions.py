@@ -18,6 +18,7 @@ EXPECTED = {
     Permission.MANAGE_WORKSPACE: (A, N, N, N),
     Permission.MANAGE_BUDGETS: (A, N, N, N),
     Permission.MANAGE_PANEL: (A, A, N, N),
+    Permission.CHANGE_STUDY_TEAM: (A, A, N, N),  # W3: and the study's owner
     Permission.VIEW: (A, A, A, A),
 }
 

@@ -1,6 +1,7 @@
 """Helpers for the sync tests (outbox, webhooks, poller): signed deliveries and a recorded
 stand-in for UI where a test must control exactly what UI answers."""
 
+import base64
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -8,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from rally import clock
 from recruitment.user_interviews.resources import (
@@ -23,7 +25,12 @@ from recruitment.user_interviews.resources import (
 )
 from recruitment.webhooks import sign
 
-SECRET = "whsec_test_secret"
+SECRET = "whsec_" + base64.b64encode(b"rally test webhook key 24").decode()
+
+
+def another_secret(word):
+    """A well-formed secret other than SECRET (`whsec_` + base64 of a 24-byte key)."""
+    return "whsec_" + base64.b64encode(word.encode().ljust(24, b".")).decode()
 
 
 def event_document(event_id="evt_1", event_type="applicant.created", *, resource_type="applicants",
@@ -38,16 +45,17 @@ def event_document(event_id="evt_1", event_type="applicant.created", *, resource
 
 def deliver(client, document=None, *, body=None, secret=SECRET, timestamp=None,
             signature=None, event_id=None):
-    """POST a delivery to Rally's receiver as UI would sign it."""
+    """POST a delivery to Rally's receiver as UI would sign it (Standard Webhooks headers; the
+    timestamp is the real clock's, as the receiver checks it)."""
     if body is None:
         body = json.dumps(document).encode()
-    timestamp = str(int((timestamp or clock.now()).timestamp()))
+    timestamp = str(int((timestamp or timezone.now()).timestamp()))
+    event_id = event_id or (document["id"] if document else "evt_1")
     headers = {
-        "HTTP_X_UI_WEBHOOK_TIMESTAMP": timestamp,
-        "HTTP_X_UI_WEBHOOK_SIGNATURE": signature or sign(secret, timestamp, body),
+        "HTTP_WEBHOOK_ID": event_id,
+        "HTTP_WEBHOOK_TIMESTAMP": timestamp,
+        "HTTP_WEBHOOK_SIGNATURE": signature or sign(secret, event_id, timestamp, body),
     }
-    if event_id or document:
-        headers["HTTP_X_UI_WEBHOOK_ID"] = event_id or document["id"]
     return client.post(reverse("recruitment:webhook"), data=body,
                        content_type="application/json", **headers)
 

@@ -9,12 +9,12 @@ from recruitment.user_interviews.client import MEDIA_TYPE, UIClient
 from studies.models import Characteristic
 
 INDUSTRY = {"id": "industry", "type": "characteristics", "attributes": {
-    "slug": "industry", "name": "Industry", "type": "single_select",
+    "slug": "industry", "name": "Industry", "valueType": "single_select",
     "category": "professional", "audienceTypes": ["b2b"],
     "choices": [{"id": "healthcare", "label": "Healthcare"},
                 {"id": "finance", "label": "Finance"}]}}
 AGE = {"id": "age", "type": "characteristics", "attributes": {
-    "slug": "age", "name": "Age", "type": "range", "category": "demographic",
+    "slug": "age", "name": "Age", "valueType": "range", "category": "demographic",
     "audienceTypes": ["b2c", "b2b"], "range": {"min": 18, "max": 99}}}
 
 
@@ -62,7 +62,7 @@ def test_an_empty_catalog_from_ui_keeps_the_local_one():
 @pytest.mark.django_db
 def test_a_malformed_catalog_changes_nothing():
     criteria_catalog_sync(client=catalog_client([INDUSTRY]))
-    broken = {**AGE, "attributes": {**AGE["attributes"], "type": "slider"}}
+    broken = {**AGE, "attributes": {**AGE["attributes"], "valueType": "slider"}}
     with pytest.raises(Exception, match="slider"):
         criteria_catalog_sync(client=catalog_client([AGE, broken]))
     assert list(Characteristic.objects.values_list("slug", flat=True)) == ["industry"]

@@ -154,11 +154,11 @@ def test_money_round_trips_through_cents():
 
 def test_characteristics_need_choices_or_a_range_by_type():
     select = {"id": "c1", "type": "characteristics", "attributes": {
-        "slug": "industry", "name": "Industry", "type": "single_select",
+        "slug": "industry", "name": "Industry", "valueType": "single_select",
         "category": "professional", "audienceTypes": ["b2b"],
         "choices": [{"id": "healthcare", "label": "Healthcare"}]}}
     ranged = {"id": "c2", "type": "characteristics", "attributes": {
-        "slug": "age", "name": "Age", "type": "range", "category": "demographic",
+        "slug": "age", "name": "Age", "valueType": "range", "category": "demographic",
         "audienceTypes": ["b2c", "b2b"], "range": {"min": 18, "max": 99}}}
     page = parse_page(page_of(select, ranged), "characteristics", Characteristic.from_resource)
     assert page.items[0].choices[0].label == "Healthcare"
@@ -202,25 +202,55 @@ def test_estimate_below_threshold_and_feasibility():
 
 def test_session_ending_before_it_starts_is_refused():
     document = {"data": {"id": "s1", "type": "sessions", "attributes": {
-        "applicantId": "app_1", "startsAt": "2026-11-25T10:00:00Z",
-        "endsAt": "2026-11-25T09:00:00Z", "status": "scheduled", "groupSessionId": None}}}
+        "startsAt": "2026-11-25T10:00:00Z", "endsAt": "2026-11-25T09:00:00Z",
+        "status": "scheduled"}, "relationships": {
+        "applicant": {"data": {"type": "applicants", "id": "app_1"}},
+        "groupSession": {"data": None}}}}
+    with pytest.raises(MalformedResponse):
+        parse_one(document, "sessions", Session.from_resource)
+
+
+def test_a_session_names_its_applicant_and_group_session_as_relationships():
+    relationships = {"applicant": {"data": {"type": "applicants", "id": "app_1"}},
+                     "groupSession": {"data": {"type": "group_sessions", "id": "grp_1"}}}
+    document = {"data": {"id": "s1", "type": "sessions", "attributes": {
+        "startsAt": "2026-11-25T09:00:00Z", "endsAt": "2026-11-25T10:00:00Z",
+        "status": "scheduled"}, "relationships": relationships}}
+    session = parse_one(document, "sessions", Session.from_resource)
+    assert (session.applicant_id, session.group_session_id) == ("app_1", "grp_1")
+    document["data"]["relationships"] = {**relationships, "groupSession": {"data": None}}
+    assert parse_one(document, "sessions", Session.from_resource).group_session_id is None
+    for broken in ({"groupSession": {"data": None}},  # no applicant
+                   {**relationships, "applicant": {"data": {"type": "people", "id": "app_1"}}},
+                   {**relationships, "applicant": {"data": {"type": "applicants", "id": ""}}},
+                   {**relationships, "applicant": "app_1"}):
+        document["data"]["relationships"] = broken
+        with pytest.raises(MalformedResponse):
+            parse_one(document, "sessions", Session.from_resource)
+    # The old attribute spelling is not read.
+    document["data"]["relationships"] = {}
+    document["data"]["attributes"]["applicantId"] = "app_1"
     with pytest.raises(MalformedResponse):
         parse_one(document, "sessions", Session.from_resource)
 
 
 def test_payment_requires_its_external_id_and_known_status():
-    attributes = {"sessionId": "s1", "applicantId": "app_1",
-                  "amount": {"amountCents": 4500, "currency": "USD"}, "trigger": "auto_24h",
+    relationships = {"session": {"data": {"type": "sessions", "id": "s1"}},
+                     "applicant": {"data": {"type": "applicants", "id": "app_1"}}}
+    attributes = {"amount": {"amountCents": 4500, "currency": "USD"}, "trigger": "auto_24h",
                   "status": "paid", "provider": "tremendous", "providerOrderId": "T-1",
                   "externalId": "payout-1", "createdAt": "2026-11-25T10:00:00Z",
                   "paidAt": "2026-11-25T10:01:00Z"}
-    payment = parse_one({"data": {"id": "pay_1", "type": "payments", "attributes": attributes}},
+    payment = parse_one({"data": {"id": "pay_1", "type": "payments", "attributes": attributes,
+                                  "relationships": relationships}},
                         "payments", Payment.from_resource)
     assert payment.amount == Decimal("45.00")
+    assert (payment.session_id, payment.applicant_id) == ("s1", "app_1")
     for broken in ({**attributes, "status": "refunded"},
                    {k: v for k, v in attributes.items() if k != "externalId"}):
         with pytest.raises(MalformedResponse):
-            parse_one({"data": {"id": "pay_1", "type": "payments", "attributes": broken}},
+            parse_one({"data": {"id": "pay_1", "type": "payments", "attributes": broken,
+                                "relationships": relationships}},
                       "payments", Payment.from_resource)
 
 

@@ -25,6 +25,7 @@ from recruitment.user_interviews.resources import (
     RecruitStatus,
     SessionStatus,
 )
+from tests.recruitment import jsonapi_schema
 
 BASE_URL = "http://testserver/sandbox/ui/api"
 API_KEY = "rally-dev-key"
@@ -55,6 +56,18 @@ class Recorder(httpx.BaseTransport):
         exchange[1] = self.inner.handle_request(request)
         return exchange[1]
 
+    def documents(self):
+        """(method path, JSON document) of every answer with a body that was read."""
+        for request, response in self.exchanges:
+            if response is None:
+                continue
+            try:
+                content = response.content
+            except httpx.ResponseNotRead:
+                continue
+            if content:
+                yield f"{request.method} {request.url.path}", json.loads(content)
+
     def keys(self, path_end):
         return [r.headers.get("Idempotency-Key") for r, _ in self.exchanges
                 if r.url.path.endswith(path_end)]
@@ -73,9 +86,15 @@ def sandbox(db, settings):
     # Like Django's test client: a request's end must not close the test's connection.
     signals.request_started.disconnect(close_old_connections)
     signals.request_finished.disconnect(close_old_connections)
-    yield Recorder(httpx.WSGITransport(app=application))
+    recorder = Recorder(httpx.WSGITransport(app=application))
+    yield recorder
     signals.request_started.connect(close_old_connections)
     signals.request_finished.connect(close_old_connections)
+    # Every document the sandbox answered in the test is valid JSON:API.
+    invalid = {f"{where} #{index}": found for index, (where, document)
+               in enumerate(recorder.documents()) if (found := jsonapi_schema.problems(document))}
+    assert not invalid, "Not valid JSON:API:\n" + "\n".join(
+        f"{where}: {lines}" for where, lines in invalid.items())
 
 
 @pytest.fixture
@@ -626,3 +645,39 @@ def test_reach_for_an_audience_ui_refuses_says_why_without_a_number(ui, research
     refused = audience_reach(study=study, client=ui)
     assert refused.reach is None and not refused.stale
     assert refused.message.startswith("No estimate for this audience yet")
+
+
+# JSON:API: every answer above is checked against the official schema (the `sandbox` fixture);
+# these pin what the schema holds the sandbox to.
+
+
+def test_the_schema_refuses_what_json_api_forbids_and_allows_null_links():
+    characteristic = {"id": "age", "type": "characteristics",
+                      "attributes": {"name": "Age", "valueType": "range"}}
+    assert jsonapi_schema.problems({"data": characteristic,
+                                    "links": {"next": None, "prev": None}}) == []
+    reserved = {**characteristic, "attributes": {"name": "Age", "type": "range"}}
+    assert jsonapi_schema.problems({"data": reserved})
+    assert jsonapi_schema.problems({"data": {**characteristic, "relationships": {
+        "applicant": {"data": "app_1"}}}})
+    assert jsonapi_schema.problems({"data": characteristic, "errors": []})
+
+
+def test_every_kind_of_sandbox_document_is_valid_json_api(ui, sandbox):
+    recruit, session = completed_session(ui)
+    payout = uuid.uuid4()
+    payment = ui.payment_create(session.id, key=idempotency_key("pay", payout),
+                                external_id=payout, trigger="manual")
+    assert (payment.session_id, payment.applicant_id) == (session.id, session.applicant_id)
+    for kind in ("characteristics", f"recruits/{recruit.id}/applicants",
+                 f"recruits/{recruit.id}/sessions", f"recruits/{recruit.id}/payments"):
+        first = ui.http.get(kind, params={"page[size]": 1}).json()
+        assert jsonapi_schema.problems(first) == [], kind
+        assert first["links"]["prev"] is None
+    characteristics = ui.http.get("characteristics").json()["data"]
+    assert all("type" not in c["attributes"] and c["attributes"]["valueType"]
+               for c in characteristics)
+    checked = {document["data"]["type"] if isinstance(document.get("data"), dict)
+               else "list" if "data" in document else "errors"
+               for _, document in sandbox.documents()}
+    assert {"recruits", "sessions", "payments", "list"} <= checked

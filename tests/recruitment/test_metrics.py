@@ -1,6 +1,7 @@
 """Recruitment metrics (SPEC M1): figures computed from a generated history with known times,
 the study overview's panel, and the Reports page (who sees what, filters, sorting, queries)."""
 
+import re
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -155,6 +156,24 @@ def test_a_partial_funnel_and_a_slow_first_applicant(admin, now):
     assert not row.filled and row.days_to_fill is None and row.show_rate is None
 
 
+def test_a_fill_from_before_the_latest_start_is_filled_not_zero_days(admin, now, client_for):
+    study = _started(admin, now)
+    now.at(days=1)
+    activity_record(workspace=study.workspace, actor_label="webhook:evt_1",
+                    action="recruitment.filled", study_id=study.pk, summary="Filled")
+    now.at(days=2)
+    study.recruitment_started_at = now.current  # started again after a declined start
+    study.save(update_fields=["recruitment_started_at"])
+    [row] = metrics.study_metrics(Study.objects.filter(pk=study.pk))
+    assert row.filled and row.days_to_fill is None
+    workspace = metrics.workspace_metrics([row])
+    assert workspace.median_days_to_fill is None
+    body = client_for(admin).get(reverse("recruitment:reports")).content.decode()
+    assert "0 days" not in body and "0.0 days" not in body
+    assert re.search(r"<dt>Median time to fill</dt><dd class=\"metric__value\">No study filled "
+                     r"yet</dd>", body)
+
+
 def test_ui_reporting_the_recruit_filled_counts_as_the_fill(admin, now):
     study = _started(admin, now)
     now.at(days=3)
@@ -276,7 +295,7 @@ def test_the_card_shows_the_metrics_with_verdicts(client_for, admin, history, no
     assert "<h2 id=\"metrics-panel-heading\">Recruitment metrics</h2>" in body
     assert "aria-busy" not in body and "<html" not in body
     assert "50 minutes" in body and "Faster than the median (77 minutes)." in body
-    assert "5.0 hours" in body and "1.1 days" in body and "50%" in body
+    assert "5 hours" in body and "26 hours" in body and "50%" in body
     assert "$165.00" in body
 
 

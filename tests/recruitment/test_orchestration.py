@@ -24,7 +24,7 @@ from recruitment.sync import recruitment_mark_failed
 from studies import lifecycle
 from studies.models import Status
 from studies.services import characteristics_replace
-from tests.billing.factories import BudgetFactory, funds_add
+from tests.billing.factories import BudgetFactory, funds_add, receipt_emails_deliver
 from tests.recruitment.start_support import startable_study
 from tests.recruitment.sync_support import (  # noqa: F401 - fixtures
     sandbox_control,
@@ -195,6 +195,8 @@ def test_close_returns_the_unused_money_and_freezes_the_receipt(
     assert (receipt.reserved, receipt.total_spent, receipt.unused) == (
         ESTIMATE, Decimal("0.00"), ESTIMATE)
     assert OutboxOperation.objects.filter(study_id=study.id, operation="close_recruit").exists()
+    assert mailoutbox == []  # a worker sends the receipt, never the request
+    assert receipt_emails_deliver() == 1
     assert [message.to for message in mailoutbox] == [[admin.user.email]]
     with pytest.raises(ValidationError):
         lifecycle.study_transition(membership=admin, study=study, to=Status.CLOSED)
@@ -475,6 +477,7 @@ def test_close_after_a_restart_freezes_the_figures_of_the_start_that_ran(
         receipt.reserved, receipt.total_spent, receipt.unused)
     assert _available(budget) == Decimal("2000.00") - spent
     assert ledger_problems() == []
+    receipt_emails_deliver()
     assert len(mailoutbox) == 1
 
 

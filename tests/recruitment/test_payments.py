@@ -12,6 +12,7 @@ import pytest
 from django.db import transaction
 
 from billing.models import Payout
+from billing.services import study_figures
 from participants.models import Application
 from rally import clock
 from rally.models import ActivityEntry, OutboxOperation
@@ -322,7 +323,10 @@ def test_retry_after_a_refusal_is_a_new_request_and_an_old_row_no_longer_speaks(
     posts = sandbox_transport.requests("POST", "/payments")
     assert len({request.headers["Idempotency-Key"] for request, _ in posts}) == 2
     assert payments_at_ui(sandbox_ui, study) == []
-    assert charges(study) == (1, 1, 0)
+    # Each failure gave the incentive back to the hold and the Retry charged it again
+    # (SPEC B9): two charges, two returns, nothing spent on the incentive.
+    assert charges(study) == (1, 2, 0)
+    assert study_figures(study.pk)["incentives"] == 0
 
 
 def test_paying_one_payout_takes_seven_statements_of_rallys(admin, completed, sandbox_ui):

@@ -101,3 +101,16 @@ def test_a_reschedule_moves_the_ui_session_to_rallys_time(booked, sandbox_ui):
     assert _run(row, sandbox_ui) == "done"
     assert _ui_sessions(sandbox_ui, recruit_id)[0].starts_at == moved
     assert OutboxOperation.objects.filter(status="failed").count() == 0
+
+
+def test_a_host_cancellation_reaches_ui_and_keeps_the_applicant_approved(booked, sandbox_ui):
+    from sandbox.models import Applicant
+
+    study, session, recruit_id = booked
+    payload = _session_payload(study, session)
+    assert _run(_enqueue(study, "create_session", session.pk, payload), sandbox_ui) == "done"
+    cancel = _enqueue(study, "cancel_session", session.pk, {**payload, "keep_seat": True})
+    assert _run(cancel, sandbox_ui) == "done"
+    (ui_session,) = _ui_sessions(sandbox_ui, recruit_id)
+    assert str(ui_session.status) == "canceled"
+    assert Applicant.objects.get(pk=session.application.ui_applicant_id).status == "approved"

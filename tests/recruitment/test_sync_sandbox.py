@@ -264,6 +264,42 @@ def test_sandbox_webhooks_reach_rally_and_are_processed_once(study, recruitment,
     assert events and all(event.processed_at and event.attempts == 1 for event in events)
 
 
+def test_the_official_library_verifies_every_real_sandbox_delivery(study, recruitment,
+                                                                   sandbox_ui,
+                                                                   sandbox_transport,
+                                                                   monkeypatch):
+    """What the sandbox really sends passes the Standard Webhooks library's own verification
+    with the secret UI gave Rally, and also across a secret rotation (two signatures)."""
+    from standardwebhooks.webhooks import Webhook
+
+    from sandbox import webhooks as sandbox_webhooks
+
+    endpoint = webhook_endpoint_ensure(client=sandbox_ui,
+                                       url="http://testserver/webhooks/user-interviews/")
+    deliveries = []
+    monkeypatch.setattr(sandbox_webhooks, "http_client", lambda: httpx.Client(
+        transport=httpx.MockTransport(lambda request: (
+            deliveries.append(request), httpx.Response(200, json={}))[1])))
+    recruitment = started_recruit(study, recruitment, sandbox_ui)
+    sandbox_control(sandbox_ui, f"recruits/{recruitment.ui_recruit_id}/review",
+                    {"outcome": "approve"})
+    sandbox_control(sandbox_ui, f"recruits/{recruitment.ui_recruit_id}/applicants",
+                    {"count": 3, "seed": 9})
+    assert sandbox_webhooks.deliveries_send_due() == len(deliveries) >= 5
+    rotated = sandbox_ui.http.post(
+        f"webhook_subscriptions/{endpoint.ui_subscription_id}/secret_rotations",
+        headers={"Idempotency-Key": "rotate-1"}).json()["data"]["attributes"]["secret"]
+    sandbox_control(sandbox_ui, f"recruits/{recruitment.ui_recruit_id}/applicants",
+                    {"count": 1, "seed": 10})
+    assert sandbox_webhooks.deliveries_send_due() > 0
+    for request in deliveries:
+        envelope = Webhook(endpoint.secret).verify(request.content, dict(request.headers))
+        assert envelope["id"] == request.headers["webhook-id"]
+    after_rotation = deliveries[-1]
+    assert len(after_rotation.headers["webhook-signature"].split(" ")) == 2
+    Webhook(rotated).verify(after_rotation.content, dict(after_rotation.headers))
+
+
 def test_failed_operations_show_on_the_sync_panel_with_retry(study, recruitment, sandbox_ui,
                                                              admin, observer, client_for):
     study.audience_type = "b2b"

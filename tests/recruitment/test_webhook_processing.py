@@ -185,8 +185,8 @@ def test_ping_is_processed_without_calling_ui(client, ui, worker):
 def test_generated_input_never_gets_a_500(client, body, timestamp, signature):
     response = client.post("/webhooks/user-interviews/", data=body,
                            content_type="application/json",
-                           HTTP_X_UI_WEBHOOK_TIMESTAMP=timestamp,
-                           HTTP_X_UI_WEBHOOK_SIGNATURE=signature)
+                           HTTP_WEBHOOK_TIMESTAMP=timestamp,
+                           HTTP_WEBHOOK_SIGNATURE=signature)
     assert response.status_code in (400, 401)
     assert not WebhookEvent.objects.exists()
 

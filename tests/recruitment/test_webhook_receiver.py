@@ -4,11 +4,13 @@ import json
 from datetime import timedelta
 
 import pytest
+from django.utils import timezone
+from standardwebhooks.webhooks import Webhook
 
 from rally import clock
 from recruitment.models import WebhookEndpoint, WebhookEvent
 from recruitment.webhooks import sign
-from tests.recruitment.sync_support import SECRET, deliver, event_document
+from tests.recruitment.sync_support import SECRET, another_secret, deliver, event_document
 
 pytestmark = pytest.mark.django_db
 
@@ -39,10 +41,10 @@ def test_signed_fresh_delivery_is_stored_and_queued(client, dispatched):
 
 def test_one_byte_changed_in_the_body_is_rejected(client, dispatched):
     body = json.dumps(event_document("evt_1")).encode()
-    timestamp = str(int(clock.now().timestamp()))
-    signature = sign(SECRET, timestamp, body)
-    tampered = body.replace(b"evt_1", b"evt_2")
-    response = deliver(client, body=tampered, signature=signature, timestamp=clock.now())
+    timestamp = str(int(timezone.now().timestamp()))
+    signature = sign(SECRET, "evt_1", timestamp, body)
+    tampered = body.replace(b"applicant.created", b"applicant.creatEd")
+    response = deliver(client, body=tampered, signature=signature, event_id="evt_1")
     assert response.status_code == 401
     assert response.json()["errors"][0]["code"] == "invalid_signature"
     assert not WebhookEvent.objects.exists() and dispatched == []
@@ -50,22 +52,23 @@ def test_one_byte_changed_in_the_body_is_rejected(client, dispatched):
 
 def test_one_byte_changed_in_the_signature_is_rejected(client, dispatched):
     body = json.dumps(event_document("evt_1")).encode()
-    timestamp = str(int(clock.now().timestamp()))
-    signature = sign(SECRET, timestamp, body)
+    timestamp = str(int(timezone.now().timestamp()))
+    signature = sign(SECRET, "evt_1", timestamp, body)
     flipped = signature[:-3] + ("A" if signature[-3] != "A" else "B") + signature[-2:]
     assert deliver(client, body=body, signature=flipped).status_code == 401
     assert not WebhookEvent.objects.exists()
 
 
 def test_wrong_secret_is_rejected(client, dispatched):
-    assert deliver(client, event_document("evt_1"), secret="whsec_other").status_code == 401
+    assert deliver(client, event_document("evt_1"),
+                   secret=another_secret("other")).status_code == 401
     assert not WebhookEvent.objects.exists()
 
 
 @pytest.mark.parametrize("offset", [timedelta(seconds=-301), timedelta(seconds=301),
                                     timedelta(hours=-2), timedelta(days=1)])
 def test_stale_or_future_timestamp_is_rejected(client, dispatched, offset):
-    response = deliver(client, event_document("evt_1"), timestamp=clock.now() + offset)
+    response = deliver(client, event_document("evt_1"), timestamp=timezone.now() + offset)
     assert response.status_code == 401
     assert response.json()["errors"][0]["code"] == "stale_timestamp"
     assert not WebhookEvent.objects.exists()
@@ -73,24 +76,70 @@ def test_stale_or_future_timestamp_is_rejected(client, dispatched, offset):
 
 def test_timestamp_just_inside_the_window_is_accepted(client, dispatched):
     response = deliver(client, event_document("evt_1"),
-                       timestamp=clock.now() - timedelta(seconds=290))
+                       timestamp=timezone.now() - timedelta(seconds=290))
     assert response.status_code == 200
 
 
 def test_any_of_several_signatures_during_a_rotation_verifies(client, dispatched, endpoint):
-    endpoint.previous_secret, endpoint.secret = SECRET, "whsec_new"
+    new = another_secret("new")
+    endpoint.previous_secret, endpoint.secret = SECRET, new
     endpoint.save()
     body = json.dumps(event_document("evt_1")).encode()
-    timestamp = str(int(clock.now().timestamp()))
-    both = ",".join([sign("whsec_unknown", timestamp, body), sign("whsec_new", timestamp, body)])
+    timestamp = str(int(timezone.now().timestamp()))
+    both = " ".join([sign(another_secret("unknown"), "evt_1", timestamp, body),
+                     sign(new, "evt_1", timestamp, body)])
     assert deliver(client, body=body, signature=both).status_code == 200
+    # Neither signature by a secret Rally holds: refused.
+    neither = " ".join([sign(another_secret("unknown"), "evt_1", timestamp, body),
+                        sign(another_secret("retired"), "evt_1", timestamp, body)])
+    assert deliver(client, body=body, signature=neither).status_code == 401
+
+
+def test_the_previous_secret_still_verifies_during_a_rotation(client, dispatched, endpoint):
+    endpoint.previous_secret, endpoint.secret = SECRET, another_secret("new")
+    endpoint.save()
+    assert deliver(client, event_document("evt_1"), secret=SECRET).status_code == 200
+
+
+def test_a_delivery_the_official_library_signs_is_accepted(client, dispatched):
+    """Rally verifies what the Standard Webhooks library signs, headers as it names them."""
+    body = json.dumps(event_document("evt_lib")).encode()
+    moment = timezone.now()
+    signature = Webhook(SECRET).sign("evt_lib", moment, body)
+    response = client.post("/webhooks/user-interviews/", data=body,
+                           content_type="application/json",
+                           headers={"webhook-id": "evt_lib",
+                                    "webhook-timestamp": str(int(moment.timestamp())),
+                                    "webhook-signature": signature})
+    assert response.status_code == 200
+    assert WebhookEvent.objects.get().event_id == "evt_lib"
+
+
+def test_the_signature_covers_the_event_id(client, dispatched):
+    body = json.dumps(event_document("evt_1")).encode()
+    timestamp = str(int(timezone.now().timestamp()))
+    signed_for_another = sign(SECRET, "evt_2", timestamp, body)
+    response = deliver(client, body=body, signature=signed_for_another, event_id="evt_1")
+    assert response.status_code == 401
+    assert not WebhookEvent.objects.exists()
+
+
+def test_the_old_x_ui_webhook_headers_are_not_enough(client, dispatched):
+    body = json.dumps(event_document("evt_1")).encode()
+    timestamp = str(int(timezone.now().timestamp()))
+    response = client.post("/webhooks/user-interviews/", data=body,
+                           content_type="application/json",
+                           HTTP_X_UI_WEBHOOK_ID="evt_1", HTTP_X_UI_WEBHOOK_TIMESTAMP=timestamp,
+                           HTTP_X_UI_WEBHOOK_SIGNATURE=sign(SECRET, "evt_1", timestamp, body))
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["code"] == "missing_signature"
 
 
 def test_settings_secret_is_accepted(client, dispatched, settings):
     WebhookEndpoint.objects.all().delete()
-    settings.UI_WEBHOOK_SECRET = "whsec_from_settings"
+    settings.UI_WEBHOOK_SECRET = another_secret("from settings")
     assert deliver(client, event_document("evt_1"),
-                   secret="whsec_from_settings").status_code == 200
+                   secret=settings.UI_WEBHOOK_SECRET).status_code == 200
 
 
 def test_replay_of_a_processed_event_is_acknowledged_and_ignored(client, dispatched):

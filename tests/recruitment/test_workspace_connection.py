@@ -8,6 +8,7 @@ import json
 import pytest
 from django.db import connection as db_connection
 from django.urls import reverse
+from django.utils import timezone
 
 from rally import clock
 from rally.models import ActivityEntry, OutboxOperation
@@ -19,6 +20,7 @@ from recruitment.webhooks import sign
 from tests.rally.factories import MembershipFactory, WorkspaceFactory
 from tests.recruitment.sync_support import (  # noqa: F401 - fixtures
     SANDBOX_URL,
+    another_secret,
     event_document,
     sandbox_transport,
 )
@@ -149,24 +151,25 @@ def _endpoint(workspace, secret, subscription):
 
 def _deliver_to(client, workspace, document, secret):
     body = json.dumps(document).encode()
-    timestamp = str(int(clock.now().timestamp()))
+    timestamp = str(int(timezone.now().timestamp()))
     return client.post(
         reverse("recruitment:workspace_webhook", kwargs={"workspace_id": workspace.pk}),
         data=body, content_type="application/json",
-        HTTP_X_UI_WEBHOOK_TIMESTAMP=timestamp, HTTP_X_UI_WEBHOOK_ID=document["id"],
-        HTTP_X_UI_WEBHOOK_SIGNATURE=sign(secret, timestamp, body))
+        HTTP_WEBHOOK_TIMESTAMP=timestamp, HTTP_WEBHOOK_ID=document["id"],
+        HTTP_WEBHOOK_SIGNATURE=sign(secret, document["id"], timestamp, body))
 
 
 def test_each_workspace_receiver_takes_only_its_own_secret(client, workspace, monkeypatch):
     monkeypatch.setattr("recruitment.webhooks.webhook_event_dispatch", lambda pk: None)
     other = WorkspaceFactory(name="Beta Labs")
-    _endpoint(workspace, "whsec_acme", "whs_acme")
-    _endpoint(other, "whsec_beta", "whs_beta")
+    acme, beta = another_secret("acme"), another_secret("beta")
+    _endpoint(workspace, acme, "whs_acme")
+    _endpoint(other, beta, "whs_beta")
     document = event_document("evt_shared")
-    assert _deliver_to(client, workspace, document, "whsec_beta").status_code == 401
-    assert _deliver_to(client, workspace, document, "whsec_acme").status_code == 200
-    assert _deliver_to(client, other, document, "whsec_beta").status_code == 200
-    assert _deliver_to(client, other, document, "whsec_beta").status_code == 200  # repeat
+    assert _deliver_to(client, workspace, document, beta).status_code == 401
+    assert _deliver_to(client, workspace, document, acme).status_code == 200
+    assert _deliver_to(client, other, document, beta).status_code == 200
+    assert _deliver_to(client, other, document, beta).status_code == 200  # repeat
     assert sorted(WebhookEvent.objects.values_list("workspace__name", "deliveries")) == [
         ("Acme Research", 1), ("Beta Labs", 2)]
 

@@ -5,6 +5,8 @@ import uuid
 
 import pytest
 
+from tests.recruitment import jsonapi_schema
+
 API = "/sandbox/ui/api"
 MEDIA = "application/vnd.user-interviews.v2+json"
 AUTO = object()
@@ -29,7 +31,13 @@ class Api:
             extra["HTTP_" + name.upper()] = value
         data = raw if raw is not None else (json.dumps(body) if body is not None else "")
         url = path if path.startswith("/sandbox/") else API + path
-        return self.client.generic(method, url, data, content_type=MEDIA, **extra)
+        response = self.client.generic(method, url, data, content_type=MEDIA, **extra)
+        if not response.streaming and response.content and \
+                response.get("Content-Type") == MEDIA:
+            # Every document the sandbox answers is valid JSON:API (the official schema).
+            document = json.loads(response.content)
+            assert jsonapi_schema.problems(document) == [], (method, path, document)
+        return response
 
     def get(self, path, **kwargs):
         return self.request("GET", path, **kwargs)

@@ -149,3 +149,15 @@ def test_the_application_page_takes_direct_link_applicants(client, db):
     applicant = Applicant.objects.get(recruit=recruit)
     assert applicant.source == "direct_link"
     assert client.get("/sandbox/apply/rec_nope").status_code == 404
+
+
+def test_console_shows_each_approved_applicants_booking_link(client, db):
+    recruit = RecruitFactory(status="recruiting", internal_name="Onboarding study")
+    ApplicantFactory(recruit=recruit, first_name="Priya", last_initial="K", status="approved",
+                     invitation_url="http://rally.test/book/abc?token=p1")
+    ApplicantFactory(recruit=recruit, first_name="Omar", last_initial="B", status="applied",
+                     invitation_url="")
+    html = client.get("/sandbox/").content.decode()
+    assert ('<a href="http://rally.test/book/abc?token=p1" aria-label="Booking link of Priya '
+            'K.">Booking link</a>') in html
+    assert html.count(">Booking link</a>") == 1

@@ -23,3 +23,29 @@ def test_console_review_generate_and_advance_the_clock(page, live_server):
     page.get_by_label("Advance the clock (hours)").fill("24")
     page.get_by_role("button", name="Advance clock").click()
     page.get_by_text("24 h ahead of the wall clock").wait_for()
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_console_shows_the_booking_link_of_an_approved_applicant(page, live_server):
+    import os
+
+    from playwright.sync_api import expect
+
+    from tests.sandbox.factories import ApplicantFactory
+
+    recruit = RecruitFactory(status="recruiting", internal_name="Budgeting interviews")
+    link = f"{live_server.url}/book/budgeting?token=priya"
+    ApplicantFactory(recruit=recruit, first_name="Priya", last_initial="K", status="approved",
+                     invitation_url=link)
+    page.set_viewport_size({"width": 1366, "height": 900})
+    page.goto(f"{live_server.url}/sandbox/")
+    booking = page.get_by_role("link", name="Booking link of Priya K.")
+    expect(booking).to_have_attribute("href", link)
+    expect(page.get_by_role("row", name="Priya K.")).to_contain_text(link)
+    shots = os.environ.get("RALLY_SCREENSHOTS", "")
+    if shots:
+        for width in (1366, 390):
+            page.set_viewport_size({"width": width, "height": 900})
+            page.screenshot(path=os.path.join(shots, f"sandbox-console-{width}.png"),
+                            full_page=True)

@@ -74,7 +74,8 @@ def test_the_history_is_written_under_the_given_ids_and_read_back_by_the_api(api
         {"questionUid": "q1", "answerUids": ["o1"]}]
     assert applicants[2]["attributes"]["qualification"] == "unqualified"
     session = api.get("/sessions/ses_demo_1").json()["data"]
-    assert session["attributes"]["applicantId"] == "demo-1-app"
+    assert session["relationships"]["applicant"]["data"] == {"type": "applicants",
+                                                             "id": "demo-1-app"}
     [payment] = api.get("/payments?filter[externalId]=payout-2").json()["data"]
     assert payment["id"] == "pay_demo_2" and payment["attributes"]["status"] == "pending"
     # History, not news: nothing goes out to webhook subscribers.

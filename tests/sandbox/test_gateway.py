@@ -18,10 +18,24 @@ def test_wrong_api_version_is_not_acceptable(api):
     assert response.json()["errors"][0]["code"] == "not_acceptable"
 
 
-def test_v2_and_generic_json_accept_are_served(api):
+def test_v2_accept_is_served(api):
     assert api.get("/characteristics").status_code == 200
-    assert api.get("/characteristics", accept="application/json").status_code == 200
     assert api.get("/characteristics")["Content-Type"] == "application/vnd.user-interviews.v2+json"
+    for listed in ("application/vnd.user-interviews.v2+json, */*;q=0.1",
+                   "text/html, application/vnd.user-interviews.v2+json;q=0.9",
+                   "APPLICATION/VND.USER-INTERVIEWS.V2+JSON"):
+        assert api.get("/characteristics", accept=listed).status_code == 200, listed
+
+
+@pytest.mark.parametrize("accept", ["text/html", "application/json", "*/*", None, "",
+                                    "application/vnd.user-interviews.v2+json;q=0",
+                                    "text/html,application/xhtml+xml,*/*;q=0.8"])
+def test_anything_but_the_v2_media_type_is_not_acceptable(api, accept):
+    response = api.get("/characteristics", accept=accept)
+    assert response.status_code == 406
+    assert response.json()["errors"][0]["code"] == "not_acceptable"
+    assert api.post("/webhook_subscriptions", {"url": "https://x.test/", "eventTypes": []},
+                    accept=accept).status_code == 406
 
 
 @pytest.mark.parametrize("key", [None, "not-a-key"])
@@ -227,7 +241,8 @@ def test_timeout_reaches_an_httpx_client_as_a_timeout(transactional_db):
 
     with httpx.Client(transport=httpx.WSGITransport(app=application),
                       base_url="http://testserver/sandbox/ui/api",
-                      headers={"Authorization": "Bearer rally-dev-key"}) as client:
+                      headers={"Authorization": "Bearer rally-dev-key",
+                               "Accept": "application/vnd.user-interviews.v2+json"}) as client:
         client.post("/_sandbox/faults", json={"path": "/characteristics", "timeout": True})
         with pytest.raises(httpx.ReadTimeout):
             client.get("/characteristics")

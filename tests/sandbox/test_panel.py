@@ -22,9 +22,10 @@ def test_the_catalog_has_forty_characteristics_over_four_categories(api):
     for item in items:
         a = item["attributes"]
         assert item["type"] == "characteristics" and item["id"] == a["slug"]
-        assert a["type"] in ("single_select", "multi_select", "range")
+        assert a["valueType"] in ("single_select", "multi_select", "range")
+        assert "type" not in a  # JSON:API reserves the name
         assert set(a["audienceTypes"]) <= {"b2c", "b2b"} and a["audienceTypes"]
-        if a["type"] == "range":
+        if a["valueType"] == "range":
             assert a["range"]["min"] < a["range"]["max"]
         else:
             ids = [c["id"] for c in a["choices"]]

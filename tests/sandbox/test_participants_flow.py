@@ -166,7 +166,10 @@ def test_session_create_and_list(api, approved):
     assert response.status_code == 201
     session = data(response)
     assert session["attributes"]["status"] == "scheduled"
-    assert session["attributes"]["applicantId"] == applicant_id
+    assert session["relationships"]["applicant"]["data"] == {"type": "applicants",
+                                                             "id": applicant_id}
+    assert session["relationships"]["groupSession"] == {"data": None}
+    assert "applicantId" not in session["attributes"]
     listed = data(api.get(f"/recruits/{recruit_id}/sessions"))
     assert [s["id"] for s in listed] == [session["id"]]
     assert Applicant.objects.get(pk=applicant_id).status == "scheduled"
@@ -194,12 +197,12 @@ def test_session_ending_before_it_starts_is_422(api, approved):
     assert response.status_code == 422
 
 
-@pytest.mark.parametrize("action,session_status,applicant_status", [
-    ("completions", "completed", "completed"),
-    ("no_shows", "no_show", "no_show"),
-    ("cancellations", "canceled", "canceled"),
+@pytest.mark.parametrize("action,session_status,applicant_status,allowed", [
+    ("completions", "completed", "completed", ["no_shows"]),
+    ("no_shows", "no_show", "no_show", ["completions"]),
+    ("cancellations", "canceled", "canceled", []),
 ])
-def test_session_outcomes(api, approved, action, session_status, applicant_status):
+def test_session_outcomes(api, approved, action, session_status, applicant_status, allowed):
     recruit_id, applicant_id = approved
     session_id = data(book(api, recruit_id, applicant_id))["id"]
     response = api.post(f"/sessions/{session_id}/{action}")
@@ -208,7 +211,21 @@ def test_session_outcomes(api, approved, action, session_status, applicant_statu
     assert Applicant.objects.get(pk=applicant_id).status == applicant_status
     again = api.post(f"/sessions/{session_id}/{action}")
     assert again.status_code == 409
-    assert again.json()["errors"][0]["meta"]["allowedActions"] == []
+    assert again.json()["errors"][0]["meta"]["allowedActions"] == allowed
+
+
+def test_a_no_show_is_undone_until_the_session_is_paid(api, approved):
+    recruit_id, applicant_id = approved
+    session_id = data(book(api, recruit_id, applicant_id))["id"]
+    api.post(f"/sessions/{session_id}/completions")
+    assert data(api.post(f"/sessions/{session_id}/no_shows"))["attributes"]["status"] == "no_show"
+    undone = api.post(f"/sessions/{session_id}/completions")
+    assert data(undone)["attributes"]["status"] == "completed"
+    assert Applicant.objects.get(pk=applicant_id).status == "completed"
+    assert pay(api, session_id).status_code == 201
+    refused = api.post(f"/sessions/{session_id}/no_shows")
+    assert refused.status_code == 409
+    assert Applicant.objects.get(pk=applicant_id).status == "completed"
 
 
 def test_reschedule_moves_the_session(api, approved):
@@ -263,7 +280,9 @@ def test_payment_is_idempotent_by_external_id(api):
     assert first.status_code == 201
     a = data(first)["attributes"]
     assert a["status"] == "pending" and a["amount"] == {"amountCents": 7500, "currency": "USD"}
-    assert a["provider"] == "tremendous" and a["sessionId"] == session.id
+    assert a["provider"] == "tremendous"
+    assert data(first)["relationships"]["session"]["data"] == {"type": "sessions",
+                                                               "id": session.id}
     again = pay(api, session.id)  # a new Idempotency-Key: the externalId still dedupes
     assert again.status_code == 201 and data(again)["id"] == data(first)["id"]
     assert Payment.objects.count() == 1
@@ -340,3 +359,14 @@ def test_completed_counts_appear_on_the_recruit(api, approved):
     assert counts == {"applicants": 1, "qualified": 1, "approved": 1, "scheduled": 0,
                       "completed": 1, "noShow": 0}
     assert Recruit.objects.get(pk=recruit_id).status == "recruiting"
+
+
+def test_a_host_cancellation_keeps_the_seat_and_the_applicant_books_again(api, approved):
+    recruit_id, applicant_id = approved
+    session_id = data(book(api, recruit_id, applicant_id))["id"]
+    response = api.post(f"/sessions/{session_id}/cancellations", {"keepSeat": True})
+    assert data(response)["attributes"]["status"] == "canceled"
+    assert Applicant.objects.get(pk=applicant_id).status == "approved"
+    assert book(api, recruit_id, applicant_id, hours=72).status_code == 201
+    assert api.post(f"/sessions/{session_id}/cancellations",
+                    {"keepSeat": "yes"}).status_code == 422

@@ -12,6 +12,7 @@ from scheduling import services
 from scheduling.models import Session
 from scheduling.services import BookingRefused, InvalidBookingLink, SlotTaken
 from tests.scheduling.factories import SchedulingSettingsFactory
+from tests.scheduling.invites import invite_read
 
 pytestmark = pytest.mark.django_db
 
@@ -42,9 +43,21 @@ def test_booking_creates_an_upcoming_session_with_outbox_activity_and_status(
     assert len(mail.outbox) == 1
     invite = mail.outbox[0]
     assert invite.to == [session.host.email]
-    _name, content, mimetype = invite.attachments[0]
-    assert "METHOD:REQUEST" in content and f"UID:{session.ics_uid}" in content
-    assert "SEQUENCE:0" in content and mimetype.startswith("text/calendar")
+    method, event = invite_read(invite)
+    assert (method, str(event["UID"]), event.decoded("SEQUENCE")) == ("REQUEST",
+                                                                       session.ics_uid, 0)
+    assert (event.decoded("DTSTART"), event.decoded("DTEND")) == (session.starts_at,
+                                                                  session.ends_at)
+    assert str(event["ORGANIZER"]) == f"mailto:{session.host.email}"
+    # Inline in multipart/alternative, so mail clients offer accept and decline.
+    mime = invite.message()
+    assert mime.get_content_type() == "multipart/mixed"
+    alternative = next(part for part in mime.walk()
+                       if part.get_content_type() == "multipart/alternative")
+    inline = [part for part in alternative.get_payload()
+              if part.get_content_type() == "text/calendar"]
+    assert len(inline) == 1 and inline[0].get_param("method") == "REQUEST"
+    assert inline[0].get_content_disposition() is None
 
 
 def test_the_default_settings_follow_c1(study):
@@ -123,7 +136,9 @@ def test_reschedule_moves_the_session_and_bumps_the_sequence(
         moved = services.session_reschedule(invitation=invitation, starts_at=ELEVEN_NY)
     assert moved.starts_at == ELEVEN_NY and moved.sequence == 1
     assert OutboxOperation.objects.filter(operation="reschedule_session").count() == 1
-    assert "SEQUENCE:1" in mail.outbox[-1].attachments[0][1]
+    method, event = invite_read(mail.outbox[-1])
+    assert (method, event.decoded("SEQUENCE"), event.decoded("DTSTART")) == ("REQUEST", 1,
+                                                                             ELEVEN_NY)
     # the freed time can be booked by someone else
     services.session_book(invitation=invitation_for(invited()), starts_at=TEN_NY)
 
@@ -145,13 +160,17 @@ def test_cancel_frees_the_time_and_sends_a_cancellation(
         scheduling, invited, django_capture_on_commit_callbacks):
     application = invited()
     invitation = invitation_for(application)
-    services.session_book(invitation=invitation, starts_at=TEN_NY)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.session_book(invitation=invitation, starts_at=TEN_NY)
     with django_capture_on_commit_callbacks(execute=True):
         canceled = services.session_cancel(invitation=invitation)
     assert canceled.status == Session.Status.CANCELED
     application.refresh_from_db()
     assert application.status == Application.Status.CANCELED
-    assert "METHOD:CANCEL" in mail.outbox[-1].attachments[0][1]
+    method, event = invite_read(mail.outbox[-1])
+    assert (method, event.decoded("SEQUENCE"), str(event["STATUS"])) == ("CANCEL", 1,
+                                                                         "CANCELLED")
+    assert [invite_read(m)[0] for m in mail.outbox] == ["REQUEST", "CANCEL"]
     assert OutboxOperation.objects.filter(operation="cancel_session").exists()
     services.session_book(invitation=invitation_for(invited()), starts_at=TEN_NY)
 
@@ -184,16 +203,20 @@ def test_host_marks_completed_or_no_show_only_after_the_end(scheduling, invited,
     assert session.status == Session.Status.COMPLETED
     assert application.status == Application.Status.COMPLETED
     assert OutboxOperation.objects.filter(operation="complete_session").count() == 1
-    with pytest.raises(BookingRefused, match="cannot become"):
-        services.session_mark(membership=researcher, session_id=session.pk, status="no_show")
+    # Until an incentive is sent, a Completed session may still be marked No-show (C5).
+    services.session_mark(membership=researcher, session_id=session.pk, status="no_show")
+    session.refresh_from_db()
+    assert session.status == Session.Status.NO_SHOW
 
 
 @pytest.mark.parametrize("transition", [
     (Session.Status.UPCOMING, Session.Status.COMPLETED, True),
     (Session.Status.UPCOMING, Session.Status.NO_SHOW, True),
     (Session.Status.UPCOMING, Session.Status.CANCELED, True),
-    (Session.Status.COMPLETED, Session.Status.NO_SHOW, False),
-    (Session.Status.NO_SHOW, Session.Status.COMPLETED, False),
+    (Session.Status.COMPLETED, Session.Status.NO_SHOW, True),
+    (Session.Status.NO_SHOW, Session.Status.COMPLETED, True),
+    (Session.Status.COMPLETED, Session.Status.CANCELED, False),
+    (Session.Status.NO_SHOW, Session.Status.CANCELED, False),
     (Session.Status.CANCELED, Session.Status.UPCOMING, False),
 ])
 def test_session_transitions_table(transition):
@@ -239,3 +262,25 @@ def test_templates_copy_scheduling_settings_as_a_snapshot(scheduling, researcher
     scheduling.save()
     copied.refresh_from_db()
     assert copied.buffer_minutes == 15
+
+
+def test_no_calendar_message_for_a_session_that_is_over(scheduling, invited, frozen_clock):
+    from scheduling import ics
+
+    session = services.session_book(invitation=invitation_for(invited()), starts_at=TEN_NY)
+    mail.outbox.clear()
+    frozen_clock.move_to(session.ends_at)
+    assert ics.session_invite_send(session_id=session.pk) == 0
+    assert mail.outbox == []
+    session.refresh_from_db()
+    assert session.invite_sequence_sent == session.sequence  # the sweep lets it be
+
+
+def test_a_cancellation_goes_only_to_who_was_invited(scheduling, invited, frozen_clock):
+    from scheduling import ics
+
+    session = services.session_book(invitation=invitation_for(invited()), starts_at=TEN_NY)
+    Session.objects.filter(pk=session.pk).update(status=Session.Status.CANCELED, sequence=1)
+    mail.outbox.clear()
+    assert ics.session_invite_send(session_id=session.pk) == 0  # never invited: no CANCEL
+    assert mail.outbox == []

@@ -47,6 +47,11 @@ def test_the_tab_saves_settings(client_for, researcher, scheduling):
     ({"time_zone": "Mars/Olympus"}, "Select a valid choice"),
     ({"hosts": []}, "required"),
     ({"unavailable_dates": "someday"}, "not a date"),
+    ({"buffer_minutes": "²"}, "Enter the buffer between sessions as a whole number"),
+    ({"buffer_minutes": "١٠"}, "with the digits 0-9"),
+    ({"minimum_notice_minutes": "1e3"}, "Enter the minimum notice as a whole number"),
+    ({"minimum_notice_minutes": "1_000"}, "with the digits 0-9"),
+    ({"buffer_minutes": "241"}, "from 0 to 240 minutes"),
 ])
 def test_the_tab_refuses_bad_input_and_changes_nothing(client_for, researcher, scheduling,
                                                        changes, message):

@@ -70,8 +70,8 @@ def test_the_item_is_offered_only_once_the_session_has_ended(study, admin, clien
     assert ITEM not in _menu_of(html, later.application)
     menu = _menu_of(html, ended.application)
     assert ITEM in menu and pay_url(ended) in menu
-    assert "Send Ended T.&#x27;s incentive now?" in menu
-    assert html.count(ITEM) == 1
+    assert "Send Ended T.&#x27;s incentive of $100.00 now?" in menu
+    assert html.count(f">{ITEM}<") == 1
 
 
 @pytest.mark.django_db
@@ -192,10 +192,10 @@ def test_the_participants_tab_reads_as_many_queries_with_5_and_50_people(study, 
     _sessions(study, 5, 0)
     page(client, study)  # warm the per-request caches once
     small, html = measured()
-    assert html.count(ITEM) == 3  # two Upcoming, one Completed; no No-show or Canceled
+    assert html.count(f">{ITEM}<") == 3  # two Upcoming, one Completed; no No-show or Canceled
     _sessions(study, 45, 5)
     large, html = measured()
-    assert html.count(ITEM) == 26
+    assert html.count(f">{ITEM}<") == 26
     assert large == small
 
 
@@ -226,8 +226,12 @@ def test_researcher_completes_and_pays_from_the_participants_tab(live_server, pa
     item = browser.get_by_role("menuitem", name="Complete & Send payment")
     expect(item).to_be_visible()
     assert axe_violations(browser) == []
-    browser.once("dialog", lambda dialog: dialog.accept())
     item.click()
+    # Rally's own dialog (never the browser's confirm()), with the amount at stake.
+    confirm = browser.get_by_role("dialog", name="Send Rosa T.'s incentive of $100.00 now?")
+    expect(confirm).to_be_visible()
+    assert axe_violations(browser) == []
+    confirm.get_by_role("button", name="Complete & Send payment").click()
     expect(browser.get_by_role("status")).to_contain_text(
         "Session completed. The payment is on its way.")
     expect(browser.get_by_role("heading", name="Participants")).to_be_visible()

@@ -50,8 +50,11 @@ def test_researcher_creates_targets_and_publishes_a_b2b_interview(live_server, p
 
     # Audience: B2B, two states, one Advanced Professional criterion.
     page.get_by_role("link", name="Audience", exact=True).click()
+    page.get_by_label("Industry professionals (B2B)").check()
     with _swap(page, "audience/settings/"):
-        page.get_by_label("Industry professionals (B2B)").check()
+        page.get_by_role("button", name="Save audience").click()
+    expect(page.get_by_role("status").filter(has_text="Saved the audience")).to_have_text(
+        "Saved the audience: Industry professionals (B2B), 60 minutes.")
     expect(page.get_by_text("Needed to publish: Industry professionals (B2B) audiences")
            ).to_be_visible()
     with _swap(page, "audience/location/"):

@@ -142,7 +142,7 @@ def test_new_study_form_disables_user_interviews_for_a_survey(client_for, resear
     html = response.content.decode()
     assert "<html" not in html
     assert re.search(r'value="user_interviews"[^>]*disabled', html)
-    assert "User Interviews is not available" in html
+    assert "Not available for a Survey. User Interviews recruits for" in html
 
 
 def test_new_study_without_a_name_keeps_what_was_typed(client_for, researcher):
@@ -194,7 +194,8 @@ def test_new_study_page_offers_templates_and_uses_one(client_for, researcher, re
 
 def test_save_as_template_from_the_study_page(client_for, researcher, ready_study):
     response = client_for(researcher).post(
-        reverse("studies:study_save_as_template", args=[ready_study.id]))
+        reverse("studies:study_save_as_template", args=[ready_study.id]),
+        {"name": "B2B interview pattern"})
     template = Study.objects.get(is_template=True)
     assert response.url == reverse("studies:study_overview", args=[template.id])
     listed = client_for(researcher).get(reverse("studies:study_list"), {"show": "templates"})

@@ -37,12 +37,12 @@ def test_plan_saves_and_records_activity(client_for, researcher, study):
 
 
 BAD_INPUT = [
-    ("participation_limit", "0", "at least 1"),
+    ("participation_limit", "0", "from 1 to 10,000"),
     ("participation_limit", "-3", "whole number"),
     ("participation_limit", "ten", "whole number"),
     ("participation_limit", "2.5", "whole number"),
-    ("incentive_amount", "0", "more than $0"),
-    ("incentive_amount", "-5", "more than $0"),
+    ("incentive_amount", "0", "greater than $0.00"),
+    ("incentive_amount", "-5", "greater than $0.00"),
     ("incentive_amount", "abc", "number of US dollars"),
     ("incentive_amount", "NaN", "number of US dollars"),
     ("incentive_amount", "10.005", "at most two decimals"),

@@ -98,7 +98,7 @@ def test_deleting_a_question_that_logic_points_to_is_refused_with_the_reason(
     with pytest.raises(ValidationError) as refused:
         screeners.screener_question_delete(membership=researcher, study=study,
                                            question_uid=third)
-    assert "can't be deleted: Question 1 “Do you manage a team?” skips to it" in \
+    assert "can't be deleted: “Do you manage a team?” skips to it" in \
         refused.value.messages[0]
     assert _snapshot(study) == before
 

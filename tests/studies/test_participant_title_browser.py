@@ -1,0 +1,33 @@
+"""In Chromium: the public test page is titled with the participant-facing title."""
+
+import os
+
+import pytest
+from django.urls import reverse
+from playwright.sync_api import expect
+
+from studies.models import Source, Status, StudyType
+from tests.studies.factories import StudyFactory
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+SHOTS = os.environ.get("RALLY_SCREENSHOTS", "")
+
+
+def test_public_test_page_shows_only_what_participants_should_see(live_server, page, workspace,
+                                                                  researcher):
+    study = StudyFactory(workspace=workspace, owner=researcher.user,
+                         name="Q3 churn (internal: pricing push)",
+                         study_type=StudyType.UNMODERATED_TEST, source=Source.USER_INTERVIEWS,
+                         status=Status.ACTIVE, public_title="Try our new checkout",
+                         external_description="Buy a pair of shoes and tell us how it went.")
+    page.set_viewport_size({"width": 1366, "height": 900})
+    page.goto(live_server.url + reverse("studies:test_take", args=[study.id]))
+    expect(page).to_have_title("Try our new checkout · Rally")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Try our new checkout")
+    expect(page.get_by_text("Buy a pair of shoes and tell us how it went.")).to_be_visible()
+    expect(page.get_by_text("Q3 churn")).to_have_count(0)
+    if SHOTS:
+        for width in (1366, 390):
+            page.set_viewport_size({"width": width, "height": 900})
+            page.screenshot(path=os.path.join(SHOTS, f"test-page-{width}.png"), full_page=True)
