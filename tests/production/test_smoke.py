@@ -311,9 +311,7 @@ def test_production_smoke_from_a_new_workspace_to_the_receipt_email(production, 
     flow.console_tick(page, sandbox)
     _reload_until(page, participants, lambda p: p.get_by_role("row").filter(
         has_text=name).locator(".badge", has_text="Completed"), "the completion in Rally")
-    page.once("dialog", lambda dialog: dialog.accept())
-    page.get_by_role("button", name=f"Actions for {name}").click()
-    page.get_by_role("menuitem", name="Complete & Send payment").click()
+    flow.complete_and_send_payment(page, name)
     expect(page.get_by_role("status")).to_contain_text("The payment is on its way.")
 
     def paid():

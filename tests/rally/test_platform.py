@@ -102,7 +102,8 @@ def test_readyz_fails_when_the_outbox_falls_behind(client, workspace, settings,
 
 
 def test_the_sandbox_without_debug_is_a_system_check_error_and_nothing_starts():
-    environment = {**os.environ, "DEBUG": "false", "SANDBOX_ENABLED": "true",
+    environment = {**{k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"},
+                   "DEBUG": "false", "SANDBOX_ENABLED": "true",
                    "SECRET_KEY": "x" * 60, "FIELD_ENCRYPTION_KEYS":
                    "OVii1T7joKOul5DWQtCFnrQ7Z6Pcj6N4aSFpIr62mac=", "ALLOWED_HOSTS": "rally.test"}
     check = subprocess.run([sys.executable, "manage.py", "check"], cwd=ROOT,
