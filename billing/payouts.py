@@ -18,6 +18,7 @@ import logging
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
 from django.http import Http404
+from django.urls import reverse
 
 from billing.incentive_due import INCENTIVE_DELAY, incentive_due_at
 from billing.models import Payout, Reservation
@@ -30,7 +31,7 @@ from billing.services import (
     reservation_charge_participant,
     reservation_charge_participants,
 )
-from rally import clock
+from rally import clock, notifications
 from rally.models import ActivityEntry, OutboxOperation
 from rally.permissions import Permission
 from rally.services import activity_record, outbox_enqueue, outbox_enqueue_many
@@ -230,6 +231,7 @@ def _send_locked(payout, *, trigger, actor, now):
         _record(payout, action="failed", actor=actor,
                 summary=f"Could not send the incentive for {payout.participant_label}: "
                         f"{reason}")
+        payouts_failed_notify(payouts=[payout])
         return payout
     first_send = payout.sent_at is None
     _move(payout, State.SENDING, now=now, trigger=trigger, sent_at=now, failure_reason="")
@@ -297,6 +299,7 @@ def _send_batch_locked(payouts, *, trigger, actor, now):
             entries.append(_entry(payout, action="failed", user=user, label=label, now=now,
                                   summary=f"Could not send the incentive for "
                                           f"{payout.participant_label}: {reason}"))
+        payouts_failed_notify(payouts=refused)
     if sending:
         Payout.objects.filter(pk__in=[p.pk for p in sending]).update(
             state=State.SENDING, trigger=trigger, sent_at=now, failure_reason="",
@@ -418,6 +421,23 @@ def payout_record_sent(*, payout_id, ui_payment_id, ui_status, ui_session_id="",
                           actor=actor, now=now)
 
 
+def payouts_failed_notify(*, payouts):
+    """Tell the people who can retry payments (Admins, Ops Managers) that these failed
+    (SPEC N1): counted into one open notification a person, however many fail in a sweep."""
+    if not payouts:
+        return
+    first = payouts[0]
+    text = (f"The incentive for {first.participant_label} (“{first.study_name}”) failed: "
+            f"{first.failure_reason}")
+    notifications.notify_batched(
+        workspace=first.workspace_id, kind=notifications.Kind.PAYOUT_FAILED,
+        recipients=notifications.workspace_people(first.workspace_id,
+                                                  Permission.READ_ALL_BUDGETS),
+        group_key=f"payouts_failed:{first.workspace_id}", count=len(payouts), text=text,
+        link=reverse("billing:payments"), study_id=first.study_id,
+        data={"study": first.study_name})
+
+
 @transaction.atomic
 def payout_record_status(*, payout_id, ui_payment_id, ui_status, reason="", actor):
     """UI's current status of the payment (webhook, poll or the create answer): `paid`
@@ -445,6 +465,7 @@ def _status_locked(payout, *, ui_payment_id, ui_status, actor, now, reason=""):
         _record(payout, action="failed", actor=actor,
                 summary=f"The incentive for {payout.participant_label} failed: {message}")
         _return_failed_incentive(payout, actor=actor)
+        payouts_failed_notify(payouts=[payout])
     elif payout.state in (State.SENDING, State.SENT) and ui_status != payout.ui_status:
         Payout.objects.filter(pk=payout.pk).update(ui_status=ui_status, updated_at=now)
     return payout
@@ -461,6 +482,7 @@ def payout_record_failed(*, payout_id, reason, actor):
             summary=f"User Interviews refused the incentive for {payout.participant_label}: "
                     f"{reason}")
     _return_failed_incentive(payout, actor=actor)
+    payouts_failed_notify(payouts=[payout])
     return payout
 
 

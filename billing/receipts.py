@@ -135,11 +135,13 @@ def receipt_document(receipt, *, reader=None):
 
 
 def receipt_pdf(receipt, *, reader=None):
-    """The receipt rendered to PDF bytes (weasyprint; no network: fonts are local)."""
+    """The receipt as PDF bytes, the same rendering downloaded or emailed (times in the
+    reader's zone, named). Tagged PDF/UA-1 (weasyprint) with the document's title and
+    language; the fonts are local and embedded."""
     from weasyprint import HTML
 
     html = render_to_string("billing/receipt_pdf.html", receipt_document(receipt, reader=reader))
-    return HTML(string=html).write_pdf()
+    return HTML(string=html).write_pdf(pdf_variant="pdf/ua-1")
 
 
 def receipt_filename(receipt):

@@ -9,6 +9,7 @@ from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -167,12 +168,14 @@ def budget_history_csv(request, budget_id):
     membership = _reader(request)
     budget = selectors.budget_get_for_membership(membership=membership, budget_id=budget_id)
     labels = dict(TransferKind.choices)
-    rows = ([transfer.created_at.isoformat(), labels[transfer.kind], transfer.description,
-             transfer.study_id or "", transfer.actor_display, transfer.amount,
-             selectors.budget_history_effect(transfer), transfer.key]
+    # The reader's zone, named in the header (SPEC W6); read now, before the rows stream.
+    zone = timezone.get_current_timezone()
+    rows = ([transfer.created_at.astimezone(zone).isoformat(), labels[transfer.kind],
+             transfer.description, transfer.study_id or "", transfer.actor_display,
+             transfer.amount, selectors.budget_history_effect(transfer), transfer.key]
             for transfer in selectors.budget_history(budget).iterator(chunk_size=500))
     return csv_response(filename=f"budget-history-{budget.pk}.csv", rows=rows, header=[
-        "Date (UTC)", "Movement", "Details", "Study ID", "By", "Amount",
+        f"Date ({zone.key})", "Movement", "Details", "Study ID", "By", "Amount",
         "Change to Available", "Key"])
 
 

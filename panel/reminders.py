@@ -75,7 +75,8 @@ def reminder_subject(study, starts_local, hours_before):
     shows it after the kind, "Reminder")."""
     when = "is tomorrow" if 24 <= hours_before < 48 else (
         f"starts in {hours_before} hour{'s' if hours_before != 1 else ''}")
-    return f"{study.name}: your session {when}, {starts_local:%a %d %b %H:%M %Z}"[:200]
+    return (f"{study.participant_title}: your session {when}, "
+            f"{starts_local:%a %d %b %H:%M %Z}")[:200]
 
 
 def _reminder_email(reminder, session, person, study):

@@ -153,6 +153,8 @@ def criteria_described(criteria):
 def unmet_described(application, study):
     """The criteria an applicant did not meet, each with their own answer ("values") and what
     the study asks for ("required", from the study's audience; "" when it no longer asks)."""
+    if not application.unmet_criteria:
+        return []
     required = {criterion.slug: criterion.summary for criterion in study_applied_criteria(study)}
     return [{**item, "required": required.get(item["slug"], "")}
             for item in criteria_described(application.unmet_criteria)]

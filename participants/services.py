@@ -13,13 +13,14 @@ from datetime import datetime
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
+from django.urls import reverse
 
 from billing.models import Payout
 from billing.payouts import payout_cancel
 from participants import properties as props
 from participants.models import Application, Contact, Participant
 from participants.selectors import SEAT_HOLDING
-from rally import clock
+from rally import clock, notifications
 from rally.models import PropertyDefinition, PropertyType
 from rally.permissions import Permission
 from rally.services import activity_record, outbox_enqueue
@@ -27,7 +28,7 @@ from studies.lifecycle import study_on_team
 from studies.models import Status as StudyStatus
 from studies.models import Study
 from studies.screeners import mapped_answers
-from studies.selectors import screener_version_questions
+from studies.selectors import screener_version_questions, study_people
 
 #: Rows written per statement; pages are upserted as they stream in.
 UPSERT_CHUNK = 1000
@@ -110,7 +111,7 @@ ON CONFLICT (ui_applicant_id) DO UPDATE SET
 WHERE participants_application.study_id = EXCLUDED.study_id
   AND (participants_application.ui_updated_at IS NULL
        OR participants_application.ui_updated_at < EXCLUDED.ui_updated_at)
-RETURNING ui_applicant_id
+RETURNING ui_applicant_id, xmax = 0 AS inserted, status
 """
 
 
@@ -125,9 +126,13 @@ def applications_upsert_from_ui(*, study, items):
     """
     seen = 0
     iterator = iter(items)
+    reviewers = None
     while chunk := list(itertools.islice(iterator, UPSERT_CHUNK)):
         seen += len(chunk)
-        _upsert_chunk(study, chunk)
+        if reviewers is None:
+            reviewers = study_people(study, permission=Permission.REVIEW_APPLICANTS,
+                                     team_only=True)
+        _upsert_chunk(study, chunk, reviewers=reviewers)
     return seen
 
 
@@ -141,7 +146,7 @@ def _newest_per_applicant(chunk):
 
 
 @transaction.atomic
-def _upsert_chunk(study, chunk):
+def _upsert_chunk(study, chunk, *, reviewers=()):
     records = _newest_per_applicant(chunk)
     now = clock.now()
     people = {record.ui_participant_id: record for record in records}
@@ -165,10 +170,15 @@ def _upsert_chunk(study, chunk):
             [record.applied_at for record in records],
             [record.ui_updated_at for record in records],
         ])
-        applied = {row[0] for row in cursor.fetchall()}
+        rows = cursor.fetchall()
+        applied = {row[0] for row in rows}
+        arrived = sum(1 for _, inserted, status in rows
+                      if inserted and status == Application.Status.APPLIED)
     _properties_from_ui_answers(study, [record for record in records
                                         if record.ui_applicant_id in applied],
                                 participant_ids)
+    if arrived:
+        applicants_arrived_notify(study=study, count=arrived, reviewers=reviewers)
 
 
 def _properties_from_ui_answers(study, records, participant_ids):
@@ -221,6 +231,16 @@ def _properties_from_ui_answers(study, records, participant_ids):
                      f"{'s' if len(changed) != 1 else ''} of “{study.name}”"),
             # Values are left out: some properties are PII and the log is read by everyone.
             data={"participant_ids": [str(person.pk) for person in changed]})
+
+
+def applicants_arrived_notify(*, study, count, reviewers):
+    """Tell the study's reviewers that `count` more applicants wait for review: one
+    notification a person and study, counting up until it is read (SPEC N1)."""
+    notifications.notify_batched(
+        workspace=study.workspace_id, kind=notifications.Kind.APPLICANTS, recipients=reviewers,
+        group_key=f"applicants:{study.pk}", count=count, study_id=study.pk,
+        link=reverse("participants:study_participants", args=[study.pk]) + "?status=applied",
+        data={"study": study.name})
 
 
 # Review decisions taken in Rally -----------------------------------------------------------
@@ -340,6 +360,8 @@ def applicants_bulk_review(*, membership, study, application_ids, decision, reas
             raise ValidationError(
                 f"Only {free} of {study.participation_limit} seats are free: select at most "
                 f"{free} applicant{'s' if free != 1 else ''} to invite. Nothing was changed.")
+        if len(changing) == free:
+            _limit_reached_notify(study=study, membership=membership)
     now = clock.now()
     for application in changing:
         application.status = target
@@ -366,6 +388,18 @@ def applicants_bulk_review(*, membership, study, application_ids, decision, reas
                                     "reason": application.rejection_reason
                                     if decision == "reject" else ""})
     return changing or applications
+
+
+def _limit_reached_notify(*, study, membership):
+    """This invitation took the last seat: the team stops reviewing (SPEC N1)."""
+    notifications.notify(
+        workspace=study.workspace_id, kind=notifications.Kind.LIMIT_REACHED, study_id=study.pk,
+        recipients=study_people(study, permission=Permission.REVIEW_APPLICANTS, team_only=True),
+        exclude=[membership],
+        text=f"“{study.name}” reached its participation limit: all "
+             f"{study.participation_limit} seats are taken",
+        link=reverse("participants:study_participants", args=[study.pk]),
+        data={"study": study.name})
 
 
 def _payouts_cancel(applications, *, actor, reason, single):

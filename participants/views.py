@@ -99,7 +99,8 @@ def study_participants(request, study_id):
     # What higher apps add to each row: "Complete & Send payment", "Record incentive"…
     extras = row_actions.row_actions(request, study, rows)
     # Rally-panel studies show who agreed to which consent version (SPEC P7).
-    show_consent = study.source == Source.RALLY_PANEL
+    show_consent = study.source == Source.RALLY_PANEL and bool(
+        study.consent_form or study.consent_required)
     consents = (consent.consent_latest_by_participant(
         study=study, participant_ids={application.participant_id for application in rows})
         if show_consent else {})

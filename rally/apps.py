@@ -13,3 +13,6 @@ class RallyConfig(AppConfig):
 
         settings.CELERY_BEAT_SCHEDULE["rally-heartbeat"] = {
             "task": "rally.heartbeat", "schedule": float(HEARTBEAT_SECONDS)}
+
+        settings.CELERY_BEAT_SCHEDULE["rally-notification-emails"] = {
+            "task": "rally.notification_emails_send", "schedule": 60.0}

@@ -161,7 +161,9 @@ def actor_display(*, user_id, label):
     "task:payout_sweeper" is "Rally (automatic)". Never an internal id or a task name."""
     if user_id or ":" not in label:
         return label
-    kind = label.split(":", 1)[0]
+    kind, _, name = label.partition(":")
+    if kind == "participant":  # "participant:Jordan P." is Jordan P.
+        return name or "A participant"
     return {"webhook": "User Interviews", "task": "Rally (automatic)",
             "sandbox": "Sandbox"}.get(kind, label)
 
@@ -256,3 +258,124 @@ class PropertyDefinition(models.Model):
 
     def __str__(self):
         return self.label
+
+
+class NotificationKind(models.TextChoices):
+    """What a notification is about (SPEC N1); each person chooses per kind how email comes."""
+
+    APPLICANTS = "applicants", "New applicants to review"
+    SESSION_BOOKED = "session_booked", "Session booked"
+    SESSION_RESCHEDULED = "session_rescheduled", "Session rescheduled"
+    SESSION_CANCELED = "session_canceled", "Session canceled"
+    START_REQUESTED = "start_requested", "Study waiting to start"
+    RECRUITMENT_LAUNCHED = "recruitment_launched", "Recruitment launched at User Interviews"
+    RECRUITMENT_DECLINED = "recruitment_declined", "Recruitment declined by User Interviews"
+    LIMIT_REACHED = "limit_reached", "Participation limit reached"
+    PAYOUT_FAILED = "payout_failed", "Payout failed"
+    BUDGET_SHORT = "budget_short", "Budget cannot cover a study"
+    SYNC_PROBLEM = "sync_problem", "Sync problem with User Interviews"
+
+
+class EmailDelivery(models.TextChoices):
+    OFF = "off", "Off"
+    IMMEDIATELY = "immediately", "Immediately"
+    DAILY = "daily", "Daily digest"
+
+
+class Notification(models.Model):
+    """Something one person should know or act on, shown in the bell and perhaps emailed.
+
+    Written by the domain apps through `rally.notifications` in the transaction of the change;
+    emails are sent by workers afterwards (`email_due_at`), never inside a request. A batched
+    kind (new applicants) keeps one open row per person and study and counts up.
+    """
+
+    class EmailStatus(models.TextChoices):
+        NONE = "none", "Not emailed"
+        PENDING = "pending", "Waiting to be sent"
+        SENT = "sent", "Sent"
+        SKIPPED = "skipped", "Not needed"
+        FAILED = "failed", "Failed"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    recipient = models.ForeignKey(User, on_delete=models.CASCADE, related_name="notifications")
+    kind = models.CharField(max_length=30, choices=NotificationKind.choices)
+    study_id = models.UUIDField(null=True, blank=True)
+    # The sentence a person reads; batched kinds say it from `count` and `data` instead.
+    text = models.CharField(max_length=300)
+    # Where the work is done (a path inside Rally).
+    link = models.CharField(max_length=500)
+    data = models.JSONField(default=dict, blank=True)
+    # Batched kinds: the open row of one person and subject that later events count into.
+    group_key = models.CharField(max_length=120, blank=True)
+    count = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+    read_at = models.DateTimeField(null=True, blank=True)
+    email_delivery = models.CharField(max_length=12, choices=EmailDelivery.choices)
+    email_status = models.CharField(max_length=10, choices=EmailStatus.choices)
+    email_due_at = models.DateTimeField(null=True, blank=True)
+    # A worker sending the email holds the row until then (no two workers send one email).
+    email_claimed_until = models.DateTimeField(null=True, blank=True)
+    email_attempts = models.PositiveSmallIntegerField(default=0)
+    email_error = models.TextField(blank=True)
+    emailed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-updated_at"]
+        indexes = [
+            models.Index(fields=["recipient", "workspace", "-updated_at"]),
+            models.Index(fields=["email_status", "email_due_at"]),
+            models.Index(fields=["recipient", "workspace"], name="notification_unread",
+                         condition=models.Q(read_at__isnull=True)),
+        ]
+        constraints = [
+            # At most one open (unread, not yet emailed) row per person and batch.
+            models.UniqueConstraint(
+                fields=["recipient", "group_key"], name="notification_open_batch_unique",
+                condition=models.Q(read_at__isnull=True, emailed_at__isnull=True)
+                & ~models.Q(group_key="")),
+        ]
+
+    def __str__(self):
+        return f"{self.kind} for {self.recipient_id}"
+
+    @property
+    def headline(self):
+        if self.kind == NotificationKind.APPLICANTS:
+            plural = "s" if self.count != 1 else ""
+            return (f"{self.count} new applicant{plural} to review in "
+                    f"“{self.data.get('study', '')}”")
+        if self.kind == NotificationKind.PAYOUT_FAILED and self.count > 1:
+            return f"{self.count} incentive payments failed"
+        if "{when}" in self.text and self.data.get("when"):
+            # A time is said in the reader's zone (the active one: the page's or the email's).
+            from datetime import datetime
+
+            from rally.timezones import moment_words
+
+            when = moment_words(datetime.fromisoformat(self.data["when"]))
+            return self.text.replace("{when}", when)
+        return self.text
+
+    @property
+    def is_unread(self):
+        return self.read_at is None
+
+
+class NotificationPreference(models.Model):
+    """How one person wants email for one kind of notification (the bell shows them all)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(User, on_delete=models.CASCADE,
+                             related_name="notification_preferences")
+    kind = models.CharField(max_length=30, choices=NotificationKind.choices)
+    email = models.CharField(max_length=12, choices=EmailDelivery.choices)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "kind"],
+                                               name="notification_preference_unique")]
+
+    def __str__(self):
+        return f"{self.user_id} {self.kind}: {self.email}"

@@ -1,16 +1,24 @@
 """Core reads shared by views: the current membership and workspace-scoped lookups."""
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q
+from django.db.models import Count, IntegerField, OuterRef, Q, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.http import Http404
 
-from rally.models import ActivityEntry, Membership
+from rally.models import ActivityEntry, Membership, Notification
 from rally.permissions import Permission
 
 
 def memberships_for_user(user):
-    return Membership.objects.filter(user=user).select_related("workspace").order_by(
-        "workspace__name")
+    """The person's memberships, each with `unread_notifications` (the bell's count) read in
+    the same query, so the header costs no query of its own."""
+    unread = (Notification.objects.filter(recipient=user, workspace=OuterRef("workspace_id"),
+                                          read_at__isnull=True)
+              .order_by().values("workspace_id").annotate(n=Count("*")).values("n"))
+    return (Membership.objects.filter(user=user).select_related("workspace")
+            .annotate(unread_notifications=Coalesce(Subquery(unread, output_field=IntegerField()),
+                                                    Value(0)))
+            .order_by("workspace__name"))
 
 
 def membership_for_request(request):
@@ -53,11 +61,28 @@ def workspace_members(workspace):
             .order_by("user__name", "user__email"))
 
 
+#: Ledger keys that name the session or payout a money step belongs to ("fee:<session>").
+_STEP_KEYS = ("fee:", "incentive:", "paid:")
+
+
+def _event_ids(entry):
+    """The ids of the one event an entry is a step of: a payment's scheduling, ledger
+    charges, sending and confirmation all name its session or payout."""
+    data = entry.data or {}
+    ids = {data[name] for name in ("payout", "session") if data.get(name)}
+    key = data.get("key") or ""
+    if key.startswith(_STEP_KEYS):
+        ids.add(key.split(":", 1)[1])
+    return ids
+
+
 def activity_feed(*, membership, study_id=None, limit=50):
     """The workspace's activity (or one study's), as this person may read it (SPEC W2): an
     entry that carries money appears only to those who may read that study's figures —
     Admins and Ops Managers all, a Researcher only their team's studies (never the
     workspace's budgets), an Observer none. The dashboard and a study's Activity call this.
+    Each event shows once: the steps of one payment (scheduled, charged, sending, paid)
+    show as its latest step.
 
     The core imports no domain app: a Researcher's studies are read through the user's
     reverse relations (`owned_studies`, `team_studies`).
@@ -73,4 +98,13 @@ def activity_feed(*, membership, study_id=None, limit=50):
             readable = (Q(study_id__in=user.owned_studies.values("pk"))
                         | Q(study_id__in=user.team_studies.values("pk")))
         entries = entries.filter(~ActivityEntry.carries_money_q() | readable)
-    return entries[:limit]
+    shown, seen = [], set()
+    for entry in entries[:limit * 4]:
+        ids = _event_ids(entry)
+        if ids & seen:
+            continue
+        seen |= ids
+        shown.append(entry)
+        if len(shown) == limit:
+            break
+    return shown

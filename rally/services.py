@@ -260,7 +260,30 @@ def member_remove(*, by, membership):
                     summary=f"Removed {email}", data={"email": email})
 
 
+# Account ---------------------------------------------------------------------------------
+
+
+@transaction.atomic(durable=True)
+def account_profile_update(*, user, name, time_zone):
+    """A person's own name and time zone (SPEC W6); the zone must be a canonical one."""
+    from rally.timezones import is_choosable
+
+    if not is_choosable(time_zone):
+        raise ValidationError({"time_zone": "Choose a time zone from the list."})
+    User.objects.filter(pk=user.pk).update(name=name.strip()[:150], time_zone=time_zone)
+    user.name, user.time_zone = name.strip()[:150], time_zone
+    return user
+
+
 # Sign-in throttling ------------------------------------------------------------------------
+#
+# Attempts are counted in fixed windows of LOGIN_FAILURE_WINDOW_SECONDS (read from the one
+# clock), each a cache counter that Redis increments atomically (ADD then INCR), so parallel
+# requests can never all read "not locked yet". An account's attempt is counted *before*
+# its password is checked: the limit is how many passwords are ever tried per window,
+# however many arrive at once; a successful sign-in clears the account's count. An address
+# (an office behind one NAT) counts failures only, at a much higher limit, so one person's
+# typos never lock out their colleagues.
 
 
 def _cache_or(default, operation, *args, **kwargs):
@@ -275,34 +298,55 @@ def _cache_or(default, operation, *args, **kwargs):
         return default
 
 
-def _throttle_keys(email, address):
-    return [f"login-fail:email:{(email or '').strip().lower()}", f"login-fail:addr:{address}"]
+def _window(now=None):
+    seconds = settings.LOGIN_FAILURE_WINDOW_SECONDS
+    moment = (now or clock.now()).timestamp()
+    index = int(moment // seconds)
+    return index, int((index + 1) * seconds - moment) + 1
 
 
-def login_locked_for(*, email, address):
-    """Seconds until sign-in is allowed again for this email or address (0 when allowed)."""
-    limit = settings.LOGIN_FAILURE_LIMIT
-    waits = []
-    for key in _throttle_keys(email, address):
-        failures = _cache_or(None, cache.get, key) or []
-        if len(failures) >= limit:
-            oldest_relevant = sorted(failures)[-limit]
-            waits.append(oldest_relevant + settings.LOGIN_FAILURE_WINDOW_SECONDS
-                         - clock.now().timestamp())
-    return max([0, *[int(w) + 1 for w in waits if w > 0]])
+def _account_key(email, index):
+    return f"login:account:{(email or '').strip().lower()}:{index}"
+
+
+def _address_key(address, index):
+    return f"login:address:{address}:{index}"
+
+
+def _count(key, *, ttl):
+    def increment():
+        cache.add(key, 0, timeout=ttl)
+        try:
+            return cache.incr(key)
+        except ValueError:  # expired between the two calls: this attempt starts the count
+            cache.add(key, 1, timeout=ttl)
+            return 1
+
+    return _cache_or(0, increment)
+
+
+def login_attempt_begin(*, email, address):
+    """Count one sign-in attempt for this account; 0 when its password may be checked,
+    else the seconds until sign-in is allowed again (the attempt is refused unchecked)."""
+    index, left = _window()
+    ttl = settings.LOGIN_FAILURE_WINDOW_SECONDS * 2
+    failed_here = _cache_or(None, cache.get, _address_key(address, index)) or 0
+    if failed_here >= settings.LOGIN_ADDRESS_FAILURE_LIMIT:
+        return left
+    if _count(_account_key(email, index), ttl=ttl) > settings.LOGIN_FAILURE_LIMIT:
+        return left
+    return 0
 
 
 def login_failure_record(*, email, address):
-    now = clock.now().timestamp()
-    window = settings.LOGIN_FAILURE_WINDOW_SECONDS
-    for key in _throttle_keys(email, address):
-        failures = [t for t in (_cache_or(None, cache.get, key) or []) if t > now - window]
-        failures.append(now)
-        _cache_or(None, cache.set, key, failures[-50:], timeout=window)
+    """A password did not match: the address's count grows (the account's already did)."""
+    index, _ = _window()
+    _count(_address_key(address, index), ttl=settings.LOGIN_FAILURE_WINDOW_SECONDS * 2)
 
 
 def login_failures_clear(*, email):
-    _cache_or(None, cache.delete, _throttle_keys(email, "")[0])
+    index, _ = _window()
+    _cache_or(None, cache.delete, _account_key(email, index))
 
 
 def login_wait_message(seconds):
@@ -310,6 +354,16 @@ def login_wait_message(seconds):
     return (f"Too many failed sign-ins. Try again in {minutes} minute"
             f"{'s' if minutes != 1 else ''}, or reset your password.")
 
+
+def password_reset_allowed(*, email, address):
+    """Whether a reset email may go out: a few per account and a few more per address each
+    window, so nobody floods an inbox or probes many accounts from one place."""
+    index, _ = _window()
+    ttl = settings.LOGIN_FAILURE_WINDOW_SECONDS * 2
+    by_address = _count(f"reset:address:{address}:{index}", ttl=ttl)
+    by_account = _count(f"reset:account:{(email or '').strip().lower()}:{index}", ttl=ttl)
+    return (by_account <= settings.PASSWORD_RESET_ACCOUNT_LIMIT
+            and by_address <= settings.PASSWORD_RESET_ADDRESS_LIMIT)
 
 
 # Participant property definitions ------------------------------------------------------------

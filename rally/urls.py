@@ -2,7 +2,7 @@ from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from rally import views
+from rally import account_views, notification_views, views
 
 handler400 = "rally.views.error_400"
 handler403 = "rally.views.error_403"
@@ -10,10 +10,11 @@ handler404 = "rally.views.error_404"
 handler500 = "rally.views.error_500"
 
 urlpatterns = [
-    path("", views.home, name="home"),
+    # The Dashboard reads every app, so the top layer declares it (recruitment.dashboard).
+    path("", include("recruitment.dashboard_urls")),
     path("login/", views.login_view, name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("password-reset/", auth_views.PasswordResetView.as_view(), name="password_reset"),
+    path("password-reset/", views.ThrottledPasswordResetView.as_view(), name="password_reset"),
     path("password-reset/sent/", auth_views.PasswordResetDoneView.as_view(),
          name="password_reset_done"),
     path("password-reset/<uidb64>/<token>/", auth_views.PasswordResetConfirmView.as_view(),
@@ -29,6 +30,20 @@ urlpatterns = [
          name="member_change_role"),
     path("workspace/members/<uuid:membership_id>/remove/", views.member_remove,
          name="member_remove"),
+    path("notifications/", notification_views.notification_list, name="notifications"),
+    path("notifications/bell/", notification_views.notification_bell,
+         name="notification_bell"),
+    path("notifications/read/", notification_views.notifications_mark_all_read,
+         name="notifications_mark_all_read"),
+    path("notifications/<uuid:notification_id>/open/", notification_views.notification_open,
+         name="notification_open"),
+    path("notifications/<uuid:notification_id>/read/",
+         notification_views.notification_mark_read, name="notification_mark_read"),
+    path("account/", account_views.account_settings, name="account_settings"),
+    path("account/profile/", account_views.account_profile, name="account_profile"),
+    path("account/password/", account_views.account_password, name="account_password"),
+    path("account/notifications/", account_views.account_notifications,
+         name="account_notifications"),
     path("healthz", views.healthz, name="healthz"),
     path("readyz", views.readyz, name="readyz"),
     path("", include("billing.urls")),

@@ -5,6 +5,7 @@ import logging
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import authenticate, login
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
@@ -31,7 +32,6 @@ from rally.forms import (
 from rally.models import ActivityEntry
 from rally.permissions import Permission
 from rally.selectors import (
-    activity_feed,
     membership_get,
     memberships_for_user,
     require_permission,
@@ -45,6 +45,18 @@ def _client_address(request):
     return request.META.get("REMOTE_ADDR", "")
 
 
+class ThrottledPasswordResetView(auth_views.PasswordResetView):
+    """Password reset, throttled per account and per address. Over the limit the page
+    reads exactly as when an email went out (it never tells whether an account exists),
+    but no email is sent."""
+
+    def form_valid(self, form):
+        if not services.password_reset_allowed(email=form.cleaned_data["email"],
+                                               address=_client_address(self.request)):
+            return redirect(self.get_success_url())
+        return super().form_valid(form)
+
+
 @never_cache
 @require_http_methods(["GET", "POST"])
 def login_view(request):
@@ -56,7 +68,7 @@ def login_view(request):
     if request.method == "POST" and form.is_valid():
         email = form.cleaned_data["email"]
         address = _client_address(request)
-        wait = services.login_locked_for(email=email, address=address)
+        wait = services.login_attempt_begin(email=email, address=address)
         if wait:
             error = services.login_wait_message(wait)
         else:
@@ -78,17 +90,6 @@ def login_view(request):
     return render(request, "registration/login.html",
                   {"form": form, "error": error, "next": next_url,
                    "signup_enabled": settings.SIGNUP_ENABLED}, status=status)
-
-
-@login_required
-def home(request):
-    membership = request.membership
-    if membership is None:
-        return render(request, "rally/no_workspace.html")
-    return render(request, "rally/home.html", {
-        "activity": activity_feed(membership=membership, limit=20),
-        "can_export_activity": membership.allows(Permission.READ_ALL_BUDGETS),
-    })
 
 
 @login_required

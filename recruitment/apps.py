@@ -35,5 +35,7 @@ class RecruitmentConfig(AppConfig):
             "task": "recruitment.webhook_sweep", "schedule": 30.0}
         settings.CELERY_BEAT_SCHEDULE["recruitment-poll"] = {
             "task": "recruitment.poll", "schedule": 60.0}
+        settings.CELERY_BEAT_SCHEDULE["recruitment-sync-problems"] = {
+            "task": "recruitment.sync_problems_check", "schedule": 300.0}
         settings.CELERY_BEAT_SCHEDULE["recruitment-criteria-sync"] = {
             "task": "recruitment.criteria_sync", "schedule": 24 * 3600.0}

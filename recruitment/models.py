@@ -54,6 +54,14 @@ class Recruitment(models.Model):
     # UI's updatedAt of the recruit last applied: an older copy never overwrites a newer one.
     ui_updated_at = models.DateTimeField(null=True, blank=True)
     last_synced_at = models.DateTimeField(null=True, blank=True)
+    # "Request start": a teammate who may not start asked those who may (SPEC N1); cleared
+    # when recruitment starts.
+    start_requested_by = models.ForeignKey("rally.User", null=True, blank=True,
+                                           on_delete=models.SET_NULL, related_name="+")
+    start_requested_at = models.DateTimeField(null=True, blank=True)
+    # When the team was told about the current sync problem (cleared once it is over), so a
+    # problem lasting hours is one notification, not one every check.
+    sync_problem_notified_at = models.DateTimeField(null=True, blank=True)
     # The poller asks UI for what changed since this (minus a safety margin).
     updated_since = models.DateTimeField(null=True, blank=True)
     # A poller holds the recruitment until then, so two pollers never sync one recruit.

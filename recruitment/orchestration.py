@@ -17,12 +17,13 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Q
 from django.http import Http404
+from django.urls import reverse
 
 from billing import services as billing
 from billing.models import Budget
 from billing.pricing import recruitment_estimate, recruitment_fee
 from billing.selectors import reservation_exists, reservation_open_exists
-from rally import clock
+from rally import clock, notifications
 from rally.models import OutboxOperation
 from rally.permissions import Permission
 from rally.services import activity_record, outbox_enqueue
@@ -31,6 +32,7 @@ from recruitment.models import Recruitment
 from studies import lifecycle
 from studies import services as studies
 from studies.models import Source, Status, Study, StudyType
+from studies.selectors import study_people
 
 State = Recruitment.State
 
@@ -87,8 +89,30 @@ def can_start(*, membership, study):
                              on_team=lifecycle.study_on_team(study, membership.user))
 
 
-@transaction.atomic(durable=True)
 def recruitment_start(*, membership, study_id, budget_id):
+    """`_recruitment_start`; when the budget is short, the people who may add funds hear of
+    it (SPEC N1) in a transaction of their own, since the start's is rolled back."""
+    try:
+        return _recruitment_start(membership=membership, study_id=study_id,
+                                  budget_id=budget_id)
+    except billing.FundsShortError as short:
+        _budget_short_notify(membership=membership, study_id=study_id, short=short)
+        raise
+
+
+@transaction.atomic(durable=True)
+def _budget_short_notify(*, membership, study_id, short):
+    study = Study.objects.get(pk=study_id, workspace=membership.workspace)
+    notifications.notify(
+        workspace=study.workspace_id, kind=notifications.Kind.BUDGET_SHORT,
+        recipients=study_people(study, permission=Permission.ADD_FUNDS), exclude=[membership],
+        text=f"{short.budget.name} cannot cover “{study.name}”: {short.messages[0]}",
+        link=reverse("billing:budget_detail", args=[short.budget.pk]), study_id=study.pk,
+        data={"study": study.name, "budget": str(short.budget.pk)})
+
+
+@transaction.atomic(durable=True)
+def _recruitment_start(*, membership, study_id, budget_id):
     """Reserve the estimate from the budget and hand the study to UI (SPEC R1–R2).
 
     One transaction: lock the study, re-check, reserve (refused with the shortfall when
@@ -124,6 +148,7 @@ def recruitment_start(*, membership, study_id, budget_id):
     previous = recruitment.state
     recruitment.state = State.STARTING
     recruitment.start_attempts = attempt
+    recruitment.start_requested_by, recruitment.start_requested_at = None, None
     # The last start's reason stays in the activity log; the new start has none yet. Its
     # recruit is no longer the study's: this start's launch waits for this start's recruit,
     # and late news of the old one finds no study.
@@ -132,7 +157,8 @@ def recruitment_start(*, membership, study_id, budget_id):
     recruitment.updated_at = clock.now()
     recruitment.save(update_fields=["state", "start_attempts", "declined_reason",
                                     "failure_reason", "application_url", "ui_recruit_id",
-                                    "ui_updated_at", "updated_at"])
+                                    "ui_updated_at", "updated_at", "start_requested_by",
+                                    "start_requested_at"])
     # Each attempt is a recruit of its own at UI, with operations (and keys) of its own.
     superseded = _supersede_earlier_starts(study=study, attempt=attempt)
     payload = {"study_id": str(study.id), "attempt": attempt}
@@ -145,6 +171,62 @@ def recruitment_start(*, membership, study_id, budget_id):
                     summary=f"Started recruitment for “{study.name}”{again} from {budget.name}",
                     data={"budget": str(budget.pk), "reserved": str(costs.total),
                           "attempt": attempt, "from": previous, "superseded": superseded})
+    return recruitment
+
+
+def may_request_start(*, membership, study):
+    """Whether this person may ask for a start: they edit studies but may not start this
+    one themselves."""
+    return (membership.allows(Permission.EDIT_STUDY)
+            and not can_start(membership=membership, study=study))
+
+
+def start_refusal_reason(*, membership, study):
+    """Why this person cannot start recruitment, in words for the overview."""
+    if membership.role == "ops_manager":
+        return ("You are not on this study’s team: an Admin, or an Ops Manager on the team, "
+                "starts its recruitment. Ask the owner to add you to the team, or request a "
+                "start.")
+    return "An Admin, or an Ops Manager on the study team, reviews the costs and starts "\
+        "recruitment."
+
+
+@transaction.atomic(durable=True)
+def recruitment_request_start(*, membership, study_id):
+    """"Request start": tell the Admins and the team's Ops Managers that this published
+    study waits for them (SPEC N1). Asking again while a request is open changes nothing."""
+    study = (Study.objects.select_for_update().select_related("workspace")
+             .filter(pk=study_id, workspace=membership.workspace, is_template=False).first())
+    if study is None:
+        raise Http404
+    if not may_request_start(membership=membership, study=study):
+        raise PermissionDenied
+    recruitment, _ = Recruitment.objects.select_for_update().get_or_create(
+        study=study, defaults={"created_at": clock.now(), "updated_at": clock.now()})
+    study.recruitment = recruitment
+    problems = start_problems(study)
+    if recruitment.state not in STARTABLE:
+        raise ValidationError("Recruitment has already started for this study.")
+    if problems:
+        raise ValidationError(problems)
+    if recruitment.start_requested_at is not None:
+        return recruitment
+    now = clock.now()
+    recruitment.start_requested_by = membership.user
+    recruitment.start_requested_at = now
+    recruitment.updated_at = now
+    recruitment.save(update_fields=["start_requested_by", "start_requested_at", "updated_at"])
+    activity_record(workspace=study.workspace, actor=membership.user,
+                    action="recruitment.start_requested", study_id=study.id,
+                    summary=f"Asked for recruitment of “{study.name}” to start")
+    notifications.notify(
+        workspace=study.workspace_id, kind=notifications.Kind.START_REQUESTED,
+        recipients=study_people(study, permission=Permission.START_RECRUITMENT),
+        exclude=[membership],
+        text=f"{membership.user.display_name} asks you to start recruitment for "
+             f"“{study.name}”",
+        link=reverse("studies:study_overview", args=[study.id]), study_id=study.id,
+        data={"study": study.name})
     return recruitment
 
 

@@ -123,7 +123,9 @@ def _execute(operation, handler, client, priority):
     except errors.RateLimited as error:
         return _record_retry(operation, handler, _describe(error),
                              retry_after=error.retry_after)
-    except (errors.UIError, handlers.NotReady) as error:
+    except handlers.NotReady:
+        return _record_waiting(operation)
+    except errors.UIError as error:
         return _record_retry(operation, handler, _describe(error))
     except Exception as error:  # a bug or a surprise: keep the row, say why, back off
         logger.exception("outbox %s (%s) raised", operation.pk, operation.operation)
@@ -171,6 +173,40 @@ def _record_success(operation, handler, result):
         current.last_error = ""
         current.completed_at = clock.now()
         current.save(update_fields=["status", "result", "last_error", "completed_at"])
+        _wake_waiting(current)
+    return current.status
+
+
+def _wake_waiting(done):
+    """The study's operations waiting for an earlier one (launch waits for create, a
+    session's news for the booking) go now that it is done, not after their backoff."""
+    if done.study_id is None:
+        return
+    waiting = list(OutboxOperation.objects.filter(
+        study_id=done.study_id, status=Status.PENDING, last_error="",
+        next_attempt_at__gt=clock.now()).exclude(pk=done.pk).values_list("pk", flat=True))
+    if not waiting:
+        return
+    OutboxOperation.objects.filter(pk__in=waiting).update(next_attempt_at=clock.now())
+    for operation_id in waiting:
+        transaction.on_commit(lambda pk=operation_id: outbox_dispatch(pk))
+
+
+def _record_waiting(operation):
+    """What the operation needs at UI is not there yet (a launch before its create): normal,
+    not an error. It waits with backoff, shows no error words, and is woken as soon as the
+    operation it waits for is done (`_wake_waiting`). Attempts still count, so a wait that
+    never ends ends failed."""
+    if operation.attempts >= MAX_ATTEMPTS:
+        return _record_failure(operation, handlers.REGISTRY.get(operation.operation),
+                               "Gave up waiting for an earlier operation at User Interviews.")
+    with transaction.atomic():
+        current = _locked_if_ours(operation)
+        if current is None:
+            return None
+        current.next_attempt_at = clock.now() + backoff_delay(operation.attempts)
+        current.last_error = ""
+        current.save(update_fields=["next_attempt_at", "last_error"])
     return current.status
 
 

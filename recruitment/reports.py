@@ -140,7 +140,21 @@ def metrics_panel(request, study):
     `metrics_panel_card`; without JavaScript the card links there."""
     if not _panel_shown(request, study):
         return None
-    return "recruitment/metrics_panel.html", {"loading": True}
+    # The placeholder takes the card's shape (same boxes, same funnel), so nothing below it
+    # moves when the figures arrive (layout shift).
+    return "recruitment/metrics_panel.html", {
+        "loading": True, "started": study.recruitment_started_at is not None,
+        "metric_labels": METRIC_LABELS[study.study_type == StudyType.UNMODERATED_TEST],
+        "funnel_stages": [label for _key, label, _statuses in m.FUNNEL]}
+
+
+#: The card's metrics, in its order (moderated studies, then unmoderated tests).
+METRIC_LABELS = {
+    False: ("Time to first qualified applicant", "Time to first confirmed session",
+            "Days to fill", "Show rate", "Cost per completed participant"),
+    True: ("Time to first qualified applicant", "Time to first completed test",
+           "Days to fill", "Show rate", "Cost per completed participant"),
+}
 
 
 @login_required

@@ -8,7 +8,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect, HttpResponseStopPolling
 
 from billing.selectors import budgets_with_figures, study_billing_for
@@ -79,6 +79,23 @@ def recruitment_start(request, study_id):
     return render(request, "recruitment/start.html", context, status=status)
 
 
+@login_required
+@require_POST
+def recruitment_request_start(request, study_id):
+    """"Request start" from the overview's recruitment panel."""
+    study = study_get_for_user(membership=request.membership, study_id=study_id)
+    try:
+        orchestration.recruitment_request_start(membership=request.membership,
+                                                study_id=study.id)
+    except ValidationError as refusal:
+        messages.error(request, " ".join(refusal.messages))
+    else:
+        messages.success(request, "Start requested. The Admins and the team's Ops Managers "
+                                  "were told.")
+    overview = reverse("studies:study_overview", args=[study.id])
+    return HttpResponseClientRedirect(overview) if request.htmx else redirect(overview)
+
+
 def _uuid_or_none(value):
     try:
         return uuid.UUID(str(value))
@@ -103,7 +120,7 @@ def _money_context(request, study):
     closed = study.status == Status.CLOSED
     startable = state in orchestration.STARTABLE and not closed
     can_start = orchestration.can_start(membership=membership, study=study)
-    blockers = orchestration.start_problems(study) if startable and can_start else []
+    blockers = orchestration.start_problems(study) if startable else []
     return {
         "recruitment": recruitment,
         "state": state,
@@ -111,9 +128,19 @@ def _money_context(request, study):
         "in_progress": state in IN_PROGRESS,
         "last_start": orchestration.last_start_ended(recruitment),
         "show_start": startable and can_start and not blockers,
-        "start_blockers": blockers,
+        "start_blockers": blockers if can_start else [],
         "can_start": can_start,
+        # Someone who may not start asks those who may (SPEC N1).
+        "may_request_start": startable and not blockers and orchestration.may_request_start(
+            membership=membership, study=study),
+        "start_requested": (recruitment if recruitment is not None and startable
+                            and recruitment.start_requested_at else None),
+        "start_refusal": (orchestration.start_refusal_reason(membership=membership,
+                                                             study=study)
+                          if not can_start else ""),
         "study_closed": closed,
+        # Receipts open for Admins and Ops Managers only (SPEC B7): no link others get 403 for.
+        "can_open_receipts": membership.allows(Permission.READ_ALL_BUDGETS),
         # Money exists once recruitment has started (a declined or failed start's shows as
         # returned to the budget).
         "billing": (study_billing_for(study.id)

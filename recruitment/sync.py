@@ -11,11 +11,14 @@ from decimal import Decimal
 
 from django.db import transaction
 from django.db.models import F, Q
+from django.urls import reverse
 
 from billing.services import ui_billing_summary_record
 from participants.models import Application
 from participants.services import ApplicantRecord, applications_upsert_from_ui
-from rally import clock
+from rally import clock, notifications
+from rally.models import ActivityEntry
+from rally.permissions import Permission
 from rally.services import activity_record
 from recruitment.models import Recruitment, WebhookEvent
 from recruitment.user_interviews.resources import (
@@ -25,6 +28,7 @@ from recruitment.user_interviews.resources import (
     RecruitStatus,
 )
 from studies.models import Study
+from studies.selectors import study_people
 
 logger = logging.getLogger(__name__)
 
@@ -103,7 +107,30 @@ def _change_state(recruitment, new, *, actor_label, reason=""):
                     summary=summary, data={"from": old, "to": new})
     for hook in _state_hooks:
         hook(recruitment=recruitment, old=old, new=new, actor_label=actor_label)
+    _state_notify(recruitment, old=old, new=new, reason=reason)
     return True
+
+
+def _state_notify(recruitment, *, old, new, reason):
+    """Launched, declined or failed: the team and whoever started it hear (SPEC N1)."""
+    study = recruitment.study
+    if new == State.RECRUITING and old in (State.STARTING, State.PENDING_REVIEW):
+        kind, text = (notifications.Kind.RECRUITMENT_LAUNCHED,
+                      f"“{study.name}” is recruiting at User Interviews")
+    elif new in (State.DECLINED, State.FAILED):
+        what = ("User Interviews declined “{}”" if new == State.DECLINED
+                else "Recruitment for “{}” could not start").format(study.name)
+        kind, text = notifications.Kind.RECRUITMENT_DECLINED, what + (
+            f": {reason}" if reason else "")
+    else:
+        return
+    starter = (ActivityEntry.objects.filter(study_id=study.pk, action="recruitment.started")
+               .order_by("-created_at").values_list("actor_id", flat=True).first())
+    notifications.notify(
+        workspace=study.workspace_id, kind=kind, study_id=study.pk,
+        recipients=[*study_people(study, permission=Permission.VIEW, team_only=True), starter],
+        text=text, link=reverse("studies:study_overview", args=[study.pk]),
+        data={"study": study.name})
 
 
 def _recruitment_locked(**lookup):

@@ -11,6 +11,7 @@ from recruitment import handlers, outbox
 from recruitment.selectors import recruitment_of
 
 TEMPLATE = "recruitment/sync_status.html"
+IN_PROGRESS_STATES = ("starting", "pending_review")
 
 
 def sync_status_context(*, membership, study):
@@ -26,6 +27,8 @@ def sync_status_context(*, membership, study):
         "recruitment": recruitment,
         "operations": operations,
         "has_pending": any(op.status == "pending" for op in operations),
+        # Keeps refreshing through UI's review, so it says what the stepper says.
+        "in_progress": recruitment is not None and recruitment.state in IN_PROGRESS_STATES,
         "can_retry": membership is not None and membership.allows(Permission.EDIT_STUDY),
     }
 
@@ -49,7 +52,8 @@ def _study(request, study_id):
 
 def _panel(request, study):
     context = sync_status_context(membership=request.membership, study=study) or {
-        "recruitment": None, "operations": [], "has_pending": False, "can_retry": False}
+        "recruitment": None, "operations": [], "has_pending": False, "in_progress": False,
+        "can_retry": False}
     return render(request, TEMPLATE, {"study": study, **context})
 
 

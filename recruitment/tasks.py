@@ -67,3 +67,11 @@ def criteria_sync():
 
     with catalog_client() as client:
         return criteria_catalog_sync(client=client)
+
+
+@shared_task(name="recruitment.sync_problems_check", ignore_result=True)
+def sync_problems_check():
+    """Beat: tell teams about sync problems with UI lasting more than 15 minutes."""
+    from recruitment.sync_health import sync_problems_notify
+
+    return sync_problems_notify()

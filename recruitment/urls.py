@@ -29,6 +29,8 @@ urlpatterns = [
          connection_views.webhook_secret_rotate, name="webhook_secret_rotate"),
     path("studies/<uuid:study_id>/recruitment/start/", start_views.recruitment_start,
          name="start"),
+    path("studies/<uuid:study_id>/recruitment/request-start/",
+         start_views.recruitment_request_start, name="request_start"),
     path("studies/<uuid:study_id>/recruitment/", start_views.money_panel_refresh,
          name="money_panel"),
     path("studies/<uuid:study_id>/sync/", sync_status.sync_status, name="sync_status"),

@@ -27,6 +27,7 @@ from sandbox.validation import (
     attributes_of,
     estimate_attributes_clean,
     recruit_attributes_clean,
+    related_id,
 )
 
 
@@ -163,11 +164,13 @@ def applicant_rejections(request, body, applicant_id):
 def recruit_sessions(request, body, recruit_id):
     _get(Recruit, recruit_id, "recruit")
     if request.method == "POST":
-        check = _no_attributes(body, ("applicantId", "startsAt", "endsAt", "groupSessionId"))
-        applicant_id = check.string("applicantId", required=True, blank=False)
+        # A JSON:API document: the times as attributes, the applicant (and the group
+        # session, if any) as relationships.
+        check = _no_attributes(body, ("startsAt", "endsAt"))
         starts_at = check.timestamp("startsAt", required=True)
         ends_at = check.timestamp("endsAt", required=True)
-        group = check.string("groupSessionId", max_length=100, nullable=True)
+        applicant_id = related_id(body, check, "applicant", "applicants", required=True)
+        group = related_id(body, check, "groupSession", "group_sessions")
         check.done()
         booked, _created = services.session_create(
             recruit_id=recruit_id, applicant_id=applicant_id, starts_at=starts_at,

@@ -398,7 +398,7 @@ def session_create(*, recruit_id, applicant_id, starts_at, ends_at, group_sessio
     applicant = Applicant.objects.select_for_update().filter(pk=applicant_id,
                                                              recruit=recruit).first()
     if applicant is None:
-        raise ValidationFailed([("/data/attributes/applicantId",
+        raise ValidationFailed([("/data/relationships/applicant/data",
                                  "No such applicant on this recruit.")])
     if ends_at <= starts_at:
         raise ValidationFailed([("/data/attributes/endsAt", "endsAt must be after startsAt.")])

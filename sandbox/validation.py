@@ -32,6 +32,35 @@ def attributes_of(body):
     return body
 
 
+def related_id(body, check, name, kind, *, required=False):
+    """The id a to-one relationship of a JSON:API request names (`{"data": {"type": kind,
+    "id"}}`, or `{"data": null}`); problems are added to `check` with their pointer."""
+    pointer = f"/data/relationships/{name}"
+    data = body.get("data") if isinstance(body, dict) else None
+    relationships = data.get("relationships", {}) if isinstance(data, dict) else {}
+    if not isinstance(relationships, dict):
+        check.problems.append(("/data/relationships", "relationships must be an object."))
+        return None
+    if name not in relationships:
+        if required:
+            check.problems.append((pointer, f"The {name} relationship is required."))
+        return None
+    linkage = relationships[name]
+    if not isinstance(linkage, dict) or "data" not in linkage:
+        check.problems.append((pointer, f"{name} must be {{\"data\": …}}."))
+        return None
+    identifier = linkage["data"]
+    if identifier is None and not required:
+        return None
+    if not (isinstance(identifier, dict) and identifier.get("type") == kind
+            and isinstance(identifier.get("id"), str) and identifier["id"].strip()
+            and len(identifier["id"]) <= 100):
+        check.problems.append((f"{pointer}/data",
+                               f"{name} must name one {kind} resource: {{type, id}}."))
+        return None
+    return identifier["id"]
+
+
 class Checker:
     """Collects problems so one answer lists all of them."""
 

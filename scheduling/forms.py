@@ -23,7 +23,10 @@ from scheduling.slots import (
     weekly_hours_validate,
 )
 
-INTERVAL = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*(?:-|\u2013|to)\s*(\d{1,2}):(\d{2})\s*$")
+#: A time input's value ("09:00", or "09:00:00" when a browser sends seconds).
+TIME_OF_DAY = re.compile(r"^\s*(\d{1,2}):(\d{2})(?::\d{2}(?:\.\d+)?)?\s*$")
+#: Time ranges a day can have on the Scheduling tab (a lunch break needs two).
+RANGES_PER_DAY = 4
 
 
 def _time(hours, minutes, *, end=False):
@@ -35,32 +38,24 @@ def _time(hours, minutes, *, end=False):
     return time(hours, minutes)
 
 
-def intervals_parse(text):
-    """"09:00-12:00, 13:00-17:00" → [(09:00, 12:00), (13:00, 17:00)]."""
-    intervals = []
-    for part in filter(None, (piece.strip() for piece in (text or "").split(","))):
-        match = INTERVAL.match(part)
-        if match is None:
-            raise AvailabilityError(f"“{part}” is not a time range. Write it like 09:00-17:00.")
-        start = _time(match[1], match[2])
-        end = _time(match[3], match[4], end=True)
-        if end != time(0) and end <= start:
-            raise AvailabilityError(f"{part} ends before it starts.")
-        intervals.append((start, end))
-    return intervals
+class TimeZoneField(forms.ChoiceField):
+    """A zone typed in the searchable field (components/time_zone_field.html): any case,
+    spaces for underscores ("europe/berlin", "America/New York") read as the listed zone."""
 
-
-def intervals_format(intervals):
-    return ", ".join(f"{a:%H:%M}-{'24:00' if b == time(0) else f'{b:%H:%M}'}"
-                     for a, b in intervals)
+    def to_python(self, value):
+        text = super().to_python(value).strip()
+        listed = {str(zone).casefold(): zone for zone, _label in self.choices}
+        return listed.get(text.replace(" ", "_").casefold(), text)
 
 
 class SchedulingSettingsForm(forms.Form):
     hosts = forms.MultipleChoiceField(
         label="Hosts", widget=forms.CheckboxSelectMultiple,
         help_text="Study team members who run sessions. Each interview needs one free host.")
-    time_zone = forms.ChoiceField(label="Time zone",
-                                  help_text="The hosts' time zone: available hours are in it.")
+    time_zone = TimeZoneField(
+        label="Time zone", help_text="The hosts' time zone: available hours are in it.",
+        error_messages={"invalid_choice": "Choose a time zone from the list, like "
+                                          "Europe/Berlin (“%(value)s” is not one)."})
     start_date = forms.DateField(label="Start date", required=False,
                                  widget=forms.DateInput(attrs={"type": "date"}))
     end_date = forms.DateField(label="End date", required=False,
@@ -121,11 +116,37 @@ class SchedulingSettingsForm(forms.Form):
         if study.is_user_interviews:
             self.fields["reminder_hours"].disabled = True
             self.fields["reminder_hours"].help_text = REMINDERS_UI_REASON
-        for index, name in enumerate(WEEKDAY_NAMES):
-            self.fields[f"hours_{index}"] = forms.CharField(
-                label=name, required=False,
-                help_text="Like 09:00-12:00, 13:00-17:00. Empty means unavailable.")
-        self.weekday_fields = [f"hours_{index}" for index in range(7)]
+        # Weekly hours: a pair of time inputs ("From", "Until") per range, up to
+        # RANGES_PER_DAY a day; an empty day is unavailable.
+        for day, name in enumerate(WEEKDAY_NAMES):
+            for index in range(RANGES_PER_DAY):
+                for end, word in ((False, "from"), (True, "until")):
+                    self.fields[_hours_field(day, index, end)] = forms.CharField(
+                        label=f"{name}, range {index + 1}, {word}", required=False,
+                        widget=forms.TimeInput(attrs={"type": "time", "step": 300}))
+
+    def weekly_rows(self):
+        """Per weekday: its name, its error, and the ranges to show ({"start", "end"} bound
+        fields): the filled ones and one empty to add, at most RANGES_PER_DAY."""
+        days = []
+        for day, name in enumerate(WEEKDAY_NAMES):
+            filled = [index for index in range(RANGES_PER_DAY)
+                      if self._value(_hours_field(day, index, False))
+                      or self._value(_hours_field(day, index, True))]
+            shown = min(max(filled, default=-1) + 2, RANGES_PER_DAY)
+            days.append({
+                "day": day, "name": name,
+                "errors": self.errors.get(_day_error_field(day), []),
+                "ranges": [{"number": index + 1,
+                            "start": self[_hours_field(day, index, False)],
+                            "end": self[_hours_field(day, index, True)]}
+                           for index in range(shown)],
+            })
+        return days
+
+    def _value(self, name):
+        value = self[name].value()
+        return (value or "").strip() if isinstance(value, str) else value
 
     @classmethod
     def initial_from(cls, scheduling):
@@ -147,7 +168,9 @@ class SchedulingSettingsForm(forms.Form):
             "reminder_hours": [str(hours) for hours in scheduling.reminder_hours or []],
         }
         for day in range(7):
-            initial[f"hours_{day}"] = intervals_format(hours.get(day, []))
+            for index, (start, end) in enumerate(hours.get(day, [])[:RANGES_PER_DAY]):
+                initial[_hours_field(day, index, False)] = f"{start:%H:%M}"
+                initial[_hours_field(day, index, True)] = f"{end:%H:%M}"
         return initial
 
     def clean_unavailable_dates(self):
@@ -165,15 +188,30 @@ class SchedulingSettingsForm(forms.Form):
     def clean(self):
         cleaned = super().clean()
         hours = {}
-        for day in range(7):
-            name = f"hours_{day}"
+        for day, name in enumerate(WEEKDAY_NAMES):
             try:
-                hours[day] = intervals_parse(cleaned.get(name, ""))
+                hours[day] = self._day_ranges(day, name, cleaned)
                 weekly_hours_validate({day: hours[day]})
             except AvailabilityError as exc:
-                self.add_error(name, str(exc))
+                self.add_error(_day_error_field(day), f"{name}: {exc}")
         cleaned["weekly_hours"] = hours
         return cleaned
+
+    def _day_ranges(self, day, name, cleaned):
+        ranges = []
+        for index in range(RANGES_PER_DAY):
+            start = (cleaned.get(_hours_field(day, index, False)) or "").strip()
+            end = (cleaned.get(_hours_field(day, index, True)) or "").strip()
+            if not start and not end:
+                continue
+            which = f"range {index + 1}" if index else "the range"
+            if not start or not end:
+                raise AvailabilityError(f"give both the start and the end of {which}.")
+            begins, ends = _time_of_day(start), _time_of_day(end, end=True)
+            if ends != time(0) and ends <= begins:
+                raise AvailabilityError(f"{which} ends at {end}, before it starts at {start}.")
+            ranges.append((begins, ends))
+        return sorted(ranges)
 
     def settings_input(self):
         data = self.cleaned_data
@@ -202,7 +240,7 @@ class SchedulingSettingsForm(forms.Form):
         if hasattr(error, "error_dict"):
             for field, messages in error.message_dict.items():
                 target = field if field in self.fields else (
-                    "hours_0" if field == "weekly_hours" else None)
+                    _day_error_field(0) if field == "weekly_hours" else None)
                 for message in messages:
                     self.add_error(target, message)
         else:
@@ -249,3 +287,19 @@ class CalendarConnectForm(forms.Form):
         for field, messages in error.message_dict.items():
             for message in messages:
                 self.add_error(field if field in self.fields else None, message)
+
+
+def _hours_field(day, index, end):
+    return f"hours_{day}_{index}_{'end' if end else 'start'}"
+
+
+def _day_error_field(day):
+    """A day's problems are shown with the day, held by its first "from" field."""
+    return _hours_field(day, 0, False)
+
+
+def _time_of_day(text, *, end=False):
+    match = TIME_OF_DAY.match(text)
+    if match is None:
+        raise AvailabilityError(f"“{text}” is not a time of day; use a time like 09:00.")
+    return _time(match[1], match[2], end=end)

@@ -58,6 +58,22 @@ def _credentials(row):
             row.feed_url_encrypted)
 
 
+def _source(row):
+    """Which calendar it is (secrets compared in clear: each encryption differs)."""
+    try:
+        feed = decrypt(row.feed_url_encrypted)
+    except UnreadableSecret:
+        feed = None
+    return (row.kind, row.server_url, row.username, feed)
+
+
+def _written_events_forget(user):
+    """Sessions written to a calendar Rally no longer holds the keys to: their events stay
+    there (as after a disconnect) and are no longer Rally's to move or remove."""
+    Session.objects.filter(calendar_event_owner=user).update(calendar_event_url="",
+                                                             calendar_event_owner=None)
+
+
 def _everywhere(user, *, action, summary, actor=None, actor_label="", data=None):
     """An activity entry in each workspace the person belongs to (a calendar is a person's,
     not a workspace's)."""
@@ -96,7 +112,7 @@ def host_calendar_connect(*, user, data: ConnectInput):
     _validate(data, existing)
     now = clock.now()
     row = existing or HostCalendar(user=user, created_at=now)
-    before = _credentials(row) if existing else None
+    before = _source(row) if existing else None
     row.kind = data.kind
     if data.kind == HostCalendar.Kind.CALDAV:
         row.server_url, row.username = data.server_url.strip(), data.username.strip()
@@ -109,11 +125,12 @@ def host_calendar_connect(*, user, data: ConnectInput):
         row.feed_host = (url.split("//", 1)[1].split("/", 1)[0]).rsplit("@", 1)[-1]
         row.server_url, row.username, row.password_encrypted = "", "", ""
         row.write_calendar_url = ""
-    if before != _credentials(row):
+    if before != _source(row):
         # Another calendar: what the old one said about the person no longer holds.
         HostBusyInterval.objects.filter(user=user).delete()
         if before is None or before[:2] != (row.kind, row.server_url):
             row.calendars, row.write_calendar_url = [], ""
+            _written_events_forget(user)
         row.state, row.last_error = HostCalendar.State.PENDING, ""
         row.failing_since = row.failure_reported_at = row.last_read_at = None
     row.refresh_requested_at = now
@@ -134,6 +151,7 @@ def host_calendar_disconnect(*, user):
     if row is None:
         return False
     HostBusyInterval.objects.filter(user=user).delete()
+    _written_events_forget(user)
     row.delete()
     _everywhere(user, actor=user, action="calendar.disconnected",
                 summary=f"{user.display_name} disconnected their calendar")

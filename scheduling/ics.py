@@ -110,11 +110,16 @@ def session_invite_send(*, session_id):
                .filter(pk=session_id).first())
     if session is None or session.invite_sequence_sent >= session.sequence:
         return 0
+    if session.group_slot_id is not None:
+        # A member of a group: the group's one event carries them (group_invite_send).
+        Session.objects.filter(pk=session.pk, invite_sequence_sent__lt=session.sequence).update(
+            invite_sequence_sent=session.sequence)
+        return 0
     now = clock.now()
     method = invite_method(session, now=now)
     recipients = session_invite_recipients(session) if method else []
-    if recipients:
-        _invite_email(session, method, recipients, now=now).send()
+    for message in _invite_emails(session, method, recipients, now=now):
+        message.send()
     Session.objects.filter(pk=session.pk, invite_sequence_sent__lt=session.sequence).update(
         invite_sequence_sent=session.sequence)
     return len(recipients)
@@ -133,23 +138,119 @@ def invite_method(session, *, now):
     return None
 
 
-def _invite_email(session, method, recipients, *, now):
+def _invite_emails(session, method, recipients, *, now):
+    """One message a person, the same event attached: each reads the time in their own
+    zone, named (SPEC W6)."""
+    from rally.timezones import moment_words, zone_or_default
+
     calendar = session_calendar(session=session, method=method, attendees=recipients, now=now)
     verb = "Canceled" if method == CANCEL else "Invitation"
-    when = session.starts_at.strftime("%a %d %b %Y %H:%M UTC")
-    message = EmailMultiAlternatives(
-        subject=f"{verb}: {session.study.name} session, {when}",
-        body=(f"{'This session was canceled' if method == CANCEL else 'A session is booked'}: "
-              f"{session.study.name}, {when}, {session.duration_minutes} minutes, with "
-              f"{session.application.participant.display_name}.\n"
-              + (f"Meeting link: {session.meeting_url}\n" if session.meeting_url else "")
-              + (f"In person: {session.location}\n" if session.location else "")),
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        to=[person.email for person in recipients],
-    )
-    message.attach_alternative(calendar, f"text/calendar; method={method}; charset=utf-8")
-    message.attach("invite.ics", calendar, "application/ics")
-    return message
+    messages = []
+    for person in recipients:
+        when = moment_words(session.starts_at, zone_or_default(person.time_zone))
+        message = EmailMultiAlternatives(
+            subject=f"{verb}: {session.study.name} session, {when}",
+            body=(f"{'This session was canceled' if method == CANCEL else 'A session is booked'}"
+                  f": {session.study.name}, {when}, {session.duration_minutes} minutes, with "
+                  f"{session.application.participant.display_name}.\n"
+                  + (f"Meeting link: {session.meeting_url}\n" if session.meeting_url else "")
+                  + (f"In person: {session.location}\n" if session.location else "")),
+            from_email=settings.DEFAULT_FROM_EMAIL,
+            to=[person.email],
+        )
+        message.attach_alternative(calendar, f"text/calendar; method={method}; charset=utf-8")
+        message.attach("invite.ics", calendar, "application/ics")
+        messages.append(message)
+    return messages
+
+
+def group_calendar(*, group, members, method, attendees, now):
+    """The text/calendar document of a Group Interview: one event (one UID) whose guest
+    list is the group's members; participants without an email (UI's, P5) are named in
+    the description only."""
+    study = group.study
+    names = ", ".join(member.application.participant.display_name for member in members)
+    duration = int((group.ends_at - group.starts_at).total_seconds() // 60)
+    description = (f"Group session for the study “{study.name}” ({duration} minutes). "
+                   f"Participants: {names or 'nobody any more'}.")
+    meeting_url = next((member.meeting_url for member in members if member.meeting_url), "")
+    if meeting_url:
+        description += f"\nMeeting link: {meeting_url}"
+    lines = [
+        "BEGIN:VCALENDAR", f"PRODID:{PRODID}", "VERSION:2.0", "CALSCALE:GREGORIAN",
+        f"METHOD:{method}", "BEGIN:VEVENT",
+        f"UID:{group.ics_uid}",
+        f"SEQUENCE:{group.sequence}",
+        f"DTSTAMP:{_stamp(now)}",
+        f"DTSTART:{_stamp(group.starts_at)}",
+        f"DTEND:{_stamp(group.ends_at)}",
+        f"SUMMARY:{_escape(f'{study.name}: group session ({len(members)} participants)')}",
+        f"DESCRIPTION:{_escape(description)}",
+        f"STATUS:{'CANCELLED' if method == CANCEL else 'CONFIRMED'}",
+        f"ORGANIZER;CN={_escape(group.host.display_name)}:mailto:{group.host.email}",
+    ]
+    if meeting_url:
+        lines.append(f"LOCATION:{_escape(meeting_url)}")
+    guests = list(attendees) + [member.application.participant for member in members
+                                if member.application.participant.email]
+    for person in guests:
+        lines.append(f"ATTENDEE;CN={_escape(person.display_name)};ROLE=REQ-PARTICIPANT;"
+                     f"PARTSTAT=NEEDS-ACTION:mailto:{person.email}")
+    lines += ["END:VEVENT", "END:VCALENDAR"]
+    return "\r\n".join(_fold(line) for line in lines) + "\r\n"
+
+
+def group_invite_send(*, group_slot_id):
+    """Send the group's event as it is now (REQUEST while it has members, CANCEL once the
+    last one left), once per revision, to its hosts and guests — one message a person,
+    each with the time in their own zone. Returns how many were sent."""
+    from rally import clock
+    from rally.timezones import moment_words, zone_or_default
+    from scheduling.models import GroupSlot, Session
+
+    group = (GroupSlot.objects.select_related("study", "host").filter(pk=group_slot_id)
+             .first())
+    if group is None or group.invite_sequence_sent >= group.sequence:
+        return 0
+    members = list(group.sessions.filter(status=Session.Status.UPCOMING)
+                   .select_related("application__participant").prefetch_related("guests")
+                   .order_by("created_at"))
+    method = REQUEST if members else CANCEL
+    people = {group.host_id: group.host}
+    for member in members:
+        for guest in member.guests.all():
+            people.setdefault(guest.pk, guest)
+    recipients = [person for person in people.values() if person.email]
+    now = clock.now()
+    calendar = group_calendar(group=group, members=members, method=method,
+                              attendees=recipients, now=now)
+    verb = "Canceled" if method == CANCEL else "Updated" if group.sequence > 1 else "Invitation"
+    for person in recipients:
+        when = moment_words(group.starts_at, zone_or_default(person.time_zone))
+        message = EmailMultiAlternatives(
+            subject=f"{verb}: {group.study.name} group session, {when}",
+            body=(f"{group.study.name}, group session {when}: "
+                  + (f"{len(members)} participant{'s' if len(members) != 1 else ''} "
+                     f"({', '.join(m.application.participant.display_name for m in members)})."
+                     if members else "everyone left, so the session is canceled.") + "\n"),
+            from_email=settings.DEFAULT_FROM_EMAIL, to=[person.email])
+        message.attach_alternative(calendar, f"text/calendar; method={method}; charset=utf-8")
+        message.attach("invite.ics", calendar, "application/ics")
+        message.send()
+    GroupSlot.objects.filter(pk=group.pk, invite_sequence_sent__lt=group.sequence).update(
+        invite_sequence_sent=group.sequence)
+    return len(recipients)
+
+
+def group_invites_due(*, now, grace=timedelta(minutes=2), limit=200):
+    """Groups whose calendar message is still due a while after the change."""
+    from django.db.models import F
+
+    from scheduling.models import GroupSlot
+
+    return list(GroupSlot.objects.filter(invite_sequence_sent__lt=F("sequence"),
+                                         updated_at__lte=now - grace)
+                .order_by("updated_at").values_list("pk", flat=True)[:limit])
 
 
 def session_invites_due(*, now, grace=timedelta(minutes=2), limit=200):

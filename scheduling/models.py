@@ -150,6 +150,11 @@ class GroupSlot(models.Model):
     capacity = models.PositiveSmallIntegerField()
     # Open while at least one Upcoming session holds a seat; a closed time frees the host.
     is_open = models.BooleanField(default=True)
+    # The group is one calendar event (SPEC C7): its revision grows as people join or leave,
+    # and the hosts' calendars get the new guest list under the same UID.
+    sequence = models.PositiveIntegerField(default=0)
+    invite_sequence_sent = models.IntegerField(default=-1)
+    updated_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField()
 
     class Meta:
@@ -170,6 +175,10 @@ class GroupSlot(models.Model):
 
     def __str__(self):
         return f"Group time {self.starts_at:%Y-%m-%d %H:%M} UTC"
+
+    @property
+    def ics_uid(self):
+        return f"group-{self.id}@rally"
 
 
 class Session(models.Model):

@@ -31,7 +31,7 @@ from participants.consent import (
     consent_version_parse,
 )
 from participants.models import Application, ConsentAgreement
-from rally import clock
+from rally import clock, notifications
 from rally.models import Membership, OutboxOperation, User
 from rally.permissions import Permission
 from rally.services import activity_record, outbox_enqueue
@@ -64,6 +64,7 @@ from scheduling.slots import (
 from studies.lifecycle import study_on_team
 from studies.models import Status as StudyStatus
 from studies.models import Study, StudyType
+from studies.selectors import study_people
 
 BOOKING_TOKEN_SALT = "scheduling.booking-link"  # noqa: S105 - a salt, not a secret
 BOOKING_STATUSES = {Application.Status.INVITED}
@@ -449,7 +450,17 @@ def _group_seat_take(*, study, scheduling, slot, now):
     seats = group_slot.sessions.filter(status=Session.Status.UPCOMING).count()
     if seats >= group_slot.capacity:
         raise SlotTaken(TAKEN_MESSAGE)
+    _group_event_changed(group_slot, now=now)
     return group_slot
+
+
+def _group_event_changed(group_slot, *, now):
+    """Someone joins or leaves: the group's one calendar event gets a new revision (its
+    guest list), sent to the hosts' calendars after commit (SPEC C7)."""
+    group_slot.sequence += 1
+    group_slot.updated_at = now
+    group_slot.save(update_fields=["sequence", "updated_at"])
+    transaction.on_commit(lambda: invite_dispatch(group_slot_id=group_slot.pk))
 
 
 def _group_seat_release(group_slot):
@@ -459,6 +470,7 @@ def _group_seat_release(group_slot):
     if not group_slot.sessions.filter(status=Session.Status.UPCOMING).exists():
         group_slot.is_open = False
         group_slot.save(update_fields=["is_open"])
+    _group_event_changed(group_slot, now=clock.now())
 
 
 def _place(*, session, study, scheduling, starts_at, now):
@@ -529,8 +541,24 @@ def session_book(*, invitation, starts_at, time_zone=""):
                     summary=f"{application.participant.display_name} booked a session on "
                             f"{_utc_words(session.starts_at)}",
                     data={"session": str(session.pk), "starts_at": session.starts_at.isoformat()})
+    _session_notify(session, kind=notifications.Kind.SESSION_BOOKED,
+                    text=f"{application.participant.display_name} booked a session of "
+                         f"“{study.name}” for {{when}}")
     _invite_after_commit(session, method=ics.REQUEST)
     return session
+
+
+def _session_notify(session, *, kind, text):
+    """Tell the study's team and the session's host (SPEC N1); `{when}` in `text` is said
+    in each reader's own time zone."""
+    study = session.study
+    notifications.notify(
+        workspace=study.workspace_id, kind=kind, study_id=study.pk,
+        recipients=[*study_people(study, permission=Permission.VIEW, team_only=True),
+                    session.host_id],
+        text=text, link=reverse("scheduling:study_scheduling", args=[study.pk]),
+        data={"study": study.name, "session": str(session.pk),
+              "when": session.starts_at.isoformat()})
 
 
 @transaction.atomic(durable=True)
@@ -600,6 +628,9 @@ def session_reschedule(*, invitation, starts_at, time_zone=""):
                             f"{_utc_words(previous)} to {_utc_words(session.starts_at)}",
                     data={"session": str(session.pk), "from": previous.isoformat(),
                           "to": session.starts_at.isoformat()})
+    _session_notify(session, kind=notifications.Kind.SESSION_RESCHEDULED,
+                    text=f"{application.participant.display_name} moved their session of "
+                         f"“{study.name}” to {{when}}")
     _invite_after_commit(session, method=ics.REQUEST)
     return session
 
@@ -627,6 +658,9 @@ def session_cancel(*, invitation):
                     summary=f"{application.participant.display_name} canceled their session "
                             f"on {_utc_words(session.starts_at)}",
                     data={"session": str(session.pk)})
+    _session_notify(session, kind=notifications.Kind.SESSION_CANCELED,
+                    text=f"{application.participant.display_name} canceled their session of "
+                         f"“{session.study.name}” on {{when}}")
     _invite_after_commit(session, method=ics.CANCEL)
     return session
 
@@ -668,6 +702,9 @@ def session_cancel_by_host(*, membership, session_id, reason="cancel"):
     _status_set(session, Session.Status.CANCELED, now=now)
     session.sequence += 1
     session.save(update_fields=["sequence"])
+    reminders.session_reminders_withdraw(
+        session=session, now=now, reason="A host canceled the session"
+        + (" to find another time." if reason == "reschedule" else "."))
     _group_seat_release(session.group_slot)
     _application_status_follow(application, Application.Status.INVITED)
     _ui_outbox(session=session, operation="cancel_session", keep_seat=True)
@@ -850,8 +887,13 @@ def _sessions_complete_locked(*, application_ids, now, skip_locked, actor):
                    subject=_outcome_subject(session, "complete_session"))
         name = session.application.participant.display_name
         payout = session_payout_schedule(session=session, actor=actor)
-        due = f"; the incentive is sent automatically on {_utc_words(payout.due_at)} " \
-              f"unless it is marked No-show" if payout is not None else ""
+        if payout is None:
+            due = ""
+        elif payout.paid_by_team:
+            due = f"; its incentive is due on {_utc_words(payout.due_at)}, paid by the team"
+        else:
+            due = f"; the incentive is sent automatically on {_utc_words(payout.due_at)} " \
+                  f"unless it is marked No-show"
         user, label = (None, actor) if isinstance(actor, str) else (actor, "")
         activity_record(workspace=session.study.workspace, actor=user, actor_label=label,
                         action="session.completed_automatically", study_id=session.study_id,
@@ -927,6 +969,7 @@ def session_complete_and_pay(*, membership, session_id):
 
 
 INVITE_SEND_TASK = "scheduling.session_invite_send"
+GROUP_INVITE_SEND_TASK = "scheduling.group_invite_send"
 
 
 def _invite_after_commit(session, *, method):
@@ -941,13 +984,16 @@ def _invite_after_commit(session, *, method):
     session_calendar_write_after_commit(session)
 
 
-def invite_dispatch(session_id):
+def invite_dispatch(session_id=None, *, group_slot_id=None):
+    """Ask a worker to send a session's calendar message, or a group's (one event)."""
     from rally.celery import app
 
+    task, argument = ((GROUP_INVITE_SEND_TASK, str(group_slot_id)) if group_slot_id
+                      else (INVITE_SEND_TASK, session_id))
     try:
-        app.send_task(INVITE_SEND_TASK, args=[session_id])
+        app.send_task(task, args=[argument])
     except Exception:
-        logger.warning("calendar invite dispatch failed for session %s", session_id)
+        logger.warning("calendar invite dispatch failed for %s", argument)
 
 
 def memberships_of_team(study):

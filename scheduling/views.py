@@ -4,6 +4,7 @@ Thin: services decide, selectors read, the slot engine computes.
 """
 
 import json
+from collections import Counter
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -21,7 +22,7 @@ from rally.permissions import Permission
 from rally.selectors import require_permission, workspace_members
 from scheduling import host_calendars, selectors, services
 from scheduling.forms import CalendarConnectForm, SchedulingSettingsForm
-from scheduling.models import Session
+from scheduling.models import SchedulingSettings, Session
 from scheduling.slots import slots_by_local_day, time_zone_choices, time_zone_is_known
 from studies import lifecycle, pages
 from studies.models import Status, StudyType
@@ -127,7 +128,7 @@ def _booking_render(request, *, application, study, session, zone, slots, open_f
         "upcoming": upcoming,
         "zone": zone,
         "zones": time_zone_choices(),
-        "days": slots_by_local_day(slots, zone),
+        **_slot_days(study, slots, zone),
         "open_for_booking": open_for_booking,
         "closed": study.status == Status.CLOSED,
         "show_slots": (open_for_booking and not consent_problem
@@ -135,6 +136,20 @@ def _booking_render(request, *, application, study, session, zone, slots, open_f
         "error": error,
         "token": request.resolver_match.kwargs["token"],
     }, status=status)
+
+
+def _slot_days(study, slots, zone):
+    """The offered times by local day. For a Group Interview, times whose group already has
+    people come first, each with its seats left, so started groups fill before new ones
+    open (SPEC C7)."""
+    if study.study_type != StudyType.GROUP_INTERVIEW:
+        return {"days": slots_by_local_day(slots, zone), "group": False}
+    capacity = (SchedulingSettings.objects.filter(study=study)
+                .values_list("group_capacity", flat=True).first()) or 1
+    started = [slot for slot in slots if slot.seats_left < capacity]
+    fresh = [slot for slot in slots if slot.seats_left >= capacity]
+    return {"group": True, "started_days": slots_by_local_day(started, zone),
+            "days": slots_by_local_day(fresh, zone)}
 
 
 def _booking_post(request, invitation, application, study, scheduling, session):
@@ -256,11 +271,20 @@ def study_scheduling(request, study_id):
     now = clock.now()
     sessions = selectors.sessions_with_outcomes(
         study=study, sessions=selectors.sessions_for_study(study=study), now=now)
+    # A group is one session with its members: a heading row each, with its seats taken.
+    taken = Counter(s.group_slot_id for s in sessions
+                    if s.group_slot_id and s.status == Session.Status.UPCOMING)
+    for session in sessions:
+        session.group_taken = taken[session.group_slot_id]
     return render(request, "scheduling/study_scheduling.html", {
         **_study_page_context(membership, study),
         "can_edit": can_edit,
         "form": form,
         "scheduling": scheduling,
+        # A group larger than the participation limit can never fill (SPEC C7).
+        "capacity_over_limit": (study.study_type == StudyType.GROUP_INTERVIEW
+                                and study.participation_limit is not None
+                                and scheduling.group_capacity > study.participation_limit),
         "sessions": sessions,
         "viewer_zone": _viewer_zone(request.user),
         "zones": time_zone_choices(),

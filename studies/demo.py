@@ -28,6 +28,7 @@ STUDIES = [
         "name": "Developer onboarding interviews",
         "study_type": StudyType.INTERVIEW, "source": Source.USER_INTERVIEWS,
         "status": Status.ACTIVE, "days_ago": 6,
+        "public_title": "How does your team onboard new developers?",
         "external_description": (
             "We're a software company learning how engineering teams get new developers up "
             "to speed. In a 45-minute video call we'll ask about your last few weeks of "
@@ -42,6 +43,7 @@ STUDIES = [
         "name": "Checkout usability test",
         "study_type": StudyType.UNMODERATED_TEST, "source": Source.USER_INTERVIEWS,
         "status": Status.PAUSED, "days_ago": 12,
+        "public_title": "Try a new checkout on your phone",
         "external_description": (
             "Try our new checkout on your phone and think aloud while you buy a (pretend) "
             "pair of shoes. About 20 minutes, on your own time."),
@@ -54,6 +56,7 @@ STUDIES = [
         "name": "Customer satisfaction survey",
         "study_type": StudyType.SURVEY, "source": Source.RALLY_PANEL,
         "status": Status.DRAFT, "days_ago": 2,
+        "public_title": "Tell us how we're doing",
         "participation_limit": 200, "incentive_amount": Decimal("5.00"),
         "audience_type": AudienceType.B2C, "duration_minutes": 10,
         "consent_form": "I agree that Acme Research may use my answers for product research.",
@@ -62,6 +65,7 @@ STUDIES = [
         "name": "Clinician workflow interviews",
         "study_type": StudyType.INTERVIEW, "source": Source.USER_INTERVIEWS,
         "status": Status.CLOSED, "days_ago": 40,
+        "public_title": "How do you document patient visits?",
         "external_description": (
             "Nurses and physicians: tell us how you document patient visits. A 60-minute "
             "video interview."),
@@ -74,6 +78,7 @@ STUDIES = [
         "name": "B2B discovery interview",
         "is_template": True, "study_type": StudyType.INTERVIEW,
         "source": Source.USER_INTERVIEWS, "status": Status.DRAFT, "days_ago": 30,
+        "public_title": "How does your team work today?",
         "external_description": (
             "A 45-minute conversation about how your team works today. We're not selling "
             "anything; we want to learn."),

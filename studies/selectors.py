@@ -228,3 +228,21 @@ def consent_version_current(study):
 def consent_versions(study):
     """Every version of the study's consent form, newest first."""
     return list(study.consent_versions.order_by("-number").select_related("created_by"))
+
+
+# Who is told (notifications) -----------------------------------------------------------------
+
+
+def study_people(study, *, permission, team_only=False):
+    """Ids of the workspace's people whose role allows `permission` on this study: Admins
+    (and others the matrix allows everywhere) and, where it says "team", the study's team.
+    `team_only` keeps the team alone (new applicants go to the people running the study).
+    Two queries whatever the workspace's size."""
+    from rally.models import Membership
+
+    team = set(Study.team.through.objects.filter(study_id=study.pk)
+               .values_list("user_id", flat=True)) | {study.owner_id}
+    members = Membership.objects.filter(workspace_id=study.workspace_id).only("user_id", "role")
+    return [member.user_id for member in members
+            if member.allows(permission, on_team=member.user_id in team)
+            and (not team_only or member.user_id in team)]

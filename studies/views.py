@@ -50,6 +50,19 @@ def _publish_needs(study):
     return {problem.field: problem.message for problem in lifecycle.publish_problems(study)}
 
 
+def _figures_readable(request, study):
+    """SPEC W2: money figures (estimated costs included) are for those who may read this
+    study's figures: Admins, Ops Managers, Researchers on its team."""
+    membership = request.membership
+    return membership.allows(Permission.READ_STUDY_FIGURES,
+                             on_team=lifecycle.study_on_team(study, membership.user))
+
+
+def _cost_for_reader(request, study, cost):
+    """The estimated recruitment costs for a person who may read them, else None."""
+    return cost() if _figures_readable(request, study) else None
+
+
 def _render_study(request, study, tab, template, context=None, status=200):
     base = pages.study_page_context(request, study, tab)
     return render(request, template, {**base, **(context or {})}, status=status)
@@ -156,7 +169,7 @@ def _overview(request, study, problems=None, status=200):
     if not problems and study.status == Status.DRAFT and not study.is_template:
         checklist = _problem_links(study, lifecycle.publish_problems(study))
     return _render_study(request, study, "overview", "studies/study_overview.html", {
-        "cost": selectors.study_cost_for(study),
+        "cost": _cost_for_reader(request, study, lambda: selectors.study_cost_for(study)),
         "applied_criteria": selectors.study_applied_criteria(study),
         "location": _location_summary(study),
         "panels": pages.overview_panels(request, study),
@@ -322,7 +335,7 @@ def study_plan(request, study_id):
             field.disabled = True
     return _render_study(request, study, "plan", "studies/study_plan.html", {
         "form": form,
-        "cost": _cost_from_form(study, form),
+        "cost": _cost_for_reader(request, study, lambda: _cost_from_form(study, form)),
         "publish_needs": _publish_needs(study),
         "consent_versions": selectors.consent_versions(study),
     }, status=400 if form.errors else 200)
@@ -357,6 +370,8 @@ def _cost_from_form(study, form):
 def study_plan_cost(request, study_id):
     """The estimated cost for the plan as typed (htmx, nothing saved)."""
     study = _study(request, study_id)
+    if not _figures_readable(request, study):
+        raise PermissionDenied
     form = PlanForm(request.POST, study=study, members=[])
     return render(request, "studies/study_plan.html#cost",
                   {"study": study, "cost": _cost_from_form(study, form)})
@@ -381,7 +396,7 @@ def _audience_context(request, study, settings_form=None, errors=None):
         "chosen_countries": [(code, locations.country_name(code)) for code in study.countries],
         "us_states": locations.us_states(),
         "reach_url": _reach_url(study),
-        "cost": selectors.study_cost_for(study),
+        "cost": _cost_for_reader(request, study, lambda: selectors.study_cost_for(study)),
         "publish_needs": _publish_needs(study),
         "locked": study.is_recruitment_locked,
         "can_edit_audience": (pages.study_editable(request.membership, study)

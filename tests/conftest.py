@@ -1,6 +1,7 @@
 """Shared fixtures: the personas every permission test speaks of, and the browser."""
 
 import os
+import re
 import shutil
 
 import pytest
@@ -40,6 +41,14 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "browser" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _urls_with_the_sandbox():
+    """rally.urls mounts the sandbox if SANDBOX_ENABLED is on when it is first imported: import
+    it now, with the suite's settings, not first inside a test that turned the sandbox off
+    (the sandbox tests that follow in the same process would then answer 404)."""
+    import rally.urls  # noqa: F401
 
 
 @pytest.fixture(autouse=True)
@@ -139,3 +148,32 @@ def browser_type_launch_args():
                  "--no-first-run", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"],
     }
+
+
+#: Console lines that are no error of the page: Chromium's network log of an HTTP 4xx answer
+#: a test asks for on purpose (a forged link's 404, a form re-shown with its errors as 400,
+#: which the page displays), and htmx's note that a request was abandoned because the page
+#: moved on (a poll in flight during navigation). A 5xx answer is never excused.
+EXPECTED_CONSOLE = re.compile(
+    r"^Failed to load resource: the server responded with a status of 4\d\d "
+    r"|^htmx:(sendAbort|afterRequest), ")
+
+
+@pytest.fixture
+def page(page):
+    """Every browser test's page fails the test on a console error, an uncaught exception or
+    a Content Security Policy violation (Chromium reports those as console errors; the
+    listener below names the directive as well)."""
+    problems = []
+
+    def on_console(message):
+        if message.type == "error" and not EXPECTED_CONSOLE.search(message.text):
+            problems.append(f"console: {message.text}")
+
+    page.on("console", on_console)
+    page.on("pageerror", lambda error: problems.append(f"uncaught: {error}"))
+    page.add_init_script(
+        "document.addEventListener('securitypolicyviolation', (e) => console.error("
+        "`CSP violation: ${e.violatedDirective} ${e.blockedURI || ''}`));")
+    yield page
+    assert not problems, "The browser console reported:\n" + "\n".join(problems)

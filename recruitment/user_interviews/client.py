@@ -428,8 +428,11 @@ class UIClient:
     # Sessions --------------------------------------------------------------------------
 
     def session_create(self, recruit_id, *, key, applicant_id, starts_at, ends_at):
-        body = {"applicantId": applicant_id, "startsAt": _wire_time(starts_at),
-                "endsAt": _wire_time(ends_at)}
+        body = {"data": {"type": "sessions",
+                         "attributes": {"startsAt": _wire_time(starts_at),
+                                        "endsAt": _wire_time(ends_at)},
+                         "relationships": {"applicant": {"data": {"type": "applicants",
+                                                                  "id": applicant_id}}}}}
         document = self._post(f"recruits/{_segment(recruit_id)}/sessions", key=key,
                               body=body)
         return parse_one(document, "sessions", Session.from_resource)

@@ -9,18 +9,48 @@
   });
 
   // Forms (or their submit buttons) marked data-confirm ask first, in Rally's own dialog
-  // (#confirm-dialog in the base layout), never the browser's confirm(): data-confirm is the
-  // question, data-confirm-text what will happen, data-confirm-button the action's label
-  // and data-confirm-danger a destructive action. Without JavaScript the form just submits.
+  // (#confirm-dialog, built here on first use), never the browser's confirm(): data-confirm
+  // is the question, data-confirm-text what will happen, data-confirm-button the action's
+  // label and data-confirm-danger a destructive action. Without JavaScript the form submits.
   var pendingConfirm = null;
+  function confirmDialog() {
+    var dialog = document.getElementById("confirm-dialog");
+    if (dialog) return dialog;
+    dialog = document.createElement("dialog");
+    dialog.id = "confirm-dialog";
+    dialog.className = "confirm-dialog";
+    dialog.setAttribute("aria-labelledby", "confirm-dialog-title");
+    dialog.setAttribute("aria-describedby", "confirm-dialog-text");
+    var title = document.createElement("h2");
+    title.id = "confirm-dialog-title";
+    var text = document.createElement("p");
+    text.id = "confirm-dialog-text";
+    var actions = document.createElement("div");
+    actions.className = "dialog-actions";
+    var cancel = document.createElement("button");
+    cancel.type = "button";
+    cancel.className = "button";
+    cancel.setAttribute("data-dialog-close", "");
+    cancel.textContent = "Cancel";
+    var accept = document.createElement("button");
+    accept.type = "button";
+    accept.id = "confirm-dialog-accept";
+    actions.appendChild(cancel);
+    actions.appendChild(accept);
+    dialog.appendChild(title);
+    dialog.appendChild(text);
+    dialog.appendChild(actions);
+    document.body.appendChild(dialog);
+    return dialog;
+  }
   document.addEventListener("submit", function (event) {
     var form = event.target;
     if (!form.getAttribute) return;
     var source = event.submitter && event.submitter.hasAttribute("data-confirm") ? event.submitter : form;
     var question = source.getAttribute("data-confirm");
-    var dialog = document.getElementById("confirm-dialog");
-    if (!question || !dialog) return;
+    if (!question) return;
     if (form.rallyConfirmed) { form.rallyConfirmed = false; return; }
+    var dialog = confirmDialog();
     event.preventDefault();
     event.stopImmediatePropagation();
     var accept = document.getElementById("confirm-dialog-accept");
@@ -176,6 +206,28 @@
       event.preventDefault();
     }
   });
+
+  // Phone width: the main navigation folds behind a "Menu" button (without JavaScript it
+  // stays a row of links that scrolls sideways).
+  var navToggle = document.querySelector("[data-nav-toggle]");
+  if (navToggle) {
+    var nav = document.getElementById(navToggle.getAttribute("aria-controls"));
+    navToggle.hidden = false;
+    document.documentElement.classList.add("has-navtoggle");
+    navToggle.addEventListener("click", function () {
+      var open = navToggle.getAttribute("aria-expanded") !== "true";
+      navToggle.setAttribute("aria-expanded", String(open));
+      nav.classList.toggle("mainnav--open", open);
+      if (open) { var first = nav.querySelector("a"); if (first) first.focus(); }
+    });
+    nav.addEventListener("keydown", function (event) {
+      if (event.key === "Escape" && navToggle.getAttribute("aria-expanded") === "true") {
+        navToggle.setAttribute("aria-expanded", "false");
+        nav.classList.remove("mainnav--open");
+        navToggle.focus();
+      }
+    });
+  }
 
   // Funds added from a form inside a dialog that refreshes on "fundsAdded" (Review & Start):
   // the form's own confirmation goes with the refresh, so the message is said at the top of

@@ -11,3 +11,15 @@ document.addEventListener("DOMContentLoaded", () => {
   select.value = detected;
   select.form.requestSubmit ? select.form.requestSubmit() : select.form.submit();
 });
+
+// Slot times follow the participant's own clock (12- or 24-hour, from the browser's locale);
+// the server's 24-hour text stays when Intl is missing.
+document.addEventListener("DOMContentLoaded", () => {
+  document.querySelectorAll("time[data-clock]").forEach((element) => {
+    try {
+      element.textContent = new Intl.DateTimeFormat(undefined, {
+        hour: "2-digit", minute: "2-digit", timeZone: element.dataset.clock,
+      }).format(new Date(element.getAttribute("datetime")));
+    } catch (e) { /* keep the server's text */ }
+  });
+});

@@ -62,6 +62,9 @@ def demo_pages(settings):
         "reports": reverse("recruitment:reports"),
         "participants directory": reverse("participants:panel_directory"),
         "panel rules": reverse("panel:rules"),
+        "dashboard": reverse("home"),
+        "notifications": reverse("notifications"),
+        "account settings": reverse("account_settings"),
         "booking page": reverse("scheduling:booking",
                                 kwargs={"token": booking_token_make(invited)}),
     }

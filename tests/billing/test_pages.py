@@ -237,7 +237,8 @@ def test_history_csv_has_every_movement_and_defuses_formulas(client_for, admin, 
     response = client_for(admin).get(reverse("billing:budget_history_csv", args=[budget.pk]))
     assert response["Content-Type"].startswith("text/csv")
     rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
-    assert rows[0][:3] == ["Date (UTC)", "Movement", "Details"]
+    assert rows[0][:3] == ["Date (America/New_York)", "Movement", "Details"]
+    assert rows[1][0].endswith(("-05:00", "-04:00"))  # the reader's zone, offset included
     assert {row[2] for row in rows[1:]} == {"'=HYPERLINK(\"http://x\")", "PO-2"}
     assert {row[5] for row in rows[1:]} == {"10.00", "5.25"}
 

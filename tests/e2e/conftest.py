@@ -25,7 +25,7 @@ API_KEY = "rally-e2e-key"
 #: What beat runs (SPEC R4, I2, R8): the sweepers and the poller.
 BEAT = ("recruitment.outbox_sweep", "recruitment.webhook_sweep", "recruitment.poll",
         "recruitment.payments_poll", "scheduling.sessions_sweep", "billing.payouts_sweep",
-        "scheduling.session_invites_sweep")
+        "billing.receipt_emails_sweep", "scheduling.session_invites_sweep")
 
 
 class Worker:

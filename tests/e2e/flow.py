@@ -213,11 +213,13 @@ def book_first_free_slot(page, url):
     expect(page.get_by_label("Your time zone")).to_have_value(zone)
     first = page.locator("fieldset.slot-day").first
     day = first.locator("legend").inner_text()
-    time = first.locator("label.slot").first.inner_text().strip()
-    first.get_by_label(time, exact=True).check()
+    slot = first.locator("label.slot").first
+    # The instant booked (the label reads it on the browser's own clock, with seats left).
+    moment = slot.locator("time").get_attribute("datetime")
+    slot.locator("input").check()
     page.get_by_role("button", name="Book").click()
     expect(page.get_by_text("Your session is booked.")).to_be_visible()
-    return day, time
+    return day, moment
 
 
 def money(value):

@@ -38,8 +38,11 @@ def test_two_people_book_one_group_time_complete_and_are_paid(e2e, worker, page,
     assert sessions[0].group_slot_id is not None
 
     page.goto(f"{live.url}/studies/{study_id}/schedule/")
-    rows = page.get_by_role("row").filter(has_text=times[0][1])
-    expect(rows).to_have_count(2)
+    # One group with its two members (SPEC C7).
+    expect(page.locator("tr.group-row")).to_have_count(1)
+    expect(page.locator("tr.group-row")).to_contain_text("2 of 6 seats taken")
+    for name in (first, second):
+        expect(page.get_by_role("row").filter(has_text=name)).to_have_count(1)
     shot(page, "scheduling-group")
     flow.console_advance(page, live, flow.hours_until_after(sessions[0].ends_at))
     page.goto(f"{live.url}/studies/{study_id}/schedule/")

@@ -37,7 +37,7 @@ def test_import_filter_invite_two_and_one_qualifies_and_books(live_server, page,
                     options=["Free", "Pro"])
     property_define(workspace=workspace, key="seats", label="Seats", type="number")
     study = PanelStudyFactory(workspace=workspace, owner=researcher.user,
-                              name="Pro plan interviews")
+                              name="Pro plan interviews", public_title="Pro plan interviews")
     ScreenerQuestionFactory(study=study, type="single_choice", text="Which plan are you on?",
                             position=0, options=[{"uid": "free", "label": "Free"},
                                                  {"uid": "pro", "label": "Pro"}],

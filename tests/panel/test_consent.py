@@ -340,3 +340,16 @@ def test_invite_from_panel_refuses_a_study_requiring_a_missing_form(workspace, r
     assert "requires consent" in study_invite_problem(study)
     study.consent_form = FIRST_TEXT
     assert study_invite_problem(study) == ""
+
+
+def test_a_panel_study_without_consent_shows_no_consent_column(client_for, researcher,
+                                                               workspace, frozen_clock):
+    study = PanelStudyFactory(workspace=workspace, owner=researcher.user)
+    invitation = PanelInvitationFactory(study=study)
+    Application.objects.create(
+        study=study, participant=invitation.participant, status="applied",
+        source="rally_panel", applied_at=MONDAY_MORNING, created_at=MONDAY_MORNING,
+        updated_at=MONDAY_MORNING)
+    html = client_for(researcher).get(
+        reverse("participants:study_participants", args=[study.pk])).content.decode()
+    assert "Export consent (CSV)" not in html and 'class="col--consent"' not in html

@@ -161,3 +161,23 @@ def test_two_people_marking_it_paid_at_once_pay_once(workspace, researcher, admi
     assert Transfer.objects.filter(key=f"panel-incentive:{application.pk}").count() == 1
     payout = Payout.objects.get(session_id=session.pk)
     assert payout.state == Payout.State.PAID and payout.paid_reference in ("TX-1", "TX-2")
+
+
+@pytest.mark.django_db
+def test_an_unmarked_panel_session_completes_with_a_payout_due_paid_by_the_team(
+        panel_study, clock_):
+    from rally.models import ActivityEntry
+
+    invitation = PanelInvitationFactory(study=panel_study)
+    application = Application.objects.create(
+        study=panel_study, participant=invitation.participant, status="invited",
+        source="rally_panel", applied_at=MONDAY_MORNING, created_at=MONDAY_MORNING,
+        updated_at=MONDAY_MORNING)
+    link = scheduling.invitation_from_token(scheduling.booking_token_make(application))
+    session = scheduling.session_book(invitation=link, starts_at=TEN_NY)
+    clock_.move_to(SESSION_END + timedelta(minutes=1))
+    assert scheduling.sessions_sweep() == 1
+    payout = Payout.objects.get(session_id=session.pk)
+    assert payout.paid_by_team and payout.due_at == SESSION_END + timedelta(hours=24)
+    entry = ActivityEntry.objects.get(action="session.completed_automatically")
+    assert "paid by the team" in entry.summary and "sent automatically" not in entry.summary

@@ -36,7 +36,9 @@ def frozen_clock():
 
 @pytest.fixture
 def panel_study(workspace, researcher, frozen_clock):
-    study = PanelStudyFactory(workspace=workspace, owner=researcher.user, name="Panel diary")
+    # Participants read the public title; the team's name stays internal.
+    study = PanelStudyFactory(workspace=workspace, owner=researcher.user,
+                              name="Q3 diary study (internal)", public_title="Panel diary")
     SchedulingSettingsFactory(study=study, meeting_url="https://meet.example.com/rally-diary")
     return study
 
@@ -173,8 +175,9 @@ def test_changing_the_settings_replans_upcoming_sessions(panel_study, researcher
     form = {"hosts": [str(researcher.user.pk)], "time_zone": "America/New_York",
             "start_date": "2026-06-01", "end_date": "2026-06-12", "buffer_minutes": "0",
             "minimum_notice_minutes": "120", "meeting_url": "https://meet.example.com/x",
-            "hours_0": "09:00-17:00", "hours_1": "09:00-17:00", "hours_2": "09:00-17:00",
-            "hours_3": "09:00-17:00", "hours_4": "09:00-17:00", "reminder_hours": ["48", "2"]}
+            **{f"hours_{day}_0_{end}": hour for day in range(5)
+               for end, hour in (("start", "09:00"), ("end", "17:00"))},
+            "reminder_hours": ["48", "2"]}
     response = client.post(url, form)
     assert response.status_code == 302, response.content.decode()[:2000]
     pending = sorted(SessionReminder.objects.filter(session=session, state=State.PENDING)
@@ -252,7 +255,8 @@ def test_reports_compare_the_show_rate_with_and_without_reminders(
     Application.objects.filter(pk=_invited(plain).pk).update(status="no_show")
     rows = {row.name: row for row in metrics.study_metrics(
         type(panel_study).objects.filter(pk__in=[panel_study.pk, plain.pk]))}
-    assert rows["Panel diary"].reminders_sent and not rows["No reminders"].reminders_sent
+    assert rows["Q3 diary study (internal)"].reminders_sent
+    assert not rows["No reminders"].reminders_sent
     summary = metrics.workspace_metrics(list(rows.values()))
     assert (summary.with_reminders.show_rate, summary.without_reminders.show_rate) == (1.0, 0.0)
     html = client_for(admin).get(reverse("recruitment:reports")).content.decode()
@@ -266,3 +270,14 @@ def test_an_overdue_reminder_gives_way_to_a_later_one_due_too(panel_study, froze
     assert "your session starts in 1 hour" in mail.outbox[-1].subject
     states = {hours: state for hours, _due, state in _planned(session)}
     assert states == {24: State.SKIPPED, 1: State.SENT}
+
+
+def test_a_host_cancel_withdraws_the_reminders_and_a_new_booking_plans_new_ones(
+        panel_study, researcher, frozen_clock):
+    application = _invited(panel_study)
+    first = _book(application, TUESDAY_TEN_NY)
+    scheduling.session_cancel_by_host(membership=researcher, session_id=first.pk,
+                                      reason="reschedule")
+    assert {state for _h, _d, state in _planned(first)} == {State.WITHDRAWN}
+    second = _book(application, WEDNESDAY_TEN_NY)  # the participant picks another time
+    assert [state for _h, _d, state in _planned(second)] == [State.PENDING, State.PENDING]

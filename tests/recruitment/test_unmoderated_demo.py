@@ -60,6 +60,6 @@ def test_the_researcher_can_pay_the_latest_completion_from_the_participants_tab(
     client.force_login(User.objects.get(email="researcher@example.com"))
     html = client.get(reverse("participants:study_participants", args=[study.id])
                       ).content.decode()
-    assert html.count("Complete &amp; Send payment") == 1
+    assert html.count(">Complete &amp; Send payment<") == 1
     html = client.get(reverse("studies:study_test", args=[study.id])).content.decode()
     assert "Find a pair of running shoes in your size" in html

@@ -128,13 +128,14 @@ def test_unknown_endpoint_and_wrong_method(api):
 
 
 def test_rate_limit_headers_on_every_response(api, settings):
-    settings.SANDBOX_RATE_LIMIT_PER_MINUTE, settings.SANDBOX_RATE_LIMIT_BURST = 60, 20
+    # One token every 10 s, so a slow test run cannot refill the bucket between requests.
+    settings.SANDBOX_RATE_LIMIT_PER_MINUTE, settings.SANDBOX_RATE_LIMIT_BURST = 6, 20
     response = api.get("/characteristics")
-    assert response["X-RateLimit-Limit"] == "60"
+    assert response["X-RateLimit-Limit"] == "6"
     assert response["X-RateLimit-Remaining"] == "19"
     assert int(response["X-RateLimit-Reset"]) > 0
     assert api.get("/nothing")["X-RateLimit-Remaining"] == "18"
-    assert api.get("/recruits", key=None)["X-RateLimit-Limit"] == "60"  # 401, its own bucket
+    assert api.get("/recruits", key=None)["X-RateLimit-Limit"] == "6"  # 401, its own bucket
     assert api.get("/recruits", accept="application/vnd.user-interviews.v1+json")[
         "X-RateLimit-Remaining"] == "17"  # 406
     assert api.delete("/characteristics")["X-RateLimit-Remaining"] == "16"  # 405
@@ -161,7 +162,8 @@ def test_tokens_refill_with_the_clock(api, settings):
 
 
 def test_rate_limits_are_per_key(api, settings):
-    settings.SANDBOX_RATE_LIMIT_PER_MINUTE, settings.SANDBOX_RATE_LIMIT_BURST = 60, 1
+    # One token a minute, so a slow test run cannot refill the bucket by accident.
+    settings.SANDBOX_RATE_LIMIT_PER_MINUTE, settings.SANDBOX_RATE_LIMIT_BURST = 1, 1
     ApiKey.objects.create(key="second", created_at=clock.now())
     assert api.get("/recruits").status_code == 200
     assert api.get("/recruits").status_code == 429
@@ -169,7 +171,8 @@ def test_rate_limits_are_per_key(api, settings):
 
 
 def test_a_limited_mutation_claims_no_idempotency_key(api, settings):
-    settings.SANDBOX_RATE_LIMIT_PER_MINUTE, settings.SANDBOX_RATE_LIMIT_BURST = 60, 1
+    # One token a minute, so a slow test run cannot refill the bucket by accident.
+    settings.SANDBOX_RATE_LIMIT_PER_MINUTE, settings.SANDBOX_RATE_LIMIT_BURST = 1, 1
     api.get("/recruits")
     key = str(uuid.uuid4())
     assert api.post("/recruits", recruit_body(), idempotency_key=key).status_code == 429
@@ -273,7 +276,8 @@ def test_faults_can_be_listed_and_cleared(api):
 
 
 def test_controls_are_not_rate_limited_or_faulted(api, settings):
-    settings.SANDBOX_RATE_LIMIT_PER_MINUTE, settings.SANDBOX_RATE_LIMIT_BURST = 60, 1
+    # One token a minute, so a slow test run cannot refill the bucket by accident.
+    settings.SANDBOX_RATE_LIMIT_PER_MINUTE, settings.SANDBOX_RATE_LIMIT_BURST = 1, 1
     for _ in range(3):
         assert api.get("/_sandbox/clock").status_code == 200
 

@@ -153,11 +153,19 @@ def approved(api, make_recruit):
     return recruit_id, applicant.id
 
 
+def session_document(applicant_id, starts_at, ends_at, **relationships):
+    """A session creation as JSON:API: times as attributes, the applicant a relationship."""
+    links = {"applicant": {"data": {"type": "applicants", "id": applicant_id}}}
+    return {"data": {"type": "sessions", "attributes": {"startsAt": starts_at,
+                                                        "endsAt": ends_at},
+                     "relationships": {**links, **relationships}}}
+
+
 def book(api, recruit_id, applicant_id, hours=24):
     starts = (clock.now() + timedelta(hours=hours)).replace(minute=0, second=0, microsecond=0)
     return api.post(f"/recruits/{recruit_id}/sessions",
-                    {"applicantId": applicant_id, "startsAt": ts(starts),
-                     "endsAt": ts(starts + timedelta(minutes=45))})
+                    session_document(applicant_id, ts(starts),
+                                     ts(starts + timedelta(minutes=45))))
 
 
 def test_session_create_and_list(api, approved):
@@ -178,11 +186,17 @@ def test_session_create_and_list(api, approved):
 
 
 @pytest.mark.parametrize("body", [
-    {"applicantId": "app_nope", "startsAt": "2030-01-01T10:00:00Z",
-     "endsAt": "2030-01-01T11:00:00Z"},
-    {"startsAt": "2030-01-01T10:00:00Z", "endsAt": "2030-01-01T11:00:00Z"},
-    {"applicantId": "x", "startsAt": "tomorrow", "endsAt": "2030-01-01T11:00:00Z"},
-    {"applicantId": "x", "startsAt": "2030-01-01T10:00:00", "endsAt": "2030-01-01T11:00:00Z"},
+    session_document("app_nope", "2030-01-01T10:00:00Z", "2030-01-01T11:00:00Z"),
+    {"data": {"type": "sessions", "attributes": {"startsAt": "2030-01-01T10:00:00Z",
+                                                 "endsAt": "2030-01-01T11:00:00Z"}}},
+    session_document("x", "tomorrow", "2030-01-01T11:00:00Z"),
+    session_document("x", "2030-01-01T10:00:00", "2030-01-01T11:00:00Z"),
+    # The applicant's id as an attribute (the old form): JSON:API names it a relationship.
+    {"applicantId": "x", "startsAt": "2030-01-01T10:00:00Z", "endsAt": "2030-01-01T11:00:00Z"},
+    session_document("x", "2030-01-01T10:00:00Z", "2030-01-01T11:00:00Z",
+                     applicant={"data": {"type": "people", "id": "x"}}),
+    session_document("x", "2030-01-01T10:00:00Z", "2030-01-01T11:00:00Z",
+                     groupSession={"data": "grp_1"}),
 ])
 def test_bad_session_requests_are_422(api, approved, body):
     recruit_id, _ = approved
@@ -192,8 +206,8 @@ def test_bad_session_requests_are_422(api, approved, body):
 def test_session_ending_before_it_starts_is_422(api, approved):
     recruit_id, applicant_id = approved
     response = api.post(f"/recruits/{recruit_id}/sessions",
-                        {"applicantId": applicant_id, "startsAt": "2030-01-01T11:00:00Z",
-                         "endsAt": "2030-01-01T10:00:00Z"})
+                        session_document(applicant_id, "2030-01-01T11:00:00Z",
+                                         "2030-01-01T10:00:00Z"))
     assert response.status_code == 422
 
 
@@ -359,6 +373,16 @@ def test_completed_counts_appear_on_the_recruit(api, approved):
     assert counts == {"applicants": 1, "qualified": 1, "approved": 1, "scheduled": 0,
                       "completed": 1, "noShow": 0}
     assert Recruit.objects.get(pk=recruit_id).status == "recruiting"
+
+
+def test_a_session_in_a_group_names_its_group_session(api, approved):
+    recruit_id, applicant_id = approved
+    response = api.post(f"/recruits/{recruit_id}/sessions", session_document(
+        applicant_id, "2030-01-01T10:00:00Z", "2030-01-01T11:00:00Z",
+        groupSession={"data": {"type": "group_sessions", "id": "grp_1"}}))
+    assert response.status_code == 201
+    assert data(response)["relationships"]["groupSession"]["data"] == {
+        "type": "group_sessions", "id": "grp_1"}
 
 
 def test_a_host_cancellation_keeps_the_seat_and_the_applicant_books_again(api, approved):

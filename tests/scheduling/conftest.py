@@ -48,6 +48,8 @@ def worker(monkeypatch):
         sent.append((name, list(args)))
         if name == "scheduling.session_invite_send":
             ics.session_invite_send(session_id=args[0])
+        if name == "scheduling.group_invite_send":
+            ics.group_invite_send(group_slot_id=args[0])
 
     monkeypatch.setattr(app, "send_task", send_task)
     return sent

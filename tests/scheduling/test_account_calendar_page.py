@@ -150,3 +150,16 @@ def test_disconnecting_forgets_the_calendar_and_its_busy_times(client_for, resea
     assert not HostBusyInterval.objects.filter(user=researcher.user).exists()
     assert HostCalendar.objects.filter(pk=other.pk).exists()
     assert HostBusyInterval.objects.filter(user=admin.user).count() == 1
+
+
+def test_reconnecting_the_same_feed_keeps_its_busy_times_until_the_next_read(client_for,
+                                                                           researcher):
+    client = client_for(researcher)
+    post(client, kind="feed", feed_url="https://calendar.example.com/secret/basic.ics")
+    now = clock.now()
+    HostBusyInterval.objects.create(user=researcher.user, starts_at=now,
+                                    ends_at=now.replace(year=2099))
+    post(client, kind="feed", feed_url="https://calendar.example.com/secret/basic.ics")
+    assert HostBusyInterval.objects.filter(user=researcher.user).count() == 1
+    post(client, kind="feed", feed_url="https://calendar.example.com/another/basic.ics")
+    assert not HostBusyInterval.objects.filter(user=researcher.user).exists()

@@ -13,7 +13,20 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 @pytest.fixture
 def browser_context_args(browser_context_args):
-    return {**browser_context_args, "timezone_id": "Asia/Tokyo"}
+    # A British browser: the slots read on a 24-hour clock.
+    return {**browser_context_args, "timezone_id": "Asia/Tokyo", "locale": "en-GB"}
+
+
+def test_an_american_browser_reads_the_slots_on_a_12_hour_clock(live_server, browser,
+                                                                 scheduling, invited):
+    context = browser.new_context(locale="en-US", timezone_id="Asia/Tokyo")
+    page = context.new_page()
+    url = live_server.url + reverse("scheduling:booking",
+                                    kwargs={"token": services.booking_token_make(invited())})
+    page.goto(url)
+    page.wait_for_url(re.compile(r"tz=Asia%2FTokyo"))
+    page.get_by_role("group", name="Monday 1 June 2026").get_by_label("11:00 PM").check()
+    context.close()
 
 
 def test_participant_books_reschedules_and_cancels_in_their_zone(live_server, page, scheduling,

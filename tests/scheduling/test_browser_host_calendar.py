@@ -14,6 +14,12 @@ MEETING = vcalendar(vevent("design-review", "SUMMARY:Design review",
                            "DTSTART:20260601T180000Z", "DTEND:20260601T190000Z"))
 
 
+@pytest.fixture
+def browser_context_args(browser_context_args):
+    # A British browser: the booking page's slots read on a 24-hour clock ("14:00").
+    return {**browser_context_args, "locale": "en-GB"}
+
+
 @pytest.fixture(autouse=True)
 def worker(monkeypatch):
     """The worker, inline: the calendar is read as soon as it is connected."""

@@ -38,7 +38,8 @@ def test_booking_json_never_fails_with_a_500(client, scheduling, invited, starts
 @settings(max_examples=25, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(form=st.dictionaries(
-    st.sampled_from(["time_zone", "start_date", "end_date", "hours_0", "hours_3",
+    st.sampled_from(["time_zone", "start_date", "end_date", "hours_0_0_start",
+                     "hours_0_0_end", "hours_3_1_start", "hours_3_1_end",
                      "buffer_minutes", "minimum_notice_minutes", "unavailable_dates",
                      "rolling_days", "meeting_url", "hosts"]),
     st.text(max_size=25), max_size=8))

@@ -406,3 +406,21 @@ def test_a_session_moving_to_another_host_moves_to_their_calendar(
     assert _event_in(calendars[other.pk], session).start == utc(3, 16)
     session.refresh_from_db()
     assert session.calendar_event_owner == other
+
+
+def test_a_host_canceling_removes_the_session_from_their_calendar(
+        radicale, researcher, scheduling, invited, django_capture_on_commit_callbacks):
+    work = caldav_calendar(radicale, "casey-hostcancel", "work", "Work")
+    connect(researcher.user, django_capture_on_commit_callbacks, kind="caldav",
+            server_url=radicale, username="casey-hostcancel", password="app-password")
+    host_calendars.host_calendar_write_target_set(user=researcher.user,
+                                                  calendar_url=str(work.url))
+    with django_capture_on_commit_callbacks(execute=True):
+        session = services.session_book(invitation=services.invitation_from_token(
+            services.booking_token_make(invited())), starts_at=utc(2, 15))
+    assert _event_in(work, session).start == utc(2, 15)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.session_cancel_by_host(membership=researcher, session_id=session.pk,
+                                        reason="reschedule")
+    with pytest.raises(caldav_errors.NotFoundError):
+        work.event_by_uid(session.ics_uid)

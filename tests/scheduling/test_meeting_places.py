@@ -18,7 +18,8 @@ TEN_NY = datetime(2026, 6, 1, 14, 0, tzinfo=UTC)  # Monday 10:00 New York
 
 def tab_post(scheduling, **changes):
     form = {"hosts": [str(scheduling.study.owner_id)], "time_zone": "America/New_York",
-            "start_date": "2026-06-01", "end_date": "2026-06-12", "hours_0": "09:00-17:00",
+            "start_date": "2026-06-01", "end_date": "2026-06-12",
+            "hours_0_0_start": "09:00", "hours_0_0_end": "17:00",
             "buffer_minutes": "0", "minimum_notice_minutes": "120"}
     return form | changes
 

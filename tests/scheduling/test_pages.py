@@ -21,8 +21,11 @@ def tab_url(study):
 def valid_post(scheduling, **changes):
     data = {"hosts": [str(scheduling.study.owner.pk)], "time_zone": "Europe/Berlin",
             "start_date": "2026-06-01", "end_date": "2026-06-30", "buffer_minutes": "10",
-            "minimum_notice_minutes": "60", "hours_0": "09:00-12:00, 13:00-17:00",
-            "hours_2": "10:00-16:00", "unavailable_dates": "2026-06-10"}
+            "minimum_notice_minutes": "60",
+            "hours_0_0_start": "09:00", "hours_0_0_end": "12:00",
+            "hours_0_1_start": "13:00", "hours_0_1_end": "17:00",
+            "hours_2_0_start": "10:00", "hours_2_0_end": "16:00",
+            "unavailable_dates": "2026-06-10"}
     data.update(changes)
     return data
 
@@ -42,9 +45,11 @@ def test_the_tab_saves_settings(client_for, researcher, scheduling):
 
 @pytest.mark.parametrize(("changes", "message"), [
     ({"end_date": "2026-05-01"}, "end date must be on or after"),
-    ({"hours_0": "09:00-12:00, 11:00-13:00"}, "overlaps"),
-    ({"hours_0": "nine to five"}, "not a time range"),
-    ({"time_zone": "Mars/Olympus"}, "Select a valid choice"),
+    ({"hours_0_1_start": "11:00", "hours_0_1_end": "13:00"}, "overlaps"),
+    ({"hours_0_0_start": "nine"}, "Monday: “nine” is not a time of day; use a time like 09:00."),
+    ({"hours_2_0_end": ""}, "Wednesday: give both the start and the end of the range."),
+    ({"hours_2_0_end": "08:00"}, "Wednesday: the range ends at 08:00, before it starts at 10:00."),
+    ({"time_zone": "Mars/Olympus"}, "Choose a time zone from the list, like Europe/Berlin"),
     ({"hosts": []}, "required"),
     ({"unavailable_dates": "someday"}, "not a date"),
     ({"buffer_minutes": "²"}, "Enter the buffer between sessions as a whole number"),

@@ -55,6 +55,11 @@ def test_new_study_from_a_template_shows_its_type_disabled(live_server, page, re
     _shots(page, "new-study-from-template")
     page.get_by_label("From scratch").check()
     expect(page.get_by_label("Survey")).to_be_enabled()
+    page.get_by_label("Survey").check()
+    expect(page.locator("#source-reason")).to_have_text(
+        "Not available for a Survey. User Interviews recruits for Interview, Group Interview "
+        "and Unmoderated Test studies only, not for Surveys.")
+    expect(page.get_by_label("User Interviews")).to_be_disabled()
     page.get_by_label("Template: Group pattern").check()
     expect(page.get_by_label("Survey")).to_be_disabled()
     page.get_by_role("button", name="Create study").click()

@@ -31,3 +31,31 @@ def test_public_test_page_shows_only_what_participants_should_see(live_server, p
         for width in (1366, 390):
             page.set_viewport_size({"width": width, "height": 900})
             page.screenshot(path=os.path.join(SHOTS, f"test-page-{width}.png"), full_page=True)
+
+
+def test_the_plan_asks_for_the_participant_facing_title(live_server, page, researcher, study):
+    import re
+
+    from tests.conftest import PASSWORD
+
+    page.set_viewport_size({"width": 1366, "height": 900})
+    page.goto(f"{live_server.url}/login/")
+    page.get_by_label("Email").fill(researcher.user.email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("heading", name=re.compile("^Welcome"))).to_be_visible()
+    page.goto(live_server.url + reverse("studies:study_plan", args=[study.id]))
+    title = page.get_by_label("Participant-facing title")
+    expect(page.locator("#id_public_title-hint")).to_contain_text(
+        "without this title participants see “Research study”")
+    title.fill("Talk to us about onboarding")
+    page.get_by_role("button", name="Save plan").click()
+    expect(page.get_by_text("Saved the plan.")).to_be_visible()
+    expect(page.get_by_label("Participant-facing title")).to_have_value(
+        "Talk to us about onboarding")
+    study.refresh_from_db()
+    assert study.public_title == "Talk to us about onboarding"
+    if SHOTS:
+        for width in (1366, 390):
+            page.set_viewport_size({"width": width, "height": 900})
+            page.screenshot(path=os.path.join(SHOTS, f"plan-{width}.png"), full_page=True)
