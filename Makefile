@@ -10,9 +10,13 @@ RUNTIME_ENV := .var/runtime.env
 # Redis database; `make test PYTEST_WORKERS=0` runs it in one process. Four on two cores: the
 # browser, webhook and Postgres round trips leave the cores idle half the time with fewer.
 PYTEST_WORKERS ?= 4
+# `make run PORT=8100 SANDBOX_PORT=8101`: Rally's and the sandbox's ports.
+PORT ?= 8000
+SANDBOX_PORT ?= 8001
 
 help:
-	@echo "make run    - the app on http://127.0.0.1:8000 (sandbox on :8001, worker, beat)"
+	@echo "make run    - the app on http://127.0.0.1:8000 (sandbox on :8001, worker, beat);"
+	@echo "             PORT=... SANDBOX_PORT=... choose other ports"
 	@echo "make test   - the whole test suite (browser tests when Chromium is installed)"
 	@echo "make bench  - the benchmarks of QUALITY.md, written to bench/results.json"
 	@echo "             (BENCH_SUITE=1 make bench adds perf-suite: the whole make test, timed)"
@@ -46,10 +50,13 @@ test-services: install
 
 run: services
 	@set -a; source $(RUNTIME_ENV); set +a; \
+	export RALLY_WEB_PORT=$(PORT) RALLY_SANDBOX_PORT=$(SANDBOX_PORT); \
+	export RALLY_BASE_URL="$${RALLY_BASE_URL:-http://127.0.0.1:$(PORT)}"; \
+	export UI_API_URL="$${UI_API_URL:-http://127.0.0.1:$(SANDBOX_PORT)/sandbox/ui/api}"; \
 	$(PY) manage.py migrate --no-input -v0 && $(PY) manage.py createcachetable && \
 	$(PY) manage.py seed_demo && \
-	echo "" && echo "Rally:        http://127.0.0.1:8000  (sign in as admin@, ops@, researcher@ or observer@example.com, password rally-demo)" && \
-	echo "UI sandbox:   http://127.0.0.1:8001/sandbox/" && \
+	echo "" && echo "Rally:        http://127.0.0.1:$(PORT)  (sign in as admin@, ops@, researcher@ or observer@example.com, password rally-demo)" && \
+	echo "UI sandbox:   http://127.0.0.1:$(SANDBOX_PORT)/sandbox/" && \
 	echo "Stop with Ctrl-C." && echo "" && \
 	exec $(VENV)/bin/honcho start -f Procfile
 

@@ -57,7 +57,7 @@ def _measure():
         browser.force_login(user)
         url = reverse("recruitment:audience_reach", kwargs={"study_id": study.pk})
         original = reach.reach_client
-        reach.reach_client = lambda: (_ for _ in ()).throw(AssertionError("cache missed"))
+        reach.reach_client = lambda *_: (_ for _ in ()).throw(AssertionError("cache missed"))
         logging.disable(logging.INFO)  # request logs would be printed, and timed
         try:
             for _ in range(20):

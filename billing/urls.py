@@ -7,6 +7,7 @@ app_name = "billing"
 urlpatterns = [
     path("budgets/", views.budgets, name="budgets"),
     path("budgets/payments/", views.payments, name="payments"),
+    path("budgets/payments/export.csv", views.payments_csv, name="payments_csv"),
     path("budgets/payments/<uuid:payout_id>/retry/", views.payout_retry, name="payout_retry"),
     path("budgets/reservations/", views.reservations, name="reservations"),
     path("budgets/new/", views.budget_create, name="budget_create"),

@@ -1,13 +1,12 @@
 """Budgets, Add Funds, budget history (and its CSV) and receipts. Thin: services decide."""
 
-import csv
 import json
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpResponse, StreamingHttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -16,9 +15,10 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from billing import panel_incentives, payouts, selectors, services
 from billing.forms import BudgetCreateForm, FundsAddForm, ReceiptFilterForm
-from billing.models import ZERO, TransferKind
+from billing.models import ZERO, Payout, TransferKind
 from billing.money import money_format
 from billing.receipts import receipt_document, receipt_filename, receipt_pdf
+from rally.exports import csv_response
 from rally.permissions import Permission
 from rally.selectors import require_permission
 
@@ -163,40 +163,45 @@ def budget_detail(request, budget_id):
     })
 
 
-def _csv_cell(value):
-    """Spreadsheets run cells that start with = + - @ as formulas: quote them."""
-    text = str(value)
-    return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
-class _Echo:
-    def write(self, value):
-        return value
-
-
 @login_required
 def budget_history_csv(request, budget_id):
     membership = _reader(request)
     budget = selectors.budget_get_for_membership(membership=membership, budget_id=budget_id)
     labels = dict(TransferKind.choices)
-    writer = csv.writer(_Echo())
     # The reader's zone, named in the header (SPEC W6); read now, before the rows stream.
     zone = timezone.get_current_timezone()
+    rows = ([transfer.created_at.astimezone(zone).isoformat(), labels[transfer.kind],
+             transfer.description, transfer.study_id or "", transfer.actor_display,
+             transfer.amount, selectors.budget_history_effect(transfer), transfer.key]
+            for transfer in selectors.budget_history(budget).iterator(chunk_size=500))
+    return csv_response(filename=f"budget-history-{budget.pk}.csv", rows=rows, header=[
+        f"Date ({zone.key})", "Movement", "Details", "Study ID", "By", "Amount",
+        "Change to Available", "Key"])
 
-    def rows():
-        yield writer.writerow([f"Date ({zone.key})", "Movement", "Details", "Study ID", "By",
-                               "Amount", "Change to Available", "Key"])
-        for transfer in selectors.budget_history(budget).iterator(chunk_size=500):
-            yield writer.writerow([
-                transfer.created_at.astimezone(zone).isoformat(), labels[transfer.kind],
-                _csv_cell(transfer.description), transfer.study_id or "",
-                _csv_cell(transfer.actor_display), transfer.amount,
-                selectors.budget_history_effect(transfer), transfer.key])
 
-    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
-    filename = f"budget-history-{budget.pk}.csv"
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
+@login_required
+def payments_csv(request):
+    """The Payments list as CSV (the same study filter), for the finance team."""
+    membership = _reader(request)
+    study_id = request.GET.get("study") or ""
+    if study_id not in {str(pk) for pk, _ in payouts.payout_studies(
+            workspace=membership.workspace)}:
+        study_id = ""
+    states = dict(Payout.State.choices)
+    triggers = dict(Payout.Trigger.choices)
+    rows = ([payout.created_at.isoformat(), payout.study_name, payout.study_id,
+             payout.participant_label, payout.amount, triggers.get(payout.trigger, ""),
+             states.get(payout.state, payout.state), payout.due_at.isoformat(),
+             payout.sent_at.isoformat() if payout.sent_at else "",
+             payout.confirmed_at.isoformat() if payout.confirmed_at else "",
+             payout.ui_payment_id, payout.failure_reason, payout.pk]
+            for payout in payouts.payouts_for_workspace(
+                workspace=membership.workspace,
+                study_id=study_id or None).iterator(chunk_size=500))
+    return csv_response(filename="payments.csv", rows=rows, header=[
+        "Created (UTC)", "Study", "Study ID", "Participant", "Amount (USD)", "Trigger",
+        "State", "Due (UTC)", "Sent (UTC)", "Paid (UTC)", "User Interviews payment ID",
+        "Failure reason", "Payout ID"])
 
 
 @login_required

@@ -12,6 +12,7 @@ from datetime import timedelta
 from participants.models import Application, Participant, Segment
 from participants.services import ApplicantRecord, applications_upsert_from_ui
 from rally import clock
+from rally.demo import demo_applicant_id
 from rally.models import ActivityEntry, PropertyDefinition
 from rally.permissions import Role
 from rally.services import property_define
@@ -59,8 +60,8 @@ def seed(context):
         applied = now - timedelta(hours=hours)
         unqualified = status == S.UNQUALIFIED
         records.append(ApplicantRecord(
-            ui_applicant_id=f"{ui_id}-app", ui_participant_id=ui_id, first_name=first,
-            last_initial=initial, status=status, source=source,
+            ui_applicant_id=demo_applicant_id(workspace, ui_id), ui_participant_id=ui_id,
+            first_name=first, last_initial=initial, status=status, source=source,
             qualification="unqualified" if unqualified else "manual_review",
             applied_at=applied, ui_updated_at=applied,
             screener_version=version.number if version else None,
@@ -72,7 +73,7 @@ def seed(context):
     for ui_id, first, initial, status, _source, hours, reason in APPLICANTS:
         if status not in (S.REJECTED, S.PAID, S.NO_SHOW, S.CANCELED):
             continue
-        application = Application.objects.get(ui_applicant_id=f"{ui_id}-app")
+        application = Application.objects.get(ui_applicant_id=demo_applicant_id(workspace, ui_id))
         if reason:
             application.rejection_reason = reason
             application.save(update_fields=["rejection_reason"])
@@ -118,7 +119,8 @@ def _returning_participant(workspace, now):
         return
     Application.objects.get_or_create(
         study=closed, participant=person,
-        defaults={"status": S.PAID, "ui_applicant_id": "demo-review-1-earlier",
+        defaults={"status": S.PAID,
+                  "ui_applicant_id": demo_applicant_id(workspace, "demo-review-1", "earlier"),
                   "applied_at": now - timedelta(days=35), "screener_version": None,
                   "created_at": now, "updated_at": now})
 

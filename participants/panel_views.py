@@ -337,8 +337,23 @@ def panel_profile(request, participant_id):
         "applications": applications,
         "contacts": contacts,
         "can_edit": membership.allows(Permission.EDIT_STUDY),
+        "can_erase": membership.allows(Permission.MANAGE_PANEL),
+        "erased": person.first_name == services.panel_person_pseudonym(person),
         "sees_pii": _sees_pii(membership),
     })
+
+
+@login_required
+@require_POST
+def panel_person_erase(request, participant_id):
+    """A privacy request: erase the person's personal data (Admins and Ops Managers)."""
+    membership = require_permission(request.membership, Permission.MANAGE_PANEL)
+    person = selectors.panel_person_get(workspace=membership.workspace,
+                                        participant_id=participant_id)
+    services.panel_person_erase(membership=membership, participant=person)
+    messages.success(request, "Their personal data was erased. Their studies, payments and "
+                              "activity stay under a pseudonym; they are never invited again.")
+    return redirect("participants:panel_profile", participant_id=person.pk)
 
 
 @login_required

@@ -750,3 +750,45 @@ def property_update(*, membership, definition, label, type, options_text="", is_
                             f"“{definition.label}”",
                     data={"key": definition.key, "changes": changes})
     return definition
+
+
+# A privacy request: erase a person of the panel -------------------------------------------
+
+
+def panel_person_pseudonym(participant):
+    """A stable pseudonym for an erased person ("Erased person 3F9A1C"), from their id."""
+    return f"Erased person {participant.pk.hex[:6].upper()}"
+
+
+@transaction.atomic(durable=True)
+def panel_person_erase(*, membership, participant):
+    """Erase a person of the workspace's own panel on request: their name, email, time zone,
+    properties and the subjects of emails sent to them are removed; their applications,
+    sessions, payouts and the ledger stay (money must add up) under a pseudonym, and they are
+    never invited again. One activity entry names who erased them. Erasing twice changes
+    nothing more."""
+    if not membership.allows(Permission.MANAGE_PANEL):
+        raise PermissionDenied
+    person = Participant.objects.select_for_update().get(
+        pk=participant.pk, workspace=membership.workspace, kind=Participant.Kind.PANEL)
+    pseudonym = panel_person_pseudonym(person)
+    if person.first_name == pseudonym:
+        return person
+    now = clock.now()
+    person.first_name, person.last_name, person.last_initial = pseudonym, "", ""
+    # Panel people must have an email, unique in the workspace: an address that reaches no one.
+    person.email = f"erased-{person.pk.hex}@erased.invalid"
+    person.time_zone = ""
+    person.properties = {}
+    person.opted_out_at = person.opted_out_at or now
+    person.updated_at = now
+    person.save(update_fields=["first_name", "last_name", "last_initial", "email", "time_zone",
+                               "properties", "opted_out_at", "updated_at"])
+    Contact.objects.filter(participant=person).update(subject="(erased)")
+    Payout.objects.filter(application_id__in=Application.objects.filter(
+        participant=person).values("pk")).update(participant_label=pseudonym, updated_at=now)
+    activity_record(workspace=membership.workspace, actor=membership.user,
+                    action="participants.person_erased",
+                    summary=f"Erased a panel person's personal data ({pseudonym})",
+                    data={"participant_id": str(person.pk), "pseudonym": pseudonym})
+    return person

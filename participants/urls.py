@@ -7,6 +7,8 @@ app_name = "participants"
 urlpatterns = [
     path("studies/<uuid:study_id>/participants/", views.study_participants,
          name="study_participants"),
+    path("studies/<uuid:study_id>/participants/export.csv", views.study_applicants_csv,
+         name="study_applicants_csv"),
     path("studies/<uuid:study_id>/participants/consent.csv", consent_views.consent_csv,
          name="consent_csv"),
     path("participants/consent/<uuid:agreement_id>.pdf", consent_views.consent_pdf,
@@ -37,4 +39,6 @@ urlpatterns = [
          name="panel_profile"),
     path("participants/<uuid:participant_id>/edit/", panel_views.panel_person_edit,
          name="panel_person_edit"),
+    path("participants/<uuid:participant_id>/erase/", panel_views.panel_person_erase,
+         name="panel_person_erase"),
 ]

@@ -15,6 +15,7 @@ from participants import consent, profile, review, row_actions, services
 from participants.forms import BulkReviewForm, RejectForm
 from participants.models import Application
 from participants.selectors import application_counts_by_status, application_get_for_study
+from rally.exports import csv_response
 from rally.permissions import Permission
 from rally.selectors import require_permission
 from studies.lifecycle import study_on_team
@@ -62,6 +63,24 @@ def _seats(study, counts):
     limit = study.participation_limit
     return {"taken": taken, "limit": limit, "full": limit is not None and taken >= limit,
             "free": None if limit is None else max(limit - taken, 0)}
+
+
+@login_required
+@require_GET
+def study_applicants_csv(request, study_id):
+    """The study's applicants as CSV: what Rally keeps about each (SPEC P5: minimal)."""
+    study = _study(request, study_id)
+    statuses = dict(Status.choices)
+    applications = (Application.objects.filter(study=study).select_related("participant")
+                    .order_by("applied_at", "id"))
+    rows = ([application.participant.display_name, statuses.get(application.status, ""),
+             application.get_source_display(), application.get_qualification_display(),
+             application.applied_at.isoformat() if application.applied_at else "",
+             application.ui_applicant_id or "", application.pk]
+            for application in applications.iterator(chunk_size=500))
+    return csv_response(filename=f"applicants-{study.pk}.csv", rows=rows, header=[
+        "Participant", "Status", "Source", "Qualification", "Applied (UTC)",
+        "User Interviews applicant ID", "Application ID"])
 
 
 @login_required

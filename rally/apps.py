@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.conf import settings
 
 
 class RallyConfig(AppConfig):
@@ -7,7 +8,11 @@ class RallyConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from django.conf import settings
+        from rally import checks  # noqa: F401 - registers the system checks
+        from rally.health import HEARTBEAT_SECONDS
+
+        settings.CELERY_BEAT_SCHEDULE["rally-heartbeat"] = {
+            "task": "rally.heartbeat", "schedule": float(HEARTBEAT_SECONDS)}
 
         settings.CELERY_BEAT_SCHEDULE["rally-notification-emails"] = {
             "task": "rally.notification_emails_send", "schedule": 60.0}

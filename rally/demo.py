@@ -34,6 +34,13 @@ PROPERTIES = [
 ]
 
 
+def demo_applicant_id(workspace, ui_participant_id, suffix="app"):
+    """The UI applicant id of a demo person's application. Applicant ids are unique across
+    Rally (UI's ids are global), so they carry the workspace: the demo can fill a second
+    workspace beside the first."""
+    return f"{ui_participant_id}-{suffix}-{workspace.pk.hex[:8]}"
+
+
 @dataclass
 class DemoContext:
     """What the core seed made, handed to each app's seed."""
@@ -42,8 +49,10 @@ class DemoContext:
     users: dict[Role, User] = field(default_factory=dict)
 
 
-def seed():
-    workspace, created = Workspace.objects.get_or_create(name=WORKSPACE_NAME)
+def seed(workspace_name=WORKSPACE_NAME):
+    """The demo workspace (by default "Acme Research"; any name makes another one, with the
+    same four people as its members)."""
+    workspace, created = Workspace.objects.get_or_create(name=workspace_name)
     context = DemoContext(workspace=workspace)
     for email, name, role in PEOPLE:
         user = User.objects.filter(email=email).first()

@@ -8,10 +8,16 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.utils import timezone
 from django.utils.functional import SimpleLazyObject
+from prometheus_client import Histogram
 
+from rally.logs import request_id_var
 from rally.selectors import membership_for_request
 
 request_logger = logging.getLogger("rally.request")
+# Seconds per request, by method and status class, for Prometheus (/metrics).
+REQUEST_LATENCY = Histogram("rally_http_request_duration_seconds",
+                            "Time Rally took to answer a request.", ["method", "status"],
+                            buckets=(.01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10))
 
 
 def current_workspace(get_response):
@@ -46,6 +52,7 @@ def user_time_zone(get_response):
 # An incoming X-Request-Id (from a proxy) is kept only when it is a plain token: anything
 # else (spaces, newlines, a megabyte) would let a client write into the log line.
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+_METHODS = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
 
 
 def request_log(get_response):
@@ -55,9 +62,16 @@ def request_log(get_response):
         incoming = request.headers.get("X-Request-Id", "")
         request.request_id = (incoming if _REQUEST_ID.fullmatch(incoming)
                               else uuid.uuid4().hex[:16])
+        # Every log line of this request, and every task it enqueues, carries the id.
+        token = request_id_var.set(request.request_id)
         started = time.perf_counter()
-        response = get_response(request)
+        try:
+            response = get_response(request)
+        finally:
+            request_id_var.reset(token)
         elapsed_ms = (time.perf_counter() - started) * 1000
+        REQUEST_LATENCY.labels(request.method if request.method in _METHODS else "other",
+                               f"{response.status_code // 100}xx").observe(elapsed_ms / 1000)
         response["X-Request-Id"] = request.request_id
         user = getattr(request, "user", None)
         request_logger.info(

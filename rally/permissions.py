@@ -21,6 +21,7 @@ class Permission(StrEnum):
     READ_ALL_BUDGETS = "read_all_budgets"  # budgets, reservations, receipts of the workspace
     READ_STUDY_FIGURES = "read_study_figures"
     MANAGE_MEMBERS = "manage_members"
+    MANAGE_WORKSPACE = "manage_workspace"  # its name, its User Interviews account
     MANAGE_BUDGETS = "manage_budgets"
     MANAGE_PANEL = "manage_panel"  # panel properties, imports, governance overrides
     # A study's team (W3): also its owner (studies.lifecycle.study_team_changeable_by);
@@ -43,6 +44,7 @@ MATRIX = {
     Permission.READ_ALL_BUDGETS: (ALL, ALL, NONE, NONE),
     Permission.READ_STUDY_FIGURES: (ALL, ALL, TEAM, NONE),
     Permission.MANAGE_MEMBERS: (ALL, NONE, NONE, NONE),
+    Permission.MANAGE_WORKSPACE: (ALL, NONE, NONE, NONE),
     Permission.MANAGE_BUDGETS: (ALL, NONE, NONE, NONE),
     Permission.MANAGE_PANEL: (ALL, ALL, NONE, NONE),
     Permission.CHANGE_STUDY_TEAM: (ALL, ALL, NONE, NONE),

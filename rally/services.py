@@ -113,6 +113,90 @@ def outbox_dispatch_batch(operation_ids):
                  f"{len(operation_ids)} rows")
 
 
+# Workspaces ---------------------------------------------------------------------------------
+
+WORKSPACE_NAME_MAX_LENGTH = 120
+
+
+def _workspace_name_clean(name):
+    name = " ".join((name or "").split())
+    if not name:
+        raise ValidationError({"name": "Enter the workspace's name."})
+    if len(name) > WORKSPACE_NAME_MAX_LENGTH:
+        raise ValidationError({"name": f"Use at most {WORKSPACE_NAME_MAX_LENGTH} characters."})
+    return name
+
+
+@transaction.atomic(durable=True)
+def workspace_create(*, name, admin_email, admin_name="", password=None):
+    """A new workspace and its first Admin. Returns the membership.
+
+    `manage.py create_workspace` passes no password: an existing person joins, a new one
+    gets an account without a password, set through a sign-in link. The sign-up page
+    passes the password chosen there, and only a new email may sign up."""
+    from rally.models import Workspace
+
+    name = _workspace_name_clean(name)
+    email = User.objects.normalize_email((admin_email or "").strip()).lower()
+    try:
+        from django.core.validators import validate_email
+
+        validate_email(email)
+    except ValidationError:
+        raise ValidationError({"email": "Enter a valid email address."}) from None
+    user = User.objects.filter(email__iexact=email).first()
+    if user is not None and password is not None:
+        raise ValidationError({"email": "There is already an account with this email: sign "
+                                        "in, and ask an Admin of your workspace to add you."})
+    if password is not None:
+        from django.contrib.auth.password_validation import validate_password
+
+        try:
+            validate_password(password, User(email=email, name=admin_name))
+        except ValidationError as error:
+            raise ValidationError({"password": error.messages}) from None
+    if user is None:
+        user = User.objects.create_user(email=email, password=password,
+                                        name=admin_name.strip())
+    workspace = Workspace.objects.create(name=name)
+    membership = Membership.objects.create(user=user, workspace=workspace, role=Role.ADMIN)
+    activity_record(workspace=workspace, actor=user, action="workspace.created",
+                    summary=f"Created workspace {name}", data={"admin": email})
+    return membership
+
+
+def account_setup_url(user):
+    """A one-time link (Django's password-reset token) where `user` chooses a password."""
+    from django.contrib.auth.tokens import default_token_generator
+    from django.urls import reverse
+    from django.utils.encoding import force_bytes
+    from django.utils.http import urlsafe_base64_encode
+
+    path = reverse("password_reset_confirm", kwargs={
+        "uidb64": urlsafe_base64_encode(force_bytes(user.pk)),
+        "token": default_token_generator.make_token(user)})
+    return settings.RALLY_BASE_URL.rstrip("/") + path
+
+
+@transaction.atomic(durable=True)
+def workspace_rename(*, by, name):
+    """Admins rename their workspace; the activity log keeps the old name."""
+    from rally.models import Workspace
+
+    _require(by, Permission.MANAGE_WORKSPACE)
+    name = _workspace_name_clean(name)
+    workspace = Workspace.objects.select_for_update().get(pk=by.workspace_id)
+    old = workspace.name
+    if old == name:
+        return workspace
+    workspace.name = name
+    workspace.save(update_fields=["name"])
+    activity_record(workspace=workspace, actor=by.user, action="workspace.renamed",
+                    summary=f"Renamed the workspace from {old} to {name}",
+                    data={"from": old, "to": name})
+    return workspace
+
+
 # Memberships -------------------------------------------------------------------------------
 
 

@@ -21,6 +21,9 @@ SECRET_KEY = env.str("SECRET_KEY", default=DEV_SECRET_KEY if DEBUG else environ.
 FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[])
 if not DEBUG and not FIELD_ENCRYPTION_KEYS:
     raise environ.ImproperlyConfigured("FIELD_ENCRYPTION_KEYS must be set when DEBUG is off.")
+# The public sign-up page (/signup/: a new workspace and its first Admin); off by default,
+# workspaces are then made with `manage.py create_workspace`.
+SIGNUP_ENABLED = env.bool("SIGNUP_ENABLED", default=False)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
@@ -38,9 +41,19 @@ SANDBOX_FAULT_TIMEOUT_SECONDS = 30.0  # how long an injected timeout hangs befor
 
 # User Interviews, reached only through recruitment/user_interviews/.
 UI_API_URL = env.str("UI_API_URL", default="http://127.0.0.1:8001/sandbox/ui/api")
-UI_API_KEY = env.str("UI_API_KEY", default="rally-dev-key" if DEBUG else environ.Env.NOTSET)
+# Each workspace connects its own account (Workspace settings → User Interviews); these two
+# are only development defaults for a workspace that has not (the demo's sandbox account).
+UI_API_KEY = env.str("UI_API_KEY", default="rally-dev-key" if DEBUG else "")
 UI_WEBHOOK_SECRET = env.str("UI_WEBHOOK_SECRET", default="")
+# UI's rate limit per API key, spent from one token bucket all of Rally's processes share
+# (recruitment/user_interviews/ratelimit.py); 0 turns Rally's own bucket off.
+UI_RATE_LIMIT_PER_MINUTE = env.int("UI_RATE_LIMIT_PER_MINUTE", default=60)
+UI_RATE_LIMIT_BURST = env.int("UI_RATE_LIMIT_BURST", default=20)
 UI_API_TIMEOUT_SECONDS = env.float("UI_API_TIMEOUT_SECONDS", default=10.0)
+# /metrics answers Prometheus only with this bearer token (unset: /metrics is off).
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+# /readyz fails when the oldest due outbox row has waited longer than this.
+READYZ_OUTBOX_MAX_AGE_SECONDS = env.int("READYZ_OUTBOX_MAX_AGE_SECONDS", default=900)
 # Hosts' calendars are fetched from addresses people type in: outside development only from
 # public internet addresses, so a calendar address cannot reach into Rally's own network.
 CALENDAR_PRIVATE_ADDRESSES_ALLOWED = env.bool("CALENDAR_PRIVATE_ADDRESSES_ALLOWED",
@@ -191,6 +204,8 @@ _email = env.email_url("EMAIL_URL", default="consolemail://")
 _smtp_options = {"host": "EMAIL_HOST", "port": "EMAIL_PORT", "username": "EMAIL_HOST_USER",
                  "password": "EMAIL_HOST_PASSWORD", "use_tls": "EMAIL_USE_TLS",
                  "use_ssl": "EMAIL_USE_SSL"}
+if _email["EMAIL_BACKEND"] == "django.core.mail.backends.console.EmailBackend":
+    _email["EMAIL_BACKEND"] = "rally.mail.ConsoleEmailBackend"  # attachments named, not printed
 MAILERS = {
     "default": {
         "BACKEND": _email["EMAIL_BACKEND"],
@@ -229,11 +244,17 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 
+# JSON lines in production (one object per line, with the request id); readable lines in
+# development. LOG_FORMAT=json|line chooses.
+LOG_FORMAT = env.str("LOG_FORMAT", default="line" if DEBUG else "json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"line": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "line"}},
+    "filters": {"request_id": {"()": "rally.logs.RequestIdFilter"}},
+    "formatters": {"line": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+                   "json": {"()": "rally.logs.JsonFormatter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["request_id"],
+                             "formatter": "json" if LOG_FORMAT == "json" else "line"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.server": {"level": "WARNING"}},
 }

@@ -22,7 +22,10 @@ urlpatterns = [
     path("password-reset/done/", auth_views.PasswordResetCompleteView.as_view(),
          name="password_reset_complete"),
     path("workspace/switch/", views.workspace_switch, name="workspace_switch"),
+    path("signup/", views.signup, name="signup"),
+    path("activity/export.csv", views.activity_csv, name="activity_csv"),
     path("workspace/settings/", views.workspace_settings, name="workspace_settings"),
+    path("workspace/settings/name/", views.workspace_rename, name="workspace_rename"),
     path("workspace/members/<uuid:membership_id>/role/", views.member_change_role,
          name="member_change_role"),
     path("workspace/members/<uuid:membership_id>/remove/", views.member_remove,
@@ -42,6 +45,7 @@ urlpatterns = [
     path("account/notifications/", account_views.account_notifications,
          name="account_notifications"),
     path("healthz", views.healthz, name="healthz"),
+    path("readyz", views.readyz, name="readyz"),
     path("", include("billing.urls")),
     # participants first: its Participants tab takes over the studies app's placeholder URL.
     path("", include("participants.urls")),

@@ -1,5 +1,7 @@
 """Core pages: sign-in, the dashboard, the workspace switcher, members and health."""
 
+import logging
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import authenticate, login
@@ -8,7 +10,7 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
-from django.db import connection, transaction
+from django.db import transaction
 from django.http import Http404, HttpResponseServerError, JsonResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
@@ -18,8 +20,16 @@ from django.utils.http import url_has_allowed_host_and_scheme, urlsafe_base64_en
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
-from rally import services
-from rally.forms import LoginForm, MemberInviteForm, MemberRoleForm
+from rally import health, services
+from rally.exports import csv_response
+from rally.forms import (
+    LoginForm,
+    MemberInviteForm,
+    MemberRoleForm,
+    SignUpForm,
+    WorkspaceNameForm,
+)
+from rally.models import ActivityEntry
 from rally.permissions import Permission
 from rally.selectors import (
     membership_get,
@@ -78,7 +88,8 @@ def login_view(request):
         error = GENERIC_LOGIN_ERROR
     status = 200 if error is None else 400
     return render(request, "registration/login.html",
-                  {"form": form, "error": error, "next": next_url}, status=status)
+                  {"form": form, "error": error, "next": next_url,
+                   "signup_enabled": settings.SIGNUP_ENABLED}, status=status)
 
 
 @login_required
@@ -115,7 +126,68 @@ def workspace_settings(request):
         "members": workspace_members(membership.workspace),
         "form": form,
         "role_form": MemberRoleForm,
+        "name_form": WorkspaceNameForm(initial={"name": membership.workspace.name}),
     }, status=400 if form.errors else 200)
+
+
+@login_required
+@require_POST
+def workspace_rename(request):
+    membership = require_permission(request.membership, Permission.MANAGE_WORKSPACE)
+    form = WorkspaceNameForm(request.POST)
+    if form.is_valid():
+        try:
+            workspace = services.workspace_rename(by=membership, name=form.cleaned_data["name"])
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(request, f"The workspace is now called {workspace.name}.")
+    else:
+        messages.error(request, "Enter the workspace's name (at most 120 characters).")
+    return redirect("workspace_settings")
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def signup(request):
+    """A new workspace and its first Admin, when the operator turned sign-up on."""
+    if not settings.SIGNUP_ENABLED:
+        raise Http404
+    if request.user.is_authenticated:
+        return redirect("home")
+    form = SignUpForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            membership = services.workspace_create(
+                name=data["workspace"], admin_email=data["email"], admin_name=data["name"],
+                password=data["password"])
+        except ValidationError as error:
+            for field, problems in error.message_dict.items():
+                form.add_error(field if field in form.fields else None, problems)
+        else:
+            login(request, membership.user,
+                  backend="django.contrib.auth.backends.ModelBackend")
+            request.session["workspace_id"] = str(membership.workspace_id)
+            messages.success(request, f"Welcome to Rally. {membership.workspace.name} is "
+                                      "ready: connect User Interviews in Workspace settings.")
+            return redirect("home")
+    return render(request, "registration/signup.html", {"form": form},
+                  status=400 if form.errors else 200)
+
+
+@login_required
+def activity_csv(request):
+    """The workspace's whole activity log as CSV (who, when, what). Admins and Ops Managers:
+    entries name amounts."""
+    membership = require_permission(request.membership, Permission.READ_ALL_BUDGETS)
+    entries = (ActivityEntry.objects.filter(workspace=membership.workspace)
+               .order_by("created_at", "id"))
+    rows = ([entry.created_at.isoformat(), entry.actor_display, entry.action, entry.summary,
+             entry.study_id or "", entry.pk]
+            for entry in entries.iterator(chunk_size=500))
+    return csv_response(filename="activity.csv", rows=rows, header=[
+        "Time (UTC)", "By", "Action", "What happened", "Study ID", "Entry ID"])
 
 
 def _send_account_setup_email(request, user):
@@ -169,31 +241,16 @@ def member_remove(request, membership_id):
 
 
 def healthz(request):
-    """200 with the database and broker status; 503 when either is down."""
-    checks = {"database": _database_status(), "broker": _broker_status()}
-    healthy = all(value == "ok" for value in checks.values())
-    return JsonResponse({"status": "ok" if healthy else "unavailable", **checks},
-                        status=200 if healthy else 503)
+    """Liveness: the process answers (no dependency is asked; /readyz does that)."""
+    return JsonResponse({"status": "ok"})
 
 
-def _database_status():
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-        return "ok"
-    except Exception as error:
-        return f"down: {type(error).__name__}"
-
-
-def _broker_status():
-    from rally.celery import app
-
-    try:
-        with app.connection_for_write() as conn:
-            conn.ensure_connection(max_retries=1, timeout=2)
-        return "ok"
-    except Exception as error:
-        return f"down: {type(error).__name__}"
+def readyz(request):
+    """Readiness: database, broker, a worker and beat seen within the last minute, and the
+    outbox not falling behind. 503 with the failing checks named when any is not ok."""
+    ready, checks = health.readiness()
+    return JsonResponse({"status": "ok" if ready else "unavailable", **checks},
+                        status=200 if ready else 503)
 
 
 def error_400(request, exception=None):
@@ -208,6 +265,19 @@ def error_404(request, exception=None):
     return render(request, "404.html", status=404)
 
 
+FALLBACK_500 = ("<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
+                "<title>Something went wrong on our side</title></head><body><main>"
+                "<h1>Something went wrong on our side</h1><p>We've logged the problem. Try "
+                "again in a moment; nothing you saved was lost.</p><p><a href=\"/\">Back to "
+                "Rally</a></p></main></body></html>")
+
+
 def error_500(request):
     # No request context: whatever broke (the database, say) must not break this page too.
-    return HttpResponseServerError(render_to_string("500.html"))
+    # Nor may the page itself fail (a static file missing from the manifest, a template
+    # error): then it is plain HTML with no static files at all.
+    try:
+        return HttpResponseServerError(render_to_string("500.html"))
+    except Exception:
+        logging.getLogger(__name__).exception("the 500 page failed to render")
+        return HttpResponseServerError(FALLBACK_500)

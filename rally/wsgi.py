@@ -1,4 +1,5 @@
-"""WSGI entry point for gunicorn and runserver."""
+"""WSGI entry point for gunicorn and runserver (gunicorn.conf.py refuses a configuration that
+must never serve; runserver runs the system checks itself)."""
 
 import os
 

@@ -158,4 +158,5 @@ def home(request):
         "anything": any(attention.values()),
         "zone_name": timezone.get_current_timezone_name(),
         "activity": activity_feed(membership=membership, limit=20),
+        "can_export_activity": membership.allows(Permission.READ_ALL_BUDGETS),
     })

@@ -24,6 +24,7 @@ from django.db import connections
 from django.urls import reverse
 
 from rally import clock
+from rally.demo import demo_applicant_id
 
 logger = logging.getLogger(__name__)
 
@@ -184,7 +185,8 @@ def _application(study, ui_id, first, initial, *, status, applied):
                   "updated_at": applied})
     application, _ = Application.objects.get_or_create(
         study=study, participant=participant,
-        defaults={"status": status, "ui_applicant_id": f"{ui_id}-app", "applied_at": applied,
+        defaults={"status": status, "ui_applicant_id": demo_applicant_id(study.workspace, ui_id),
+                  "applied_at": applied,
                   "created_at": applied, "updated_at": applied})
     return application
 

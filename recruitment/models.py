@@ -4,6 +4,8 @@ import uuid
 
 from django.db import models
 
+from rally.fields import EncryptedTextField
+
 
 class Recruitment(models.Model):
     """The recruit at UI that fills one study, as Rally last saw it."""
@@ -85,7 +87,10 @@ class WebhookEvent(models.Model):
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    event_id = models.CharField(max_length=200, unique=True)
+    # The workspace whose subscription received it (none: the development receiver).
+    workspace = models.ForeignKey("rally.Workspace", null=True, blank=True,
+                                  on_delete=models.CASCADE, related_name="+")
+    event_id = models.CharField(max_length=200)
     type = models.CharField(max_length=80)
     payload = models.JSONField()
     received_at = models.DateTimeField()
@@ -99,23 +104,30 @@ class WebhookEvent(models.Model):
     class Meta:
         ordering = ["-received_at"]
         indexes = [models.Index(fields=["processed_at", "received_at"])]
+        constraints = [
+            # Once per workspace: UI's event ids are unique within an account.
+            models.UniqueConstraint(fields=["workspace", "event_id"], nulls_distinct=False,
+                                    name="webhook_event_once_per_workspace"),
+        ]
 
     def __str__(self):
         return f"{self.type} {self.event_id}"
 
 
 class WebhookEndpoint(models.Model):
-    """Rally's subscription at UI: where UI delivers, and the secrets it signs with.
-
-    During a rotation both the new and the previous secret verify.
+    """Rally's subscription at UI: where UI delivers, and the secrets it signs with
+    (encrypted at rest). During a rotation both the new and the previous secret verify.
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    # The workspace whose account subscribed (none: the development receiver).
+    workspace = models.ForeignKey("rally.Workspace", null=True, blank=True,
+                                  on_delete=models.CASCADE, related_name="+")
     ui_subscription_id = models.CharField(max_length=100, unique=True)
     url = models.URLField(max_length=500)
     event_types = models.JSONField(default=list)
-    secret = models.CharField(max_length=200)
-    previous_secret = models.CharField(max_length=200, blank=True)
+    secret = EncryptedTextField()
+    previous_secret = EncryptedTextField(blank=True)
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField()
@@ -126,3 +138,23 @@ class WebhookEndpoint(models.Model):
     @property
     def secrets(self):
         return [secret for secret in (self.secret, self.previous_secret) if secret]
+
+
+class UIConnection(models.Model):
+    """A workspace's own User Interviews account: its API key (encrypted at rest) and what
+    the last "Test connection" found. Every call to UI for the workspace uses this key."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    workspace = models.OneToOneField("rally.Workspace", on_delete=models.CASCADE,
+                                     related_name="ui_connection")
+    api_key = EncryptedTextField()
+    # The key's last four characters, so people can tell which key is in use.
+    api_key_hint = models.CharField(max_length=4, blank=True)
+    tested_at = models.DateTimeField(null=True, blank=True)
+    test_ok = models.BooleanField(null=True)
+    test_message = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+
+    def __str__(self):
+        return f"User Interviews account of {self.workspace_id}"

@@ -11,7 +11,6 @@ import logging
 import random
 from datetime import timedelta
 
-from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -23,6 +22,7 @@ from rally.permissions import Permission
 from rally.services import activity_record, outbox_dispatch
 from recruitment import handlers
 from recruitment.user_interviews import errors
+from recruitment.user_interviews.ratelimit import BACKGROUND, INTERACTIVE, SharedTokenBucket
 
 logger = logging.getLogger(__name__)
 
@@ -60,65 +60,57 @@ def outbox_claim(operation_id):
 
 # The one request budget all workers share ---------------------------------------------------
 
-RATE_BUCKET_KEY = "rally:ui-token-bucket"
-# Refill by elapsed time, take one token if there is one; else say how long until there is.
-_REFILL_AND_TAKE_SCRIPT = """
-local rate = tonumber(ARGV[1])
-local burst = tonumber(ARGV[2])
-local now = tonumber(ARGV[3])
-local state = redis.call('HMGET', KEYS[1], 'tokens', 'at')
-local tokens = tonumber(state[1]) or burst
-local at = tonumber(state[2]) or now
-tokens = math.min(burst, tokens + math.max(0, now - at) * rate)
-local wait = 0
-if tokens >= 1 then tokens = tokens - 1 else wait = (1 - tokens) / rate end
-redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(now))
-redis.call('EXPIRE', KEYS[1], 3600)
-return tostring(wait)
-"""
 
-
-def ui_rate_acquire():
-    """Take one request token from the bucket every worker shares (in Redis), so the outbox
-    as a whole stays within UI's rate limit however many workers run. Returns 0 when a
-    token was taken, else the seconds until one is free.
+def ui_rate_acquire(*, api_key="", priority=INTERACTIVE):
+    """Take one request token from the bucket every worker shares for this UI key (in
+    Redis: recruitment.user_interviews.ratelimit), so the outbox as a whole stays within
+    UI's rate limit however many workers run, with people's actions ahead of sweeps.
+    Returns 0 when a token was taken, else the seconds until one is free.
 
     `UI_RATE_LIMIT_PER_MINUTE` (default 60, UI's documented limit; 0 turns the bucket off)
     and `UI_RATE_LIMIT_BURST` (default 20). Without Redis (the filesystem-broker fallback)
     or with Redis down there is no bucket: UI's own 429 and Retry-After still hold.
     """
-    per_minute = getattr(settings, "UI_RATE_LIMIT_PER_MINUTE", 60)
-    if not per_minute:
-        return 0.0
-    burst = getattr(settings, "UI_RATE_LIMIT_BURST", 20)
-    get_client = getattr(getattr(cache, "_cache", None), "get_client", None)
-    if get_client is None:
-        return 0.0
-    try:
-        wait = get_client(RATE_BUCKET_KEY, write=True).eval(
-            _REFILL_AND_TAKE_SCRIPT, 1, RATE_BUCKET_KEY, per_minute / 60, burst,
-            clock.now().timestamp())
-    except Exception:
-        logger.warning("the shared UI rate bucket is unavailable; sending anyway")
-        return 0.0
-    return float(wait)
+    bucket = SharedTokenBucket.from_settings(api_key=api_key)
+    return bucket.take(priority) if bucket is not None else 0.0
 
 
-def outbox_execute(*, operation_id, client=None):
-    """Run one outbox row at UI. Returns the row's status afterwards (None when skipped)."""
+def outbox_execute(*, operation_id, client=None, clients=None, priority=INTERACTIVE):
+    """Run one outbox row at UI. Returns the row's status afterwards (None when skipped).
+
+    Without `client` the row's workspace's own (from `clients`, a WorkspaceClients pool,
+    when given). `priority` is whose work it is: a person's (a manual payment, a start) or
+    a sweep's (BACKGROUND), which leaves tokens of UI's rate limit for people."""
     operation = outbox_claim(operation_id)
     if operation is None:
         return None
     handler = handlers.REGISTRY.get(operation.operation)
     if handler is None:
         return _record_failure(operation, None, f"No handler for {operation.operation!r}.")
-    wait = ui_rate_acquire()
+    if client is None:
+        from recruitment.connections import WorkspaceClients
+
+        if clients is None:
+            with WorkspaceClients() as own:
+                return _execute_with(operation, handler, own, priority)
+        return _execute_with(operation, handler, clients, priority)
+    return _execute(operation, handler, client, priority)
+
+
+def _execute_with(operation, handler, clients, priority):
+    try:
+        client = clients.get(operation.workspace_id)
+    except errors.NotConnected as error:
+        return _record_failure(operation, handler, _describe(error))
+    return _execute(operation, handler, client, priority)
+
+
+def _execute(operation, handler, client, priority):
+    # The token of this key's shared bucket: none free, and the row waits its turn without
+    # counting an attempt (UI was not called).
+    wait = ui_rate_acquire(api_key=getattr(client, "api_key", ""), priority=priority)
     if wait > 0:
         return _record_throttled(operation, wait)
-    if client is None:
-        from recruitment.user_interviews.client import UIClient
-
-        client = UIClient.from_settings()
     try:
         result = None
         # Any earlier attempt may have reached UI before the worker lost track of it.
@@ -141,17 +133,18 @@ def outbox_execute(*, operation_id, client=None):
     return _record_success(operation, handler, result or {})
 
 
-def outbox_execute_batch(*, operation_ids, client=None):
+def outbox_execute_batch(*, operation_ids, client=None, priority=BACKGROUND):
     """Run several outbox rows in turn with one client (one worker call for a batch the
     payouts sweeper wrote). Each row is claimed, sent, looked up before a re-send and
     recorded on its own, exactly as `outbox_execute` does it; a row another worker holds
     or has done is skipped. Returns each row's status afterwards (None when skipped)."""
     if client is None:
-        from recruitment.user_interviews.client import UIClient
+        from recruitment.connections import WorkspaceClients
 
-        with UIClient.from_settings() as own:
-            return outbox_execute_batch(operation_ids=operation_ids, client=own)
-    return [outbox_execute(operation_id=operation_id, client=client)
+        with WorkspaceClients() as clients:
+            return [outbox_execute(operation_id=operation_id, clients=clients,
+                                   priority=priority) for operation_id in operation_ids]
+    return [outbox_execute(operation_id=operation_id, client=client, priority=priority)
             for operation_id in operation_ids]
 
 
@@ -234,6 +227,8 @@ def _record_throttled(operation, wait):
         current.attempts -= 1
         current.next_attempt_at = clock.now() + timedelta(seconds=wait + random.uniform(0, 1))
         current.save(update_fields=["attempts", "next_attempt_at"])
+    # The next sweep may queue it again as soon as it is due (not a minute later).
+    cache.delete(f"outbox:queued:{current.pk}:{current.attempts}")
     return current.status
 
 
@@ -274,6 +269,15 @@ def _record_failure(operation, handler, message):
     return current.status
 
 
+_SWEPT = "outbox:swept:{}"
+
+
+def outbox_priority(operation_id):
+    """BACKGROUND for a row the sweeper sent again, else INTERACTIVE (a person's action
+    written it and asked for it at once)."""
+    return BACKGROUND if cache.get(_SWEPT.format(operation_id)) else INTERACTIVE
+
+
 def outbox_sweep(*, limit=SWEEP_BATCH):
     """Re-dispatch due pending rows (their message was lost, or their backoff ran out).
 
@@ -288,6 +292,9 @@ def outbox_sweep(*, limit=SWEEP_BATCH):
             .order_by("next_attempt_at").values_list("pk", "attempts")[:limit])
         queued = [pk for pk, attempts in due
                   if cache.add(f"outbox:queued:{pk}:{attempts}", 1, QUEUE_MEMORY_SECONDS)]
+    # What a sweep sends again is background work (a deferred sweep's payouts, a backoff
+    # run out): people's fresh actions go first.
+    cache.set_many({_SWEPT.format(pk): 1 for pk in queued}, QUEUE_MEMORY_SECONDS)
     for operation_id in queued:
         outbox_dispatch(operation_id)
     return queued

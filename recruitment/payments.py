@@ -155,6 +155,8 @@ def _process_payment_event(event, client):
     recruit_id = resource.get("recruitId")
     if not recruit_id:
         return
+    if sync.event_concerns_other_workspace(event, recruit_id):
+        return
     payout = Payout.objects.filter(ui_payment_id=resource["id"]).first()
     actor = f"webhook:{event.event_id}"
     if payout is not None:
@@ -170,21 +172,25 @@ def _process_payment_event(event, client):
                 return
 
 
-def payments_poll(*, client, limit=POLL_BATCH):
+def payments_poll(*, client=None, clients=None, limit=POLL_BATCH):
     """The safety net under webhooks: ask UI about every payout sent but not yet
-    confirmed, one listing per study. Returns how many payouts changed state."""
-    waiting = list(Payout.objects.filter(state=Payout.State.SENT)
-                   .order_by("accepted_at").values_list("pk", "study_id")[:limit])
+    confirmed, one listing per study, with `client` or each workspace's own from `clients`
+    (WorkspaceClients). Returns how many payouts changed state."""
+    waiting = list(Payout.objects.filter(state=Payout.State.SENT).order_by("accepted_at")
+                   .values_list("pk", "study_id", "workspace_id")[:limit])
     by_study = {}
-    for payout_id, study_id in waiting:
+    workspace_of = {}
+    for payout_id, study_id, workspace_id in waiting:
         by_study.setdefault(study_id, set()).add(str(payout_id))
+        workspace_of[study_id] = workspace_id
     recruits = dict(Recruitment.objects.filter(study_id__in=by_study)
                     .exclude(ui_recruit_id=None).values_list("study_id", "ui_recruit_id"))
     changed = 0
     for study_id, payout_ids in by_study.items():
         if study_id not in recruits:
             continue
-        for page in client.payments_pages(recruits[study_id]):
+        own = client or clients.get(workspace_of[study_id])
+        for page in own.payments_pages(recruits[study_id]):
             for payment in page.items:
                 if payment.external_id in payout_ids and str(payment.status) != "pending":
                     # Every payout polled was Sent when listed above.
@@ -207,10 +213,10 @@ def _settle_incentives_on_close(*, study, old, new, membership):
 @shared_task(name="recruitment.payments_poll", ignore_result=True)
 def payments_poll_task():
     """Beat: confirm sent payouts whose webhook was lost."""
-    from recruitment.user_interviews.client import UIClient
+    from recruitment.connections import WorkspaceClients
 
-    with UIClient.from_settings() as client:
-        return payments_poll(client=client)
+    with WorkspaceClients.background() as clients:
+        return payments_poll(clients=clients)
 
 
 settings.CELERY_BEAT_SCHEDULE["recruitment-payments-poll"] = {

@@ -12,8 +12,8 @@ from dataclasses import dataclass, replace
 from django.conf import settings
 from django.core.cache import cache
 
+from recruitment.connections import ui_client_for
 from recruitment.user_interviews import errors
-from recruitment.user_interviews.client import UIClient
 from studies.selectors import study_audience_payload
 
 FRESH_SECONDS = 15 * 60
@@ -21,6 +21,8 @@ LAST_KNOWN_SECONDS = 30 * 24 * 3600
 REQUEST_TIMEOUT_SECONDS = 3.0
 BELOW_THRESHOLD = 25
 UNREACHABLE_STALE = "User Interviews can't be reached right now — showing the last estimate"
+NOT_CONNECTED = ("Connect this workspace's User Interviews account (Workspace settings → "
+                 "User Interviews) to see Audience Reach.")
 UNREACHABLE_EMPTY = ("User Interviews can't be reached right now — the estimate appears "
                      "when it's back")
 
@@ -60,11 +62,12 @@ def _fingerprint(request):
     return hashlib.sha256(encoded).hexdigest()
 
 
-def reach_client():
-    """A client for the page's request cycle: short timeout, one attempt, no waiting."""
-    return UIClient.from_settings(timeout=min(settings.UI_API_TIMEOUT_SECONDS,
-                                              REQUEST_TIMEOUT_SECONDS),
-                                  max_attempts=1, rate_limit_budget_seconds=0)
+def reach_client(workspace_id=None):
+    """A client for the page's request cycle, with the workspace's own key: short timeout,
+    one attempt, no waiting."""
+    return ui_client_for(workspace_id, timeout=min(settings.UI_API_TIMEOUT_SECONDS,
+                                                   REQUEST_TIMEOUT_SECONDS),
+                         max_attempts=1, rate_limit_budget_seconds=0)
 
 
 def audience_reach(*, study, client=None):
@@ -79,7 +82,10 @@ def audience_reach(*, study, client=None):
             cache.set(last_key, cached, LAST_KNOWN_SECONDS)
         return Reach(**cached)
     owned = client is None
-    client = client or reach_client()
+    try:
+        client = client or reach_client(study.workspace_id)
+    except errors.NotConnected:
+        return Reach(reach=None, message=NOT_CONNECTED)
     try:
         estimate = client.estimate_create(**request)
     except errors.Permanent as error:

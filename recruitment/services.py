@@ -1,6 +1,6 @@
 """Recruitment's use cases that span User Interviews and the other apps."""
 
-from recruitment.user_interviews.client import UIClient
+from recruitment.connections import catalog_client
 from studies.services import characteristics_replace
 
 # Criteria catalog -------------------------------------------------------------------------
@@ -17,7 +17,7 @@ def criteria_catalog_sync(*, client=None):
     whole catalog in one transaction. Returns its summary ({"synced", "removed"}).
     """
     owned = client is None
-    client = client or UIClient.from_settings()
+    client = client or catalog_client()
     try:
         characteristics = client.characteristics_list()
     finally:

@@ -339,12 +339,17 @@ def recruitments_to_poll():
                 .values_list("pk", flat=True))
 
 
-def recruitments_poll_all(*, client):
-    """One poll round over every live recruitment; one failing does not stop the others."""
+def recruitments_poll_all(*, client=None, clients=None):
+    """One poll round over every live recruitment; one failing does not stop the others.
+    Each is polled with `client`, or its workspace's own from `clients` (WorkspaceClients)."""
     polled = failed = 0
-    for recruitment_id in recruitments_to_poll():
+    due = recruitments_to_poll()
+    workspaces = {} if client is not None else dict(
+        Recruitment.objects.filter(pk__in=due).values_list("pk", "study__workspace_id"))
+    for recruitment_id in due:
         try:
-            polled += bool(recruitment_poll(recruitment_id=recruitment_id, client=client))
+            own = client or clients.get(workspaces.get(recruitment_id))
+            polled += bool(recruitment_poll(recruitment_id=recruitment_id, client=own))
         except Exception:
             failed += 1
             logger.exception("polling recruitment %s failed", recruitment_id)
@@ -371,8 +376,21 @@ def _resource(event):
     return event.payload["data"]["resource"]
 
 
+def event_concerns_other_workspace(event, recruit_id):
+    """An event that arrived at one workspace's receiver about a recruit another workspace
+    holds is not that workspace's to act on (each account's events name its own recruits)."""
+    # An event replayed from elsewhere (a stand-in with only its payload) names no receiver.
+    workspace_id = getattr(event, "workspace_id", None)
+    if workspace_id is None or not recruit_id:
+        return False
+    return Recruitment.objects.filter(ui_recruit_id=recruit_id).exclude(
+        study__workspace_id=workspace_id).exists()
+
+
 @event_processor("recruit.status_changed", "recruit.billing_finalized")
 def _process_recruit_event(event, client):
+    if event_concerns_other_workspace(event, _resource(event)["id"]):
+        return
     recruit = client.recruit_get(_resource(event)["id"])
     recruitment_apply_recruit(result=recruit_result(recruit),
                               actor_label=f"webhook:{event.event_id}")
@@ -383,7 +401,7 @@ def _process_applicant_event(event, client):
     resource = _resource(event)
     recruitment = (Recruitment.objects.select_related("study")
                    .filter(ui_recruit_id=resource.get("recruitId")).first())
-    if recruitment is None:
+    if recruitment is None or event_concerns_other_workspace(event, resource.get("recruitId")):
         return
     # UI has no single-applicant read: ask for the recruit's applicants changed around the
     # event (the named one among them, in its current state); upserts make extras harmless.

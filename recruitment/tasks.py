@@ -1,28 +1,23 @@
-"""Celery tasks of the UI integration: thin wrappers that take ids and call one function."""
+"""Celery tasks of the UI integration: thin wrappers that take ids and call one function.
+Every call to UI uses the workspace's own account (recruitment.connections)."""
 
 from celery import shared_task
 
 from recruitment import outbox, sync
-
-
-def _client():
-    from recruitment.user_interviews.client import UIClient
-
-    return UIClient.from_settings()
+from recruitment.connections import WorkspaceClients, catalog_client, ui_client_for
 
 
 @shared_task(name="recruitment.outbox_execute", ignore_result=True)
 def outbox_execute(operation_id):
     """Run one outbox row (dispatched after the commit that wrote it, or by the sweeper)."""
-    with _client() as client:
-        return outbox.outbox_execute(operation_id=operation_id, client=client)
+    return outbox.outbox_execute(operation_id=operation_id,
+                                 priority=outbox.outbox_priority(operation_id))
 
 
 @shared_task(name="recruitment.outbox_execute_batch", ignore_result=True)
 def outbox_execute_batch(operation_ids):
     """Run a batch of outbox rows in turn (the payouts sweeper's batch, one message)."""
-    with _client() as client:
-        return outbox.outbox_execute_batch(operation_ids=operation_ids, client=client)
+    return outbox.outbox_execute_batch(operation_ids=operation_ids)
 
 
 @shared_task(name="recruitment.outbox_sweep", ignore_result=True)
@@ -34,11 +29,15 @@ def outbox_sweep():
 @shared_task(name="recruitment.webhook_process", ignore_result=True)
 def webhook_process(event_pk):
     """Process one stored webhook event. An error leaves it for its next delivery."""
-    with _client() as client:
-        try:
+    from recruitment.models import WebhookEvent
+
+    workspace_id = (WebhookEvent.objects.filter(pk=event_pk)
+                    .values_list("workspace_id", flat=True).first())
+    try:
+        with ui_client_for(workspace_id) as client:
             return sync.webhook_event_process(event_pk=event_pk, client=client)
-        except Exception:
-            return False  # kept on the row as last_error; the next delivery retries
+    except Exception:
+        return False  # kept on the row as last_error; the next delivery retries
 
 
 @shared_task(name="recruitment.webhook_sweep", ignore_result=True)
@@ -57,8 +56,8 @@ def webhook_sweep():
 @shared_task(name="recruitment.poll", ignore_result=True)
 def poll():
     """Beat: the safety net under webhooks — sync every live recruitment from UI."""
-    with _client() as client:
-        return sync.recruitments_poll_all(client=client)
+    with WorkspaceClients.background() as clients:
+        return sync.recruitments_poll_all(clients=clients)
 
 
 @shared_task(name="recruitment.criteria_sync", ignore_result=True)
@@ -66,7 +65,7 @@ def criteria_sync():
     """Beat, daily: refresh the audience criteria catalog from UI's characteristics."""
     from recruitment.services import criteria_catalog_sync
 
-    with _client() as client:
+    with catalog_client() as client:
         return criteria_catalog_sync(client=client)
 
 

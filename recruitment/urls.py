@@ -1,13 +1,32 @@
 from django.urls import path
 
-from recruitment import reports, start_views, sync_status, views, webhooks
+from recruitment import (
+    connection_views,
+    prometheus,
+    reports,
+    start_views,
+    sync_status,
+    views,
+    webhooks,
+)
 
 app_name = "recruitment"
 
 urlpatterns = [
     path("studies/<uuid:study_id>/audience/reach/", views.audience_reach,
          name="audience_reach"),
+    path("metrics", prometheus.metrics, name="metrics"),
     path("webhooks/user-interviews/", webhooks.receive, name="webhook"),
+    path("webhooks/user-interviews/<uuid:workspace_id>/", webhooks.receive,
+         name="workspace_webhook"),
+    path("workspace/settings/user-interviews/", connection_views.connection,
+         name="connection"),
+    path("workspace/settings/user-interviews/test/", connection_views.connection_test,
+         name="connection_test"),
+    path("workspace/settings/user-interviews/webhooks/", connection_views.webhooks_subscribe,
+         name="webhooks_subscribe"),
+    path("workspace/settings/user-interviews/webhooks/rotate/",
+         connection_views.webhook_secret_rotate, name="webhook_secret_rotate"),
     path("studies/<uuid:study_id>/recruitment/start/", start_views.recruitment_start,
          name="start"),
     path("studies/<uuid:study_id>/recruitment/request-start/",

@@ -46,13 +46,14 @@ def sign(secret, event_id, timestamp, body):
     return Webhook(secret).sign(event_id, datetime.fromtimestamp(int(timestamp), tz=UTC), body)
 
 
-def webhook_secrets():
-    """Every secret that may sign a delivery: the subscriptions' (current and previous
-    during a rotation) and UI_WEBHOOK_SECRET when set."""
+def webhook_secrets(workspace_id=None):
+    """Every secret that may sign a delivery to this receiver: the workspace's own
+    subscriptions' (current and previous during a rotation). The development receiver
+    (no workspace) takes the subscriptions made without one and UI_WEBHOOK_SECRET when set."""
     secrets = []
-    for endpoint in WebhookEndpoint.objects.filter(is_active=True):
+    for endpoint in WebhookEndpoint.objects.filter(is_active=True, workspace_id=workspace_id):
         secrets.extend(endpoint.secrets)
-    if settings.UI_WEBHOOK_SECRET:
+    if workspace_id is None and settings.UI_WEBHOOK_SECRET:
         secrets.append(settings.UI_WEBHOOK_SECRET)
     return secrets
 
@@ -147,8 +148,8 @@ def parse_envelope(body, header_id):
     return document
 
 
-def webhook_event_store(*, document):
-    """Store a verified event once. Returns (event, needs_processing).
+def webhook_event_store(*, document, workspace_id=None):
+    """Store a verified event once (per workspace). Returns (event, needs_processing).
 
     A new event, or a repeat of one that has not been processed yet (its processing
     failed or its message was lost), needs processing; a repeat of a processed one
@@ -157,13 +158,13 @@ def webhook_event_store(*, document):
     try:
         with transaction.atomic():
             event = WebhookEvent.objects.create(
-                event_id=document["id"], type=document["type"], payload=document,
-                received_at=clock.now())
+                workspace_id=workspace_id, event_id=document["id"], type=document["type"],
+                payload=document, received_at=clock.now())
         return event, True
     except IntegrityError:
-        WebhookEvent.objects.filter(event_id=document["id"]).update(
-            deliveries=F("deliveries") + 1)
-        event = WebhookEvent.objects.get(event_id=document["id"])
+        same = WebhookEvent.objects.filter(workspace_id=workspace_id, event_id=document["id"])
+        same.update(deliveries=F("deliveries") + 1)
+        event = same.get()
         return event, event.processed_at is None
 
 
@@ -183,17 +184,19 @@ def _refusal(refused):
 
 @csrf_exempt
 @require_POST
-def receive(request):
-    """POST /webhooks/user-interviews/ — signed by UI, no sign-in."""
+def receive(request, workspace_id=None):
+    """POST /webhooks/user-interviews/<workspace>/ — signed by UI with that workspace's
+    secret, no sign-in. (/webhooks/user-interviews/ is the development receiver.)"""
     body = request.body
     try:
         if len(body) > MAX_BODY_BYTES:
             raise Refused(400, "too_large", "The body is too large.")
-        verify(body=body, headers=request.headers, secrets=webhook_secrets())
+        verify(body=body, headers=request.headers, secrets=webhook_secrets(workspace_id))
         document = parse_envelope(body, request.headers.get("webhook-id", ""))
     except Refused as refused:
         return _refusal(refused)
-    event, needs_processing = webhook_event_store(document=document)
+    event, needs_processing = webhook_event_store(document=document,
+                                                  workspace_id=workspace_id)
     if needs_processing:
         webhook_event_dispatch(event.pk)
     return JsonResponse({"received": event.event_id,
@@ -207,7 +210,7 @@ EVENT_TYPES = ("recruit.status_changed", "recruit.billing_finalized", "applicant
                "payment.status_changed")
 
 
-def webhook_endpoint_ensure(*, client, url):
+def webhook_endpoint_ensure(*, client, url, workspace=None):
     """Make sure UI delivers to `url` and Rally knows the secret; idempotent.
 
     Keeps the subscription while UI has it active; otherwise (gone, or disabled by UI after
@@ -216,7 +219,8 @@ def webhook_endpoint_ensure(*, client, url):
     """
     from recruitment.user_interviews.client import idempotency_key
 
-    endpoint = WebhookEndpoint.objects.filter(url=url, is_active=True).first()
+    endpoint = WebhookEndpoint.objects.filter(url=url, is_active=True,
+                                              workspace=workspace).first()
     if endpoint is not None:
         at_ui = {s.id: s for s in client.webhook_subscriptions_list()}
         subscription = at_ui.get(endpoint.ui_subscription_id)
@@ -228,14 +232,15 @@ def webhook_endpoint_ensure(*, client, url):
         endpoint.is_active = False
         endpoint.updated_at = clock.now()
         endpoint.save(update_fields=["is_active", "updated_at"])
-    generation = WebhookEndpoint.objects.filter(url=url).count()
+    generation = WebhookEndpoint.objects.filter(url=url, workspace=workspace).count()
     subscription = client.webhook_subscription_create(
         key=idempotency_key("webhook_subscription", f"{url}#{generation}"), url=url,
         event_types=EVENT_TYPES)
     now = clock.now()
     endpoint, _ = WebhookEndpoint.objects.update_or_create(
         ui_subscription_id=subscription.id,
-        defaults={"url": url, "event_types": list(subscription.event_types),
+        defaults={"workspace": workspace, "url": url,
+                  "event_types": list(subscription.event_types),
                   "secret": subscription.secret or "", "is_active": True,
                   "created_at": now, "updated_at": now})
     return endpoint

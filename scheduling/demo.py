@@ -18,6 +18,7 @@ from django.db import IntegrityError, transaction
 
 from participants.models import Application, Participant
 from rally import clock
+from rally.demo import demo_applicant_id
 from rally.encryption import encrypt
 from rally.permissions import Role
 from scheduling.models import HostCalendar, Session
@@ -81,7 +82,8 @@ def _sessions_this_week(study):
                       "updated_at": now})
         application, _ = Application.objects.get_or_create(
             study=study, participant=participant,
-            defaults={"status": status, "ui_applicant_id": f"{ui_id}-app",
+            defaults={"status": status,
+                      "ui_applicant_id": demo_applicant_id(study.workspace, ui_id),
                       "applied_at": now - timedelta(days=5), "created_at": now,
                       "updated_at": now})
         if day is None or application.sessions.exists():

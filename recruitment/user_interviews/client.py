@@ -24,7 +24,11 @@ from django.conf import settings
 from rally import clock
 from rally.services import outbox_key
 from recruitment.user_interviews import errors
-from recruitment.user_interviews.ratelimit import SharedTokenBucket
+from recruitment.user_interviews.ratelimit import (
+    INTERACTIVE,
+    SharedTokenBucket,
+    rate_limited_record,
+)
 from recruitment.user_interviews.resources import (
     STUDY_TYPE_FOR_RALLY,
     Applicant,
@@ -81,8 +85,14 @@ class UIClient:
     def __init__(self, *, base_url, api_key, timeout=10.0, connect_timeout=None,
                  transport=None, max_attempts=3, backoff_seconds=0.5, max_backoff_seconds=8.0,
                  max_retry_after_seconds=30.0, rate_limit_budget_seconds=60.0, sleep=None,
-                 rate_limiter=None):
+                 rate_limiter=None, metered=True, priority=INTERACTIVE):
+        # The shared bucket of this key: every answer's X-RateLimit-Remaining and every 429
+        # feed it; when `metered`, each request also takes a token first, at `priority`
+        # (the outbox takes one per operation itself and passes metered=False).
+        self.api_key = api_key
         self.rate_limiter = rate_limiter
+        self.metered = metered
+        self.priority = priority
         self.max_attempts = max(1, max_attempts)
         self.backoff_seconds = backoff_seconds
         self.max_backoff_seconds = max_backoff_seconds
@@ -99,12 +109,20 @@ class UIClient:
         )
 
     @classmethod
-    def from_settings(cls, transport=None, **options):
+    def from_settings(cls, transport=None, *, api_key=None, metered=False, **options):
+        """A client for UI_API_URL with `api_key` (a workspace's own: see
+        `recruitment.connections.ui_client_for`); without one, the development default
+        UI_API_KEY. It feeds the key's shared bucket from UI's answers; `metered` clients
+        (background sweeps and polls) also take a token per request."""
+        api_key = api_key or settings.UI_API_KEY
+        if not api_key:
+            raise errors.NotConnected("No User Interviews API key: connect the workspace's "
+                                      "account in Workspace settings → User Interviews.")
         options.setdefault("timeout", settings.UI_API_TIMEOUT_SECONDS)
         if "rate_limiter" not in options:
-            options["rate_limiter"] = SharedTokenBucket.from_settings()
-        return cls(base_url=settings.UI_API_URL, api_key=settings.UI_API_KEY,
-                   transport=transport, **options)
+            options["rate_limiter"] = SharedTokenBucket.from_settings(api_key=api_key)
+        return cls(base_url=settings.UI_API_URL, api_key=api_key, transport=transport,
+                   metered=metered, **options)
 
     @classmethod
     def in_process(cls, **options):
@@ -159,10 +177,14 @@ class UIClient:
                     f"The connection to User Interviews broke: {error}")
             else:
                 status = response.status_code
+                self._observe(response)
                 if 200 <= status < 300:
                     return status, self._json(response, method, path)
                 if status == 429:
+                    rate_limited_record()
                     wait = self._retry_after(response, attempt)
+                    if self.rate_limiter is not None:  # every worker waits, not just this one
+                        self.rate_limiter.observe(hold_seconds=wait)
                     told_to_wait += 1
                     if (wait > self.max_retry_after_seconds or told_to_wait > MAX_RATE_LIMITED
                             or waited_for_rate_limit + wait > self.rate_limit_budget_seconds):
@@ -184,12 +206,18 @@ class UIClient:
                            self.max_attempts, failure)
             self.sleep(pause if pause is not None else self._backoff(attempt))
 
+    def _observe(self, response):
+        """UI says how many requests are left on this key: the shared bucket follows."""
+        remaining = response.headers.get("X-RateLimit-Remaining", "")
+        if self.rate_limiter is not None and remaining.isdigit():
+            self.rate_limiter.observe(remaining=int(remaining))
+
     def _take_token(self, waited):
         """Wait for the shared bucket's token (within the budget); returns seconds waited."""
-        if self.rate_limiter is None:
+        if self.rate_limiter is None or not self.metered:
             return 0.0
         slept = 0.0
-        while (wait := self.rate_limiter.take()) > 0:
+        while (wait := self.rate_limiter.take(self.priority)) > 0:
             if waited + slept + wait > self.rate_limit_budget_seconds:
                 raise errors.RateLimited(f"Rally's share of UI's rate limit is spent for "
                                          f"{wait:.1f} s.", retry_after=wait)

@@ -28,6 +28,10 @@ class AuthError(Permanent):
     """401/403: the API key is missing, unknown or not allowed."""
 
 
+class NotConnected(AuthError):
+    """The workspace has no User Interviews API key (and there is no development default)."""
+
+
 class NotFound(Permanent):
     """404: no such resource at UI."""
 

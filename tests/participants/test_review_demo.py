@@ -6,6 +6,7 @@ from django.urls import reverse
 from participants import demo
 from participants.models import Application
 from rally import demo as rally_demo
+from rally.demo import demo_applicant_id
 from scheduling import demo as scheduling_demo
 from studies import demo as studies_demo
 
@@ -25,7 +26,8 @@ def test_demo_applicants_cover_every_status_and_seeding_twice_adds_nothing(clien
     count = Application.objects.count()
     _seed()
     assert Application.objects.count() == count
-    study = Application.objects.get(ui_applicant_id="demo-review-1-app").study
+    first = demo_applicant_id(context.workspace, "demo-review-1")
+    study = Application.objects.get(ui_applicant_id=first).study
     assert set(study.applications.values_list("status", flat=True)) == set(
         Application.Status.values)
     rejected = study.applications.get(status="rejected")
@@ -35,6 +37,6 @@ def test_demo_applicants_cover_every_status_and_seeding_twice_adds_nothing(clien
     client.force_login(context.users["researcher"])
     html = client.get(reverse("participants:applicant_profile", kwargs={
         "study_id": study.id, "application_id": Application.objects.get(
-            ui_applicant_id="demo-review-1-app").id})).content.decode()
+            ui_applicant_id=first).id})).content.decode()
     assert "Have you onboarded a new developer" in html  # the version's question text
     assert "Clinician workflow interviews" in html  # her history in the workspace

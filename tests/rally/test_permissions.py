@@ -15,6 +15,7 @@ EXPECTED = {
     Permission.READ_ALL_BUDGETS: (A, A, N, N),
     Permission.READ_STUDY_FIGURES: (A, A, T, N),
     Permission.MANAGE_MEMBERS: (A, N, N, N),
+    Permission.MANAGE_WORKSPACE: (A, N, N, N),
     Permission.MANAGE_BUDGETS: (A, N, N, N),
     Permission.MANAGE_PANEL: (A, A, N, N),
     Permission.CHANGE_STUDY_TEAM: (A, A, N, N),  # W3: and the study's owner

@@ -32,7 +32,7 @@ class FakeUI:
             raise self.answer
         return httpx.Response(201, json=self.answer, headers={"Content-Type": MEDIA_TYPE})
 
-    def client(self):
+    def client(self, workspace_id=None):
         return UIClient(base_url="http://ui.test/api", api_key="k", max_attempts=1,
                         transport=httpx.MockTransport(self), sleep=lambda seconds: None)
 

@@ -14,11 +14,15 @@ from rally import demo
 class Command(BaseCommand):
     help = "Create or refresh the demo workspace 'Acme Research' and its sign-ins."
 
-    def handle(self, *args, **options):
+    def add_arguments(self, parser):
+        parser.add_argument("--workspace", default=demo.WORKSPACE_NAME,
+                            help="Seed a workspace of this name (default: %(default)s).")
+
+    def handle(self, *args, workspace=demo.WORKSPACE_NAME, **options):
         if not settings.DEBUG:
             raise CommandError("seed_demo only runs with DEBUG on: it creates known passwords.")
         with transaction.atomic():
-            context = demo.seed()
+            context = demo.seed(workspace)
             # Each app's own demo data, in dependency order (INSTALLED_APPS order).
             for config in apps.get_app_configs():
                 module_name = f"{config.name}.demo"

@@ -2,6 +2,7 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
+from recruitment.connections import catalog_client
 from recruitment.services import EmptyCatalog, criteria_catalog_sync
 from recruitment.user_interviews import errors
 from recruitment.user_interviews.client import UIClient
@@ -17,7 +18,7 @@ class Command(BaseCommand):
                  "no server is running yet, e.g. while seeding).")
 
     def handle(self, *args, in_process=False, **options):
-        client = UIClient.in_process() if in_process else UIClient.from_settings()
+        client = UIClient.in_process() if in_process else catalog_client()
         try:
             with client:
                 summary = criteria_catalog_sync(client=client)
