@@ -1,30 +1,19 @@
 """Consent records as files (SPEC P7): the study's agreements as CSV, and one person's signed
 consent as a PDF (the text they agreed to, with who, which version and when)."""
 
-import csv
 from datetime import UTC
 
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpResponse
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from participants import consent
+from rally.exports import csv_response
 from rally.permissions import Permission
 from rally.selectors import require_permission
 from studies.selectors import study_get_for_user
-
-
-def _csv_cell(value):
-    """Spreadsheets run cells that start with = + - @ as formulas: quote them."""
-    text = str(value)
-    return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
-class _Echo:
-    def write(self, value):
-        return value
 
 
 @login_required
@@ -33,23 +22,16 @@ def consent_csv(request, study_id):
     membership = require_permission(request.membership, Permission.VIEW)
     study = study_get_for_user(membership=membership, study_id=study_id)
     zone = timezone.get_current_timezone()
-    writer = csv.writer(_Echo())
-
-    def rows():
-        yield writer.writerow(["Participant", "Email", "Consent version",
-                               f"Agreed at ({getattr(zone, 'key', zone)})",
-                               "Agreed at (UTC)", "Where", "Agreement ID"])
-        for agreement in consent.consent_agreements_for_study(study).iterator(chunk_size=500):
-            yield writer.writerow([
-                _csv_cell(agreement.participant_name), _csv_cell(agreement.participant_email),
-                agreement.version_number,
-                agreement.agreed_at.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z"),
-                agreement.agreed_at.astimezone(UTC).isoformat(),
-                agreement.get_channel_display(), agreement.pk])
-
-    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="consent-{study.pk}.csv"'
-    return response
+    rows = ([agreement.participant_name, agreement.participant_email, agreement.version_number,
+             agreement.agreed_at.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z"),
+             agreement.agreed_at.astimezone(UTC).isoformat(), agreement.get_channel_display(),
+             agreement.pk]
+            for agreement in consent.consent_agreements_for_study(study).iterator(chunk_size=500))
+    return csv_response(
+        filename=f"consent-{study.pk}.csv", rows=rows,
+        header=["Participant", "Email", "Consent version",
+                f"Agreed at ({getattr(zone, 'key', zone)})", "Agreed at (UTC)", "Where",
+                "Agreement ID"])
 
 
 def consent_pdf_bytes(agreement):

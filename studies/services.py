@@ -196,6 +196,8 @@ NAME_MAX_LENGTH = Study._meta.get_field("name").max_length
 
 def _clean_copy_name(name, default):
     name = (name or "").strip() or default
+    if "\x00" in name:  # what Django's form fields refuse too: Postgres cannot store it
+        raise ValidationError({"name": "The name contains a null character: type it again."})
     if len(name) > NAME_MAX_LENGTH:
         raise ValidationError({"name": f"Keep the name to {NAME_MAX_LENGTH} characters or "
                                        f"fewer (it has {len(name)})."})

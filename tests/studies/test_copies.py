@@ -52,6 +52,15 @@ def test_a_too_long_name_is_refused_with_its_length(client_for, researcher, read
     assert Study.objects.count() == 1
 
 
+def test_a_name_with_a_null_character_is_refused_not_a_500(client_for, researcher, ready_study):
+    for action in ("studies:study_duplicate", "studies:study_save_as_template"):
+        response = client_for(researcher).post(reverse(action, args=[ready_study.id]),
+                                               {"name": "Copy\x00"})
+        assert response.status_code == 400
+        assert "null character" in response.content.decode()
+    assert Study.objects.count() == 1
+
+
 def test_overview_offers_both_copies_in_dialogs_on_a_closed_study_too(client_for, researcher,
                                                                     ready_study):
     _closed(ready_study, researcher)
