@@ -19,9 +19,9 @@ from billing.models import Payout
 from billing.payouts import payout_cancel
 from participants import properties as props
 from participants.models import Application, Contact, Participant
-from participants.selectors import SEAT_HOLDING
+from participants.selectors import SEAT_HOLDING, study_has_free_seat
 from rally import clock, notifications
-from rally.models import PropertyDefinition, PropertyType
+from rally.models import OutboxOperation, PropertyDefinition, PropertyType
 from rally.permissions import Permission
 from rally.services import activity_record, outbox_enqueue
 from studies.lifecycle import study_on_team
@@ -387,7 +387,47 @@ def applicants_bulk_review(*, membership, study, application_ids, decision, reas
                                     "study_id": str(study.id),
                                     "reason": application.rejection_reason
                                     if decision == "reject" else ""})
+    if changing:
+        study_ui_intake_sync(study=study)
     return changing or applications
+
+
+#: The outbox operation that closes or reopens a recruit's intake at UI (SPEC R6).
+INTAKE_OPERATION = "set_recruit_intake"
+
+
+def study_ui_intake_sync(*, study):
+    """Tell User Interviews to stop sending applicants when the study's seats are all
+    taken, and to send them again when one frees (SPEC R6). Call inside the transaction
+    that changed a seat: the outbox row commits with it.
+
+    Each change of state is its own outbox row with its own idempotency key (the study and
+    the change's number), so a retried call or a repeated decision writes nothing new.
+    Only for UI studies whose recruit was asked for. Returns the new row, or None.
+    """
+    if (not study.is_user_interviews or study.participation_limit is None
+            or study.status == StudyStatus.CLOSED):
+        return None
+    operations = OutboxOperation.objects.filter(study_id=study.pk)
+    if not operations.filter(operation="create_recruit").exists():
+        return None
+    # One decision at a time per study, whichever path (review, scheduling, sync) freed or
+    # took the seat: the next change's number must not be handed out twice.
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
+                       [f"ui-intake:{study.pk}"])
+    told = operations.filter(operation=INTAKE_OPERATION)
+    changes = told.count()
+    last = told.filter(payload__change=changes).values_list("payload", flat=True).first()
+    was_open = last["open"] if last else True
+    open_now = study_has_free_seat(study=study)
+    if open_now == was_open:
+        return None
+    change = changes + 1
+    return outbox_enqueue(workspace=study.workspace, operation=INTAKE_OPERATION,
+                          subject=f"{study.pk}:{change}", study_id=study.pk,
+                          payload={"study_id": str(study.pk), "open": open_now,
+                                   "change": change})
 
 
 def _limit_reached_notify(*, study, membership):
