@@ -174,11 +174,23 @@ def _upsert_chunk(study, chunk, *, reviewers=()):
         applied = {row[0] for row in rows}
         arrived = sum(1 for _, inserted, status in rows
                       if inserted and status == Application.Status.APPLIED)
+    _arrivals_after_limit_mark(study, [ui_id for ui_id, inserted, status in rows
+                                       if inserted and status not in SEAT_HOLDING])
     _properties_from_ui_answers(study, [record for record in records
                                         if record.ui_applicant_id in applied],
                                 participant_ids)
     if arrived:
         applicants_arrived_notify(study=study, count=arrived, reviewers=reviewers)
+
+
+def _arrivals_after_limit_mark(study, ui_applicant_ids):
+    """Applicants who arrive while every seat is taken (UI had not yet stopped sending) are
+    kept and marked as arriving after the limit; they take a seat only when a person invites
+    them and one is free (SPEC R6)."""
+    if not ui_applicant_ids or study_has_free_seat(study=study):
+        return
+    Application.objects.filter(study=study, ui_applicant_id__in=ui_applicant_ids).update(
+        arrived_after_limit=True)
 
 
 def _properties_from_ui_answers(study, records, participant_ids):
@@ -403,14 +415,14 @@ def study_ui_intake_sync(*, study):
 
     Each change of state is its own outbox row with its own idempotency key (the study and
     the change's number), so a retried call or a repeated decision writes nothing new.
-    Only for UI studies whose recruit was asked for. Returns the new row, or None.
+    Only for UI studies whose recruitment was started. Returns the new row, or None.
     """
     if (not study.is_user_interviews or study.participation_limit is None
             or study.status == StudyStatus.CLOSED):
         return None
-    operations = OutboxOperation.objects.filter(study_id=study.pk)
-    if not operations.filter(operation="create_recruit").exists():
+    if study.recruitment_started_at is None:
         return None
+    operations = OutboxOperation.objects.filter(study_id=study.pk)
     # One decision at a time per study, whichever path (review, scheduling, sync) freed or
     # took the seat: the next change's number must not be handed out twice.
     with connection.cursor() as cursor:

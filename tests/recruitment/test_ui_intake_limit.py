@@ -5,6 +5,7 @@ through the outbox (once), the sandbox stops sending applicants, and a freed sea
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.urls import reverse
 
 from participants.models import Application
 from participants.services import (
@@ -151,3 +152,39 @@ def test_a_closed_recruit_takes_no_intake_change_and_the_operation_still_ends(
     reopen = intake_rows(study)[-1]
     assert reopen.payload["open"] is True
     assert outbox.outbox_execute(operation_id=reopen.pk, client=sandbox_ui) == "done"
+
+
+def test_an_applicant_arriving_after_the_limit_is_kept_marked_and_not_seated(
+        admin, client, study, recruiting, sandbox_ui):
+    first, second, third, fourth = applications(study)
+    applicant_invite(membership=admin, study=study, application_id=first.pk)
+    applicant_invite(membership=admin, study=study, application_id=second.pk)
+    # UI has not taken the close in yet (the outbox row still waits): one more arrives.
+    recruit = SandboxRecruit.objects.get(pk=recruiting.ui_recruit_id)
+    recruit.status = SandboxRecruit.Status.RECRUITING
+    recruit.save()
+    sandbox_control(sandbox_ui, f"recruits/{recruit.id}/applicants", {"count": 1, "seed": 11})
+    sync.recruitment_poll(recruitment_id=recruiting.pk, client=sandbox_ui)
+    known = {first.pk, second.pk, third.pk, fourth.pk}
+    (late,) = [a for a in Application.objects.filter(study=study) if a.pk not in known]
+    assert late.arrived_after_limit is True and late.status == Application.Status.APPLIED
+    assert not Application.objects.get(pk=third.pk).arrived_after_limit
+
+    with pytest.raises(ValidationError, match="Participation limit reached"):
+        applicant_invite(membership=admin, study=study, application_id=late.pk)
+    assert Application.objects.get(pk=late.pk).status == Application.Status.APPLIED
+
+    client.force_login(admin.user)
+    page = client.get(reverse("participants:study_participants", args=[study.pk]))
+    html = page.content.decode()
+
+    def row_of(application):
+        return html.split(f'id="applicant-{application.pk}"')[1].split("</tr>")[0]
+
+    assert "Arrived after the limit" in row_of(late)
+    assert "Arrived after the limit" not in row_of(third)
+
+    # A person may still invite them once a seat frees up.
+    applicant_reject(membership=admin, study=study, application_id=second.pk)
+    applicant_invite(membership=admin, study=study, application_id=late.pk)
+    assert Application.objects.get(pk=late.pk).status == Application.Status.INVITED
