@@ -22,6 +22,7 @@ from recruitment.user_interviews import errors
 from sandbox import simulation
 from sandbox.models import Applicant as SandboxApplicant
 from sandbox.models import Recruit as SandboxRecruit
+from studies.services import study_mark_recruitment_started
 from tests.participants.factories import StudyFactory
 from tests.recruitment.sync_support import (  # noqa: F401 - fixtures
     sandbox_control,
@@ -41,6 +42,7 @@ def study(admin):
 @pytest.fixture
 def recruiting(study, sandbox_ui):
     """A recruit approved at UI with four applicants synced into Rally."""
+    study_mark_recruitment_started(study=study)  # as "Start Recruitment" does
     recruitment = Recruitment.objects.create(study=study, state=Recruitment.State.STARTING,
                                              created_at=clock.now(), updated_at=clock.now())
     recruitment = started_recruit(study, recruitment, sandbox_ui)
@@ -188,3 +190,13 @@ def test_an_applicant_arriving_after_the_limit_is_kept_marked_and_not_seated(
     applicant_reject(membership=admin, study=study, application_id=second.pk)
     applicant_invite(membership=admin, study=study, application_id=late.pk)
     assert Application.objects.get(pk=late.pk).status == Application.Status.INVITED
+
+
+def test_a_study_whose_recruitment_never_started_tells_ui_nothing(admin, study):
+    from tests.participants.factories import ApplicationFactory
+
+    study.participation_limit = 1
+    study.save()
+    application = ApplicationFactory(study=study)
+    applicant_invite(membership=admin, study=study, application_id=application.pk)
+    assert intake_rows(study) == []
