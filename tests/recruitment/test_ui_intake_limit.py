@@ -185,6 +185,8 @@ def test_an_applicant_arriving_after_the_limit_is_kept_marked_and_not_seated(
 
     assert "Arrived after the limit" in row_of(late)
     assert "Arrived after the limit" not in row_of(third)
+    profile = client.get(reverse("participants:applicant_profile", args=[study.pk, late.pk]))
+    assert "Arrived after the limit" in profile.content.decode()
 
     # A person may still invite them once a seat frees up.
     applicant_reject(membership=admin, study=study, application_id=second.pk)
