@@ -120,6 +120,8 @@ class Application(models.Model):
     matched_criteria = models.JSONField(default=list, blank=True)
     unmet_criteria = models.JSONField(default=list, blank=True)
     rejection_reason = models.CharField(max_length=500, blank=True)
+    # Arrived from UI while every seat was taken (SPEC R6): kept for a person to decide on.
+    arrived_after_limit = models.BooleanField(default=False, db_default=False)
     applied_at = models.DateTimeField()
     # UI's own updatedAt of the applicant: an older copy never overwrites a newer one.
     ui_updated_at = models.DateTimeField(null=True, blank=True)

@@ -19,9 +19,9 @@ from billing.models import Payout
 from billing.payouts import payout_cancel
 from participants import properties as props
 from participants.models import Application, Contact, Participant
-from participants.selectors import SEAT_HOLDING
+from participants.selectors import SEAT_HOLDING, study_has_free_seat
 from rally import clock, notifications
-from rally.models import PropertyDefinition, PropertyType
+from rally.models import OutboxOperation, PropertyDefinition, PropertyType
 from rally.permissions import Permission
 from rally.services import activity_record, outbox_enqueue
 from studies.lifecycle import study_on_team
@@ -174,11 +174,23 @@ def _upsert_chunk(study, chunk, *, reviewers=()):
         applied = {row[0] for row in rows}
         arrived = sum(1 for _, inserted, status in rows
                       if inserted and status == Application.Status.APPLIED)
+    _arrivals_after_limit_mark(study, [ui_id for ui_id, inserted, status in rows
+                                       if inserted and status not in SEAT_HOLDING])
     _properties_from_ui_answers(study, [record for record in records
                                         if record.ui_applicant_id in applied],
                                 participant_ids)
     if arrived:
         applicants_arrived_notify(study=study, count=arrived, reviewers=reviewers)
+
+
+def _arrivals_after_limit_mark(study, ui_applicant_ids):
+    """Applicants who arrive while every seat is taken (UI had not yet stopped sending) are
+    kept and marked as arriving after the limit; they take a seat only when a person invites
+    them and one is free (SPEC R6)."""
+    if not ui_applicant_ids or study_has_free_seat(study=study):
+        return
+    Application.objects.filter(study=study, ui_applicant_id__in=ui_applicant_ids).update(
+        arrived_after_limit=True)
 
 
 def _properties_from_ui_answers(study, records, participant_ids):
@@ -387,7 +399,47 @@ def applicants_bulk_review(*, membership, study, application_ids, decision, reas
                                     "study_id": str(study.id),
                                     "reason": application.rejection_reason
                                     if decision == "reject" else ""})
+    if changing:
+        study_ui_intake_sync(study=study)
     return changing or applications
+
+
+#: The outbox operation that closes or reopens a recruit's intake at UI (SPEC R6).
+INTAKE_OPERATION = "set_recruit_intake"
+
+
+def study_ui_intake_sync(*, study):
+    """Tell User Interviews to stop sending applicants when the study's seats are all
+    taken, and to send them again when one frees (SPEC R6). Call inside the transaction
+    that changed a seat: the outbox row commits with it.
+
+    Each change of state is its own outbox row with its own idempotency key (the study and
+    the change's number), so a retried call or a repeated decision writes nothing new.
+    Only for UI studies whose recruitment was started. Returns the new row, or None.
+    """
+    if (not study.is_user_interviews or study.participation_limit is None
+            or study.status == StudyStatus.CLOSED):
+        return None
+    if study.recruitment_started_at is None:
+        return None
+    operations = OutboxOperation.objects.filter(study_id=study.pk)
+    # One decision at a time per study, whichever path (review, scheduling, sync) freed or
+    # took the seat: the next change's number must not be handed out twice.
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
+                       [f"ui-intake:{study.pk}"])
+    told = operations.filter(operation=INTAKE_OPERATION)
+    changes = told.count()
+    last = told.filter(payload__change=changes).values_list("payload", flat=True).first()
+    was_open = last["open"] if last else True
+    open_now = study_has_free_seat(study=study)
+    if open_now == was_open:
+        return None
+    change = changes + 1
+    return outbox_enqueue(workspace=study.workspace, operation=INTAKE_OPERATION,
+                          subject=f"{study.pk}:{change}", study_id=study.pk,
+                          payload={"study_id": str(study.pk), "open": open_now,
+                                   "change": change})
 
 
 def _limit_reached_notify(*, study, membership):

@@ -132,6 +132,13 @@ def recruitment_history_seed(context):
     active, closed = studies.get(ACTIVE_STUDY), studies.get(CLOSED_STUDY)
     if active is not None and active.status == Status.ACTIVE:
         _active_study(context, active)
+        # Its seats are all taken: Rally has told UI to stop sending applicants (SPEC R6).
+        from django.db import transaction
+
+        from participants.services import study_ui_intake_sync
+
+        with transaction.atomic():
+            study_ui_intake_sync(study=active)
     if closed is not None and closed.status == Status.CLOSED:
         _closed_study(context, closed)
     # The paused unmoderated test and its completions (recruitment.demo_unmoderated).

@@ -107,6 +107,8 @@ def _history(study, recruitment):
             "durationMinutes": min(max(study.duration_minutes, 5), 480),
             "compensationCents": _cents(study.incentive_amount),
             "audience": study_audience_payload(study),
+            # Rally closed UI's intake when its seats filled (SPEC R6): the same at UI.
+            "intakeOpen": _intake_open(study),
         },
         "applicants": [_applicant(application) for application in applications],
         "sessions": [{
@@ -121,6 +123,16 @@ def _history(study, recruitment):
             "status": _payment_status(payout), "trigger": payout.ui_trigger,
         } for payout in payouts if payout.ui_payment_id],
     }
+
+
+def _intake_open(study):
+    """What Rally last told UI about the study's intake (open unless it said closed)."""
+    from participants.services import INTAKE_OPERATION
+    from rally.models import OutboxOperation
+
+    told = (OutboxOperation.objects.filter(study_id=study.pk, operation=INTAKE_OPERATION)
+            .order_by("-payload__change").values_list("payload", flat=True).first())
+    return True if told is None else bool(told["open"])
 
 
 def _applicant(application):

@@ -235,6 +235,26 @@ def close_recruit(operation, client):
 close_recruit.applies(_apply_recruit_result)
 
 
+@handler("set_recruit_intake", label="tell User Interviews whether to send applicants")
+def set_recruit_intake(operation, client):
+    """Close intake when the participation limit is reached, reopen it when a seat frees
+    (SPEC R6). A recruit already closed or declined at UI takes no applicants anyway."""
+    recruitment = _recruitment(operation)
+    if not recruitment.ui_recruit_id:
+        raise NotReady("The study does not exist at User Interviews yet.")
+    try:
+        recruit = client.recruit_intake_set(recruitment.ui_recruit_id, key=_key(operation),
+                                            open=bool(operation.payload["open"]))
+    except errors.InvalidTransition:
+        recruit = client.recruit_get(recruitment.ui_recruit_id)
+        if recruit.status not in (RecruitStatus.CLOSED, RecruitStatus.DECLINED):
+            raise
+    return {**sync.recruit_result(recruit), "intake_open": recruit.intake_open}
+
+
+set_recruit_intake.applies(_apply_recruit_result)
+
+
 #: What may still change at UI after launch (audience, incentive and type are locked, A7).
 UPDATABLE_AFTER_LAUNCH = ("internal_name", "public_title", "public_description",
                           "num_participants", "screener")

@@ -119,6 +119,18 @@ def recruit_action(request, body, recruit_id, action):
     return _recruit_doc(service(recruit_id=recruit_id), status)
 
 
+@api_endpoint("POST")
+def recruit_intake(request, body, recruit_id):
+    """`{"open": false}` closes the recruit's intake (Rally's limit is reached), true reopens."""
+    attributes = attributes_of(body)
+    check = Checker(attributes, ("open",))
+    wanted = attributes.get("open")
+    if not isinstance(wanted, bool):
+        check.fail("open", "open must be true or false.")
+    check.done()
+    return _recruit_doc(services.recruit_intake_set(recruit_id=recruit_id, open=wanted))
+
+
 # Applicants -------------------------------------------------------------------------
 
 APPLICANT_FILTERS = ("status", "updatedSince")

@@ -92,6 +92,7 @@ def recruit_resource(recruit):
         "schedulingUrl": recruit.scheduling_url or None,
         "taskUrl": recruit.task_url or None,
         "status": recruit.status,
+        "intakeOpen": recruit.intake_open,
         "declinedReason": recruit.declined_reason or None,
         "applicationUrl": application_url(recruit),
         "createdAt": iso(recruit.created_at),

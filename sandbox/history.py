@@ -28,7 +28,7 @@ LAUNCHED = (Recruit.Status.RECRUITING, Recruit.Status.PAUSED, Recruit.Status.FIL
             Recruit.Status.CLOSED, Recruit.Status.DECLINED)
 
 RECRUIT_FIELDS = ("externalId", "internalName", "studyType", "status", "numParticipants",
-                  "durationMinutes", "compensationCents", "audience")
+                  "durationMinutes", "compensationCents", "audience", "intakeOpen")
 APPLICANT_FIELDS = ("id", "participantId", "firstName", "lastInitial", "status", "source",
                     "qualification", "country", "appliedAt", "updatedAt", "screenerVersion",
                     "screenerResponses", "matchedCriteria", "unmetCriteria")
@@ -155,7 +155,10 @@ def _recruit_clean(recruit_id, value, problems):
                                        check=lambda v: v >= 0,
                                        hint="must be 0 or more."),
         "audience": DEFAULT_AUDIENCE,
+        "intake_open": read.value.get("intakeOpen", True) is not False,
     }
+    if not isinstance(read.value.get("intakeOpen", True), bool):
+        problems.append(("/recruit/intakeOpen", "intakeOpen must be true or false."))
     if "audience" in read.value:
         try:
             out["audience"] = audience_clean(read.value["audience"], "/recruit/audience")

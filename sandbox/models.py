@@ -124,6 +124,8 @@ class Recruit(models.Model):
     members_drawn = models.PositiveIntegerField(default=0)
     arrival_credit = models.FloatField(default=0.0)
     arrivals_checked_at = models.DateTimeField(null=True, blank=True)
+    # Rally closes intake when its participation limit is reached: no applicants arrive.
+    intake_open = models.BooleanField(default=True)
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField(db_index=True)
     launched_at = models.DateTimeField(null=True, blank=True)

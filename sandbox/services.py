@@ -257,6 +257,24 @@ def recruit_review_finish(*, recruit_id, outcome=None, reason=""):
     return recruit
 
 
+@transaction.atomic(durable=True)
+def recruit_intake_set(*, recruit_id, open):
+    """Open or close the recruit's intake (Rally's participation limit, SPEC R6). Closed, no
+    applicant arrives or is generated; the status is untouched. Setting it again is a no-op."""
+    recruit = _lock(Recruit, recruit_id, "recruit")
+    if recruit.status in TERMINAL:
+        raise invalid_transition(f"A {recruit.status} recruit takes no applicants.", [])
+    if recruit.intake_open == open:
+        return recruit
+    recruit.intake_open = open
+    recruit.updated_at = clock.now()
+    if open:
+        # Applicants arrive from now on, not for the time intake was closed.
+        recruit.arrivals_checked_at = recruit.updated_at
+    recruit.save()
+    return recruit
+
+
 # Applicants -------------------------------------------------------------------------
 
 
@@ -312,6 +330,10 @@ def applicants_generate(*, recruit_id, count, via_direct_link=False, meets_crite
         recruit = _lock(Recruit, recruit_id, "recruit")
         if recruit.status not in (R.RECRUITING, R.FILLED, R.PAUSED):
             raise invalid_transition(f"A {recruit.status} recruit takes no applicants.",
+                                     recruit_allowed_actions(recruit))
+        if not recruit.intake_open:
+            raise invalid_transition("This recruit's intake is closed: it takes no "
+                                     "applicants until Rally reopens it.",
                                      recruit_allowed_actions(recruit))
         return applicants_add(recruit, count, via_direct_link=via_direct_link,
                                   meets_criteria=meets_criteria, seed=seed)

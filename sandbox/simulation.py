@@ -74,8 +74,8 @@ def reviews_finish_due():
 
 def arrivals_run():
     arrived = 0
-    for recruit_id in Recruit.objects.filter(status=Recruit.Status.RECRUITING).values_list(
-            "id", flat=True):
+    for recruit_id in Recruit.objects.filter(status=Recruit.Status.RECRUITING,
+                                             intake_open=True).values_list("id", flat=True):
         arrived += recruit_arrivals(recruit_id=recruit_id)
     return arrived
 
@@ -84,7 +84,7 @@ def arrivals_run():
 def recruit_arrivals(*, recruit_id):
     recruit = Recruit.objects.select_for_update().get(pk=recruit_id)
     now = clock.now()
-    if recruit.status != Recruit.Status.RECRUITING:
+    if recruit.status != Recruit.Status.RECRUITING or not recruit.intake_open:
         return 0
     since = recruit.arrivals_checked_at or now
     simulated_hours = max(0.0, (now - since).total_seconds()) * settings.SANDBOX_TIME_SCALE / 3600

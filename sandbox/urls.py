@@ -19,6 +19,8 @@ urlpatterns = [
     re_path(rf"^{API}recruits/{ID.format('recruit_id')}$", api.recruit, name="api_recruit"),
     re_path(rf"^{API}recruits/{ID.format('recruit_id')}/(?P<action>{RECRUIT_ACTIONS})$",
             api.recruit_action, name="api_recruit_action"),
+    re_path(rf"^{API}recruits/{ID.format('recruit_id')}/intake$", api.recruit_intake,
+            name="api_recruit_intake"),
     re_path(rf"^{API}recruits/{ID.format('recruit_id')}/applicants$", api.recruit_applicants,
             name="api_recruit_applicants"),
     re_path(rf"^{API}recruits/{ID.format('recruit_id')}/sessions$", api.recruit_sessions,

@@ -31,6 +31,7 @@ from participants.consent import (
     consent_version_parse,
 )
 from participants.models import Application, ConsentAgreement
+from participants.services import study_ui_intake_sync
 from rally import clock, notifications
 from rally.models import Membership, OutboxOperation, User
 from rally.permissions import Permission
@@ -410,6 +411,8 @@ def _application_status_follow(application, status):
     application.status = status
     application.updated_at = clock.now()
     application.save(update_fields=["status", "updated_at"])
+    # A seat taken or freed: UI stops or resumes sending applicants (SPEC R6).
+    study_ui_intake_sync(study=application.study)
 
 
 def _ui_outbox(*, session, operation, subject=None, **extra):

@@ -385,6 +385,13 @@ class UIClient:
         """Close for good; the answer's `billing` is UI's final account."""
         return self._recruit_action(recruit_id, "closures", key)
 
+    def recruit_intake_set(self, recruit_id, *, key, open):
+        """Close (`open=False`) or reopen a recruit's intake: closed, UI sends no applicants
+        while the recruit keeps its status (Rally's participation limit, SPEC R6)."""
+        document = self._post(f"recruits/{_segment(recruit_id)}/intake", key=key,
+                              body={"open": bool(open)})
+        return parse_one(document, "recruits", Recruit.from_resource)
+
     # Applicants ------------------------------------------------------------------------
 
     def _applicant_params(self, statuses, updated_since):

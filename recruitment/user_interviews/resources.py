@@ -470,6 +470,7 @@ class Recruit:
     updated_at: datetime
     launched_at: datetime | None
     closed_at: datetime | None
+    intake_open: bool = True
 
     @classmethod
     def from_resource(cls, resource):
@@ -496,6 +497,7 @@ class Recruit:
             updated_at=attributes.datetime("updatedAt"),
             launched_at=attributes.datetime("launchedAt", optional=True),
             closed_at=attributes.datetime("closedAt", optional=True),
+            intake_open=attributes.bool("intakeOpen", optional=True, default=True),
         )
 
 

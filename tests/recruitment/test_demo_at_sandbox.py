@@ -166,3 +166,25 @@ def test_seeding_twice_sends_the_same_history(seeded, sandbox_ui, sandbox_transp
     _seed()
     assert counts() == before
     assert ledger_problems() == []
+
+
+def test_the_full_demo_study_is_closed_to_applicants_at_the_sandbox_too(seeded, sandbox_ui):
+    from participants.selectors import study_has_free_seat
+    from sandbox import simulation
+    from sandbox.models import Recruit
+
+    study = seeded
+    recruitment = Recruitment.objects.get(study=study)
+    assert not study_has_free_seat(study=study)  # Rally: participation limit reached
+    recruit = Recruit.objects.get(pk=recruitment.ui_recruit_id)
+    assert recruit.intake_open is False
+    assert sandbox_ui.recruit_get(recruit.id).intake_open is False
+    before = recruit.applicants.count()
+    clock.advance(hours=24)
+    assert simulation.recruit_arrivals(recruit_id=recruit.id) == 0
+    assert recruit.applicants.count() == before
+    # Rally's own record of what it told UI: one close, sent as the history already says.
+    (close,) = OutboxOperation.objects.filter(study_id=study.pk, operation="set_recruit_intake")
+    assert close.payload["open"] is False
+    assert outbox.outbox_execute(operation_id=close.pk, client=sandbox_ui) == "done"
+    assert Recruit.objects.get(pk=recruit.id).intake_open is False
