@@ -24,7 +24,7 @@ class AccessibleErrorsMixin:
         for name, bound in ((name, self[name]) for name in self.fields):
             described = []
             if self.fields[name].help_text:
-                described.append(f"{bound.auto_id}-hint")
+                described.append(f"{bound.auto_id}_helptext")
             if name in self.errors:
                 described.append(f"{bound.auto_id}-error")
                 self.fields[name].widget.attrs["aria-invalid"] = "true"

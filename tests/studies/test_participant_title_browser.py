@@ -46,7 +46,7 @@ def test_the_plan_asks_for_the_participant_facing_title(live_server, page, resea
     expect(page.get_by_role("heading", name=re.compile("^Welcome"))).to_be_visible()
     page.goto(live_server.url + reverse("studies:study_plan", args=[study.id]))
     title = page.get_by_label("Participant-facing title")
-    expect(page.locator("#id_public_title-hint")).to_contain_text(
+    expect(page.locator("#id_public_title_helptext")).to_contain_text(
         "without this title participants see “Research study”")
     title.fill("Talk to us about onboarding")
     page.get_by_role("button", name="Save plan").click()
