@@ -668,6 +668,22 @@ def session_cancel(*, invitation):
     return session
 
 
+def _session_locked_for(membership, session_id, *related):
+    """A session of the member's workspace and its application, locked in the order the
+    participant's own changes take them (application, then session), so a host's action
+    racing one waits instead of deadlocking. Raises Session.DoesNotExist outside it."""
+    sessions = Session.objects.filter(pk=session_id,
+                                      workspace_id=getattr(membership, "workspace_id", None))
+    application_id = sessions.values_list("application_id", flat=True).first()
+    if application_id is None:
+        raise Session.DoesNotExist
+    application = Application.objects.select_for_update().get(pk=application_id)
+    session = (sessions.select_for_update(of=("self",))
+               .select_related("study", "study__workspace", "study__owner",
+                               "application__participant", *related).get())
+    return application, session
+
+
 HOST_CHANGES = {
     "cancel": ("session.canceled_by_host", "Canceled {name}'s session on {when}: {name} is "
                "told and may book another time from their booking link (the seat is kept)"),
@@ -684,15 +700,7 @@ def session_cancel_by_host(*, membership, session_id, reason="cancel"):
     kept (the application is Invited again). `reason` is "cancel" or "reschedule"."""
     if reason not in HOST_CHANGES:
         raise BookingRefused("Choose Cancel or Reschedule.")
-    sessions = Session.objects.filter(pk=session_id,
-                                      workspace_id=getattr(membership, "workspace_id", None))
-    application_id = sessions.values_list("application_id", flat=True).first()
-    if application_id is None:
-        raise Session.DoesNotExist
-    application = Application.objects.select_for_update().get(pk=application_id)
-    session = (sessions.select_for_update(of=("self",))
-               .select_related("study", "study__workspace", "study__owner", "group_slot",
-                               "application__participant").get())
+    application, session = _session_locked_for(membership, session_id, "group_slot")
     if not session_may_be_marked_by(membership, session):
         raise PermissionDenied
     if session.status != Session.Status.UPCOMING:
@@ -769,17 +777,7 @@ def _session_mark_locked(*, membership, session_id, status, may_mark=None, undo=
     status = Session.Status(status)
     if status not in OUTCOMES:
         raise BookingRefused("A session can be marked Completed or No-show.")
-    sessions = Session.objects.filter(pk=session_id,
-                                      workspace_id=getattr(membership, "workspace_id", None))
-    application_id = sessions.values_list("application_id", flat=True).first()
-    if application_id is None:
-        raise Session.DoesNotExist
-    # Lock in the same order as the participant's own changes (application, then session),
-    # so a cancel racing a mark waits instead of deadlocking.
-    application = Application.objects.select_for_update().get(pk=application_id)
-    session = (sessions.select_for_update(of=("self",))
-               .select_related("study", "study__workspace", "study__owner",
-                               "application__participant").get())
+    application, session = _session_locked_for(membership, session_id)
     if not (may_mark or session_may_be_marked_by)(membership, session):
         raise PermissionDenied
     now = clock.now()
