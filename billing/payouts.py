@@ -20,7 +20,7 @@ from django.db import connection, transaction
 from django.http import Http404
 from django.urls import reverse
 
-from billing.incentive_due import INCENTIVE_DELAY, incentive_due_at
+from billing.incentive_due import incentive_due_at
 from billing.models import Payout, Reservation
 from billing.money import money_format
 from billing.services import (
@@ -38,9 +38,6 @@ from rally.services import activity_record, outbox_enqueue, outbox_enqueue_many
 
 logger = logging.getLogger(__name__)
 
-#: How long after a session's end the incentive goes out by itself (SPEC I2; the rule is
-#: billing.incentive_due).
-PAYOUT_DELAY = INCENTIVE_DELAY
 #: Why a payout is held: the session was marked No-show before it was sent (C5). Only a
 #: payout held for this reason is reopened by the No-show's Undo.
 NO_SHOW_REASON = "The session was marked No-show."
@@ -182,12 +179,6 @@ def payouts_by_session(session_ids):
 def payout_was_sent(payout):
     """Whether a payout has left Rally's hands (a No-show can no longer stop it)."""
     return payout is not None and payout.state not in (State.NOT_SENT, State.CANCELED)
-
-
-def payouts_sent_of(session_ids):
-    """Of these sessions, those whose incentive was already sent (or settled otherwise)."""
-    return set(Payout.objects.filter(session_id__in=list(session_ids))
-               .exclude(state=State.NOT_SENT).values_list("session_id", flat=True))
 
 
 def payouts_for_workspace(*, workspace, study_id=None):
