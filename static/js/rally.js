@@ -213,7 +213,6 @@
   if (navToggle) {
     var nav = document.getElementById(navToggle.getAttribute("aria-controls"));
     navToggle.hidden = false;
-    document.documentElement.classList.add("has-navtoggle");
     navToggle.addEventListener("click", function () {
       var open = navToggle.getAttribute("aria-expanded") !== "true";
       navToggle.setAttribute("aria-expanded", String(open));
