@@ -98,17 +98,21 @@ def _history(study, recruitment):
     payouts = list(Payout.objects.filter(study_id=study.pk, session_id__in=session_ids))
     payouts_remember_ui_sessions({payout.pk: session_ids[payout.session_id]
                                   for payout in payouts})
+    intake_open = _intake_open(study)
+    status = AT_UI[recruitment.state]
+    if status == "recruiting" and not intake_open:
+        status = "filled"  # UI fills a recruit whose intake Rally closed (SPEC R6)
     return {
         "recruit": {
             "externalId": str(study.pk), "internalName": study.name[:200],
             "studyType": ui_study_type(study.study_type),
-            "status": AT_UI[recruitment.state],
+            "status": status,
             "numParticipants": min(max(study.participation_limit or 1, 1), 1000),
             "durationMinutes": min(max(study.duration_minutes, 5), 480),
             "compensationCents": _cents(study.incentive_amount),
             "audience": study_audience_payload(study),
             # Rally closed UI's intake when its seats filled (SPEC R6): the same at UI.
-            "intakeOpen": _intake_open(study),
+            "intakeOpen": intake_open,
         },
         "applicants": [_applicant(application) for application in applications],
         "sessions": [{

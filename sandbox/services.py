@@ -99,10 +99,12 @@ def _seats_taken(recruit):
 
 
 def _seats_refresh(recruit, events):
-    """recruiting → filled when the seats are taken; filled → recruiting when one frees."""
+    """recruiting → filled when the seats are taken, or when Rally closes the intake because
+    its participation limit is reached (SPEC R6); filled → recruiting when a seat frees and
+    the intake is open."""
     if recruit.status not in (R.RECRUITING, R.FILLED):
         return
-    full = _seats_taken(recruit) >= recruit.num_participants
+    full = not recruit.intake_open or _seats_taken(recruit) >= recruit.num_participants
     if full and recruit.status == R.RECRUITING:
         _recruit_move(recruit, R.FILLED, events)
     elif not full and recruit.status == R.FILLED:
@@ -249,6 +251,7 @@ def recruit_review_finish(*, recruit_id, outcome=None, reason=""):
         _recruit_move(recruit, R.RECRUITING, events)
         recruit.arrivals_checked_at = clock.now()
         recruit.panel_seed = random.Random(recruit.id).randint(1, 2**31 - 1)
+        _seats_refresh(recruit, events)  # Rally may have closed the intake meanwhile
     else:
         _recruit_move(recruit, R.DECLINED, events)
         recruit.declined_reason = reason or "Declined by User Interviews' review."
@@ -260,8 +263,10 @@ def recruit_review_finish(*, recruit_id, outcome=None, reason=""):
 @transaction.atomic(durable=True)
 def recruit_intake_set(*, recruit_id, open):
     """Open or close the recruit's intake (Rally's participation limit, SPEC R6). Closed, no
-    applicant arrives or is generated; the status is untouched. Setting it again is a no-op."""
+    applicant arrives or is generated and a recruiting recruit is filled; reopened, it
+    recruits again unless its own seats are taken. Setting it again is a no-op."""
     recruit = _lock(Recruit, recruit_id, "recruit")
+    events = []
     if recruit.status in TERMINAL:
         raise invalid_transition(f"A {recruit.status} recruit takes no applicants.", [])
     if recruit.intake_open == open:
@@ -271,7 +276,9 @@ def recruit_intake_set(*, recruit_id, open):
     if open:
         # Applicants arrive from now on, not for the time intake was closed.
         recruit.arrivals_checked_at = recruit.updated_at
+    _seats_refresh(recruit, events)
     recruit.save()
+    events_emit(events)
     return recruit
 
 

@@ -68,7 +68,7 @@ def _settle(client):
 
 
 def test_every_demo_recruit_is_at_the_sandbox_with_rallys_ids(seeded, sandbox_ui):
-    for name, status in ((ACTIVE_STUDY, "recruiting"), (CLOSED_STUDY, "closed"),
+    for name, status in ((ACTIVE_STUDY, "filled"), (CLOSED_STUDY, "closed"),
                          (UNMODERATED_STUDY, "paused")):
         study = Study.objects.get(name=name)
         recruitment = Recruitment.objects.get(study=study)
@@ -177,7 +177,7 @@ def test_the_full_demo_study_is_closed_to_applicants_at_the_sandbox_too(seeded, 
     recruitment = Recruitment.objects.get(study=study)
     assert not study_has_free_seat(study=study)  # Rally: participation limit reached
     recruit = Recruit.objects.get(pk=recruitment.ui_recruit_id)
-    assert recruit.intake_open is False
+    assert recruit.intake_open is False and recruit.status == "filled"
     assert sandbox_ui.recruit_get(recruit.id).intake_open is False
     before = recruit.applicants.count()
     clock.advance(hours=24)

@@ -1,5 +1,6 @@
 """The intake control Rally uses for its participation limit (SPEC R6): closed, the recruit
-takes no applicants whatever its status; reopened, they arrive again."""
+takes no applicants whatever its status and a recruiting one is filled; reopened, they arrive
+again."""
 
 from rally import clock
 from sandbox import simulation
@@ -17,7 +18,7 @@ def test_closing_intake_stops_arrivals_and_the_applicant_control(api, make_recru
 
     closed = api.post(f"/recruits/{recruit_id}/intake", {"open": False})
     assert closed.status_code == 200
-    assert attrs(closed)["intakeOpen"] is False and attrs(closed)["status"] == "recruiting"
+    assert attrs(closed)["intakeOpen"] is False and attrs(closed)["status"] == "filled"
     clock.advance(hours=6)
     assert simulation.arrivals_run() == 0
     refused = api.post(f"/_sandbox/recruits/{recruit_id}/applicants", {"count": 3})
@@ -30,7 +31,7 @@ def test_closing_intake_stops_arrivals_and_the_applicant_control(api, make_recru
         "intakeOpen"] is False
     reopened = api.post(f"/recruits/{recruit_id}/intake", {"data": {"attributes":
                                                                      {"open": True}}})
-    assert attrs(reopened)["intakeOpen"] is True
+    assert attrs(reopened)["intakeOpen"] is True and attrs(reopened)["status"] == "recruiting"
     assert simulation.arrivals_run() == 0  # none for the hours intake was closed
     clock.advance(hours=6)
     assert simulation.arrivals_run() > 0
@@ -56,3 +57,23 @@ def test_the_console_shows_a_closed_intake(api, make_recruit, client):
     html = client.get("/sandbox/").content.decode()
     row = html.split("Onboarding study")[1].split("</tr>")[0]
     assert "Intake closed" in row
+
+
+def test_a_paused_recruit_resumes_filled_while_intake_is_closed(api, make_recruit):
+    recruit_id = make_recruit("paused")
+    closed = api.post(f"/recruits/{recruit_id}/intake", {"open": False})
+    assert attrs(closed)["status"] == "paused"
+    resumed = api.post(f"/recruits/{recruit_id}/resumptions", {})
+    assert attrs(resumed)["status"] == "filled"
+    assert attrs(api.post(f"/recruits/{recruit_id}/intake", {"open": True}))[
+        "status"] == "recruiting"
+
+
+def test_closing_intake_tells_rally_the_recruit_is_filled(api, make_recruit):
+    from sandbox.models import WebhookEvent
+
+    recruit_id = make_recruit("recruiting")
+    api.post(f"/recruits/{recruit_id}/intake", {"open": False})
+    event = WebhookEvent.objects.filter(type="recruit.status_changed").last()
+    assert event is not None and recruit_id in str(event.envelope)
+    assert "filled" in str(event.envelope)
