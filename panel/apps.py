@@ -9,7 +9,6 @@ class PanelConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from django.conf import settings
 
         from panel import views
         from studies import pages
@@ -24,9 +23,3 @@ class PanelConfig(AppConfig):
         from participants.row_actions import register_row_actions
 
         register_row_actions("panel_incentive", 20, incentive_row_actions)
-        settings.CELERY_BEAT_SCHEDULE["panel-invitation-emails-sweep"] = {
-            "task": "panel.invitation_emails_sweep", "schedule": 60.0}
-        settings.CELERY_BEAT_SCHEDULE["panel-booking-emails-sweep"] = {
-            "task": "panel.booking_emails_sweep", "schedule": 30.0}
-        settings.CELERY_BEAT_SCHEDULE["panel-session-reminders"] = {
-            "task": "panel.session_reminders_send", "schedule": 60.0}

@@ -1,7 +1,6 @@
 """People who take part in studies, and the review of their applications (SPEC P)."""
 
 from django.apps import AppConfig
-from django.conf import settings
 
 
 class ParticipantsConfig(AppConfig):
@@ -25,7 +24,3 @@ class ParticipantsConfig(AppConfig):
             "seats", label="Seats taken", order=20, annotate=lambda studies: studies,
             value=lambda study: study.seats_taken)
 
-        # A queued import whose task was lost (broker down at dispatch) is dispatched again;
-        # one being written is locked and skipped, so this never runs an import twice.
-        settings.CELERY_BEAT_SCHEDULE["participants-panel-imports-sweep"] = {
-            "task": "participants.panel_imports_sweep", "schedule": 60.0}

@@ -1,6 +1,5 @@
 """User Interviews: the adapter, outbox handlers, webhooks, polling and cross-app orchestrations."""
 from django.apps import AppConfig
-from django.conf import settings
 
 
 class RecruitmentConfig(AppConfig):
@@ -29,13 +28,3 @@ class RecruitmentConfig(AppConfig):
 
         register_overview_panel("metrics", 40, metrics_panel)
 
-        settings.CELERY_BEAT_SCHEDULE["recruitment-outbox-sweep"] = {
-            "task": "recruitment.outbox_sweep", "schedule": 15.0}
-        settings.CELERY_BEAT_SCHEDULE["recruitment-webhook-sweep"] = {
-            "task": "recruitment.webhook_sweep", "schedule": 30.0}
-        settings.CELERY_BEAT_SCHEDULE["recruitment-poll"] = {
-            "task": "recruitment.poll", "schedule": 60.0}
-        settings.CELERY_BEAT_SCHEDULE["recruitment-sync-problems"] = {
-            "task": "recruitment.sync_problems_check", "schedule": 300.0}
-        settings.CELERY_BEAT_SCHEDULE["recruitment-criteria-sync"] = {
-            "task": "recruitment.criteria_sync", "schedule": 24 * 3600.0}
