@@ -97,6 +97,9 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "rally.urls"
+# The study page's tabs, panels, list columns and row actions, declared in the top layer and
+# read by the apps below it (studies.pages.study_page), as ROOT_URLCONF names the URLconf.
+STUDY_PAGE = "recruitment.study_page.STUDY_PAGE"
 WSGI_APPLICATION = "rally.wsgi.application"
 
 TEMPLATES = [
