@@ -1,5 +1,4 @@
 from django.apps import AppConfig
-from django.conf import settings
 from django.db.models.signals import post_migrate
 
 
@@ -18,11 +17,3 @@ class BillingConfig(AppConfig):
     def ready(self):
         post_migrate.connect(_prices_ensure, sender=self, dispatch_uid="billing-prices")
         from billing import tasks  # noqa: F401 - registers the payout sweeper task
-
-        # Incentives due 24 h after a session are sent by this sweep (SPEC I2): a `due_at`
-        # column, never a countdown.
-        settings.CELERY_BEAT_SCHEDULE["billing-payout-sweep"] = {
-            "task": "billing.payouts_sweep", "schedule": 30.0}
-        # Receipt emails whose prompt send was lost or failed (SPEC B7).
-        settings.CELERY_BEAT_SCHEDULE["billing-receipt-emails-sweep"] = {
-            "task": "billing.receipt_emails_sweep", "schedule": 60.0}

@@ -3,7 +3,7 @@ participant whose session is Completed and whose incentive is not recorded yet, 
 opens the same form as the Invite tab's Incentives list (panel:incentive_record, which
 records through panel.services.panel_incentive_record, once) and returns to the tab's
 page it was opened from. Under the status, the state of the incentive's payout (due, or
-paid and how). Registered with participants.row_actions; three queries a page."""
+paid and how). Declared in recruitment.study_page; three queries a page."""
 
 from django.urls import reverse
 from django.utils.formats import date_format

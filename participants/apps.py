@@ -1,7 +1,6 @@
 """People who take part in studies, and the review of their applications (SPEC P)."""
 
 from django.apps import AppConfig
-from django.conf import settings
 
 
 class ParticipantsConfig(AppConfig):
@@ -9,23 +8,4 @@ class ParticipantsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from participants import (
-            review,
-            tasks,  # noqa: F401 - registers the import tasks
-        )
-        from studies import pages
-
-        pages.register_tab("participants", label="Participants",
-                           url_name="participants:study_participants", order=60)
-        pages.register_list_column(
-            "applicants", label="Applicants", order=10,
-            annotate=review.studies_with_applicant_counts,
-            value=lambda study: study.applicant_count)
-        pages.register_list_column(
-            "seats", label="Seats taken", order=20, annotate=lambda studies: studies,
-            value=lambda study: study.seats_taken)
-
-        # A queued import whose task was lost (broker down at dispatch) is dispatched again;
-        # one being written is locked and skipped, so this never runs an import twice.
-        settings.CELERY_BEAT_SCHEDULE["participants-panel-imports-sweep"] = {
-            "task": "participants.panel_imports_sweep", "schedule": 60.0}
+        from participants import tasks  # noqa: F401 - registers the import tasks

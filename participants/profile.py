@@ -1,26 +1,20 @@
-"""Panels on an applicant's profile that higher apps add without participants importing them.
-
-`register_profile_panel("test_completion", 10, provider)` adds a panel, where
-provider(request, study, application) returns (template_name, context) or None (nothing to
-show for this applicant). The scheduling app shows an Unmoderated Test completion this way.
+"""Panels on an applicant's profile that higher apps provide (an Unmoderated Test
+completion from scheduling, say). They are declared with the rest of the study page in the
+top layer (`StudyPage.profile_panels`, see studies.pages): provider(request, study,
+application) returns (template_name, context) or None (nothing to show for this applicant).
 """
 
 from django.template.loader import render_to_string
 from django.utils.safestring import mark_safe
 
-_panels = {}
-
-
-def register_profile_panel(key, order, provider):
-    """Add a panel to the applicant profile (a key registered again replaces its panel)."""
-    _panels[key] = (order, provider)
+from studies.pages import study_page
 
 
 def profile_panels(request, study, application):
-    """The rendered HTML of every registered panel with something to show, in order."""
+    """The rendered HTML of every declared panel with something to show, in order."""
     rendered = []
-    for _, (_order, provider) in sorted(_panels.items(), key=lambda item: (item[1][0], item[0])):
-        result = provider(request, study, application)
+    for panel in sorted(study_page().profile_panels, key=lambda part: (part.order, part.key)):
+        result = panel(request, study, application)
         if result is None:
             continue
         template_name, context = result

@@ -2,9 +2,10 @@
 them: entries of the row's three-dots menu ("Actions for NAME") and short notes beside the
 status (say, where the incentive payment stands).
 
-`register_row_actions("payment", 10, provider)` adds a provider, where
-provider(request, study, applications) answers {application id: [RowAction | RowNote, ...]}
-for the applications of the page it has something for. A provider reads what it needs for
+The providers are declared with the rest of the study page in the top layer
+(`StudyPage.row_actions`, see studies.pages): provider(request, study, applications) answers
+{application id: [RowAction | RowNote, ...]} for the applications of the page it has
+something for. A provider reads what it needs for
 the whole page at once, in a fixed number of queries however many rows there are (the tab's
 query count is pinned). The scheduling app offers "Complete & Send payment" this way, the
 panel app "Record incentive".
@@ -12,7 +13,7 @@ panel app "Record incentive".
 
 from dataclasses import dataclass
 
-_providers = {}
+from studies.pages import study_page
 
 
 @dataclass(frozen=True)
@@ -39,19 +40,13 @@ class RowNote:
     text: str
 
 
-def register_row_actions(key, order, provider):
-    """Add a provider of row items (a key registered again replaces its provider)."""
-    _providers[key] = (order, provider)
-
-
 def row_actions(request, study, applications):
     """{application id: {"actions": [RowAction...], "notes": [RowNote...]}} of every
-    registered provider, in the providers' order."""
+    declared provider, in the providers' order."""
     extras = {}
     if not applications:
         return extras
-    for _, (_order, provider) in sorted(_providers.items(),
-                                        key=lambda item: (item[1][0], item[0])):
+    for provider in sorted(study_page().row_actions, key=lambda part: (part.order, part.key)):
         for application_id, items in (provider(request, study, applications) or {}).items():
             row = extras.setdefault(application_id, {"actions": [], "notes": []})
             for item in items:

@@ -1,26 +1,13 @@
+"""The participants app's own URLs, those outside the study page. recruitment.study_page, which
+declares every `studies/<uuid>/…` URL, includes these once with its own under `participants:`."""
+
 from django.urls import path
 
-from participants import consent_views, panel_views, views
-
-app_name = "participants"
+from participants import consent_views, panel_views
 
 urlpatterns = [
-    path("studies/<uuid:study_id>/participants/", views.study_participants,
-         name="study_participants"),
-    path("studies/<uuid:study_id>/participants/export.csv", views.study_applicants_csv,
-         name="study_applicants_csv"),
-    path("studies/<uuid:study_id>/participants/consent.csv", consent_views.consent_csv,
-         name="consent_csv"),
     path("participants/consent/<uuid:agreement_id>.pdf", consent_views.consent_pdf,
          name="consent_pdf"),
-    path("studies/<uuid:study_id>/participants/review/", views.applicants_bulk,
-         name="applicants_bulk"),
-    path("studies/<uuid:study_id>/participants/<uuid:application_id>/",
-         views.applicant_profile, name="applicant_profile"),
-    path("studies/<uuid:study_id>/participants/<uuid:application_id>/invite/",
-         views.applicant_invite, name="applicant_invite"),
-    path("studies/<uuid:study_id>/participants/<uuid:application_id>/reject/",
-         views.applicant_reject, name="applicant_reject"),
     # The workspace's panel.
     path("participants/", panel_views.panel_directory, name="panel_directory"),
     path("participants/new/", panel_views.panel_person_edit, name="panel_person_add"),

@@ -1,5 +1,4 @@
 from django.apps import AppConfig
-from django.conf import settings
 
 
 class RallyConfig(AppConfig):
@@ -9,10 +8,3 @@ class RallyConfig(AppConfig):
 
     def ready(self):
         from rally import checks  # noqa: F401 - registers the system checks
-        from rally.health import HEARTBEAT_SECONDS
-
-        settings.CELERY_BEAT_SCHEDULE["rally-heartbeat"] = {
-            "task": "rally.heartbeat", "schedule": float(HEARTBEAT_SECONDS)}
-
-        settings.CELERY_BEAT_SCHEDULE["rally-notification-emails"] = {
-            "task": "rally.notification_emails_send", "schedule": 60.0}

@@ -14,7 +14,7 @@ from django.db import connection
 
 from rally import clock
 
-HEARTBEAT_SECONDS = 20
+HEARTBEAT_SECONDS = settings.HEARTBEAT_SECONDS  # beat sends rally.heartbeat this often
 HEARTBEAT_FRESH_SECONDS = 60
 _KEY = "rally:heartbeat:{}"
 

@@ -97,6 +97,9 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "rally.urls"
+# The study page's tabs, panels, list columns and row actions, declared in the top layer and
+# read by the apps below it (studies.pages.study_page), as ROOT_URLCONF names the URLconf.
+STUDY_PAGE = "recruitment.study_page.STUDY_PAGE"
 WSGI_APPLICATION = "rally.wsgi.application"
 
 TEMPLATES = [
@@ -177,7 +180,59 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_BEAT_SCHEDULE = {}  # each app adds its periodic tasks in its AppConfig.ready()
+
+# The one beat table: every periodic task of every app, written out here (no app adds to it).
+# tests/rally/test_beat_schedule.py checks that each task named here is registered with Celery.
+HEARTBEAT_SECONDS = 20  # rally.health: how often beat asks a worker to prove it is alive
+CELERY_BEAT_SCHEDULE = {
+    # Core: a worker that runs this records its heartbeat for /readyz.
+    "rally-heartbeat": {"task": "rally.heartbeat", "schedule": float(HEARTBEAT_SECONDS)},
+    # Core: notification emails that are due (digests, retries, lost messages).
+    "rally-notification-emails": {"task": "rally.notification_emails_send", "schedule": 60.0},
+    # Billing: incentives due 24 h after a session are paid by this sweep over the payouts'
+    # `due_at` column, never a countdown (SPEC I2).
+    "billing-payout-sweep": {"task": "billing.payouts_sweep", "schedule": 30.0},
+    # Billing: receipt emails whose prompt send was lost or failed (SPEC B7).
+    "billing-receipt-emails-sweep": {"task": "billing.receipt_emails_sweep", "schedule": 60.0},
+    # Participants: a queued panel import whose task was lost (broker down at dispatch) is
+    # dispatched again; one being written is locked and skipped, so no import runs twice.
+    "participants-panel-imports-sweep": {"task": "participants.panel_imports_sweep",
+                                         "schedule": 60.0},
+    # Scheduling: calendar invites whose prompt send was lost (worker or broker down).
+    "scheduling-invites-sweep": {"task": "scheduling.session_invites_sweep", "schedule": 60.0},
+    # Scheduling: ended sessions nobody marked count as completed at their end (SPEC C5, I2),
+    # so billing's payout sweep pays them 24 h later.
+    "scheduling-sessions-sweep": {"task": "scheduling.sessions_sweep", "schedule": 30.0},
+    # Scheduling: read every host calendar due for a refresh (each claimed, never raced).
+    "scheduling-host-calendars-sync": {"task": "scheduling.host_calendars_sync_due",
+                                       "schedule": 60.0},
+    # Scheduling: write-backs to hosts' calendars whose prompt attempt was lost or refused.
+    "scheduling-calendar-writes-sweep": {"task": "scheduling.session_calendar_writes_sweep",
+                                         "schedule": 120.0},
+    # Recruitment: re-dispatch due pending outbox rows (lost messages, finished backoffs).
+    "recruitment-outbox-sweep": {"task": "recruitment.outbox_sweep", "schedule": 15.0},
+    # Recruitment: queue stored webhook events still unprocessed, forget old processed ones.
+    "recruitment-webhook-sweep": {"task": "recruitment.webhook_sweep", "schedule": 30.0},
+    # Recruitment: the safety net under webhooks: sync every live recruitment from UI.
+    "recruitment-poll": {"task": "recruitment.poll", "schedule": 60.0},
+    # Recruitment: confirm sent payouts whose payment webhook was lost.
+    "recruitment-payments-poll": {"task": "recruitment.payments_poll", "schedule": 60.0},
+    # Recruitment: tell teams about sync problems with UI lasting over 15 minutes (SPEC R8).
+    "recruitment-sync-problems": {"task": "recruitment.sync_problems_check", "schedule": 300.0},
+    # Recruitment, daily: refresh the audience criteria catalog from UI's characteristics.
+    "recruitment-criteria-sync": {"task": "recruitment.criteria_sync", "schedule": 24 * 3600.0},
+    # Panel: invitation emails whose prompt send was lost (worker or broker down).
+    "panel-invitation-emails-sweep": {"task": "panel.invitation_emails_sweep", "schedule": 60.0},
+    # Panel: email the booking link to panel applicants invited to book; re-send lost ones.
+    "panel-booking-emails-sweep": {"task": "panel.booking_emails_sweep", "schedule": 30.0},
+    # Panel: email the session reminders now due (SPEC P8), each exactly once.
+    "panel-session-reminders": {"task": "panel.session_reminders_send", "schedule": 60.0},
+}
+if SANDBOX_ENABLED:
+    # Sandbox: the stand-in's simulation moves on by the clock (reviews, arrivals, payments,
+    # webhooks); only when the sandbox is served at all.
+    CELERY_BEAT_SCHEDULE["sandbox-simulation-tick"] = {
+        "task": "sandbox.simulation_tick", "schedule": SANDBOX_TICK_SECONDS}
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

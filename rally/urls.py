@@ -47,12 +47,10 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("readyz", views.readyz, name="readyz"),
     path("", include("billing.urls")),
-    # participants first: its Participants tab takes over the studies app's placeholder URL.
-    path("", include("participants.urls")),
-    path("", include("studies.urls")),
-    path("", include("scheduling.urls")),
-    path("", include("recruitment.urls")),
-    path("", include("panel.urls")),
+    # The study page's owner declares every studies/<uuid>/… URL and includes the studies,
+    # participants, scheduling, recruitment and panel namespaces, each once. No two patterns
+    # answer the same path, so the order of these includes decides nothing.
+    path("", include("recruitment.study_page")),
 ]
 
 if settings.SANDBOX_ENABLED:

@@ -9,7 +9,6 @@ re-send after an unknown outcome (looked up first) can never pay twice.
 import uuid
 
 from celery import shared_task
-from django.conf import settings
 from django.db import transaction
 from django.db.models import OuterRef, Subquery
 
@@ -217,7 +216,3 @@ def payments_poll_task():
 
     with WorkspaceClients.background() as clients:
         return payments_poll(clients=clients)
-
-
-settings.CELERY_BEAT_SCHEDULE["recruitment-payments-poll"] = {
-    "task": "recruitment.payments_poll", "schedule": 60.0}

@@ -135,7 +135,7 @@ def _panel_shown(request, study):
 
 
 def metrics_panel(request, study):
-    """studies.pages provider: the panel's place on the overview, once the study is out of
+    """Study page overview panel: its place on the overview, once the study is out of
     draft. Its figures (about a third of the overview's work) load after the page, from
     `metrics_panel_card`; without JavaScript the card links there."""
     if not _panel_shown(request, study):

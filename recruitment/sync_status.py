@@ -34,7 +34,7 @@ def sync_status_context(*, membership, study):
 
 
 def overview_panel(request, study):
-    """studies.pages provider: the sync panel on the overview of a UI study."""
+    """Study page overview panel: the sync panel on the overview of a UI study."""
     if not study.is_user_interviews:
         return None
     context = sync_status_context(membership=getattr(request, "membership", None),

@@ -1,20 +1,16 @@
+"""The recruitment app's own URLs, those outside the study page. recruitment.study_page, which
+declares every `studies/<uuid>/…` URL, includes these once with its own under `recruitment:`."""
+
 from django.urls import path
 
 from recruitment import (
     connection_views,
     prometheus,
     reports,
-    start_views,
-    sync_status,
-    views,
     webhooks,
 )
 
-app_name = "recruitment"
-
 urlpatterns = [
-    path("studies/<uuid:study_id>/audience/reach/", views.audience_reach,
-         name="audience_reach"),
     path("metrics", prometheus.metrics, name="metrics"),
     path("webhooks/user-interviews/", webhooks.receive, name="webhook"),
     path("webhooks/user-interviews/<uuid:workspace_id>/", webhooks.receive,
@@ -27,15 +23,5 @@ urlpatterns = [
          name="webhooks_subscribe"),
     path("workspace/settings/user-interviews/webhooks/rotate/",
          connection_views.webhook_secret_rotate, name="webhook_secret_rotate"),
-    path("studies/<uuid:study_id>/recruitment/start/", start_views.recruitment_start,
-         name="start"),
-    path("studies/<uuid:study_id>/recruitment/request-start/",
-         start_views.recruitment_request_start, name="request_start"),
-    path("studies/<uuid:study_id>/recruitment/", start_views.money_panel_refresh,
-         name="money_panel"),
-    path("studies/<uuid:study_id>/sync/", sync_status.sync_status, name="sync_status"),
-    path("studies/<uuid:study_id>/sync/<uuid:operation_id>/retry/", sync_status.outbox_retry,
-         name="outbox_retry"),
     path("reports/", reports.reports, name="reports"),
-    path("studies/<uuid:study_id>/metrics/", reports.metrics_panel_card, name="metrics_panel"),
 ]

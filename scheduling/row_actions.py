@@ -3,7 +3,7 @@ User Interviews study: an Interview or Group Interview participant whose session
 (Upcoming, not marked yet, or Completed) and an Unmoderated Test participant who submitted
 the test, while the incentive is not sent. The item posts to the same view and service as
 the Scheduling tab's session menu and comes back to the Participants tab. Rows with a payout
-also say where it stands. Registered with participants.row_actions; two queries a page."""
+also say where it stands. Declared in recruitment.study_page; two queries a page."""
 
 from django.urls import reverse
 

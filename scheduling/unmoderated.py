@@ -96,7 +96,7 @@ def unmoderated_completions_missing(*, study):
 
 
 def completion_profile_panel(request, study, application):
-    """participants.profile provider: an Unmoderated Test participant's completion (when
+    """Study page profile panel: an Unmoderated Test participant's completion (when
     they submitted the test) and the state of its incentive payment, or that the invited
     participant has not submitted yet. Nothing for other studies or applicants. Two queries."""
     if study.study_type != StudyType.UNMODERATED_TEST:

@@ -1,12 +1,12 @@
+"""The scheduling app's own URLs, those outside the study page. recruitment.study_page, which
+declares every `studies/<uuid>/…` URL, includes these once with its own under `scheduling:`."""
+
 from django.urls import path
 
 from scheduling import views
 
-app_name = "scheduling"
-
 urlpatterns = [
     path("book/<str:token>/", views.booking, name="booking"),
-    path("studies/<uuid:study_id>/schedule/", views.study_scheduling, name="study_scheduling"),
     path("sessions/<uuid:session_id>/mark/", views.session_mark, name="session_mark"),
     path("sessions/<uuid:session_id>/complete-and-pay/", views.session_complete_and_pay,
          name="session_complete_and_pay"),

@@ -1,33 +1,31 @@
-"""The study page's tabs and overview panels, which higher apps extend without studies
-importing them.
+"""The study page's pieces as lower apps read them: its tabs, the overview's panels, the
+studies list's columns, and the participants' row actions and profile panels.
 
-`register_tab("participants", label="Participants", url_name="participants:study_participants",
-order=60)` adds a tab (the scheduling, participants and panel apps add theirs); registering a
-key again replaces that tab.
-`register_overview_panel("recruitment", 10, provider)` adds a panel to the overview, where
-provider(request, study) returns (template_name, context) or None (nothing to show).
+The page is declared in one place, in the top layer: `recruitment.study_page.STUDY_PAGE`, a
+`StudyPage` of the kinds below, which imports the views and providers of the apps beneath it.
+No app registers anything. Studies cannot import upward, so it finds the declaration the
+way Django finds the root URLconf: the `STUDY_PAGE` setting names it by dotted path and
+`study_page()` imports it on first use (a request, an email or a task alike).
 """
 
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.module_loading import import_string
 from django.utils.safestring import mark_safe
 
 from rally.permissions import Permission
 from studies import lifecycle
-from studies.models import Status, StudyType
+from studies.models import Status
 
 
 def _always(study):
     return True
 
 
-def _unmoderated(study):
-    return study.study_type == StudyType.UNMODERATED_TEST
-
-
-@dataclass
+@dataclass(frozen=True)
 class Tab:
     key: str
     label: str
@@ -36,21 +34,25 @@ class Tab:
     applies_to: object = field(default=_always)  # fn(study) -> bool
 
 
-_tabs = {
-    tab.key: tab for tab in (
-        Tab("overview", "Overview", "studies:study_overview", 10),
-        Tab("plan", "Plan", "studies:study_plan", 20),
-        Tab("audience", "Audience", "studies:study_audience", 30),
-        Tab("screener", "Screener", "studies:study_screener", 40),
-        Tab("test", "Test", "studies:study_test", 50, _unmoderated),
-        Tab("activity", "Activity", "studies:study_activity", 90),
-    )
-}
-_panels = {}
-_list_columns = {}
+@dataclass(frozen=True)
+class Part:
+    """A panel or row-actions provider of the page, in `order` (then `key`). `provider` is
+    the function itself, or its dotted path when the owner may not import its app (the panel
+    app's pieces: recruitment and panel never import each other); that is imported when the
+    page is first drawn."""
+
+    key: str
+    order: int
+    provider: object  # a function, or "app.module.function"
+
+    def __call__(self, *args):
+        provider = self.provider
+        if isinstance(provider, str):
+            provider = import_string(provider)
+        return provider(*args)
 
 
-@dataclass
+@dataclass(frozen=True)
 class ListColumn:
     key: str
     label: str
@@ -60,13 +62,37 @@ class ListColumn:
     numeric: bool = True
 
 
-def register_list_column(key, *, label, order, annotate, value, numeric=True):
-    """Add a column to the studies list (applicants, invited, ... from the participants app)."""
-    _list_columns[key] = ListColumn(key, label, order, annotate, value, numeric)
+@dataclass(frozen=True)
+class StudyPage:
+    """Everything around a study that more than one app fills in.
+
+    - tabs: the tab bar (a tab shows where `applies_to(study)`);
+    - overview_panels: provider(request, study) -> (template_name, context) | None;
+    - list_columns: the studies list's columns beside name, type and status;
+    - row_actions: provider(request, study, applications) -> {application id: [items]}
+      (participants.row_actions);
+    - profile_panels: provider(request, study, application) -> (template, context) | None
+      (participants.profile).
+    """
+
+    tabs: tuple
+    overview_panels: tuple = ()
+    list_columns: tuple = ()
+    row_actions: tuple = ()
+    profile_panels: tuple = ()
+
+
+def _ordered(items):
+    return sorted(items, key=lambda item: (item.order, item.key))
+
+
+def study_page():
+    """The study page's declaration named by settings.STUDY_PAGE."""
+    return import_string(settings.STUDY_PAGE)
 
 
 def list_columns():
-    return sorted(_list_columns.values(), key=lambda column: (column.order, column.key))
+    return _ordered(study_page().list_columns)
 
 
 def list_rows(studies, columns):
@@ -75,30 +101,19 @@ def list_rows(studies, columns):
                      for column in columns]) for study in studies]
 
 
-def register_tab(key, *, label, url_name, order, applies_to=None):
-    """Add a tab to the study page, or take over a built-in one by its key."""
-    _tabs[key] = Tab(key, label, url_name, order, applies_to or _always)
-
-
-def register_overview_panel(key, order, provider):
-    """Add a panel to the study overview: provider(request, study) -> (template, context)|None."""
-    _panels[key] = (order, provider)
-
-
 def tabs_for(study, current):
     """[(label, url, is_current)] for the study page's tab bar."""
-    tabs = sorted((tab for tab in _tabs.values() if tab.applies_to(study)),
-                  key=lambda tab: (tab.order, tab.label))
+    tabs = _ordered(tab for tab in study_page().tabs if tab.applies_to(study))
     return [{"key": tab.key, "label": tab.label,
              "url": reverse(tab.url_name, kwargs={"study_id": study.id}),
              "current": tab.key == current} for tab in tabs]
 
 
 def overview_panels(request, study):
-    """The rendered HTML of every registered panel that has something to show, in order."""
+    """The rendered HTML of every overview panel that has something to show, in order."""
     rendered = []
-    for _, (_order, provider) in sorted(_panels.items(), key=lambda item: (item[1][0], item[0])):
-        result = provider(request, study)
+    for panel in _ordered(study_page().overview_panels):
+        result = panel(request, study)
         if result is None:
             continue
         template_name, context = result

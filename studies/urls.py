@@ -1,56 +1,11 @@
+"""The studies app's own URLs, those outside the study page. recruitment.study_page, which
+declares every `studies/<uuid>/…` URL, includes these once with its own under `studies:`."""
+
 from django.urls import path
 
-from studies import screener_views, test_tab, views
-
-app_name = "studies"
+from studies import test_tab, views
 
 urlpatterns = [
-    path("studies/", views.study_list, name="study_list"),
     path("studies/new/", views.study_create, name="study_create"),
-    path("studies/<uuid:study_id>/", views.study_overview, name="study_overview"),
-    path("studies/<uuid:study_id>/publish/", views.study_publish, name="study_publish"),
-    path("studies/<uuid:study_id>/status/", views.study_status, name="study_status"),
-    path("studies/<uuid:study_id>/save-as-template/", views.study_save_as_template,
-         name="study_save_as_template"),
-    path("studies/<uuid:study_id>/duplicate/", views.study_duplicate, name="study_duplicate"),
-    path("studies/<uuid:study_id>/plan/", views.study_plan, name="study_plan"),
-    path("studies/<uuid:study_id>/plan/cost/", views.study_plan_cost, name="study_plan_cost"),
-    path("studies/<uuid:study_id>/audience/", views.study_audience, name="study_audience"),
-    path("studies/<uuid:study_id>/audience/settings/", views.study_audience_settings,
-         name="study_audience_settings"),
-    path("studies/<uuid:study_id>/audience/location/", views.study_audience_location,
-         name="study_audience_location"),
-    path("studies/<uuid:study_id>/audience/criteria/", views.study_audience_criteria,
-         name="study_audience_criteria"),
-    path("studies/<uuid:study_id>/audience/criteria/<slug:slug>/remove/",
-         views.study_criterion_remove, name="study_criterion_remove"),
-    path("studies/<uuid:study_id>/screener/", screener_views.study_screener,
-         name="study_screener"),
-    path("studies/<uuid:study_id>/screener/questions/", screener_views.screener_question_add,
-         name="screener_question_add"),
-    path("studies/<uuid:study_id>/screener/questions/<uuid:question_uid>/",
-         screener_views.screener_question_update, name="screener_question_update"),
-    path("studies/<uuid:study_id>/screener/questions/<uuid:question_uid>/duplicate/",
-         screener_views.screener_question_duplicate, name="screener_question_duplicate"),
-    path("studies/<uuid:study_id>/screener/questions/<uuid:question_uid>/delete/",
-         screener_views.screener_question_delete, name="screener_question_delete"),
-    path("studies/<uuid:study_id>/screener/questions/<uuid:question_uid>/move/",
-         screener_views.screener_question_move, name="screener_question_move"),
-    path("studies/<uuid:study_id>/screener/check/", screener_views.screener_check,
-         name="screener_check"),
-    path("studies/<uuid:study_id>/screener/order/", screener_views.screener_reorder,
-         name="screener_reorder"),
-    path("studies/<uuid:study_id>/screener/preview/", screener_views.screener_preview,
-         name="screener_preview"),
-    path("studies/<uuid:study_id>/test/", test_tab.study_test, name="study_test"),
-    path("studies/<uuid:study_id>/test/tasks/", test_tab.test_task_add, name="test_task_add"),
-    path("studies/<uuid:study_id>/test/tasks/<uuid:task_id>/", test_tab.test_task_update,
-         name="test_task_update"),
-    path("studies/<uuid:study_id>/test/tasks/<uuid:task_id>/remove/",
-         test_tab.test_task_remove, name="test_task_remove"),
-    path("studies/<uuid:study_id>/test/tasks/<uuid:task_id>/move/", test_tab.test_task_move,
-         name="test_task_move"),
-    path("studies/<uuid:study_id>/test/url/", test_tab.test_url_save, name="test_url_save"),
     path("test/<uuid:study_id>/", test_tab.test_take, name="test_take"),
-    path("studies/<uuid:study_id>/activity/", views.study_activity, name="study_activity"),
 ]

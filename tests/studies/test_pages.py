@@ -4,6 +4,7 @@ import re
 
 import pytest
 from django.db import connection
+from django.db.models import Value
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
@@ -227,8 +228,7 @@ def _tabs(html):
                         "Invite from panel", "Activity"]),
 ])
 def test_tabs_are_links_with_aria_current(client_for, researcher, workspace, study_type,
-                                          expected, monkeypatch):
-    monkeypatch.setattr(pages, "_tabs", dict(pages._tabs))
+                                          expected):
     study = StudyFactory(workspace=workspace, owner=researcher.user, study_type=study_type,
                          source=Source.RALLY_PANEL)
     html = client_for(researcher).get(reverse("studies:study_plan", args=[study.id]))
@@ -237,15 +237,19 @@ def test_tabs_are_links_with_aria_current(client_for, researcher, workspace, stu
     assert re.findall(r'aria-current="page">([^<]+)<', tabs) == ["Plan"]
 
 
-def test_a_higher_app_can_take_over_a_tab_and_add_a_panel(client_for, researcher, study,
-                                                          monkeypatch):
-    monkeypatch.setattr(pages, "_tabs", dict(pages._tabs))
-    monkeypatch.setattr(pages, "_panels", {})
-    pages.register_tab("participants", label="Participants", url_name="studies:study_activity",
-                       order=60)
-    pages.register_overview_panel("hello", 5, lambda request, study: (
-        "studies/_cost_line.html", {"cost": None}))
-    pages.register_overview_panel("nothing", 6, lambda request, study: None)
+# A study page declared for the test, in place of recruitment.study_page's (the setting names
+# it): its Participants tab leads to the Activity page; one panel shows, one has nothing.
+TEST_PAGE = pages.StudyPage(
+    tabs=(pages.Tab("overview", "Overview", "studies:study_overview", 10),
+          pages.Tab("participants", "Participants", "studies:study_activity", 60)),
+    overview_panels=(
+        pages.Part("hello", 5, lambda request, study: (
+            "studies/_cost_line.html", {"cost": None})),
+        pages.Part("nothing", 6, lambda request, study: None)))
+
+
+def test_the_declared_page_decides_the_tabs_and_panels(client_for, researcher, study, settings):
+    settings.STUDY_PAGE = "tests.studies.test_pages.TEST_PAGE"
     html = client_for(researcher).get(reverse("studies:study_overview",
                                               args=[study.id])).content.decode()
     activity_url = reverse("studies:study_activity", args=[study.id])
@@ -348,17 +352,19 @@ def test_activity_tab_lists_the_study_entries(client_for, researcher, ready_stud
     assert "Participation limit 8 → 9" in html
 
 
-def test_a_higher_app_can_add_a_list_column_without_extra_queries(
-        client_for, researcher, workspace, monkeypatch, django_assert_num_queries):
-    from django.db.models import Value
+# Its one list column is annotated onto the list's query, never read row by row.
+COLUMN_PAGE = pages.StudyPage(tabs=(), list_columns=(pages.ListColumn(
+    "applicants", "Applicants", 10,
+    annotate=lambda qs: qs.annotate(applicant_count=Value(7)),
+    value=lambda study: study.applicant_count),))
 
+
+def test_a_declared_list_column_costs_no_extra_queries(
+        client_for, researcher, workspace, settings, django_assert_num_queries):
     StudyFactory.create_batch(3, workspace=workspace, owner=researcher.user)
     client = client_for(researcher)
     before = _queries(client, reverse("studies:study_list"))
-    monkeypatch.setattr(pages, "_list_columns", {})
-    pages.register_list_column("applicants", label="Applicants", order=10,
-                               annotate=lambda qs: qs.annotate(applicant_count=Value(7)),
-                               value=lambda study: study.applicant_count)
+    settings.STUDY_PAGE = "tests.studies.test_pages.COLUMN_PAGE"
     with django_assert_num_queries(before):
         html = client.get(reverse("studies:study_list")).content.decode()
     assert ">Applicants</th>" in html
