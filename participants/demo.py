@@ -17,7 +17,7 @@ from rally.models import ActivityEntry, PropertyDefinition
 from rally.permissions import Role
 from rally.services import property_define
 from studies.models import Status, Study, StudyType
-from studies.screeners import screener_version_create
+from studies.screeners.versions import screener_version_create
 
 S = Application.Status
 

@@ -27,7 +27,7 @@ from rally.services import activity_record, outbox_enqueue
 from studies.lifecycle import study_on_team
 from studies.models import Status as StudyStatus
 from studies.models import Study
-from studies.screeners import mapped_answers
+from studies.screeners.answers import mapped_answers
 from studies.selectors import screener_version_questions, study_people
 
 #: Rows written per statement; pages are upserted as they stream in.
