@@ -1,6 +1,6 @@
 from django.urls import path
 
-from studies import screener_views, test_tab, views
+from studies import screener_views, unmoderated_views, views
 
 app_name = "studies"
 
@@ -42,15 +42,17 @@ urlpatterns = [
          name="screener_reorder"),
     path("studies/<uuid:study_id>/screener/preview/", screener_views.screener_preview,
          name="screener_preview"),
-    path("studies/<uuid:study_id>/test/", test_tab.study_test, name="study_test"),
-    path("studies/<uuid:study_id>/test/tasks/", test_tab.test_task_add, name="test_task_add"),
-    path("studies/<uuid:study_id>/test/tasks/<uuid:task_id>/", test_tab.test_task_update,
+    path("studies/<uuid:study_id>/test/", unmoderated_views.study_test, name="study_test"),
+    path("studies/<uuid:study_id>/test/tasks/", unmoderated_views.test_task_add,
+         name="test_task_add"),
+    path("studies/<uuid:study_id>/test/tasks/<uuid:task_id>/", unmoderated_views.test_task_update,
          name="test_task_update"),
     path("studies/<uuid:study_id>/test/tasks/<uuid:task_id>/remove/",
-         test_tab.test_task_remove, name="test_task_remove"),
-    path("studies/<uuid:study_id>/test/tasks/<uuid:task_id>/move/", test_tab.test_task_move,
-         name="test_task_move"),
-    path("studies/<uuid:study_id>/test/url/", test_tab.test_url_save, name="test_url_save"),
-    path("test/<uuid:study_id>/", test_tab.test_take, name="test_take"),
+         unmoderated_views.test_task_remove, name="test_task_remove"),
+    path("studies/<uuid:study_id>/test/tasks/<uuid:task_id>/move/",
+         unmoderated_views.test_task_move, name="test_task_move"),
+    path("studies/<uuid:study_id>/test/url/", unmoderated_views.test_url_save,
+         name="test_url_save"),
+    path("test/<uuid:study_id>/", unmoderated_views.test_take, name="test_take"),
     path("studies/<uuid:study_id>/activity/", views.study_activity, name="study_activity"),
 ]
