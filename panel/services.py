@@ -21,14 +21,14 @@ from panel import links
 from panel.models import EMAIL_MAX_ATTEMPTS, PanelInvitation, PanelRules
 from panel.selectors import candidates_for
 from participants.consent import consent_agree, consent_asked, consent_version_parse
-from participants.models import Application, ConsentAgreement, Contact, Participant
-from participants.selectors import study_has_free_seat
-from participants.services import (
+from participants.directory import (
     contact_record,
     contacts_record,
     participant_properties_update,
     property_values_clean,
 )
+from participants.models import Application, ConsentAgreement, Contact, Participant
+from participants.selectors import study_has_free_seat
 from rally import clock
 from rally.models import PropertyDefinition, PropertyType
 from rally.numbers import count_parse

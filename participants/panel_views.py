@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from participants import imports, selectors, services
+from participants import directory, imports, selectors
 from participants import properties as props
 from participants.consent import consent_agreements_for_participant
 from participants.imports import ImportFileError
@@ -298,7 +298,7 @@ def panel_segment_save(request):
         messages.error(request, "Add a search or a filter first: a segment saves filters.")
     else:
         try:
-            segment = services.segment_save(membership=membership,
+            segment = directory.segment_save(membership=membership,
                                             name=form.cleaned_data["name"], filters=filters)
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
@@ -313,7 +313,7 @@ def panel_segment_save(request):
 def panel_segment_delete(request, segment_id):
     membership = require_permission(request.membership, Permission.EDIT_STUDY)
     segment = selectors.segment_get(workspace=membership.workspace, segment_id=segment_id)
-    services.segment_delete(membership=membership, segment=segment)
+    directory.segment_delete(membership=membership, segment=segment)
     messages.success(request, f"Deleted the segment “{segment.name}”.")
     return redirect("participants:panel_directory")
 
@@ -338,7 +338,7 @@ def panel_profile(request, participant_id):
         "contacts": contacts,
         "can_edit": membership.allows(Permission.EDIT_STUDY),
         "can_erase": membership.allows(Permission.MANAGE_PANEL),
-        "erased": person.first_name == services.panel_person_pseudonym(person),
+        "erased": person.first_name == directory.panel_person_pseudonym(person),
         "sees_pii": _sees_pii(membership),
     })
 
@@ -350,7 +350,7 @@ def panel_person_erase(request, participant_id):
     membership = require_permission(request.membership, Permission.MANAGE_PANEL)
     person = selectors.panel_person_get(workspace=membership.workspace,
                                         participant_id=participant_id)
-    services.panel_person_erase(membership=membership, participant=person)
+    directory.panel_person_erase(membership=membership, participant=person)
     messages.success(request, "Their personal data was erased. Their studies, payments and "
                               "activity stay under a pseudonym; they are never invited again.")
     return redirect("participants:panel_profile", participant_id=person.pk)
@@ -369,7 +369,7 @@ def panel_person_edit(request, participant_id=None):
     form = PanelPersonForm(request.POST or None, initial=initial, definitions=definitions)
     if request.method == "POST" and form.is_valid():
         try:
-            saved = services.panel_person_save(
+            saved = directory.panel_person_save(
                 membership=membership, participant=person,
                 first_name=form.cleaned_data["first_name"],
                 last_name=form.cleaned_data["last_name"], email=form.cleaned_data["email"],
@@ -403,7 +403,7 @@ def panel_properties(request):
     form = PropertyForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            definition = services.property_create(
+            definition = directory.property_create(
                 membership=membership, label=form.cleaned_data["label"],
                 key=form.cleaned_data["key"], type=form.cleaned_data["type"],
                 options_text=form.cleaned_data["options"],
@@ -432,7 +432,7 @@ def panel_property_edit(request, definition_id):
         "options": _options_text(definition), "is_pii": definition.is_pii})
     if request.method == "POST" and form.is_valid():
         try:
-            services.property_update(
+            directory.property_update(
                 membership=membership, definition=definition,
                 label=form.cleaned_data["label"], type=form.cleaned_data["type"],
                 options_text=form.cleaned_data["options"],

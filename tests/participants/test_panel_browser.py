@@ -101,7 +101,7 @@ def test_panel_pages_have_no_serious_accessibility_violation(live_server, page, 
     from django.urls import reverse
 
     from participants import imports
-    from participants.services import segment_save
+    from participants.directory import segment_save
     from tests.participants.factories import PanelPersonFactory
 
     plan = property_define(workspace=workspace, key="plan", label="Plan",

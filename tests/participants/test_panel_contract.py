@@ -3,9 +3,9 @@
 import pytest
 from django.core.exceptions import ValidationError
 
+from participants.directory import contact_record, participant_properties_update
 from participants.models import Contact
 from participants.selectors import panel_filter_problems, panel_people
-from participants.services import contact_record, participant_properties_update
 from rally.models import ActivityEntry
 from rally.services import property_define
 from tests.participants.factories import PanelPersonFactory, ParticipantFactory, StudyFactory

@@ -8,8 +8,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from participants.directory import contact_record
 from participants.models import Participant, Segment
-from participants.services import contact_record
 from rally import clock
 from rally.models import ActivityEntry
 from rally.services import property_define
@@ -285,7 +285,7 @@ def test_demo_panel_is_seeded_once_with_two_segments(client_for, db):
 def test_only_managers_change_pii_values(researcher, admin, panel):
     from django.core.exceptions import PermissionDenied
 
-    from participants.services import panel_person_save
+    from participants.directory import panel_person_save
 
     ada = panel["ada"]
     fields = {"first_name": "Ada", "last_name": "Lovelace", "email": "ada@example.com",

@@ -8,8 +8,8 @@ import pytest
 from django.urls import reverse
 
 from billing.models import Payout
+from participants.directory import panel_person_erase, panel_person_pseudonym
 from participants.models import Contact, Participant
-from participants.services import panel_person_erase, panel_person_pseudonym
 from rally import clock
 from rally.models import ActivityEntry
 from tests.participants.factories import ApplicationFactory, ParticipantFactory, StudyFactory
