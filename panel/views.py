@@ -19,7 +19,7 @@ from panel import links, selectors, services
 from panel.models import PanelInvitation
 from participants.consent import consent_asked, consent_version_parse
 from participants.models import Application, Participant
-from participants.selectors import panel_people, segment_get, segments_for_workspace
+from participants.selectors import people_matching, segment_get, segments_for_workspace
 from rally.models import PropertyDefinition
 from rally.permissions import Permission, Role
 from rally.selectors import require_permission
@@ -94,7 +94,7 @@ def _picker(request, study, params):
     people = None
     if not problems:
         try:
-            people = panel_people(workspace=workspace, filters=filters)
+            people = people_matching(workspace=workspace, filters=filters)
         except ValidationError as error:
             problems = error.messages
     total = people.count() if people is not None else 0

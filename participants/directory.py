@@ -103,7 +103,7 @@ def _require(membership, permission):
 
 
 @transaction.atomic(durable=True)
-def panel_person_save(*, membership, participant=None, first_name, last_name, email,
+def person_save(*, membership, participant=None, first_name, last_name, email,
                       time_zone, values):
     """Add a person to the panel (`participant` None) or edit one: name, email, time zone
     and property values ({key: raw}) together, all or nothing. Editing needs the study
@@ -169,7 +169,7 @@ def panel_person_save(*, membership, participant=None, first_name, last_name, em
 def segment_save(*, membership, name, filters):
     """Save the filters as a segment (a segment of the same name is replaced)."""
     from participants.models import Segment
-    from participants.selectors import panel_filter_problems
+    from participants.selectors import people_filter_problems
 
     _require(membership, Permission.EDIT_STUDY)
     name = (name or "").strip()
@@ -177,7 +177,7 @@ def segment_save(*, membership, name, filters):
         raise ValidationError({"name": "Enter a name for the segment."})
     if len(name) > 120:
         raise ValidationError({"name": "Use at most 120 characters."})
-    problems = panel_filter_problems(workspace=membership.workspace, filters=filters)
+    problems = people_filter_problems(workspace=membership.workspace, filters=filters)
     if problems:
         raise ValidationError({"filters": problems})
     clean = {"q": (filters.get("q") or "").strip(), "rules": list(filters.get("rules") or [])}
@@ -337,13 +337,13 @@ def property_update(*, membership, definition, label, type, options_text="", is_
 # A privacy request: erase a person of the panel -------------------------------------------
 
 
-def panel_person_pseudonym(participant):
+def person_pseudonym(participant):
     """A stable pseudonym for an erased person ("Erased person 3F9A1C"), from their id."""
     return f"Erased person {participant.pk.hex[:6].upper()}"
 
 
 @transaction.atomic(durable=True)
-def panel_person_erase(*, membership, participant):
+def person_erase(*, membership, participant):
     """Erase a person of the workspace's own panel on request: their name, email, time zone,
     properties and the subjects of emails sent to them are removed; their applications,
     sessions, payouts and the ledger stay (money must add up) under a pseudonym, and they are
@@ -353,7 +353,7 @@ def panel_person_erase(*, membership, participant):
         raise PermissionDenied
     person = Participant.objects.select_for_update().get(
         pk=participant.pk, workspace=membership.workspace, kind=Participant.Kind.PANEL)
-    pseudonym = panel_person_pseudonym(person)
+    pseudonym = person_pseudonym(person)
     if person.first_name == pseudonym:
         return person
     now = clock.now()
