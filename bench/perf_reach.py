@@ -15,7 +15,7 @@ import uuid
 from django.conf import settings
 from django.test import Client, override_settings
 
-from sandbox import catalog, panel
+from sandbox import catalog, population
 from sandbox.gateway import MEDIA_TYPE
 from sandbox.models import IdempotencyRecord, RateBucket
 
@@ -40,8 +40,8 @@ def _audience(rng):
     pool = [c for c in catalog.CHARACTERISTICS if "b2b" in c.audience_types]
     chosen = [catalog.BY_SLUG["job_function"], *rng.sample(
         [c for c in pool if c.slug != "job_function"], CRITERIA - 1)]
-    countries = rng.sample(sorted(panel.COUNTRY_SHARES), 3)
-    states = rng.sample(sorted(panel.US_STATE_POPULATION), 5) if "US" in countries else []
+    countries = rng.sample(sorted(population.COUNTRY_SHARES), 3)
+    states = rng.sample(sorted(population.US_STATE_POPULATION), 5) if "US" in countries else []
     return {"type": "b2b", "countries": countries, "usStates": states,
             "criteria": [_criterion(rng, c) for c in chosen]}
 

@@ -23,7 +23,6 @@ from rally.permissions import Role
 from scheduling.models import Session
 from scheduling.reminders import session_reminders_plan
 from scheduling.services import scheduling_settings_ensure
-from studies import screeners
 from studies.models import (
     ConsentVersion,
     ScreenerQuestion,
@@ -32,6 +31,7 @@ from studies.models import (
     Study,
     StudyType,
 )
+from studies.screeners.versions import screener_version_create
 
 STUDY_NAME = "Customer onboarding interviews (panel)"
 _NAMESPACE = uuid.UUID("6c1e0f4a-8d2b-4f47-a1d3-2b9a7c55e901")
@@ -69,7 +69,7 @@ def seed(context):
         updated_at=now - timedelta(days=3))
     study.team.add(context.users[Role.OPS_MANAGER])
     _screener(study)
-    version = screeners.screener_version_create(study=study, actor=researcher)
+    version = screener_version_create(study=study, actor=researcher)
     _log(study, researcher, "study.published", f"Published “{STUDY_NAME}”", now - timedelta(days=3))
     if not people:
         return

@@ -20,8 +20,8 @@ from django.db.models import F, Q
 from django.template.loader import render_to_string
 
 from panel import links
+from participants.directory import contact_record
 from participants.models import Contact
-from participants.services import contact_record
 from rally import clock
 from scheduling.models import SchedulingSettings, Session, SessionReminder
 from scheduling.services import booking_url_for

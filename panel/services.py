@@ -21,14 +21,14 @@ from panel import links
 from panel.models import EMAIL_MAX_ATTEMPTS, PanelInvitation, PanelRules
 from panel.selectors import candidates_for
 from participants.consent import consent_agree, consent_asked, consent_version_parse
-from participants.models import Application, ConsentAgreement, Contact, Participant
-from participants.selectors import study_has_free_seat
-from participants.services import (
+from participants.directory import (
     contact_record,
     contacts_record,
     participant_properties_update,
     property_values_clean,
 )
+from participants.models import Application, ConsentAgreement, Contact, Participant
+from participants.selectors import study_has_free_seat
 from rally import clock
 from rally.models import PropertyDefinition, PropertyType
 from rally.numbers import count_parse
@@ -36,9 +36,12 @@ from rally.permissions import Permission, Role
 from rally.services import activity_record
 from scheduling.models import Session
 from scheduling.services import booking_url_for
-from studies import screeners
 from studies.lifecycle import study_on_team
 from studies.models import CHOICE_TYPES, Source, Status, Study, StudyType
+from studies.screeners.answers import answer_check, answers_as_responses
+from studies.screeners.logic import answers_shown
+from studies.screeners.qualification import Qualification, QualificationResult, qualification_decide
+from studies.screeners.versions import screener_draft, screener_version_create, snapshot_for_ui
 
 logger = logging.getLogger(__name__)
 
@@ -196,7 +199,7 @@ def panel_invite(*, membership, study, participant_ids, override=False, override
             f"{name} ({', '.join(reasons)})" for name, reasons in result.skipped[:10])
             + ("…" if len(result.skipped) > 10 else "") + ". Nothing was sent.")
     # Applicants answer the screener as it is now (SPEC Q4: they keep that version).
-    screeners.screener_version_create(study=study, actor=membership.user)
+    screener_version_create(study=study, actor=membership.user)
     now = clock.now()
     subject = invitation_subject(study)
     overridden = []
@@ -420,7 +423,7 @@ def invitation_questions(invitation):
     version = invitation.study.screener_versions.order_by("-number").first()
     if version is not None:
         return version.number, version.questions
-    return None, screeners.snapshot_for_ui(screeners.screener_draft(invitation.study))
+    return None, snapshot_for_ui(screener_draft(invitation.study))
 
 
 def invitation_refusal(invitation):
@@ -439,11 +442,11 @@ def answers_validate(questions, answers):
     """Check every answer along the walk again: (the answers as checked, {uid: message} for
     what is wrong). Answers to questions the walk does not show are dropped."""
     cleaned, errors = {}, {}
-    for question in screeners.answers_shown(questions, answers):
+    for question in answers_shown(questions, answers):
         value = answers.get(question["uid"])
         values = value if isinstance(value, list) else ([] if value is None else [value])
         try:
-            checked = screeners.answer_check(question, values)
+            checked = answer_check(question, values)
         except ValidationError as error:
             errors[question["uid"]] = error.messages[0]
         else:
@@ -455,14 +458,14 @@ def answers_validate(questions, answers):
 @dataclass
 class Submitted:
     application: Application
-    outcome: screeners.Qualification
+    outcome: Qualification
     booking_url: str = ""
 
 
 STATUS_BY_OUTCOME = {
-    screeners.Qualification.QUALIFIED: Application.Status.INVITED,
-    screeners.Qualification.UNQUALIFIED: Application.Status.UNQUALIFIED,
-    screeners.Qualification.REVIEW: Application.Status.APPLIED,
+    Qualification.QUALIFIED: Application.Status.INVITED,
+    Qualification.UNQUALIFIED: Application.Status.UNQUALIFIED,
+    Qualification.REVIEW: Application.Status.APPLIED,
 }
 
 
@@ -499,12 +502,12 @@ def panel_application_submit(*, invitation_id, answers, consent_version=None):
     answers, errors = answers_validate(questions, answers)
     if errors:
         raise ValidationError(errors)
-    decision = (screeners.qualification_decide(questions, answers)
+    decision = (qualification_decide(questions, answers)
                 if study.source == Source.RALLY_PANEL else
-                screeners.QualificationResult(screeners.Qualification.REVIEW))
+                QualificationResult(Qualification.REVIEW))
     outcome = decision.outcome
-    if outcome == screeners.Qualification.QUALIFIED and not study_has_free_seat(study=study):
-        outcome = screeners.Qualification.REVIEW  # no seat left: a person decides
+    if outcome == Qualification.QUALIFIED and not study_has_free_seat(study=study):
+        outcome = Qualification.REVIEW  # no seat left: a person decides
     now = clock.now()
     try:
         with transaction.atomic():
@@ -512,10 +515,10 @@ def panel_application_submit(*, invitation_id, answers, consent_version=None):
                 study=study, participant=person, status=STATUS_BY_OUTCOME[outcome],
                 source=Application.Source.RALLY_PANEL,
                 qualification=(Application.Qualification.UNQUALIFIED
-                               if outcome == screeners.Qualification.UNQUALIFIED
+                               if outcome == Qualification.UNQUALIFIED
                                else Application.Qualification.MANUAL_REVIEW),
                 screener_version=number,
-                screener_responses=screeners.answers_as_responses(questions, answers),
+                screener_responses=answers_as_responses(questions, answers),
                 applied_at=now, created_at=now, updated_at=now)
     except IntegrityError:
         raise AlreadyApplied from None
@@ -524,9 +527,9 @@ def panel_application_submit(*, invitation_id, answers, consent_version=None):
     if consent is not None:
         consent_agree(study=study, participant=person, version=consent, application=application,
                       channel=ConsentAgreement.Channel.SCREENER)
-    words = {screeners.Qualification.QUALIFIED: "qualified automatically and was invited",
-             screeners.Qualification.UNQUALIFIED: "was disqualified by the screener rules",
-             screeners.Qualification.REVIEW: "needs review"}[outcome]
+    words = {Qualification.QUALIFIED: "qualified automatically and was invited",
+             Qualification.UNQUALIFIED: "was disqualified by the screener rules",
+             Qualification.REVIEW: "needs review"}[outcome]
     activity_record(
         workspace=study.workspace, actor_label=f"participant:{person.display_name}",
         action="panel.applied", study_id=study.id,
@@ -568,7 +571,7 @@ def _properties_from_answers(person, study, questions, answers):
     definitions = {d.key: d for d in PropertyDefinition.objects.filter(
         workspace_id=study.workspace_id, key__in=set(mapping.values()))}
     values = {}
-    for question in screeners.answers_shown(questions, answers):
+    for question in answers_shown(questions, answers):
         key = mapping.get(question["uid"])
         value = answers.get(question["uid"])
         if key in definitions and value is not None:

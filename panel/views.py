@@ -19,15 +19,15 @@ from panel import links, selectors, services
 from panel.models import PanelInvitation
 from participants.consent import consent_asked, consent_version_parse
 from participants.models import Application, Participant
-from participants.selectors import panel_people, segment_get, segments_for_workspace
+from participants.selectors import people_matching, segment_get, segments_for_workspace
 from rally.models import PropertyDefinition
 from rally.permissions import Permission, Role
 from rally.selectors import require_permission
 from scheduling.models import Session
 from scheduling.services import booking_url_for
-from studies import screeners
 from studies.models import Source
 from studies.pages import study_page_context, study_tab_return
+from studies.screeners.preview import screener_step
 from studies.selectors import study_get_for_user
 
 #: Rows the invite picker lists (the count and the invitation cover every match).
@@ -94,7 +94,7 @@ def _picker(request, study, params):
     people = None
     if not problems:
         try:
-            people = panel_people(workspace=workspace, filters=filters)
+            people = people_matching(workspace=workspace, filters=filters)
         except ValidationError as error:
             problems = error.messages
     total = people.count() if people is not None else 0
@@ -343,7 +343,7 @@ def hosted_screener(request, token):
         except ValidationError as error:
             return _screener_intro(request, base, questions, number,
                                    consent_error=error.message_dict["consent"][0])
-    step = screeners.screener_step(questions, request.POST)
+    step = screener_step(questions, request.POST)
     if step.finished:
         return _submit(request, invitation, step.answers, base, questions, number)
     return render(request, "panel/screener.html", {

@@ -17,7 +17,7 @@ from rally.models import ActivityEntry, PropertyDefinition
 from rally.permissions import Role
 from rally.services import property_define
 from studies.models import Status, Study, StudyType
-from studies.screeners import screener_version_create
+from studies.screeners.versions import screener_version_create
 
 S = Application.Status
 
@@ -42,7 +42,7 @@ TITLES = ["Engineering manager", "Staff engineer", "Developer advocate", "CTO",
 
 
 def seed(context):
-    _seed_panel(context)
+    _seed_people(context)
     workspace = context.workspace
     study = Study.objects.filter(workspace=workspace, is_template=False, status=Status.ACTIVE,
                                  study_type=StudyType.INTERVIEW,
@@ -127,7 +127,7 @@ def _returning_participant(workspace, now):
 
 # The workspace's own panel: ~30 customers with properties, one opted out, two segments. ----
 
-PANEL_PEOPLE = [
+DIRECTORY_PEOPLE = [
     # first, last, time zone, job title, team size, plan, tools, customer since, beta
     ("Maya", "Okafor", "America/New_York", "Product manager", 1200, "Enterprise",
      ["GitHub", "Linear"], "2021-03-14", True),
@@ -192,7 +192,7 @@ PANEL_PEOPLE = [
 
 #: The core seed defines job title, company size, team size, tools used, date of birth and
 #: screen reader use; the panel adds these.
-PANEL_PROPERTIES = [
+DIRECTORY_PROPERTIES = [
     ("plan", "Plan", "single_select", ("Free", "Team", "Enterprise"), False),
     ("customer_since", "Customer since", "date", (), False),
     ("beta_tester", "Beta tester", "boolean", (), False),
@@ -205,11 +205,11 @@ def _company_size(size):
             else "201-1000" if size <= 1000 else "1000+")
 
 
-def _seed_panel(context):
+def _seed_people(context):
     from participants import properties as props
 
     workspace = context.workspace
-    for key, label, kind, options, pii in PANEL_PROPERTIES:
+    for key, label, kind, options, pii in DIRECTORY_PROPERTIES:
         property_define(workspace=workspace, key=key, label=label, type=kind,
                         options=options, is_pii=pii)
     if Participant.objects.filter(workspace=workspace, kind=Participant.Kind.PANEL).exists():
@@ -231,7 +231,7 @@ def _seed_panel(context):
     now = clock.now()
     people = []
     for n, (first, last, zone, title, size, plan, tools, since, beta) in enumerate(
-            PANEL_PEOPLE):
+            DIRECTORY_PEOPLE):
         people.append(Participant(
             workspace=workspace, kind=Participant.Kind.PANEL, first_name=first,
             last_name=last, last_initial="", email=f"{first}.{last}@example.com".lower(),

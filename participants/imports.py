@@ -1,7 +1,7 @@
-"""CSV import into the workspace's panel: read the file, map its columns, check every row,
-then write all the rows (or, when the importer says so, all the valid ones) in one go.
+"""CSV import into the workspace's people directory: read the file, map its columns, check
+every row, then write all the rows (or, when the importer says so, all the valid ones) in one go.
 
-Reading and checking are plain Python over the decoded text (kept on the PanelImport row,
+Reading and checking are plain Python over the decoded text (kept on the PeopleImport row,
 so a worker can run the import); writing is bulk, in chunks, with one lookup of existing
 people per chunk, so 10,000 rows take a few statements per thousand rows.
 """
@@ -19,7 +19,7 @@ from django.db import IntegrityError, transaction
 from django.utils.text import slugify
 
 from participants import properties as props
-from participants.models import PanelImport, Participant
+from participants.models import Participant, PeopleImport
 from rally import clock
 from rally.models import PropertyDefinition
 from rally.services import activity_record
@@ -326,13 +326,13 @@ def _person(row, cells, targets, by_key):
     return person, reasons
 
 
-def import_check(panel_import, *, definitions=None):
+def import_check(people_import, *, definitions=None):
     """(header, Checked) of an import with its current mapping."""
     if definitions is None:
         definitions = list(PropertyDefinition.objects.filter(
-            workspace_id=panel_import.workspace_id))
-    header, rows = csv_read(panel_import.csv_text)
-    return header, rows_check(header, rows, panel_import.mapping, definitions)
+            workspace_id=people_import.workspace_id))
+    header, rows = csv_read(people_import.csv_text)
+    return header, rows_check(header, rows, people_import.mapping, definitions)
 
 
 def existing_emails(workspace, emails):
@@ -353,18 +353,18 @@ def progress_key(import_id):
     return f"panel_import:{import_id}:progress"
 
 
-def import_progress(panel_import):
+def import_progress(people_import):
     """How many rows have been written: a queued import being written reports through the
     cache (its rows commit all at once, at the end)."""
-    if panel_import.status == PanelImport.Status.QUEUED:
-        done = progress_cache.get(progress_key(panel_import.pk))
-        return min(int(done or 0), panel_import.total_rows)
-    if panel_import.status == PanelImport.Status.DONE:
-        return panel_import.total_rows
-    return panel_import.processed_rows
+    if people_import.status == PeopleImport.Status.QUEUED:
+        done = progress_cache.get(progress_key(people_import.pk))
+        return min(int(done or 0), people_import.total_rows)
+    if people_import.status == PeopleImport.Status.DONE:
+        return people_import.total_rows
+    return people_import.processed_rows
 
 
-def panel_import_run(*, import_id):
+def people_import_run(*, import_id):
     """Write a queued import: all its rows and its Imported status in one transaction, or
     nothing (then it is marked failed, with the reason). The import's row stays locked while
     it is written, so a second run at the same time skips it, and a run that dies leaves it
@@ -372,39 +372,39 @@ def panel_import_run(*, import_id):
     do."""
     try:
         with transaction.atomic(durable=True):
-            panel_import = (PanelImport.objects.select_for_update(skip_locked=True)
-                            .filter(pk=import_id, status=PanelImport.Status.QUEUED).first())
-            if panel_import is None:
+            people_import = (PeopleImport.objects.select_for_update(skip_locked=True)
+                            .filter(pk=import_id, status=PeopleImport.Status.QUEUED).first())
+            if people_import is None:
                 return None
-            _write(panel_import)
+            _write(people_import)
     except (ImportFileError, ValidationError, IntegrityError) as exc:
         message = (str(exc) if isinstance(exc, ImportFileError)
                    else " ".join(getattr(exc, "messages", []))
                    if isinstance(exc, ValidationError)
                    else "Someone added some of these people while the file was importing. "
                         "Nothing was imported; import the file again.")
-        PanelImport.objects.filter(pk=import_id, status=PanelImport.Status.QUEUED).update(
-            status=PanelImport.Status.FAILED, error=message[:500], finished_at=clock.now(),
+        PeopleImport.objects.filter(pk=import_id, status=PeopleImport.Status.QUEUED).update(
+            status=PeopleImport.Status.FAILED, error=message[:500], finished_at=clock.now(),
             csv_text="")
     finally:
         progress_cache.delete(progress_key(import_id))
-    return PanelImport.objects.get(pk=import_id)
+    return PeopleImport.objects.get(pk=import_id)
 
 
-def _write(panel_import):
+def _write(people_import):
     definitions = list(PropertyDefinition.objects.filter(
-        workspace_id=panel_import.workspace_id))
-    problems = mapping_problems(panel_import.mapping, definitions)
+        workspace_id=people_import.workspace_id))
+    problems = mapping_problems(people_import.mapping, definitions)
     if problems:
         raise ValidationError(problems)
-    _, checked = import_check(panel_import, definitions=definitions)
-    if checked.problems and not panel_import.only_valid:
+    _, checked = import_check(people_import, definitions=definitions)
+    if checked.problems and not people_import.only_valid:
         raise ValidationError(
             f"{_rows(checked.invalid_rows)} of the file "
             f"{'is' if checked.invalid_rows == 1 else 'are'} not valid and importing only the "
             "valid rows was not chosen. Nothing was imported.")
-    workspace = panel_import.workspace
-    update = panel_import.on_duplicate == PanelImport.OnDuplicate.UPDATE
+    workspace = people_import.workspace
+    update = people_import.on_duplicate == PeopleImport.OnDuplicate.UPDATE
     created = updated = skipped = 0
     now = clock.now()
     for start in range(0, len(checked.people), CHUNK):
@@ -440,19 +440,19 @@ def _write(panel_import):
                                                   "properties", "updated_at"])
         created += len(new)
         updated += len(changed)
-        progress_cache.set(progress_key(panel_import.pk), start + len(chunk), 3600)
-    invalid = checked.invalid_rows if panel_import.only_valid else 0
-    PanelImport.objects.filter(pk=panel_import.pk).update(
+        progress_cache.set(progress_key(people_import.pk), start + len(chunk), 3600)
+    invalid = checked.invalid_rows if people_import.only_valid else 0
+    PeopleImport.objects.filter(pk=people_import.pk).update(
         # The file's text (people's emails and properties) is not kept once it is in.
-        status=PanelImport.Status.DONE, csv_text="", total_rows=checked.total,
+        status=PeopleImport.Status.DONE, csv_text="", total_rows=checked.total,
         processed_rows=checked.total, created_count=created, updated_count=updated,
         skipped_count=skipped, invalid_count=invalid, error="", finished_at=clock.now())
-    actor = panel_import.created_by
+    actor = people_import.created_by
     activity_record(
-        workspace=workspace, actor=actor, actor_label="" if actor else "task:panel_import",
+        workspace=workspace, actor=actor, actor_label="" if actor else "task:people_import",
         action="participants.panel_imported",
-        summary=import_summary(panel_import.file_name, created, updated, skipped, invalid),
-        data={"import_id": str(panel_import.pk), "created": created, "updated": updated,
+        summary=import_summary(people_import.file_name, created, updated, skipped, invalid),
+        data={"import_id": str(people_import.pk), "created": created, "updated": updated,
               "skipped": skipped, "invalid": invalid})
 
 
@@ -476,26 +476,26 @@ def _safe_name(name):
 # The import's steps (services the pages call) --------------------------------------------------
 
 
-def _require_manager(membership, panel_import=None):
+def _require_manager(membership, people_import=None):
     from django.core.exceptions import PermissionDenied
 
     from rally.permissions import Permission
 
     if not membership.allows(Permission.MANAGE_PANEL):
         raise PermissionDenied
-    if panel_import is not None and panel_import.workspace_id != membership.workspace_id:
+    if people_import is not None and people_import.workspace_id != membership.workspace_id:
         raise PermissionDenied
 
 
 @transaction.atomic(durable=True)
-def panel_import_upload(*, membership, file_name, data):
+def people_import_upload(*, membership, file_name, data):
     """Read an uploaded file (bytes) and keep it as an import waiting for its mapping,
     guessed from the header. Raises ImportFileError when the file is not a usable CSV."""
     _require_manager(membership)
     text, encoding = file_decode(data)
     header, rows = csv_read(text)
     definitions = list(PropertyDefinition.objects.filter(workspace=membership.workspace))
-    return PanelImport.objects.create(
+    return PeopleImport.objects.create(
         workspace=membership.workspace, created_by=membership.user,
         file_name=_safe_name(file_name), encoding=encoding, csv_text=text,
         mapping=mapping_guess(header, definitions), total_rows=len(rows),
@@ -503,35 +503,35 @@ def panel_import_upload(*, membership, file_name, data):
 
 
 @transaction.atomic(durable=True)
-def panel_import_map(*, membership, panel_import, targets):
+def people_import_map(*, membership, people_import, targets):
     """Set the target of each column (`targets`: one per header column, in order)."""
-    _require_manager(membership, panel_import)
-    panel_import = PanelImport.objects.select_for_update().get(pk=panel_import.pk)
-    if panel_import.status != PanelImport.Status.MAPPING:
+    _require_manager(membership, people_import)
+    people_import = PeopleImport.objects.select_for_update().get(pk=people_import.pk)
+    if people_import.status != PeopleImport.Status.MAPPING:
         raise ValidationError("This file has already been imported.")
-    header = [column for column, _ in panel_import.mapping]
+    header = [column for column, _ in people_import.mapping]
     if len(targets) != len(header):
         raise ValidationError("Choose what to do with every column.")
     mapping = [[column, target or ""] for column, target in zip(header, targets, strict=True)]
     definitions = list(PropertyDefinition.objects.filter(workspace=membership.workspace))
     problems = mapping_problems(mapping, definitions)
-    panel_import.mapping = mapping
-    panel_import.save(update_fields=["mapping"])
+    people_import.mapping = mapping
+    people_import.save(update_fields=["mapping"])
     return problems
 
 
-def panel_import_start(*, membership, panel_import, on_duplicate, only_valid):
+def people_import_start(*, membership, people_import, on_duplicate, only_valid):
     """Queue the import with the importer's choices and run it: here when the file is
     small, in a worker otherwise. Refuses (ValidationError, nothing changed) when the mapping
     is incomplete, or when some rows are invalid and only the valid ones were not chosen."""
-    _require_manager(membership, panel_import)
-    if on_duplicate not in PanelImport.OnDuplicate.values:
+    _require_manager(membership, people_import)
+    if on_duplicate not in PeopleImport.OnDuplicate.values:
         raise ValidationError("Choose “Update existing” or “Skip existing”.")
     definitions = list(PropertyDefinition.objects.filter(workspace=membership.workspace))
-    problems = mapping_problems(panel_import.mapping, definitions)
+    problems = mapping_problems(people_import.mapping, definitions)
     if problems:
         raise ValidationError(problems)
-    _, checked = import_check(panel_import, definitions=definitions)
+    _, checked = import_check(people_import, definitions=definitions)
     if not checked.people:
         raise ValidationError("No row of the file is valid: correct the file and upload "
                               "it again.")
@@ -541,22 +541,22 @@ def panel_import_start(*, membership, panel_import, on_duplicate, only_valid):
             "not valid. Correct the file and upload it again, or choose to import only the "
             f"{_rows(len(checked.people), 'valid row')}. Nothing was imported.")
     with transaction.atomic(durable=True):
-        started = PanelImport.objects.filter(
-            pk=panel_import.pk, status=PanelImport.Status.MAPPING).update(
-            status=PanelImport.Status.QUEUED, queued_at=clock.now(),
+        started = PeopleImport.objects.filter(
+            pk=people_import.pk, status=PeopleImport.Status.MAPPING).update(
+            status=PeopleImport.Status.QUEUED, queued_at=clock.now(),
             on_duplicate=on_duplicate,
             only_valid=bool(only_valid), total_rows=checked.total, processed_rows=0)
         if not started:
             raise ValidationError("This file has already been imported.")
         if checked.total > INLINE_ROWS:
-            transaction.on_commit(lambda: panel_import_dispatch(panel_import.pk))
+            transaction.on_commit(lambda: people_import_dispatch(people_import.pk))
     if checked.total <= INLINE_ROWS:
-        panel_import_run(import_id=panel_import.pk)
-    panel_import.refresh_from_db()
-    return panel_import
+        people_import_run(import_id=people_import.pk)
+    people_import.refresh_from_db()
+    return people_import
 
 
-def panel_import_dispatch(import_id):
+def people_import_dispatch(import_id):
     """Ask a worker to run a queued import (by task name, after the commit that queued it)."""
     import logging
 
@@ -572,14 +572,14 @@ def panel_import_dispatch(import_id):
 REDISPATCH_AFTER_SECONDS = 60
 
 
-def panel_imports_redispatch():
+def people_imports_redispatch():
     """Dispatch again every import queued for a while (a task lost between the commit and
     the broker). Returns how many were dispatched."""
     from datetime import timedelta
 
     stale = clock.now() - timedelta(seconds=REDISPATCH_AFTER_SECONDS)
-    ids = list(PanelImport.objects.filter(status=PanelImport.Status.QUEUED,
+    ids = list(PeopleImport.objects.filter(status=PeopleImport.Status.QUEUED,
                                           queued_at__lt=stale).values_list("pk", flat=True))
     for import_id in ids:
-        panel_import_dispatch(import_id)
+        people_import_dispatch(import_id)
     return len(ids)

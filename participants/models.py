@@ -244,8 +244,8 @@ class Segment(models.Model):
         return self.name
 
 
-class PanelImport(models.Model):
-    """One CSV file on its way into the panel: uploaded, mapped, previewed, imported.
+class PeopleImport(models.Model):
+    """One CSV file on its way into the people directory: uploaded, mapped, previewed, imported.
 
     The file's decoded text is kept here so a worker can import it (big files run in a
     task, the page polls `processed_rows`). An import applies all its rows or none.
@@ -263,7 +263,7 @@ class PanelImport(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     workspace = models.ForeignKey("rally.Workspace", on_delete=models.CASCADE,
-                                  related_name="panel_imports")
+                                  related_name="people_imports")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL,
                                    null=True, blank=True, related_name="+")
     file_name = models.CharField(max_length=255)

@@ -1,5 +1,5 @@
 """Reads on applications that views and other apps share, scoped to one study; and the
-workspace's panel (panel people, filters, segments)."""
+workspace's people directory (its people, filters, segments)."""
 
 from django.core.exceptions import ValidationError
 from django.db.models import (
@@ -19,7 +19,7 @@ from django.db.models.functions import Cast, Lower
 from django.http import Http404
 
 from participants import properties as props
-from participants.models import Application, Contact, PanelImport, Participant, Segment
+from participants.models import Application, Contact, Participant, PeopleImport, Segment
 from rally.models import PropertyDefinition, PropertyType
 
 Status = Application.Status
@@ -158,7 +158,7 @@ def _rules_checked(*, workspace, filters):
     return q, checked, problems
 
 
-def panel_filter_problems(*, workspace, filters):
+def people_filter_problems(*, workspace, filters):
     """What is wrong with `filters` for this workspace's properties (empty when usable)."""
     return _rules_checked(workspace=workspace, filters=filters)[2]
 
@@ -192,11 +192,11 @@ def _rule_q(queryset, index, definition, op, value):
     return queryset, is_set & Q(**{f"{alias}__{op}": value})
 
 
-def panel_people(*, workspace, filters=None):
+def people_matching(*, workspace, filters=None):
     """The workspace's panel people matching `filters`, ordered by name.
 
     Raises ValidationError listing the problems when the filters are not usable
-    (`panel_filter_problems` says the same without raising).
+    (`people_filter_problems` says the same without raising).
     """
     q, checked, problems = _rules_checked(workspace=workspace, filters=filters)
     if problems:
@@ -252,7 +252,7 @@ def _property_sort_key(definition):
                 output_field=CharField()), json_type
 
 
-def panel_people_by_property(people, *, definition, descending=False):
+def people_by_property(people, *, definition, descending=False):
     """`people` ordered by one property's value (see `_property_sort_key`), people without a
     value last either way, then by name. ValueError for a type that does not sort."""
     if definition.type not in SORTABLE_TYPES:
@@ -266,13 +266,13 @@ def panel_people_by_property(people, *, definition, descending=False):
     return people.order_by(first, *NAME_ORDER)
 
 
-def panel_person_get(*, workspace, participant_id):
+def person_get(*, workspace, participant_id):
     """One panel person of the workspace (404 for anything else)."""
     return _one_or_404(Participant.objects, pk=participant_id, workspace=workspace,
                        kind=Participant.Kind.PANEL)
 
 
-def panel_person_history(*, participant):
+def person_history(*, participant):
     """(applications with their study, contacts with their study) of one person."""
     applications = list(participant.applications.select_related("study")
                          .order_by("-applied_at"))
@@ -289,8 +289,8 @@ def segment_get(*, workspace, segment_id):
     return _one_or_404(Segment.objects, pk=segment_id, workspace=workspace)
 
 
-def panel_import_get(*, workspace, import_id):
-    return _one_or_404(PanelImport.objects, pk=import_id, workspace=workspace)
+def people_import_get(*, workspace, import_id):
+    return _one_or_404(PeopleImport.objects, pk=import_id, workspace=workspace)
 
 
 def property_definition_get(*, workspace, definition_id):

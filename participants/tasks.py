@@ -1,4 +1,4 @@
-"""The panel's background work: big CSV imports."""
+"""The people directory's background work: big CSV imports (the task names stay as queued)."""
 
 from celery import shared_task
 
@@ -6,12 +6,12 @@ from participants import imports
 
 
 @shared_task(name=imports.RUN_TASK, ignore_result=True)
-def panel_import_run(import_id):
+def people_import_run(import_id):
     """Write one queued import (a no-op once another run took it)."""
-    imports.panel_import_run(import_id=import_id)
+    imports.people_import_run(import_id=import_id)
 
 
 @shared_task(name="participants.panel_imports_sweep", ignore_result=True)
-def panel_imports_sweep():
+def people_imports_sweep():
     """Dispatch the queued imports again (beat, every minute)."""
-    return imports.panel_imports_redispatch()
+    return imports.people_imports_redispatch()

@@ -35,7 +35,7 @@ def webhook_url():
 
 def _subscribe(histories=()):
     from rally.wsgi import application
-    from recruitment.services import criteria_catalog_sync
+    from recruitment.criteria_catalog import criteria_catalog_sync
     from recruitment.user_interviews.client import UIClient, sandbox_history_put
     from recruitment.webhooks import webhook_endpoint_ensure
 

@@ -103,7 +103,7 @@ def screener_payload(study):
     """The screener UI shows applicants: the latest version (kept when recruitment started
     or when it changed since), or the draft as version 1 when none was kept yet. UI never
     qualifies anyone by it: every applicant is reviewed by a person (SPEC Q4)."""
-    from studies.screeners import screener_draft, snapshot_for_ui
+    from studies.screeners.versions import screener_draft, snapshot_for_ui
 
     latest = study.screener_versions.order_by("-number").first()
     if latest is not None:

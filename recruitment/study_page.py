@@ -35,7 +35,7 @@ from recruitment import reports, start_views, sync_status, views
 from scheduling import views as scheduling_views
 from scheduling.row_actions import payment_row_actions
 from scheduling.unmoderated import completion_profile_panel
-from studies import screener_views, test_tab
+from studies import screener_views, unmoderated_views
 from studies import views as studies_views
 from studies.models import Source, StudyType
 from studies.pages import ListColumn, Part, StudyPage, Tab
@@ -142,15 +142,15 @@ STUDIES = [
     path(f"{STUDY}screener/order/", screener_views.screener_reorder, name="screener_reorder"),
     path(f"{STUDY}screener/preview/", screener_views.screener_preview,
          name="screener_preview"),
-    path(f"{STUDY}test/", test_tab.study_test, name="study_test"),
-    path(f"{STUDY}test/tasks/", test_tab.test_task_add, name="test_task_add"),
-    path(f"{STUDY}test/tasks/<uuid:task_id>/", test_tab.test_task_update,
+    path(f"{STUDY}test/", unmoderated_views.study_test, name="study_test"),
+    path(f"{STUDY}test/tasks/", unmoderated_views.test_task_add, name="test_task_add"),
+    path(f"{STUDY}test/tasks/<uuid:task_id>/", unmoderated_views.test_task_update,
          name="test_task_update"),
-    path(f"{STUDY}test/tasks/<uuid:task_id>/remove/", test_tab.test_task_remove,
+    path(f"{STUDY}test/tasks/<uuid:task_id>/remove/", unmoderated_views.test_task_remove,
          name="test_task_remove"),
-    path(f"{STUDY}test/tasks/<uuid:task_id>/move/", test_tab.test_task_move,
+    path(f"{STUDY}test/tasks/<uuid:task_id>/move/", unmoderated_views.test_task_move,
          name="test_task_move"),
-    path(f"{STUDY}test/url/", test_tab.test_url_save, name="test_url_save"),
+    path(f"{STUDY}test/url/", unmoderated_views.test_url_save, name="test_url_save"),
     path(f"{STUDY}activity/", studies_views.study_activity, name="study_activity"),
 ]
 

@@ -63,7 +63,7 @@ def poll():
 @shared_task(name="recruitment.criteria_sync", ignore_result=True)
 def criteria_sync():
     """Beat, daily: refresh the audience criteria catalog from UI's characteristics."""
-    from recruitment.services import criteria_catalog_sync
+    from recruitment.criteria_catalog import criteria_catalog_sync
 
     with catalog_client() as client:
         return criteria_catalog_sync(client=client)

@@ -7,7 +7,7 @@ version, key, rate limit, faults and idempotency.
 from django.db import IntegrityError, transaction
 
 from rally import clock
-from sandbox import booking, documents, history, panel, services, webhooks
+from sandbox import booking, documents, history, population, services, webhooks
 from sandbox.errors import ApiError, ValidationFailed, not_found
 from sandbox.gateway import Answer, api_endpoint
 from sandbox.models import (
@@ -75,8 +75,9 @@ def characteristics(request, body):
 @api_endpoint("POST")
 def estimates(request, body):
     cleaned = estimate_attributes_clean(attributes_of(body))
-    result = panel.reach_estimate(audience=cleaned["audience"], study_type=cleaned["study_type"],
-                                  num_participants=cleaned["num_participants"])
+    result = population.reach_estimate(audience=cleaned["audience"],
+                                       study_type=cleaned["study_type"],
+                                       num_participants=cleaned["num_participants"])
     return _one({"id": "estimate", "type": "estimates", "attributes": result})
 
 

@@ -10,7 +10,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from rally import clock
-from sandbox import api, booking, documents, panel, services, simulation
+from sandbox import api, booking, documents, population, services, simulation
 from sandbox.errors import ApiError
 from sandbox.models import (
     Applicant,
@@ -42,7 +42,7 @@ def _context():
             "-created_at", "id")[:ROWS],
         "subscriptions": WebhookSubscription.objects.all(),
         "faults": Fault.objects.filter(remaining__gt=0).order_by("created_at"),
-        "panel_size": panel.PANEL_SIZE,
+        "population_size": population.POPULATION_SIZE,
         "fault_statuses": api.FAULT_STATUSES,
     }
 

@@ -15,7 +15,7 @@ from django.db import transaction
 from django.db.models import Q
 
 from rally import clock
-from sandbox import panel
+from sandbox import population
 from sandbox.errors import ApiError, ValidationFailed
 from sandbox.models import Applicant, Payment, Recruit, Session
 from sandbox.validation import STUDY_TYPES, audience_clean, parse_timestamp
@@ -184,8 +184,8 @@ def _applicant_clean(value, pointer, problems):
         "qualification": read.choice("qualification", Applicant.Qualification.values,
                                      required=False,
                                      default=Applicant.Qualification.MANUAL_REVIEW),
-        "country": read.choice("country", sorted(panel.VALID_COUNTRIES), required=False,
-                               default="US"),
+        "country": read.choice("country", sorted(population.VALID_COUNTRIES), required=False,
+                                    default="US"),
         "applied_at": applied_at,
         "updated_at": read.get("updatedAt", "time", required=False, default=applied_at),
         "screener_version": read.get("screenerVersion", "int", required=False, default=1,
@@ -287,9 +287,9 @@ def recruit_history_upsert(*, recruit_id, body):
     now = clock.now()
     # One writer at a time per recruit: a concurrent upsert of the same id waits here.
     existing = Recruit.objects.select_for_update().filter(pk=recruit_id).first()
-    reach = panel.reach_estimate(audience=recruit_values["audience"],
-                                 study_type=recruit_values["study_type"],
-                                 num_participants=recruit_values["num_participants"])["reach"]
+    reach = population.reach_estimate(audience=recruit_values["audience"],
+                                      study_type=recruit_values["study_type"],
+                                      num_participants=recruit_values["num_participants"])["reach"]
     started = min([a["applied_at"] for a in applicants], default=now)
     launched = recruit_values["status"] in LAUNCHED
     defaults = {**recruit_values, "public_title": recruit_values["internal_name"],
@@ -298,7 +298,7 @@ def recruit_history_upsert(*, recruit_id, body):
         recruit = Recruit.objects.create(
             id=recruit_id, created_at=started, arrivals_checked_at=now,
             launched_at=started if launched else None,
-            panel_seed=random.Random(recruit_id).randint(1, 2**31 - 1), **defaults)
+            population_seed=random.Random(recruit_id).randint(1, 2**31 - 1), **defaults)
     else:
         recruit = existing
         for field, value in defaults.items():

@@ -120,7 +120,7 @@ class Recruit(models.Model):
     declined_reason = models.TextField(blank=True)
     reach = models.PositiveIntegerField(default=0)
     billing = models.JSONField(null=True, blank=True)
-    panel_seed = models.PositiveIntegerField(default=0)
+    population_seed = models.PositiveIntegerField(default=0)
     members_drawn = models.PositiveIntegerField(default=0)
     arrival_credit = models.FloatField(default=0.0)
     arrivals_checked_at = models.DateTimeField(null=True, blank=True)

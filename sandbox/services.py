@@ -10,7 +10,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q, Sum
 
 from rally import clock
-from sandbox import panel, screener
+from sandbox import population, screener
 from sandbox.errors import ApiError, ValidationFailed, invalid_transition, locked_after_launch
 from sandbox.models import Applicant, Payment, Recruit, Session
 from sandbox.webhooks import changes, events_emit, iso
@@ -112,8 +112,8 @@ def _seats_refresh(recruit, events):
 
 
 def _reach(audience, study_type, num_participants):
-    return panel.reach_estimate(audience=audience, study_type=study_type,
-                                num_participants=num_participants)["reach"]
+    return population.reach_estimate(audience=audience, study_type=study_type,
+                                     num_participants=num_participants)["reach"]
 
 
 def recruit_create(*, attributes):
@@ -231,8 +231,8 @@ def recruit_review_decision(recruit):
     if not recruit.public_description.strip():
         return "decline", ("The public description is empty: participants need to know what "
                            "the study asks of them.")
-    if recruit.reach < panel.REACH_THRESHOLD:
-        return "decline", (f"Fewer than {panel.REACH_THRESHOLD} panel members match this "
+    if recruit.reach < population.REACH_THRESHOLD:
+        return "decline", (f"Fewer than {population.REACH_THRESHOLD} panel members match this "
                            "audience; widen the criteria or the locations.")
     return "approve", ""
 
@@ -250,7 +250,7 @@ def recruit_review_finish(*, recruit_id, outcome=None, reason=""):
     if outcome == "approve":
         _recruit_move(recruit, R.RECRUITING, events)
         recruit.arrivals_checked_at = clock.now()
-        recruit.panel_seed = random.Random(recruit.id).randint(1, 2**31 - 1)
+        recruit.population_seed = random.Random(recruit.id).randint(1, 2**31 - 1)
         _seats_refresh(recruit, events)  # Rally may have closed the intake meanwhile
     else:
         _recruit_move(recruit, R.DECLINED, events)
@@ -349,12 +349,12 @@ def applicants_generate(*, recruit_id, count, via_direct_link=False, meets_crite
 def applicants_add(recruit, count, *, via_direct_link, meets_criteria, seed=None):
     """Add applicants to a recruit already locked by the caller's transaction."""
     now = clock.now()
-    stream = recruit.panel_seed if seed is None else seed
+    stream = recruit.population_seed if seed is None else seed
     start = recruit.members_drawn
     rows = []
     for index in range(start, start + count):
-        member = panel.member_draw(seed=stream, index=index, audience=recruit.audience,
-                                   meets_criteria=meets_criteria or not via_direct_link)
+        member = population.member_draw(seed=stream, index=index, audience=recruit.audience,
+                                        meets_criteria=meets_criteria or not via_direct_link)
         unqualified = via_direct_link and bool(member["unmetCriteria"])
         rows.append(Applicant(
             recruit=recruit, first_name=member["firstName"], last_initial=member["lastInitial"],

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 from sandbox.catalog import BY_SLUG
 from sandbox.errors import ValidationFailed, malformed
-from sandbox.panel import US_STATE_POPULATION, VALID_COUNTRIES
+from sandbox.population import US_STATE_POPULATION, VALID_COUNTRIES
 
 STUDY_TYPES = ("interview", "group_interview", "unmoderated_task")
 ROOT = "/data/attributes"

@@ -6,10 +6,7 @@ class StudiesConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from studies import (
-            screeners,  # noqa: F401 - registers the screener copier
-            services,
-            unmoderated,
-        )
+        from studies import services, unmoderated
+        from studies.screeners import writes  # noqa: F401 - registers the screener copier
 
         services.on_copy(unmoderated.test_tasks_copy)

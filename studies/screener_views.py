@@ -11,9 +11,13 @@ from django.views.decorators.http import require_http_methods, require_POST
 from rally.models import PropertyDefinition, PropertyType
 from rally.permissions import Permission
 from rally.selectors import require_permission
-from studies import pages, screeners, selectors
+from studies import pages, selectors
 from studies.models import CHOICE_TYPES, SCALE_MAXIMA, SKIP_TYPES, QuestionType
-from studies.screeners import END, short
+from studies.screeners import writes
+from studies.screeners.preview import screener_step
+from studies.screeners.questions import END, compatible_property_types, short
+from studies.screeners.rules import ScreenerProblem, screener_problems
+from studies.screeners.versions import screener_draft
 
 TEMPLATE = "studies/screener.html"
 
@@ -49,7 +53,7 @@ def _editor(questions, index, question, properties):
                            f"{answers}")
     rules = question.get("rules") or {}
     summary.extend(_rules_in_words(question, rules))
-    compatible = screeners.compatible_property_types(question)
+    compatible = compatible_property_types(question)
     mapped = properties.get(question.get("property") or "")
     return {
         # Rally-panel studies only (the template hides these for User Interviews studies).
@@ -123,7 +127,7 @@ def _context(request, study, *, editing=None, add=None, notice="", focus=""):
     errors) of a refused "Add question"."""
     properties = {definition.key: definition for definition in
                   PropertyDefinition.objects.filter(workspace_id=study.workspace_id)}
-    questions = screeners.screener_draft(study)
+    questions = screener_draft(study)
     cards = []
     for index, question in enumerate(questions):
         errors = {}
@@ -140,7 +144,7 @@ def _context(request, study, *, editing=None, add=None, notice="", focus=""):
     add_data, add_errors = add or ({"required": True, "type": QuestionType.SHORT_TEXT}, {})
     return {
         "questions": cards,
-        "problems": screeners.screener_problems(questions, properties=properties,
+        "problems": screener_problems(questions, properties=properties,
                                                 rules_allowed=not study.is_user_interviews),
         "versions": selectors.screener_versions(study),
         "question_types": QuestionType.choices,
@@ -171,7 +175,7 @@ def study_screener(request, study_id):
 
 
 def _form_data(post):
-    """The question a builder form posted, in the words of screeners.question_clean."""
+    """The question a builder form posted, in the words of writes.question_clean."""
     uids = post.getlist("option_uid")
     labels = post.getlist("option_label")
     options = list(zip(uids, labels, strict=False))
@@ -226,7 +230,7 @@ def screener_question_add(request, study_id):
     study = _edit_post(request, study_id)
     data = _form_data(request.POST)
     try:
-        screeners.screener_question_add(membership=request.membership, study=study, data=data)
+        writes.screener_question_add(membership=request.membership, study=study, data=data)
     except ValidationError as error:
         shown = {**data, "options_text": request.POST.get("options_text", "")}
         return _page(request, study, status=400, add=(shown, _errors_of(error)),
@@ -240,14 +244,14 @@ def screener_question_update(request, study_id, question_uid):
     study = _edit_post(request, study_id)
     data = _form_data(request.POST)
     try:
-        screeners.screener_question_update(membership=request.membership, study=study,
+        writes.screener_question_update(membership=request.membership, study=study,
                                            question_uid=question_uid, data=data)
     except ValidationError as error:
-        questions = screeners.screener_draft(study)
+        questions = screener_draft(study)
         existing = next((q for q in questions if q["uid"] == str(question_uid)), None)
         if existing is None:
             return _with_refusal(request, study, " ".join(error.messages))
-        proposed, _ = screeners.question_clean(data=data, existing=existing)
+        proposed, _ = writes.question_clean(data=data, existing=existing)
         return _page(request, study, status=400,
                      editing=(existing["uid"], proposed, _errors_of(error)),
                      focus=f"q-{existing['uid']}-errors")
@@ -274,7 +278,7 @@ def _question_text(study, question_uid):
 def screener_question_duplicate(request, study_id, question_uid):
     study = _study(request, study_id)
     text = _question_text(study, question_uid)
-    return _action(request, study_id, lambda s: screeners.screener_question_duplicate(
+    return _action(request, study_id, lambda s: writes.screener_question_duplicate(
         membership=request.membership, study=s, question_uid=question_uid),
         f"Duplicated “{text}”.")
 
@@ -284,7 +288,7 @@ def screener_question_duplicate(request, study_id, question_uid):
 def screener_question_delete(request, study_id, question_uid):
     study = _study(request, study_id)
     text = _question_text(study, question_uid)
-    return _action(request, study_id, lambda s: screeners.screener_question_delete(
+    return _action(request, study_id, lambda s: writes.screener_question_delete(
         membership=request.membership, study=s, question_uid=question_uid),
         f"Deleted “{text}”.", focus="add-text")
 
@@ -295,7 +299,7 @@ def screener_question_move(request, study_id, question_uid):
     study = _study(request, study_id)
     text = _question_text(study, question_uid)
     direction = request.POST.get("direction", "")
-    return _action(request, study_id, lambda s: screeners.screener_question_move(
+    return _action(request, study_id, lambda s: writes.screener_question_move(
         membership=request.membership, study=s, question_uid=question_uid,
         direction=direction), f"Moved “{text}” {direction}.",
         focus=f"move-{direction}-{question_uid}")
@@ -305,7 +309,7 @@ def screener_question_move(request, study_id, question_uid):
 @require_POST
 def screener_reorder(request, study_id):
     order = request.POST.getlist("order")
-    return _action(request, study_id, lambda s: screeners.screener_reorder(
+    return _action(request, study_id, lambda s: writes.screener_reorder(
         membership=request.membership, study=s, order=order), "Saved the new order.")
 
 
@@ -316,11 +320,11 @@ def screener_check(request, study_id):
     study = _edit_post(request, study_id)
     question_uid = request.POST.get("question_uid") or None
     try:
-        problems = screeners.screener_check_change(study=study, data=_form_data(request.POST),
+        problems = writes.screener_check_change(study=study, data=_form_data(request.POST),
                                                    question_uid=question_uid)
     except ValidationError as error:
-        problems = [screeners.ScreenerProblem(None, message) for message in error.messages]
-    draft = screeners.screener_draft(study)
+        problems = [ScreenerProblem(None, message) for message in error.messages]
+    draft = screener_draft(study)
     return render(request, f"{TEMPLATE}#checks", {
         "study": study, "problems": problems, "questions": draft, "checking": True})
 
@@ -348,8 +352,8 @@ def screener_preview(request, study_id):
     Nothing is saved: earlier answers travel in hidden fields.
     """
     study = _study(request, study_id)
-    questions = screeners.screener_draft(study)
-    step = screeners.screener_step(questions, request.POST)
+    questions = screener_draft(study)
+    step = screener_step(questions, request.POST)
     context = {
         **pages.study_page_context(request, study, "screener"),
         **step.form(),

@@ -196,7 +196,7 @@ def study_screener_payload(study):
     Once recruitment has started, the latest version (every change after the start makes
     one). Before, the draft as the version "Start Recruitment" will keep.
     """
-    from studies.screeners import screener_draft, snapshot_for_ui
+    from studies.screeners.versions import screener_draft, snapshot_for_ui
 
     latest = study.screener_versions.order_by("-number").first()
     draft = screener_draft(study)

@@ -8,7 +8,6 @@ from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.http import Http404
 
 from billing.selectors import reservation_exists
 from billing.services import reservation_shrink
@@ -18,6 +17,7 @@ from rally.numbers import count_parse, money_parse
 from rally.permissions import Permission
 from rally.services import activity_record, outbox_enqueue
 from studies import lifecycle, locations
+from studies.locking import study_lock, study_touch
 from studies.models import (
     CONSENT_FORM_REASON,
     DURATION_MAX,
@@ -35,6 +35,7 @@ from studies.models import (
     Study,
     StudyType,
 )
+from studies.screeners.versions import screener_version_at_start
 
 LOCKED_AUDIENCE = ("Audience targeting is locked: recruitment has started, so the audience "
                    "can no longer change.")
@@ -63,25 +64,11 @@ CONSENT_NEEDED = ("Write the consent form, or turn off “Require consent”: a 
 # Shared checks -----------------------------------------------------------------------------
 
 
-def _lock(*, membership, study):
-    """The study row, locked, if it belongs to the membership's workspace (else 404)."""
-    locked = Study.objects.select_for_update().filter(
-        pk=study.pk, workspace_id=membership.workspace_id).first()
-    if locked is None:
-        raise Http404
-    return locked
-
-
 def _require_edit(membership, study):
     if not membership.allows(Permission.EDIT_STUDY):
         raise PermissionDenied
     if study.status == Status.CLOSED:
         raise ValidationError(CLOSED_STUDY)
-
-
-def _touch(study, fields):
-    study.updated_at = clock.now()
-    study.save(update_fields=[*fields, "updated_at"])
 
 
 def _record(membership, study, action, summary, data=None):
@@ -221,7 +208,7 @@ def study_duplicate(*, membership, study, name=None):
     money or status. Any study can be duplicated, a closed one too (it is only read)."""
     if not membership.allows(Permission.EDIT_STUDY):
         raise PermissionDenied
-    source = _lock(membership=membership, study=study)
+    source = study_lock(membership=membership, study=study)
     if source.is_template:
         raise ValidationError("A template makes new studies with “New study from this "
                               "template”; it is not duplicated.")
@@ -246,7 +233,7 @@ def study_save_as_template(*, membership, study, name=None):
     """Keep the study's settings as a template (a Draft study with `is_template`)."""
     if not membership.allows(Permission.EDIT_STUDY):
         raise PermissionDenied
-    source = _lock(membership=membership, study=study)
+    source = study_lock(membership=membership, study=study)
     name = _clean_copy_name(name, template_default_name(source))
     now = clock.now()
     template = Study(workspace_id=source.workspace_id, name=name, owner=membership.user,
@@ -356,7 +343,7 @@ def study_update_plan(*, membership, study, changes):
     Refuses, changing nothing, on any invalid value, on a locked field (SPEC A7) or a
     Survey from User Interviews (SPEC S2).
     """
-    study = _lock(membership=membership, study=study)
+    study = study_lock(membership=membership, study=study)
     _require_edit(membership, study)
     unknown = set(changes) - set(PLAN_LABELS) - {"team"}
     if unknown:
@@ -380,7 +367,7 @@ def study_update_plan(*, membership, study, changes):
             changed.append(_team_change(current, cleaned["team"]))
     if not changed:
         return study
-    _touch(study, [field for field in cleaned if field != "team"])
+    study_touch(study, [field for field in cleaned if field != "team"])
     if "consent_form" in cleaned:
         version, created = consent_version_keep(study=study, actor=membership.user)
         if created:
@@ -459,7 +446,7 @@ def _recruitment_limit_lowered(membership, study):
 
 
 def _audience_study(membership, study):
-    study = _lock(membership=membership, study=study)
+    study = study_lock(membership=membership, study=study)
     _require_edit(membership, study)
     if study.is_recruitment_locked:
         raise ValidationError(LOCKED_AUDIENCE)
@@ -496,7 +483,7 @@ def study_update_audience_settings(*, membership, study, audience_type, duration
         changes.append(f"Total participation time {study.duration_minutes} → {duration} minutes")
         study.duration_minutes = duration
     if changes:
-        _touch(study, ["audience_type", "duration_minutes", "criteria"])
+        study_touch(study, ["audience_type", "duration_minutes", "criteria"])
         _record(membership, study, "study.audience_updated",
                 f"Updated the audience of “{study.name}”: " + "; ".join(changes))
     return study
@@ -511,7 +498,7 @@ def study_set_location_mode(*, membership, study, mode):
         study.location_mode = mode
         if mode == LocationMode.STATE:
             study.countries = [locations.DEFAULT_COUNTRY]
-        _touch(study, ["location_mode", "countries"])
+        study_touch(study, ["location_mode", "countries"])
         _record(membership, study, "study.audience_updated",
                 f"Location of “{study.name}” now filters by {LocationMode(mode).label}")
     return study
@@ -527,7 +514,7 @@ def study_add_country(*, membership, study, code):
         raise ValidationError({"country": "Switch the location filter to Country first."})
     if code not in study.countries:
         study.countries = [*study.countries, code]
-        _touch(study, ["countries"])
+        study_touch(study, ["countries"])
         _record(membership, study, "study.audience_updated",
                 f"Added {locations.country_name(code)} to the audience of “{study.name}”")
     return study
@@ -541,7 +528,7 @@ def study_remove_country(*, membership, study, code):
         raise ValidationError({"country": "Choose a country from the list."})
     if code in study.countries:
         study.countries = [c for c in study.countries if c != code]
-        _touch(study, ["countries"])
+        study_touch(study, ["countries"])
         _record(membership, study, "study.audience_updated",
                 f"Removed {locations.country_name(code)} from the audience of “{study.name}”")
     return study
@@ -560,7 +547,7 @@ def study_set_states(*, membership, study, codes):
         raise ValidationError({"us_states": "Switch the location filter to State first."})
     if ordered != study.us_states:
         study.us_states = ordered
-        _touch(study, ["us_states"])
+        study_touch(study, ["us_states"])
         names = ", ".join(locations.state_name(code) for code in ordered) or "none"
         _record(membership, study, "study.audience_updated",
                 f"States of “{study.name}”: {names}")
@@ -636,7 +623,7 @@ def study_apply_criteria(*, membership, study, selections):
     if current == before:
         return study
     study.criteria = list(current.values())
-    _touch(study, ["criteria"])
+    study_touch(study, ["criteria"])
     added = [characteristics[s].name for s in current if s not in before]
     removed = [characteristics[s].name for s in before if s not in current]
     changed = [characteristics[s].name for s in current if s in before
@@ -654,7 +641,7 @@ def study_remove_criterion(*, membership, study, slug):
     if slug not in study.criteria_slugs:
         return study
     study.criteria = [c for c in study.criteria if c["characteristic"] != slug]
-    _touch(study, ["criteria"])
+    study_touch(study, ["criteria"])
     name = Characteristic.objects.filter(slug=slug).values_list("name", flat=True).first()
     _record(membership, study, "study.audience_updated",
             f"Removed the criterion {name or slug} from “{study.name}”")
@@ -683,8 +670,6 @@ def study_mark_recruitment_started(*, study):
     study.refresh_from_db(fields=["recruitment_started_at", "updated_at"])
     if updated:
         # The recruit is created with the screener as it is now: keep it as a version (Q4).
-        from studies.screeners import screener_version_at_start
-
         screener_version_at_start(study=study)
     return bool(updated)
 

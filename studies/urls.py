@@ -3,9 +3,9 @@ declares every `studies/<uuid>/…` URL, includes these once with its own under 
 
 from django.urls import path
 
-from studies import test_tab, views
+from studies import unmoderated_views, views
 
 urlpatterns = [
     path("studies/new/", views.study_create, name="study_create"),
-    path("test/<uuid:study_id>/", test_tab.test_take, name="test_take"),
+    path("test/<uuid:study_id>/", unmoderated_views.test_take, name="test_take"),
 ]

@@ -60,7 +60,7 @@ def demo_pages(settings):
         "calendar": reverse("scheduling:calendar"),
         "your calendar": reverse("scheduling:account_calendar"),
         "reports": reverse("recruitment:reports"),
-        "participants directory": reverse("participants:panel_directory"),
+        "participants directory": reverse("participants:people_directory"),
         "panel rules": reverse("panel:rules"),
         "dashboard": reverse("home"),
         "notifications": reverse("notifications"),

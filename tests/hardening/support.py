@@ -82,7 +82,7 @@ def demo_world():
     demo lacks: a reservation with due payouts, a closed study with its receipt, an outbox row.
     Returns (admin membership, {URL parameter name: candidate values})."""
     from billing.models import Budget, Payout
-    from participants.models import Application, PanelImport, Participant, Segment
+    from participants.models import Application, Participant, PeopleImport, Segment
     from rally.models import Membership, OutboxOperation, PropertyDefinition
     from rally.services import outbox_enqueue
     from scheduling.models import Session
@@ -131,7 +131,7 @@ def demo_world():
         "participant_id": pks(Participant.objects.filter(workspace=workspace)[:4]),
         "segment_id": pks(Segment.objects.filter(workspace=workspace)),
         "definition_id": pks(PropertyDefinition.objects.filter(workspace=workspace)[:4]),
-        "import_id": pks(PanelImport.objects.filter(workspace=workspace)),
+        "import_id": pks(PeopleImport.objects.filter(workspace=workspace)),
         "task_id": pks(TestTask.objects.filter(study__workspace=workspace)[:4]),
     }
     return admin, candidates

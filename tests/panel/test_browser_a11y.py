@@ -7,8 +7,8 @@ import pytest
 from django.urls import reverse
 
 from panel import links
+from participants.directory import contact_record
 from participants.models import Contact
-from participants.services import contact_record
 from rally import clock
 from tests.conftest import PASSWORD
 from tests.panel.factories import PanelInvitationFactory, ScreenerQuestionFactory

@@ -281,7 +281,7 @@ def agreed(client, consent_study):
 
 def test_the_profile_shows_the_consent_with_its_version(client_for, observer, agreed):
     html = client_for(observer).get(
-        reverse("participants:panel_profile", args=[agreed.participant_id])).content.decode()
+        reverse("participants:person_profile", args=[agreed.participant_id])).content.decode()
     row = re.search(rf'<tr id="consent-{agreed.pk}">(.*?)</tr>', html, re.S).group(1)
     assert "Panel diary" in row and "Version 1" in row and "Hosted screener" in row
     assert reverse("participants:consent_pdf", args=[agreed.pk]) in row

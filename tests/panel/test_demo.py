@@ -9,8 +9,9 @@ from participants import demo as participants_demo
 from rally import demo
 from rally.models import PropertyDefinition
 from scheduling.models import Session
-from studies import screeners
 from studies.models import Study
+from studies.screeners.rules import screener_problems
+from studies.screeners.versions import screener_draft
 
 pytestmark = pytest.mark.django_db
 
@@ -29,7 +30,7 @@ def test_demo_seed_runs_a_panel_study_once():
     # The demo screener passes the same checks an edited one does.
     properties = {d.key: d for d in PropertyDefinition.objects.filter(
         workspace=study.workspace)}
-    assert screeners.screener_problems(screeners.screener_draft(study),
+    assert screener_problems(screener_draft(study),
                                        properties=properties) == []
 
 

@@ -14,7 +14,7 @@ from participants.models import Application
 from rally import clock
 from rally.models import ActivityEntry
 from rally.services import property_define
-from studies import screeners
+from studies.screeners.versions import screener_version_create
 from tests.panel.factories import PanelInvitationFactory, ScreenerQuestionFactory
 
 pytestmark = pytest.mark.django_db
@@ -41,7 +41,7 @@ def screener(study):
     role.skip_logic = {"rol-2": "end"}
     role.auto_rules = {"qualify": ["rol-0"], "disqualify": ["rol-2"]}
     role.save()
-    screeners.screener_version_create(study=study)
+    screener_version_create(study=study)
     return {"role": str(role.uid), "size": str(size.uid), "tools": str(tools.uid)}
 
 
@@ -225,7 +225,7 @@ def test_mapped_answers_update_the_persons_properties(workspace, study, invitati
                                    property_key="team_size")
     title = ScreenerQuestionFactory(study=study, type="short_text", text="Title", position=2,
                                     property_key="job_title")
-    screeners.screener_version_create(study=study)
+    screener_version_create(study=study)
     services.panel_application_submit(invitation_id=invitation.pk, answers={
         str(size.uid): ["com-0"], str(team.uid): "7", str(title.uid): "Designer"})
     person = invitation.participant
@@ -239,7 +239,7 @@ def test_an_answer_the_property_cannot_hold_is_left_out(workspace, study, invita
     property_define(workspace=workspace, key="company_size", label="Company size",
                     type="single_select", options=["1-50"])
     size = _choice(study, "Company", ["51-200", "Huge"], 0, property_key="company_size")
-    screeners.screener_version_create(study=study)
+    screener_version_create(study=study)
     submitted = services.panel_application_submit(invitation_id=invitation.pk,
                                                   answers={str(size.uid): ["com-1"]})
     assert submitted.application.pk

@@ -11,8 +11,8 @@ from django.urls import reverse
 
 from panel import services
 from panel.models import PanelInvitation, PanelRules
+from participants.directory import contact_record
 from participants.models import Contact
-from participants.services import contact_record
 from rally import clock
 from rally.models import ActivityEntry
 from tests.panel.factories import PanelStudyFactory

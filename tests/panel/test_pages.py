@@ -7,8 +7,8 @@ from django.core import mail
 from django.urls import reverse
 
 from panel.models import PanelInvitation
+from participants.directory import contact_record
 from participants.models import Contact, Segment
-from participants.services import contact_record
 from rally import clock
 from rally.services import property_define
 from tests.panel.factories import PanelStudyFactory

@@ -4,8 +4,11 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
-from studies import screeners
 from studies.models import ScreenerQuestion
+from studies.screeners.qualification import qualification_decide
+from studies.screeners.rules import screener_problems
+from studies.screeners.versions import screener_draft, screener_version_create
+from studies.screeners.writes import screener_question_update
 from tests.panel.factories import PanelStudyFactory, ScreenerQuestionFactory
 
 pytestmark = pytest.mark.django_db
@@ -79,7 +82,7 @@ def test_user_interviews_studies_show_no_rule_controls_and_refuse_rules(client_f
 def test_the_service_refuses_rules_on_a_user_interviews_study(researcher, ui_study):
     question = ScreenerQuestionFactory(study=ui_study, type="number")
     with pytest.raises(ValidationError, match="Rally-panel studies only"):
-        screeners.screener_question_update(
+        screener_question_update(
             membership=researcher, study=ui_study, question_uid=question.uid,
             data={"text": "Age", "type": "number", "required": True, "rule_min": "18"})
     assert ScreenerQuestion.objects.get(pk=question.pk).auto_rules == {}
@@ -101,12 +104,12 @@ def _question(kind="single_choice", rules=None, uid="q1", **extra):
     ({"min": 1}, "qualifies by its answers only"),
 ])
 def test_choice_rule_problems(rules, message):
-    problems = screeners.screener_problems([_question(rules=rules)])
+    problems = screener_problems([_question(rules=rules)])
     assert any(message in problem.message for problem in problems)
 
 
 def test_rules_on_text_questions_are_refused():
-    problems = screeners.screener_problems([_question("short_text", rules={"min": 1})])
+    problems = screener_problems([_question("short_text", rules={"min": 1})])
     assert "only choice, number and scale" in problems[0].message
 
 
@@ -120,19 +123,19 @@ def test_rules_on_text_questions_are_refused():
 def test_qualification_decides_from_the_answers(answers, outcome):
     questions = [_question(rules={"qualify": ["yes"], "disqualify": ["no"]}),
                  _question("number", uid="q2", required=False, rules={"min": 18})]
-    assert screeners.qualification_decide(questions, answers).outcome == outcome
+    assert qualification_decide(questions, answers).outcome == outcome
 
 
 def test_no_rules_means_review():
     questions = [_question()]
-    assert screeners.qualification_decide(questions, {"q1": ["yes"]}).outcome == "review"
+    assert qualification_decide(questions, {"q1": ["yes"]}).outcome == "review"
 
 
 def test_rules_left_from_a_panel_past_never_reach_user_interviews(researcher, study):
     ScreenerQuestionFactory(study=study, type="single_choice", options=OPTIONS,
                             auto_rules={"qualify": ["yes"]})
-    assert screeners.screener_draft(study)[0]["rules"] == {"qualify": ["yes"]}
+    assert screener_draft(study)[0]["rules"] == {"qualify": ["yes"]}
     study.source = "user_interviews"
     study.save()
-    assert "rules" not in screeners.screener_draft(study)[0]
-    assert "rules" not in screeners.screener_version_create(study=study).questions[0]
+    assert "rules" not in screener_draft(study)[0]
+    assert "rules" not in screener_version_create(study=study).questions[0]

@@ -101,7 +101,7 @@ def test_panel_pages_have_no_serious_accessibility_violation(live_server, page, 
     from django.urls import reverse
 
     from participants import imports
-    from participants.services import segment_save
+    from participants.directory import segment_save
     from tests.participants.factories import PanelPersonFactory
 
     plan = property_define(workspace=workspace, key="plan", label="Plan",
@@ -113,22 +113,22 @@ def test_panel_pages_have_no_serious_accessibility_violation(live_server, page, 
                                 properties={"plan": "pro", "tools": ["figma"]})
     segment_save(membership=admin, name="Pro", filters={"q": "", "rules": [
         {"property": "plan", "op": "eq", "value": "pro"}]})
-    panel_import = imports.panel_import_upload(membership=admin, file_name="c.csv", data=(
+    people_import = imports.people_import_upload(membership=admin, file_name="c.csv", data=(
         b"Email,Name,Plan\na@example.com,A B,Pro\nbad,C D,Gold\n"))
-    done = imports.panel_import_upload(membership=admin, file_name="d.csv",
+    done = imports.people_import_upload(membership=admin, file_name="d.csv",
                                        data=b"Email,Name\nd@example.com,D E\n")
-    imports.panel_import_start(membership=admin, panel_import=done, on_duplicate="skip",
+    imports.people_import_start(membership=admin, people_import=done, on_duplicate="skip",
                                only_valid=False)
     pages = {
-        "directory": reverse("participants:panel_directory")
+        "directory": reverse("participants:people_directory")
         + "?f=plan%3Aeq%3Apro&cols=plan&cols=phone&add_property=plan&add_op=gt",
-        "profile": reverse("participants:panel_profile", args=[person.pk]),
-        "edit": reverse("participants:panel_person_edit", args=[person.pk]),
-        "properties": reverse("participants:panel_properties"),
-        "property": reverse("participants:panel_property_edit", args=[plan.pk]),
-        "upload": reverse("participants:panel_import_upload"),
-        "review": reverse("participants:panel_import_review", args=[panel_import.pk]),
-        "imported": reverse("participants:panel_import_review", args=[done.pk]),
+        "profile": reverse("participants:person_profile", args=[person.pk]),
+        "edit": reverse("participants:person_edit", args=[person.pk]),
+        "properties": reverse("participants:people_properties"),
+        "property": reverse("participants:people_property_edit", args=[plan.pk]),
+        "upload": reverse("participants:people_import_upload"),
+        "review": reverse("participants:people_import_review", args=[people_import.pk]),
+        "imported": reverse("participants:people_import_review", args=[done.pk]),
     }
     page.set_viewport_size({"width": 1280, "height": 900})
     page.goto(f"{live_server.url}/login/")

@@ -3,9 +3,9 @@
 import pytest
 from django.core.exceptions import ValidationError
 
+from participants.directory import contact_record, participant_properties_update
 from participants.models import Contact
-from participants.selectors import panel_filter_problems, panel_people
-from participants.services import contact_record, participant_properties_update
+from participants.selectors import people_filter_problems, people_matching
 from rally.models import ActivityEntry
 from rally.services import property_define
 from tests.participants.factories import PanelPersonFactory, ParticipantFactory, StudyFactory
@@ -43,7 +43,7 @@ def panel(workspace):
 
 
 def names(workspace, rules, q=""):
-    return [p.first_name for p in panel_people(workspace=workspace,
+    return [p.first_name for p in people_matching(workspace=workspace,
                                                 filters={"q": q, "rules": rules})]
 
 
@@ -69,7 +69,7 @@ def names(workspace, rules, q=""):
     ({"property": "tools", "op": "not_set"}, ["Cy"]),
 ])
 def test_each_operator_filters_by_its_type(workspace, panel, rule, expected):
-    assert panel_filter_problems(workspace=workspace, filters={"rules": [rule]}) == []
+    assert people_filter_problems(workspace=workspace, filters={"rules": [rule]}) == []
     assert names(workspace, [rule]) == expected
 
 
@@ -102,10 +102,10 @@ def test_only_panel_people_of_the_workspace(workspace, panel, outsider):
     ("nonsense", "must be an object"),
 ])
 def test_bad_filters_are_problems_not_errors(workspace, panel, filters, problem):
-    problems = panel_filter_problems(workspace=workspace, filters=filters)
+    problems = people_filter_problems(workspace=workspace, filters=filters)
     assert problems and problem in problems[0]
     with pytest.raises(ValidationError):
-        panel_people(workspace=workspace, filters=filters)
+        people_matching(workspace=workspace, filters=filters)
 
 
 def test_properties_update_validates_merges_and_records(workspace, panel, admin):

@@ -8,8 +8,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from participants.directory import contact_record
 from participants.models import Participant, Segment
-from participants.services import contact_record
 from rally import clock
 from rally.models import ActivityEntry
 from rally.services import property_define
@@ -22,7 +22,7 @@ from tests.participants.factories import (
 
 pytestmark = pytest.mark.django_db
 
-DIRECTORY = reverse("participants:panel_directory")
+DIRECTORY = reverse("participants:people_directory")
 
 
 @pytest.fixture
@@ -99,7 +99,7 @@ def test_bad_filters_say_why_and_change_nothing(client_for, researcher, panel, p
 
 def test_pii_properties_only_for_admins_and_ops_managers(client_for, personas, panel):
     ada = panel["ada"]
-    profile = reverse("participants:panel_profile", args=[ada.pk])
+    profile = reverse("participants:person_profile", args=[ada.pk])
     for persona in ("admin", "ops_manager"):
         html = _page(client_for(personas[persona]), profile)
         assert "Salary" in html and "99000" in html and "PII" in html
@@ -116,11 +116,11 @@ def test_pii_properties_only_for_admins_and_ops_managers(client_for, personas, p
 
 
 def test_profile_of_another_workspace_is_404(client_for, outsider, panel):
-    url = reverse("participants:panel_profile", args=[panel["ada"].pk])
+    url = reverse("participants:person_profile", args=[panel["ada"].pk])
     assert client_for(outsider).get(url).status_code == 404
     ui_person = ParticipantFactory(workspace=panel["ada"].workspace)
     assert client_for(outsider).get(
-        reverse("participants:panel_profile", args=[ui_person.pk])).status_code == 404
+        reverse("participants:person_profile", args=[ui_person.pk])).status_code == 404
 
 
 def test_profile_shows_study_and_contact_history(client_for, admin, panel, workspace):
@@ -129,11 +129,11 @@ def test_profile_shows_study_and_contact_history(client_for, admin, panel, works
                        ui_applicant_id=None, source="rally_panel")
     contact_record(participant=panel["ada"], study=study, kind="invitation",
                    subject="Share your billing story", sent_by=admin.user)
-    html = _page(client_for(admin), reverse("participants:panel_profile",
+    html = _page(client_for(admin), reverse("participants:person_profile",
                                             args=[panel["ada"].pk]))
     assert "Billing interviews" in html and "Scheduled" in html
     assert "Invitation: Share your billing story" in html
-    bo = _page(client_for(admin), reverse("participants:panel_profile", args=[panel["bo"].pk]))
+    bo = _page(client_for(admin), reverse("participants:person_profile", args=[panel["bo"].pk]))
     assert "Opted out" in bo and "never invited again" in bo
 
 
@@ -174,7 +174,7 @@ def test_pagination_keeps_the_filters(client_for, researcher, workspace, panel):
 
 def test_save_and_reapply_a_segment(client_for, researcher, panel, workspace):
     client = client_for(researcher)
-    response = client.post(reverse("participants:panel_segment_save"),
+    response = client.post(reverse("participants:people_segment_save"),
                            {"name": "Pro customers", "f": ["plan:eq:pro"], "q": ""})
     segment = Segment.objects.get(workspace=workspace)
     assert segment.filters == {"q": "", "rules": [{"property": "plan", "op": "eq",
@@ -186,10 +186,10 @@ def test_save_and_reapply_a_segment(client_for, researcher, panel, workspace):
     assert "segment “Pro customers”" in html and "Bo Chen" not in html
     assert ActivityEntry.objects.filter(action="participants.segment_saved").exists()
     # A bad filter is refused, nothing saved.
-    client.post(reverse("participants:panel_segment_save"),
+    client.post(reverse("participants:people_segment_save"),
                 {"name": "Broken", "f": ["plan:eq:gold"]})
     assert Segment.objects.count() == 1
-    client.post(reverse("participants:panel_segment_delete", args=[segment.pk]))
+    client.post(reverse("participants:people_segment_delete", args=[segment.pk]))
     assert not Segment.objects.exists()
 
 
@@ -197,9 +197,9 @@ def test_observer_cannot_save_or_delete_segments(client_for, observer, workspace
     segment = Segment.objects.create(workspace=workspace, name="S", filters={},
                                      created_at=clock.now())
     client = client_for(observer)
-    response = client.post(reverse("participants:panel_segment_delete", args=[segment.pk]))
+    response = client.post(reverse("participants:people_segment_delete", args=[segment.pk]))
     assert response.status_code == 403 and Segment.objects.exists()
-    response = client.post(reverse("participants:panel_segment_save"),
+    response = client.post(reverse("participants:people_segment_save"),
                            {"name": "Mine", "f": ["plan:eq:pro"]})
     assert response.status_code == 403 and Segment.objects.count() == 1
     assert "Save as segment" not in _page(client, f="plan:eq:pro")
@@ -207,7 +207,7 @@ def test_observer_cannot_save_or_delete_segments(client_for, observer, workspace
 
 def test_edit_a_person_and_their_properties(client_for, researcher, panel):
     ada = panel["ada"]
-    url = reverse("participants:panel_person_edit", args=[ada.pk])
+    url = reverse("participants:person_edit", args=[ada.pk])
     client = client_for(researcher)
     html = _page(client, url)
     assert "Salary" not in html  # PII is not the researcher's to see or change
@@ -224,7 +224,7 @@ def test_edit_a_person_and_their_properties(client_for, researcher, panel):
 
 def test_edit_refuses_bad_values_and_keeps_the_form(client_for, admin, panel):
     ada = panel["ada"]
-    url = reverse("participants:panel_person_edit", args=[ada.pk])
+    url = reverse("participants:person_edit", args=[ada.pk])
     response = client_for(admin).post(url, {
         "first_name": "Ada", "email": "bo@example.com", "time_zone": "Mars/Olympus",
         "prop__seats": "lots", "prop__plan": "pro"})
@@ -238,7 +238,7 @@ def test_edit_refuses_bad_values_and_keeps_the_form(client_for, admin, panel):
 
 
 def test_add_a_person(client_for, ops_manager, panel, workspace):
-    response = client_for(ops_manager).post(reverse("participants:panel_person_add"), {
+    response = client_for(ops_manager).post(reverse("participants:person_add"), {
         "first_name": "Cy", "last_name": "Diaz", "email": "cy@example.com",
         "time_zone": "", "prop__plan": "", "prop__seats": ""})
     assert response.status_code == 302
@@ -247,12 +247,12 @@ def test_add_a_person(client_for, ops_manager, panel, workspace):
 
 
 def test_observer_cannot_edit_people(client_for, observer, panel):
-    url = reverse("participants:panel_person_edit", args=[panel["ada"].pk])
+    url = reverse("participants:person_edit", args=[panel["ada"].pk])
     assert client_for(observer).get(url).status_code == 403
     assert client_for(observer).post(url, {"first_name": "X", "email": "x@x.com"}
                                      ).status_code == 403
     assert "Edit person" not in _page(client_for(observer), reverse(
-        "participants:panel_profile", args=[panel["ada"].pk]))
+        "participants:person_profile", args=[panel["ada"].pk]))
 
 
 def test_mainnav_links_the_directory(client_for, observer):
@@ -270,13 +270,13 @@ def test_demo_panel_is_seeded_once_with_two_segments(client_for, db):
     demo.seed(context)
     demo.seed(context)
     people = Participant.objects.filter(workspace=context.workspace, kind="panel")
-    assert people.count() == len(demo.PANEL_PEOPLE)
+    assert people.count() == len(demo.DIRECTORY_PEOPLE)
     assert people.filter(opted_out_at__isnull=False).count() == 1
     segments = Segment.objects.filter(workspace=context.workspace)
     assert segments.count() == 2
-    from participants.selectors import panel_people
+    from participants.selectors import people_matching
     for segment in segments:
-        assert panel_people(workspace=context.workspace, filters=segment.filters).exists()
+        assert people_matching(workspace=context.workspace, filters=segment.filters).exists()
     client = client_for(context.workspace.memberships.get(role="researcher"))
     html = _page(client)
     assert "Enterprise customers" in html and "Maya Okafor" in html
@@ -285,15 +285,15 @@ def test_demo_panel_is_seeded_once_with_two_segments(client_for, db):
 def test_only_managers_change_pii_values(researcher, admin, panel):
     from django.core.exceptions import PermissionDenied
 
-    from participants.services import panel_person_save
+    from participants.directory import person_save
 
     ada = panel["ada"]
     fields = {"first_name": "Ada", "last_name": "Lovelace", "email": "ada@example.com",
               "time_zone": ""}
     with pytest.raises(PermissionDenied):
-        panel_person_save(membership=researcher, participant=ada, values={"salary": 1},
+        person_save(membership=researcher, participant=ada, values={"salary": 1},
                           **fields)
-    panel_person_save(membership=admin, participant=ada, values={"salary": 1}, **fields)
+    person_save(membership=admin, participant=ada, values={"salary": 1}, **fields)
     ada.refresh_from_db()
     assert ada.properties["salary"] == 1
 
@@ -316,7 +316,7 @@ def test_choosing_a_property_narrows_the_operators(client_for, researcher, panel
 
 def test_profile_query_count_does_not_grow_with_history(client_for, admin, panel, workspace):
     ada = panel["ada"]
-    url = reverse("participants:panel_profile", args=[ada.pk])
+    url = reverse("participants:person_profile", args=[ada.pk])
     client = client_for(admin)
 
     def add_history(count):

@@ -8,8 +8,8 @@ import pytest
 from django.urls import reverse
 
 from billing.models import Payout
+from participants.directory import person_erase, person_pseudonym
 from participants.models import Contact, Participant
-from participants.services import panel_person_erase, panel_person_pseudonym
 from rally import clock
 from rally.models import ActivityEntry
 from tests.participants.factories import ApplicationFactory, ParticipantFactory, StudyFactory
@@ -38,10 +38,10 @@ def person(workspace):
 def test_erasing_removes_personal_data_and_keeps_money_under_a_pseudonym(person, ops_manager,
                                                                         client_for):
     response = client_for(ops_manager).post(
-        reverse("participants:panel_person_erase", args=[person.pk]))
+        reverse("participants:person_erase", args=[person.pk]))
     assert response.status_code == 302
     person.refresh_from_db()
-    pseudonym = panel_person_pseudonym(person)
+    pseudonym = person_pseudonym(person)
     assert (person.first_name, person.last_name, person.time_zone, person.properties) == (
         pseudonym, "", "", {})
     assert "maya" not in person.email and person.email.endswith("@erased.invalid")
@@ -56,24 +56,24 @@ def test_erasing_removes_personal_data_and_keeps_money_under_a_pseudonym(person,
 
 
 def test_the_profile_offers_erase_once(person, admin, client_for):
-    profile = reverse("participants:panel_profile", args=[person.pk])
+    profile = reverse("participants:person_profile", args=[person.pk])
     client = client_for(admin)
     assert "Erase personal data" in client.get(profile).content.decode()
-    panel_person_erase(membership=admin, participant=person)
+    person_erase(membership=admin, participant=person)
     page = client.get(profile).content.decode()
     assert "Erase personal data" not in page and "maya@customer.example" not in page
 
 
 def test_erasing_twice_changes_nothing_more(person, admin):
-    panel_person_erase(membership=admin, participant=person)
-    panel_person_erase(membership=admin, participant=person)
+    person_erase(membership=admin, participant=person)
+    person_erase(membership=admin, participant=person)
     assert ActivityEntry.objects.filter(action="participants.person_erased").count() == 1
 
 
 @pytest.mark.parametrize("persona", ["researcher", "observer"])
 def test_only_admins_and_ops_managers_erase(persona, request, person, client_for):
     response = client_for(request.getfixturevalue(persona)).post(
-        reverse("participants:panel_person_erase", args=[person.pk]))
+        reverse("participants:person_erase", args=[person.pk]))
     assert response.status_code == 403
     assert Participant.objects.get(pk=person.pk).first_name == "Maya"
 
@@ -82,6 +82,6 @@ def test_a_user_interviews_participant_or_another_workspaces_person_is_not_found
         admin, client_for, workspace):
     external = ParticipantFactory(workspace=workspace)
     response = client_for(admin).post(
-        reverse("participants:panel_person_erase", args=[external.pk]))
+        reverse("participants:person_erase", args=[external.pk]))
     assert response.status_code == 404
     assert Participant.objects.get(pk=external.pk).first_name == "Jordan"

@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from participants import imports
 from participants.imports import ImportFileError, csv_read, file_decode
-from participants.models import PanelImport, Participant
+from participants.models import Participant, PeopleImport
 from rally import clock
 from rally.models import ActivityEntry
 from rally.services import property_define
@@ -16,7 +16,7 @@ from tests.participants.factories import PanelPersonFactory
 
 pytestmark = pytest.mark.django_db
 
-UPLOAD = reverse("participants:panel_import_upload")
+UPLOAD = reverse("participants:people_import_upload")
 
 
 @pytest.fixture
@@ -49,8 +49,8 @@ def upload(client, text, *, name="people.csv", encoding="utf-8"):
     return client.post(UPLOAD, {"file": SimpleUploadedFile(name, data, "text/csv")})
 
 
-def start(client, panel_import, **data):
-    return client.post(reverse("participants:panel_import_review", args=[panel_import.pk]),
+def start(client, people_import, **data):
+    return client.post(reverse("participants:people_import_review", args=[people_import.pk]),
                        {"action": "start", "on_duplicate": "update", **data})
 
 
@@ -159,18 +159,18 @@ def test_happy_path_upload_map_preview_import(client_for, ops_manager, definitio
                                               workspace):
     client = client_for(ops_manager)
     response = upload(client, GOOD)
-    panel_import = PanelImport.objects.get()
+    people_import = PeopleImport.objects.get()
     assert response.status_code == 302 and response.url == reverse(
-        "participants:panel_import_review", args=[panel_import.pk])
+        "participants:people_import_review", args=[people_import.pk])
     html = client.get(response.url).content.decode()
     assert "2. What each column holds" in html and "Property: Plan" in html
     assert "Lovelace" in html and "1200" in html  # preview of the rows as they will be
     assert "Import 2 people" in html and "Validation report" not in html
-    response = start(client, panel_import)
+    response = start(client, people_import)
     assert response.status_code == 302
-    panel_import.refresh_from_db()
-    assert panel_import.status == "done" and panel_import.created_count == 2
-    assert panel_import.csv_text == ""  # the people are in; their file is not kept
+    people_import.refresh_from_db()
+    assert people_import.status == "done" and people_import.created_count == 2
+    assert people_import.csv_text == ""  # the people are in; their file is not kept
     ada = Participant.objects.get(email="ada@example.com")
     assert ada.kind == "panel" and ada.time_zone == "Europe/London"
     assert ada.properties == {"plan": "pro", "seats": 250, "renewal": "2027-01-31",
@@ -181,24 +181,24 @@ def test_happy_path_upload_map_preview_import(client_for, ops_manager, definitio
     entry = ActivityEntry.objects.get(action="participants.panel_imported")
     assert entry.actor == ops_manager.user and "Imported 2 people from people.csv" in (
         entry.summary)
-    html = client.get(reverse("participants:panel_import_review",
-                              args=[panel_import.pk])).content.decode()
+    html = client.get(reverse("participants:people_import_review",
+                              args=[people_import.pk])).content.decode()
     assert "Imported 2 people from people.csv (2 new, 0 updated)" in html
 
 
 def test_mapping_step_changes_what_columns_import_as(client_for, admin, definitions):
     client = client_for(admin)
     upload(client, "Contact,Given,Company plan,Ignore me\nx@example.com,Xia,Enterprise,zzz\n")
-    panel_import = PanelImport.objects.get()
-    url = reverse("participants:panel_import_review", args=[panel_import.pk])
+    people_import = PeopleImport.objects.get()
+    url = reverse("participants:people_import_review", args=[people_import.pk])
     html = client.get(url).content.decode()
     assert "Choose the column that holds the email address" in html
     client.post(url, {"action": "map", "column_0": "email", "column_1": "first_name",
                       "column_2": "property:plan", "column_3": ""})
-    panel_import.refresh_from_db()
-    assert panel_import.mapping == [["Contact", "email"], ["Given", "first_name"],
+    people_import.refresh_from_db()
+    assert people_import.mapping == [["Contact", "email"], ["Given", "first_name"],
                                     ["Company plan", "property:plan"], ["Ignore me", ""]]
-    start(client, panel_import)
+    start(client, people_import)
     assert Participant.objects.get(email="x@example.com").properties == {"plan": "enterprise"}
 
 
@@ -206,22 +206,22 @@ def test_invalid_rows_import_nothing_unless_only_valid_is_chosen(client_for, adm
                                                                  definitions):
     client = client_for(admin)
     upload(client, "Email,Name,Seats\na@example.com,A A,1\nbad,B B,2\nc@example.com,C C,x\n")
-    panel_import = PanelImport.objects.get()
-    url = reverse("participants:panel_import_review", args=[panel_import.pk])
+    people_import = PeopleImport.objects.get()
+    url = reverse("participants:people_import_review", args=[people_import.pk])
     html = client.get(url).content.decode()
     assert "Validation report: 2 invalid rows" in html
     assert "Row 3 has no valid email (“bad”)" in html
     assert "Row 4 has a value for Seats that does not fit: “x” is not a number" in html
     assert "Import only the 1 valid row and leave out the 2 invalid ones" in html
-    response = start(client, panel_import)
+    response = start(client, people_import)
     assert response.status_code == 400
     assert "2 rows are not valid" in response.content.decode()
     assert not Participant.objects.exists()
-    panel_import.refresh_from_db()
-    assert panel_import.status == "mapping"
-    start(client, panel_import, only_valid="on")
-    panel_import.refresh_from_db()
-    assert (panel_import.status, panel_import.created_count, panel_import.invalid_count) == (
+    people_import.refresh_from_db()
+    assert people_import.status == "mapping"
+    start(client, people_import, only_valid="on")
+    people_import.refresh_from_db()
+    assert (people_import.status, people_import.created_count, people_import.invalid_count) == (
         "done", 1, 2)
     assert list(Participant.objects.values_list("email", flat=True)) == ["a@example.com"]
     assert "1 new, 0 updated, 2 invalid rows left out" in ActivityEntry.objects.get(
@@ -238,21 +238,21 @@ def test_existing_people_are_updated_or_skipped_and_stay_opted_out(
     client = client_for(admin)
     upload(client, "Email,First name,Last name,Seats,Plan\n"
                    "ADA@example.com,Ada,Lovelace,7,\nnew@example.com,New,Person,1,Pro\n")
-    panel_import = PanelImport.objects.get()
-    html = client.get(reverse("participants:panel_import_review",
-                              args=[panel_import.pk])).content.decode()
+    people_import = PeopleImport.objects.get()
+    html = client.get(reverse("participants:people_import_review",
+                              args=[people_import.pk])).content.decode()
     assert "Already in the panel" in html
-    start(client, panel_import, on_duplicate=policy)
-    panel_import.refresh_from_db()
+    start(client, people_import, on_duplicate=policy)
+    people_import.refresh_from_db()
     ada.refresh_from_db()
     assert Participant.objects.count() == 2
     assert ada.opted_out_at == opted_out_at
     if policy == "update":
-        assert (panel_import.created_count, panel_import.updated_count) == (1, 1)
+        assert (people_import.created_count, people_import.updated_count) == (1, 1)
         assert ada.last_name == "Lovelace" and ada.time_zone == "Europe/Paris"
         assert ada.properties == {"seats": 7, "beta": True}
     else:
-        assert (panel_import.created_count, panel_import.skipped_count) == (1, 1)
+        assert (people_import.created_count, people_import.skipped_count) == (1, 1)
         assert ada.last_name == "Byron" and ada.properties == {"seats": 5, "beta": True}
 
 
@@ -263,11 +263,11 @@ def test_wrong_encoding_and_bad_files_are_refused_on_upload(client_for, admin):
     assert "neither UTF-8 nor Windows-1252" in response.content.decode()
     response = upload(client, "")
     assert response.status_code == 400
-    assert not PanelImport.objects.exists()
+    assert not PeopleImport.objects.exists()
     response = upload(client, "Email,Name\nzoe@example.com,Zoë Ærø\n", encoding="cp1252")
     assert response.status_code == 302
-    panel_import = PanelImport.objects.get()
-    assert panel_import.encoding == "Windows-1252"
+    people_import = PeopleImport.objects.get()
+    assert people_import.encoding == "Windows-1252"
     html = client.get(response.url).content.decode()
     assert "Zoë" in html and "the file is not UTF-8" in html
 
@@ -277,28 +277,28 @@ def test_only_admins_and_ops_managers_import(client_for, personas, persona, admi
     client = client_for(personas[persona])
     assert client.get(UPLOAD).status_code == 403
     assert upload(client, GOOD).status_code == 403
-    panel_import = imports.panel_import_upload(membership=admin, file_name="p.csv",
+    people_import = imports.people_import_upload(membership=admin, file_name="p.csv",
                                                data=GOOD.encode())
-    url = reverse("participants:panel_import_review", args=[panel_import.pk])
+    url = reverse("participants:people_import_review", args=[people_import.pk])
     assert client.get(url).status_code == 403
 
 
 def test_another_workspaces_import_is_404(client_for, outsider, admin, definitions):
-    panel_import = imports.panel_import_upload(membership=admin, file_name="p.csv",
+    people_import = imports.people_import_upload(membership=admin, file_name="p.csv",
                                                data=GOOD.encode())
-    for name in ("panel_import_review", "panel_import_progress"):
-        url = reverse(f"participants:{name}", args=[panel_import.pk])
+    for name in ("people_import_review", "people_import_progress"):
+        url = reverse(f"participants:{name}", args=[people_import.pk])
         assert client_for(outsider).get(url).status_code == 404
 
 
 def test_an_import_runs_once(client_for, admin, definitions):
     client = client_for(admin)
     upload(client, GOOD)
-    panel_import = PanelImport.objects.get()
-    start(client, panel_import)
-    response = start(client, panel_import)
+    people_import = PeopleImport.objects.get()
+    start(client, people_import)
+    response = start(client, people_import)
     assert response.status_code == 200 and Participant.objects.count() == 2
-    assert imports.panel_import_run(import_id=panel_import.pk) is None
+    assert imports.people_import_run(import_id=people_import.pk) is None
 
 
 def _big_csv(count, *, bad_rows=()):
@@ -315,26 +315,26 @@ def test_ten_thousand_rows_import_in_a_worker_with_progress(
                        opted_out_at=clock.now())
     client = client_for(admin)
     upload(client, _big_csv(10_000))
-    panel_import = PanelImport.objects.get()
-    assert panel_import.total_rows == 10_000
-    html = client.get(reverse("participants:panel_import_review",
-                              args=[panel_import.pk])).content.decode()
+    people_import = PeopleImport.objects.get()
+    assert people_import.total_rows == 10_000
+    html = client.get(reverse("participants:people_import_review",
+                              args=[people_import.pk])).content.decode()
     assert "10,000" in html and "Import 10,000 people" in html
     with django_capture_on_commit_callbacks(execute=True):
-        start(client, panel_import)
-    assert worker == [(imports.RUN_TASK, [str(panel_import.pk)])]
-    progress_url = reverse("participants:panel_import_progress", args=[panel_import.pk])
+        start(client, people_import)
+    assert worker == [(imports.RUN_TASK, [str(people_import.pk)])]
+    progress_url = reverse("participants:people_import_progress", args=[people_import.pk])
     html = client.get(progress_url, headers={"HX-Request": "true"}).content.decode()
     assert "Imported 0 of 10,000" in html and 'data-hx-trigger="every 1s"' in html
     # Mid-run the worker reports through the cache.
-    cache.set(imports.progress_key(panel_import.pk), 4000)
+    cache.set(imports.progress_key(people_import.pk), 4000)
     response = client.get(progress_url, headers={"HX-Request": "true"})
     assert response.status_code == 200 and "Imported 4,000 of 10,000" in response.content.decode()
 
-    from participants.tasks import panel_import_run
-    panel_import_run(str(panel_import.pk))
-    panel_import.refresh_from_db()
-    assert (panel_import.status, panel_import.created_count, panel_import.updated_count) == (
+    from participants.tasks import people_import_run
+    people_import_run(str(people_import.pk))
+    people_import.refresh_from_db()
+    assert (people_import.status, people_import.created_count, people_import.updated_count) == (
         "done", 9_999, 1)
     assert Participant.objects.filter(workspace=workspace, kind="panel").count() == 10_000
     old = Participant.objects.get(email="person7@example.com")
@@ -347,9 +347,9 @@ def test_ten_thousand_rows_import_in_a_worker_with_progress(
 
 
 def test_a_failed_run_imports_nothing_and_says_why(admin, definitions, workspace):
-    panel_import = imports.panel_import_upload(membership=admin, file_name="p.csv",
+    people_import = imports.people_import_upload(membership=admin, file_name="p.csv",
                                                data=_big_csv(1500).encode())
-    imports.panel_import_start(membership=admin, panel_import=panel_import,
+    imports.people_import_start(membership=admin, people_import=people_import,
                                on_duplicate="update", only_valid=False)
     # Someone adds one of these people between queueing and the run.
     PanelPersonFactory(workspace=workspace, email="person1400@example.com")
@@ -360,44 +360,44 @@ def test_a_failed_run_imports_nothing_and_says_why(admin, definitions, workspace
 
     from unittest import mock
     with mock.patch.object(Participant.objects, "bulk_create", conflicting_create):
-        imports.panel_import_run(import_id=panel_import.pk)
-    panel_import.refresh_from_db()
-    assert panel_import.status == "failed" and "Nothing was imported" in panel_import.error
+        imports.people_import_run(import_id=people_import.pk)
+    people_import.refresh_from_db()
+    assert people_import.status == "failed" and "Nothing was imported" in people_import.error
     assert Participant.objects.count() == 1
     assert not ActivityEntry.objects.filter(action="participants.panel_imported").exists()
 
 
 def test_a_run_that_dies_leaves_the_import_queued_for_the_next_run(admin, definitions):
-    panel_import = imports.panel_import_upload(membership=admin, file_name="p.csv",
+    people_import = imports.people_import_upload(membership=admin, file_name="p.csv",
                                                data=_big_csv(1200).encode())
-    imports.panel_import_start(membership=admin, panel_import=panel_import,
+    imports.people_import_start(membership=admin, people_import=people_import,
                                on_duplicate="update", only_valid=False)
     from unittest import mock
     with (mock.patch.object(Participant.objects, "bulk_update",
                             side_effect=RuntimeError("worker lost")),
           pytest.raises(RuntimeError)):
-        imports.panel_import_run(import_id=panel_import.pk)
-    panel_import.refresh_from_db()
-    assert panel_import.status == "queued" and not Participant.objects.exists()
-    done = imports.panel_import_run(import_id=panel_import.pk)
+        imports.people_import_run(import_id=people_import.pk)
+    people_import.refresh_from_db()
+    assert people_import.status == "queued" and not Participant.objects.exists()
+    done = imports.people_import_run(import_id=people_import.pk)
     assert done.status == "done" and Participant.objects.count() == 1200
-    assert imports.panel_import_run(import_id=panel_import.pk) is None
+    assert imports.people_import_run(import_id=people_import.pk) is None
 
 
 def test_the_sweep_dispatches_imports_whose_task_was_lost(admin, definitions, worker,
                                                           monkeypatch):
     from datetime import timedelta
 
-    panel_import = imports.panel_import_upload(membership=admin, file_name="p.csv",
+    people_import = imports.people_import_upload(membership=admin, file_name="p.csv",
                                                data=_big_csv(1100).encode())
-    imports.panel_import_start(membership=admin, panel_import=panel_import,
+    imports.people_import_start(membership=admin, people_import=people_import,
                                on_duplicate="update", only_valid=False)
-    assert imports.panel_imports_redispatch() == 0  # its own task may still come
+    assert imports.people_imports_redispatch() == 0  # its own task may still come
     later = clock.now() + timedelta(minutes=2)
     monkeypatch.setattr(clock, "now", lambda: later)
-    from participants.tasks import panel_imports_sweep
-    assert panel_imports_sweep() == 1
-    assert worker == [(imports.RUN_TASK, [str(panel_import.pk)])]
-    imports.panel_import_run(import_id=panel_import.pk)
+    from participants.tasks import people_imports_sweep
+    assert people_imports_sweep() == 1
+    assert worker == [(imports.RUN_TASK, [str(people_import.pk)])]
+    imports.people_import_run(import_id=people_import.pk)
     worker.clear()
-    assert imports.panel_imports_redispatch() == 0 and worker == []
+    assert imports.people_imports_redispatch() == 0 and worker == []

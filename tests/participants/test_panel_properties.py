@@ -10,11 +10,11 @@ from tests.participants.factories import PanelPersonFactory
 
 pytestmark = pytest.mark.django_db
 
-PROPERTIES = reverse("participants:panel_properties")
+PROPERTIES = reverse("participants:people_properties")
 
 
 def edit_url(definition):
-    return reverse("participants:panel_property_edit", args=[definition.pk])
+    return reverse("participants:people_property_edit", args=[definition.pk])
 
 
 @pytest.mark.parametrize(("persona", "status"), [("admin", 200), ("ops_manager", 200),

@@ -10,15 +10,17 @@ from participants.services import applications_upsert_from_ui
 from rally.models import ActivityEntry
 from rally.services import property_define
 from recruitment.handlers import screener_payload
-from studies import screeners, services
+from studies import services
 from studies.models import Source, StudyType
+from studies.screeners.versions import screener_draft
+from studies.screeners.writes import screener_question_add
 from tests.participants.factories import ApplicationFactory, StudyFactory, applicant_record
 
 pytestmark = pytest.mark.django_db
 
 
 def _add(membership, study, text, kind, options=(), prop=""):
-    return screeners.screener_question_add(membership=membership, study=study, data={
+    return screener_question_add(membership=membership, study=study, data={
         "text": text, "type": kind, "required": True, "property": prop,
         "options": [("", label) for label in options]})
 
@@ -48,7 +50,7 @@ def started(workspace, researcher):
 
 
 def _option(study, uid, label):
-    question = next(q for q in screeners.screener_draft(study) if q["uid"] == uid)
+    question = next(q for q in screener_draft(study) if q["uid"] == uid)
     return next(o["uid"] for o in question["options"] if o["label"] == label)
 
 

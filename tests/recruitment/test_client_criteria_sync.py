@@ -4,7 +4,7 @@ import httpx
 import pytest
 from django.core.management import CommandError, call_command
 
-from recruitment.services import EmptyCatalog, criteria_catalog_sync
+from recruitment.criteria_catalog import EmptyCatalog, criteria_catalog_sync
 from recruitment.user_interviews.client import MEDIA_TYPE, UIClient
 from studies.models import Characteristic
 

@@ -20,7 +20,7 @@ class RecruitFactory(factory.django.DjangoModelFactory):
     audience = factory.LazyFunction(lambda: dict(AUDIENCE))
     scheduling_url = "http://rally.test/book/abc"
     reach = 500_000
-    panel_seed = factory.Sequence(lambda n: 1000 + n)
+    population_seed = factory.Sequence(lambda n: 1000 + n)
     created_at = factory.LazyFunction(clock.now)
     updated_at = factory.LazyFunction(clock.now)
 

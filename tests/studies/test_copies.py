@@ -7,8 +7,10 @@ import pytest
 from django.urls import reverse
 
 from rally.models import ActivityEntry
-from studies import screeners, services
+from studies import services
 from studies.models import Source, Status, Study, StudyType
+from studies.screeners.versions import screener_draft
+from studies.screeners.writes import screener_question_add
 from tests.studies.factories import StudyFactory
 
 pytestmark = pytest.mark.django_db
@@ -91,7 +93,7 @@ def test_a_template_is_not_duplicated(client_for, researcher, ready_study):
 
 def test_duplicate_copies_settings_but_not_status_or_people(researcher, admin, ready_study):
     ready_study.team.add(admin.user)
-    screeners.screener_question_add(membership=researcher, study=ready_study, data={
+    screener_question_add(membership=researcher, study=ready_study, data={
         "text": "What is your job title?", "type": "short_text", "required": True,
         "options": []})
     _closed(ready_study, researcher)
@@ -103,7 +105,7 @@ def test_duplicate_copies_settings_but_not_status_or_people(researcher, admin, r
                   "duration_minutes"):
         assert getattr(copy, field) == getattr(ready_study, field), field
     assert copy.closed_at is None and copy.recruitment_started_at is None
-    assert screeners.screener_draft(copy) == screeners.screener_draft(ready_study)
+    assert screener_draft(copy) == screener_draft(ready_study)
     assert set(copy.team.all()) == {admin.user}
     assert ActivityEntry.objects.get(study_id=copy.id, action="study.duplicated").summary == (
         "Created “Onboarding interviews, round 2” as a copy of “Onboarding interviews”")

@@ -8,19 +8,29 @@ from django.urls import reverse
 
 from rally.models import ActivityEntry, OutboxOperation
 from rally.services import property_define
-from studies import screeners, selectors, services
+from studies import selectors, services
 from studies.models import ScreenerQuestion, ScreenerVersion, Status
+from studies.screeners.logic import next_question_index
+from studies.screeners.versions import screener_draft
+from studies.screeners.writes import (
+    screener_question_add,
+    screener_question_delete,
+    screener_question_duplicate,
+    screener_question_move,
+    screener_question_update,
+    screener_reorder,
+)
 from tests.studies.factories import StudyFactory
 
 
 def _add(membership, study, text, kind="short_text", options=(), **extra):
     data = {"text": text, "type": kind, "required": True,
             "options": [("", label) for label in options], **extra}
-    return screeners.screener_question_add(membership=membership, study=study, data=data)
+    return screener_question_add(membership=membership, study=study, data=data)
 
 
 def _update(membership, study, uid, **changes):
-    question = next(q for q in screeners.screener_draft(study) if q["uid"] == uid)
+    question = next(q for q in screener_draft(study) if q["uid"] == uid)
     data = {"text": question["text"], "type": question["type"], "help": question["help"],
             "required": question["required"],
             "options": [(o["uid"], o["label"]) for o in question["options"]],
@@ -28,12 +38,12 @@ def _update(membership, study, uid, **changes):
             "skip": dict(question["logic"]["skip"]),
             "show_if": list((question["logic"]["showIf"] or {}).get("answerUids", [])),
             **changes}
-    return screeners.screener_question_update(membership=membership, study=study,
+    return screener_question_update(membership=membership, study=study,
                                               question_uid=uid, data=data)
 
 
 def _option(study, uid, label):
-    question = next(q for q in screeners.screener_draft(study) if q["uid"] == uid)
+    question = next(q for q in screener_draft(study) if q["uid"] == uid)
     return next(o["uid"] for o in question["options"] if o["label"] == label)
 
 
@@ -55,7 +65,7 @@ def _snapshot(study):
 
 
 def test_questions_are_added_in_order_with_an_activity_entry(researcher, study, three):
-    draft = screeners.screener_draft(study)
+    draft = screener_draft(study)
     assert [q["text"] for q in draft] == ["Do you manage a team?", "What is your job title?",
                                           "How many people report to you?"]
     assert [o["label"] for o in draft[0]["options"]] == ["Yes", "No"]
@@ -67,7 +77,7 @@ def test_skip_forward_to_a_later_question_is_saved(researcher, study, three):
     first, _, third = three
     yes = _option(study, first, "Yes")
     _update(researcher, study, first, skip={yes: third})
-    assert screeners.screener_draft(study)[0]["logic"]["skip"] == {yes: third}
+    assert screener_draft(study)[0]["logic"]["skip"] == {yes: third}
 
 
 def test_logic_pointing_backwards_is_refused_and_nothing_changes(researcher, study, three):
@@ -96,7 +106,7 @@ def test_deleting_a_question_that_logic_points_to_is_refused_with_the_reason(
     _update(researcher, study, first, skip={_option(study, first, "Yes"): third})
     before = _snapshot(study)
     with pytest.raises(ValidationError) as refused:
-        screeners.screener_question_delete(membership=researcher, study=study,
+        screener_question_delete(membership=researcher, study=study,
                                            question_uid=third)
     assert "can't be deleted: “Do you manage a team?” skips to it" in \
         refused.value.messages[0]
@@ -117,27 +127,27 @@ def test_moving_a_skip_target_above_its_source_is_refused(researcher, study, thr
     first, second, _ = three
     _update(researcher, study, first, skip={_option(study, first, "Yes"): second})
     with pytest.raises(ValidationError) as refused:
-        screeners.screener_question_move(membership=researcher, study=study,
+        screener_question_move(membership=researcher, study=study,
                                          question_uid=second, direction="up")
     assert "can't move up" in refused.value.messages[0]
-    assert [q["uid"] for q in screeners.screener_draft(study)] == list(three)
+    assert [q["uid"] for q in screener_draft(study)] == list(three)
 
 
 def test_move_and_reorder_change_positions(researcher, study, three):
     first, second, third = three
-    screeners.screener_question_move(membership=researcher, study=study, question_uid=third,
+    screener_question_move(membership=researcher, study=study, question_uid=third,
                                      direction="up")
-    assert [q["uid"] for q in screeners.screener_draft(study)] == [first, third, second]
-    screeners.screener_reorder(membership=researcher, study=study, order=[second, first, third])
-    assert [q["uid"] for q in screeners.screener_draft(study)] == [second, first, third]
+    assert [q["uid"] for q in screener_draft(study)] == [first, third, second]
+    screener_reorder(membership=researcher, study=study, order=[second, first, third])
+    assert [q["uid"] for q in screener_draft(study)] == [second, first, third]
     with pytest.raises(ValidationError):
-        screeners.screener_reorder(membership=researcher, study=study, order=[second, first])
+        screener_reorder(membership=researcher, study=study, order=[second, first])
 
 
 def test_duplicate_inserts_a_copy_with_new_ids(researcher, study, three):
-    copy = screeners.screener_question_duplicate(membership=researcher, study=study,
+    copy = screener_question_duplicate(membership=researcher, study=study,
                                                  question_uid=three[0])
-    draft = screeners.screener_draft(study)
+    draft = screener_draft(study)
     assert draft[1]["uid"] == copy and draft[1]["text"] == "Do you manage a team? (copy)"
     assert {o["uid"] for o in draft[1]["options"]}.isdisjoint(
         {o["uid"] for o in draft[0]["options"]})
@@ -147,14 +157,14 @@ def test_conditional_question_depends_on_an_earlier_answer(researcher, study, th
     first, _, third = three
     yes = _option(study, first, "Yes")
     _update(researcher, study, third, show_if=[yes])
-    assert screeners.screener_draft(study)[2]["logic"]["showIf"] == {
+    assert screener_draft(study)[2]["logic"]["showIf"] == {
         "questionUid": first, "answerUids": [yes]}
 
 
 def test_a_condition_on_a_later_question_is_refused(researcher, study, three):
     _first, second, _ = three
     _add(researcher, study, "Which tools?", "single_choice", ("Jira", "Linear"))
-    tools = screeners.screener_draft(study)[-1]
+    tools = screener_draft(study)[-1]
     with pytest.raises(ValidationError) as refused:
         _update(researcher, study, second, show_if=[tools["options"][0]["uid"]],
                 show_if_question=tools["uid"])
@@ -172,7 +182,7 @@ def test_a_condition_on_a_later_question_is_refused(researcher, study, three):
 def test_bad_questions_are_refused_with_a_message_next_to_the_field(researcher, study, data,
                                                                     field):
     with pytest.raises(ValidationError) as refused:
-        screeners.screener_question_add(membership=researcher, study=study,
+        screener_question_add(membership=researcher, study=study,
                                         data={"required": True, **data})
     assert field in refused.value.message_dict
     assert not ScreenerQuestion.objects.filter(study=study).exists()
@@ -183,14 +193,14 @@ def test_property_mapping_accepts_matching_types_and_refuses_others(researcher, 
     property_define(workspace=workspace, key="job_title", label="Job title", type="text")
     property_define(workspace=workspace, key="birthday", label="Date of birth", type="date")
     uid = _add(researcher, study, "What is your job title?", property="job_title")
-    assert screeners.screener_draft(study)[0]["property"] == "job_title"
+    assert screener_draft(study)[0]["property"] == "job_title"
     with pytest.raises(ValidationError) as refused:
         _update(researcher, study, uid, property="birthday")
     assert "can't fill “Date of birth” (date)" in " ".join(refused.value.messages)
     with pytest.raises(ValidationError) as refused:
         _update(researcher, study, uid, property="no_such_property")
     assert "does not exist" in " ".join(refused.value.messages)
-    assert screeners.screener_draft(study)[0]["property"] == "job_title"
+    assert screener_draft(study)[0]["property"] == "job_title"
 
 
 def test_observer_may_not_change_the_screener(observer, study):
@@ -258,9 +268,9 @@ def test_save_as_template_and_new_study_copy_the_screener_with_its_logic(researc
     template = services.study_save_as_template(membership=researcher, study=study)
     copy = services.study_create(membership=researcher, name="From template",
                                  template=template)
-    original = screeners.screener_draft(study)
-    assert screeners.screener_draft(template) == original
-    assert screeners.screener_draft(copy) == original
+    original = screener_draft(study)
+    assert screener_draft(template) == original
+    assert screener_draft(copy) == original
 
 
 # Preview navigation -------------------------------------------------------------------------
@@ -271,14 +281,14 @@ def test_walking_through_applies_skips_and_conditions(researcher, study, three):
     yes, no = _option(study, first, "Yes"), _option(study, first, "No")
     _update(researcher, study, first, skip={yes: third})
     _add(researcher, study, "Why not?", "long_text")
-    why = screeners.screener_draft(study)[-1]["uid"]
+    why = screener_draft(study)[-1]["uid"]
     _update(researcher, study, why, show_if=[no])
-    questions = screeners.screener_draft(study)
-    assert screeners.next_question_index(questions, {}) == 0
-    assert screeners.next_question_index(questions, {first: [yes]}, 0) == 2
-    assert screeners.next_question_index(questions, {first: [yes]}, 2) is None
-    assert screeners.next_question_index(questions, {first: [no]}, 0) == 1
-    assert screeners.next_question_index(questions, {first: [no]}, 2) == 3
+    questions = screener_draft(study)
+    assert next_question_index(questions, {}) == 0
+    assert next_question_index(questions, {first: [yes]}, 0) == 2
+    assert next_question_index(questions, {first: [yes]}, 2) is None
+    assert next_question_index(questions, {first: [no]}, 0) == 1
+    assert next_question_index(questions, {first: [no]}, 2) == 3
 
 
 # Pages ---------------------------------------------------------------------------------------
@@ -308,7 +318,7 @@ def test_adding_by_plain_form_post_redirects_back(client_for, researcher, study)
         "text": "Which devices do you use?", "type": "multiple_choice", "required": "on",
         "options_text": "Phone\nLaptop\nTablet"})
     assert response.status_code == 302
-    assert [o["label"] for o in screeners.screener_draft(study)[0]["options"]] == [
+    assert [o["label"] for o in screener_draft(study)[0]["options"]] == [
         "Phone", "Laptop", "Tablet"]
 
 
@@ -324,7 +334,7 @@ def test_backwards_skip_by_post_is_refused_with_a_message(client_for, researcher
                                                          three):
     first, _second, _third = three
     _add(researcher, study, "Which tools?", "single_choice", ("Jira", "Linear"))
-    tools = screeners.screener_draft(study)[-1]
+    tools = screener_draft(study)[-1]
     before = _snapshot(study)
     response = client_for(researcher).post(
         _url("screener_question_update", study, tools["uid"]),
@@ -361,7 +371,7 @@ def test_another_workspaces_study_or_question_is_404(client_for, outsider, resea
     response = client.post(_url("screener_question_delete", theirs, three[0]))
     assert response.status_code == 400
     assert "no longer in the screener" in response.content.decode()
-    assert len(screeners.screener_draft(study)) == 3
+    assert len(screener_draft(study)) == 3
 
 
 def test_screener_tab_query_count_does_not_grow_with_questions(client_for, researcher,
@@ -418,7 +428,7 @@ def test_live_checks_list_what_saving_the_form_would_meet_and_save_nothing(
     first = three[0]
     client = client_for(researcher)
     _add(researcher, study, "Which tools?", "single_choice", ("Jira", "Linear"))
-    tools = screeners.screener_draft(study)[-1]
+    tools = screener_draft(study)[-1]
     before = _snapshot(study)
     response = client.post(_url("screener_check", study), {
         "question_uid": tools["uid"], "text": "Which tools?", "type": "single_choice",
@@ -448,7 +458,7 @@ def test_a_property_of_another_workspace_cannot_be_mapped(researcher, study, out
 
 def test_control_characters_in_question_text_are_removed_not_a_crash(researcher, study):
     uid = _add(researcher, study, "Job\x00 title?\x07", "single_choice", ("A\x00", "B"))
-    question = screeners.screener_draft(study)[0]
+    question = screener_draft(study)[0]
     assert question["uid"] == uid and question["text"] == "Job title?"
     assert [o["label"] for o in question["options"]] == ["A", "B"]
 
@@ -459,7 +469,7 @@ def test_removing_an_option_drops_its_skip_but_not_one_a_later_condition_needs(
     yes, no = _option(study, first, "Yes"), _option(study, first, "No")
     _update(researcher, study, first, skip={yes: third})
     _update(researcher, study, first, options=[(yes, ""), (no, "No"), ("", "Maybe")])
-    question = screeners.screener_draft(study)[0]
+    question = screener_draft(study)[0]
     assert [o["label"] for o in question["options"]] == ["No", "Maybe"]
     assert question["logic"]["skip"] == {}
     _update(researcher, study, second, show_if=[no])

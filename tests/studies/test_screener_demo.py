@@ -4,8 +4,10 @@ import pytest
 
 from rally import demo as rally_demo
 from rally.models import PropertyDefinition
-from studies import demo, screeners
+from studies import demo
 from studies.models import ScreenerQuestion, Study
+from studies.screeners.rules import screener_problems
+from studies.screeners.versions import screener_draft
 
 pytestmark = pytest.mark.django_db
 
@@ -15,11 +17,11 @@ def test_demo_screener_is_valid_has_a_skip_and_seeding_twice_adds_nothing():
     demo.seed(context)
     demo.seed(rally_demo.seed())
     study = Study.objects.get(workspace=context.workspace, name="Developer onboarding interviews")
-    questions = screeners.screener_draft(study)
+    questions = screener_draft(study)
     assert 4 <= len(questions) <= 5
     assert ScreenerQuestion.objects.filter(study=study).count() == len(questions)
     assert any(q["logic"]["skip"] for q in questions)
     properties = {p.key: p for p in PropertyDefinition.objects.filter(
         workspace=context.workspace)}
     assert {"job_title", "company_size", "date_of_birth", "uses_screen_reader"} <= set(properties)
-    assert screeners.screener_problems(questions, properties=properties) == []
+    assert screener_problems(questions, properties=properties) == []

@@ -9,8 +9,15 @@ from django.core.exceptions import ValidationError
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from studies import screeners
 from studies.models import ScreenerQuestion
+from studies.screeners.versions import screener_draft
+from studies.screeners.writes import (
+    screener_question_add,
+    screener_question_delete,
+    screener_question_duplicate,
+    screener_question_move,
+    screener_question_update,
+)
 
 TYPES = ["short_text", "number", "single_choice", "multiple_choice", "dropdown", "scale"]
 
@@ -83,12 +90,12 @@ def test_accepted_screeners_never_jump_backwards_or_strand_a_question(researcher
                                                                     steps):
     ScreenerQuestion.objects.filter(study=study).delete()
     for action, a, b, c, flag, kind in steps:
-        questions = screeners.screener_draft(study)
+        questions = screener_draft(study)
         pick = questions[a % len(questions)] if questions else None
         try:
             if action == "add" or pick is None:
                 options = [("", f"Option {n}") for n in range(c + 1)]
-                screeners.screener_question_add(membership=researcher, study=study, data={
+                screener_question_add(membership=researcher, study=study, data={
                     "text": f"Question {len(questions) + 1}", "type": kind,
                     "required": flag, "options": options, "scale_max": "5"})
             elif action in ("skip", "condition"):
@@ -108,22 +115,22 @@ def test_accepted_screeners_never_jump_backwards_or_strand_a_question(researcher
                 elif action == "condition" and other["options"]:
                     data["show_if"] = [other["options"][c % len(other["options"])]["uid"]]
                     data["show_if_question"] = other["uid"]
-                screeners.screener_question_update(membership=researcher, study=study,
+                screener_question_update(membership=researcher, study=study,
                                                    question_uid=pick["uid"], data=data)
             elif action == "move":
-                screeners.screener_question_move(membership=researcher, study=study,
+                screener_question_move(membership=researcher, study=study,
                                                  question_uid=pick["uid"],
                                                  direction="up" if flag else "down")
             elif action == "delete":
-                screeners.screener_question_delete(membership=researcher, study=study,
+                screener_question_delete(membership=researcher, study=study,
                                                    question_uid=pick["uid"])
             else:
-                screeners.screener_question_duplicate(membership=researcher, study=study,
+                screener_question_duplicate(membership=researcher, study=study,
                                                       question_uid=pick["uid"])
         except ValidationError as refused:
             assert refused.messages and all(message.strip() for message in refused.messages)
-            assert screeners.screener_draft(study) == questions  # a refusal changes nothing
-        _assert_sound(screeners.screener_draft(study))
+            assert screener_draft(study) == questions  # a refusal changes nothing
+        _assert_sound(screener_draft(study))
 
 
 form_values = st.one_of(st.text(max_size=30), st.sampled_from([*TYPES, "", "end", "7", "10"]))
@@ -141,16 +148,16 @@ def test_generated_builder_posts_never_fail_and_refusals_change_nothing(client_f
     from django.urls import reverse
 
     ScreenerQuestion.objects.filter(study=study).delete()
-    screeners.screener_question_add(membership=researcher, study=study, data={
+    screener_question_add(membership=researcher, study=study, data={
         "text": "Do you manage a team?", "type": "single_choice", "required": True,
         "options": [("", "Yes"), ("", "No")]})
-    uid = screeners.screener_draft(study)[0]["uid"]
+    uid = screener_draft(study)[0]["uid"]
     client = client_for(researcher)
     for name, args in (("screener_question_add", ()), ("screener_question_update", (uid,)),
                        ("screener_question_move", (uid,)), ("screener_reorder", ()),
                        ("screener_check", ()), ("screener_preview", ())):
-        before = screeners.screener_draft(study)
+        before = screener_draft(study)
         response = client.post(reverse(f"studies:{name}", args=[study.id, *args]), post)
         assert response.status_code in (200, 302, 400), (name, response.status_code)
         if response.status_code == 400:
-            assert screeners.screener_draft(study) == before
+            assert screener_draft(study) == before

@@ -8,7 +8,8 @@ import pytest
 from playwright.sync_api import expect
 
 from rally.services import property_define
-from studies import screeners
+from studies.screeners.versions import screener_draft
+from studies.screeners.writes import screener_question_add, screener_question_update
 from tests.conftest import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -17,7 +18,7 @@ SHOTS = os.environ.get("RALLY_SCREENSHOTS", "")
 
 
 def _add(membership, study, text, kind, options=()):
-    return screeners.screener_question_add(membership=membership, study=study, data={
+    return screener_question_add(membership=membership, study=study, data={
         "text": text, "type": kind, "required": True,
         "options": [("", label) for label in options]})
 
@@ -29,9 +30,9 @@ def test_yes_no_maps_and_a_refused_move_names_questions(live_server, page, resea
     first = _add(researcher, study, "Do you manage a team?", "single_choice", ("Yes", "No"))
     _add(researcher, study, "What is your job title?", "short_text")
     third = _add(researcher, study, "How many people report to you?", "number")
-    question = screeners.screener_draft(study)[0]
+    question = screener_draft(study)[0]
     yes = next(o["uid"] for o in question["options"] if o["label"] == "Yes")
-    screeners.screener_question_update(membership=researcher, study=study, question_uid=first,
+    screener_question_update(membership=researcher, study=study, question_uid=first,
                                        data={"text": question["text"], "type": "single_choice",
                                              "help": "", "required": True,
                                              "options": [(o["uid"], o["label"]) for o in
@@ -56,7 +57,7 @@ def test_yes_no_maps_and_a_refused_move_names_questions(live_server, page, resea
         page.screenshot(path=os.path.join(SHOTS, "screener-mapping-1366.png"), full_page=True)
     with page.expect_response(lambda response: "/screener/questions/" in response.url):
         card.get_by_role("button", name="Save question").click()
-    assert screeners.screener_draft(study)[0]["property"] == "manages_team"
+    assert screener_draft(study)[0]["property"] == "manages_team"
 
     move_up = page.get_by_role("button", name="Move up How many people report to you?")
     with page.expect_response(lambda response: "/move/" in response.url):

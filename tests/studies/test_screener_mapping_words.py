@@ -7,8 +7,9 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from rally.services import property_define
-from studies import screeners
 from studies.models import Source
+from studies.screeners.versions import screener_draft
+from studies.screeners.writes import screener_question_move
 from tests.studies.test_screener import _add, _option, _snapshot, _update
 
 pytestmark = pytest.mark.django_db
@@ -19,10 +20,10 @@ def test_a_yes_no_question_maps_to_a_yes_no_property(researcher, study, workspac
                     type="boolean")
     uid = _add(researcher, study, "Do you manage a team?", "single_choice", ("Yes", "No"),
                property="manages_team")
-    assert screeners.screener_draft(study)[0]["property"] == "manages_team"
+    assert screener_draft(study)[0]["property"] == "manages_team"
     dropdown = _add(researcher, study, "Still managing?", "dropdown", ("no", "YES"),
                     property="manages_team")
-    assert screeners.screener_draft(study)[1]["property"] == "manages_team"
+    assert screener_draft(study)[1]["property"] == "manages_team"
     assert uid != dropdown
 
 
@@ -46,7 +47,7 @@ def test_a_move_that_would_jump_backwards_names_the_questions_by_their_text(rese
     _update(researcher, study, first, skip={_option(study, first, "Yes"): second})
     before = _snapshot(study)
     with pytest.raises(ValidationError) as refused:
-        screeners.screener_question_move(membership=researcher, study=study,
+        screener_question_move(membership=researcher, study=study,
                                          question_uid=second, direction="up")
     message = " ".join(refused.value.messages)
     assert message == ("“What is your job title?” can't move up: “Do you manage a team?”: the "

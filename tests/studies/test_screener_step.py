@@ -2,7 +2,8 @@
 
 from django.http import QueryDict
 
-from studies.screeners import END, screener_step
+from studies.screeners.preview import screener_step
+from studies.screeners.questions import END
 
 
 def _choice(uid, options, skip=None, show_if=None, required=True):

@@ -3,7 +3,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from recruitment.connections import catalog_client
-from recruitment.services import EmptyCatalog, criteria_catalog_sync
+from recruitment.criteria_catalog import EmptyCatalog, criteria_catalog_sync
 from recruitment.user_interviews import errors
 from recruitment.user_interviews.client import UIClient
 

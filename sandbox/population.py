@@ -1,4 +1,5 @@
-"""The synthetic panel: 1,250,000 modelled members, described by distributions.
+"""User Interviews' panel as the sandbox models it: a synthetic population of 1,250,000
+members, described by distributions.
 
 Reach is computed from the distributions (country/state shares times each criterion's share,
 with the parent→child correlations from the catalog), never by scanning rows, so an
@@ -13,8 +14,8 @@ import pycountry
 
 from sandbox.catalog import BY_SLUG, Characteristic
 
-PANEL_SIZE = 1_250_000
-PANEL_SEED = 20260101
+POPULATION_SIZE = 1_250_000
+POPULATION_SEED = 20260101
 REACH_THRESHOLD = 25
 
 COUNTRY_SHARES = {
@@ -132,7 +133,7 @@ def criteria_share(criteria, audience_type):
 
 def reach_estimate(*, audience, study_type, num_participants):
     """{reach, reachBelowThreshold, feasibility, estimatedDaysToFill} for a valid audience."""
-    base = PANEL_SIZE * location_share(audience["countries"], audience["usStates"])
+    base = POPULATION_SIZE * location_share(audience["countries"], audience["usStates"])
     if audience["type"] == "b2b":
         base *= _single_share(BY_SLUG["employment_status"], WORKING_STATUSES)
     reach = int(base * criteria_share(audience["criteria"], audience["type"]))
@@ -223,7 +224,7 @@ def member_draw(*, seed, index, audience, meets_criteria=True):
     Returns {"firstName", "lastInitial", "country", "usState", "profile",
     "matchedCriteria", "unmetCriteria"}.
     """
-    rng = random.Random(f"{PANEL_SEED}:{seed}:{index}")
+    rng = random.Random(f"{POPULATION_SEED}:{seed}:{index}")
     countries = audience.get("countries") or list(COUNTRY_SHARES)
     country = _pick(rng, countries, [max(country_share(c), 0.001) for c in countries])
     us_state = None

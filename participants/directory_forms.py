@@ -1,4 +1,4 @@
-"""Forms of the workspace's panel: a person with their property values, a property
+"""Forms of the workspace's people directory: a person with their property values, a property
 definition, a CSV upload, its column mapping and the import choices.
 
 Values are checked by the services (by each property's type); the forms give each type
@@ -9,7 +9,7 @@ from django import forms
 
 from participants import properties as props
 from participants.imports import MAX_BYTES, target_choices
-from participants.models import PanelImport
+from participants.models import PeopleImport
 from rally.models import PropertyType
 
 PROPERTY_PREFIX = "prop__"
@@ -39,7 +39,7 @@ def property_field(definition):
     return forms.CharField(label=label, required=False, max_length=props.TEXT_MAX)
 
 
-class PanelPersonForm(forms.Form):
+class PersonForm(forms.Form):
     first_name = forms.CharField(label="First name", max_length=150)
     last_name = forms.CharField(label="Last name", max_length=150, required=False)
     email = forms.CharField(label="Email", max_length=254,
@@ -135,7 +135,7 @@ class ImportMappingForm(forms.Form):
 class ImportStartForm(forms.Form):
     on_duplicate = forms.ChoiceField(
         label="People already in the panel (same email)", widget=forms.RadioSelect,
-        choices=PanelImport.OnDuplicate.choices, initial=PanelImport.OnDuplicate.UPDATE,
+        choices=PeopleImport.OnDuplicate.choices, initial=PeopleImport.OnDuplicate.UPDATE,
         error_messages={"required": "Choose “Update existing” or “Skip existing”."})
     only_valid = forms.BooleanField(label="Import only the valid rows", required=False)
 

@@ -1,10 +1,10 @@
-"""The characteristics catalog, the synthetic panel and reach estimates."""
+"""The characteristics catalog, the synthetic population (UI's panel) and reach estimates."""
 
 import random
 
 import pytest
 
-from sandbox import catalog, panel
+from sandbox import catalog, population
 
 
 def estimate(api, audience, num=10, study_type="interview"):
@@ -37,10 +37,10 @@ def test_the_catalog_has_forty_characteristics_over_four_categories(api):
 
 
 def test_the_panel_covers_every_state_and_more_than_ten_other_countries():
-    assert panel.PANEL_SIZE >= 1_000_000
-    assert len(panel.US_STATE_POPULATION) == 51 and "DC" in panel.US_STATE_POPULATION
-    assert len([c for c in panel.COUNTRY_SHARES if c != "US"]) >= 10
-    assert set(panel.COUNTRY_SHARES) <= panel.VALID_COUNTRIES
+    assert population.POPULATION_SIZE >= 1_000_000
+    assert len(population.US_STATE_POPULATION) == 51 and "DC" in population.US_STATE_POPULATION
+    assert len([c for c in population.COUNTRY_SHARES if c != "US"]) >= 10
+    assert set(population.COUNTRY_SHARES) <= population.VALID_COUNTRIES
 
 
 def test_conditional_weights_cover_every_parent_choice():
@@ -79,10 +79,10 @@ def test_a_tiny_audience_is_below_threshold_and_infeasible(api):
 
 def test_correlation_senior_people_sit_in_large_companies_owners_in_small_ones():
     def share(size, seniority):
-        return panel.criteria_share([
+        return population.criteria_share([
             {"characteristic": "company_size", "values": [size]},
             {"characteristic": "seniority", "values": [seniority]}], "b2b") / \
-            panel.criteria_share([{"characteristic": "company_size", "values": [size]}], "b2b")
+            population.criteria_share([{"characteristic": "company_size", "values": [size]}], "b2b")
 
     assert share("1", "owner") > 10 * share("10001+", "owner")
     assert share("10001+", "vp") > share("1", "vp")
@@ -118,10 +118,11 @@ def test_more_criteria_never_reach_more_people(seed):
     audience_type = rng.choice(["b2c", "b2b"])
     criteria = [] if audience_type == "b2c" else [
         {"characteristic": "employment_status", "values": ["full_time", "part_time"]}]
-    audience = {"type": audience_type, "countries": rng.sample(sorted(panel.COUNTRY_SHARES), 3),
+    audience = {"type": audience_type,
+                "countries": rng.sample(sorted(population.COUNTRY_SHARES), 3),
                 "usStates": [], "criteria": criteria}
-    previous = panel.reach_estimate(audience=audience, study_type="interview",
-                                    num_participants=5)["reach"]
+    previous = population.reach_estimate(audience=audience, study_type="interview",
+                                         num_participants=5)["reach"]
     seen = {c["characteristic"] for c in criteria}
     for _ in range(8):
         criterion = _random_criterion(rng, audience_type)
@@ -129,8 +130,8 @@ def test_more_criteria_never_reach_more_people(seed):
             continue
         seen.add(criterion["characteristic"])
         audience["criteria"] = [*audience["criteria"], criterion]
-        reach = panel.reach_estimate(audience=audience, study_type="interview",
-                                     num_participants=5)["reach"]
+        reach = population.reach_estimate(audience=audience, study_type="interview",
+                                          num_participants=5)["reach"]
         assert reach <= previous, audience
         previous = reach
 
@@ -144,8 +145,8 @@ def test_narrowing_a_criterion_never_widens_reach():
         {"characteristic": "age_range", "values": ["25-34", "35-44"]}]}
 
     def reach(audience):
-        return panel.reach_estimate(audience=audience, study_type="interview",
-                                    num_participants=5)["reach"]
+        return population.reach_estimate(audience=audience, study_type="interview",
+                                         num_participants=5)["reach"]
 
     assert reach(narrow) < reach(wide)
     states = {**wide, "usStates": ["NY"]}
@@ -171,8 +172,8 @@ def test_member_draws_are_deterministic_and_meet_the_criteria():
         {"characteristic": "age", "range": {"min": 20, "max": 29}},
         {"characteristic": "browsers", "values": ["firefox"]},
         {"characteristic": "household_income", "values": ["200k+"]}]}
-    first = [panel.member_draw(seed=3, index=i, audience=audience) for i in range(30)]
-    again = [panel.member_draw(seed=3, index=i, audience=audience) for i in range(30)]
+    first = [population.member_draw(seed=3, index=i, audience=audience) for i in range(30)]
+    again = [population.member_draw(seed=3, index=i, audience=audience) for i in range(30)]
     assert first == again
     for member in first:
         assert member["unmetCriteria"] == []

@@ -1,9 +1,8 @@
-"""Recruitment's use cases that span User Interviews and the other apps."""
+"""The criteria catalog as User Interviews lists it, copied into Rally (studies owns the
+local catalog; this reads UI's characteristics and hands them over)."""
 
 from recruitment.connections import catalog_client
 from studies.services import characteristics_replace
-
-# Criteria catalog -------------------------------------------------------------------------
 
 
 class EmptyCatalog(Exception):

@@ -1,5 +1,5 @@
-"""The workspace's panel (SPEC P6): the Participants directory with its filters and
-segments, a person's profile, property definitions, and CSV import."""
+"""The workspace's people directory ("the panel", SPEC P6): the Participants page with its
+filters and segments, a person's profile, property definitions, and CSV import."""
 
 import contextlib
 
@@ -13,19 +13,19 @@ from django.urls import reverse
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from participants import imports, selectors, services
+from participants import directory, imports, selectors
 from participants import properties as props
 from participants.consent import consent_agreements_for_participant
-from participants.imports import ImportFileError
-from participants.models import PanelImport
-from participants.panel_forms import (
+from participants.directory_forms import (
     ImportMappingForm,
     ImportStartForm,
     ImportUploadForm,
-    PanelPersonForm,
+    PersonForm,
     PropertyForm,
     SegmentForm,
 )
+from participants.imports import ImportFileError
+from participants.models import PeopleImport
 from rally.models import PropertyType
 from rally.permissions import Permission
 from rally.selectors import require_permission
@@ -92,7 +92,7 @@ def directory_url(*, q="", rules=(), cols=(), page=None, segment=None, sort=""):
         params.append(("segment", str(segment)))
     if page and page > 1:
         params.append(("page", page))
-    url = reverse("participants:panel_directory")
+    url = reverse("participants:people_directory")
     return f"{url}?{urlencode(params)}" if params else url
 
 
@@ -115,7 +115,7 @@ def _rule_label(rule, by_key):
 
 
 def _filter_problems(membership, filters, visible):
-    problems = selectors.panel_filter_problems(workspace=membership.workspace, filters=filters)
+    problems = selectors.people_filter_problems(workspace=membership.workspace, filters=filters)
     keys = {d.key for d in visible}
     for rule in filters["rules"]:
         if (isinstance(rule, dict) and rule.get("property") not in keys
@@ -126,7 +126,7 @@ def _filter_problems(membership, filters, visible):
 
 @login_required
 @require_GET
-def panel_directory(request):
+def people_directory(request):
     membership = _viewer(request)
     definitions = _definitions(membership)
     by_key = {d.key: d for d in definitions}
@@ -143,7 +143,7 @@ def panel_directory(request):
     if request.htmx and request.GET.get("filter_ops"):
         # The property changed in the filter builder: its operators and a hint for its value.
         definition = by_key.get(add["property"])
-        return render(request, "participants/panel_directory.html#filter_operator", {
+        return render(request, "participants/people_directory.html#filter_operator", {
             "ops": _ops_for(definition), "add": add, "value_hint": _value_hint(definition)})
     problems = []
     if add["property"] or add["op"]:
@@ -158,14 +158,14 @@ def panel_directory(request):
     rule_problems = _filter_problems(membership, filters, definitions)
     if rule_problems:
         problems += rule_problems
-        people = selectors.panel_people(workspace=membership.workspace, filters={"q": q})
+        people = selectors.people_matching(workspace=membership.workspace, filters={"q": q})
         usable = []
     else:
-        people = selectors.panel_people(workspace=membership.workspace, filters=filters)
+        people = selectors.people_matching(workspace=membership.workspace, filters=filters)
         usable = rules
     sorted_by = _sorted_property(sort, cols, by_key)
     if sorted_by is not None:
-        people = selectors.panel_people_by_property(people, definition=sorted_by,
+        people = selectors.people_by_property(people, definition=sorted_by,
                                                     descending=sort.startswith("-"))
     else:
         fields = SORTS[sort.lstrip("-")][1]
@@ -180,7 +180,7 @@ def panel_directory(request):
     segments = selectors.segments_for_workspace(workspace=membership.workspace)
     segment = next((s for s in segments if str(s.pk) == segment_id), None)
     base = {"q": q, "rules": usable, "cols": cols, "sort": sort}
-    return render(request, "participants/panel_directory.html", {
+    return render(request, "participants/people_directory.html", {
         "definitions": definitions,
         "rows": rows,
         "page": page,
@@ -281,7 +281,7 @@ def _value_hint(definition):
 
 @login_required
 @require_POST
-def panel_segment_save(request):
+def people_segment_save(request):
     membership = require_permission(request.membership, Permission.EDIT_STUDY)
     definitions = _definitions(membership)
     q = request.POST.get("q", "").strip()[:200]
@@ -298,7 +298,7 @@ def panel_segment_save(request):
         messages.error(request, "Add a search or a filter first: a segment saves filters.")
     else:
         try:
-            segment = services.segment_save(membership=membership,
+            segment = directory.segment_save(membership=membership,
                                             name=form.cleaned_data["name"], filters=filters)
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
@@ -310,12 +310,12 @@ def panel_segment_save(request):
 
 @login_required
 @require_POST
-def panel_segment_delete(request, segment_id):
+def people_segment_delete(request, segment_id):
     membership = require_permission(request.membership, Permission.EDIT_STUDY)
     segment = selectors.segment_get(workspace=membership.workspace, segment_id=segment_id)
-    services.segment_delete(membership=membership, segment=segment)
+    directory.segment_delete(membership=membership, segment=segment)
     messages.success(request, f"Deleted the segment “{segment.name}”.")
-    return redirect("participants:panel_directory")
+    return redirect("participants:people_directory")
 
 
 # A person -------------------------------------------------------------------------------
@@ -323,13 +323,13 @@ def panel_segment_delete(request, segment_id):
 
 @login_required
 @require_GET
-def panel_profile(request, participant_id):
+def person_profile(request, participant_id):
     membership = _viewer(request)
-    person = selectors.panel_person_get(workspace=membership.workspace,
+    person = selectors.person_get(workspace=membership.workspace,
                                         participant_id=participant_id)
     definitions = _definitions(membership)
-    applications, contacts = selectors.panel_person_history(participant=person)
-    return render(request, "participants/panel_profile.html", {
+    applications, contacts = selectors.person_history(participant=person)
+    return render(request, "participants/person_profile.html", {
         "person": person,
         "agreements": list(consent_agreements_for_participant(person)),
         "values": [{"definition": d, "value": props.display(d, person.properties.get(d.key))}
@@ -338,38 +338,38 @@ def panel_profile(request, participant_id):
         "contacts": contacts,
         "can_edit": membership.allows(Permission.EDIT_STUDY),
         "can_erase": membership.allows(Permission.MANAGE_PANEL),
-        "erased": person.first_name == services.panel_person_pseudonym(person),
+        "erased": person.first_name == directory.person_pseudonym(person),
         "sees_pii": _sees_pii(membership),
     })
 
 
 @login_required
 @require_POST
-def panel_person_erase(request, participant_id):
+def person_erase(request, participant_id):
     """A privacy request: erase the person's personal data (Admins and Ops Managers)."""
     membership = require_permission(request.membership, Permission.MANAGE_PANEL)
-    person = selectors.panel_person_get(workspace=membership.workspace,
+    person = selectors.person_get(workspace=membership.workspace,
                                         participant_id=participant_id)
-    services.panel_person_erase(membership=membership, participant=person)
+    directory.person_erase(membership=membership, participant=person)
     messages.success(request, "Their personal data was erased. Their studies, payments and "
                               "activity stay under a pseudonym; they are never invited again.")
-    return redirect("participants:panel_profile", participant_id=person.pk)
+    return redirect("participants:person_profile", participant_id=person.pk)
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def panel_person_edit(request, participant_id=None):
+def person_edit(request, participant_id=None):
     membership = require_permission(request.membership, Permission.EDIT_STUDY)
     person = None
     if participant_id is not None:
-        person = selectors.panel_person_get(workspace=membership.workspace,
+        person = selectors.person_get(workspace=membership.workspace,
                                             participant_id=participant_id)
     definitions = _definitions(membership)
-    initial = PanelPersonForm.initial_for(person, definitions) if person else None
-    form = PanelPersonForm(request.POST or None, initial=initial, definitions=definitions)
+    initial = PersonForm.initial_for(person, definitions) if person else None
+    form = PersonForm(request.POST or None, initial=initial, definitions=definitions)
     if request.method == "POST" and form.is_valid():
         try:
-            saved = services.panel_person_save(
+            saved = directory.person_save(
                 membership=membership, participant=person,
                 first_name=form.cleaned_data["first_name"],
                 last_name=form.cleaned_data["last_name"], email=form.cleaned_data["email"],
@@ -378,8 +378,8 @@ def panel_person_edit(request, participant_id=None):
             form.add_service_errors(error)
         else:
             messages.success(request, f"Saved {saved.display_name}.")
-            return redirect("participants:panel_profile", participant_id=saved.pk)
-    return render(request, "participants/panel_person_edit.html", {
+            return redirect("participants:person_profile", participant_id=saved.pk)
+    return render(request, "participants/person_edit.html", {
         "person": person, "form": form, "time_zones": _common_time_zones(),
     }, status=400 if form.errors else 200)
 
@@ -398,12 +398,12 @@ def _options_text(definition):
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def panel_properties(request):
+def people_properties(request):
     membership = require_permission(request.membership, Permission.MANAGE_PANEL)
     form = PropertyForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            definition = services.property_create(
+            definition = directory.property_create(
                 membership=membership, label=form.cleaned_data["label"],
                 key=form.cleaned_data["key"], type=form.cleaned_data["type"],
                 options_text=form.cleaned_data["options"],
@@ -412,9 +412,9 @@ def panel_properties(request):
             form.add_service_errors(error)
         else:
             messages.success(request, f"Added the property “{definition.label}”.")
-            return redirect("participants:panel_properties")
+            return redirect("participants:people_properties")
     definitions = selectors.property_definitions(workspace=membership.workspace)
-    return render(request, "participants/panel_properties.html", {
+    return render(request, "participants/people_properties.html", {
         "definitions": definitions, "form": form,
         "counts": selectors.property_value_counts(workspace=membership.workspace,
                                                   definitions=definitions),
@@ -423,7 +423,7 @@ def panel_properties(request):
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def panel_property_edit(request, definition_id):
+def people_property_edit(request, definition_id):
     membership = require_permission(request.membership, Permission.MANAGE_PANEL)
     definition = selectors.property_definition_get(workspace=membership.workspace,
                                                    definition_id=definition_id)
@@ -432,7 +432,7 @@ def panel_property_edit(request, definition_id):
         "options": _options_text(definition), "is_pii": definition.is_pii})
     if request.method == "POST" and form.is_valid():
         try:
-            services.property_update(
+            directory.property_update(
                 membership=membership, definition=definition,
                 label=form.cleaned_data["label"], type=form.cleaned_data["type"],
                 options_text=form.cleaned_data["options"],
@@ -441,10 +441,10 @@ def panel_property_edit(request, definition_id):
             form.add_service_errors(error)
         else:
             messages.success(request, f"Saved the property “{form.cleaned_data['label']}”.")
-            return redirect("participants:panel_properties")
+            return redirect("participants:people_properties")
     counts = selectors.property_value_counts(workspace=membership.workspace,
                                              definitions=[definition])
-    return render(request, "participants/panel_property_edit.html", {
+    return render(request, "participants/people_property_edit.html", {
         "definition": definition, "form": form, "holders": counts.get(definition.key, 0),
     }, status=400 if form.errors else 200)
 
@@ -454,19 +454,19 @@ def panel_property_edit(request, definition_id):
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def panel_import_upload(request):
+def people_import_upload(request):
     membership = require_permission(request.membership, Permission.MANAGE_PANEL)
     form = ImportUploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
         try:
-            panel_import = imports.panel_import_upload(
+            people_import = imports.people_import_upload(
                 membership=membership, file_name=upload.name, data=upload.read())
         except ImportFileError as error:
             form.add_error("file", str(error))
         else:
-            return redirect("participants:panel_import_review", import_id=panel_import.pk)
-    recent = PanelImport.objects.filter(workspace=membership.workspace).only(
+            return redirect("participants:people_import_review", import_id=people_import.pk)
+    recent = PeopleImport.objects.filter(workspace=membership.workspace).only(
         "id", "file_name", "status", "created_count", "updated_count", "skipped_count",
         "invalid_count", "total_rows", "created_at")[:10]
     return render(request, "participants/import_upload.html", {
@@ -477,59 +477,59 @@ def panel_import_upload(request):
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def panel_import_review(request, import_id):
+def people_import_review(request, import_id):
     """The mapping, the preview with its validation report, and the import choices; once
     started, the progress and the outcome."""
     membership = require_permission(request.membership, Permission.MANAGE_PANEL)
-    panel_import = selectors.panel_import_get(workspace=membership.workspace,
+    people_import = selectors.people_import_get(workspace=membership.workspace,
                                               import_id=import_id)
     definitions = selectors.property_definitions(workspace=membership.workspace)
-    if panel_import.status != PanelImport.Status.MAPPING:
+    if people_import.status != PeopleImport.Status.MAPPING:
         return render(request, "participants/import_review.html", {
-            "panel_import": panel_import, **_progress_context(panel_import)})
+            "people_import": people_import, **_progress_context(people_import)})
     action = request.POST.get("action")
     mapping_form = ImportMappingForm(request.POST if action == "map" else None,
-                                     mapping=panel_import.mapping, definitions=definitions)
+                                     mapping=people_import.mapping, definitions=definitions)
     start_form = ImportStartForm(request.POST if action == "start" else None)
     if action == "map" and mapping_form.is_valid():
         try:
-            imports.panel_import_map(membership=membership, panel_import=panel_import,
+            imports.people_import_map(membership=membership, people_import=people_import,
                                      targets=mapping_form.targets())
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
-        return redirect("participants:panel_import_review", import_id=panel_import.pk)
+        return redirect("participants:people_import_review", import_id=people_import.pk)
     if action == "start" and start_form.is_valid():
         try:
-            panel_import = imports.panel_import_start(
-                membership=membership, panel_import=panel_import,
+            people_import = imports.people_import_start(
+                membership=membership, people_import=people_import,
                 on_duplicate=start_form.cleaned_data["on_duplicate"],
                 only_valid=start_form.cleaned_data["only_valid"])
         except ValidationError as error:
             start_form.add_error(None, error.messages)
         else:
-            if panel_import.status == PanelImport.Status.DONE:
+            if people_import.status == PeopleImport.Status.DONE:
                 messages.success(request, imports.import_summary(
-                    panel_import.file_name, panel_import.created_count,
-                    panel_import.updated_count, panel_import.skipped_count,
-                    panel_import.invalid_count) + ".")
-            return redirect("participants:panel_import_review", import_id=panel_import.pk)
-    mapping_problems = imports.mapping_problems(panel_import.mapping, definitions)
-    context = {"panel_import": panel_import, "mapping_form": mapping_form,
+                    people_import.file_name, people_import.created_count,
+                    people_import.updated_count, people_import.skipped_count,
+                    people_import.invalid_count) + ".")
+            return redirect("participants:people_import_review", import_id=people_import.pk)
+    mapping_problems = imports.mapping_problems(people_import.mapping, definitions)
+    context = {"people_import": people_import, "mapping_form": mapping_form,
                "start_form": start_form, "mapping_problems": mapping_problems}
     if not mapping_problems:
         try:
-            _header, checked = imports.import_check(panel_import, definitions=definitions)
+            _header, checked = imports.import_check(people_import, definitions=definitions)
         except ImportFileError as error:
             context["file_error"] = str(error)
         else:
-            context.update(_preview(membership, panel_import, checked, definitions))
+            context.update(_preview(membership, people_import, checked, definitions))
     return render(request, "participants/import_review.html", context,
                   status=400 if start_form.errors else 200)
 
 
-def _preview(membership, panel_import, checked, definitions):
+def _preview(membership, people_import, checked, definitions):
     by_key = {d.key: d for d in definitions}
-    targets = [target for _, target in panel_import.mapping if target]
+    targets = [target for _, target in people_import.mapping if target]
     existing = imports.existing_emails(membership.workspace,
                                        [person.email for person in checked.people])
     preview_columns = []
@@ -565,24 +565,24 @@ def _preview(membership, panel_import, checked, definitions):
     }
 
 
-def _progress_context(panel_import):
-    done = imports.import_progress(panel_import)
-    return {"progress": {"done": done, "total": panel_import.total_rows,
-                         "running": panel_import.status == PanelImport.Status.QUEUED},
+def _progress_context(people_import):
+    done = imports.import_progress(people_import)
+    return {"progress": {"done": done, "total": people_import.total_rows,
+                         "running": people_import.status == PeopleImport.Status.QUEUED},
             "summary": imports.import_summary(
-                panel_import.file_name, panel_import.created_count,
-                panel_import.updated_count, panel_import.skipped_count,
-                panel_import.invalid_count)}
+                people_import.file_name, people_import.created_count,
+                people_import.updated_count, people_import.skipped_count,
+                people_import.invalid_count)}
 
 
 @login_required
 @require_GET
-def panel_import_progress(request, import_id):
+def people_import_progress(request, import_id):
     """The progress region alone (htmx polls it; 286 stops the polling once finished)."""
     membership = require_permission(request.membership, Permission.MANAGE_PANEL)
-    panel_import = selectors.panel_import_get(workspace=membership.workspace,
+    people_import = selectors.people_import_get(workspace=membership.workspace,
                                               import_id=import_id)
-    context = {"panel_import": panel_import, **_progress_context(panel_import)}
+    context = {"people_import": people_import, **_progress_context(people_import)}
     response = render(request, "participants/import_review.html#progress", context)
     if not context["progress"]["running"] and request.htmx:
         return HttpResponse(response.content, status=286)
