@@ -363,8 +363,8 @@ def test_rally_panel_study_overview_has_no_sync_panel(admin, client_for):
 
 @pytest.mark.django_db(transaction=True)
 def test_demo_seed_subscribes_the_receiver_once(settings, admin):
-    from rally.demo import DemoContext
-    from recruitment import demo
+    from demo import sandbox_account as demo
+    from demo.workspace import DemoContext
     from recruitment.user_interviews.client import UIClient
 
     settings.SANDBOX_ENABLED = True
