@@ -1,6 +1,9 @@
+import uuid
+
 import factory
 
-from rally.models import Membership, User, Workspace
+from rally import clock
+from rally.models import Membership, OutboxOperation, User, Workspace
 from rally.permissions import Role
 
 
@@ -34,3 +37,16 @@ class MembershipFactory(factory.django.DjangoModelFactory):
     user = factory.SubFactory(UserFactory)
     workspace = factory.SubFactory(WorkspaceFactory)
     role = Role.RESEARCHER
+
+
+class OutboxOperationFactory(factory.django.DjangoModelFactory):
+    """An intended operation at User Interviews, waiting for its first attempt."""
+
+    class Meta:
+        model = OutboxOperation
+
+    workspace = factory.SubFactory(WorkspaceFactory)
+    operation = "launch_recruit"
+    idempotency_key = factory.LazyFunction(uuid.uuid4)
+    next_attempt_at = factory.LazyFunction(lambda: clock.now())
+    created_at = factory.LazyFunction(lambda: clock.now())

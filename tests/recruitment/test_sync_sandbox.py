@@ -14,9 +14,10 @@ from rally.models import ActivityEntry
 from rally.services import outbox_enqueue
 from rally.wsgi import application
 from recruitment import handlers, outbox, sync
-from recruitment.models import Recruitment, WebhookEndpoint, WebhookEvent
+from recruitment.models import WebhookEndpoint, WebhookEvent
 from recruitment.webhooks import webhook_endpoint_ensure
 from tests.participants.factories import ApplicationFactory, StudyFactory
+from tests.recruitment.factories import RecruitmentFactory
 from tests.recruitment.sync_support import (  # noqa: F401 - fixtures
     sandbox_control,
     sandbox_transport,
@@ -38,8 +39,7 @@ def study(admin):
 @pytest.fixture
 def recruitment(study):
     """As "Start Recruitment" leaves it: starting, with the outbox rows still to run."""
-    return Recruitment.objects.create(study=study, state=Recruitment.State.STARTING,
-                                      created_at=clock.now(), updated_at=clock.now())
+    return RecruitmentFactory(study=study)
 
 
 def enqueue(study, operation):
