@@ -13,7 +13,7 @@ class BudgetFactory(factory.django.DjangoModelFactory):
         model = Budget
 
     workspace = factory.SubFactory(WorkspaceFactory)
-    name = factory.Sequence(lambda n: f"Budget {n}")
+    name = factory.Sequence(lambda n: f"Budget {n:05d}")  # fixed-width: none contains another
     created_at = factory.LazyFunction(clock.now)
 
 

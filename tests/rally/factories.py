@@ -11,7 +11,9 @@ class WorkspaceFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Workspace
 
-    name = factory.Sequence(lambda n: f"Workspace {n}")
+    # Generated names are fixed-width, so one never contains another ("Workspace 1" is in
+    # "Workspace 12"): a test that reads a page back finds exactly the row it means.
+    name = factory.Sequence(lambda n: f"Workspace {n:05d}")
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -20,8 +22,9 @@ class UserFactory(factory.django.DjangoModelFactory):
         skip_postgeneration_save = True
 
     email = factory.Sequence(lambda n: f"person{n}@example.test")
-    # Fixed names: a test that reads a page back must never meet a generated name by chance.
-    name = factory.Sequence(lambda n: f"Member {n:03d}")
+    # Fixed names: a test that reads a page back must never meet a generated name by chance
+    # (and fixed-width: a worker builds thousands of members, "Member 100" is in "Member 1000").
+    name = factory.Sequence(lambda n: f"Member {n:05d}")
     password = factory.PostGenerationMethodCall("set_password", "correct horse battery staple")
 
     @factory.post_generation
