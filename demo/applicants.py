@@ -3,18 +3,19 @@ review status (demo.sessions adds the scheduled and completed ones), with screen
 to the version they saw, matched and unmet criteria, and one returning participant.
 
 Idempotent: nothing is added once the demo applicants exist. Applicants arrive the way UI's
-would (`applications_upsert_from_ui`); the reviewers' decisions are then written directly,
-as the seed tells a story that happened days ago and sends nothing to User Interviews.
+would (`applications_upsert_from_ui`); the reviewers' decisions are then written directly
+(their use cases tell User Interviews, and the seed sends nothing there), with their activity
+entries as of when they happened (demo.story).
 """
 
 from datetime import timedelta
 
+from demo.story import activity_recorded_at
 from demo.studies import ACTIVE_STUDY
 from demo.workspace import demo_applicant_id
 from participants.models import Application, Participant
 from participants.services import ApplicantRecord, applications_upsert_from_ui
 from rally import clock
-from rally.models import ActivityEntry
 from rally.permissions import Role
 from studies.models import Status, Study, StudyType
 from studies.screeners import screener_version_create
@@ -76,14 +77,13 @@ def seed(context):
         if reason:
             application.rejection_reason = reason
             application.save(update_fields=["rejection_reason"])
-        ActivityEntry.objects.create(
-            workspace=workspace, actor=researcher, actor_label=researcher.display_name,
+        activity_recorded_at(
+            now - timedelta(hours=hours - 2), workspace=workspace, actor=researcher,
             action=f"participants.applicant_{'rejected' if status == S.REJECTED else 'invited'}",
             summary=(f"Rejected {first} {initial}. for “{study.name}”: {reason}"
                      if status == S.REJECTED else
                      f"Invited {first} {initial}. for “{study.name}”"),
-            study_id=study.id, created_at=now - timedelta(hours=hours - 2),
-            data={"application_id": str(application.id)})
+            study_id=study.id, data={"application_id": str(application.id)})
     _returning_participant(workspace, now)
 
 

@@ -8,10 +8,11 @@ through by a task, which the seed has no file for.
 
 from datetime import timedelta
 
+from demo.story import activity_recorded_at
 from participants import properties as props
 from participants.models import Participant, Segment
 from rally import clock
-from rally.models import ActivityEntry, PropertyDefinition
+from rally.models import PropertyDefinition
 from rally.permissions import Role
 from rally.services import property_define
 
@@ -132,9 +133,9 @@ def seed(context):
             created_at=now - timedelta(days=20), updated_at=now - timedelta(days=20)))
     Participant.objects.bulk_create(people)
     ops = context.users[Role.OPS_MANAGER]
-    ActivityEntry.objects.create(
-        workspace=workspace, actor=ops, actor_label=ops.display_name,
-        action="participants.panel_imported", created_at=now - timedelta(days=20),
+    activity_recorded_at(
+        now - timedelta(days=20), workspace=workspace, actor=ops,
+        action="participants.panel_imported",
         summary=f"Imported {len(people)} people from customers.csv ({len(people)} new, "
                 "0 updated)",
         data={"created": len(people), "updated": 0, "skipped": 0, "invalid": 0})

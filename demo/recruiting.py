@@ -4,23 +4,22 @@ arriving from User Interviews, the invitation, the held session and its payout.
 
 Everything that moves money goes through the real services (reserve, schedule, send, record
 UI's answers, close), so the ledger, the payouts and the receipt agree exactly as they would
-in use and `billing_check` finds nothing. Each step runs with Rally's clock (the one function
-every service reads) set back to when it happened. Rows that are only narrative (sessions
+in use and `billing_check` finds nothing. Each step runs as of when it happened
+(demo.story). Rows that are only narrative (sessions
 already held, outbox rows UI already answered, the Recruitment row UI's launch would have
 filled in) are written directly: their use cases call User Interviews or are durable, and the
 seed runs in one transaction and sends nothing.
 """
 
-from contextlib import contextmanager
 from datetime import timedelta
 
 from billing import payouts
 from billing.models import Budget, Reservation
 from billing.pricing import recruitment_fee
 from billing.services import budget_reserve_for_study
+from demo.story import as_of
 from demo.workspace import demo_applicant_id
 from participants.models import Application, Participant
-from rally import clock
 from rally.models import OutboxOperation
 from rally.permissions import Role
 from rally.services import activity_record
@@ -32,17 +31,6 @@ from studies.services import study_mark_recruitment_started
 
 FAILED_REASON = ("User Interviews answered 422 payment_refused: the participant's payout "
                  "details could not be verified.")
-
-
-@contextmanager
-def as_of(moment):
-    """Run the services as if it were `moment` (the seed only: one thread, one transaction)."""
-    real_now = clock.now
-    clock.now = lambda: moment
-    try:
-        yield moment
-    finally:
-        clock.now = real_now
 
 
 def recruitment_started(context, study, *, budget_name, when, state):

@@ -15,11 +15,11 @@ from billing.services import reservation_close
 from demo.recruiting import (
     applicant_invited,
     application_from_ui,
-    as_of,
     payout_story,
     recruitment_started,
     session_held,
 )
+from demo.story import as_of
 from demo.studies import ACTIVE_STUDY, CLOSED_STUDY
 from participants.models import Application
 from participants.services import study_ui_intake_sync

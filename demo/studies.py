@@ -9,8 +9,8 @@ import uuid
 from datetime import timedelta
 from decimal import Decimal
 
+from demo.story import activity_recorded_at
 from rally import clock
-from rally.models import ActivityEntry
 from rally.permissions import Role
 from studies.models import (
     AudienceType,
@@ -204,8 +204,5 @@ def _seed_test_tasks(workspace, researcher, now):
 
 
 def _record(study, actor, action, summary, when):
-    # The demo tells a story over past weeks, so entries carry their own (past) times;
-    # the log is append-only, hence a direct insert rather than rally.services.activity_record.
-    ActivityEntry.objects.create(workspace=study.workspace, actor=actor,
-                                 actor_label=actor.display_name, action=action,
-                                 summary=summary, study_id=study.id, created_at=when)
+    activity_recorded_at(when, workspace=study.workspace, actor=actor, action=action,
+                         summary=summary, study_id=study.id)

@@ -13,10 +13,10 @@ from datetime import timedelta
 from demo.recruiting import (
     applicant_invited,
     application_from_ui,
-    as_of,
     payout_story,
     recruitment_started,
 )
+from demo.story import as_of
 from demo.studies import UNMODERATED_STUDY
 from rally import clock
 from rally.services import activity_record
