@@ -79,6 +79,8 @@ INSTALLED_APPS = [
     "recruitment",
     "sandbox",
 ]
+if DEBUG or SANDBOX_ENABLED:
+    INSTALLED_APPS.append("demo")  # demo data for `make run`: `manage.py seed_demo`
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",

@@ -137,6 +137,27 @@ def client_for(client):
     return sign_in
 
 
+# Webhooks from User Interviews ------------------------------------------------------------
+
+
+@pytest.fixture
+def webhook_endpoint(db):
+    """Rally's (global) subscription at UI, signing with `tests.recruitment.sync_support.SECRET`,
+    which `deliver(...)` signs with."""
+    from tests.recruitment.factories import WebhookEndpointFactory
+    from tests.recruitment.sync_support import SECRET
+
+    return WebhookEndpointFactory(ui_subscription_id="sub_1", secret=SECRET)
+
+
+@pytest.fixture
+def webhook_dispatches(monkeypatch):
+    """No broker: the ids of the webhook events the receiver queued for processing."""
+    queued = []
+    monkeypatch.setattr("recruitment.webhooks.webhook_event_dispatch", queued.append)
+    return queued
+
+
 # Browser ----------------------------------------------------------------------------------
 
 

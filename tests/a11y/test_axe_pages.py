@@ -9,8 +9,8 @@ from django.core.management import call_command
 from django.urls import reverse
 from playwright.sync_api import expect
 
+from demo import workspace as workspace_demo
 from participants.models import Application
-from rally import demo
 from rally.models import Membership
 from scheduling.services import booking_token_make
 from studies.models import Study
@@ -82,7 +82,7 @@ def test_every_main_page_has_no_serious_or_critical_violation(live_server, page,
         assert response.status == 200, name
         found[name] = axe_violations(page)
 
-    log_in(page, live_server, "admin@example.com", demo.PASSWORD)
+    log_in(page, live_server, "admin@example.com", workspace_demo.PASSWORD)
     found.update(check_pages(page, live_server, demo_pages, axe_violations))
 
     # Open dialogs and menus are checked as they appear.
@@ -130,7 +130,7 @@ ROLE_PAGES = {
 def test_pages_as_researcher_and_observer_have_no_serious_or_critical_violation(
         live_server, page, demo_pages, axe_violations, email):
     page.set_viewport_size({"width": 1280, "height": 900})
-    log_in(page, live_server, email, demo.PASSWORD)
+    log_in(page, live_server, email, workspace_demo.PASSWORD)
     assert_no_problems(check_pages(
         page, live_server, {name: demo_pages[name] for name in ROLE_PAGES[email]},
         axe_violations))

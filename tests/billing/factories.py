@@ -3,7 +3,7 @@ from decimal import Decimal
 
 import factory
 
-from billing.models import Budget
+from billing.models import Budget, Payout
 from rally import clock
 from tests.rally.factories import WorkspaceFactory
 
@@ -13,8 +13,27 @@ class BudgetFactory(factory.django.DjangoModelFactory):
         model = Budget
 
     workspace = factory.SubFactory(WorkspaceFactory)
-    name = factory.Sequence(lambda n: f"Budget {n}")
+    name = factory.Sequence(lambda n: f"Budget {n:05d}")  # fixed-width: none contains another
     created_at = factory.LazyFunction(clock.now)
+
+
+class PayoutFactory(factory.django.DjangoModelFactory):
+    """A payout row on its own (billing refers to the study and session by id only): due now,
+    not sent."""
+
+    class Meta:
+        model = Payout
+
+    workspace = factory.SubFactory(WorkspaceFactory)
+    study_id = factory.LazyFunction(uuid.uuid4)
+    study_name = "Study"
+    session_id = factory.LazyFunction(uuid.uuid4)
+    application_id = factory.LazyFunction(uuid.uuid4)
+    participant_label = "Jordan P."
+    amount = Decimal("50.00")
+    due_at = factory.LazyFunction(lambda: clock.now())
+    created_at = factory.LazyFunction(lambda: clock.now())
+    updated_at = factory.LazyFunction(lambda: clock.now())
 
 
 def funds_add(membership, budget, amount, reference="PO-1"):

@@ -10,9 +10,8 @@ from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rally import clock
 from rally.models import ActivityEntry, OutboxOperation
-from recruitment.models import WebhookEndpoint, WebhookEvent
+from recruitment.models import WebhookEvent
 from recruitment.webhooks import TOLERANCE_SECONDS, sign
 from tests.recruitment.sync_support import SECRET, another_secret, deliver, event_document
 
@@ -29,38 +28,24 @@ json_values = st.recursive(
     max_leaves=12)
 
 
-@pytest.fixture
-def endpoint(db):
-    return WebhookEndpoint.objects.create(
-        ui_subscription_id="sub_1", url="http://testserver/webhooks/user-interviews/",
-        secret=SECRET, created_at=clock.now(), updated_at=clock.now())
-
-
-@pytest.fixture
-def dispatched(monkeypatch):
-    sent = []
-    monkeypatch.setattr("recruitment.webhooks.webhook_event_dispatch", sent.append)
-    return sent
-
-
 def _stored():
     """What a delivery could leave behind: events, activity, outbox rows."""
     return (WebhookEvent.objects.count(), ActivityEntry.objects.count(),
             OutboxOperation.objects.count())
 
 
-def _refused_and_nothing_stored(response, before, dispatched):
+def _refused_and_nothing_stored(response, before, webhook_dispatches):
     assert 400 <= response.status_code < 500, response.content
     assert response.json()["errors"][0]["code"]  # the reason, for UI's delivery log
-    assert _stored() == before == (0, 0, 0) and dispatched == []
+    assert _stored() == before == (0, 0, 0) and webhook_dispatches == []
 
 
 @FUZZ
 @given(body=st.binary(max_size=2000), timestamp=st.text(max_size=20),
        signature=st.text(max_size=120), event_id=st.text(max_size=40),
        omit=st.sets(st.sampled_from(["timestamp", "signature", "id"])))
-def test_random_deliveries_are_refused(client, endpoint, dispatched, body, timestamp,
-                                       signature, event_id, omit):
+def test_random_deliveries_are_refused(client, webhook_endpoint, webhook_dispatches, body,
+                                       timestamp, signature, event_id, omit):
     before = _stored()
     headers = {"HTTP_WEBHOOK_TIMESTAMP": timestamp, "HTTP_WEBHOOK_SIGNATURE": signature,
                "HTTP_WEBHOOK_ID": event_id}
@@ -70,22 +55,23 @@ def test_random_deliveries_are_refused(client, endpoint, dispatched, body, times
                      "id": "HTTP_WEBHOOK_ID"}[name])
     response = client.post("/webhooks/user-interviews/", data=body,
                            content_type="application/json", **headers)
-    _refused_and_nothing_stored(response, before, dispatched)
+    _refused_and_nothing_stored(response, before, webhook_dispatches)
 
 
 @FUZZ
 @given(document=json_values)
-def test_signed_bodies_that_are_not_events_are_refused(client, endpoint, dispatched, document):
+def test_signed_bodies_that_are_not_events_are_refused(client, webhook_endpoint,
+                                                        webhook_dispatches, document):
     before = _stored()
     response = deliver(client, body=json.dumps(document).encode(), event_id="evt_fuzz")
-    _refused_and_nothing_stored(response, before, dispatched)
+    _refused_and_nothing_stored(response, before, webhook_dispatches)
 
 
 @FUZZ
 @given(field=st.sampled_from(["id", "type", "apiVersion", "createdAt", "data"]),
        value=json_values, drop=st.booleans())
-def test_a_signed_event_with_one_field_broken_is_refused(client, endpoint, dispatched, field,
-                                                         value, drop):
+def test_a_signed_event_with_one_field_broken_is_refused(client, webhook_endpoint,
+                                                         webhook_dispatches, field, value, drop):
     document = event_document("evt_fuzz")
     valid = document[field]
     if drop:
@@ -99,14 +85,14 @@ def test_a_signed_event_with_one_field_broken_is_refused(client, endpoint, dispa
     if response.status_code == 200:  # a value UI could send (e.g. another event type)
         assert WebhookEvent.objects.filter(event_id="evt_fuzz").count() == 1
         WebhookEvent.objects.all().delete()
-        dispatched.clear()
+        webhook_dispatches.clear()
         return
-    _refused_and_nothing_stored(response, before, dispatched)
+    _refused_and_nothing_stored(response, before, webhook_dispatches)
 
 
 @FUZZ
 @given(skew=st.integers(min_value=-10**7, max_value=10**7), stranger=st.booleans())
-def test_a_stale_or_foreign_signature_is_refused(client, endpoint, dispatched, skew,
+def test_a_stale_or_foreign_signature_is_refused(client, webhook_endpoint, webhook_dispatches, skew,
                                                  stranger):
     if not stranger and abs(skew) <= TOLERANCE_SECONDS + 1:
         skew = TOLERANCE_SECONDS + 2 if skew >= 0 else -(TOLERANCE_SECONDS + 2)
@@ -117,4 +103,4 @@ def test_a_stale_or_foreign_signature_is_refused(client, endpoint, dispatched, s
     secret = another_secret("someone else") if stranger else SECRET
     response = deliver(client, body=body, timestamp=moment, event_id="evt_fuzz",
                        signature=sign(secret, "evt_fuzz", timestamp, body))
-    _refused_and_nothing_stored(response, before, dispatched)
+    _refused_and_nothing_stored(response, before, webhook_dispatches)

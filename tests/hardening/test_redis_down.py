@@ -10,9 +10,9 @@ from django.test import Client
 from django.urls import reverse
 
 from rally import clock
-from recruitment.models import WebhookEndpoint, WebhookEvent
+from recruitment.models import WebhookEvent
 from tests.conftest import PASSWORD
-from tests.recruitment.sync_support import SECRET, deliver, event_document
+from tests.recruitment.sync_support import deliver, event_document
 
 pytestmark = pytest.mark.django_db
 
@@ -57,10 +57,7 @@ def test_sign_in_and_pages_keep_answering_with_redis_down(redis_down, admin):
         assert client.get(reverse(name)).status_code == 200, name
 
 
-def test_the_webhook_receiver_keeps_answering_and_loses_nothing(redis_down):
-    WebhookEndpoint.objects.create(ui_subscription_id="sub_1", secret=SECRET,
-                                   url="http://testserver/webhooks/user-interviews/",
-                                   created_at=clock.now(), updated_at=clock.now())
+def test_the_webhook_receiver_keeps_answering_and_loses_nothing(redis_down, webhook_endpoint):
     response = deliver(Client(), event_document("evt_redis_down"))
     assert response.status_code == 200
     assert WebhookEvent.objects.filter(event_id="evt_redis_down").exists()

@@ -10,7 +10,7 @@ class PanelStudyFactory(StudyFactory):
     """An Active Rally-panel interview study."""
 
     source = "rally_panel"
-    name = factory.Sequence(lambda n: f"Panel interviews {n}")
+    name = factory.Sequence(lambda n: f"Panel interviews {n:05d}")  # none contains another
 
 
 class ScreenerQuestionFactory(factory.django.DjangoModelFactory):

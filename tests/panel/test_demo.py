@@ -3,10 +3,10 @@ once however often it runs."""
 
 import pytest
 
-from panel import demo as panel_demo
+from demo import panel_recruiting as panel_demo
+from demo import people as people_demo
+from demo import workspace as workspace_demo
 from panel.models import PanelInvitation
-from participants import demo as participants_demo
-from rally import demo
 from rally.models import PropertyDefinition
 from scheduling.models import Session
 from studies.models import Study
@@ -18,8 +18,8 @@ pytestmark = pytest.mark.django_db
 
 def test_demo_seed_runs_a_panel_study_once():
     for _ in range(2):
-        context = demo.seed()
-        participants_demo.seed(context)
+        context = workspace_demo.seed()
+        people_demo.seed(context)
         panel_demo.seed(context)
     study = Study.objects.get(name=panel_demo.STUDY_NAME)
     assert study.source == "rally_panel" and study.status == "active"
@@ -36,8 +36,8 @@ def test_demo_seed_runs_a_panel_study_once():
 
 def test_demo_panel_study_has_consent_versions_agreements_and_reminders():
     for _ in range(2):
-        context = demo.seed()
-        participants_demo.seed(context)
+        context = workspace_demo.seed()
+        people_demo.seed(context)
         panel_demo.seed(context)
     from participants.models import ConsentAgreement
     from scheduling.models import SessionReminder

@@ -17,7 +17,7 @@ class StudyFactory(factory.django.DjangoModelFactory):
         model = Study
 
     workspace = factory.SubFactory(WorkspaceFactory)
-    name = factory.Sequence(lambda n: f"Onboarding interviews {n}")
+    name = factory.Sequence(lambda n: f"Onboarding interviews {n:05d}")  # none contains another
     owner = factory.SubFactory(UserFactory)
     status = "active"
     external_description = "Tell us how you set up your team's workspace."

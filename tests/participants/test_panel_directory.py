@@ -261,16 +261,16 @@ def test_mainnav_links_the_directory(client_for, observer):
 
 
 def test_demo_panel_is_seeded_once_with_two_segments(client_for, db):
-    from participants import demo
-    from rally import demo as rally_demo
-    from studies import demo as studies_demo
+    from demo import people as people_demo
+    from demo import studies as studies_demo
+    from demo import workspace as workspace_demo
 
-    context = rally_demo.seed()
+    context = workspace_demo.seed()
     studies_demo.seed(context)
-    demo.seed(context)
-    demo.seed(context)
+    people_demo.seed(context)
+    people_demo.seed(context)
     people = Participant.objects.filter(workspace=context.workspace, kind="panel")
-    assert people.count() == len(demo.DIRECTORY_PEOPLE)
+    assert people.count() == len(people_demo.DIRECTORY_PEOPLE)
     assert people.filter(opted_out_at__isnull=False).count() == 1
     segments = Segment.objects.filter(workspace=context.workspace)
     assert segments.count() == 2

@@ -3,21 +3,23 @@
 import pytest
 from django.urls import reverse
 
-from participants import demo
+from demo import applicants as applicants_demo
+from demo import people as people_demo
+from demo import sessions as sessions_demo
+from demo import studies as studies_demo
+from demo import workspace as workspace_demo
+from demo.workspace import demo_applicant_id
 from participants.models import Application
-from rally import demo as rally_demo
-from rally.demo import demo_applicant_id
-from scheduling import demo as scheduling_demo
-from studies import demo as studies_demo
 
 pytestmark = pytest.mark.django_db
 
 
 def _seed():
-    context = rally_demo.seed()
+    context = workspace_demo.seed()
     studies_demo.seed(context)
-    demo.seed(context)
-    scheduling_demo.seed(context)
+    people_demo.seed(context)
+    applicants_demo.seed(context)
+    sessions_demo.seed(context)
     return context
 
 

@@ -1,4 +1,4 @@
-"""The platform around the pages: health, security headers, deploy checks, seed, layout."""
+"""The platform around the pages: health, security headers, deploy checks, layout."""
 
 import os
 import re
@@ -8,10 +8,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from django.core.management import call_command
 from django.urls import reverse
-
-from rally.models import Membership, User, Workspace
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -175,30 +172,6 @@ def test_import_contracts_are_kept():
                             cwd=ROOT, capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "0 broken" in result.stdout
-
-
-# Transactional: the seed reaches the sandbox in-process from a thread of its own, whose
-# writes (the criteria catalog, the webhook subscription) commit outside a test transaction.
-@pytest.mark.django_db(transaction=True)
-def test_seed_demo_is_idempotent(settings):
-    settings.DEBUG = True
-    call_command("seed_demo", stdout=open(os.devnull, "w"))  # noqa: SIM115
-    counts = (Workspace.objects.count(), User.objects.count(), Membership.objects.count())
-    call_command("seed_demo", stdout=open(os.devnull, "w"))  # noqa: SIM115
-    assert (Workspace.objects.count(), User.objects.count(), Membership.objects.count()) == counts
-    roles = dict(Membership.objects.values_list("user__email", "role"))
-    assert roles == {"admin@example.com": "admin", "ops@example.com": "ops_manager",
-                     "researcher@example.com": "researcher", "observer@example.com": "observer"}
-    assert User.objects.get(email="ops@example.com").check_password("rally-demo")
-
-
-@pytest.mark.django_db
-def test_seed_demo_refuses_without_debug(settings):
-    from django.core.management.base import CommandError
-
-    settings.DEBUG = False
-    with pytest.raises(CommandError, match="DEBUG"):
-        call_command("seed_demo")
 
 
 def test_every_procfile_process_has_a_compose_service():

@@ -44,9 +44,10 @@ def event_document(event_id="evt_1", event_type="applicant.created", *, resource
 
 
 def deliver(client, document=None, *, body=None, secret=SECRET, timestamp=None,
-            signature=None, event_id=None):
+            signature=None, event_id=None, workspace=None):
     """POST a delivery to Rally's receiver as UI would sign it (Standard Webhooks headers; the
-    timestamp is the real clock's, as the receiver checks it)."""
+    timestamp is the real clock's, as the receiver checks it); to `workspace`'s own receiver
+    when one is given."""
     if body is None:
         body = json.dumps(document).encode()
     timestamp = str(int((timestamp or timezone.now()).timestamp()))
@@ -56,8 +57,9 @@ def deliver(client, document=None, *, body=None, secret=SECRET, timestamp=None,
         "HTTP_WEBHOOK_TIMESTAMP": timestamp,
         "HTTP_WEBHOOK_SIGNATURE": signature or sign(secret, event_id, timestamp, body),
     }
-    return client.post(reverse("recruitment:webhook"), data=body,
-                       content_type="application/json", **headers)
+    url = (reverse("recruitment:workspace_webhook", kwargs={"workspace_id": workspace.pk})
+           if workspace is not None else reverse("recruitment:webhook"))
+    return client.post(url, data=body, content_type="application/json", **headers)
 
 
 def recruit(recruit_id="rec_1", status=RecruitStatus.RECRUITING, *, updated_at=None,

@@ -618,12 +618,11 @@ def test_definite_4xx_is_not_retried(ui, sandbox, naps):
 def test_reach_panel_over_the_sandbox_keeps_the_last_estimate_when_ui_fails(ui, sandbox,
                                                                           researcher):
     from recruitment.reach import UNREACHABLE_STALE, audience_reach
-    from studies.models import Study
+    from tests.studies.factories import StudyFactory
 
-    study = Study.objects.create(
+    study = StudyFactory(
         workspace=researcher.workspace, owner=researcher.user, name="Invoices",
-        participation_limit=8, countries=["US"], duration_minutes=45,
-        created_at=clock.now(), updated_at=clock.now())
+        participation_limit=8, countries=["US"], duration_minutes=45)
     fresh = audience_reach(study=study, client=ui)
     assert fresh.reach > 0 and not fresh.stale
     study.countries = ["US", "CA"]
@@ -636,12 +635,11 @@ def test_reach_panel_over_the_sandbox_keeps_the_last_estimate_when_ui_fails(ui, 
 
 def test_reach_for_an_audience_ui_refuses_says_why_without_a_number(ui, researcher):
     from recruitment.reach import audience_reach
-    from studies.models import Study
+    from tests.studies.factories import StudyFactory
 
-    study = Study.objects.create(
+    study = StudyFactory(
         workspace=researcher.workspace, owner=researcher.user, name="B2B without criteria",
-        audience_type="b2b", countries=["US"], created_at=clock.now(),
-        updated_at=clock.now())
+        audience_type="b2b", countries=["US"])
     refused = audience_reach(study=study, client=ui)
     assert refused.reach is None and not refused.stale
     assert refused.message.startswith("No estimate for this audience yet")

@@ -10,13 +10,14 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from billing.models import Payout
 from rally import clock
-from rally.models import ActivityEntry, OutboxOperation
+from rally.models import ActivityEntry
 from rally.services import activity_record
 from recruitment.models import Recruitment
-from scheduling.models import Session
+from tests.billing.factories import PayoutFactory
 from tests.participants.factories import ApplicationFactory, StudyFactory
+from tests.rally.factories import OutboxOperationFactory
+from tests.scheduling.factories import SessionFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -64,12 +65,8 @@ def test_sessions_today_and_this_week_in_the_readers_zone(client_for, researcher
     now = clock.now()
     for starts in (now + timedelta(minutes=30), now + timedelta(days=3),
                    now + timedelta(days=9)):
-        Session.objects.create(workspace=team_study.workspace, study=team_study,
-                               application=ApplicationFactory(study=team_study,
-                                                              status="scheduled"),
-                               host=researcher.user, starts_at=starts,
-                               ends_at=starts + timedelta(hours=1), created_at=now,
-                               updated_at=now)
+        SessionFactory(application__study=team_study, host=researcher.user,
+                       starts_at=starts)
     page = client_for(researcher).get(reverse("home")).content.decode()
     part = _part(page, "attention-sessions")
     assert part.count("<li>") == 2  # not the one in nine days
@@ -99,11 +96,9 @@ def test_studies_waiting_to_start_with_the_request(client_for, admin, ops_manage
 
 def test_failed_payouts_for_who_can_retry(client_for, admin, researcher, team_study):
     now = clock.now()
-    Payout.objects.create(workspace=team_study.workspace, study_id=team_study.pk,
-                          study_name=team_study.name, session_id=uuid.uuid4(),
-                          application_id=uuid.uuid4(), participant_label="Jordan P.",
-                          amount=team_study.incentive_amount, due_at=now, state="failed",
-                          created_at=now, updated_at=now)
+    PayoutFactory(workspace=team_study.workspace, study_id=team_study.pk,
+                  study_name=team_study.name, participant_label="Jordan P.",
+                  amount=team_study.incentive_amount, due_at=now, state="failed")
     part = _part(client_for(admin).get(reverse("home")).content.decode(), "attention-payouts")
     assert f'{reverse("billing:payments")}?study={team_study.pk}' in part and "1 failed" in part
     assert _part(client_for(researcher).get(reverse("home")).content.decode(),
@@ -111,10 +106,8 @@ def test_failed_payouts_for_who_can_retry(client_for, admin, researcher, team_st
 
 
 def test_sync_problems_link_to_the_study(client_for, researcher, team_study):
-    now = clock.now()
-    OutboxOperation.objects.create(workspace=team_study.workspace, study_id=team_study.pk,
-                                   operation="launch_recruit", idempotency_key=uuid.uuid4(),
-                                   status="failed", next_attempt_at=now, created_at=now)
+    OutboxOperationFactory(workspace=team_study.workspace, study_id=team_study.pk,
+                           operation="launch_recruit", status="failed")
     part = _part(client_for(researcher).get(reverse("home")).content.decode(),
                  "attention-sync")
     assert reverse("studies:study_overview", args=[team_study.pk]) + "#sync-status" in part

@@ -11,12 +11,11 @@ from django.core.management import call_command
 from billing.models import Payout
 from billing.payouts import payment_operations, payout_retry, payout_send_now, payouts_sweep
 from billing.reconciliation import ledger_problems
+from demo.studies import ACTIVE_STUDY, CLOSED_STUDY, UNMODERATED_STUDY
 from participants.models import Application
 from rally import clock
 from rally.models import Membership, OutboxOperation, User
 from recruitment import outbox, payments, sync
-from recruitment.demo import ACTIVE_STUDY, CLOSED_STUDY
-from recruitment.demo_unmoderated import UNMODERATED_STUDY
 from recruitment.models import Recruitment
 from studies.models import Study
 from studies.services import study_change_status

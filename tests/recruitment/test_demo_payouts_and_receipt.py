@@ -10,10 +10,11 @@ from django.urls import reverse
 
 from billing.models import Payout, Receipt, Reservation, Transfer
 from billing.reconciliation import ledger_problems
+from demo.recruiting import FAILED_REASON
+from demo.studies import ACTIVE_STUDY, CLOSED_STUDY
 from participants.models import Application
 from rally import clock
 from rally.models import ActivityEntry, OutboxOperation, User
-from recruitment.demo import ACTIVE_STUDY, CLOSED_STUDY, FAILED_REASON
 
 pytestmark = pytest.mark.django_db
 

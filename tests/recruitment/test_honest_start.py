@@ -16,6 +16,7 @@ from tests.billing.payouts_support import (  # noqa: F401 - dispatched is a fixt
     dispatched,
     funded_ui_study,
 )
+from tests.recruitment.factories import RecruitmentFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -23,8 +24,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def starting(admin):
     study = funded_ui_study(admin)
-    recruitment = Recruitment.objects.create(study=study, state=Recruitment.State.STARTING,
-                                             created_at=clock.now(), updated_at=clock.now())
+    recruitment = RecruitmentFactory(study=study)
     rows = {}
     with transaction.atomic():
         for operation in ("create_recruit", "launch_recruit"):

@@ -14,13 +14,13 @@ from rally import clock
 from rally.services import activity_record
 from recruitment import metrics
 from recruitment.payments import payout_apply_ui_status
-from scheduling.models import Session
 from scheduling.services import session_mark
 from scheduling.unmoderated import unmoderated_completion_record
 from studies.models import Status, Study, StudyType
 from studies.services import study_mark_recruitment_started
 from tests.billing.payouts_support import funded_ui_study
 from tests.participants.factories import ApplicationFactory, StudyFactory
+from tests.scheduling.factories import SessionFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -55,10 +55,8 @@ def _applicants(study, *arrivals):
 
 
 def _session(study, application, *, starts, minutes=60):
-    return Session.objects.create(
-        workspace=study.workspace, study=study, application=application, host=study.owner,
-        starts_at=starts, ends_at=starts + timedelta(minutes=minutes), created_at=clock.now(),
-        updated_at=clock.now())
+    return SessionFactory(application=application, starts_at=starts,
+                          ends_at=starts + timedelta(minutes=minutes))
 
 
 def _started(admin, now, **fields):

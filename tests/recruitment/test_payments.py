@@ -22,6 +22,7 @@ from recruitment.models import Recruitment
 from recruitment.user_interviews.client import UIClient
 from scheduling.services import session_complete_and_pay, session_mark
 from tests.billing.payouts_support import charges, ended_session, funded_ui_study
+from tests.recruitment.factories import RecruitmentFactory
 from tests.recruitment.sync_support import (  # noqa: F401 - fixtures
     SANDBOX_KEY,
     SANDBOX_URL,
@@ -61,8 +62,7 @@ def completed(admin, sandbox_ui):
     """A UI study live at the sandbox with one applicant whose session has ended, at UI
     and in Rally. Returns (study, session, ui_session_id)."""
     study = funded_ui_study(admin, limit=3)
-    Recruitment.objects.create(study=study, state=Recruitment.State.STARTING,
-                               created_at=clock.now(), updated_at=clock.now())
+    RecruitmentFactory(study=study)
     assert run(_enqueue(study, "create_recruit"), sandbox_ui) == "done"
     assert run(_enqueue(study, "launch_recruit"), sandbox_ui) == "done"
     recruitment = Recruitment.objects.get(study=study)
@@ -294,8 +294,7 @@ def test_a_worker_killed_after_ui_paid_pays_once_after_redelivery(admin, complet
 
 def test_a_payment_waits_until_its_session_is_known_at_ui(admin, sandbox_ui):
     study = funded_ui_study(admin, limit=2)
-    Recruitment.objects.create(study=study, state=Recruitment.State.STARTING,
-                               created_at=clock.now(), updated_at=clock.now())
+    RecruitmentFactory(study=study)
     session = ended_session(study)
     operation = pay_now(admin, session)
     assert run(operation, sandbox_ui) == "pending"

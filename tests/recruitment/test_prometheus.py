@@ -2,7 +2,6 @@
 overdue, webhook lag and 429s from UI; behind a bearer token."""
 
 import re
-import uuid
 from datetime import timedelta
 from decimal import Decimal
 
@@ -12,8 +11,9 @@ from django.urls import reverse
 from billing.models import Payout
 from rally import clock
 from rally.services import outbox_enqueue
-from recruitment.models import WebhookEvent
 from recruitment.user_interviews.ratelimit import rate_limited_record
+from tests.billing.factories import PayoutFactory
+from tests.recruitment.factories import WebhookEventFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -51,8 +51,7 @@ def test_the_figures_follow_the_outbox_webhooks_and_429s(client, workspace, monk
     assert _value(before, "rally_webhook_lag_seconds") == 0
     client.get(reverse("login"))  # a request observed for the latency histogram
     outbox_enqueue(workspace=workspace, operation="pause_recruit", subject="s", payload={})
-    WebhookEvent.objects.create(event_id="evt_1", type="ping", payload={},
-                                received_at=clock.now())
+    WebhookEventFactory(event_id="evt_1", type="ping", payload={})
     rate_limited_record()
     clock.advance(seconds=120)
     text = _scrape(client)
@@ -66,10 +65,8 @@ def test_the_figures_follow_the_outbox_webhooks_and_429s(client, workspace, monk
 
 def _payout(workspace, due_in):
     now = clock.now()
-    return Payout.objects.create(
-        workspace=workspace, study_id=uuid.uuid4(), study_name="Study", session_id=uuid.uuid4(),
-        application_id=uuid.uuid4(), participant_label="Ada L.", amount=Decimal("50.00"),
-        due_at=now + due_in, created_at=now, updated_at=now)
+    return PayoutFactory(workspace=workspace, participant_label="Ada L.",
+                         amount=Decimal("50.00"), due_at=now + due_in)
 
 
 def test_payouts_due_and_overdue(client, workspace):

@@ -6,11 +6,10 @@ import httpx
 import pytest
 from django.urls import reverse
 
-from rally import clock
 from recruitment import reach as reach_module
 from recruitment.reach import UNREACHABLE_EMPTY, UNREACHABLE_STALE, audience_reach
 from recruitment.user_interviews.client import MEDIA_TYPE, UIClient
-from studies.models import Study
+from tests.studies.factories import StudyFactory
 
 
 def estimate_document(reach, feasibility="high", days=6, below=False):
@@ -39,11 +38,10 @@ class FakeUI:
 
 @pytest.fixture
 def study(researcher):
-    return Study.objects.create(
+    return StudyFactory(
         workspace=researcher.workspace, owner=researcher.user, name="Invoices",
         participation_limit=8, countries=["US"], duration_minutes=45,
-        criteria=[{"characteristic": "age", "range": {"min": 25, "max": 40}}],
-        created_at=clock.now(), updated_at=clock.now())
+        criteria=[{"characteristic": "age", "range": {"min": 25, "max": 40}}])
 
 
 @pytest.fixture

@@ -4,19 +4,17 @@ import re
 
 import pytest
 
-from rally import clock
-from studies.models import Study
 from tests.conftest import PASSWORD
+from tests.studies.factories import StudyFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
 def study(researcher):
-    return Study.objects.create(
+    return StudyFactory(
         workspace=researcher.workspace, owner=researcher.user, name="Invoices",
-        participation_limit=8, countries=["US"], duration_minutes=45,
-        created_at=clock.now(), updated_at=clock.now())
+        participation_limit=8, countries=["US"], duration_minutes=45)
 
 
 def sign_in(page, live_server, membership):

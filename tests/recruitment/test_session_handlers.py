@@ -15,6 +15,7 @@ from rally.services import outbox_enqueue
 from recruitment import outbox, sync
 from recruitment.models import Recruitment
 from tests.billing.payouts_support import ended_session, funded_ui_study
+from tests.recruitment.factories import RecruitmentFactory
 from tests.recruitment.sync_support import (  # noqa: F401 - fixtures
     sandbox_control,
     sandbox_transport,
@@ -45,8 +46,7 @@ def _run(row, client):
 def booked(admin, sandbox_ui):
     """A live UI study, an invited applicant and a session booked in Rally."""
     study = funded_ui_study(admin, limit=3)
-    Recruitment.objects.create(study=study, state=Recruitment.State.STARTING,
-                               created_at=clock.now(), updated_at=clock.now())
+    RecruitmentFactory(study=study)
     payload = {"study_id": str(study.pk)}
     assert _run(_enqueue(study, "create_recruit", study.pk, payload), sandbox_ui) == "done"
     assert _run(_enqueue(study, "launch_recruit", study.pk, payload), sandbox_ui) == "done"

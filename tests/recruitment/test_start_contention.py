@@ -16,6 +16,7 @@ from billing.reconciliation import ledger_problems
 from billing.selectors import budget_figures_for
 from studies.services import characteristics_replace
 from tests.billing.factories import BudgetFactory, funds_add
+from tests.recruitment.factories import RecruitmentFactory
 from tests.recruitment.start_support import startable_study
 from tests.studies.factories import CATALOG
 
@@ -89,8 +90,7 @@ def test_news_from_ui_waits_for_a_start_holding_the_study_instead_of_deadlocking
     characteristics_replace(items=CATALOG)
     study = startable_study(workspace=workspace, owner=researcher.user,
                             team_member=ops_manager.user)
-    Recruitment.objects.create(study=study, state=Recruitment.State.STARTING,
-                               created_at=clock.now(), updated_at=clock.now())
+    RecruitmentFactory(study=study)
     study_locked = threading.Event()
     errors = []
 

@@ -14,9 +14,10 @@ from rally.models import ActivityEntry
 from rally.services import outbox_enqueue
 from rally.wsgi import application
 from recruitment import handlers, outbox, sync
-from recruitment.models import Recruitment, WebhookEndpoint, WebhookEvent
+from recruitment.models import WebhookEndpoint, WebhookEvent
 from recruitment.webhooks import webhook_endpoint_ensure
 from tests.participants.factories import ApplicationFactory, StudyFactory
+from tests.recruitment.factories import RecruitmentFactory
 from tests.recruitment.sync_support import (  # noqa: F401 - fixtures
     sandbox_control,
     sandbox_transport,
@@ -38,8 +39,7 @@ def study(admin):
 @pytest.fixture
 def recruitment(study):
     """As "Start Recruitment" leaves it: starting, with the outbox rows still to run."""
-    return Recruitment.objects.create(study=study, state=Recruitment.State.STARTING,
-                                      created_at=clock.now(), updated_at=clock.now())
+    return RecruitmentFactory(study=study)
 
 
 def enqueue(study, operation):
@@ -363,8 +363,8 @@ def test_rally_panel_study_overview_has_no_sync_panel(admin, client_for):
 
 @pytest.mark.django_db(transaction=True)
 def test_demo_seed_subscribes_the_receiver_once(settings, admin):
-    from rally.demo import DemoContext
-    from recruitment import demo
+    from demo import sandbox_account as demo
+    from demo.workspace import DemoContext
     from recruitment.user_interviews.client import UIClient
 
     settings.SANDBOX_ENABLED = True

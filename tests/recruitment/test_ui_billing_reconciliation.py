@@ -23,6 +23,7 @@ from tests.billing.payouts_support import (  # noqa: F401 - dispatched is a fixt
     ended_session,
     funded_ui_study,
 )
+from tests.recruitment.factories import RecruitmentFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -31,9 +32,7 @@ pytestmark = pytest.mark.django_db
 def closed_study(admin):
     """A User Interviews study closed with one incentive of $100.00 paid."""
     study = funded_ui_study(admin, limit=3, name="Pricing interviews")
-    Recruitment.objects.create(study=study, state=Recruitment.State.RECRUITING,
-                               ui_recruit_id="rec_1", created_at=clock.now(),
-                               updated_at=clock.now())
+    RecruitmentFactory(study=study, state=Recruitment.State.RECRUITING, ui_recruit_id="rec_1")
     _, payout = session_complete_and_pay(membership=admin, session_id=ended_session(study).pk)
     payouts.payout_record_sent(payout_id=payout.pk, ui_payment_id="pay_1", ui_status="paid",
                                actor="webhook:evt_1")

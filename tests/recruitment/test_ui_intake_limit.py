@@ -17,13 +17,13 @@ from participants.services import (
 from rally import clock
 from rally.models import OutboxOperation
 from recruitment import outbox, sync
-from recruitment.models import Recruitment
 from recruitment.user_interviews import errors
 from sandbox import simulation
 from sandbox.models import Applicant as SandboxApplicant
 from sandbox.models import Recruit as SandboxRecruit
 from studies.services import study_mark_recruitment_started
 from tests.participants.factories import StudyFactory
+from tests.recruitment.factories import RecruitmentFactory
 from tests.recruitment.sync_support import (  # noqa: F401 - fixtures
     sandbox_control,
     sandbox_transport,
@@ -43,8 +43,7 @@ def study(admin):
 def recruiting(study, sandbox_ui):
     """A recruit approved at UI with four applicants synced into Rally."""
     study_mark_recruitment_started(study=study)  # as "Start Recruitment" does
-    recruitment = Recruitment.objects.create(study=study, state=Recruitment.State.STARTING,
-                                             created_at=clock.now(), updated_at=clock.now())
+    recruitment = RecruitmentFactory(study=study)
     recruitment = started_recruit(study, recruitment, sandbox_ui)
     sandbox_control(sandbox_ui, f"recruits/{recruitment.ui_recruit_id}/review",
                     {"outcome": "approve"})

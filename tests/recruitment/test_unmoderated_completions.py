@@ -29,6 +29,7 @@ from scheduling.services import session_complete_and_pay
 from scheduling.unmoderated import completion_profile_panel, unmoderated_completion_record
 from studies.models import StudyType, TestTask
 from tests.billing.payouts_support import charges, funded_ui_study
+from tests.recruitment.factories import RecruitmentFactory
 from tests.recruitment.sync_support import (  # noqa: F401 - fixtures
     sandbox_control,
     sandbox_transport,
@@ -66,8 +67,7 @@ def live_test(admin, sandbox_ui):
     now = clock.now()
     TestTask.objects.create(study=study, position=0, title="Find the returns policy",
                             created_at=now, updated_at=now)
-    Recruitment.objects.create(study=study, state=Recruitment.State.STARTING,
-                               created_at=now, updated_at=now)
+    RecruitmentFactory(study=study)
     assert run(_enqueue(study, "create_recruit"), sandbox_ui) == "done"
     assert run(_enqueue(study, "launch_recruit"), sandbox_ui) == "done"
     recruitment = Recruitment.objects.select_related("study").get(study=study)

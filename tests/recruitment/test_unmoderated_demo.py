@@ -9,8 +9,8 @@ from django.urls import reverse
 
 from billing.models import Payout, Reservation, Transfer
 from billing.reconciliation import ledger_problems
+from demo.studies import UNMODERATED_STUDY
 from rally.models import User
-from recruitment.demo_unmoderated import UNMODERATED_STUDY
 from recruitment.models import Recruitment
 from scheduling.models import Session
 from studies.models import Study, TestTask

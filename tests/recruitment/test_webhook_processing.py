@@ -9,12 +9,11 @@ from hypothesis import strategies as st
 from participants.models import Application
 from rally import clock
 from recruitment import sync
-from recruitment.models import Recruitment, WebhookEndpoint, WebhookEvent
+from recruitment.models import Recruitment, WebhookEvent
 from recruitment.user_interviews import errors
 from recruitment.user_interviews.resources import ApplicantStatus, RecruitStatus
-from tests.participants.factories import StudyFactory
+from tests.recruitment.factories import RecruitmentFactory, WebhookEventFactory
 from tests.recruitment.sync_support import (
-    SECRET,
     RecordedUI,
     applicant,
     deliver,
@@ -22,21 +21,13 @@ from tests.recruitment.sync_support import (
     recruit,
 )
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def endpoint(db):
-    return WebhookEndpoint.objects.create(
-        ui_subscription_id="sub_1", url="http://testserver/webhooks/user-interviews/",
-        secret=SECRET, created_at=clock.now(), updated_at=clock.now())
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("webhook_endpoint")]
 
 
 @pytest.fixture
 def recruitment(workspace):
-    return Recruitment.objects.create(
-        study=StudyFactory(workspace=workspace), ui_recruit_id="rec_1",
-        state=Recruitment.State.PENDING_REVIEW, created_at=clock.now(), updated_at=clock.now())
+    return RecruitmentFactory(study__workspace=workspace, ui_recruit_id="rec_1",
+                              state=Recruitment.State.PENDING_REVIEW)
 
 
 @pytest.fixture
@@ -191,13 +182,12 @@ def test_generated_input_never_gets_a_500(client, body, timestamp, signature):
     assert not WebhookEvent.objects.exists()
 
 
-def test_lost_processing_message_is_swept_with_backoff(client, recruitment, ui, monkeypatch):
-    lost = []
-    monkeypatch.setattr("recruitment.webhooks.webhook_event_dispatch", lost.append)
+def test_lost_processing_message_is_swept_with_backoff(client, recruitment, ui,
+                                                       webhook_dispatches):
     ui.applicants = [applicant(1, updated_at=clock.now())]
     deliver(client, event_document("evt_1"))
     event = WebhookEvent.objects.get()
-    assert lost == [event.pk]  # the message went nowhere (the broker was down)
+    assert webhook_dispatches == [event.pk]  # the message went nowhere (the broker was down)
     assert sync.webhook_events_due() == []  # too fresh: its first message may still run
     clock.advance(seconds=sync.EVENT_RETRY_BASE_SECONDS + 1)
     assert sync.webhook_events_due() == [event.pk]
@@ -206,8 +196,7 @@ def test_lost_processing_message_is_swept_with_backoff(client, recruitment, ui, 
 
 
 def test_failing_event_is_retried_less_and_less_often_then_left(recruitment, ui, client,
-                                                                 monkeypatch):
-    monkeypatch.setattr("recruitment.webhooks.webhook_event_dispatch", lambda pk: None)
+                                                                 webhook_dispatches):
     deliver(client, event_document("evt_1"))
     event = WebhookEvent.objects.get()
     ui.fail_with = errors.Retryable("down")
@@ -239,12 +228,9 @@ def test_two_workers_process_one_event_once(workspace, monkeypatch):
 
     from django.db import connection
 
-    Recruitment.objects.create(study=StudyFactory(workspace=workspace), ui_recruit_id="rec_1",
-                               state="recruiting", created_at=clock.now(),
-                               updated_at=clock.now())
-    event = WebhookEvent.objects.create(event_id="evt_1", type="applicant.created",
-                                        payload=event_document("evt_1"),
-                                        received_at=clock.now())
+    RecruitmentFactory(study__workspace=workspace, ui_recruit_id="rec_1", state="recruiting")
+    event = WebhookEventFactory(event_id="evt_1", type="applicant.created",
+                                payload=event_document("evt_1"))
     barrier = threading.Barrier(2)
     results = []
 
@@ -278,7 +264,7 @@ def test_processed_events_are_forgotten_after_the_retention(client, recruitment,
     deliver(client, event_document("evt_old"))
     clock.advance(seconds=sync.EVENT_RETENTION.total_seconds() - 60)
     deliver(client, event_document("evt_new"))
-    unprocessed = WebhookEvent.objects.create(
+    unprocessed = WebhookEventFactory(
         event_id="evt_stuck", type="applicant.created", payload=event_document("evt_stuck"),
         received_at=clock.now() - sync.EVENT_RETENTION * 2)
     clock.advance(seconds=120)

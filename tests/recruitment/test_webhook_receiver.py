@@ -12,34 +12,20 @@ from recruitment.models import WebhookEndpoint, WebhookEvent
 from recruitment.webhooks import sign
 from tests.recruitment.sync_support import SECRET, another_secret, deliver, event_document
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("webhook_endpoint")]
 
 
-@pytest.fixture(autouse=True)
-def endpoint(db):
-    return WebhookEndpoint.objects.create(
-        ui_subscription_id="sub_1", url="http://testserver/webhooks/user-interviews/",
-        secret=SECRET, created_at=clock.now(), updated_at=clock.now())
-
-
-@pytest.fixture
-def dispatched(monkeypatch):
-    sent = []
-    monkeypatch.setattr("recruitment.webhooks.webhook_event_dispatch", sent.append)
-    return sent
-
-
-def test_signed_fresh_delivery_is_stored_and_queued(client, dispatched):
+def test_signed_fresh_delivery_is_stored_and_queued(client, webhook_dispatches):
     response = deliver(client, event_document("evt_1"))
     assert response.status_code == 200
     assert response.json() == {"received": "evt_1", "status": "accepted"}
     event = WebhookEvent.objects.get()
     assert (event.event_id, event.type, event.processed_at) == ("evt_1", "applicant.created",
                                                                 None)
-    assert dispatched == [event.pk]
+    assert webhook_dispatches == [event.pk]
 
 
-def test_one_byte_changed_in_the_body_is_rejected(client, dispatched):
+def test_one_byte_changed_in_the_body_is_rejected(client, webhook_dispatches):
     body = json.dumps(event_document("evt_1")).encode()
     timestamp = str(int(timezone.now().timestamp()))
     signature = sign(SECRET, "evt_1", timestamp, body)
@@ -47,10 +33,10 @@ def test_one_byte_changed_in_the_body_is_rejected(client, dispatched):
     response = deliver(client, body=tampered, signature=signature, event_id="evt_1")
     assert response.status_code == 401
     assert response.json()["errors"][0]["code"] == "invalid_signature"
-    assert not WebhookEvent.objects.exists() and dispatched == []
+    assert not WebhookEvent.objects.exists() and webhook_dispatches == []
 
 
-def test_one_byte_changed_in_the_signature_is_rejected(client, dispatched):
+def test_one_byte_changed_in_the_signature_is_rejected(client, webhook_dispatches):
     body = json.dumps(event_document("evt_1")).encode()
     timestamp = str(int(timezone.now().timestamp()))
     signature = sign(SECRET, "evt_1", timestamp, body)
@@ -59,7 +45,7 @@ def test_one_byte_changed_in_the_signature_is_rejected(client, dispatched):
     assert not WebhookEvent.objects.exists()
 
 
-def test_wrong_secret_is_rejected(client, dispatched):
+def test_wrong_secret_is_rejected(client, webhook_dispatches):
     assert deliver(client, event_document("evt_1"),
                    secret=another_secret("other")).status_code == 401
     assert not WebhookEvent.objects.exists()
@@ -68,23 +54,24 @@ def test_wrong_secret_is_rejected(client, dispatched):
 # 10 s past the window either way: a busy machine may take seconds between signing and checking.
 @pytest.mark.parametrize("offset", [timedelta(seconds=-310), timedelta(seconds=310),
                                     timedelta(hours=-2), timedelta(days=1)])
-def test_stale_or_future_timestamp_is_rejected(client, dispatched, offset):
+def test_stale_or_future_timestamp_is_rejected(client, webhook_dispatches, offset):
     response = deliver(client, event_document("evt_1"), timestamp=timezone.now() + offset)
     assert response.status_code == 401
     assert response.json()["errors"][0]["code"] == "stale_timestamp"
     assert not WebhookEvent.objects.exists()
 
 
-def test_timestamp_just_inside_the_window_is_accepted(client, dispatched):
+def test_timestamp_just_inside_the_window_is_accepted(client, webhook_dispatches):
     response = deliver(client, event_document("evt_1"),
                        timestamp=timezone.now() - timedelta(seconds=290))
     assert response.status_code == 200
 
 
-def test_any_of_several_signatures_during_a_rotation_verifies(client, dispatched, endpoint):
+def test_any_of_several_signatures_during_a_rotation_verifies(client, webhook_dispatches,
+                                                               webhook_endpoint):
     new = another_secret("new")
-    endpoint.previous_secret, endpoint.secret = SECRET, new
-    endpoint.save()
+    webhook_endpoint.previous_secret, webhook_endpoint.secret = SECRET, new
+    webhook_endpoint.save()
     body = json.dumps(event_document("evt_1")).encode()
     timestamp = str(int(timezone.now().timestamp()))
     both = " ".join([sign(another_secret("unknown"), "evt_1", timestamp, body),
@@ -96,13 +83,14 @@ def test_any_of_several_signatures_during_a_rotation_verifies(client, dispatched
     assert deliver(client, body=body, signature=neither).status_code == 401
 
 
-def test_the_previous_secret_still_verifies_during_a_rotation(client, dispatched, endpoint):
-    endpoint.previous_secret, endpoint.secret = SECRET, another_secret("new")
-    endpoint.save()
+def test_the_previous_secret_still_verifies_during_a_rotation(client, webhook_dispatches,
+                                                              webhook_endpoint):
+    webhook_endpoint.previous_secret, webhook_endpoint.secret = SECRET, another_secret("new")
+    webhook_endpoint.save()
     assert deliver(client, event_document("evt_1"), secret=SECRET).status_code == 200
 
 
-def test_a_delivery_the_official_library_signs_is_accepted(client, dispatched):
+def test_a_delivery_the_official_library_signs_is_accepted(client, webhook_dispatches):
     """Rally verifies what the Standard Webhooks library signs, headers as it names them."""
     body = json.dumps(event_document("evt_lib")).encode()
     moment = timezone.now()
@@ -116,7 +104,7 @@ def test_a_delivery_the_official_library_signs_is_accepted(client, dispatched):
     assert WebhookEvent.objects.get().event_id == "evt_lib"
 
 
-def test_the_signature_covers_the_event_id(client, dispatched):
+def test_the_signature_covers_the_event_id(client, webhook_dispatches):
     body = json.dumps(event_document("evt_1")).encode()
     timestamp = str(int(timezone.now().timestamp()))
     signed_for_another = sign(SECRET, "evt_2", timestamp, body)
@@ -125,7 +113,7 @@ def test_the_signature_covers_the_event_id(client, dispatched):
     assert not WebhookEvent.objects.exists()
 
 
-def test_the_old_x_ui_webhook_headers_are_not_enough(client, dispatched):
+def test_the_old_x_ui_webhook_headers_are_not_enough(client, webhook_dispatches):
     body = json.dumps(event_document("evt_1")).encode()
     timestamp = str(int(timezone.now().timestamp()))
     response = client.post("/webhooks/user-interviews/", data=body,
@@ -136,29 +124,29 @@ def test_the_old_x_ui_webhook_headers_are_not_enough(client, dispatched):
     assert response.json()["errors"][0]["code"] == "missing_signature"
 
 
-def test_settings_secret_is_accepted(client, dispatched, settings):
+def test_settings_secret_is_accepted(client, webhook_dispatches, settings):
     WebhookEndpoint.objects.all().delete()
     settings.UI_WEBHOOK_SECRET = another_secret("from settings")
     assert deliver(client, event_document("evt_1"),
                    secret=settings.UI_WEBHOOK_SECRET).status_code == 200
 
 
-def test_replay_of_a_processed_event_is_acknowledged_and_ignored(client, dispatched):
+def test_replay_of_a_processed_event_is_acknowledged_and_ignored(client, webhook_dispatches):
     document = event_document("evt_1")
     deliver(client, document)
     WebhookEvent.objects.update(processed_at=clock.now())
     response = deliver(client, document)
     assert response.status_code == 200 and response.json()["status"] == "duplicate"
     assert WebhookEvent.objects.get().deliveries == 2
-    assert len(dispatched) == 1
+    assert len(webhook_dispatches) == 1
 
 
-def test_repeat_of_an_unprocessed_event_is_queued_again(client, dispatched):
+def test_repeat_of_an_unprocessed_event_is_queued_again(client, webhook_dispatches):
     document = event_document("evt_1")
     deliver(client, document)
     deliver(client, document)
     assert WebhookEvent.objects.count() == 1
-    assert len(dispatched) == 2
+    assert len(webhook_dispatches) == 2
 
 
 @pytest.mark.parametrize("body", [b"not json", b"[1, 2]", b'{"id": "evt_1"}',
@@ -167,14 +155,14 @@ def test_repeat_of_an_unprocessed_event_is_queued_again(client, dispatched):
                                   b'{"id": "evt_1", "type": "applicant.created", '
                                   b'"createdAt": "2026-11-02T15:00:00Z", "data": {}}',
                                   b"\xff\xfe"])
-def test_malformed_but_signed_body_gets_400(client, dispatched, body):
+def test_malformed_but_signed_body_gets_400(client, webhook_dispatches, body):
     response = deliver(client, body=body)
     assert response.status_code == 400
     assert response.json()["errors"][0]["code"] == "malformed"
     assert not WebhookEvent.objects.exists()
 
 
-def test_missing_headers_get_400(client, dispatched):
+def test_missing_headers_get_400(client, webhook_dispatches):
     response = client.post("/webhooks/user-interviews/", data=b"{}",
                            content_type="application/json")
     assert response.status_code == 400
@@ -184,6 +172,6 @@ def test_get_is_not_allowed(client):
     assert client.get("/webhooks/user-interviews/").status_code == 405
 
 
-def test_header_id_must_match_the_body(client, dispatched):
+def test_header_id_must_match_the_body(client, webhook_dispatches):
     response = deliver(client, event_document("evt_1"), event_id="evt_other")
     assert response.status_code == 400

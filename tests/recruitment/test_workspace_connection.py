@@ -3,24 +3,22 @@ rest, tested, used for every call; its own webhook receiver, subscription and se
 
 # ruff: noqa: F811 - the sandbox fixtures are imported from sync_support by name
 
-import json
 
 import pytest
 from django.db import connection as db_connection
 from django.urls import reverse
-from django.utils import timezone
 
-from rally import clock
 from rally.models import ActivityEntry, OutboxOperation
 from rally.services import outbox_enqueue
 from recruitment import connections, outbox
 from recruitment.models import UIConnection, WebhookEndpoint, WebhookEvent
 from recruitment.user_interviews import errors
-from recruitment.webhooks import sign
 from tests.rally.factories import MembershipFactory, WorkspaceFactory
+from tests.recruitment.factories import UIConnectionFactory, WebhookEndpointFactory
 from tests.recruitment.sync_support import (  # noqa: F401 - fixtures
     SANDBOX_URL,
     another_secret,
+    deliver,
     event_document,
     sandbox_transport,
 )
@@ -143,33 +141,22 @@ def test_rotating_without_a_subscription_says_so_and_changes_nothing(admin, clie
 
 
 def _endpoint(workspace, secret, subscription):
-    return WebhookEndpoint.objects.create(
+    return WebhookEndpointFactory(
         workspace=workspace, ui_subscription_id=subscription, secret=secret,
-        url=f"http://testserver/webhooks/user-interviews/{workspace.pk}/",
-        created_at=clock.now(), updated_at=clock.now())
+        url=f"http://testserver/webhooks/user-interviews/{workspace.pk}/")
 
 
-def _deliver_to(client, workspace, document, secret):
-    body = json.dumps(document).encode()
-    timestamp = str(int(timezone.now().timestamp()))
-    return client.post(
-        reverse("recruitment:workspace_webhook", kwargs={"workspace_id": workspace.pk}),
-        data=body, content_type="application/json",
-        HTTP_WEBHOOK_TIMESTAMP=timestamp, HTTP_WEBHOOK_ID=document["id"],
-        HTTP_WEBHOOK_SIGNATURE=sign(secret, document["id"], timestamp, body))
-
-
-def test_each_workspace_receiver_takes_only_its_own_secret(client, workspace, monkeypatch):
-    monkeypatch.setattr("recruitment.webhooks.webhook_event_dispatch", lambda pk: None)
+def test_each_workspace_receiver_takes_only_its_own_secret(client, workspace,
+                                                           webhook_dispatches):
     other = WorkspaceFactory(name="Beta Labs")
     acme, beta = another_secret("acme"), another_secret("beta")
     _endpoint(workspace, acme, "whs_acme")
     _endpoint(other, beta, "whs_beta")
     document = event_document("evt_shared")
-    assert _deliver_to(client, workspace, document, beta).status_code == 401
-    assert _deliver_to(client, workspace, document, acme).status_code == 200
-    assert _deliver_to(client, other, document, beta).status_code == 200
-    assert _deliver_to(client, other, document, beta).status_code == 200  # repeat
+    assert deliver(client, document, secret=beta, workspace=workspace).status_code == 401
+    assert deliver(client, document, secret=acme, workspace=workspace).status_code == 200
+    assert deliver(client, document, secret=beta, workspace=other).status_code == 200
+    assert deliver(client, document, secret=beta, workspace=other).status_code == 200  # again
     assert sorted(WebhookEvent.objects.values_list("workspace__name", "deliveries")) == [
         ("Acme Research", 1), ("Beta Labs", 2)]
 
@@ -177,8 +164,7 @@ def test_each_workspace_receiver_takes_only_its_own_secret(client, workspace, mo
 def test_every_call_uses_the_workspace_key_and_none_without_one(workspace, settings):
     settings.UI_API_KEY = ""
     other = WorkspaceFactory(name="Beta Labs")
-    UIConnection.objects.create(workspace=other, api_key=BETA_KEY, created_at=clock.now(),
-                                updated_at=clock.now())
+    UIConnectionFactory(workspace=other, api_key=BETA_KEY)
     with connections.ui_client_for(other.pk) as client:
         assert client.http.headers["Authorization"] == f"Bearer {BETA_KEY}"
     with pytest.raises(errors.NotConnected):
@@ -202,7 +188,6 @@ def test_an_operation_of_a_workspace_without_an_account_fails_visibly(workspace,
 def test_a_second_admin_workspace_member_sees_its_own_connection(admin, client_for):
     other = WorkspaceFactory(name="Beta Labs")
     MembershipFactory(user=admin.user, workspace=other, role="admin")
-    UIConnection.objects.create(workspace=other, api_key=BETA_KEY, api_key_hint="0001",
-                                created_at=clock.now(), updated_at=clock.now())
+    UIConnectionFactory(workspace=other, api_key=BETA_KEY, api_key_hint="0001")
     page = client_for(admin).get(reverse("recruitment:connection")).content.decode()
     assert "0001" not in page and "No key saved yet" in page

@@ -10,7 +10,8 @@ class RecruitFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Recruit
 
-    internal_name = factory.Sequence(lambda n: f"Checkout interviews {n}")
+    # Fixed-width: no generated name contains another ("... 1" is in "... 12").
+    internal_name = factory.Sequence(lambda n: f"Checkout interviews {n:05d}")
     public_title = "Talk to us about online shopping"
     public_description = "A 45-minute video call about how you shop online."
     study_type = Recruit.StudyType.INTERVIEW
@@ -20,7 +21,9 @@ class RecruitFactory(factory.django.DjangoModelFactory):
     audience = factory.LazyFunction(lambda: dict(AUDIENCE))
     scheduling_url = "http://rally.test/book/abc"
     reach = 500_000
-    population_seed = factory.Sequence(lambda n: 1000 + n)
+    # One seed for every recruit: the people a test draws do not depend on how many recruits
+    # the tests before it (in the same worker) made.
+    population_seed = 1000
     created_at = factory.LazyFunction(clock.now)
     updated_at = factory.LazyFunction(clock.now)
 

@@ -1,9 +1,9 @@
-from datetime import date
+from datetime import date, timedelta
 
 import factory
 
 from rally import clock
-from scheduling.models import DEFAULT_WEEKLY_HOURS, SchedulingSettings
+from scheduling.models import DEFAULT_WEEKLY_HOURS, SchedulingSettings, Session
 from tests.participants.factories import ApplicationFactory, ParticipantFactory  # noqa: F401
 from tests.participants.factories import StudyFactory as ActiveStudyFactory
 
@@ -26,3 +26,21 @@ class SchedulingSettingsFactory(factory.django.DjangoModelFactory):
     def hosts(obj, create, extracted, **kwargs):
         if create:
             obj.hosts.set(extracted or [obj.study.owner])
+
+
+class SessionFactory(factory.django.DjangoModelFactory):
+    """An upcoming one-hour session of an application, hosted by the study's owner, starting
+    in a day."""
+
+    class Meta:
+        model = Session
+        skip_postgeneration_save = True
+
+    application = factory.SubFactory(ApplicationFactory, status="scheduled")
+    study = factory.SelfAttribute("application.study")
+    workspace = factory.SelfAttribute("study.workspace")
+    host = factory.SelfAttribute("study.owner")
+    starts_at = factory.LazyFunction(lambda: clock.now() + timedelta(days=1))
+    ends_at = factory.LazyAttribute(lambda session: session.starts_at + timedelta(hours=1))
+    created_at = factory.LazyFunction(lambda: clock.now())
+    updated_at = factory.LazyFunction(lambda: clock.now())

@@ -2,17 +2,17 @@
 
 import pytest
 
-from rally import demo
-from scheduling import demo as scheduling_demo
+from demo import sessions as scheduling_demo
+from demo import studies as studies_demo
+from demo import workspace as workspace_demo
 from scheduling.models import SchedulingSettings, Session
-from studies import demo as studies_demo
 
 pytestmark = pytest.mark.django_db
 
 
 def test_demo_seed_adds_scheduling_and_sessions_once(frozen_clock):
     for _ in range(2):
-        context = demo.seed()
+        context = workspace_demo.seed()
         studies_demo.seed(context)
         scheduling_demo.seed(context)
     assert SchedulingSettings.objects.count() >= 1
@@ -71,7 +71,7 @@ def test_the_demo_hosts_calendar_is_the_sandbox_feed_and_blocks_slots(live_serve
 
     settings.UI_API_URL = f"{live_server.url}/sandbox/ui/api"
     for _ in range(2):
-        context = demo.seed()
+        context = workspace_demo.seed()
         studies_demo.seed(context)
         scheduling_demo.seed(context)
     study = Study.objects.get(name="Developer onboarding interviews")

@@ -18,7 +18,7 @@ class StudyFactory(factory.django.DjangoModelFactory):
 
     workspace = factory.SubFactory(WorkspaceFactory)
     owner = factory.SubFactory(UserFactory)
-    name = factory.Sequence(lambda n: f"Study {n}")
+    name = factory.Sequence(lambda n: f"Study {n:05d}")  # fixed-width: none contains another
     countries = factory.LazyFunction(lambda: ["US"])
     created_at = factory.LazyFunction(clock.now)
     updated_at = factory.LazyFunction(clock.now)

@@ -1,16 +1,16 @@
 import pytest
 
-from rally import demo as rally_demo
-from studies import demo
+from demo import studies as demo
+from demo import workspace as workspace_demo
 from studies.models import Status, Study
 
 pytestmark = pytest.mark.django_db
 
 
 def test_demo_studies_cover_each_status_and_a_template_and_are_idempotent():
-    context = rally_demo.seed()
+    context = workspace_demo.seed()
     demo.seed(context)
-    demo.seed(rally_demo.seed())
+    demo.seed(workspace_demo.seed())
     studies = Study.objects.filter(workspace=context.workspace)
     assert studies.count() == len(demo.STUDIES)
     assert {s.status for s in studies.filter(is_template=False)} == set(Status.values)

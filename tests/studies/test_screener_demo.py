@@ -2,9 +2,9 @@
 
 import pytest
 
-from rally import demo as rally_demo
+from demo import studies as demo
+from demo import workspace as workspace_demo
 from rally.models import PropertyDefinition
-from studies import demo
 from studies.models import ScreenerQuestion, Study
 from studies.screeners.rules import screener_problems
 from studies.screeners.versions import screener_draft
@@ -13,9 +13,9 @@ pytestmark = pytest.mark.django_db
 
 
 def test_demo_screener_is_valid_has_a_skip_and_seeding_twice_adds_nothing():
-    context = rally_demo.seed()
+    context = workspace_demo.seed()
     demo.seed(context)
-    demo.seed(rally_demo.seed())
+    demo.seed(workspace_demo.seed())
     study = Study.objects.get(workspace=context.workspace, name="Developer onboarding interviews")
     questions = screener_draft(study)
     assert 4 <= len(questions) <= 5

@@ -9,8 +9,8 @@ import uuid
 from datetime import timedelta
 from decimal import Decimal
 
+from demo.story import activity_recorded_at
 from rally import clock
-from rally.models import ActivityEntry
 from rally.permissions import Role
 from studies.models import (
     AudienceType,
@@ -23,9 +23,14 @@ from studies.models import (
     TestTask,
 )
 
+#: The studies the other seeds build on, by name (a second seed finds them the same way).
+ACTIVE_STUDY = "Developer onboarding interviews"
+CLOSED_STUDY = "Clinician workflow interviews"
+UNMODERATED_STUDY = "Checkout usability test"
+
 STUDIES = [
     {
-        "name": "Developer onboarding interviews",
+        "name": ACTIVE_STUDY,
         "study_type": StudyType.INTERVIEW, "source": Source.USER_INTERVIEWS,
         "status": Status.ACTIVE, "days_ago": 6,
         "public_title": "How does your team onboard new developers?",
@@ -40,7 +45,7 @@ STUDIES = [
                      {"characteristic": "company_size", "values": ["51-200", "201-1000"]}],
     },
     {
-        "name": "Checkout usability test",
+        "name": UNMODERATED_STUDY,
         "study_type": StudyType.UNMODERATED_TEST, "source": Source.USER_INTERVIEWS,
         "status": Status.PAUSED, "days_ago": 12,
         "public_title": "Try a new checkout on your phone",
@@ -62,7 +67,7 @@ STUDIES = [
         "consent_form": "I agree that Acme Research may use my answers for product research.",
     },
     {
-        "name": "Clinician workflow interviews",
+        "name": CLOSED_STUDY,
         "study_type": StudyType.INTERVIEW, "source": Source.USER_INTERVIEWS,
         "status": Status.CLOSED, "days_ago": 40,
         "public_title": "How do you document patient visits?",
@@ -153,7 +158,7 @@ SCREENER = [
 
 def _seed_screener(workspace, researcher, now):
     study = Study.objects.filter(workspace=workspace,
-                                 name="Developer onboarding interviews").first()
+                                 name=ACTIVE_STUDY).first()
     if study is None or study.screener_questions.exists():
         return
     for position, spec in enumerate(SCREENER):
@@ -185,7 +190,7 @@ TEST_TASKS = [
 
 
 def _seed_test_tasks(workspace, researcher, now):
-    study = Study.objects.filter(workspace=workspace, name="Checkout usability test",
+    study = Study.objects.filter(workspace=workspace, name=UNMODERATED_STUDY,
                                  study_type=StudyType.UNMODERATED_TEST).first()
     if study is None or study.test_tasks.exists():
         return
@@ -199,8 +204,5 @@ def _seed_test_tasks(workspace, researcher, now):
 
 
 def _record(study, actor, action, summary, when):
-    # The demo tells a story over past weeks, so entries carry their own (past) times;
-    # the log is append-only, hence a direct insert rather than rally.services.activity_record.
-    ActivityEntry.objects.create(workspace=study.workspace, actor=actor,
-                                 actor_label=actor.display_name, action=action,
-                                 summary=summary, study_id=study.id, created_at=when)
+    activity_recorded_at(when, workspace=study.workspace, actor=actor, action=action,
+                         summary=summary, study_id=study.id)

@@ -17,12 +17,15 @@ from decimal import Decimal
 
 from billing.models import Payout
 from billing.payouts import payouts_remember_ui_sessions
+from demo.recruiting import demo_recruit_id
+from demo.studies import ACTIVE_STUDY, CLOSED_STUDY, UNMODERATED_STUDY
 from participants.models import Application
-from recruitment.demo import ACTIVE_STUDY, CLOSED_STUDY, demo_recruit_id
-from recruitment.demo_unmoderated import UNMODERATED_STUDY
+from participants.services import INTAKE_OPERATION
+from rally.models import OutboxOperation
 from recruitment.models import Recruitment
 from recruitment.user_interviews.client import ui_study_type
 from scheduling.models import Session
+from studies.models import Study
 from studies.selectors import study_audience_payload
 
 DEMO_STUDIES = (ACTIVE_STUDY, CLOSED_STUDY, UNMODERATED_STUDY)
@@ -70,8 +73,6 @@ def sandbox_histories(workspace):
     Fills in what older seeds left out (the recruit id; each payout's UI session), so the
     ids sent are exactly those on Rally's rows.
     """
-    from studies.models import Study
-
     out = []
     studies = Study.objects.filter(workspace=workspace, is_template=False,
                                    name__in=DEMO_STUDIES, recruitment__isnull=False)
@@ -131,9 +132,6 @@ def _history(study, recruitment):
 
 def _intake_open(study):
     """What Rally last told UI about the study's intake (open unless it said closed)."""
-    from participants.services import INTAKE_OPERATION
-    from rally.models import OutboxOperation
-
     told = (OutboxOperation.objects.filter(study_id=study.pk, operation=INTAKE_OPERATION)
             .order_by("-payload__change").values_list("payload", flat=True).first())
     return True if told is None else bool(told["open"])

@@ -16,9 +16,10 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
+from demo.studies import ACTIVE_STUDY
+from demo.workspace import demo_applicant_id
 from participants.models import Application, Participant
 from rally import clock
-from rally.demo import demo_applicant_id
 from rally.encryption import encrypt
 from rally.permissions import Role
 from scheduling.models import HostCalendar, Session
@@ -42,9 +43,9 @@ def seed(context):
         scheduling = scheduling_settings_ensure(study=study)
         if not scheduling.guests.exists() and Role.OBSERVER in context.users:
             scheduling.guests.add(context.users[Role.OBSERVER])
-    # By name, as the participants demo does: other demos add active interviews of their own.
+    # By name, as demo.applicants does: other seeds add active interviews of their own.
     active = moderated.filter(status=Status.ACTIVE, study_type=StudyType.INTERVIEW,
-                              name="Developer onboarding interviews").first()
+                              name=ACTIVE_STUDY).first()
     if active is not None:
         _sessions_this_week(active)
         _demo_host_calendar(active.owner)

@@ -1,8 +1,6 @@
-"""The demo workspace's core: "Acme Research", its four people and their roles.
-
-`manage.py seed_demo` runs this, then each app's own `demo.seed(context)` in dependency
-order, so every capability grows the demo without touching the others. Everything here is
-idempotent: running the seed twice leaves the same rows.
+"""The demo workspace itself: "Acme Research", its four people, their roles and the
+participant properties. `manage.py seed_demo` runs this first and hands the context it
+returns to the other seeds. Idempotent: running the seed twice leaves the same rows.
 """
 
 from dataclasses import dataclass, field
@@ -43,7 +41,7 @@ def demo_applicant_id(workspace, ui_participant_id, suffix="app"):
 
 @dataclass
 class DemoContext:
-    """What the core seed made, handed to each app's seed."""
+    """What the workspace seed made, handed to every other seed."""
 
     workspace: Workspace
     users: dict[Role, User] = field(default_factory=dict)

@@ -5,7 +5,8 @@ consent form in two versions (the booked person agreed to the first), and the bo
 session's reminders waiting for their moment (SPEC P7, P8).
 
 Idempotent: everything hangs off the study, created once. The seed runs inside one
-transaction, so rows are written directly rather than through the durable use cases.
+transaction, so rows are written directly rather than through the durable use cases; the
+activity log is written through `activity_record` (demo.story).
 """
 
 import uuid
@@ -15,10 +16,11 @@ from zoneinfo import ZoneInfo
 
 from django.db import IntegrityError, transaction
 
+from demo.story import activity_recorded_at
 from panel.models import PanelInvitation
 from participants.models import Application, ConsentAgreement, Contact, Participant
 from rally import clock
-from rally.models import ActivityEntry, PropertyDefinition
+from rally.models import PropertyDefinition
 from rally.permissions import Role
 from scheduling.models import Session
 from scheduling.reminders import session_reminders_plan
@@ -120,9 +122,10 @@ def _consent(study, now):
             application=application, consent_version=first, version_number=1,
             participant_name=person.display_name, participant_email=person.email,
             channel=ConsentAgreement.Channel.SCREENER, agreed_at=application.applied_at)
-        ActivityEntry.objects.create(
-            workspace=study.workspace, actor_label=f"participant:{person.display_name}",
-            action="consent.agreed", study_id=study.id, created_at=application.applied_at,
+        activity_recorded_at(
+            application.applied_at, workspace=study.workspace,
+            actor_label=f"participant:{person.display_name}", action="consent.agreed",
+            study_id=study.id,
             summary=f"{person.display_name} agreed to version 1 of the consent form of "
                     f"“{study.name}”", data={"participant_id": str(person.pk), "version": 1})
         for session in application.sessions.filter(status=Session.Status.UPCOMING):
@@ -163,9 +166,9 @@ def _application(study, invitation, given, outcome, version, now):
     invitation.booking_email_sent_at = applied_at if qualified else None
     invitation.save(update_fields=["application", "booking_email_sent_at"])
     words = "qualified automatically and was invited" if qualified else "needs review"
-    ActivityEntry.objects.create(
-        workspace=study.workspace, actor_label=f"participant:{person.display_name}",
-        action="panel.applied", study_id=study.id, created_at=applied_at,
+    activity_recorded_at(
+        applied_at, workspace=study.workspace, actor_label=f"participant:{person.display_name}",
+        action="panel.applied", study_id=study.id,
         summary=f"{person.display_name} applied to “{study.name}” from the Rally panel and "
                 f"{words}", data={"application_id": str(application.pk), "outcome": outcome})
     if qualified:
@@ -193,6 +196,5 @@ def _booked(study, application, now):
 
 
 def _log(study, actor, action, summary, when):
-    ActivityEntry.objects.create(workspace=study.workspace, actor=actor,
-                                 actor_label=actor.display_name, action=action,
-                                 summary=summary, study_id=study.id, created_at=when)
+    activity_recorded_at(when, workspace=study.workspace, actor=actor, action=action,
+                         summary=summary, study_id=study.id)
