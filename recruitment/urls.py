@@ -5,6 +5,7 @@ from recruitment import (
     prometheus,
     reports,
     start_views,
+    study_actions,
     sync_status,
     views,
     webhooks,
@@ -13,6 +14,13 @@ from recruitment import (
 app_name = "recruitment"
 
 urlpatterns = [
+    # Study pages whose forms start a workflow (recruitment.workflows).
+    path("studies/new/", study_actions.study_create, name="study_create"),
+    path("studies/<uuid:study_id>/status/", study_actions.study_status, name="study_status"),
+    path("studies/<uuid:study_id>/save-as-template/", study_actions.study_save_as_template,
+         name="study_save_as_template"),
+    path("studies/<uuid:study_id>/duplicate/", study_actions.study_duplicate,
+         name="study_duplicate"),
     path("studies/<uuid:study_id>/audience/reach/", views.audience_reach,
          name="audience_reach"),
     path("metrics", prometheus.metrics, name="metrics"),

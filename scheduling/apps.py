@@ -9,8 +9,7 @@ class SchedulingConfig(AppConfig):
     def ready(self):
         from django.conf import settings
 
-        from scheduling.services import scheduling_settings_copy
-        from studies import pages, services
+        from studies import pages
         from studies.models import StudyType
 
         def moderated(study):
@@ -19,7 +18,6 @@ class SchedulingConfig(AppConfig):
         pages.register_tab("scheduling", label="Scheduling",
                            url_name="scheduling:study_scheduling", order=50,
                            applies_to=moderated)
-        services.on_copy(scheduling_settings_copy)
         from participants.profile import register_profile_panel
         from scheduling.unmoderated import completion_profile_panel
 

@@ -770,10 +770,10 @@ def screener_reorder(*, membership, study, order):
 # Copies (templates) --------------------------------------------------------------------------
 
 
-@services.on_copy
 def screener_copy(*, source, target):
-    """"Save as template" and "New study" from a template copy the draft screener (same
-    question and option ids, so the logic keeps pointing where it did)."""
+    """"Save as template", "Duplicate study" and "New study" from a template copy the draft
+    screener (same question and option ids, so the logic keeps pointing where it did); part
+    of `recruitment.workflows.study_copy`."""
     if target.screener_questions.exists():
         return
     ScreenerQuestion.objects.bulk_create([

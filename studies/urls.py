@@ -6,13 +6,8 @@ app_name = "studies"
 
 urlpatterns = [
     path("studies/", views.study_list, name="study_list"),
-    path("studies/new/", views.study_create, name="study_create"),
     path("studies/<uuid:study_id>/", views.study_overview, name="study_overview"),
     path("studies/<uuid:study_id>/publish/", views.study_publish, name="study_publish"),
-    path("studies/<uuid:study_id>/status/", views.study_status, name="study_status"),
-    path("studies/<uuid:study_id>/save-as-template/", views.study_save_as_template,
-         name="study_save_as_template"),
-    path("studies/<uuid:study_id>/duplicate/", views.study_duplicate, name="study_duplicate"),
     path("studies/<uuid:study_id>/plan/", views.study_plan, name="study_plan"),
     path("studies/<uuid:study_id>/plan/cost/", views.study_plan_cost, name="study_plan_cost"),
     path("studies/<uuid:study_id>/audience/", views.study_audience, name="study_audience"),
