@@ -1,6 +1,7 @@
-"""Study pages whose forms start a workflow (recruitment.workflows): "Change status",
-"Save as template", "Duplicate study" and "New study". The pages are the studies app's
-templates; the writes span apps, so the views live in the top layer. Thin: workflows decide.
+"""Study forms that start a workflow (recruitment.workflows): "Change status", "Save as
+template", "Duplicate study", "New study" and the plan's "Save". The pages are the studies
+app's templates; the writes span apps, so the views live in the top layer. Thin: workflows
+decide.
 """
 
 from django.contrib import messages
@@ -9,7 +10,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
 from rally.permissions import Permission
@@ -19,7 +20,7 @@ from studies import lifecycle, pages, selectors
 from studies import services as studies
 from studies.forms import StudyCreateForm
 from studies.models import SURVEY_SOURCE_REASON, Status, StudyType
-from studies.views import COPY_KINDS
+from studies.views import COPY_KINDS, plan_form, plan_page
 
 
 def _study(request, study_id):
@@ -146,3 +147,26 @@ def study_save_as_template(request, study_id):
 @require_http_methods(["GET", "POST"])
 def study_duplicate(request, study_id):
     return _study_copy(request, study_id, workflows.CopyKind.DUPLICATE.value)
+
+
+# Plan ---------------------------------------------------------------------------------------
+
+
+@login_required
+@require_POST
+def study_plan_save(request, study_id):
+    """The plan tab's "Save": `workflows.study_plan_update`, so a new participation limit
+    also opens or closes intake at UI (SPEC R6). Refused, the tab shows why (400)."""
+    study = _study(request, study_id)
+    require_permission(request.membership, Permission.EDIT_STUDY)
+    form = plan_form(request, study, request.POST)
+    if form.is_valid():
+        try:
+            workflows.study_plan_update(membership=request.membership, study=study,
+                                        changes=form.changes())
+        except ValidationError as error:
+            form.apply_service_errors(error)
+        else:
+            messages.success(request, "Saved the plan.")
+            return redirect("studies:study_plan", study_id=study.id)
+    return plan_page(request, study, form)

@@ -21,6 +21,8 @@ urlpatterns = [
          name="study_save_as_template"),
     path("studies/<uuid:study_id>/duplicate/", study_actions.study_duplicate,
          name="study_duplicate"),
+    path("studies/<uuid:study_id>/plan/save/", study_actions.study_plan_save,
+         name="study_plan_save"),
     path("studies/<uuid:study_id>/audience/reach/", views.audience_reach,
          name="audience_reach"),
     path("metrics", prometheus.metrics, name="metrics"),

@@ -7,7 +7,7 @@ from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from rally.permissions import Permission
 from rally.selectors import activity_feed, require_permission, workspace_members
@@ -204,30 +204,19 @@ def copy_dialogs(study):
 # Plan ---------------------------------------------------------------------------------------
 
 
-@login_required
-@require_http_methods(["GET", "POST"])
-def study_plan(request, study_id):
-    study = _study(request, study_id)
+def plan_form(request, study, data=None):
+    """The plan tab's form for this person, bound to `data` (a POST) when saving. Read-only
+    fields keep the study's values (a disabled field reads its initial value)."""
     members = list(workspace_members(request.membership.workspace))
     team_args = {"team_editable": lifecycle.study_team_changeable_by(request.membership, study),
                  "user_id": request.user.pk}
-    if request.method == "POST":
-        require_permission(request.membership, Permission.EDIT_STUDY)
-        # Read-only fields keep the study's values (a disabled field reads its initial value).
-        form = PlanForm(request.POST, initial=PlanForm.initial_for(study), study=study,
-                        members=members, **team_args)
-        if form.is_valid():
-            try:
-                services.study_update_plan(membership=request.membership, study=study,
-                                           changes=form.changes())
-            except ValidationError as error:
-                form.apply_service_errors(error)
-            else:
-                messages.success(request, "Saved the plan.")
-                return redirect("studies:study_plan", study_id=study.id)
-    else:
-        form = PlanForm(initial=PlanForm.initial_for(study), study=study, members=members,
-                        **team_args)
+    return PlanForm(data, initial=PlanForm.initial_for(study), study=study, members=members,
+                    **team_args)
+
+
+def plan_page(request, study, form):
+    """The plan tab showing `form`; 400 when it carries a refused save's errors. Saving is
+    recruitment.study_actions.study_plan_save (a new limit reaches UI's intake, SPEC R6)."""
     if not pages.study_editable(request.membership, study):
         for field in form.fields.values():
             field.disabled = True
@@ -237,6 +226,13 @@ def study_plan(request, study_id):
         "publish_needs": _publish_needs(study),
         "consent_versions": selectors.consent_versions(study),
     }, status=400 if form.errors else 200)
+
+
+@login_required
+@require_GET
+def study_plan(request, study_id):
+    study = _study(request, study_id)
+    return plan_page(request, study, plan_form(request, study))
 
 
 def _cost_from_form(study, form):

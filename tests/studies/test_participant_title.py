@@ -23,7 +23,8 @@ def live_test(workspace, researcher):
 
 
 def test_plan_saves_the_participant_facing_title(client_for, researcher, study):
-    response = client_for(researcher).post(reverse("studies:study_plan", args=[study.id]), {
+    save = reverse("recruitment:study_plan_save", args=[study.id])
+    response = client_for(researcher).post(save, {
         "name": study.name, "study_type": study.study_type, "source": study.source,
         "public_title": "  Talk to us about onboarding ", "external_description": "",
         "participation_limit": "", "incentive_amount": ""})
