@@ -84,7 +84,7 @@ def test_observer_sees_no_copy_actions_and_cannot_duplicate(client_for, observer
 
 def test_a_template_is_not_duplicated(client_for, researcher, ready_study):
     template = workflows.study_copy(kind="template", membership=researcher, study=ready_study,
-                                               name="Pattern")
+                                    name="Pattern")
     response = client_for(researcher).post(
         reverse("recruitment:study_duplicate", args=[template.id]), {"name": "Copy"})
     assert response.status_code == 404
@@ -97,7 +97,7 @@ def test_duplicate_copies_settings_but_not_status_or_people(researcher, admin, r
         "options": []})
     _closed(ready_study, researcher)
     copy = workflows.study_copy(kind="duplicate", membership=researcher, study=ready_study,
-                                    name="Onboarding interviews, round 2")
+                                name="Onboarding interviews, round 2")
     assert (copy.status, copy.is_template, copy.owner) == (Status.DRAFT, False, researcher.user)
     for field in ("study_type", "source", "external_description", "participation_limit",
                   "incentive_amount", "audience_type", "criteria", "countries",

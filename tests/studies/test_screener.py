@@ -258,7 +258,7 @@ def test_save_as_template_and_new_study_copy_the_screener_with_its_logic(researc
     _update(researcher, study, first, skip={_option(study, first, "Yes"): third})
     template = workflows.study_copy(kind="template", membership=researcher, study=study)
     copy = workflows.study_copy(kind="from_template", membership=researcher, name="From template",
-                                 study=template)
+                                study=template)
     original = screeners.screener_draft(study)
     assert screeners.screener_draft(template) == original
     assert screeners.screener_draft(copy) == original

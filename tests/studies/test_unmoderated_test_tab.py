@@ -230,7 +230,7 @@ def test_save_as_template_and_new_study_copy_the_test(researcher, test_study):
                                    url="https://maze.co/t/1")
     template = workflows.study_copy(kind="template", membership=researcher, study=test_study)
     copy = workflows.study_copy(kind="from_template", membership=researcher, name="Round two",
-                                 study=template)
+                                study=template)
     for study in (template, copy):
         study.refresh_from_db()
         assert _titles(study) == ["First", "Second"]
