@@ -97,7 +97,7 @@ def run():
             "reviewers": ["admin", "ops_manager"], "csrf": get_random_string(32),
             "invitable": invitable,
             "urls": {
-                "minimal": reverse("studies:study_create"),
+                "minimal": reverse("recruitment:study_create"),
                 "dashboard": reverse("home"),
                 "studies": reverse("studies:study_list"),
                 "overview": reverse("studies:study_overview", kwargs={"study_id": study.pk}),

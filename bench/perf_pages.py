@@ -98,7 +98,7 @@ def _urls(study):
         "overview": reverse("studies:study_overview", kwargs={"study_id": study.pk}),
         "studies": reverse("studies:study_list"),
         "budgets": reverse("billing:budgets"),
-        "minimal": reverse("studies:study_create"),
+        "minimal": reverse("recruitment:study_create"),
     }
 
 

@@ -408,14 +408,19 @@ def applicants_bulk_review(*, membership, study, application_ids, decision, reas
 INTAKE_OPERATION = "set_recruit_intake"
 
 
-def study_ui_intake_sync(*, study):
+def study_ui_intake_sync(*, study, new_recruit=False):
     """Tell User Interviews to stop sending applicants when the study's seats are all
     taken, and to send them again when one frees (SPEC R6). Call inside the transaction
-    that changed a seat: the outbox row commits with it.
+    that changed a seat or the limit: the outbox row commits with it.
 
     Each change of state is its own outbox row with its own idempotency key (the study and
     the change's number), so a retried call or a repeated decision writes nothing new.
     Only for UI studies whose recruitment was started. Returns the new row, or None.
+
+    `new_recruit`: the start is creating a recruit at UI, whose intake opens with it. Its
+    seats already full, the row that closes it follows the create; and when an earlier
+    start's recruit was last told "closed", the new one is told "open" so that the rows
+    speak of the recruit there is now.
     """
     if (not study.is_user_interviews or study.participation_limit is None
             or study.status == StudyStatus.CLOSED):
@@ -433,7 +438,7 @@ def study_ui_intake_sync(*, study):
     last = told.filter(payload__change=changes).values_list("payload", flat=True).first()
     was_open = last["open"] if last else True
     open_now = study_has_free_seat(study=study)
-    if open_now == was_open:
+    if open_now == was_open and (open_now or not new_recruit):
         return None
     change = changes + 1
     return outbox_enqueue(workspace=study.workspace, operation=INTAKE_OPERATION,

@@ -1,4 +1,4 @@
-"""User Interviews: the adapter, outbox handlers, webhooks, polling and cross-app orchestrations."""
+"""User Interviews: the adapter, outbox handlers, webhooks, polling, and the workflows."""
 from django.apps import AppConfig
 
 
@@ -7,11 +7,11 @@ class RecruitmentConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        # Before orchestration: closing settles incentives before releasing the reservation.
-        import recruitment.payments  # noqa: F401 - create_payment, payment webhooks, close
+        # The outbox handlers and webhook processors, by operation and event name (in any
+        # order: the workflows in recruitment.workflows say what happens when).
         from recruitment import (
-            handlers,  # noqa: F401 - registers the outbox handlers
-            orchestration,  # noqa: F401 - registers the lifecycle hooks
+            handlers,  # noqa: F401 - the recruit's operations
+            payments,  # noqa: F401 - create_payment and the payment webhooks
             session_handlers,  # noqa: F401 - sessions at User Interviews
             unmoderated,  # noqa: F401 - Unmoderated Test completions
         )

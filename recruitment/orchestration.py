@@ -1,4 +1,6 @@
-"""Use cases that span apps: "Start Recruitment", pausing, resuming and closing a study.
+""""Start Recruitment" and "Request start": the rules, the estimate and the start itself.
+`recruitment.workflows.recruitment_start` is the entry point; pausing, resuming, closing
+and the end of a start are the other workflows there.
 
 Each runs in one durable transaction that changes Rally's rows, moves money in the ledger
 and writes the outbox rows for User Interviews together; the calls to UI happen after
@@ -22,12 +24,12 @@ from django.urls import reverse
 from billing import services as billing
 from billing.models import Budget
 from billing.pricing import recruitment_estimate, recruitment_fee
-from billing.selectors import reservation_exists, reservation_open_exists
+from billing.selectors import reservation_open_exists
+from participants.services import study_ui_intake_sync
 from rally import clock, notifications
 from rally.models import OutboxOperation
 from rally.permissions import Permission
 from rally.services import activity_record, outbox_enqueue
-from recruitment import sync
 from recruitment.models import Recruitment
 from studies import lifecycle
 from studies import services as studies
@@ -165,6 +167,9 @@ def _recruitment_start(*, membership, study_id, budget_id):
     for operation in START_OPERATIONS:
         outbox_enqueue(workspace=study.workspace, operation=operation,
                        subject=f"{study.id}:{attempt}", payload=payload, study_id=study.id)
+    # Seats already all taken (SPEC R6): the new recruit's intake closes right after it is
+    # created, before anyone applies (the row waits for the recruit to exist at UI).
+    study_ui_intake_sync(study=study, new_recruit=True)
     again = " again" if attempt > 1 else ""
     activity_record(workspace=study.workspace, actor=membership.user,
                     action="recruitment.started", study_id=study.id,
@@ -244,40 +249,3 @@ def _supersede_earlier_starts(*, study, attempt):
             .update(status=OutboxOperation.Status.DONE, completed_at=clock.now(),
                     result={"superseded_by_attempt": attempt},
                     last_error=f"Not needed any more: start {attempt} replaced this start."))
-
-
-@sync.on_recruitment_state_change
-def _release_when_the_start_ends(*, recruitment, old, new, actor_label):
-    """UI declined the study, or the hand-off finally failed: the reserved money goes back
-    to the budget at once (SPEC R2), and the audience and incentive unlock so the study can
-    be fixed and started again."""
-    if new in ENDED and reservation_open_exists(study_id=recruitment.study_id):
-        billing.reservation_release_unused(study_id=recruitment.study_id, actor=actor_label)
-        studies.study_mark_recruitment_stopped(study=recruitment.study)
-
-
-@lifecycle.on_transition
-def _tell_user_interviews(*, study, old, new, membership):
-    """Pausing, resuming and closing a study reach its recruit at UI (SPEC R7)."""
-    recruitment = Recruitment.objects.filter(study=study).first()
-    live = recruitment is not None and recruitment.state in Recruitment.LIVE_STATES
-    operations = {Status.PAUSED: "pause_recruit", Status.CLOSED: "close_recruit"}
-    if new == Status.ACTIVE and old == Status.PAUSED:
-        operations[Status.ACTIVE] = "resume_recruit"
-    if live and new in operations:
-        # Pause and resume can repeat: each transition (stamped by its time) is its own
-        # operation at UI, and retrying one reuses its key.
-        subject = f"{study.id}:{study.updated_at.isoformat()}"
-        outbox_enqueue(workspace=study.workspace, operation=operations[new], subject=subject,
-                       payload={"study_id": str(study.id)}, study_id=study.id)
-    if new == Status.CLOSED:
-        _settle(study=study, membership=membership)
-
-
-def _settle(*, study, membership):
-    """SPEC B5: incentives still due are settled, then the unused reservation returns to
-    the budget and the receipt is frozen (emailed to the closer after commit)."""
-    if not reservation_exists(study_id=study.id):
-        return  # never started: no money to settle
-    billing.reservation_close(study_id=study.id, study_name=study.name,
-                              actor=membership.user)

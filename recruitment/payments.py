@@ -20,9 +20,6 @@ from recruitment import sync
 from recruitment.handlers import NotReady, handler
 from recruitment.models import Recruitment
 from scheduling.models import Session
-from scheduling.services import sessions_complete_ended_of_study
-from studies import lifecycle
-from studies.models import Status as StudyStatus
 
 POLL_BATCH = 500
 
@@ -196,17 +193,6 @@ def payments_poll(*, client=None, clients=None, limit=POLL_BATCH):
                     after = _payment_apply(payment, actor="task:payments_poll").state
                     changed += after != Payout.State.SENT
     return changed
-
-
-@lifecycle.on_transition
-def _settle_incentives_on_close(*, study, old, new, membership):
-    """SPEC B5: closing sends the incentives still due first — ended sessions nobody marked
-    count as completed (C5, I2), so theirs are paid, not released. recruitment.apps imports
-    this module before `orchestration`, so this runs before its release of the reservation."""
-    if new == StudyStatus.CLOSED:
-        actor = membership.user if membership else "task:close"
-        sessions_complete_ended_of_study(study_id=study.pk, actor=actor)
-        payouts.payouts_settle_study(study_id=study.pk, actor=actor)
 
 
 @shared_task(name="recruitment.payments_poll", ignore_result=True)

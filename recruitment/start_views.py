@@ -14,7 +14,7 @@ from django_htmx.http import HttpResponseClientRedirect, HttpResponseStopPolling
 from billing.selectors import budgets_with_figures, study_billing_for
 from billing.services import FundsShortError, budget_default_ensure
 from rally.permissions import Permission
-from recruitment import orchestration
+from recruitment import orchestration, workflows
 from recruitment.models import Recruitment
 from recruitment.selectors import recruitment_of
 from studies.lifecycle import study_on_team
@@ -61,8 +61,8 @@ def recruitment_start(request, study_id):
     context_args = {"budget_id": budget_id}
     if request.method == "POST":
         try:
-            orchestration.recruitment_start(membership=request.membership, study_id=study.id,
-                                            budget_id=_uuid_or_none(budget_id))
+            workflows.recruitment_start(membership=request.membership, study_id=study.id,
+                                        budget_id=_uuid_or_none(budget_id))
         except FundsShortError as short:
             context_args.update(error=short.messages[0], shortfall=short.shortfall)
         except ValidationError as refusal:

@@ -31,7 +31,7 @@ import scheduling.urls
 import studies.urls
 from participants import consent_views, review
 from participants import views as participants_views
-from recruitment import reports, start_views, sync_status, views
+from recruitment import reports, start_views, study_actions, sync_status, views
 from scheduling import views as scheduling_views
 from scheduling.row_actions import payment_row_actions
 from scheduling.unmoderated import completion_profile_panel
@@ -112,10 +112,6 @@ STUDIES = [
     path("studies/", studies_views.study_list, name="study_list"),
     path(STUDY, studies_views.study_overview, name="study_overview"),
     path(f"{STUDY}publish/", studies_views.study_publish, name="study_publish"),
-    path(f"{STUDY}status/", studies_views.study_status, name="study_status"),
-    path(f"{STUDY}save-as-template/", studies_views.study_save_as_template,
-         name="study_save_as_template"),
-    path(f"{STUDY}duplicate/", studies_views.study_duplicate, name="study_duplicate"),
     path(f"{STUDY}plan/", studies_views.study_plan, name="study_plan"),
     path(f"{STUDY}plan/cost/", studies_views.study_plan_cost, name="study_plan_cost"),
     path(f"{STUDY}audience/", studies_views.study_audience, name="study_audience"),
@@ -175,6 +171,12 @@ SCHEDULING = [
 ]
 
 RECRUITMENT = [
+    # The forms that start a workflow (recruitment.workflows).
+    path(f"{STUDY}status/", study_actions.study_status, name="study_status"),
+    path(f"{STUDY}save-as-template/", study_actions.study_save_as_template,
+         name="study_save_as_template"),
+    path(f"{STUDY}duplicate/", study_actions.study_duplicate, name="study_duplicate"),
+    path(f"{STUDY}plan/save/", study_actions.study_plan_save, name="study_plan_save"),
     path(f"{STUDY}audience/reach/", views.audience_reach, name="audience_reach"),
     path(f"{STUDY}recruitment/start/", start_views.recruitment_start, name="start"),
     path(f"{STUDY}recruitment/request-start/", start_views.recruitment_request_start,

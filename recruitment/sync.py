@@ -20,6 +20,7 @@ from rally import clock, notifications
 from rally.models import ActivityEntry
 from rally.permissions import Permission
 from rally.services import activity_record
+from recruitment import workflows
 from recruitment.models import Recruitment, WebhookEvent
 from recruitment.user_interviews.resources import (
     ApplicantSource,
@@ -64,18 +65,6 @@ STATE_SUMMARIES = {
     State.CLOSED: "Recruitment closed at User Interviews",
 }
 
-_state_hooks = []
-
-
-def on_recruitment_state_change(fn):
-    """Register fn(*, recruitment, old, new, actor_label), run in the changing transaction.
-
-    Cross-app orchestrations (e.g. releasing the reservation when UI declines) hook here.
-    """
-    _state_hooks.append(fn)
-    return fn
-
-
 # Recruits -----------------------------------------------------------------------------------
 
 
@@ -105,8 +94,8 @@ def _change_state(recruitment, new, *, actor_label, reason=""):
     activity_record(workspace=recruitment.study.workspace, actor_label=actor_label,
                     action=f"recruitment.{new}", study_id=recruitment.study_id,
                     summary=summary, data={"from": old, "to": new})
-    for hook in _state_hooks:
-        hook(recruitment=recruitment, old=old, new=new, actor_label=actor_label)
+    if new in (State.DECLINED, State.FAILED):
+        workflows.recruitment_end(recruitment=recruitment, actor_label=actor_label)
     _state_notify(recruitment, old=old, new=new, reason=reason)
     return True
 
@@ -269,21 +258,15 @@ def applicant_record_from_document(document):
     return ApplicantRecord(**values)
 
 
-_applicants_synced_hooks = []
-
-
-def on_applicants_synced(fn):
-    """Register fn(*, recruitment, client, actor_label), run after a recruitment's applicants
-    were synced (poll or webhook), outside any transaction: e.g. Unmoderated Test
-    completions, which read UI's sessions of the applicants who submitted."""
-    if fn not in _applicants_synced_hooks:
-        _applicants_synced_hooks.append(fn)
-    return fn
-
-
 def _applicants_synced(recruitment, client, actor_label):
-    for hook in list(_applicants_synced_hooks):
-        hook(recruitment=recruitment, client=client, actor_label=actor_label)
+    """After a recruitment's applicants were synced (poll or webhook), outside any
+    transaction: Unmoderated Test completions read UI's sessions of those who submitted."""
+    # Imported here: recruitment.unmoderated registers an outbox handler, and the handlers
+    # module imports this one.
+    from recruitment.unmoderated import unmoderated_completions_sync
+
+    unmoderated_completions_sync(study=recruitment.study, recruit_id=recruitment.ui_recruit_id,
+                                 client=client, actor_label=actor_label)
 
 
 def applicants_sync(*, study, recruit_id, client, updated_since=None):

@@ -7,7 +7,6 @@ the test's. Every apply is idempotent (scheduling.unmoderated), so duplicate web
 and the poller record one completion.
 """
 
-from recruitment import sync
 from recruitment.handlers import handler
 from recruitment.user_interviews import errors
 from recruitment.user_interviews.resources import SessionStatus
@@ -43,12 +42,6 @@ def unmoderated_completions_sync(*, study, recruit_id, client, actor_label):
             ui_status=str(ui_session.status), actor_label=actor_label)
         recorded += session is not None
     return recorded
-
-
-@sync.on_applicants_synced
-def _record_test_completions(*, recruitment, client, actor_label):
-    unmoderated_completions_sync(study=recruitment.study, recruit_id=recruitment.ui_recruit_id,
-                          client=client, actor_label=actor_label)
 
 
 @handler(COMPLETE_TEST_OPERATION, label="mark the test completed at User Interviews")

@@ -7,10 +7,13 @@ from recruitment import (
     connection_views,
     prometheus,
     reports,
+    study_actions,
     webhooks,
 )
 
 urlpatterns = [
+    # A new study (from scratch or a template) starts the copy workflow (recruitment.workflows).
+    path("studies/new/", study_actions.study_create, name="study_create"),
     path("metrics", prometheus.metrics, name="metrics"),
     path("webhooks/user-interviews/", webhooks.receive, name="webhook"),
     path("webhooks/user-interviews/<uuid:workspace_id>/", webhooks.receive,

@@ -162,7 +162,8 @@ def scheduling_settings_ensure(*, study):
 
 
 def scheduling_settings_copy(*, source, target):
-    """Copy scheduling settings onto a study made from `source` (registered with on_copy)."""
+    """Copy scheduling settings onto a study made from `source`; part of
+    `recruitment.workflows.study_copy`. Hosts stay only if they are on the target's team."""
     original = SchedulingSettings.objects.filter(study=source).first()
     if original is None:
         return

@@ -1,5 +1,6 @@
 """A study's status lifecycle (SPEC S5), written once: the transitions, who may take them,
-what publishing requires, and the hooks higher apps add to a transition.
+what publishing requires. Only the study's own row changes here: pausing, resuming and
+closing also reach User Interviews and money, so they are `recruitment.workflows`.
 
 Draft → "Publish Study" → Active ⇄ Paused → Closed (irreversible). Publishing happens inside
 Rally only; recruitment at User Interviews starts elsewhere ("Start Recruitment").
@@ -153,28 +154,18 @@ class PublishBlocked(ValidationError):
         super().__init__([problem.message for problem in problems])
 
 
-# Hooks --------------------------------------------------------------------------------------
-
-_hooks = []
-
-
-def on_transition(fn):
-    """Register fn(*, study, old, new, membership), run inside the transition's transaction.
-
-    Higher apps (recruitment) use it for side effects such as pausing the recruit at User
-    Interviews (by writing an outbox row). Usable as a decorator.
-    """
-    if fn not in _hooks:
-        _hooks.append(fn)
-    return fn
-
-
 # The transition itself ----------------------------------------------------------------------
 
 
-@transaction.atomic(durable=True)
-def study_transition(*, membership, study, to):
-    """Move the study to `to`, or refuse with a clear reason; nothing changes on refusal."""
+@transaction.atomic
+def study_transition(*, membership, study, to, expect=None):
+    """Move the study to `to`, or refuse with a clear reason; nothing changes on refusal.
+
+    A building block: it locks and changes the study row and writes its activity entry,
+    nothing else. "Publish Study" is `studies.services.study_publish`; pause, resume and
+    close are `recruitment.workflows`, which call this first in their own transaction.
+    `expect`: the statuses the study must be in now (resuming moves only a Paused study).
+    """
     if to not in Status.values:
         raise ValidationError("Choose one of the listed statuses.")
     to = Status(to)
@@ -191,6 +182,8 @@ def study_transition(*, membership, study, to):
                               "change any more.")
     if old == to:
         raise ValidationError(f"The study is already {old.label}.")
+    if expect is not None and old not in expect:
+        raise ValidationError(f"A {old.label} study cannot move to {to.label} here.")
     transition = TRANSITIONS.get((old, to))
     if transition is None:
         raise ValidationError(f"A {old.label} study cannot move to {to.label}.")
@@ -212,6 +205,4 @@ def study_transition(*, membership, study, to):
     activity_record(workspace=study.workspace, actor=membership.user, action=transition.action,
                     summary=summary, study_id=study.id,
                     data={"from": old.value, "to": to.value})
-    for hook in list(_hooks):
-        hook(study=study, old=old, new=to, membership=membership)
     return study

@@ -104,20 +104,6 @@ def parse_duration(value):
 
 # Creating and copying -----------------------------------------------------------------------
 
-_copiers = []
-
-
-def on_copy(fn):
-    """Register fn(*, source, target): copy more settings when a study is made from another.
-
-    The screener and scheduling settings join here as they are built, so "New study" from
-    a template and "Save as template" copy everything in one transaction.
-    """
-    if fn not in _copiers:
-        _copiers.append(fn)
-    return fn
-
-
 COPIED_FIELDS = (
     "study_type", "source", "public_title", "external_description", "participation_limit",
     "incentive_amount", "consent_form", "consent_required", "audience_type", "duration_minutes",
@@ -126,9 +112,11 @@ COPIED_FIELDS = (
 
 
 def study_copy_settings(*, source, target):
-    """Copy plan and audience (and whatever registered copiers add) from source to target.
+    """Copy plan and audience (with the consent form's version) from source to target.
 
-    The copy is a snapshot: later edits to the source do not reach the target.
+    The copy is a snapshot: later edits to the source do not reach the target. The
+    screener, the test and the scheduling settings are copied by
+    `recruitment.workflows.study_copy`, which calls this first.
     """
     for field in COPIED_FIELDS:
         value = getattr(source, field)
@@ -136,8 +124,6 @@ def study_copy_settings(*, source, target):
     target.criteria = [dict(criterion) for criterion in source.criteria]
     target.save()
     consent_version_keep(study=target, actor=None)
-    for copier in list(_copiers):
-        copier(source=source, target=target)
 
 
 def _check_type_and_source(study_type, source):
@@ -151,8 +137,23 @@ def _check_type_and_source(study_type, source):
 
 @transaction.atomic(durable=True)
 def study_create(*, membership, name, study_type=StudyType.INTERVIEW,
-                 source=Source.USER_INTERVIEWS, template=None):
-    """A new Draft study owned by the person, from scratch or copied from a template."""
+                 source=Source.USER_INTERVIEWS):
+    """A new Draft study owned by the person, from scratch. From a template it is
+    `recruitment.workflows.study_copy`, which copies what other apps keep too."""
+    return _study_new(membership=membership, name=name, study_type=study_type, source=source)
+
+
+@transaction.atomic
+def study_from_template_create(*, membership, name, template):
+    """A new Draft study from a template: the row, its plan and audience. Part of
+    `recruitment.workflows.study_copy`, in its transaction."""
+    if template is None:
+        raise ValidationError({"template": "Choose one of the listed templates."})
+    return _study_new(membership=membership, name=name, study_type=template.study_type,
+                      source=template.source, template=template)
+
+
+def _study_new(*, membership, name, study_type, source, template=None):
     if not membership.allows(Permission.EDIT_STUDY):
         raise PermissionDenied
     name = (name or "").strip()
@@ -201,11 +202,12 @@ def duplicate_default_name(study):
     return f"Copy of {study.name}"[:NAME_MAX_LENGTH]
 
 
-@transaction.atomic(durable=True)
-def study_duplicate(*, membership, study, name=None):
-    """A new Draft study with the source's settings (SPEC S7): plan, team, audience, screener,
-    test tasks and scheduling settings through the copiers; never its applicants, sessions,
-    money or status. Any study can be duplicated, a closed one too (it is only read)."""
+@transaction.atomic
+def study_duplicate_create(*, membership, study, name=None):
+    """"Duplicate study" (SPEC S7), the studies part: a new Draft with the source's plan and
+    audience; never its applicants, sessions, money or status. Any study can be duplicated,
+    a closed one too (it is only read). Part of `recruitment.workflows.study_copy`, which
+    copies the rest and then the team (`study_team_copy`)."""
     if not membership.allows(Permission.EDIT_STUDY):
         raise PermissionDenied
     source = study_lock(membership=membership, study=study)
@@ -219,18 +221,24 @@ def study_duplicate(*, membership, study, name=None):
                  updated_at=now)
     copy.save()
     study_copy_settings(source=source, target=copy)
-    # The source's owner and team stay on the copy, as far as they are still members here.
-    people = {member.pk for member in source.team.all()} | {source.owner_id}
-    copy.team.set(Membership.objects.filter(workspace_id=source.workspace_id, user_id__in=people)
-                  .exclude(user_id=membership.user.pk).values_list("user_id", flat=True))
     _record(membership, copy, "study.duplicated",
             f"Created “{name}” as a copy of “{source.name}”", {"study": str(source.pk)})
     return copy
 
 
-@transaction.atomic(durable=True)
-def study_save_as_template(*, membership, study, name=None):
-    """Keep the study's settings as a template (a Draft study with `is_template`)."""
+def study_team_copy(*, membership, source, target):
+    """The source's owner and team stay on the copy, as far as they are still members here
+    (the person copying owns it, so is not on its team too)."""
+    people = {member.pk for member in source.team.all()} | {source.owner_id}
+    target.team.set(Membership.objects.filter(workspace_id=source.workspace_id,
+                                              user_id__in=people)
+                    .exclude(user_id=membership.user.pk).values_list("user_id", flat=True))
+
+
+@transaction.atomic
+def study_template_create(*, membership, study, name=None):
+    """"Save as template", the studies part: a Draft study with `is_template` and the
+    study's plan and audience. Part of `recruitment.workflows.study_copy`."""
     if not membership.allows(Permission.EDIT_STUDY):
         raise PermissionDenied
     source = study_lock(membership=membership, study=study)
@@ -336,9 +344,11 @@ def _shown(field, value):
     return text if len(text) <= 40 else text[:39] + "…"
 
 
-@transaction.atomic(durable=True)
+@transaction.atomic
 def study_update_plan(*, membership, study, changes):
-    """Change plan fields (keys of PLAN_LABELS, plus "team": member user ids).
+    """Change plan fields (keys of PLAN_LABELS, plus "team": member user ids). The plan tab
+    saves through `recruitment.workflows.study_plan_update`, which also tells UI whether
+    the new participation limit leaves seats free (SPEC R6).
 
     Refuses, changing nothing, on any invalid value, on a locked field (SPEC A7) or a
     Survey from User Interviews (SPEC S2).
@@ -651,13 +661,12 @@ def study_remove_criterion(*, membership, study, slug):
 # Status and recruitment -------------------------------------------------------------------
 
 
+@transaction.atomic(durable=True)
 def study_publish(*, membership, study):
-    """"Publish Study": Draft → Active inside Rally (recruitment starts elsewhere)."""
-    return lifecycle.study_transition(membership=membership, study=study, to=Status.ACTIVE)
-
-
-def study_change_status(*, membership, study, to):
-    return lifecycle.study_transition(membership=membership, study=study, to=to)
+    """"Publish Study": Draft → Active inside Rally (recruitment starts elsewhere). Pausing,
+    resuming and closing reach User Interviews and money: `recruitment.workflows`."""
+    return lifecycle.study_transition(membership=membership, study=study, to=Status.ACTIVE,
+                                      expect=(Status.DRAFT,))
 
 
 def study_mark_recruitment_started(*, study):

@@ -230,8 +230,8 @@ def study_set_test_url(*, membership, study, url):
 
 
 def test_tasks_copy(*, source, target):
-    """Copy the test (tasks and URL) onto a study made from `source` (registered with
-    studies.services.on_copy, so "Save as template" and templates carry it)."""
+    """Copy the test (tasks and URL) onto a study made from `source`; part of
+    `recruitment.workflows.study_copy`, so templates and copies carry it."""
     now = clock.now()
     TestTask.objects.bulk_create([
         TestTask(study=target, position=task.position, title=task.title,

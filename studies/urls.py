@@ -3,9 +3,8 @@ declares every `studies/<uuid>/…` URL, includes these once with its own under 
 
 from django.urls import path
 
-from studies import unmoderated_views, views
+from studies import unmoderated_views
 
 urlpatterns = [
-    path("studies/new/", views.study_create, name="study_create"),
     path("test/<uuid:study_id>/", unmoderated_views.test_take, name="test_take"),
 ]

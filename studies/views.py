@@ -7,15 +7,13 @@ from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
-from django.views.decorators.http import require_http_methods, require_POST
-from django_htmx.http import HttpResponseClientRedirect
+from django.views.decorators.http import require_GET, require_POST
 
 from rally.permissions import Permission
 from rally.selectors import activity_feed, require_permission, workspace_members
 from studies import lifecycle, locations, pages, selectors, services
-from studies.forms import AudienceSettingsForm, PlanForm, StudyCreateForm
+from studies.forms import AudienceSettingsForm, PlanForm
 from studies.models import (
-    SURVEY_SOURCE_REASON,
     AudienceType,
     LocationMode,
     Source,
@@ -111,42 +109,6 @@ def study_list(request):
     })
 
 
-@login_required
-@require_http_methods(["GET", "POST"])
-def study_create(request):
-    membership = require_permission(request.membership, Permission.EDIT_STUDY)
-    templates = list(selectors.templates_for_workspace(membership.workspace))
-    start_from = request.GET.get("template", "scratch")
-    if request.GET.get("start") == "template" and templates:
-        start_from = str(templates[0].pk)
-    form = StudyCreateForm(request.POST or None, templates=templates,
-                           initial={"start_from": start_from})
-    if request.method == "POST" and form.is_valid():
-        try:
-            study = services.study_create(
-                membership=membership, name=form.cleaned_data["name"],
-                study_type=form.cleaned_data["study_type"], source=form.cleaned_data["source"],
-                template=form.template)
-        except ValidationError as error:
-            form.apply_service_errors(error)
-        else:
-            messages.success(request, f"Created “{study.name}”. Fill in the plan next.")
-            return redirect("studies:study_plan", study_id=study.id)
-    chosen_type = (form.data.get("study_type") if form.is_bound
-                   else request.GET.get("study_type")) or StudyType.INTERVIEW
-    chosen_start = (form.data.get("start_from") if form.is_bound
-                    else request.GET.get("start_from")) or start_from
-    # With a template the type and source are the template's: the page shows them, disabled.
-    context = {"form": form, "survey_chosen": chosen_type == StudyType.SURVEY,
-               "survey_reason": SURVEY_SOURCE_REASON,
-               "chosen_template": form.templates.get(chosen_start)}
-    if request.htmx and request.method == "GET":
-        region = "settings" if request.htmx.target == "scratch-settings" else "source"
-        return render(request, f"studies/study_new.html#{region}", context)
-    return render(request, "studies/study_new.html", context,
-                  status=400 if form.errors else 200)
-
-
 # The study page -----------------------------------------------------------------------------
 
 
@@ -205,39 +167,13 @@ def study_publish(request, study_id):
     return redirect("studies:study_overview", study_id=study.id)
 
 
-@login_required
-@require_http_methods(["GET", "POST"])
-def study_status(request, study_id):
-    """"Change status": POST moves the study; GET asks to confirm closing (no-JS path)."""
-    study = _study(request, study_id)
-    target = request.POST.get("status") or request.GET.get("status") or ""
-    if target not in Status.values:
-        raise Http404
-    if request.method == "GET":
-        if not lifecycle.transition_allowed(membership=request.membership, study=study,
-                                            to=target):
-            raise PermissionDenied
-        return _render_study(request, study, "overview", "studies/study_status_confirm.html",
-                             {"target": Status(target)})
-    try:
-        services.study_change_status(membership=request.membership, study=study, to=target)
-    except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
-    else:
-        messages.success(request, f"“{study.name}” is now {Status(target).label}.")
-    destination = reverse("studies:study_overview", kwargs={"study_id": study.id})
-    if request.htmx:
-        return HttpResponseClientRedirect(destination)
-    return redirect(destination)
-
-
 # "Save as template" and "Duplicate study" both ask for the new study's name: in a dialog on
-# the overview, or on their own page (without JavaScript, or to show an error).
+# the overview, or on their own page (without JavaScript, or to show an error). The copy
+# itself is recruitment.workflows.study_copy (recruitment.study_actions serves the form).
 COPY_KINDS = {
     "template": {
-        "service": services.study_save_as_template,
         "default_name": services.template_default_name,
-        "url_name": "studies:study_save_as_template",
+        "url_name": "recruitment:study_save_as_template",
         "title": "Save as template",
         "label": "Template name",
         "hint": ("The template keeps this study's plan, audience, screener and scheduling "
@@ -246,9 +182,8 @@ COPY_KINDS = {
         "done": "Saved the template “{name}”.",
     },
     "duplicate": {
-        "service": services.study_duplicate,
         "default_name": services.duplicate_default_name,
-        "url_name": "studies:study_duplicate",
+        "url_name": "recruitment:study_duplicate",
         "title": "Duplicate study",
         "label": "Name of the new study",
         "hint": ("A new Draft with this study's plan, team, audience, screener, test tasks and "
@@ -266,70 +201,22 @@ def copy_dialogs(study):
             for key, kind in COPY_KINDS.items()]
 
 
-def _study_copy(request, study_id, key):
-    study = _study(request, study_id)
-    require_permission(request.membership, Permission.EDIT_STUDY)
-    if study.is_template:
-        raise Http404
-    kind = COPY_KINDS[key]
-    name, error = kind["default_name"](study), ""
-    if request.method == "POST":
-        name = (request.POST.get("name") or "").strip()
-        if not name:
-            error = f"Enter the {kind['label'].lower()}."
-        else:
-            try:
-                copy = kind["service"](membership=request.membership, study=study, name=name)
-            except ValidationError as problem:
-                error = " ".join(problem.messages)
-            else:
-                messages.success(request, kind["done"].format(name=copy.name, source=study.name))
-                return redirect("studies:study_overview", study_id=copy.id)
-    return _render_study(request, study, "overview", "studies/study_copy.html", {
-        "kind": kind, "name": name, "error": error,
-        "action": reverse(kind["url_name"], kwargs={"study_id": study.id}),
-    }, status=400 if error else 200)
-
-
-@login_required
-@require_http_methods(["GET", "POST"])
-def study_save_as_template(request, study_id):
-    return _study_copy(request, study_id, "template")
-
-
-@login_required
-@require_http_methods(["GET", "POST"])
-def study_duplicate(request, study_id):
-    return _study_copy(request, study_id, "duplicate")
-
-
 # Plan ---------------------------------------------------------------------------------------
 
 
-@login_required
-@require_http_methods(["GET", "POST"])
-def study_plan(request, study_id):
-    study = _study(request, study_id)
+def plan_form(request, study, data=None):
+    """The plan tab's form for this person, bound to `data` (a POST) when saving. Read-only
+    fields keep the study's values (a disabled field reads its initial value)."""
     members = list(workspace_members(request.membership.workspace))
     team_args = {"team_editable": lifecycle.study_team_changeable_by(request.membership, study),
                  "user_id": request.user.pk}
-    if request.method == "POST":
-        require_permission(request.membership, Permission.EDIT_STUDY)
-        # Read-only fields keep the study's values (a disabled field reads its initial value).
-        form = PlanForm(request.POST, initial=PlanForm.initial_for(study), study=study,
-                        members=members, **team_args)
-        if form.is_valid():
-            try:
-                services.study_update_plan(membership=request.membership, study=study,
-                                           changes=form.changes())
-            except ValidationError as error:
-                form.apply_service_errors(error)
-            else:
-                messages.success(request, "Saved the plan.")
-                return redirect("studies:study_plan", study_id=study.id)
-    else:
-        form = PlanForm(initial=PlanForm.initial_for(study), study=study, members=members,
-                        **team_args)
+    return PlanForm(data, initial=PlanForm.initial_for(study), study=study, members=members,
+                    **team_args)
+
+
+def plan_page(request, study, form):
+    """The plan tab showing `form`; 400 when it carries a refused save's errors. Saving is
+    recruitment.study_actions.study_plan_save (a new limit reaches UI's intake, SPEC R6)."""
     if not pages.study_editable(request.membership, study):
         for field in form.fields.values():
             field.disabled = True
@@ -339,6 +226,13 @@ def study_plan(request, study_id):
         "publish_needs": _publish_needs(study),
         "consent_versions": selectors.consent_versions(study),
     }, status=400 if form.errors else 200)
+
+
+@login_required
+@require_GET
+def study_plan(request, study_id):
+    study = _study(request, study_id)
+    return plan_page(request, study, plan_form(request, study))
 
 
 def _cost_from_form(study, form):

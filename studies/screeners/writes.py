@@ -13,7 +13,6 @@ from django.db import transaction
 from rally.models import PropertyDefinition
 from rally.permissions import Permission
 from rally.services import activity_record, outbox_enqueue
-from studies import services
 from studies.locking import study_lock, study_touch
 from studies.models import (
     CHOICE_TYPES,
@@ -353,10 +352,10 @@ def screener_reorder(*, membership, study, order):
 # Copies (templates) --------------------------------------------------------------------------
 
 
-@services.on_copy
 def screener_copy(*, source, target):
-    """"Save as template" and "New study" from a template copy the draft screener (same
-    question and option ids, so the logic keeps pointing where it did)."""
+    """"Save as template", "Duplicate study" and "New study" from a template copy the draft
+    screener (same question and option ids, so the logic keeps pointing where it did); part
+    of `recruitment.workflows.study_copy`."""
     if target.screener_questions.exists():
         return
     ScreenerQuestion.objects.bulk_create([

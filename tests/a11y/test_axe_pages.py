@@ -38,7 +38,7 @@ def demo_pages(settings):
     study = {"study_id": active.pk}
     return {
         "studies list": reverse("studies:study_list"),
-        "new study": reverse("studies:study_create"),
+        "new study": reverse("recruitment:study_create"),
         "overview": reverse("studies:study_overview", kwargs=study),
         "plan": reverse("studies:study_plan", kwargs=study),
         "audience": reverse("studies:study_audience", kwargs=study),

@@ -14,7 +14,7 @@ from billing.models import Receipt
 from billing.services import budget_default_ensure, ui_billing_summary_record
 from rally import clock
 from recruitment.models import Recruitment
-from studies.lifecycle import study_transition
+from recruitment.workflows import study_status_change
 from tests.billing.payouts_support import (  # noqa: F401 - dispatched is a fixture
     dispatched,
     funded_ui_study,
@@ -38,7 +38,7 @@ def test_a_finance_person_reads_the_receipt_history_and_reconciliation(live_serv
     Recruitment.objects.create(study=study, state=Recruitment.State.RECRUITING,
                                ui_recruit_id="rec_1", created_at=clock.now(),
                                updated_at=clock.now())
-    study_transition(membership=admin, study=study, to="closed")
+    study_status_change(membership=admin, study=study, to="closed")
 
     ui_billing_summary_record(workspace=admin.workspace, study_id=study.pk, completed_sessions=3,
                               incentives=Decimal("300.00"), paid_payments=3,

@@ -92,14 +92,14 @@ def test_a_definite_refusal_returns_the_incentive_too(study, admin):
 
 
 def test_closing_with_a_failed_payout_returns_its_incentive_as_unused(study, admin):
-    from studies.lifecycle import study_transition
+    from recruitment.workflows import study_status_change
 
     failed = _sent(admin, study)
     _fail(failed)
     delivered = _sent(admin, study)
     payouts.payout_record_status(payout_id=delivered.pk, ui_payment_id="pay_10",
                                  ui_status="paid", actor="webhook:evt_9")
-    study_transition(membership=admin, study=study, to="closed")
+    study_status_change(membership=admin, study=study, to="closed")
     receipt = Receipt.objects.get(study_id=study.pk)
     assert (receipt.participants, receipt.incentives_count) == (2, 1)
     assert receipt.recruitment_fees == 2 * FEE and receipt.incentives == INCENTIVE
@@ -145,12 +145,12 @@ def test_machine_actors_read_as_user_interviews_or_rally(study, admin):
 
 
 def test_incentives_settled_by_closing_are_labelled_automatic_at_close(study, admin):
+    from recruitment.workflows import study_status_change
     from scheduling.services import session_mark
-    from studies.lifecycle import study_transition
 
     session = ended_session(study)
     session_mark(membership=admin, session_id=session.pk, status="completed")
-    study_transition(membership=admin, study=study, to="closed")
+    study_status_change(membership=admin, study=study, to="closed")
     payout = Payout.objects.get(session_id=session.pk)
     assert payout.trigger == "at_close" and payout.get_trigger_display() == "Automatic at close"
 

@@ -204,8 +204,8 @@ def test_payout_transitions_are_written_once(state, allowed):
 
 def test_closing_the_study_sends_incentives_still_due_before_releasing(study, admin):
     from billing.models import Receipt
+    from recruitment.workflows import study_status_change
     from scheduling.models import Session
-    from studies.lifecycle import study_transition
 
     paid_later = ended_session(study)
     unmarked = ended_session(study, ended=timedelta(hours=3))
@@ -213,7 +213,7 @@ def test_closing_the_study_sends_incentives_still_due_before_releasing(study, ad
     not_over = ended_session(study, ended=-timedelta(hours=2))
     complete(admin, paid_later)
     session_mark(membership=admin, session_id=no_show.pk, status="no_show")
-    study_transition(membership=admin, study=study, to="closed")
+    study_status_change(membership=admin, study=study, to="closed")
     # An ended session nobody marked counts as completed: paid at close, not released (B5).
     assert {p.session_id: p.state for p in Payout.objects.all()} == {
         paid_later.pk: "sending", unmarked.pk: "sending"}

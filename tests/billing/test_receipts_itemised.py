@@ -18,8 +18,8 @@ from billing import payouts, receipts
 from billing.models import Receipt, ReceiptEmail
 from billing.money import money_format
 from rally import clock
+from recruitment.workflows import study_status_change
 from scheduling.services import session_complete_and_pay
-from studies.lifecycle import study_transition
 from tests.billing.payouts_support import (  # noqa: F401 - dispatched is a fixture
     dispatched,
     ended_session,
@@ -59,7 +59,7 @@ def closed(admin, dispatched, django_capture_on_commit_callbacks):
     paid = [_paid(admin, study, "D'Arcy N", "pay_ana"), _paid(admin, study, "Ben O", "pay_ben")]
     failed = _paid(admin, study, "Cleo P", "pay_cleo", paid=False)
     with django_capture_on_commit_callbacks(execute=True):
-        study_transition(membership=admin, study=study, to="closed")
+        study_status_change(membership=admin, study=study, to="closed")
     return Receipt.objects.get(study_id=study.pk), paid, failed
 
 

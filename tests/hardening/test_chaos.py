@@ -25,6 +25,7 @@ from recruitment import handlers, outbox, payments, sync
 from recruitment.models import Recruitment
 from recruitment.orchestration import recruitment_start
 from recruitment.user_interviews.errors import UIError
+from recruitment.workflows import study_status_change
 from scheduling.models import Session
 from scheduling.services import (
     booking_token_make,
@@ -36,7 +37,6 @@ from scheduling.services import (
     study_slots,
 )
 from studies.models import Status
-from studies.services import study_change_status
 from tests.billing.factories import BudgetFactory, funds_add
 from tests.rally.factories import MembershipFactory, UserFactory, WorkspaceFactory
 from tests.recruitment.sync_support import (  # noqa: F401 - fixtures
@@ -192,7 +192,7 @@ def _flow(admin, budget, study, client, *, kill_a_worker=False, monkeypatch=None
            lambda: not Payout.objects.filter(study_id=study.pk).exclude(state="paid").exists(),
            state=lambda: list(Payout.objects.filter(study_id=study.pk).values_list("state")))
 
-    study_change_status(membership=admin, study=study, to="closed")
+    study_status_change(membership=admin, study=study, to="closed")
     _drain(client)
 
 

@@ -21,8 +21,8 @@ from billing.selectors import budget_figures_for
 from billing.services import study_figures
 from rally import clock
 from recruitment.models import Recruitment
+from recruitment.workflows import study_status_change
 from scheduling.services import session_complete_and_pay
-from studies.lifecycle import study_transition
 from studies.selectors import study_cost_for
 from tests.billing.payouts_support import (  # noqa: F401 - dispatched is a fixture
     dispatched,
@@ -52,7 +52,7 @@ def _world(admin, researcher):
                                    created_at=clock.now(), updated_at=clock.now())
     session_complete_and_pay(membership=admin, session_id=ended_session(ours).pk)
     ended_session(theirs)  # left unmarked: paid when the study closes
-    study_transition(membership=admin, study=theirs, to="closed")
+    study_status_change(membership=admin, study=theirs, to="closed")
     assert Receipt.objects.filter(study_id=theirs.pk).exists()
     return ours, theirs
 

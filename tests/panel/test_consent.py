@@ -112,7 +112,8 @@ def test_plan_page_saves_require_consent_and_names_the_current_version(
         client_for, researcher, consent_study):
     client = client_for(researcher)
     url = reverse("studies:study_plan", args=[consent_study.pk])
-    response = client.post(url, {"name": consent_study.name, "study_type": "interview",
+    save = reverse("recruitment:study_plan_save", args=[consent_study.pk])
+    response = client.post(save, {"name": consent_study.name, "study_type": "interview",
                                  "source": "rally_panel", "participation_limit": "5",
                                  "incentive_amount": "100.00", "consent_form": SECOND_TEXT,
                                  "consent_required": "on"})

@@ -10,8 +10,8 @@ from django.db import connection
 from billing.models import Receipt
 from billing.reconciliation import ledger_problems
 from billing.selectors import study_billing_for
+from recruitment import workflows
 from scheduling.services import session_complete_and_pay
-from studies import lifecycle
 from studies.models import Status
 from tests.billing.payouts_support import charges, ended_session, funded_ui_study
 
@@ -42,7 +42,7 @@ def test_close_racing_complete_and_pay_leaves_a_ledger_that_adds_up(admin):
             connection.close()
 
     threads = [
-        threading.Thread(target=run, args=("close", lambda: lifecycle.study_transition(
+        threading.Thread(target=run, args=("close", lambda: workflows.study_status_change(
             membership=admin, study=study, to=Status.CLOSED))),
         threading.Thread(target=run, args=("pay", lambda: session_complete_and_pay(
             membership=admin, session_id=session.pk))),

@@ -17,8 +17,8 @@ from rally import clock
 from rally.models import Membership, OutboxOperation, User
 from recruitment import outbox, payments, sync
 from recruitment.models import Recruitment
+from recruitment.workflows import study_status_change
 from studies.models import Study
-from studies.services import study_change_status
 from tests.recruitment.sync_support import (  # noqa: F401 - fixtures
     SANDBOX_KEY,
     SANDBOX_URL,
@@ -146,7 +146,7 @@ def test_pausing_the_active_study_reaches_its_recruit_and_the_poll_changes_nothi
     assert dict(Application.objects.filter(study=study)
                 .values_list("ui_applicant_id", "status")) == statuses
     _, membership = _ops()
-    study_change_status(membership=membership, study=study, to="paused")
+    study_status_change(membership=membership, study=study, to="paused")
     operation = OutboxOperation.objects.get(operation="pause_recruit", study_id=study.pk)
     assert outbox.outbox_execute(operation_id=operation.pk, client=sandbox_ui) == "done"
     assert sandbox_ui.recruit_get(recruitment.ui_recruit_id).status == "paused"

@@ -18,10 +18,9 @@ from billing.selectors import budget_figures_for, study_billing_for
 from billing.services import reservation_charge_participant
 from rally import clock
 from rally.models import ActivityEntry, OutboxOperation
-from recruitment import orchestration, outbox, sync
+from recruitment import orchestration, outbox, sync, workflows
 from recruitment.models import Recruitment
 from recruitment.sync import recruitment_mark_failed
-from studies import lifecycle
 from studies.models import Status
 from studies.services import characteristics_replace
 from tests.billing.factories import BudgetFactory, funds_add, receipt_emails_deliver
@@ -175,9 +174,9 @@ def test_pause_and_resume_move_no_money_and_reach_ui(study, budget, admin):
     orchestration.recruitment_start(membership=admin, study_id=study.id, budget_id=budget.id)
     Recruitment.objects.filter(study=study).update(state=Recruitment.State.RECRUITING)
     before = _available(budget)
-    lifecycle.study_transition(membership=admin, study=study, to=Status.PAUSED)
-    lifecycle.study_transition(membership=admin, study=study, to=Status.ACTIVE)
-    lifecycle.study_transition(membership=admin, study=study, to=Status.PAUSED)
+    workflows.study_status_change(membership=admin, study=study, to=Status.PAUSED)
+    workflows.study_status_change(membership=admin, study=study, to=Status.ACTIVE)
+    workflows.study_status_change(membership=admin, study=study, to=Status.PAUSED)
     assert _available(budget) == before
     operations = list(OutboxOperation.objects.filter(study_id=study.id)
                       .order_by("created_at").values_list("operation", flat=True))
@@ -189,7 +188,7 @@ def test_close_returns_the_unused_money_and_freezes_the_receipt(
     orchestration.recruitment_start(membership=admin, study_id=study.id, budget_id=budget.id)
     Recruitment.objects.filter(study=study).update(state=Recruitment.State.RECRUITING)
     with django_capture_on_commit_callbacks(execute=True):
-        lifecycle.study_transition(membership=admin, study=study, to=Status.CLOSED)
+        workflows.study_status_change(membership=admin, study=study, to=Status.CLOSED)
     assert _available(budget) == Decimal("2000.00")
     receipt = Receipt.objects.get(study_id=study.id)
     assert (receipt.reserved, receipt.total_spent, receipt.unused) == (
@@ -199,7 +198,7 @@ def test_close_returns_the_unused_money_and_freezes_the_receipt(
     assert receipt_emails_deliver() == 1
     assert [message.to for message in mailoutbox] == [[admin.user.email]]
     with pytest.raises(ValidationError):
-        lifecycle.study_transition(membership=admin, study=study, to=Status.CLOSED)
+        workflows.study_status_change(membership=admin, study=study, to=Status.CLOSED)
     assert Receipt.objects.filter(study_id=study.id).count() == 1
 
 
@@ -465,7 +464,7 @@ def test_close_after_a_restart_freezes_the_figures_of_the_start_that_ran(
         reservation_charge_participant(study_id=study.id, session_id=uuid.uuid4(),
                                        actor="task:test")
     with django_capture_on_commit_callbacks(execute=True):
-        lifecycle.study_transition(membership=admin, study=study, to=Status.CLOSED)
+        workflows.study_status_change(membership=admin, study=study, to=Status.CLOSED)
     receipt = Receipt.objects.get(study_id=study.id)
     spent = 3 * Decimal("140.00")  # 3 × ($65 + $75)
     assert (receipt.reserved, receipt.total_spent, receipt.unused) == (
@@ -511,7 +510,7 @@ def test_closing_a_declined_study_without_starting_again_spends_nothing(
     recruitment_mark_failed(study_id=study.id, reason="Refused again", actor_label="task:test")
     before = Transfer.objects.count()
     with django_capture_on_commit_callbacks(execute=True):
-        lifecycle.study_transition(membership=admin, study=study, to=Status.CLOSED)
+        workflows.study_status_change(membership=admin, study=study, to=Status.CLOSED)
     assert Transfer.objects.count() == before
     receipt = Receipt.objects.get(study_id=study.id)
     # The receipt is the last start's alone: not the two reservations added up.

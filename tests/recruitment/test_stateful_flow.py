@@ -33,9 +33,9 @@ from billing.services import budget_default_ensure, study_figures
 from participants.models import Application
 from participants.services import applicant_invite
 from rally import clock
+from recruitment.workflows import study_status_change
 from scheduling.models import Session
 from scheduling.services import BookingRefused, session_complete_and_pay, session_mark
-from studies.lifecycle import study_transition
 from tests.billing.payouts_support import (  # noqa: F401 - dispatched is a fixture
     dispatched,
     ended_session,
@@ -152,7 +152,7 @@ class StudyFlowMachine(RuleBasedStateMachine):
         before = (Transfer.objects.count(), study_figures(self.study.pk))
         self._refresh()
         target = "paused" if self.study.status == "active" else "active"
-        study_transition(membership=self.admin, study=self.study, to=target)
+        study_status_change(membership=self.admin, study=self.study, to=target)
         assert (Transfer.objects.count(), study_figures(self.study.pk)) == before
 
     def close(self, data):
@@ -160,10 +160,10 @@ class StudyFlowMachine(RuleBasedStateMachine):
         before = Transfer.objects.count()
         if self.closed:
             with pytest.raises(ValidationError):
-                study_transition(membership=self.admin, study=self.study, to="closed")
+                study_status_change(membership=self.admin, study=self.study, to="closed")
             assert Transfer.objects.count() == before  # closing twice writes nothing
             return
-        study_transition(membership=self.admin, study=self.study, to="closed")
+        study_status_change(membership=self.admin, study=self.study, to="closed")
         self.closed = True
         receipt = Receipt.objects.get(study_id=self.study.pk)
         assert receipt.reserved == receipt.total_spent + receipt.unused

@@ -16,8 +16,8 @@ from billing.reconciliation import ui_billing_differences
 from rally import clock
 from recruitment.models import Recruitment
 from recruitment.sync import recruitment_apply_recruit
+from recruitment.workflows import study_status_change
 from scheduling.services import session_complete_and_pay
-from studies.lifecycle import study_transition
 from tests.billing.payouts_support import (  # noqa: F401 - dispatched is a fixture
     dispatched,
     ended_session,
@@ -36,7 +36,7 @@ def closed_study(admin):
     _, payout = session_complete_and_pay(membership=admin, session_id=ended_session(study).pk)
     payouts.payout_record_sent(payout_id=payout.pk, ui_payment_id="pay_1", ui_status="paid",
                                actor="webhook:evt_1")
-    study_transition(membership=admin, study=study, to="closed")
+    study_status_change(membership=admin, study=study, to="closed")
     return study
 
 

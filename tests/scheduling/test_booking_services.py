@@ -250,11 +250,11 @@ def test_booking_url_is_absolute_and_round_trips(settings, scheduling, invited):
 
 
 def test_templates_copy_scheduling_settings_as_a_snapshot(scheduling, researcher):
-    from studies.services import study_save_as_template
+    from recruitment.workflows import study_copy
 
     scheduling.buffer_minutes = 15
     scheduling.save()
-    template = study_save_as_template(membership=researcher, study=scheduling.study)
+    template = study_copy(kind="template", membership=researcher, study=scheduling.study)
     copied = template.scheduling_settings
     assert copied.buffer_minutes == 15 and copied.time_zone == scheduling.time_zone
     assert list(copied.hosts.all()) == [researcher.user]

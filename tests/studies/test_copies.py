@@ -7,7 +7,7 @@ import pytest
 from django.urls import reverse
 
 from rally.models import ActivityEntry
-from studies import services
+from recruitment import workflows
 from studies.models import Source, Status, Study, StudyType
 from studies.screeners.versions import screener_draft
 from studies.screeners.writes import screener_question_add
@@ -25,7 +25,7 @@ def _closed(study, membership):
 def test_save_as_template_page_proposes_a_name_and_refuses_a_blank_one(client_for, researcher,
                                                                       ready_study):
     client = client_for(researcher)
-    url = reverse("studies:study_save_as_template", args=[ready_study.id])
+    url = reverse("recruitment:study_save_as_template", args=[ready_study.id])
     page = client.get(url).content.decode()
     assert re.search(r'<input type="text" name="name" id="copy-name" '
                      r'value="Onboarding interviews \(template\)"', page)
@@ -39,7 +39,7 @@ def test_save_as_template_page_proposes_a_name_and_refuses_a_blank_one(client_fo
 
 def test_save_as_template_uses_the_name_given(client_for, researcher, ready_study):
     response = client_for(researcher).post(
-        reverse("studies:study_save_as_template", args=[ready_study.id]),
+        reverse("recruitment:study_save_as_template", args=[ready_study.id]),
         {"name": "  B2B engineers pattern "})
     template = Study.objects.get(is_template=True)
     assert template.name == "B2B engineers pattern"
@@ -48,14 +48,14 @@ def test_save_as_template_uses_the_name_given(client_for, researcher, ready_stud
 
 def test_a_too_long_name_is_refused_with_its_length(client_for, researcher, ready_study):
     response = client_for(researcher).post(
-        reverse("studies:study_duplicate", args=[ready_study.id]), {"name": "x" * 201})
+        reverse("recruitment:study_duplicate", args=[ready_study.id]), {"name": "x" * 201})
     assert response.status_code == 400
     assert "Keep the name to 200 characters or fewer (it has 201)." in response.content.decode()
     assert Study.objects.count() == 1
 
 
 def test_a_name_with_a_null_character_is_refused_not_a_500(client_for, researcher, ready_study):
-    for action in ("studies:study_duplicate", "studies:study_save_as_template"):
+    for action in ("recruitment:study_duplicate", "recruitment:study_save_as_template"):
         response = client_for(researcher).post(reverse(action, args=[ready_study.id]),
                                                {"name": "Copy\x00"})
         assert response.status_code == 400
@@ -77,17 +77,17 @@ def test_observer_sees_no_copy_actions_and_cannot_duplicate(client_for, observer
     client = client_for(observer)
     html = client.get(reverse("studies:study_overview", args=[ready_study.id])).content.decode()
     assert "Duplicate study" not in html and "Save as template" not in html
-    response = client.post(reverse("studies:study_duplicate", args=[ready_study.id]),
+    response = client.post(reverse("recruitment:study_duplicate", args=[ready_study.id]),
                            {"name": "Mine"})
     assert response.status_code == 403
     assert Study.objects.count() == 1
 
 
 def test_a_template_is_not_duplicated(client_for, researcher, ready_study):
-    template = services.study_save_as_template(membership=researcher, study=ready_study,
-                                               name="Pattern")
+    template = workflows.study_copy(kind="template", membership=researcher, study=ready_study,
+                                    name="Pattern")
     response = client_for(researcher).post(
-        reverse("studies:study_duplicate", args=[template.id]), {"name": "Copy"})
+        reverse("recruitment:study_duplicate", args=[template.id]), {"name": "Copy"})
     assert response.status_code == 404
 
 
@@ -97,8 +97,8 @@ def test_duplicate_copies_settings_but_not_status_or_people(researcher, admin, r
         "text": "What is your job title?", "type": "short_text", "required": True,
         "options": []})
     _closed(ready_study, researcher)
-    copy = services.study_duplicate(membership=researcher, study=ready_study,
-                                    name="Onboarding interviews, round 2")
+    copy = workflows.study_copy(kind="duplicate", membership=researcher, study=ready_study,
+                                name="Onboarding interviews, round 2")
     assert (copy.status, copy.is_template, copy.owner) == (Status.DRAFT, False, researcher.user)
     for field in ("study_type", "source", "external_description", "participation_limit",
                   "incentive_amount", "audience_type", "criteria", "countries",
@@ -113,14 +113,14 @@ def test_duplicate_copies_settings_but_not_status_or_people(researcher, admin, r
 
 def test_duplicate_from_the_page_goes_to_the_copy(client_for, researcher, ready_study):
     response = client_for(researcher).post(
-        reverse("studies:study_duplicate", args=[ready_study.id]), {"name": "Round 2"})
+        reverse("recruitment:study_duplicate", args=[ready_study.id]), {"name": "Round 2"})
     copy = Study.objects.get(name="Round 2")
     assert response.url == reverse("studies:study_overview", args=[copy.id])
     assert copy.created_from_id == ready_study.id
 
 
 def test_templates_list_has_no_recruiting_columns(client_for, researcher, ready_study):
-    services.study_save_as_template(membership=researcher, study=ready_study, name="Pattern")
+    workflows.study_copy(kind="template", membership=researcher, study=ready_study, name="Pattern")
     client = client_for(researcher)
     studies_html = client.get(reverse("studies:study_list")).content.decode()
     templates_html = client.get(reverse("studies:study_list"),
@@ -137,7 +137,7 @@ def test_new_study_with_a_template_shows_its_type_and_source_disabled(client_for
                             study_type=StudyType.GROUP_INTERVIEW, source=Source.RALLY_PANEL,
                             is_template=True)
     client = client_for(researcher)
-    region = client.get(reverse("studies:study_create"), {"start_from": str(template.id)},
+    region = client.get(reverse("recruitment:study_create"), {"start_from": str(template.id)},
                         HTTP_HX_REQUEST="true", HTTP_HX_TARGET="scratch-settings")
     html = region.content.decode()
     assert "<html" not in html
@@ -146,11 +146,11 @@ def test_new_study_with_a_template_shows_its_type_and_source_disabled(client_for
     assert re.search(r'value="rally_panel"[^>]*checked', html)
     assert ("Set by the template “Group pattern”: Group Interview, recruiting from Rally "
             "panel. To choose another type or source, start from scratch.") in html
-    scratch = client.get(reverse("studies:study_create"), {"start_from": "scratch"},
+    scratch = client.get(reverse("recruitment:study_create"), {"start_from": "scratch"},
                          HTTP_HX_REQUEST="true", HTTP_HX_TARGET="scratch-settings")
     assert " disabled" not in scratch.content.decode()
     # A crafted POST naming another type still gets the template's (the fields are disabled).
-    client.post(reverse("studies:study_create"), {
+    client.post(reverse("recruitment:study_create"), {
         "name": "Made from the pattern", "start_from": str(template.id),
         "study_type": "interview", "source": "user_interviews"})
     made = Study.objects.get(name="Made from the pattern")

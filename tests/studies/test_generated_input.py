@@ -20,7 +20,7 @@ junk = st.one_of(st.text(max_size=12), st.integers(-10**6, 10**6).map(str),
 def test_plan_accepts_valid_values_and_refuses_the_rest_whole(client_for, researcher, study,
                                                               limit, incentive):
     response = client_for(researcher).post(
-        reverse("studies:study_plan", args=[study.id]),
+        reverse("recruitment:study_plan_save", args=[study.id]),
         {"name": study.name, "study_type": study.study_type, "source": study.source,
          "participation_limit": limit, "incentive_amount": incentive})
     assert response.status_code in (302, 400)

@@ -5,6 +5,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 
 from rally.models import ActivityEntry
+from recruitment import workflows
 from studies import lifecycle, services
 from studies.models import AudienceType, LocationMode, Source, Status, StudyType
 from tests.studies.factories import StudyFactory
@@ -140,35 +141,9 @@ def test_publishing_does_not_start_recruitment(ready_study, researcher):
 
 
 def test_a_template_cannot_be_published(ready_study, researcher):
-    template = services.study_save_as_template(membership=researcher, study=ready_study)
+    template = workflows.study_copy(kind="template", membership=researcher, study=ready_study)
     with pytest.raises(ValidationError, match="template"):
         services.study_publish(membership=researcher, study=template)
-
-
-def test_hooks_run_inside_the_transition(ready_study, admin, monkeypatch):
-    seen = []
-    monkeypatch.setattr(lifecycle, "_hooks", [])
-
-    @lifecycle.on_transition
-    def remember(*, study, old, new, membership):
-        seen.append((old, new, membership.pk, study.status))
-
-    services.study_publish(membership=admin, study=ready_study)
-    assert seen == [(S.DRAFT, S.ACTIVE, admin.pk, S.ACTIVE)]
-
-
-def test_a_failing_hook_rolls_the_transition_back(ready_study, admin, monkeypatch):
-    monkeypatch.setattr(lifecycle, "_hooks", [])
-
-    @lifecycle.on_transition
-    def explode(**kwargs):
-        raise RuntimeError("side effect failed")
-
-    with pytest.raises(RuntimeError):
-        services.study_publish(membership=admin, study=ready_study)
-    ready_study.refresh_from_db()
-    assert ready_study.status == S.DRAFT
-    assert not ActivityEntry.objects.filter(study_id=ready_study.id).exists()
 
 
 def test_unknown_status_is_refused(ready_study, admin):

@@ -39,7 +39,7 @@ def _stored(study):
 @pytest.mark.parametrize("text", NOT_ASCII_NUMBERS)
 def test_incentive_amount_refuses_what_is_not_ascii_dollars(client_for, researcher, study, text):
     before = _stored(study)
-    response = client_for(researcher).post(reverse("studies:study_plan", args=[study.id]),
+    response = client_for(researcher).post(reverse("recruitment:study_plan_save", args=[study.id]),
                                            _plan(study, incentive_amount=text))
     assert response.status_code == 400
     page = response.content.decode()
@@ -53,7 +53,7 @@ def test_incentive_amount_refuses_what_is_not_ascii_dollars(client_for, research
 def test_participation_limit_refuses_what_is_not_an_ascii_whole_number(client_for, researcher,
                                                                        study, text):
     before = _stored(study)
-    response = client_for(researcher).post(reverse("studies:study_plan", args=[study.id]),
+    response = client_for(researcher).post(reverse("recruitment:study_plan_save", args=[study.id]),
                                            _plan(study, participation_limit=text))
     assert response.status_code == 400
     assert "Enter the participation limit as a whole number with the digits 0-9" in \
@@ -74,7 +74,7 @@ def test_participation_time_refuses_what_is_not_an_ascii_whole_number(client_for
 
 
 def test_thousands_separators_are_read_as_thousands(client_for, researcher, study):
-    response = client_for(researcher).post(reverse("studies:study_plan", args=[study.id]),
+    response = client_for(researcher).post(reverse("recruitment:study_plan_save", args=[study.id]),
                                            _plan(study, participation_limit="1,000",
                                                  incentive_amount="$1,250.50"))
     assert response.status_code == 302
@@ -86,7 +86,7 @@ def test_thousands_separators_are_read_as_thousands(client_for, researcher, stud
 def test_plan_numbers_over_unicode_digits_store_only_ascii_numbers(client_for, researcher,
                                                                    study, limit, incentive):
     before = _stored(study)
-    response = client_for(researcher).post(reverse("studies:study_plan", args=[study.id]),
+    response = client_for(researcher).post(reverse("recruitment:study_plan_save", args=[study.id]),
                                            _plan(study, participation_limit=limit,
                                                  incentive_amount=incentive))
     assert response.status_code in (302, 400)

@@ -9,6 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from rally.models import ActivityEntry
+from recruitment import workflows
 from studies import pages, services
 from studies.models import AudienceType, Source, Status, Study, StudyType
 from tests.studies.factories import StudyFactory
@@ -78,7 +79,7 @@ def test_observer_sees_the_list_without_new_study(client_for, observer, workspac
     response = client_for(observer).get(reverse("studies:study_list"))
     assert _names(response) == ["Visible"]
     assert "From scratch" not in response.content.decode()
-    assert client_for(observer).get(reverse("studies:study_create")).status_code == 403
+    assert client_for(observer).get(reverse("recruitment:study_create")).status_code == 403
 
 
 def _queries(client, url):
@@ -117,7 +118,7 @@ def test_overview_query_count_does_not_grow_with_studies(client_for, researcher,
 
 
 def test_new_study_from_scratch(client_for, researcher):
-    response = client_for(researcher).post(reverse("studies:study_create"), {
+    response = client_for(researcher).post(reverse("recruitment:study_create"), {
         "name": "Fintech interviews", "start_from": "scratch", "study_type": "interview",
         "source": "user_interviews"})
     study = Study.objects.get(name="Fintech interviews")
@@ -129,7 +130,7 @@ def test_new_study_from_scratch(client_for, researcher):
 
 
 def test_new_survey_from_user_interviews_is_refused_with_the_reason(client_for, researcher):
-    response = client_for(researcher).post(reverse("studies:study_create"), {
+    response = client_for(researcher).post(reverse("recruitment:study_create"), {
         "name": "Survey", "start_from": "scratch", "study_type": "survey",
         "source": "user_interviews"})
     assert response.status_code == 400
@@ -138,7 +139,7 @@ def test_new_survey_from_user_interviews_is_refused_with_the_reason(client_for, 
 
 
 def test_new_study_form_disables_user_interviews_for_a_survey(client_for, researcher):
-    response = client_for(researcher).get(reverse("studies:study_create"),
+    response = client_for(researcher).get(reverse("recruitment:study_create"),
                                           {"study_type": "survey"}, HTTP_HX_REQUEST="true")
     html = response.content.decode()
     assert "<html" not in html
@@ -147,7 +148,7 @@ def test_new_study_form_disables_user_interviews_for_a_survey(client_for, resear
 
 
 def test_new_study_without_a_name_keeps_what_was_typed(client_for, researcher):
-    response = client_for(researcher).post(reverse("studies:study_create"), {
+    response = client_for(researcher).post(reverse("recruitment:study_create"), {
         "name": "", "start_from": "scratch", "study_type": "group_interview",
         "source": "rally_panel"})
     html = response.content.decode()
@@ -157,10 +158,10 @@ def test_new_study_without_a_name_keeps_what_was_typed(client_for, researcher):
 
 
 def test_template_copies_plan_and_audience_and_stays_independent(researcher, ready_study):
-    template = services.study_save_as_template(membership=researcher, study=ready_study)
+    template = workflows.study_copy(kind="template", membership=researcher, study=ready_study)
     assert template.is_template and template.status == Status.DRAFT
-    study = services.study_create(membership=researcher, name="From template",
-                                  template=template)
+    study = workflows.study_copy(kind="from_template", membership=researcher,
+                                 name="From template", study=template)
     for field in ("external_description", "participation_limit", "incentive_amount",
                   "audience_type", "criteria", "countries", "duration_minutes"):
         assert getattr(study, field) == getattr(ready_study, field), field
@@ -173,29 +174,22 @@ def test_template_copies_plan_and_audience_and_stays_independent(researcher, rea
     assert study.criteria_slugs == ["job-function"]
 
 
-def test_copy_extension_point_runs_for_templates(researcher, ready_study, monkeypatch):
-    copied = []
-    monkeypatch.setattr(services, "_copiers", [])
-    services.on_copy(lambda *, source, target: copied.append((source.pk, target.pk)))
-    template = services.study_save_as_template(membership=researcher, study=ready_study)
-    assert copied == [(ready_study.pk, template.pk)]
-
-
 def test_new_study_page_offers_templates_and_uses_one(client_for, researcher, ready_study):
-    template = services.study_save_as_template(membership=researcher, study=ready_study,
-                                               name="B2B pattern")
+    template = workflows.study_copy(kind="template", membership=researcher, study=ready_study,
+                                    name="B2B pattern")
     client = client_for(researcher)
-    html = client.get(reverse("studies:study_create"), {"start": "template"}).content.decode()
+    html = client.get(reverse("recruitment:study_create"), {"start": "template"}).content.decode()
     assert "Template: B2B pattern" in html
     assert re.search(rf'value="{template.id}"[^>]*checked', html)
-    client.post(reverse("studies:study_create"), {"name": "Copy", "start_from": str(template.id)})
+    client.post(reverse("recruitment:study_create"),
+                {"name": "Copy", "start_from": str(template.id)})
     copy = Study.objects.get(name="Copy")
     assert copy.audience_type == AudienceType.B2B and copy.participation_limit == 8
 
 
 def test_save_as_template_from_the_study_page(client_for, researcher, ready_study):
     response = client_for(researcher).post(
-        reverse("studies:study_save_as_template", args=[ready_study.id]),
+        reverse("recruitment:study_save_as_template", args=[ready_study.id]),
         {"name": "B2B interview pattern"})
     template = Study.objects.get(is_template=True)
     assert response.url == reverse("studies:study_overview", args=[template.id])
@@ -206,7 +200,7 @@ def test_save_as_template_from_the_study_page(client_for, researcher, ready_stud
 
 def test_observer_cannot_save_a_template(client_for, observer, ready_study):
     response = client_for(observer).post(
-        reverse("studies:study_save_as_template", args=[ready_study.id]))
+        reverse("recruitment:study_save_as_template", args=[ready_study.id]))
     assert response.status_code == 403
     assert not Study.objects.filter(is_template=True).exists()
 
@@ -312,16 +306,16 @@ def test_publish_and_change_status_through_the_page(client_for, admin, ready_stu
     assert "Paused" in menu and "Closed" in menu and "Active<" not in menu
     assert 'aria-haspopup="menu"' in html
     assert "Closing is final" in html  # the confirmation names the consequences
-    client.post(reverse("studies:study_status", args=[ready_study.id]), {"status": "paused"})
+    client.post(reverse("recruitment:study_status", args=[ready_study.id]), {"status": "paused"})
     ready_study.refresh_from_db()
     assert ready_study.status == Status.PAUSED
-    confirm = client.get(reverse("studies:study_status", args=[ready_study.id]),
+    confirm = client.get(reverse("recruitment:study_status", args=[ready_study.id]),
                          {"status": "closed"})
     assert "Closing is final" in confirm.content.decode()
-    client.post(reverse("studies:study_status", args=[ready_study.id]), {"status": "closed"})
+    client.post(reverse("recruitment:study_status", args=[ready_study.id]), {"status": "closed"})
     ready_study.refresh_from_db()
     assert ready_study.status == Status.CLOSED
-    again = client.post(reverse("studies:study_status", args=[ready_study.id]),
+    again = client.post(reverse("recruitment:study_status", args=[ready_study.id]),
                         {"status": "closed"}, follow=True)
     assert "Closing is final" in again.content.decode()
 
@@ -330,7 +324,7 @@ def test_researcher_cannot_close_by_crafted_post(client_for, researcher, ready_s
     ready_study.status = Status.ACTIVE
     ready_study.save()
     response = client_for(researcher).post(
-        reverse("studies:study_status", args=[ready_study.id]), {"status": "closed"})
+        reverse("recruitment:study_status", args=[ready_study.id]), {"status": "closed"})
     assert response.status_code == 403
     ready_study.refresh_from_db()
     assert ready_study.status == Status.ACTIVE

@@ -4,8 +4,8 @@ name: the Plan field, the public test page, and what User Interviews is sent."""
 import pytest
 from django.urls import reverse
 
+from recruitment import workflows
 from recruitment.handlers import recruit_attributes
-from studies import services
 from studies.models import Source, Status, StudyType
 from tests.studies.factories import StudyFactory
 
@@ -23,7 +23,8 @@ def live_test(workspace, researcher):
 
 
 def test_plan_saves_the_participant_facing_title(client_for, researcher, study):
-    response = client_for(researcher).post(reverse("studies:study_plan", args=[study.id]), {
+    save = reverse("recruitment:study_plan_save", args=[study.id])
+    response = client_for(researcher).post(save, {
         "name": study.name, "study_type": study.study_type, "source": study.source,
         "public_title": "  Talk to us about onboarding ", "external_description": "",
         "participation_limit": "", "incentive_amount": ""})
@@ -56,5 +57,6 @@ def test_user_interviews_gets_the_participant_title(live_test):
 
 
 def test_copies_keep_the_participant_title(researcher, live_test):
-    copy = services.study_duplicate(membership=researcher, study=live_test, name="Round 2")
+    copy = workflows.study_copy(kind="duplicate", membership=researcher, study=live_test,
+                                name="Round 2")
     assert copy.public_title == "Try our new checkout"

@@ -25,7 +25,7 @@ def _plan_post(study, **overrides):
 
 
 def test_plan_saves_and_records_activity(client_for, researcher, study):
-    response = client_for(researcher).post(reverse("studies:study_plan", args=[study.id]),
+    response = client_for(researcher).post(reverse("recruitment:study_plan_save", args=[study.id]),
                                            _plan_post(study))
     assert response.status_code == 302
     study.refresh_from_db()
@@ -54,7 +54,7 @@ BAD_INPUT = [
 def test_bad_plan_input_is_shown_next_to_the_field_and_changes_nothing(
         client_for, researcher, study, field, value, message):
     before = (study.name, study.participation_limit, study.incentive_amount)
-    response = client_for(researcher).post(reverse("studies:study_plan", args=[study.id]),
+    response = client_for(researcher).post(reverse("recruitment:study_plan_save", args=[study.id]),
                                            _plan_post(study, **{field: value}))
     assert response.status_code == 400
     page = response.content.decode()
@@ -106,7 +106,7 @@ def test_consent_form_is_disabled_for_user_interviews_studies(client_for, resear
 
 
 def test_observer_cannot_post_the_plan(client_for, observer, study):
-    response = client_for(observer).post(reverse("studies:study_plan", args=[study.id]),
+    response = client_for(observer).post(reverse("recruitment:study_plan_save", args=[study.id]),
                                          _plan_post(study))
     assert response.status_code == 403
     study.refresh_from_db()
@@ -117,7 +117,8 @@ def test_another_workspace_gets_404(client_for, outsider, study):
     client = client_for(outsider)
     for name in ("study_overview", "study_plan", "study_audience", "study_activity"):
         assert client.get(reverse(f"studies:{name}", args=[study.id])).status_code == 404
-    response = client.post(reverse("studies:study_plan", args=[study.id]), _plan_post(study))
+    response = client.post(reverse("recruitment:study_plan_save", args=[study.id]),
+                           _plan_post(study))
     assert response.status_code == 404
     study.refresh_from_db()
     assert study.participation_limit is None
@@ -187,7 +188,7 @@ def test_limit_can_only_go_down_once_recruitment_started(researcher, started):
 
 def test_crafted_post_of_a_locked_incentive_changes_nothing(client_for, researcher, started):
     response = client_for(researcher).post(
-        reverse("studies:study_plan", args=[started.id]),
+        reverse("recruitment:study_plan_save", args=[started.id]),
         _plan_post(started, external_description=started.external_description,
                    participation_limit="12", incentive_amount="1.00"))
     assert response.status_code == 400
@@ -254,7 +255,7 @@ def test_cost_says_what_is_missing(client_for, researcher, study):
 def test_crafted_post_of_only_a_locked_incentive_says_it_is_locked(client_for, researcher,
                                                                     started):
     response = client_for(researcher).post(
-        reverse("studies:study_plan", args=[started.id]),
+        reverse("recruitment:study_plan_save", args=[started.id]),
         _plan_post(started, external_description=started.external_description,
                    participation_limit=str(started.participation_limit),
                    incentive_amount="1.00"))
@@ -266,7 +267,7 @@ def test_crafted_post_of_only_a_locked_incentive_says_it_is_locked(client_for, r
 
 def test_posting_the_locked_incentive_unchanged_saves_the_rest(client_for, researcher, started):
     response = client_for(researcher).post(
-        reverse("studies:study_plan", args=[started.id]),
+        reverse("recruitment:study_plan_save", args=[started.id]),
         _plan_post(started, external_description="A clearer description.",
                    participation_limit=str(started.participation_limit),
                    incentive_amount="75.00"))

@@ -8,6 +8,7 @@ from django.urls import reverse
 
 from rally.models import ActivityEntry, OutboxOperation
 from rally.services import property_define
+from recruitment import workflows
 from studies import selectors, services
 from studies.models import ScreenerQuestion, ScreenerVersion, Status
 from studies.screeners.logic import next_question_index
@@ -265,9 +266,9 @@ def test_save_as_template_and_new_study_copy_the_screener_with_its_logic(researc
                                                                        three):
     first, _, third = three
     _update(researcher, study, first, skip={_option(study, first, "Yes"): third})
-    template = services.study_save_as_template(membership=researcher, study=study)
-    copy = services.study_create(membership=researcher, name="From template",
-                                 template=template)
+    template = workflows.study_copy(kind="template", membership=researcher, study=study)
+    copy = workflows.study_copy(kind="from_template", membership=researcher, name="From template",
+                                study=template)
     original = screener_draft(study)
     assert screener_draft(template) == original
     assert screener_draft(copy) == original

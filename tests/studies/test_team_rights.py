@@ -35,7 +35,8 @@ def test_a_researcher_cannot_add_themselves_through_the_plan_page(study, researc
     page = client.get(url).content.decode()
     assert "changes the team" in page
     assert f'value="{researcher.user_id}"' not in page  # not offered to themselves
-    client.post(url, {"name": study.name, "team": [str(researcher.user_id)]})
+    client.post(reverse("recruitment:study_plan_save", args=[study.pk]),
+                {"name": study.name, "team": [str(researcher.user_id)]})
     assert _team(study) == set()
 
 

@@ -6,6 +6,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
 
 from rally.models import ActivityEntry, OutboxOperation
+from recruitment import workflows
 from recruitment.handlers import recruit_attributes
 from studies import lifecycle, services, unmoderated
 from studies.models import Source, Status, StudyType, TestTask
@@ -227,8 +228,9 @@ def test_save_as_template_and_new_study_copy_the_test(researcher, test_study):
                                   instructions=f"Do the {title.lower()} thing")
     unmoderated.study_set_test_url(membership=researcher, study=test_study,
                                    url="https://maze.co/t/1")
-    template = services.study_save_as_template(membership=researcher, study=test_study)
-    copy = services.study_create(membership=researcher, name="Round two", template=template)
+    template = workflows.study_copy(kind="template", membership=researcher, study=test_study)
+    copy = workflows.study_copy(kind="from_template", membership=researcher, name="Round two",
+                                study=template)
     for study in (template, copy):
         study.refresh_from_db()
         assert _titles(study) == ["First", "Second"]
