@@ -23,7 +23,7 @@ from scheduling.services import scheduling_settings_copy, sessions_complete_ende
 from studies import lifecycle
 from studies import services as studies
 from studies.models import Status
-from studies.screeners import screener_copy
+from studies.screeners.writes import screener_copy
 from studies.unmoderated import test_tasks_copy
 
 # Status -------------------------------------------------------------------------------------
