@@ -21,6 +21,7 @@ from django.urls import reverse
 
 from billing import services as billing
 from billing.models import Budget
+from billing.panel_incentives import receipt_issue_for_team_paid
 from billing.pricing import recruitment_estimate, recruitment_fee
 from billing.selectors import reservation_exists, reservation_open_exists
 from rally import clock, notifications
@@ -277,6 +278,11 @@ def _tell_user_interviews(*, study, old, new, membership):
 def _settle(*, study, membership):
     """SPEC B5: incentives still due are settled, then the unused reservation returns to
     the budget and the receipt is frozen (emailed to the closer after commit)."""
+    if study.source == Source.RALLY_PANEL and not reservation_exists(study_id=study.id):
+        # Issue 21: the team paid its panel participants; their receipt (billing's service).
+        receipt_issue_for_team_paid(study_id=study.id, study_name=study.name,
+                                    actor=membership.user)
+        return
     if not reservation_exists(study_id=study.id):
         return  # never started: no money to settle
     billing.reservation_close(study_id=study.id, study_name=study.name,
