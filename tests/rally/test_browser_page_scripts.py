@@ -1,0 +1,90 @@
+"""What is left of Rally's own page script, and what htmx and the browser do in its place
+(issue 16): selects that apply on change are htmx requests (the workspace switcher, the
+study filters), a modal dialog keeps focus by being modal (showModal), and a form marked
+data-confirm asks in Rally's own dialog — Cancel and Escape change nothing and give focus
+back, Confirm submits. The page fixture fails on any console error or CSP violation."""
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from rally.models import Membership
+from tests.conftest import PASSWORD
+from tests.rally.factories import MembershipFactory
+from tests.studies.factories import StudyFactory
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def _sign_in(page, live_server, membership):
+    page.goto(f"{live_server.url}/login/")
+    page.get_by_label("Email").fill(membership.user.email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(f"{live_server.url}/")
+
+
+def test_the_workspace_switcher_moves_on_change(live_server, page, admin, outsider):
+    MembershipFactory(user=admin.user, workspace=outsider.workspace, role="observer")
+    _sign_in(page, live_server, admin)
+    switcher = page.get_by_label("Workspace", exact=True)
+    expect(switcher.locator("option:checked")).to_have_text("Acme Research")
+    switcher.select_option(label="Globex Insights")
+    expect(page.get_by_label("Workspace", exact=True).locator("option:checked")).to_have_text(
+        "Globex Insights")
+    expect(page.locator(".usermenu__panel")).to_contain_text("Observer · Globex Insights")
+
+
+def test_a_study_filter_applies_on_change_and_keeps_focus(live_server, page, workspace,
+                                                          admin):
+    StudyFactory(workspace=workspace, owner=admin.user, name="Drafted diary", status="draft")
+    StudyFactory(workspace=workspace, owner=admin.user, name="Running interviews",
+                 status="active")
+    _sign_in(page, live_server, admin)
+    page.goto(f"{live_server.url}/studies/")
+    expect(page.get_by_role("link", name="Drafted diary")).to_be_visible()
+    status = page.get_by_label("Status")
+    status.focus()
+    status.select_option(label="Active")
+    page.wait_for_url(re.compile(r"status=active"))
+    expect(page.get_by_role("link", name="Drafted diary")).to_have_count(0)
+    expect(page.get_by_role("link", name="Running interviews")).to_be_visible()
+    expect(page.get_by_label("Status")).to_be_focused()
+    expect(page.get_by_label("Status")).to_have_value("active")
+
+
+def test_a_confirmation_asks_in_rallys_dialog(live_server, page, workspace, admin,
+                                              researcher):
+    _sign_in(page, live_server, admin)
+    page.goto(f"{live_server.url}/workspace/settings/")
+    question = (f"Remove {researcher.user.email} from Acme Research? "
+                "They lose access at once.")
+    remove = page.get_by_role("button", name=f"Remove {researcher.user.email}")
+    dialog = page.get_by_role("dialog", name=question)
+
+    # Escape: nothing happens, focus back on the button that asked.
+    remove.click()
+    expect(dialog).to_be_visible()
+    expect(dialog.get_by_role("button", name="Confirm")).to_be_focused()
+    page.keyboard.press("Escape")
+    expect(dialog).to_be_hidden()
+    expect(remove).to_be_focused()
+    # Cancel: the same.
+    remove.click()
+    dialog.get_by_role("button", name="Cancel").click()
+    expect(dialog).to_be_hidden()
+    expect(remove).to_be_focused()
+    assert Membership.objects.filter(pk=researcher.pk).exists()
+
+    # Modal (showModal): Tab walks the dialog's buttons and, past them, the browser's own
+    # controls (the body is focused meanwhile), never the page behind the dialog.
+    remove.click()
+    for _ in range(6):
+        page.keyboard.press("Tab")
+        assert page.evaluate("""() => document.activeElement === document.body
+                                || !!document.activeElement.closest('dialog[open]')""")
+    # Confirm: the form submits.
+    dialog.get_by_role("button", name="Confirm").click()
+    expect(page.get_by_role("button", name=f"Remove {researcher.user.email}")).to_have_count(0)
+    assert not Membership.objects.filter(pk=researcher.pk).exists()
