@@ -135,13 +135,14 @@ def test_the_page_the_pdf_and_the_email_show_the_same_lines(closed, admin, resea
 
 
 def test_issuing_again_changes_nothing_and_a_later_payment_keeps_the_figures(
-        closed, researcher, admin):
+        closed, researcher, admin, clock_):
     study, _dana, eli = closed
     receipt = Receipt.objects.get(study_id=study.pk)
     again, created = receipt_issue_for_team_paid(study_id=study.pk, study_name=study.name,
                                                  actor=admin.user)
     assert (again.pk, created) == (receipt.pk, False)
     # Eli is paid after the close: "Mark as paid" still works; the receipt does not move.
+    clock_.shift(timedelta(hours=1))
     panel_services.panel_incentive_record(
         membership=researcher, study=study, application_id=eli.pk, amount="40.00",
         method="cash", reference="")
