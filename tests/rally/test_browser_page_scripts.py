@@ -2,17 +2,24 @@
 (issue 16): selects that apply on change are htmx requests (the workspace switcher, the
 study filters), a modal dialog keeps focus by being modal (showModal), and a form marked
 data-confirm asks in Rally's own dialog — Cancel and Escape change nothing and give focus
-back, Confirm submits. The page fixture fails on any console error or CSP violation."""
+back, Confirm submits; "Copy" copies and says so in a toast that fades. The page fixture
+fails on any console error or CSP violation."""
 
 import re
 
 import pytest
 from playwright.sync_api import expect
 
+from billing.services import budget_default_ensure
 from rally.models import Membership
+from recruitment import orchestration
+from recruitment.models import Recruitment
+from studies.services import characteristics_replace
+from tests.billing.factories import funds_add
 from tests.conftest import PASSWORD
 from tests.rally.factories import MembershipFactory
-from tests.studies.factories import StudyFactory
+from tests.recruitment.start_support import startable_study
+from tests.studies.factories import CATALOG, StudyFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -88,3 +95,27 @@ def test_a_confirmation_asks_in_rallys_dialog(live_server, page, workspace, admi
     dialog.get_by_role("button", name="Confirm").click()
     expect(page.get_by_role("button", name=f"Remove {researcher.user.email}")).to_have_count(0)
     assert not Membership.objects.filter(pk=researcher.pk).exists()
+
+
+def test_copy_puts_the_link_on_the_clipboard_and_says_so_a_while(live_server, page, workspace,
+                                                                  researcher, ops_manager,
+                                                                  admin):
+    characteristics_replace(items=CATALOG)
+    study = startable_study(workspace=workspace, owner=researcher.user,
+                            team_member=ops_manager.user)
+    budget = budget_default_ensure(workspace=workspace)
+    funds_add(admin, budget, "2000.00", "PO-2000")
+    orchestration.recruitment_start(membership=admin, study_id=study.id, budget_id=budget.id)
+    link = "https://www.userinterviews.com/projects/abc/apply"
+    Recruitment.objects.filter(study=study).update(state=Recruitment.State.RECRUITING,
+                                                   application_url=link)
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    page.clock.install()
+    _sign_in(page, live_server, researcher)
+    page.goto(f"{live_server.url}/studies/{study.id}/")
+    page.get_by_role("button", name="Copy application link").click()
+    toast = page.locator("#toasts").get_by_text("Copied the link.")
+    expect(toast).to_be_visible()
+    assert page.evaluate("() => navigator.clipboard.readText()") == link
+    page.clock.run_for(4500)  # toasts fade after a while
+    expect(toast).to_have_count(0)
