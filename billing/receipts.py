@@ -3,6 +3,8 @@
 All three are rendered from `receipt_document`: the frozen figures of the Receipt row and
 its itemised lines (each participant charged: display name, session date, fee, incentive,
 paid at, UI payment id), read from the ledger and the payouts, so they agree to the cent.
+A Rally-panel study's receipt lists the incentives the team paid itself instead (method,
+reference, who marked it paid) and those due but not paid when it closed (issue 21).
 Times are shown in the reader's time zone (their account's), named.
 
 The email is a `ReceiptEmail` row written with the receipt; a worker sends it after commit
