@@ -1,21 +1,24 @@
 """What is left of Rally's own page script, and what htmx and the browser do in its place
 (issue 16): selects that apply on change are htmx requests (the workspace switcher, the
-study filters), a modal dialog keeps focus by being modal (showModal), and a form marked
+study and payment filters), a modal dialog keeps focus by being modal (showModal), and a form marked
 data-confirm asks in Rally's own dialog — Cancel and Escape change nothing and give focus
 back, Confirm submits; "Copy" copies and says so in a toast that fades. The page fixture
 fails on any console error or CSP violation."""
 
 import re
+from decimal import Decimal
 
 import pytest
 from playwright.sync_api import expect
 
+from billing.models import Payout
 from billing.services import budget_default_ensure
 from rally.models import Membership
 from recruitment import orchestration
 from recruitment.models import Recruitment
 from studies.services import characteristics_replace
 from tests.billing.factories import funds_add
+from tests.billing.payouts_support import due_payouts
 from tests.conftest import PASSWORD
 from tests.rally.factories import MembershipFactory
 from tests.recruitment.start_support import startable_study
@@ -119,3 +122,18 @@ def test_copy_puts_the_link_on_the_clipboard_and_says_so_a_while(live_server, pa
     assert page.evaluate("() => navigator.clipboard.readText()") == link
     page.clock.run_for(4500)  # toasts fade after a while
     expect(toast).to_have_count(0)
+
+
+def test_the_payments_study_filter_applies_on_change(live_server, page, workspace, admin):
+    for name, person in (("Alpha diary", "Ada L."), ("Beta interviews", "Ben K.")):
+        study = StudyFactory(workspace=workspace, owner=admin.user, name=name,
+                             incentive_amount=Decimal("50.00"))
+        [payout] = due_payouts(study, 1)
+        Payout.objects.filter(pk=payout.pk).update(participant_label=person)
+    _sign_in(page, live_server, admin)
+    page.goto(f"{live_server.url}/budgets/payments/")
+    expect(page.get_by_role("cell", name="Ben K.")).to_be_visible()
+    page.get_by_label("Study", exact=True).select_option(label="Alpha diary")
+    page.wait_for_url(re.compile(r"study="))
+    expect(page.get_by_role("cell", name="Ben K.")).to_have_count(0)
+    expect(page.get_by_role("cell", name="Ada L.")).to_be_visible()
