@@ -9,6 +9,10 @@ transfer, key `panel-incentive:<application>`, from the budget's Available strai
 study's incentives paid (the team has already paid; there is nothing to hold or send).
 Refused when Available is short. Billing knows nothing of studies or sessions: the panel
 app checks the session was completed and calls this inside its own transaction.
+
+Closing a panel study freezes its receipt here (`receipt_issue_for_team_paid`): no
+reservation, no recruitment fee; its lines are the incentives the team recorded, and the
+ones due but not paid at close are listed as such (billing.receipts.receipt_lines).
 """
 
 from decimal import Decimal
@@ -18,8 +22,10 @@ from django.db import transaction
 
 from billing.models import (
     PAYMENT_METHODS,
+    ZERO,
     AccountKind,
     Payout,
+    Receipt,
     Transfer,
     TransferKind,
 )
@@ -32,6 +38,8 @@ from billing.services import (
     _lock_study,
     _transfer,
     account_balance,
+    budget_default_ensure,
+    receipt_freeze,
 )
 from rally import clock
 
@@ -115,3 +123,44 @@ def panel_incentive_payments(workspace, *, study_id=None, limit=200):
     if study_id is not None:
         transfers = transfers.filter(study_id=study_id)
     return transfers.select_related("budget", "actor").order_by("-created_at")[:limit]
+
+
+def panel_incentives_paid(study_id):
+    """The study's recorded panel incentives (Transfers), oldest first."""
+    return (Transfer.objects.filter(study_id=study_id, kind=TransferKind.PAID,
+                                    key__startswith=KEY_PREFIX)
+            .select_related("budget__workspace").order_by("created_at"))
+
+
+@transaction.atomic
+def receipt_issue_for_team_paid(*, study_id, study_name, actor):
+    """Freeze the receipt of a study whose incentives the team pays itself (a Rally-panel
+    study, issue 21): what was recorded as paid is spent from the budgets it came from;
+    nothing was reserved, so nothing returns. Incentives due but not paid at close stay
+    due ("Mark as paid" still records them) and the receipt lists them as not paid.
+
+    Issuing again returns the same receipt and sends nothing; a study with no panel
+    incentive at all (no completed session) gets none. Returns (receipt or None, created).
+    """
+    _lock_study(study_id)  # panel_incentive_record takes it too: no payment slips past
+    receipt = Receipt.objects.filter(study_id=study_id).first()
+    if receipt is not None:
+        return receipt, False
+    paid = list(panel_incentives_paid(study_id))
+    owed = (Payout.objects.filter(study_id=study_id, paid_by_team=True)
+            .exclude(state=Payout.State.CANCELED).order_by("created_at").first())
+    if not paid and owed is None:
+        return None, False
+    if paid:
+        budget = paid[0].budget
+        names = list(dict.fromkeys(transfer.budget.name for transfer in paid))
+    else:
+        budget = budget_default_ensure(workspace=owed.workspace)
+        names = [budget.name]
+    spent = sum((transfer.amount for transfer in paid), ZERO)
+    receipt = receipt_freeze(
+        budget=budget, budget_name=", ".join(names), study_id=study_id, study_name=study_name,
+        participants=len(paid), incentive_participants=len(paid), fee=ZERO,
+        incentive=paid[0].amount if paid else owed.amount, reserved=spent,
+        recruitment_fees=ZERO, incentives=spent, unused=ZERO, actor=actor)
+    return receipt, True

@@ -406,7 +406,7 @@ def payout_record_sent(*, payout_id, ui_payment_id, ui_status, ui_session_id="",
               ui_session_id=ui_session_id or payout.ui_session_id, accepted_at=now)
         _record(payout, action="sent", actor=actor,
                 summary=f"User Interviews accepted the incentive for "
-                        f"{payout.participant_label} ({ui_payment_id})",
+                        f"{payout.participant_label}",
                 data={"ui_payment_id": ui_payment_id})
     return _status_locked(payout, ui_payment_id=ui_payment_id, ui_status=ui_status,
                           actor=actor, now=now)

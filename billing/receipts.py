@@ -3,6 +3,8 @@
 All three are rendered from `receipt_document`: the frozen figures of the Receipt row and
 its itemised lines (each participant charged: display name, session date, fee, incentive,
 paid at, UI payment id), read from the ledger and the payouts, so they agree to the cent.
+A Rally-panel study's receipt lists the incentives the team paid itself instead (method,
+reference, who marked it paid) and those due but not paid when it closed (issue 21).
 Times are shown in the reader's time zone (their account's), named.
 
 The email is a `ReceiptEmail` row written with the receipt; a worker sends it after commit
@@ -25,6 +27,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 
 from billing.models import ZERO, Payout, ReceiptEmail, Transfer, TransferKind
+from billing.panel_incentives import KEY_PREFIX as TEAM_PAID_PREFIX
 from rally import clock
 
 logger = logging.getLogger(__name__)
@@ -45,6 +48,13 @@ class ReceiptLine:
     paid_at: datetime | None
     ui_payment_id: str
     status: str  # how the incentive stands: "Paid", "On its way", "Failed, returned"
+    # An incentive the team paid itself (a Rally-panel participant's, issue 21): how, its
+    # reference and who marked it paid; or, not paid when the study closed, what was due.
+    paid_by_team: bool = False
+    method: str = ""
+    reference: str = ""
+    paid_by: str = ""
+    due: Decimal = ZERO
 
 
 def _session_of(key):
@@ -55,23 +65,33 @@ def receipt_lines(receipt):
     """The receipt's participants, one line each (three queries): their fee, their incentive
     net of a failed payout given back (SPEC B9), and their payout as it stands now. The
     lines add up to the receipt's Recruitment Fees and Incentives."""
-    fees, incentives, returned = {}, {}, {}
-    for key, kind, amount in (Transfer.objects.filter(
-            study_id=receipt.study_id,
-            kind__in=[TransferKind.FEE, TransferKind.INCENTIVE, TransferKind.UNPAID])
-            .values_list("key", "kind", "amount")):
+    fees, incentives, returned, team_paid = {}, {}, {}, {}
+    for key, kind, amount, created_at, actor_label, description in (Transfer.objects.filter(
+            Q(kind__in=[TransferKind.FEE, TransferKind.INCENTIVE, TransferKind.UNPAID])
+            | Q(kind=TransferKind.PAID, key__startswith=TEAM_PAID_PREFIX),
+            study_id=receipt.study_id)
+            .values_list("key", "kind", "amount", "created_at", "actor_label", "description")):
         if kind == TransferKind.FEE:
             fees[_session_of(key)] = amount
         elif kind == TransferKind.INCENTIVE:
             session = _session_of(key)
             incentives[session] = incentives.get(session, ZERO) + amount
+        elif kind == TransferKind.PAID:
+            # Paid by the team; one recorded after the receipt is not on its figures.
+            if created_at <= receipt.issued_at:
+                application = uuid.UUID(key.split(":")[1])
+                team_paid[application] = (amount, created_at, actor_label, description)
         else:
             payout = uuid.UUID(key.split(":")[1])
             returned[payout] = returned.get(payout, ZERO) + amount
     payouts = {payout.session_id: payout for payout in Payout.objects.filter(
-        session_id__in=list(fees)).only(
-        "session_id", "participant_label", "due_at", "state", "confirmed_at", "ui_payment_id")}
-    lines = []
+        Q(session_id__in=list(fees))
+        | Q(study_id=receipt.study_id, paid_by_team=True)).only(
+        "session_id", "application_id", "participant_label", "amount", "due_at", "state",
+        "confirmed_at", "ui_payment_id", "paid_by_team", "paid_method", "paid_reference",
+        "paid_by_label")}
+    lines = _team_paid_lines(receipt, team_paid, [
+        payout for payout in payouts.values() if payout.paid_by_team])
     for session_id, fee in fees.items():
         payout = payouts.get(session_id)
         incentive = incentives.get(session_id, ZERO) - (
@@ -95,6 +115,43 @@ def receipt_lines(receipt):
             ui_payment_id=payout.ui_payment_id if payout else "", status=status))
     far_past = datetime.min.replace(tzinfo=ZoneInfo("UTC"))
     lines.sort(key=lambda line: (line.session_ended_at or far_past, line.participant))
+    return lines
+
+
+def _team_paid_lines(receipt, paid, payouts):
+    """Lines of the incentives a team paid itself (`paid`: application -> the recorded
+    transfer's amount, time, who and description), with what was due and not paid when the
+    receipt was issued (a payout of the team's without a recorded payment by then)."""
+    by_application = {payout.application_id: payout for payout in payouts}
+    lines = []
+    for application_id, (amount, recorded_at, actor_label, description) in paid.items():
+        payout = by_application.pop(application_id, None)
+        # Recorded by hand before payouts tracked them: "<name> · <method> · <reference>".
+        named, _, how = description.partition(" · ")
+        method_label, _, reference = how.partition(" · ")
+        if payout is not None and payout.paid_method:
+            method_label, reference = payout.paid_method_label, payout.paid_reference
+        lines.append(ReceiptLine(
+            participant=payout.participant_label if payout else named or "Participant",
+            session_ended_at=payout.session_ended_at if payout else None, fee=ZERO,
+            incentive=amount, paid_at=(payout.confirmed_at if payout and payout.confirmed_at
+                                       else recorded_at),
+            ui_payment_id="", status="Paid", paid_by_team=True, method=method_label,
+            reference=reference, paid_by=(payout.paid_by_label if payout and
+                                          payout.paid_by_label else actor_label)))
+    for payout in by_application.values():
+        if payout.state == Payout.State.CANCELED:
+            continue  # a no-show: nothing is owed
+        if payout.state == Payout.State.PAID:
+            status = "Paid after this receipt was issued"
+        elif payout.due_at <= receipt.issued_at:
+            status = "Due, not paid"
+        else:
+            status = "Not due yet, not paid"
+        lines.append(ReceiptLine(
+            participant=payout.participant_label, session_ended_at=payout.session_ended_at,
+            fee=ZERO, incentive=ZERO, paid_at=None, ui_payment_id="", status=status,
+            paid_by_team=True, due=payout.amount))
     return lines
 
 
@@ -129,9 +186,14 @@ def receipt_document(receipt, *, reader=None):
         logger.error("receipt %s: lines add up to %s + %s, the receipt says %s + %s",
                      receipt.number, line_fees, line_incentives, receipt.recruitment_fees,
                      receipt.incentives)
+    unpaid = [line for line in lines if line.due]
     return {"receipt": receipt, "lines": lines, "zone": reader_zone(receipt, reader),
             "receipt_url": receipt_url(receipt), "line_fees": line_fees,
-            "line_incentives": line_incentives}
+            "line_incentives": line_incentives,
+            # A Rally-panel study's receipt: the team paid, nothing was reserved (issue 21).
+            "paid_by_team": any(line.paid_by_team for line in lines),
+            "unpaid_count": len(unpaid),
+            "unpaid_total": sum((line.due for line in unpaid), ZERO)}
 
 
 def receipt_pdf(receipt, *, reader=None):

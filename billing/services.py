@@ -654,18 +654,31 @@ def receipt_issue(*, study_id, study_name=None, actor):
             or figures["recruitment_fees"] != participants * reservation.fee
             or figures["incentives"] != incentive_participants * reservation.incentive):
         raise RuntimeError(f"The ledger of study {study_id} does not add up: {figures}.")
-    user, label = _actor_fields(actor)
-    now = clock.now()
-    receipt = Receipt.objects.create(
-        number=_receipt_number(now), workspace_id=reservation.workspace_id,
+    receipt = receipt_freeze(
         budget=reservation.budget, budget_name=reservation.budget.name, study_id=study_id,
-        study_name=(study_name or reservation.study_name)[:200], participants=participants,
+        study_name=study_name or reservation.study_name, participants=participants,
         incentive_participants=incentive_participants, fee=reservation.fee,
         incentive=reservation.incentive, reserved=figures["reserved"],
         recruitment_fees=figures["recruitment_fees"], incentives=figures["incentives"],
-        total_spent=figures["total_spent"], unused=figures["unused"], issued_to=user,
-        issued_by_label=label, issued_at=now)
-    activity_record(workspace=reservation.budget.workspace, action="billing.receipt_issued",
+        unused=figures["unused"], actor=actor)
+    return receipt, True
+
+
+def receipt_freeze(*, budget, budget_name, study_id, study_name, participants,
+                   incentive_participants, fee, incentive, reserved, recruitment_fees,
+                   incentives, unused, actor):
+    """Write a study's Receipt row with its activity entry and its email (sent by a worker
+    after commit, SPEC B7). The caller holds the study's lock and has checked the figures."""
+    user, label = _actor_fields(actor)
+    now = clock.now()
+    receipt = Receipt.objects.create(
+        number=_receipt_number(now), workspace_id=budget.workspace_id, budget=budget,
+        budget_name=budget_name[:120], study_id=study_id, study_name=study_name[:200],
+        participants=participants, incentive_participants=incentive_participants, fee=fee,
+        incentive=incentive, reserved=reserved, recruitment_fees=recruitment_fees,
+        incentives=incentives, total_spent=recruitment_fees + incentives, unused=unused,
+        issued_to=user, issued_by_label=label, issued_at=now)
+    activity_record(workspace=budget.workspace, action="billing.receipt_issued",
                     actor=user, actor_label=label, study_id=study_id,
                     summary=f"Issued receipt {receipt.number} for {receipt.study_name}: "
                             f"spent {money_format(receipt.total_spent)}, returned "
@@ -673,8 +686,8 @@ def receipt_issue(*, study_id, study_name=None, actor):
                     data={"receipt": str(receipt.pk)})
     from billing.receipts import receipt_email_queue
 
-    receipt_email_queue(receipt=receipt)  # sent by a worker after commit (SPEC B7)
-    return receipt, True
+    receipt_email_queue(receipt=receipt)
+    return receipt
 
 
 @transaction.atomic

@@ -19,6 +19,7 @@ from django.utils.encoding import force_bytes
 from django.utils.http import url_has_allowed_host_and_scheme, urlsafe_base64_encode
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
+from django_htmx.http import HttpResponseClientRedirect
 
 from rally import health, services
 from rally.exports import csv_response
@@ -99,6 +100,8 @@ def workspace_switch(request):
     if not any(str(m.workspace_id) == wanted for m in memberships_for_user(request.user)):
         raise Http404
     request.session["workspace_id"] = wanted
+    if request.htmx:  # the switcher asks on change: the whole page moves to the workspace
+        return HttpResponseClientRedirect(reverse("home"))
     return redirect("home")
 
 

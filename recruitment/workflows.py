@@ -14,6 +14,7 @@ from django.db.models import TextChoices
 
 from billing import payouts
 from billing import services as billing
+from billing.panel_incentives import receipt_issue_for_team_paid
 from billing.selectors import reservation_exists, reservation_open_exists
 from participants.services import study_ui_intake_sync
 from rally.services import outbox_enqueue
@@ -22,7 +23,7 @@ from recruitment.models import Recruitment
 from scheduling.services import scheduling_settings_copy, sessions_complete_ended_of_study
 from studies import lifecycle
 from studies import services as studies
-from studies.models import Status
+from studies.models import Source, Status
 from studies.screeners.writes import screener_copy
 from studies.unmoderated import test_tasks_copy
 
@@ -70,7 +71,9 @@ def study_close(*, membership, study):
     3. every incentive due is settled (payouts sent through the outbox);
     4. if its recruit is live at UI, `close_recruit` is queued;
     5. whatever is left of the reservation returns to the budget and the receipt is frozen
-       (emailed to the closer after commit). A study never started has no reservation.
+       (emailed to the closer after commit). A study never started has no reservation; a
+       Rally-panel study has none either, and its receipt lists the incentives the team paid
+       (SPEC P6, B7).
 
     Settling (3) comes before the release (5): money still owed to participants is paid,
     not returned to the budget.
@@ -82,6 +85,9 @@ def study_close(*, membership, study):
     if reservation_exists(study_id=study.pk):
         billing.reservation_close(study_id=study.pk, study_name=study.name,
                                   actor=membership.user)
+    elif study.source == Source.RALLY_PANEL:
+        receipt_issue_for_team_paid(study_id=study.pk, study_name=study.name,
+                                    actor=membership.user)
     return study
 
 

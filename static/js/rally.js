@@ -2,57 +2,21 @@
 (function () {
   "use strict";
 
-  // A select marked data-autosubmit submits its form on change (the workspace switcher).
-  document.addEventListener("change", function (event) {
-    var target = event.target;
-    if (target.matches && target.matches("select[data-autosubmit]")) target.form.submit();
-  });
-
   // Forms (or their submit buttons) marked data-confirm ask first, in Rally's own dialog
-  // (#confirm-dialog, built here on first use), never the browser's confirm(): data-confirm
-  // is the question, data-confirm-text what will happen, data-confirm-button the action's
-  // label and data-confirm-danger a destructive action. Without JavaScript the form submits.
+  // (#confirm-dialog, in the base layout), never the browser's confirm(): data-confirm is
+  // the question, data-confirm-text what will happen, data-confirm-button the action's label
+  // and data-confirm-danger a destructive action. The dialog's buttons are a method="dialog"
+  // form: closed with "accept", the waiting form submits. Without JavaScript it just submits.
   var pendingConfirm = null;
-  function confirmDialog() {
-    var dialog = document.getElementById("confirm-dialog");
-    if (dialog) return dialog;
-    dialog = document.createElement("dialog");
-    dialog.id = "confirm-dialog";
-    dialog.className = "confirm-dialog";
-    dialog.setAttribute("aria-labelledby", "confirm-dialog-title");
-    dialog.setAttribute("aria-describedby", "confirm-dialog-text");
-    var title = document.createElement("h2");
-    title.id = "confirm-dialog-title";
-    var text = document.createElement("p");
-    text.id = "confirm-dialog-text";
-    var actions = document.createElement("div");
-    actions.className = "dialog-actions";
-    var cancel = document.createElement("button");
-    cancel.type = "button";
-    cancel.className = "button";
-    cancel.setAttribute("data-dialog-close", "");
-    cancel.textContent = "Cancel";
-    var accept = document.createElement("button");
-    accept.type = "button";
-    accept.id = "confirm-dialog-accept";
-    actions.appendChild(cancel);
-    actions.appendChild(accept);
-    dialog.appendChild(title);
-    dialog.appendChild(text);
-    dialog.appendChild(actions);
-    document.body.appendChild(dialog);
-    return dialog;
-  }
   document.addEventListener("submit", function (event) {
     var form = event.target;
-    if (!form.getAttribute) return;
     var source = event.submitter && event.submitter.hasAttribute("data-confirm") ? event.submitter : form;
-    var question = source.getAttribute("data-confirm");
-    if (!question) return;
+    var question = source.getAttribute && source.getAttribute("data-confirm");
+    var dialog = document.getElementById("confirm-dialog");
+    if (!question || !dialog) return;
     if (form.rallyConfirmed) { form.rallyConfirmed = false; return; }
-    var dialog = confirmDialog();
     event.preventDefault();
-    event.stopImmediatePropagation();
+    event.stopImmediatePropagation();  // htmx waits for the answer too
     var accept = document.getElementById("confirm-dialog-accept");
     document.getElementById("confirm-dialog-title").textContent = question;
     document.getElementById("confirm-dialog-text").textContent = source.getAttribute("data-confirm-text") || "";
@@ -60,18 +24,18 @@
     accept.className = "button " + (source.hasAttribute("data-confirm-danger") ? "button--danger" : "button--primary");
     pendingConfirm = {form: form, submitter: event.submitter || null};
     dialog.rallyOpener = event.submitter || document.activeElement;
+    dialog.returnValue = "";
     dialog.showModal();
     accept.focus();
   }, true);
-  document.addEventListener("click", function (event) {
-    if (!event.target.closest || !event.target.closest("#confirm-dialog-accept") || !pendingConfirm) return;
+  document.addEventListener("close", function (event) {
+    if (event.target.id !== "confirm-dialog" || !pendingConfirm) return;
     var pending = pendingConfirm;
     pendingConfirm = null;
-    document.getElementById("confirm-dialog").close();
+    if (event.target.returnValue !== "accept") return;
     pending.form.rallyConfirmed = true;
-    if (pending.submitter && pending.form.requestSubmit) pending.form.requestSubmit(pending.submitter);
-    else pending.form.submit();
-  });
+    pending.form.requestSubmit(pending.submitter);
+  }, true);
 
   // Three-dots menus (WAI-ARIA menu button): arrows move, Escape closes and returns focus.
   function menuItems(list) { return Array.prototype.slice.call(list.querySelectorAll("[role=menuitem]")); }
@@ -157,23 +121,6 @@
     var note = event.target.querySelector && event.target.querySelector(".dialog__notice");
     if (note) note.remove();
   }, true);
-  // Tab and Shift+Tab stay inside an open modal dialog (the page behind it is inert).
-  var FOCUSABLE = "a[href], button:not([disabled]), input:not([disabled]):not([type=hidden]), " +
-    "select:not([disabled]), textarea:not([disabled]), [tabindex]:not([tabindex='-1'])";
-  document.addEventListener("keydown", function (event) {
-    if (event.key !== "Tab") return;
-    var dialog = Array.prototype.filter.call(document.querySelectorAll("dialog[open]"),
-      function (open) { return open.matches(":modal"); }).pop();
-    if (!dialog) return;
-    var items = Array.prototype.filter.call(dialog.querySelectorAll(FOCUSABLE),
-      function (item) { return item.getClientRects().length > 0; });
-    if (!items.length) return;
-    var first = items[0], last = items[items.length - 1], current = document.activeElement;
-    var outside = !dialog.contains(current);
-    if (event.shiftKey && (current === first || outside)) { event.preventDefault(); last.focus(); }
-    else if (!event.shiftKey && (current === last || outside)) { event.preventDefault(); first.focus(); }
-  });
-
   // A button with data-copy="ID" copies that field's value and says so in the live region.
   document.addEventListener("click", function (event) {
     var button = event.target.closest && event.target.closest("[data-copy]");

@@ -12,14 +12,17 @@ document.addEventListener("DOMContentLoaded", () => {
   select.form.requestSubmit ? select.form.requestSubmit() : select.form.submit();
 });
 
-// Slot times follow the participant's own clock (12- or 24-hour, from the browser's locale);
-// the server's 24-hour text stays when Intl is missing.
-document.addEventListener("DOMContentLoaded", () => {
-  document.querySelectorAll("time[data-clock]").forEach((element) => {
+// Slot times follow the participant's own clock (12- or 24-hour, from the browser's locale),
+// on load and in the times htmx brings when the zone changes; the server's 24-hour text
+// stays when Intl is missing.
+function clocksLocalise(root) {
+  root.querySelectorAll("time[data-clock]").forEach((element) => {
     try {
       element.textContent = new Intl.DateTimeFormat(undefined, {
         hour: "2-digit", minute: "2-digit", timeZone: element.dataset.clock,
       }).format(new Date(element.getAttribute("datetime")));
     } catch (e) { /* keep the server's text */ }
   });
-});
+}
+document.addEventListener("DOMContentLoaded", () => clocksLocalise(document));
+document.addEventListener("htmx:load", (event) => clocksLocalise(event.target));

@@ -1,7 +1,8 @@
 """The review flow with the keyboard alone (SPEC accessibility): Tab reaches the
 Participants tab and its controls in document order with a visible focus ring; the row menu
 opens with Enter or ArrowDown, moves with the arrows and closes with Escape back on its
-button; the Reject dialog keeps Tab inside itself and Escape returns focus to its opener."""
+button; the Reject dialog is modal (Tab never reaches the page behind it) and Escape returns
+focus to its opener."""
 
 from datetime import timedelta
 from itertools import pairwise
@@ -131,18 +132,25 @@ def test_review_flow_with_the_keyboard_alone(live_server, page, study, researche
     reject_item = menu.get_by_role("menuitem", name="Reject")
     expect(reject_item).to_be_focused()
 
-    # The Reject dialog: focus moves in, Tab and Shift+Tab stay inside, Escape closes it and
-    # focus goes back to where it came from.
+    # The Reject dialog: focus moves in; it is modal (showModal), so Tab and Shift+Tab never
+    # reach the page behind it: they walk the dialog and, past its ends, the browser's own
+    # controls (the document's body is focused meanwhile). Escape closes it and focus goes
+    # back to where it came from.
     page.keyboard.press("Enter")
     dialog = page.get_by_role("dialog", name="Reject Ada Q.?")
     expect(dialog).to_be_visible()
     dialog_id = dialog.get_attribute("id")
     assert _focused(page)["inDialog"] == dialog_id
+    in_dialog = 0
     for key in ["Tab"] * 6 + ["Shift+Tab"] * 6:
         page.keyboard.press(key)
         focused = _focused(page)
+        if focused["tag"] == "body":
+            continue  # out of the page, in the browser's controls
         assert focused["inDialog"] == dialog_id, f"{key} left the dialog for {focused}"
         assert focused["visible"] and focused["ring"], f"no visible focus on {focused}"
+        in_dialog += 1
+    assert in_dialog >= 8
     assert not axe_violations(page)
     page.keyboard.press("Escape")
     expect(dialog).to_be_hidden()

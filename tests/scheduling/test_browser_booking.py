@@ -4,6 +4,7 @@ import re
 
 import pytest
 from django.urls import reverse
+from playwright.sync_api import expect
 
 from scheduling import services
 from scheduling.models import Session
@@ -26,6 +27,11 @@ def test_an_american_browser_reads_the_slots_on_a_12_hour_clock(live_server, bro
     page.goto(url)
     page.wait_for_url(re.compile(r"tz=Asia%2FTokyo"))
     page.get_by_role("group", name="Monday 1 June 2026").get_by_label("11:00 PM").check()
+    # Another zone applies on change (htmx swaps the page's main part), on the same clock.
+    page.get_by_label("Your time zone").select_option("America/New_York")
+    page.wait_for_url(re.compile(r"tz=America%2FNew_York"))
+    page.get_by_role("group", name="Monday 1 June 2026").get_by_label("10:00 AM").check()
+    expect(page.get_by_label("Your time zone")).to_have_value("America/New_York")
     context.close()
 
 
