@@ -21,8 +21,8 @@ from billing.services import budget_add_funds, budget_default_ensure
 from panel import services as panel_services
 from participants.models import Application
 from rally.models import ActivityEntry
+from recruitment.workflows import study_close
 from scheduling import services as scheduling
-from studies.lifecycle import study_transition
 from tests.billing.factories import receipt_emails_deliver
 from tests.panel.factories import PanelInvitationFactory, PanelStudyFactory
 from tests.scheduling.factories import SchedulingSettingsFactory
@@ -84,7 +84,7 @@ def closed(panel_study, researcher, admin, funded, clock_,
         method="gift_card", reference="GC-778")
     clock_.move_to(ELEVEN_NY + timedelta(days=2))
     with django_capture_on_commit_callbacks(execute=False):
-        study_transition(membership=admin, study=panel_study, to="closed")
+        study_close(membership=admin, study=panel_study)
     return panel_study, dana, eli
 
 
@@ -156,5 +156,5 @@ def test_a_panel_study_closed_without_any_session_has_no_receipt(workspace, rese
                                                                  admin, clock_):
     study = PanelStudyFactory(workspace=workspace, owner=researcher.user,
                               incentive_amount=Decimal("40.00"))
-    study_transition(membership=admin, study=study, to="closed")
+    study_close(membership=admin, study=study)
     assert not Receipt.objects.filter(study_id=study.pk).exists()
