@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from participants import consent, profile, review, row_actions, services
@@ -16,6 +16,7 @@ from participants.forms import BulkReviewForm, RejectForm
 from participants.models import Application
 from participants.selectors import application_counts_by_status, application_get_for_study
 from rally.exports import csv_response
+from rally.http import safe_next
 from rally.permissions import Permission
 from rally.selectors import require_permission
 from studies.lifecycle import study_on_team
@@ -47,15 +48,6 @@ def _list_url(study, query, **changes):
     url = reverse("participants:study_participants", kwargs={"study_id": study.id})
     params = query.params(**changes)
     return f"{url}?{urlencode(params)}" if params else url
-
-
-def _next_url(request, fallback):
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    # Only a path: redirect() would take any other word for a view name.
-    if target.startswith("/") and url_has_allowed_host_and_scheme(
-            target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
-        return target
-    return fallback
 
 
 def _seats(study, counts):
@@ -221,7 +213,7 @@ def applicant_invite(request, study_id, application_id):
         messages.error(request, " ".join(error.messages))
     else:
         messages.success(request, _invited_message(application))
-    return redirect(_next_url(request, fallback))
+    return redirect(safe_next(request, fallback))
 
 
 def _invited_message(application):
@@ -257,12 +249,12 @@ def applicant_reject(request, study_id, application_id):
             else:
                 messages.success(request, _sentence(
                     f"Rejected {application.participant.display_name}"))
-            return redirect(_next_url(request, fallback))
+            return redirect(safe_next(request, fallback))
         status = 422
     return render(request, "participants/applicant_reject.html", {
         **study_page_context(request, study, "participants"),
         "application": application, "form": form,
-        "next": _next_url(request, fallback),
+        "next": safe_next(request, fallback),
     }, status=status)
 
 
@@ -274,7 +266,7 @@ def applicants_bulk(request, study_id):
     study = _study(request, study_id)
     _require_review(request, study)
     fallback = reverse("participants:study_participants", kwargs={"study_id": study.id})
-    next_url = _next_url(request, fallback)
+    next_url = safe_next(request, fallback)
     data = request.POST.copy()
     if data.get("confirm") in ("invite", "reject"):
         data["decision"] = data["confirm"]

@@ -16,7 +16,7 @@ from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.encoding import force_bytes
-from django.utils.http import url_has_allowed_host_and_scheme, urlsafe_base64_encode
+from django.utils.http import urlsafe_base64_encode
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -29,6 +29,7 @@ from rally.forms import (
     SignUpForm,
     WorkspaceNameForm,
 )
+from rally.http import safe_url
 from rally.models import ActivityEntry
 from rally.permissions import Permission
 from rally.selectors import (
@@ -79,11 +80,7 @@ def login_view(request):
             else:
                 services.login_failures_clear(email=email)
                 login(request, user)
-                if not next_url.startswith("/") or not url_has_allowed_host_and_scheme(
-                        next_url, allowed_hosts={request.get_host()},
-                        require_https=request.is_secure()):
-                    next_url = reverse("home")
-                return redirect(next_url)
+                return redirect(safe_url(request, next_url, reverse("home")))
     elif request.method == "POST":
         error = GENERIC_LOGIN_ERROR
     status = 200 if error is None else 400
