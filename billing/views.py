@@ -56,7 +56,7 @@ def _budgets_context(request, membership, tab):
 def budgets(request):
     membership = _reader(request)
     context = _budgets_context(request, membership, "all")
-    if request.htmx and request.headers.get("HX-Target") == "budget-table":
+    if request.htmx.target == "budget-table":
         return render(request, "billing/budgets.html#budget_table", context)
     return render(request, "billing/budgets.html", context)
 
