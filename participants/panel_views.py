@@ -480,9 +480,9 @@ def panel_import_upload(request):
 def panel_import_review(request, import_id):
     """The mapping, the preview with its validation report, and the import choices; once
     started, the progress and the outcome."""
-    membership = require_permission(request.membership, Permission.MANAGE_PANEL)
-    panel_import = selectors.panel_import_get(workspace=membership.workspace,
-                                              import_id=import_id)
+    panel_import = selectors.get_panel_import_for_user(request.membership, import_id,
+                                                       permission=Permission.MANAGE_PANEL)
+    membership = request.membership
     definitions = selectors.property_definitions(workspace=membership.workspace)
     if panel_import.status != PanelImport.Status.MAPPING:
         return render(request, "participants/import_review.html", {
@@ -579,9 +579,8 @@ def _progress_context(panel_import):
 @require_GET
 def panel_import_progress(request, import_id):
     """The progress region alone (htmx polls it; 286 stops the polling once finished)."""
-    membership = require_permission(request.membership, Permission.MANAGE_PANEL)
-    panel_import = selectors.panel_import_get(workspace=membership.workspace,
-                                              import_id=import_id)
+    panel_import = selectors.get_panel_import_for_user(request.membership, import_id,
+                                                       permission=Permission.MANAGE_PANEL)
     context = {"panel_import": panel_import, **_progress_context(panel_import)}
     response = render(request, "participants/import_review.html#progress", context)
     if not context["progress"]["running"] and request.htmx:

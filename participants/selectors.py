@@ -21,6 +21,8 @@ from django.http import Http404
 from participants import properties as props
 from participants.models import Application, Contact, PanelImport, Participant, Segment
 from rally.models import PropertyDefinition, PropertyType
+from rally.permissions import require
+from studies.selectors import get_study_for_user
 
 Status = Application.Status
 
@@ -53,6 +55,16 @@ def application_get_for_study(*, study, application_id):
     """One application of `study` (404 for any other id: another study's, or garbage)."""
     return _one_or_404(Application.objects.select_related("participant"), pk=application_id,
                        study=study)
+
+
+def get_application_for_user(membership, study_id, application_id, *, permission):
+    """One application of a study of the member's workspace: 404 for an unknown study or an
+    application of another study, 403 when the member may not do `permission` on the study
+    (get_study_for_user decides, team-aware). The study is the application's `study`."""
+    study = get_study_for_user(membership, study_id, permission=permission)
+    application = application_get_for_study(study=study, application_id=application_id)
+    application.study = study  # already read, with its team
+    return application
 
 
 def application_counts_by_status(*, study):
@@ -289,8 +301,14 @@ def segment_get(*, workspace, segment_id):
     return _one_or_404(Segment.objects, pk=segment_id, workspace=workspace)
 
 
-def panel_import_get(*, workspace, import_id):
-    return _one_or_404(PanelImport.objects, pk=import_id, workspace=workspace)
+def get_panel_import_for_user(membership, import_id, *, permission):
+    """An import of the member's workspace: 404 without a membership or for another
+    workspace's (or no) import, 403 when the role may not do `permission` (asked first,
+    as the import pages always have: a refused role learns nothing about ids)."""
+    if membership is None:
+        raise Http404
+    require(membership, permission)
+    return _one_or_404(PanelImport.objects, pk=import_id, workspace_id=membership.workspace_id)
 
 
 def property_definition_get(*, workspace, definition_id):

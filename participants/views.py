@@ -14,34 +14,23 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from participants import consent, profile, review, row_actions, services
 from participants.forms import BulkReviewForm, RejectForm
 from participants.models import Application
-from participants.selectors import application_counts_by_status, application_get_for_study
+from participants.selectors import application_counts_by_status, get_application_for_user
 from rally.exports import csv_response
 from rally.http import safe_next
 from rally.permissions import Permission
-from rally.selectors import require_permission
 from studies.lifecycle import study_on_team
 from studies.models import Source
 from studies.models import Status as StudyStatus
 from studies.pages import study_page_context
-from studies.selectors import study_get_for_user
+from studies.selectors import get_study_for_user
 
 PAGE_SIZE = 50
 Status = Application.Status
 
 
-def _study(request, study_id):
-    membership = require_permission(request.membership, Permission.VIEW)
-    return study_get_for_user(membership=membership, study_id=study_id)
-
-
 def _can_review(request, study):
     return request.membership.allows(Permission.REVIEW_APPLICANTS,
                                      on_team=study_on_team(study, request.user))
-
-
-def _require_review(request, study):
-    return require_permission(request.membership, Permission.REVIEW_APPLICANTS,
-                              on_team=study_on_team(study, request.user))
 
 
 def _list_url(study, query, **changes):
@@ -61,7 +50,7 @@ def _seats(study, counts):
 @require_GET
 def study_applicants_csv(request, study_id):
     """The study's applicants as CSV: what Rally keeps about each (SPEC P5: minimal)."""
-    study = _study(request, study_id)
+    study = get_study_for_user(request.membership, study_id, permission=Permission.VIEW)
     statuses = dict(Status.choices)
     applications = (Application.objects.filter(study=study).select_related("participant")
                     .order_by("applied_at", "id"))
@@ -78,7 +67,7 @@ def study_applicants_csv(request, study_id):
 @login_required
 @require_GET
 def study_participants(request, study_id):
-    study = _study(request, study_id)
+    study = get_study_for_user(request.membership, study_id, permission=Permission.VIEW)
     query = review.ListQuery.from_params(request.GET)
     counts = application_counts_by_status(study=study)
     total = sum(counts.values())
@@ -156,8 +145,9 @@ def _columns(study, query):
 @login_required
 @require_GET
 def applicant_profile(request, study_id, application_id):
-    study = _study(request, study_id)
-    application = application_get_for_study(study=study, application_id=application_id)
+    application = get_application_for_user(request.membership, study_id, application_id,
+                                           permission=Permission.VIEW)
+    study = application.study
     query = review.ListQuery.from_params(request.GET)
     previous_id, next_id = review.application_neighbours(study=study, query=query,
                                                          application=application)
@@ -202,9 +192,9 @@ def applicant_profile(request, study_id, application_id):
 @login_required
 @require_POST
 def applicant_invite(request, study_id, application_id):
-    study = _study(request, study_id)
-    _require_review(request, study)
-    application = application_get_for_study(study=study, application_id=application_id)
+    application = get_application_for_user(request.membership, study_id, application_id,
+                                           permission=Permission.REVIEW_APPLICANTS)
+    study = application.study
     fallback = reverse("participants:study_participants", kwargs={"study_id": study.id})
     try:
         services.applicant_invite(membership=request.membership, study=study,
@@ -232,9 +222,9 @@ def _sentence(text):
 @require_http_methods(["GET", "POST"])
 def applicant_reject(request, study_id, application_id):
     """GET: the reason form (the page behind the dialog, for use without JavaScript)."""
-    study = _study(request, study_id)
-    _require_review(request, study)
-    application = application_get_for_study(study=study, application_id=application_id)
+    application = get_application_for_user(request.membership, study_id, application_id,
+                                           permission=Permission.REVIEW_APPLICANTS)
+    study = application.study
     fallback = reverse("participants:study_participants", kwargs={"study_id": study.id})
     form = RejectForm(request.POST if request.method == "POST" else None)
     status = 200
@@ -263,8 +253,8 @@ def applicant_reject(request, study_id, application_id):
 def applicants_bulk(request, study_id):
     """Invite or reject the selected applicants. Without the confirmation (no JavaScript,
     so no dialog) it answers a page that asks for it."""
-    study = _study(request, study_id)
-    _require_review(request, study)
+    study = get_study_for_user(request.membership, study_id,
+                               permission=Permission.REVIEW_APPLICANTS)
     fallback = reverse("participants:study_participants", kwargs={"study_id": study.id})
     next_url = safe_next(request, fallback)
     data = request.POST.copy()

@@ -26,16 +26,6 @@ from studies.models import (
 PAGE_SIZE = 25
 
 
-def _membership(request):
-    if request.membership is None:
-        raise Http404
-    return request.membership
-
-
-def _study(request, study_id):
-    return selectors.study_get_for_user(membership=_membership(request), study_id=study_id)
-
-
 def _reach_url(study):
     """The "Audience Reach" region's URL, once the recruitment app serves it."""
     try:
@@ -152,7 +142,7 @@ def study_create(request):
 
 @login_required
 def study_overview(request, study_id):
-    study = _study(request, study_id)
+    study = selectors.get_study_for_user(request.membership, study_id, permission=Permission.VIEW)
     return _overview(request, study)
 
 
@@ -192,7 +182,7 @@ def _location_summary(study):
 @login_required
 @require_POST
 def study_publish(request, study_id):
-    study = _study(request, study_id)
+    study = selectors.get_study_for_user(request.membership, study_id, permission=Permission.VIEW)
     try:
         services.study_publish(membership=request.membership, study=study)
     except lifecycle.PublishBlocked as blocked:
@@ -209,7 +199,7 @@ def study_publish(request, study_id):
 @require_http_methods(["GET", "POST"])
 def study_status(request, study_id):
     """"Change status": POST moves the study; GET asks to confirm closing (no-JS path)."""
-    study = _study(request, study_id)
+    study = selectors.get_study_for_user(request.membership, study_id, permission=Permission.VIEW)
     target = request.POST.get("status") or request.GET.get("status") or ""
     if target not in Status.values:
         raise Http404
@@ -267,8 +257,8 @@ def copy_dialogs(study):
 
 
 def _study_copy(request, study_id, key):
-    study = _study(request, study_id)
-    require_permission(request.membership, Permission.EDIT_STUDY)
+    study = selectors.get_study_for_user(request.membership, study_id,
+                                         permission=Permission.EDIT_STUDY)
     if study.is_template:
         raise Http404
     kind = COPY_KINDS[key]
@@ -309,12 +299,13 @@ def study_duplicate(request, study_id):
 @login_required
 @require_http_methods(["GET", "POST"])
 def study_plan(request, study_id):
-    study = _study(request, study_id)
+    study = selectors.get_study_for_user(
+        request.membership, study_id,
+        permission=Permission.EDIT_STUDY if request.method == "POST" else Permission.VIEW)
     members = list(workspace_members(request.membership.workspace))
     team_args = {"team_editable": lifecycle.study_team_changeable_by(request.membership, study),
                  "user_id": request.user.pk}
     if request.method == "POST":
-        require_permission(request.membership, Permission.EDIT_STUDY)
         # Read-only fields keep the study's values (a disabled field reads its initial value).
         form = PlanForm(request.POST, initial=PlanForm.initial_for(study), study=study,
                         members=members, **team_args)
@@ -369,9 +360,8 @@ def _cost_from_form(study, form):
 @require_POST
 def study_plan_cost(request, study_id):
     """The estimated cost for the plan as typed (htmx, nothing saved)."""
-    study = _study(request, study_id)
-    if not _figures_readable(request, study):
-        raise PermissionDenied
+    study = selectors.get_study_for_user(request.membership, study_id,
+                                         permission=Permission.READ_STUDY_FIGURES)
     form = PlanForm(request.POST, study=study, members=[])
     return render(request, "studies/study_plan.html#cost",
                   {"study": study, "cost": _cost_from_form(study, form)})
@@ -408,7 +398,7 @@ def _audience_context(request, study, settings_form=None, errors=None):
 
 @login_required
 def study_audience(request, study_id):
-    study = _study(request, study_id)
+    study = selectors.get_study_for_user(request.membership, study_id, permission=Permission.VIEW)
     context = _audience_context(request, study)
     if request.htmx and request.htmx.target == "criteria-results":
         return render(request, "studies/study_audience.html#catalog",
@@ -421,7 +411,8 @@ def _audience_response(request, study, error=None, settings_form=None, saved=Non
 
     Every section of the tab saves with its own button (the Country/State switch as it is
     chosen) and each save says what it saved: `saved(study)` gives the sentence."""
-    study = selectors.study_get_for_user(membership=request.membership, study_id=study.id)
+    study = selectors.get_study_for_user(request.membership, study.id,
+                                         permission=Permission.VIEW)
     saved_message = saved(study) if saved is not None and error is None \
         and settings_form is None else ""
     errors = {}
@@ -451,8 +442,8 @@ def _audience_response(request, study, error=None, settings_form=None, saved=Non
 
 
 def _audience_change(request, study_id, change, saved):
-    study = _study(request, study_id)
-    require_permission(request.membership, Permission.EDIT_STUDY)
+    study = selectors.get_study_for_user(request.membership, study_id,
+                                         permission=Permission.EDIT_STUDY)
     try:
         change(study)
     except ValidationError as error:
@@ -492,8 +483,8 @@ def _criteria_saved(study):
 @login_required
 @require_POST
 def study_audience_settings(request, study_id):
-    study = _study(request, study_id)
-    require_permission(request.membership, Permission.EDIT_STUDY)
+    study = selectors.get_study_for_user(request.membership, study_id,
+                                         permission=Permission.EDIT_STUDY)
     form = AudienceSettingsForm(request.POST)
     if form.is_valid():
         try:
@@ -566,7 +557,7 @@ def study_criterion_remove(request, study_id, slug):
 
 @login_required
 def study_activity(request, study_id):
-    study = _study(request, study_id)
+    study = selectors.get_study_for_user(request.membership, study_id, permission=Permission.VIEW)
     return _render_study(request, study, "activity", "studies/study_activity.html", {
         "activity": activity_feed(membership=request.membership, study_id=study.id,
                                   limit=200),
