@@ -28,15 +28,10 @@ from scheduling.services import booking_url_for
 from studies import screeners
 from studies.models import Source
 from studies.pages import study_page_context, study_tab_return
-from studies.selectors import study_get_for_user
+from studies.selectors import get_study_for_user
 
 #: Rows the invite picker lists (the count and the invitation cover every match).
 LIST_ROWS = 100
-
-
-def _study(request, study_id):
-    membership = require_permission(request.membership, Permission.VIEW)
-    return study_get_for_user(membership=membership, study_id=study_id)
 
 
 # Invite from panel ---------------------------------------------------------------------------
@@ -131,7 +126,7 @@ def _invite_url(study, params=None):
 @login_required
 @require_http_methods(["GET", "POST"])
 def study_invite(request, study_id):
-    study = _study(request, study_id)
+    study = get_study_for_user(request.membership, study_id, permission=Permission.VIEW)
     membership = request.membership
     if study.source != Source.RALLY_PANEL:
         return render(request, "panel/study_invite.html", {
@@ -245,10 +240,9 @@ def _incentive_rows(study):
 @login_required
 @require_http_methods(["GET", "POST"])
 def incentive_record(request, study_id, application_id):
-    study = _study(request, study_id)
+    study = get_study_for_user(request.membership, study_id,
+                               permission=Permission.REVIEW_APPLICANTS)
     membership = request.membership
-    if not services.panel_invites_allowed(membership, study):
-        raise PermissionDenied
     application = Application.objects.select_related("participant").filter(
         pk=application_id, study=study, source=Application.Source.RALLY_PANEL).first()
     if application is None:

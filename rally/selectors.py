@@ -1,12 +1,11 @@
 """Core reads shared by views: the current membership and workspace-scoped lookups."""
 
-from django.core.exceptions import PermissionDenied
 from django.db.models import Count, IntegerField, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.http import Http404
 
 from rally.models import ActivityEntry, Membership, Notification
-from rally.permissions import Permission
+from rally.permissions import Permission, require
 
 
 def memberships_for_user(user):
@@ -40,12 +39,12 @@ def membership_for_request(request):
 
 
 def require_permission(membership, permission, *, on_team=False):
-    """403 unless the membership's role allows `permission` (404 when there is none)."""
+    """For workspace pages that show no one object (lists, settings): 404 without a
+    membership, as every page does outside the workspace, 403 unless the role allows
+    `permission`. A page about one object asks its `get_<thing>_for_user` selector."""
     if membership is None:
         raise Http404
-    if not membership.allows(permission, on_team=on_team):
-        raise PermissionDenied
-    return membership
+    return require(membership, permission, on_team=on_team)
 
 
 def membership_get(*, workspace, membership_id):
