@@ -20,7 +20,7 @@ from billing.models import (
 )
 from billing.panel_incentives import KEY_PREFIX as PANEL_INCENTIVE_KEY_PREFIX
 from billing.reconciliation import ui_billing_differences
-from billing.services import CHARGE_KINDS, start_figures
+from billing.services import CHARGE_KINDS, DEFAULT_BUDGET_NAME, start_figures
 from billing.services import study_figures as study_figures  # read here by pages and tests
 
 
@@ -78,6 +78,12 @@ def budget_figures_for(budgets):
             reserved=net[(budget_id, AccountKind.STUDY_HOLD)],
             spent=sum((net[(budget_id, kind)] for kind in SPENT_KINDS), ZERO))
     return figures
+
+
+def budget_default_for(workspace):
+    """The workspace's "Workspace Budget" (SPEC B3), the one a page offers first; None for a
+    workspace that somehow has none (reading never makes it)."""
+    return Budget.objects.filter(workspace=workspace, name=DEFAULT_BUDGET_NAME).first()
 
 
 def budgets_with_figures(workspace):

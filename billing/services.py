@@ -187,9 +187,16 @@ def budget_create(*, membership, name):
     return budget
 
 
+def budget_default_create(*, workspace):
+    """A new workspace's "Workspace Budget" (SPEC B3): one of the steps of creating a
+    workspace (settings.WORKSPACE_SETUP); a data migration gave older workspaces theirs."""
+    return budget_default_ensure(workspace=workspace)
+
+
 @transaction.atomic
 def budget_default_ensure(*, workspace):
-    """Every workspace has "Workspace Budget" (SPEC B3); made on first need."""
+    """The workspace's "Workspace Budget", made if it is missing (write paths and seeds;
+    pages read it with billing.selectors.budget_default_for and never make it)."""
     budget = Budget.objects.filter(workspace=workspace, name=DEFAULT_BUDGET_NAME).first()
     if budget is None:
         Budget.objects.bulk_create(

@@ -43,7 +43,6 @@ def _permissions(membership):
 
 
 def _budgets_context(request, membership, tab):
-    services.budget_default_ensure(workspace=membership.workspace)
     budgets = selectors.budgets_with_figures(membership.workspace)
     totals = selectors.BudgetFigures(
         available=sum((b.figures.available for b in budgets), ZERO),

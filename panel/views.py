@@ -14,6 +14,7 @@ from django.views.decorators.http import require_http_methods
 
 from billing import panel_incentives
 from billing.models import Budget, Payout, Reservation
+from billing.selectors import budget_default_for
 from billing.services import FundsShortError
 from panel import links, selectors, services
 from panel.models import PanelInvitation
@@ -249,11 +250,11 @@ def incentive_record(request, study_id, application_id):
         raise Http404
     reservation = Reservation.objects.filter(study_id=study.pk).select_related("budget").first()
     budgets = list(Budget.objects.filter(workspace=study.workspace).order_by("name"))
+    default = budget_default_for(study.workspace) or next(iter(budgets), None)
     default_amount = f"{study.incentive_amount:.2f}" if study.incentive_amount else ""
     values = {"amount": default_amount, "method": "gift_card", "reference": "",
               "budget": str(reservation.budget_id if reservation else
-                            next((b.pk for b in budgets if b.name == "Workspace Budget"),
-                                 budgets[0].pk if budgets else ""))}
+                            default.pk if default else "")}
     errors = {}
     back = _incentive_back(study, request.POST.get("next") or request.GET.get("next", ""))
     existing = panel_incentives.panel_incentive_for(application.pk)

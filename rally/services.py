@@ -7,6 +7,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.module_loading import import_string
 
 from rally import clock
 from rally.models import ActivityEntry, Membership, OutboxOperation, User
@@ -160,6 +161,8 @@ def workspace_create(*, name, admin_email, admin_name="", password=None):
                                         name=admin_name.strip())
     workspace = Workspace.objects.create(name=name)
     membership = Membership.objects.create(user=user, workspace=workspace, role=Role.ADMIN)
+    for step in settings.WORKSPACE_SETUP:
+        import_string(step)(workspace=workspace)
     activity_record(workspace=workspace, actor=user, action="workspace.created",
                     summary=f"Created workspace {name}", data={"admin": email})
     return membership

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect, HttpResponseStopPolling
 
 from billing.selectors import budgets_with_figures, study_billing_for
-from billing.services import FundsShortError, budget_default_ensure
+from billing.services import FundsShortError
 from rally.permissions import Permission
 from recruitment import orchestration
 from recruitment.models import Recruitment
@@ -30,7 +30,6 @@ IN_PROGRESS = (State.STARTING, State.PENDING_REVIEW)
 
 
 def _start_context(request, study, *, budget_id=None, error=None, shortfall=None):
-    budget_default_ensure(workspace=request.workspace)  # SPEC B3: always one to choose
     budgets = budgets_with_figures(request.workspace)
     chosen = next((b for b in budgets if str(b.pk) == str(budget_id)), None)
     if chosen is None:
