@@ -6,7 +6,7 @@ may be stale, the POST may be crafted), writes, and records an activity entry.
 
 from decimal import Decimal
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import Http404
 
@@ -15,7 +15,7 @@ from billing.services import reservation_shrink
 from rally import clock
 from rally.models import Membership, User
 from rally.numbers import count_parse, money_parse
-from rally.permissions import Permission
+from rally.permissions import Permission, require
 from rally.services import activity_record, outbox_enqueue
 from studies import lifecycle, locations
 from studies.models import (
@@ -73,8 +73,7 @@ def _lock(*, membership, study):
 
 
 def _require_edit(membership, study):
-    if not membership.allows(Permission.EDIT_STUDY):
-        raise PermissionDenied
+    require(membership, Permission.EDIT_STUDY)
     if study.status == Status.CLOSED:
         raise ValidationError(CLOSED_STUDY)
 
@@ -166,8 +165,7 @@ def _check_type_and_source(study_type, source):
 def study_create(*, membership, name, study_type=StudyType.INTERVIEW,
                  source=Source.USER_INTERVIEWS, template=None):
     """A new Draft study owned by the person, from scratch or copied from a template."""
-    if not membership.allows(Permission.EDIT_STUDY):
-        raise PermissionDenied
+    require(membership, Permission.EDIT_STUDY)
     name = (name or "").strip()
     if not name:
         raise ValidationError({"name": "Enter a study name."})
@@ -219,8 +217,7 @@ def study_duplicate(*, membership, study, name=None):
     """A new Draft study with the source's settings (SPEC S7): plan, team, audience, screener,
     test tasks and scheduling settings through the copiers; never its applicants, sessions,
     money or status. Any study can be duplicated, a closed one too (it is only read)."""
-    if not membership.allows(Permission.EDIT_STUDY):
-        raise PermissionDenied
+    require(membership, Permission.EDIT_STUDY)
     source = _lock(membership=membership, study=study)
     if source.is_template:
         raise ValidationError("A template makes new studies with “New study from this "
@@ -244,8 +241,7 @@ def study_duplicate(*, membership, study, name=None):
 @transaction.atomic(durable=True)
 def study_save_as_template(*, membership, study, name=None):
     """Keep the study's settings as a template (a Draft study with `is_template`)."""
-    if not membership.allows(Permission.EDIT_STUDY):
-        raise PermissionDenied
+    require(membership, Permission.EDIT_STUDY)
     source = _lock(membership=membership, study=study)
     name = _clean_copy_name(name, template_default_name(source))
     now = clock.now()
