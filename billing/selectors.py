@@ -22,6 +22,7 @@ from billing.panel_incentives import KEY_PREFIX as PANEL_INCENTIVE_KEY_PREFIX
 from billing.reconciliation import ui_billing_differences
 from billing.services import CHARGE_KINDS, DEFAULT_BUDGET_NAME, start_figures
 from billing.services import study_figures as study_figures  # read here by pages and tests
+from rally.permissions import require
 
 
 @dataclass
@@ -40,19 +41,31 @@ def _uuid_or_404(value):
         raise Http404 from None
 
 
-def budget_get_for_membership(*, membership, budget_id):
-    """The budget of the member's workspace, or 404 (another workspace's id included)."""
+def _member_may(membership, permission):
+    """Money permissions are the workspace's (no team cell): asked before the lookup, so a
+    refused role learns nothing about ids. No membership: 404, as outside the workspace."""
+    if membership is None:
+        raise Http404
+    require(membership, permission)
+
+
+def get_budget_for_user(membership, budget_id, *, permission):
+    """A budget of the member's workspace: 404 for another workspace's (or no) budget, 403
+    when the role may not do `permission`."""
+    _member_may(membership, permission)
     try:
         return Budget.objects.select_related("workspace").get(
-            pk=_uuid_or_404(budget_id), workspace=membership.workspace)
+            pk=_uuid_or_404(budget_id), workspace_id=membership.workspace_id)
     except Budget.DoesNotExist:
         raise Http404 from None
 
 
-def receipt_get_for_membership(*, membership, receipt_id):
+def get_receipt_for_user(membership, receipt_id, *, permission):
+    """A receipt of the member's workspace: 404 or 403 as get_budget_for_user."""
+    _member_may(membership, permission)
     try:
         return Receipt.objects.select_related("budget", "workspace").get(
-            pk=_uuid_or_404(receipt_id), workspace=membership.workspace)
+            pk=_uuid_or_404(receipt_id), workspace_id=membership.workspace_id)
     except Receipt.DoesNotExist:
         raise Http404 from None
 

@@ -133,8 +133,9 @@ def budget_create(request):
 
 @login_required
 def budget_detail(request, budget_id):
-    membership = _reader(request)
-    budget = selectors.budget_get_for_membership(membership=membership, budget_id=budget_id)
+    budget = selectors.get_budget_for_user(request.membership, budget_id,
+                                           permission=Permission.READ_ALL_BUDGETS)
+    membership = request.membership
     page = Paginator(selectors.budget_history(budget), HISTORY_PAGE_SIZE).get_page(
         request.GET.get("page"))
     for transfer in page:
@@ -151,8 +152,8 @@ def budget_detail(request, budget_id):
 
 @login_required
 def budget_history_csv(request, budget_id):
-    membership = _reader(request)
-    budget = selectors.budget_get_for_membership(membership=membership, budget_id=budget_id)
+    budget = selectors.get_budget_for_user(request.membership, budget_id,
+                                           permission=Permission.READ_ALL_BUDGETS)
     labels = dict(TransferKind.choices)
     # The reader's zone, named in the header (SPEC W6); read now, before the rows stream.
     zone = timezone.get_current_timezone()
@@ -196,8 +197,9 @@ def funds_add(request, budget_id):
     """Add Funds: a page without JavaScript, a partial inside a <dialog> with htmx. Other
     pages embed it (`data-hx-get` this URL with `?next=<their URL>`); on success an htmx request
     gets a confirmation and the `fundsAdded` event (with the budget's new Available)."""
-    membership = require_permission(request.membership, Permission.ADD_FUNDS)
-    budget = selectors.budget_get_for_membership(membership=membership, budget_id=budget_id)
+    budget = selectors.get_budget_for_user(request.membership, budget_id,
+                                           permission=Permission.ADD_FUNDS)
+    membership = request.membership
     next_url = safe_next(request, reverse("billing:budget_detail", args=[budget.pk]))
     # "inline": embedded in another page's dialog (Review & Start), which keeps its own
     # controls: no Cancel/Done that would close that dialog.
@@ -255,18 +257,16 @@ def receipts(request):
 
 @login_required
 def receipt_detail(request, receipt_id):
-    membership = _reader(request)
-    receipt = selectors.receipt_get_for_membership(membership=membership,
-                                                   receipt_id=receipt_id)
+    receipt = selectors.get_receipt_for_user(request.membership, receipt_id,
+                                             permission=Permission.READ_ALL_BUDGETS)
     return render(request, "billing/receipt_detail.html",
                   receipt_document(receipt, reader=request.user))
 
 
 @login_required
 def receipt_pdf_download(request, receipt_id):
-    membership = _reader(request)
-    receipt = selectors.receipt_get_for_membership(membership=membership,
-                                                   receipt_id=receipt_id)
+    receipt = selectors.get_receipt_for_user(request.membership, receipt_id,
+                                             permission=Permission.READ_ALL_BUDGETS)
     response = HttpResponse(receipt_pdf(receipt, reader=request.user),
                             content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="{receipt_filename(receipt)}"'
