@@ -5,7 +5,6 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db.models import Count, Max, Sum
-from django.http import Http404
 
 from billing.models import (
     SPENT_KINDS,
@@ -22,7 +21,7 @@ from billing.panel_incentives import KEY_PREFIX as PANEL_INCENTIVE_KEY_PREFIX
 from billing.reconciliation import ui_billing_differences
 from billing.services import CHARGE_KINDS, DEFAULT_BUDGET_NAME, start_figures
 from billing.services import study_figures as study_figures  # read here by pages and tests
-from rally.permissions import require
+from rally.selectors import get_workspace_object_for_user
 
 
 @dataclass
@@ -32,42 +31,18 @@ class BudgetFigures:
     spent: Decimal = ZERO
 
 
-def _uuid_or_404(value):
-    import uuid
-
-    try:
-        return uuid.UUID(str(value))
-    except ValueError:
-        raise Http404 from None
-
-
-def _member_may(membership, permission):
-    """Money permissions are the workspace's (no team cell): asked before the lookup, so a
-    refused role learns nothing about ids. No membership: 404, as outside the workspace."""
-    if membership is None:
-        raise Http404
-    require(membership, permission)
-
-
 def get_budget_for_user(membership, budget_id, *, permission):
     """A budget of the member's workspace: 404 for another workspace's (or no) budget, 403
-    when the role may not do `permission`."""
-    _member_may(membership, permission)
-    try:
-        return Budget.objects.select_related("workspace").get(
-            pk=_uuid_or_404(budget_id), workspace_id=membership.workspace_id)
-    except Budget.DoesNotExist:
-        raise Http404 from None
+    when the role may not do `permission` (money permissions are the workspace's)."""
+    return get_workspace_object_for_user(membership, Budget.objects.select_related("workspace"),
+                                         budget_id, permission=permission)
 
 
 def get_receipt_for_user(membership, receipt_id, *, permission):
     """A receipt of the member's workspace: 404 or 403 as get_budget_for_user."""
-    _member_may(membership, permission)
-    try:
-        return Receipt.objects.select_related("budget", "workspace").get(
-            pk=_uuid_or_404(receipt_id), workspace_id=membership.workspace_id)
-    except Receipt.DoesNotExist:
-        raise Http404 from None
+    return get_workspace_object_for_user(
+        membership, Receipt.objects.select_related("budget", "workspace"), receipt_id,
+        permission=permission)
 
 
 def _net_by(queryset, group):

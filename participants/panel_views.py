@@ -288,8 +288,9 @@ def panel_segment_save(request):
 @login_required
 @require_POST
 def panel_segment_delete(request, segment_id):
-    membership = require_permission(request.membership, Permission.EDIT_STUDY)
-    segment = selectors.segment_get(workspace=membership.workspace, segment_id=segment_id)
+    segment = selectors.get_segment_for_user(request.membership, segment_id,
+                                             permission=Permission.EDIT_STUDY)
+    membership = request.membership
     services.segment_delete(membership=membership, segment=segment)
     messages.success(request, f"Deleted the segment “{segment.name}”.")
     return redirect("participants:panel_directory")
@@ -301,9 +302,9 @@ def panel_segment_delete(request, segment_id):
 @login_required
 @require_GET
 def panel_profile(request, participant_id):
-    membership = _viewer(request)
-    person = selectors.panel_person_get(workspace=membership.workspace,
-                                        participant_id=participant_id)
+    person = selectors.get_panel_person_for_user(request.membership, participant_id,
+                                                 permission=Permission.VIEW)
+    membership = request.membership
     definitions = _definitions(membership)
     applications, contacts = selectors.panel_person_history(participant=person)
     return render(request, "participants/panel_profile.html", {
@@ -324,9 +325,9 @@ def panel_profile(request, participant_id):
 @require_POST
 def panel_person_erase(request, participant_id):
     """A privacy request: erase the person's personal data (Admins and Ops Managers)."""
-    membership = require_permission(request.membership, Permission.MANAGE_PANEL)
-    person = selectors.panel_person_get(workspace=membership.workspace,
-                                        participant_id=participant_id)
+    person = selectors.get_panel_person_for_user(request.membership, participant_id,
+                                                 permission=Permission.MANAGE_PANEL)
+    membership = request.membership
     services.panel_person_erase(membership=membership, participant=person)
     messages.success(request, "Their personal data was erased. Their studies, payments and "
                               "activity stay under a pseudonym; they are never invited again.")
@@ -336,11 +337,12 @@ def panel_person_erase(request, participant_id):
 @login_required
 @require_http_methods(["GET", "POST"])
 def panel_person_edit(request, participant_id=None):
-    membership = require_permission(request.membership, Permission.EDIT_STUDY)
-    person = None
-    if participant_id is not None:
-        person = selectors.panel_person_get(workspace=membership.workspace,
-                                            participant_id=participant_id)
+    if participant_id is None:  # "Add a person"
+        membership, person = require_permission(request.membership, Permission.EDIT_STUDY), None
+    else:
+        person = selectors.get_panel_person_for_user(request.membership, participant_id,
+                                                     permission=Permission.EDIT_STUDY)
+        membership = request.membership
     definitions = _definitions(membership)
     initial = PanelPersonForm.initial_for(person, definitions) if person else None
     form = PanelPersonForm(request.POST or None, initial=initial, definitions=definitions)
@@ -401,9 +403,9 @@ def panel_properties(request):
 @login_required
 @require_http_methods(["GET", "POST"])
 def panel_property_edit(request, definition_id):
-    membership = require_permission(request.membership, Permission.MANAGE_PANEL)
-    definition = selectors.property_definition_get(workspace=membership.workspace,
-                                                   definition_id=definition_id)
+    definition = selectors.get_property_definition_for_user(
+        request.membership, definition_id, permission=Permission.MANAGE_PANEL)
+    membership = request.membership
     form = PropertyForm(request.POST or None, editing=True, initial={
         "label": definition.label, "type": definition.type,
         "options": _options_text(definition), "is_pii": definition.is_pii})

@@ -21,7 +21,7 @@ from django.http import Http404
 from participants import properties as props
 from participants.models import Application, Contact, PanelImport, Participant, Segment
 from rally.models import PropertyDefinition, PropertyType
-from rally.permissions import require
+from rally.selectors import get_workspace_object_for_user
 from studies.selectors import get_study_for_user
 
 Status = Application.Status
@@ -278,10 +278,12 @@ def panel_people_by_property(people, *, definition, descending=False):
     return people.order_by(first, *NAME_ORDER)
 
 
-def panel_person_get(*, workspace, participant_id):
-    """One panel person of the workspace (404 for anything else)."""
-    return _one_or_404(Participant.objects, pk=participant_id, workspace=workspace,
-                       kind=Participant.Kind.PANEL)
+def get_panel_person_for_user(membership, participant_id, *, permission):
+    """One panel person of the member's workspace: 404 for anything else, 403 when the role
+    may not do `permission` (rally.selectors.get_workspace_object_for_user)."""
+    return get_workspace_object_for_user(
+        membership, Participant.objects.filter(kind=Participant.Kind.PANEL), participant_id,
+        permission=permission)
 
 
 def panel_person_history(*, participant):
@@ -301,18 +303,19 @@ def segment_get(*, workspace, segment_id):
     return _one_or_404(Segment.objects, pk=segment_id, workspace=workspace)
 
 
+def get_segment_for_user(membership, segment_id, *, permission):
+    return get_workspace_object_for_user(membership, Segment.objects, segment_id,
+                                         permission=permission)
+
+
 def get_panel_import_for_user(membership, import_id, *, permission):
-    """An import of the member's workspace: 404 without a membership or for another
-    workspace's (or no) import, 403 when the role may not do `permission` (asked first,
-    as the import pages always have: a refused role learns nothing about ids)."""
-    if membership is None:
-        raise Http404
-    require(membership, permission)
-    return _one_or_404(PanelImport.objects, pk=import_id, workspace_id=membership.workspace_id)
+    return get_workspace_object_for_user(membership, PanelImport.objects, import_id,
+                                         permission=permission)
 
 
-def property_definition_get(*, workspace, definition_id):
-    return _one_or_404(PropertyDefinition.objects, pk=definition_id, workspace=workspace)
+def get_property_definition_for_user(membership, definition_id, *, permission):
+    return get_workspace_object_for_user(membership, PropertyDefinition.objects,
+                                         definition_id, permission=permission)
 
 
 def property_value_counts(*, workspace, definitions):

@@ -33,7 +33,7 @@ from rally.http import safe_url
 from rally.models import ActivityEntry
 from rally.permissions import Permission
 from rally.selectors import (
-    membership_get,
+    get_membership_for_user,
     memberships_for_user,
     require_permission,
     workspace_members,
@@ -207,8 +207,9 @@ def _send_account_setup_email(request, user):
 @login_required
 @require_POST
 def member_change_role(request, membership_id):
-    membership = require_permission(request.membership, Permission.MANAGE_MEMBERS)
-    target = membership_get(workspace=membership.workspace, membership_id=membership_id)
+    target = get_membership_for_user(request.membership, membership_id,
+                                     permission=Permission.MANAGE_MEMBERS)
+    membership = request.membership
     form = MemberRoleForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Choose one of the listed roles.")
@@ -226,8 +227,9 @@ def member_change_role(request, membership_id):
 @login_required
 @require_POST
 def member_remove(request, membership_id):
-    membership = require_permission(request.membership, Permission.MANAGE_MEMBERS)
-    target = membership_get(workspace=membership.workspace, membership_id=membership_id)
+    target = get_membership_for_user(request.membership, membership_id,
+                                     permission=Permission.MANAGE_MEMBERS)
+    membership = request.membership
     try:
         services.member_remove(by=membership, membership=target)
     except ValidationError as error:
