@@ -15,7 +15,7 @@ functions.
 
 import logging
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.http import Http404
 from django.urls import reverse
@@ -33,7 +33,7 @@ from billing.services import (
 )
 from rally import clock, notifications
 from rally.models import ActivityEntry, OutboxOperation
-from rally.permissions import Permission
+from rally.permissions import Permission, require
 from rally.services import activity_record, outbox_enqueue, outbox_enqueue_many
 
 logger = logging.getLogger(__name__)
@@ -375,8 +375,7 @@ def payouts_sweep(*, limit=SWEEP_BATCH, max_batches=50):
 @transaction.atomic(durable=True)
 def payout_retry(*, membership, payout_id):
     """"Retry" a failed payout: sent again with the same key and externalId."""
-    if membership is None or not membership.allows(Permission.REVIEW_APPLICANTS):
-        raise PermissionDenied
+    require(membership, Permission.REVIEW_APPLICANTS)
     try:
         payout = _locked().get(
             pk=payout_id, workspace_id=membership.workspace_id)

@@ -5,7 +5,6 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db.models import Count, Max, Sum
-from django.http import Http404
 
 from billing.models import (
     SPENT_KINDS,
@@ -20,8 +19,9 @@ from billing.models import (
 )
 from billing.panel_incentives import KEY_PREFIX as PANEL_INCENTIVE_KEY_PREFIX
 from billing.reconciliation import ui_billing_differences
-from billing.services import CHARGE_KINDS, start_figures
+from billing.services import CHARGE_KINDS, DEFAULT_BUDGET_NAME, start_figures
 from billing.services import study_figures as study_figures  # read here by pages and tests
+from rally.selectors import get_workspace_object_for_user
 
 
 @dataclass
@@ -31,30 +31,18 @@ class BudgetFigures:
     spent: Decimal = ZERO
 
 
-def _uuid_or_404(value):
-    import uuid
-
-    try:
-        return uuid.UUID(str(value))
-    except ValueError:
-        raise Http404 from None
+def get_budget_for_user(membership, budget_id, *, permission):
+    """A budget of the member's workspace: 404 for another workspace's (or no) budget, 403
+    when the role may not do `permission` (money permissions are the workspace's)."""
+    return get_workspace_object_for_user(membership, Budget.objects.select_related("workspace"),
+                                         budget_id, permission=permission)
 
 
-def budget_get_for_membership(*, membership, budget_id):
-    """The budget of the member's workspace, or 404 (another workspace's id included)."""
-    try:
-        return Budget.objects.select_related("workspace").get(
-            pk=_uuid_or_404(budget_id), workspace=membership.workspace)
-    except Budget.DoesNotExist:
-        raise Http404 from None
-
-
-def receipt_get_for_membership(*, membership, receipt_id):
-    try:
-        return Receipt.objects.select_related("budget", "workspace").get(
-            pk=_uuid_or_404(receipt_id), workspace=membership.workspace)
-    except Receipt.DoesNotExist:
-        raise Http404 from None
+def get_receipt_for_user(membership, receipt_id, *, permission):
+    """A receipt of the member's workspace: 404 or 403 as get_budget_for_user."""
+    return get_workspace_object_for_user(
+        membership, Receipt.objects.select_related("budget", "workspace"), receipt_id,
+        permission=permission)
 
 
 def _net_by(queryset, group):
@@ -78,6 +66,12 @@ def budget_figures_for(budgets):
             reserved=net[(budget_id, AccountKind.STUDY_HOLD)],
             spent=sum((net[(budget_id, kind)] for kind in SPENT_KINDS), ZERO))
     return figures
+
+
+def budget_default_for(workspace):
+    """The workspace's "Workspace Budget" (SPEC B3), the one a page offers first; None for a
+    workspace that somehow has none (reading never makes it)."""
+    return Budget.objects.filter(workspace=workspace, name=DEFAULT_BUDGET_NAME).first()
 
 
 def budgets_with_figures(workspace):

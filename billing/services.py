@@ -34,7 +34,7 @@ from billing.models import (
 from billing.money import CENT, amount_parse, money_format
 from rally import clock
 from rally.models import ActivityEntry
-from rally.permissions import Permission
+from rally.permissions import Permission, require
 from rally.services import activity_record
 
 DEFAULT_BUDGET_NAME = "Workspace Budget"
@@ -70,11 +70,6 @@ def _actor_fields(actor):
     if actor is None:
         raise ValueError("A money movement needs an actor.")
     return actor, actor.display_name
-
-
-def _require(membership, permission):
-    if membership is None or not membership.allows(permission):
-        raise PermissionDenied
 
 
 def _lock_study(study_id):
@@ -182,7 +177,7 @@ def _budget_name_clean(workspace, name):
 @transaction.atomic(durable=True)
 def budget_create(*, membership, name):
     """A new, empty budget in the member's workspace (Admins only)."""
-    _require(membership, Permission.MANAGE_BUDGETS)
+    require(membership, Permission.MANAGE_BUDGETS)
     workspace = membership.workspace
     name = _budget_name_clean(workspace, name)
     budget = Budget.objects.create(workspace=workspace, name=name, created_by=membership.user,
@@ -192,9 +187,16 @@ def budget_create(*, membership, name):
     return budget
 
 
+def budget_default_create(*, workspace):
+    """A new workspace's "Workspace Budget" (SPEC B3): one of the steps of creating a
+    workspace (settings.WORKSPACE_SETUP); a data migration gave older workspaces theirs."""
+    return budget_default_ensure(workspace=workspace)
+
+
 @transaction.atomic
 def budget_default_ensure(*, workspace):
-    """Every workspace has "Workspace Budget" (SPEC B3); made on first need."""
+    """The workspace's "Workspace Budget", made if it is missing (write paths and seeds;
+    pages read it with billing.selectors.budget_default_for and never make it)."""
     budget = Budget.objects.filter(workspace=workspace, name=DEFAULT_BUDGET_NAME).first()
     if budget is None:
         Budget.objects.bulk_create(
@@ -215,7 +217,7 @@ def budget_add_funds(*, membership, budget, amount, reference, key):
 @transaction.atomic
 def budget_add_funds_nested(*, membership, budget, amount, reference, key):
     """`budget_add_funds` inside the caller's transaction (seeds, orchestrations)."""
-    _require(membership, Permission.ADD_FUNDS)
+    require(membership, Permission.ADD_FUNDS)
     if budget.workspace_id != membership.workspace_id:
         raise PermissionDenied
     amount = amount_parse(amount)

@@ -10,7 +10,6 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
 from billing import panel_incentives, payouts, selectors, services
@@ -19,6 +18,7 @@ from billing.models import ZERO, Payout, TransferKind
 from billing.money import money_format
 from billing.receipts import receipt_document, receipt_filename, receipt_pdf
 from rally.exports import csv_response
+from rally.http import safe_next
 from rally.permissions import Permission
 from rally.selectors import require_permission
 
@@ -30,10 +30,6 @@ def _reader(request):
     return require_permission(request.membership, Permission.READ_ALL_BUDGETS)
 
 
-def _is_htmx(request):
-    return request.headers.get("HX-Request") == "true"
-
-
 def _permissions(membership):
     """What the budgets pages' actions and their shared dialogs (billing/_dialogs.html) need:
     every page that includes the "New budget" dialog gets its form."""
@@ -43,20 +39,10 @@ def _permissions(membership):
             "create_form": BudgetCreateForm() if can_manage else None}
 
 
-def _safe_next(request, fallback):
-    candidate = request.POST.get("next") or request.GET.get("next") or ""
-    # Only a path: redirect() would take any other word for a view name.
-    if candidate.startswith("/") and url_has_allowed_host_and_scheme(
-            candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
-        return candidate
-    return fallback
-
-
 # Budgets -----------------------------------------------------------------------------------
 
 
 def _budgets_context(request, membership, tab):
-    services.budget_default_ensure(workspace=membership.workspace)
     budgets = selectors.budgets_with_figures(membership.workspace)
     totals = selectors.BudgetFigures(
         available=sum((b.figures.available for b in budgets), ZERO),
@@ -69,7 +55,7 @@ def _budgets_context(request, membership, tab):
 def budgets(request):
     membership = _reader(request)
     context = _budgets_context(request, membership, "all")
-    if _is_htmx(request) and request.headers.get("HX-Target") == "budget-table":
+    if request.htmx.target == "budget-table":
         return render(request, "billing/budgets.html#budget_table", context)
     return render(request, "billing/budgets.html", context)
 
@@ -114,7 +100,7 @@ def payout_retry(request, payout_id):
         else:
             messages.success(request, f"Sending the incentive for {payout.participant_label} "
                                       f"again.")
-    return redirect(_safe_next(request, reverse("billing:payments")))
+    return redirect(safe_next(request, reverse("billing:payments")))
 
 
 @login_required
@@ -147,8 +133,9 @@ def budget_create(request):
 
 @login_required
 def budget_detail(request, budget_id):
-    membership = _reader(request)
-    budget = selectors.budget_get_for_membership(membership=membership, budget_id=budget_id)
+    budget = selectors.get_budget_for_user(request.membership, budget_id,
+                                           permission=Permission.READ_ALL_BUDGETS)
+    membership = request.membership
     page = Paginator(selectors.budget_history(budget), HISTORY_PAGE_SIZE).get_page(
         request.GET.get("page"))
     for transfer in page:
@@ -165,8 +152,8 @@ def budget_detail(request, budget_id):
 
 @login_required
 def budget_history_csv(request, budget_id):
-    membership = _reader(request)
-    budget = selectors.budget_get_for_membership(membership=membership, budget_id=budget_id)
+    budget = selectors.get_budget_for_user(request.membership, budget_id,
+                                           permission=Permission.READ_ALL_BUDGETS)
     labels = dict(TransferKind.choices)
     # The reader's zone, named in the header (SPEC W6); read now, before the rows stream.
     zone = timezone.get_current_timezone()
@@ -210,9 +197,10 @@ def funds_add(request, budget_id):
     """Add Funds: a page without JavaScript, a partial inside a <dialog> with htmx. Other
     pages embed it (`data-hx-get` this URL with `?next=<their URL>`); on success an htmx request
     gets a confirmation and the `fundsAdded` event (with the budget's new Available)."""
-    membership = require_permission(request.membership, Permission.ADD_FUNDS)
-    budget = selectors.budget_get_for_membership(membership=membership, budget_id=budget_id)
-    next_url = _safe_next(request, reverse("billing:budget_detail", args=[budget.pk]))
+    budget = selectors.get_budget_for_user(request.membership, budget_id,
+                                           permission=Permission.ADD_FUNDS)
+    membership = request.membership
+    next_url = safe_next(request, reverse("billing:budget_detail", args=[budget.pk]))
     # "inline": embedded in another page's dialog (Review & Start), which keeps its own
     # controls: no Cancel/Done that would close that dialog.
     inline = (request.POST.get("embed") or request.GET.get("embed")) == "inline"
@@ -229,7 +217,7 @@ def funds_add(request, budget_id):
             available = selectors.budget_figures_for([budget])[budget.pk].available
             message = (f"Added {money_format(transfer.amount)} to {budget.name}. "
                        f"Available is now {money_format(available)}.")
-            if _is_htmx(request):
+            if request.htmx:
                 response = render(request, "billing/funds_add.html#funds_done", {
                     "budget": budget, "message": message, "next": next_url,
                     "inline": inline})
@@ -242,8 +230,8 @@ def funds_add(request, budget_id):
             messages.success(request, message)
             return redirect(next_url)
     context = {"budget": budget, "form": form, "next": next_url, "inline": inline,
-               "in_dialog": _is_htmx(request) and not inline}
-    if _is_htmx(request):
+               "in_dialog": request.htmx and not inline}
+    if request.htmx:
         # htmx swaps only 2xx answers: the form with its errors comes back as 200.
         return render(request, "billing/funds_add.html#funds_form", context)
     return render(request, "billing/funds_add.html", context,
@@ -269,18 +257,16 @@ def receipts(request):
 
 @login_required
 def receipt_detail(request, receipt_id):
-    membership = _reader(request)
-    receipt = selectors.receipt_get_for_membership(membership=membership,
-                                                   receipt_id=receipt_id)
+    receipt = selectors.get_receipt_for_user(request.membership, receipt_id,
+                                             permission=Permission.READ_ALL_BUDGETS)
     return render(request, "billing/receipt_detail.html",
                   receipt_document(receipt, reader=request.user))
 
 
 @login_required
 def receipt_pdf_download(request, receipt_id):
-    membership = _reader(request)
-    receipt = selectors.receipt_get_for_membership(membership=membership,
-                                                   receipt_id=receipt_id)
+    receipt = selectors.get_receipt_for_user(request.membership, receipt_id,
+                                             permission=Permission.READ_ALL_BUDGETS)
     response = HttpResponse(receipt_pdf(receipt, reader=request.user),
                             content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="{receipt_filename(receipt)}"'

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_http_methods
 
 from billing import panel_incentives
 from billing.models import Budget, Payout, Reservation
+from billing.selectors import budget_default_for
 from billing.services import FundsShortError
 from panel import links, selectors, services
 from panel.models import PanelInvitation
@@ -28,15 +29,10 @@ from scheduling.services import booking_url_for
 from studies.models import Source
 from studies.pages import study_page_context, study_tab_return
 from studies.screeners.preview import screener_step
-from studies.selectors import study_get_for_user
+from studies.selectors import get_study_for_user
 
 #: Rows the invite picker lists (the count and the invitation cover every match).
 LIST_ROWS = 100
-
-
-def _study(request, study_id):
-    membership = require_permission(request.membership, Permission.VIEW)
-    return study_get_for_user(membership=membership, study_id=study_id)
 
 
 # Invite from panel ---------------------------------------------------------------------------
@@ -131,7 +127,7 @@ def _invite_url(study, params=None):
 @login_required
 @require_http_methods(["GET", "POST"])
 def study_invite(request, study_id):
-    study = _study(request, study_id)
+    study = get_study_for_user(request.membership, study_id, permission=Permission.VIEW)
     membership = request.membership
     if study.source != Source.RALLY_PANEL:
         return render(request, "panel/study_invite.html", {
@@ -245,21 +241,20 @@ def _incentive_rows(study):
 @login_required
 @require_http_methods(["GET", "POST"])
 def incentive_record(request, study_id, application_id):
-    study = _study(request, study_id)
+    study = get_study_for_user(request.membership, study_id,
+                               permission=Permission.REVIEW_APPLICANTS)
     membership = request.membership
-    if not services.panel_invites_allowed(membership, study):
-        raise PermissionDenied
     application = Application.objects.select_related("participant").filter(
         pk=application_id, study=study, source=Application.Source.RALLY_PANEL).first()
     if application is None:
         raise Http404
     reservation = Reservation.objects.filter(study_id=study.pk).select_related("budget").first()
     budgets = list(Budget.objects.filter(workspace=study.workspace).order_by("name"))
+    default = budget_default_for(study.workspace) or next(iter(budgets), None)
     default_amount = f"{study.incentive_amount:.2f}" if study.incentive_amount else ""
     values = {"amount": default_amount, "method": "gift_card", "reference": "",
               "budget": str(reservation.budget_id if reservation else
-                            next((b.pk for b in budgets if b.name == "Workspace Budget"),
-                                 budgets[0].pk if budgets else ""))}
+                            default.pk if default else "")}
     errors = {}
     back = _incentive_back(study, request.POST.get("next") or request.GET.get("next", ""))
     existing = panel_incentives.panel_incentive_for(application.pk)

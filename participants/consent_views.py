@@ -13,14 +13,13 @@ from participants import consent
 from rally.exports import csv_response
 from rally.permissions import Permission
 from rally.selectors import require_permission
-from studies.selectors import study_get_for_user
+from studies.selectors import get_study_for_user
 
 
 @login_required
 @require_GET
 def consent_csv(request, study_id):
-    membership = require_permission(request.membership, Permission.VIEW)
-    study = study_get_for_user(membership=membership, study_id=study_id)
+    study = get_study_for_user(request.membership, study_id, permission=Permission.VIEW)
     zone = timezone.get_current_timezone()
     rows = ([agreement.participant_name, agreement.participant_email, agreement.version_number,
              agreement.agreed_at.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z"),
@@ -51,7 +50,7 @@ def consent_pdf(request, agreement_id):
     if agreement is None:
         raise Http404
     # The study must be one the member may see (404 like every other page otherwise).
-    study_get_for_user(membership=membership, study_id=agreement.study_id)
+    get_study_for_user(membership, agreement.study_id, permission=Permission.VIEW)
     response = HttpResponse(consent_pdf_bytes(agreement), content_type="application/pdf")
     name = f"consent-v{agreement.version_number}-{agreement.pk}.pdf"
     response["Content-Disposition"] = f'attachment; filename="{name}"'

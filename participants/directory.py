@@ -13,7 +13,7 @@ from participants import properties as props
 from participants.models import Application, Contact, Participant
 from rally import clock
 from rally.models import PropertyDefinition
-from rally.permissions import Permission
+from rally.permissions import Permission, require
 from rally.services import activity_record
 
 
@@ -97,11 +97,6 @@ def contacts_record(*, recipients, study, kind, subject, sent_by):
         for participant, override_reason in recipients])
 
 
-def _require(membership, permission):
-    if not membership.allows(permission):
-        raise PermissionDenied
-
-
 @transaction.atomic(durable=True)
 def person_save(*, membership, participant=None, first_name, last_name, email,
                       time_zone, values):
@@ -112,7 +107,7 @@ def person_save(*, membership, participant=None, first_name, last_name, email,
 
     from participants.imports import time_zone_clean
 
-    _require(membership, Permission.EDIT_STUDY)
+    require(membership, Permission.EDIT_STUDY)
     workspace = membership.workspace
     errors = {}
     email = (email or "").strip().lower()
@@ -171,7 +166,7 @@ def segment_save(*, membership, name, filters):
     from participants.models import Segment
     from participants.selectors import people_filter_problems
 
-    _require(membership, Permission.EDIT_STUDY)
+    require(membership, Permission.EDIT_STUDY)
     name = (name or "").strip()
     if not name:
         raise ValidationError({"name": "Enter a name for the segment."})
@@ -195,7 +190,7 @@ def segment_save(*, membership, name, filters):
 
 @transaction.atomic(durable=True)
 def segment_delete(*, membership, segment):
-    _require(membership, Permission.EDIT_STUDY)
+    require(membership, Permission.EDIT_STUDY)
     if segment.workspace_id != membership.workspace_id:
         raise PermissionDenied
     deleted, _ = type(segment).objects.filter(pk=segment.pk).delete()
@@ -246,7 +241,7 @@ def property_create(*, membership, label, key, type, options_text="", is_pii=Fal
 
     from rally.services import property_define
 
-    _require(membership, Permission.MANAGE_PANEL)
+    require(membership, Permission.MANAGE_PANEL)
     workspace = membership.workspace
     label = (label or "").strip()
     key = re.sub(r"_+", "_", slugify(key or label).replace("-", "_")).strip("_")[:60]
@@ -278,7 +273,7 @@ FIELD_KEYS = {"email", "first_name", "last_name", "name", "time_zone"}
 def property_update(*, membership, definition, label, type, options_text="", is_pii=False):
     """Change a property's label, options or PII flag. Its type changes only while no one has
     a value for it, and an option someone has can't be removed."""
-    _require(membership, Permission.MANAGE_PANEL)
+    require(membership, Permission.MANAGE_PANEL)
     definition = PropertyDefinition.objects.select_for_update().get(
         pk=definition.pk, workspace=membership.workspace)
     label = (label or "").strip()

@@ -6,11 +6,9 @@ import contextlib
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from participants import directory, imports, selectors
@@ -26,6 +24,7 @@ from participants.directory_forms import (
 )
 from participants.imports import ImportFileError
 from participants.models import PeopleImport
+from rally.lists import ListQuery, page_of, sort_param
 from rally.models import PropertyType
 from rally.permissions import Permission
 from rally.selectors import require_permission
@@ -82,18 +81,15 @@ SORTS = {
 }
 
 
-def directory_url(*, q="", rules=(), cols=(), page=None, segment=None, sort=""):
-    params = [("q", q)] if q else []
-    params += [("f", rule_to_param(rule)) for rule in rules]
-    params += [("cols", key) for key in cols]
-    if sort and sort != "name":
-        params.append(("sort", sort))
-    if segment:
-        params.append(("segment", str(segment)))
-    if page and page > 1:
-        params.append(("page", page))
-    url = reverse("participants:people_directory")
-    return f"{url}?{urlencode(params)}" if params else url
+def _directory_query(*, q, rules, cols, sort):
+    """The directory's query string, in its URL order: q, f (rules), cols, sort."""
+    return ListQuery(reverse("participants:people_directory"),
+                     {"q": q, "f": _rule_params(rules), "cols": list(cols), "sort": sort},
+                     default_sort="name")
+
+
+def _rule_params(rules):
+    return [rule_to_param(rule) for rule in rules]
 
 
 def _rule_label(rule, by_key):
@@ -135,9 +131,9 @@ def people_directory(request):
     cols = [key for key in dict.fromkeys(request.GET.getlist("cols")) if key in by_key]
     cols = cols[:COLUMNS_MAX]
     segment_id = request.GET.get("segment", "")
-    sort = request.GET.get("sort", "name")
-    if sort.lstrip("-") not in SORTS and _sorted_property(sort, cols, by_key) is None:
-        sort = "name"  # an unknown key, or a property that is not a shown, sortable column
+    sort = sort_param(request.GET.get("sort"), default="name", allowed={
+        *SORTS, *(f"{PROPERTY_SORT}{key}" for key in cols
+                  if by_key[key].type in selectors.SORTABLE_TYPES)})
     add = {"property": request.GET.get("add_property", ""),
            "op": request.GET.get("add_op", ""), "value": request.GET.get("add_value", "")}
     if request.htmx and request.GET.get("filter_ops"):
@@ -152,8 +148,8 @@ def people_directory(request):
         candidate = {"q": q, "rules": [*rules, new_rule]}
         problems = _filter_problems(membership, candidate, definitions)
         if not problems:
-            return redirect(directory_url(q=q, rules=candidate["rules"], cols=cols,
-                                          sort=sort))
+            return redirect(_directory_query(q=q, rules=candidate["rules"], cols=cols,
+                                             sort=sort).url())
     filters = {"q": q, "rules": rules}
     rule_problems = _filter_problems(membership, filters, definitions)
     if rule_problems:
@@ -170,16 +166,15 @@ def people_directory(request):
     else:
         fields = SORTS[sort.lstrip("-")][1]
         people = people.order_by(*(f"-{f}" if sort.startswith("-") else f for f in fields))
-    page = Paginator(people.only("id", "first_name", "last_name", "email", "time_zone",
-                                 "properties", "opted_out_at", "kind"),
-                     PAGE_SIZE).get_page(request.GET.get("page"))
+    page = page_of(people.only("id", "first_name", "last_name", "email", "time_zone",
+                               "properties", "opted_out_at", "kind"), request.GET, PAGE_SIZE)
     columns = [by_key[key] for key in cols]
     rows = [{"person": person,
              "values": [props.display(d, person.properties.get(d.key)) for d in columns]}
             for person in page.object_list]
     segments = selectors.segments_for_workspace(workspace=membership.workspace)
     segment = next((s for s in segments if str(s.pk) == segment_id), None)
-    base = {"q": q, "rules": usable, "cols": cols, "sort": sort}
+    query = _directory_query(q=q, rules=usable, cols=cols, sort=sort)
     return render(request, "participants/people_directory.html", {
         "definitions": definitions,
         "rows": rows,
@@ -188,42 +183,28 @@ def people_directory(request):
         "q": q,
         "rules": usable,
         "chips": [{"label": _rule_label(rule, by_key),
-                   "url": directory_url(q=q, rules=[r for r in usable if r is not rule],
-                                        cols=cols, sort=sort)}
+                   "url": query.url(f=_rule_params([r for r in usable if r is not rule]))}
                   for rule in usable],
         "problems": list(dict.fromkeys(problems)),
         "add": add,
         "ops": _ops_for(None),
         "value_hint": _value_hint(None),
-        "params": [("f", rule_to_param(rule)) for rule in usable]
-        + [("cols", key) for key in cols] + ([("sort", sort)] if sort != "name" else []),
-        "sort_columns": [_sort_column(key, sort, base) for key in SORTS],
-        "property_columns": [_property_column(d, sort, base) for d in columns],
-        "filter_params": [("f", rule_to_param(rule)) for rule in usable],
-        "segments": [{"segment": s, "url": directory_url(
-            q=s.filters.get("q", ""), rules=s.filters.get("rules", []), cols=cols,
-            segment=s.pk)} for s in segments],
+        "params": query.pairs(q=""),
+        "sort_columns": [query.sort_link(key, SORTS[key][0]) for key in SORTS],
+        "property_columns": [_property_column(d, query) for d in columns],
+        "filter_params": [("f", param) for param in _rule_params(usable)],
+        "segments": [{"segment": s, "url": query.url(
+            q=s.filters.get("q", ""), f=_rule_params(s.filters.get("rules", [])),
+            sort="name", segment=str(s.pk))} for s in segments],
         "segment": segment,
         "segment_form": SegmentForm(initial={"name": segment.name if segment else ""}),
         "filtered": bool(q or usable),
-        "clear_url": directory_url(cols=cols, sort=sort),
-        "pages": {"previous": directory_url(**base, page=page.previous_page_number())
-                  if page.has_previous() else None,
-                  "next": directory_url(**base, page=page.next_page_number())
-                  if page.has_next() else None},
+        "clear_url": query.url(q="", f=[]),
+        "pages": query.page_links(page),
         "can_edit": membership.allows(Permission.EDIT_STUDY),
         "can_manage": membership.allows(Permission.MANAGE_PANEL),
         "can_delete_segments": membership.allows(Permission.EDIT_STUDY),
     })
-
-
-def _sort_column(key, sort, base):
-    current = sort.lstrip("-") == key
-    descending = current and sort.startswith("-")
-    return {"label": SORTS[key][0],
-            "aria_sort": ("descending" if descending else "ascending") if current else None,
-            "url": directory_url(**{**base, "sort": key if descending or not current
-                                    else f"-{key}"})}
 
 
 #: A property column's sort key in the URL: sort=p:<key> (ascending), sort=-p:<key>.
@@ -241,17 +222,12 @@ def _sorted_property(sort, cols, by_key):
     return definition
 
 
-def _property_column(definition, sort, base):
+def _property_column(definition, query):
     """A property column's header: a sort link (none for a multi select)."""
     if definition.type not in selectors.SORTABLE_TYPES:
         return {"definition": definition, "aria_sort": None, "url": None}
-    key = f"{PROPERTY_SORT}{definition.key}"
-    current = sort.lstrip("-") == key
-    descending = current and sort.startswith("-")
     return {"definition": definition,
-            "aria_sort": ("descending" if descending else "ascending") if current else None,
-            "url": directory_url(**{**base, "sort": key if descending or not current
-                                    else f"-{key}"})}
+            **query.sort_link(f"{PROPERTY_SORT}{definition.key}", definition.label)}
 
 
 def _ops_for(definition):
@@ -304,15 +280,17 @@ def people_segment_save(request):
             messages.error(request, " ".join(error.messages))
         else:
             messages.success(request, f"Saved the segment “{segment.name}”.")
-            return redirect(directory_url(q=q, rules=rules, cols=cols, segment=segment.pk))
-    return redirect(directory_url(q=q, rules=rules, cols=cols))
+            return redirect(_directory_query(q=q, rules=rules, cols=cols, sort="name")
+                            .url(segment=str(segment.pk)))
+    return redirect(_directory_query(q=q, rules=rules, cols=cols, sort="name").url())
 
 
 @login_required
 @require_POST
 def people_segment_delete(request, segment_id):
-    membership = require_permission(request.membership, Permission.EDIT_STUDY)
-    segment = selectors.segment_get(workspace=membership.workspace, segment_id=segment_id)
+    segment = selectors.get_segment_for_user(request.membership, segment_id,
+                                             permission=Permission.EDIT_STUDY)
+    membership = request.membership
     directory.segment_delete(membership=membership, segment=segment)
     messages.success(request, f"Deleted the segment “{segment.name}”.")
     return redirect("participants:people_directory")
@@ -324,9 +302,9 @@ def people_segment_delete(request, segment_id):
 @login_required
 @require_GET
 def person_profile(request, participant_id):
-    membership = _viewer(request)
-    person = selectors.person_get(workspace=membership.workspace,
-                                        participant_id=participant_id)
+    person = selectors.get_person_for_user(request.membership, participant_id,
+                                                 permission=Permission.VIEW)
+    membership = request.membership
     definitions = _definitions(membership)
     applications, contacts = selectors.person_history(participant=person)
     return render(request, "participants/person_profile.html", {
@@ -347,9 +325,9 @@ def person_profile(request, participant_id):
 @require_POST
 def person_erase(request, participant_id):
     """A privacy request: erase the person's personal data (Admins and Ops Managers)."""
-    membership = require_permission(request.membership, Permission.MANAGE_PANEL)
-    person = selectors.person_get(workspace=membership.workspace,
-                                        participant_id=participant_id)
+    person = selectors.get_person_for_user(request.membership, participant_id,
+                                                 permission=Permission.MANAGE_PANEL)
+    membership = request.membership
     directory.person_erase(membership=membership, participant=person)
     messages.success(request, "Their personal data was erased. Their studies, payments and "
                               "activity stay under a pseudonym; they are never invited again.")
@@ -359,11 +337,12 @@ def person_erase(request, participant_id):
 @login_required
 @require_http_methods(["GET", "POST"])
 def person_edit(request, participant_id=None):
-    membership = require_permission(request.membership, Permission.EDIT_STUDY)
-    person = None
-    if participant_id is not None:
-        person = selectors.person_get(workspace=membership.workspace,
-                                            participant_id=participant_id)
+    if participant_id is None:  # "Add a person"
+        membership, person = require_permission(request.membership, Permission.EDIT_STUDY), None
+    else:
+        person = selectors.get_person_for_user(request.membership, participant_id,
+                                                     permission=Permission.EDIT_STUDY)
+        membership = request.membership
     definitions = _definitions(membership)
     initial = PersonForm.initial_for(person, definitions) if person else None
     form = PersonForm(request.POST or None, initial=initial, definitions=definitions)
@@ -424,9 +403,9 @@ def people_properties(request):
 @login_required
 @require_http_methods(["GET", "POST"])
 def people_property_edit(request, definition_id):
-    membership = require_permission(request.membership, Permission.MANAGE_PANEL)
-    definition = selectors.property_definition_get(workspace=membership.workspace,
-                                                   definition_id=definition_id)
+    definition = selectors.get_property_definition_for_user(
+        request.membership, definition_id, permission=Permission.MANAGE_PANEL)
+    membership = request.membership
     form = PropertyForm(request.POST or None, editing=True, initial={
         "label": definition.label, "type": definition.type,
         "options": _options_text(definition), "is_pii": definition.is_pii})
@@ -480,9 +459,9 @@ def people_import_upload(request):
 def people_import_review(request, import_id):
     """The mapping, the preview with its validation report, and the import choices; once
     started, the progress and the outcome."""
-    membership = require_permission(request.membership, Permission.MANAGE_PANEL)
-    people_import = selectors.people_import_get(workspace=membership.workspace,
-                                              import_id=import_id)
+    people_import = selectors.get_people_import_for_user(request.membership, import_id,
+                                                       permission=Permission.MANAGE_PANEL)
+    membership = request.membership
     definitions = selectors.property_definitions(workspace=membership.workspace)
     if people_import.status != PeopleImport.Status.MAPPING:
         return render(request, "participants/import_review.html", {
@@ -579,9 +558,8 @@ def _progress_context(people_import):
 @require_GET
 def people_import_progress(request, import_id):
     """The progress region alone (htmx polls it; 286 stops the polling once finished)."""
-    membership = require_permission(request.membership, Permission.MANAGE_PANEL)
-    people_import = selectors.people_import_get(workspace=membership.workspace,
-                                              import_id=import_id)
+    people_import = selectors.get_people_import_for_user(request.membership, import_id,
+                                                       permission=Permission.MANAGE_PANEL)
     context = {"people_import": people_import, **_progress_context(people_import)}
     response = render(request, "participants/import_review.html#progress", context)
     if not context["progress"]["running"] and request.htmx:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from functools import cache
 
 from django.core.cache import cache as progress_cache
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils.text import slugify
@@ -22,6 +22,7 @@ from participants import properties as props
 from participants.models import Participant, PeopleImport
 from rally import clock
 from rally.models import PropertyDefinition
+from rally.permissions import Permission, require
 from rally.services import activity_record
 
 MAX_BYTES = 20 * 1024 * 1024
@@ -476,14 +477,8 @@ def _safe_name(name):
 # The import's steps (services the pages call) --------------------------------------------------
 
 
-def _require_manager(membership, people_import=None):
-    from django.core.exceptions import PermissionDenied
-
-    from rally.permissions import Permission
-
-    if not membership.allows(Permission.MANAGE_PANEL):
-        raise PermissionDenied
-    if people_import is not None and people_import.workspace_id != membership.workspace_id:
+def _same_workspace(membership, people_import):
+    if people_import.workspace_id != membership.workspace_id:
         raise PermissionDenied
 
 
@@ -491,7 +486,7 @@ def _require_manager(membership, people_import=None):
 def people_import_upload(*, membership, file_name, data):
     """Read an uploaded file (bytes) and keep it as an import waiting for its mapping,
     guessed from the header. Raises ImportFileError when the file is not a usable CSV."""
-    _require_manager(membership)
+    require(membership, Permission.MANAGE_PANEL)
     text, encoding = file_decode(data)
     header, rows = csv_read(text)
     definitions = list(PropertyDefinition.objects.filter(workspace=membership.workspace))
@@ -505,7 +500,8 @@ def people_import_upload(*, membership, file_name, data):
 @transaction.atomic(durable=True)
 def people_import_map(*, membership, people_import, targets):
     """Set the target of each column (`targets`: one per header column, in order)."""
-    _require_manager(membership, people_import)
+    require(membership, Permission.MANAGE_PANEL)
+    _same_workspace(membership, people_import)
     people_import = PeopleImport.objects.select_for_update().get(pk=people_import.pk)
     if people_import.status != PeopleImport.Status.MAPPING:
         raise ValidationError("This file has already been imported.")
@@ -524,7 +520,8 @@ def people_import_start(*, membership, people_import, on_duplicate, only_valid):
     """Queue the import with the importer's choices and run it: here when the file is
     small, in a worker otherwise. Refuses (ValidationError, nothing changed) when the mapping
     is incomplete, or when some rows are invalid and only the valid ones were not chosen."""
-    _require_manager(membership, people_import)
+    require(membership, Permission.MANAGE_PANEL)
+    _same_workspace(membership, people_import)
     if on_duplicate not in PeopleImport.OnDuplicate.values:
         raise ValidationError("Choose “Update existing” or “Skip existing”.")
     definitions = list(PropertyDefinition.objects.filter(workspace=membership.workspace))

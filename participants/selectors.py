@@ -21,6 +21,8 @@ from django.http import Http404
 from participants import properties as props
 from participants.models import Application, Contact, Participant, PeopleImport, Segment
 from rally.models import PropertyDefinition, PropertyType
+from rally.selectors import get_workspace_object_for_user
+from studies.selectors import get_study_for_user
 
 Status = Application.Status
 
@@ -53,6 +55,16 @@ def application_get_for_study(*, study, application_id):
     """One application of `study` (404 for any other id: another study's, or garbage)."""
     return _one_or_404(Application.objects.select_related("participant"), pk=application_id,
                        study=study)
+
+
+def get_application_for_user(membership, study_id, application_id, *, permission):
+    """One application of a study of the member's workspace: 404 for an unknown study or an
+    application of another study, 403 when the member may not do `permission` on the study
+    (get_study_for_user decides, team-aware). The study is the application's `study`."""
+    study = get_study_for_user(membership, study_id, permission=permission)
+    application = application_get_for_study(study=study, application_id=application_id)
+    application.study = study  # already read, with its team
+    return application
 
 
 def application_counts_by_status(*, study):
@@ -266,10 +278,12 @@ def people_by_property(people, *, definition, descending=False):
     return people.order_by(first, *NAME_ORDER)
 
 
-def person_get(*, workspace, participant_id):
-    """One panel person of the workspace (404 for anything else)."""
-    return _one_or_404(Participant.objects, pk=participant_id, workspace=workspace,
-                       kind=Participant.Kind.PANEL)
+def get_person_for_user(membership, participant_id, *, permission):
+    """One panel person of the member's workspace: 404 for anything else, 403 when the role
+    may not do `permission` (rally.selectors.get_workspace_object_for_user)."""
+    return get_workspace_object_for_user(
+        membership, Participant.objects.filter(kind=Participant.Kind.PANEL), participant_id,
+        permission=permission)
 
 
 def person_history(*, participant):
@@ -289,12 +303,19 @@ def segment_get(*, workspace, segment_id):
     return _one_or_404(Segment.objects, pk=segment_id, workspace=workspace)
 
 
-def people_import_get(*, workspace, import_id):
-    return _one_or_404(PeopleImport.objects, pk=import_id, workspace=workspace)
+def get_segment_for_user(membership, segment_id, *, permission):
+    return get_workspace_object_for_user(membership, Segment.objects, segment_id,
+                                         permission=permission)
 
 
-def property_definition_get(*, workspace, definition_id):
-    return _one_or_404(PropertyDefinition.objects, pk=definition_id, workspace=workspace)
+def get_people_import_for_user(membership, import_id, *, permission):
+    return get_workspace_object_for_user(membership, PeopleImport.objects, import_id,
+                                         permission=permission)
+
+
+def get_property_definition_for_user(membership, definition_id, *, permission):
+    return get_workspace_object_for_user(membership, PropertyDefinition.objects,
+                                         definition_id, permission=permission)
 
 
 def property_value_counts(*, workspace, definitions):

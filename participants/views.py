@@ -8,29 +8,24 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from participants import consent, profile, review, row_actions, services
 from participants.forms import BulkReviewForm, RejectForm
 from participants.models import Application
-from participants.selectors import application_counts_by_status, application_get_for_study
+from participants.selectors import application_counts_by_status, get_application_for_user
 from rally.exports import csv_response
+from rally.http import safe_next
 from rally.permissions import Permission
-from rally.selectors import require_permission
 from studies.lifecycle import study_on_team
 from studies.models import Source
 from studies.models import Status as StudyStatus
 from studies.pages import study_page_context
-from studies.selectors import study_get_for_user
+from studies.selectors import get_study_for_user
 
 PAGE_SIZE = 50
 Status = Application.Status
-
-
-def _study(request, study_id):
-    membership = require_permission(request.membership, Permission.VIEW)
-    return study_get_for_user(membership=membership, study_id=study_id)
 
 
 def _can_review(request, study):
@@ -38,24 +33,10 @@ def _can_review(request, study):
                                      on_team=study_on_team(study, request.user))
 
 
-def _require_review(request, study):
-    return require_permission(request.membership, Permission.REVIEW_APPLICANTS,
-                              on_team=study_on_team(study, request.user))
-
-
 def _list_url(study, query, **changes):
     url = reverse("participants:study_participants", kwargs={"study_id": study.id})
     params = query.params(**changes)
     return f"{url}?{urlencode(params)}" if params else url
-
-
-def _next_url(request, fallback):
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    # Only a path: redirect() would take any other word for a view name.
-    if target.startswith("/") and url_has_allowed_host_and_scheme(
-            target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
-        return target
-    return fallback
 
 
 def _seats(study, counts):
@@ -69,7 +50,7 @@ def _seats(study, counts):
 @require_GET
 def study_applicants_csv(request, study_id):
     """The study's applicants as CSV: what Rally keeps about each (SPEC P5: minimal)."""
-    study = _study(request, study_id)
+    study = get_study_for_user(request.membership, study_id, permission=Permission.VIEW)
     statuses = dict(Status.choices)
     applications = (Application.objects.filter(study=study).select_related("participant")
                     .order_by("applied_at", "id"))
@@ -86,7 +67,7 @@ def study_applicants_csv(request, study_id):
 @login_required
 @require_GET
 def study_participants(request, study_id):
-    study = _study(request, study_id)
+    study = get_study_for_user(request.membership, study_id, permission=Permission.VIEW)
     query = review.ListQuery.from_params(request.GET)
     counts = application_counts_by_status(study=study)
     total = sum(counts.values())
@@ -164,8 +145,9 @@ def _columns(study, query):
 @login_required
 @require_GET
 def applicant_profile(request, study_id, application_id):
-    study = _study(request, study_id)
-    application = application_get_for_study(study=study, application_id=application_id)
+    application = get_application_for_user(request.membership, study_id, application_id,
+                                           permission=Permission.VIEW)
+    study = application.study
     query = review.ListQuery.from_params(request.GET)
     previous_id, next_id = review.application_neighbours(study=study, query=query,
                                                          application=application)
@@ -210,9 +192,9 @@ def applicant_profile(request, study_id, application_id):
 @login_required
 @require_POST
 def applicant_invite(request, study_id, application_id):
-    study = _study(request, study_id)
-    _require_review(request, study)
-    application = application_get_for_study(study=study, application_id=application_id)
+    application = get_application_for_user(request.membership, study_id, application_id,
+                                           permission=Permission.REVIEW_APPLICANTS)
+    study = application.study
     fallback = reverse("participants:study_participants", kwargs={"study_id": study.id})
     try:
         services.applicant_invite(membership=request.membership, study=study,
@@ -221,7 +203,7 @@ def applicant_invite(request, study_id, application_id):
         messages.error(request, " ".join(error.messages))
     else:
         messages.success(request, _invited_message(application))
-    return redirect(_next_url(request, fallback))
+    return redirect(safe_next(request, fallback))
 
 
 def _invited_message(application):
@@ -240,9 +222,9 @@ def _sentence(text):
 @require_http_methods(["GET", "POST"])
 def applicant_reject(request, study_id, application_id):
     """GET: the reason form (the page behind the dialog, for use without JavaScript)."""
-    study = _study(request, study_id)
-    _require_review(request, study)
-    application = application_get_for_study(study=study, application_id=application_id)
+    application = get_application_for_user(request.membership, study_id, application_id,
+                                           permission=Permission.REVIEW_APPLICANTS)
+    study = application.study
     fallback = reverse("participants:study_participants", kwargs={"study_id": study.id})
     form = RejectForm(request.POST if request.method == "POST" else None)
     status = 200
@@ -257,12 +239,12 @@ def applicant_reject(request, study_id, application_id):
             else:
                 messages.success(request, _sentence(
                     f"Rejected {application.participant.display_name}"))
-            return redirect(_next_url(request, fallback))
+            return redirect(safe_next(request, fallback))
         status = 422
     return render(request, "participants/applicant_reject.html", {
         **study_page_context(request, study, "participants"),
         "application": application, "form": form,
-        "next": _next_url(request, fallback),
+        "next": safe_next(request, fallback),
     }, status=status)
 
 
@@ -271,10 +253,10 @@ def applicant_reject(request, study_id, application_id):
 def applicants_bulk(request, study_id):
     """Invite or reject the selected applicants. Without the confirmation (no JavaScript,
     so no dialog) it answers a page that asks for it."""
-    study = _study(request, study_id)
-    _require_review(request, study)
+    study = get_study_for_user(request.membership, study_id,
+                               permission=Permission.REVIEW_APPLICANTS)
     fallback = reverse("participants:study_participants", kwargs={"study_id": study.id})
-    next_url = _next_url(request, fallback)
+    next_url = safe_next(request, fallback)
     data = request.POST.copy()
     if data.get("confirm") in ("invite", "reject"):
         data["decision"] = data["confirm"]

@@ -3,10 +3,10 @@
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import redirect, render
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from rally import notifications
+from rally.http import safe_url
 
 
 def _membership(request):
@@ -44,11 +44,7 @@ def notification_open(request, notification_id):
     notification = notifications.notification_get_for_user(
         user=request.user, workspace=membership.workspace, notification_id=notification_id)
     notifications.notification_mark_read(notification=notification)
-    link = notification.link
-    if not link.startswith("/") or not url_has_allowed_host_and_scheme(
-            link, allowed_hosts={request.get_host()}):
-        link = "/"
-    return redirect(link)
+    return redirect(safe_url(request, notification.link, "/"))
 
 
 @login_required

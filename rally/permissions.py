@@ -7,6 +7,7 @@ button being hidden.
 
 from enum import StrEnum
 
+from django.core.exceptions import PermissionDenied
 from django.db import models
 
 
@@ -63,3 +64,12 @@ class Role(models.TextChoices):
         column = list(Role).index(self)
         cell = MATRIX[Permission(permission)][column]
         return cell == ALL or (cell == TEAM and on_team)
+
+
+def require(membership, permission, *, on_team=False):
+    """PermissionDenied unless the membership's role allows `permission`; no membership (a
+    person outside the workspace) is refused the same way. Services call this; views reach
+    objects through the `get_<thing>_for_user` selectors, which also answer 404."""
+    if membership is None or not membership.allows(permission, on_team=on_team):
+        raise PermissionDenied
+    return membership

@@ -1,12 +1,12 @@
 """Core reads shared by views: the current membership and workspace-scoped lookups."""
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ValidationError
 from django.db.models import Count, IntegerField, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.http import Http404
 
 from rally.models import ActivityEntry, Membership, Notification
-from rally.permissions import Permission
+from rally.permissions import Permission, require
 
 
 def memberships_for_user(user):
@@ -40,20 +40,32 @@ def membership_for_request(request):
 
 
 def require_permission(membership, permission, *, on_team=False):
-    """403 unless the membership's role allows `permission` (404 when there is none)."""
+    """For workspace pages that show no one object (lists, settings): 404 without a
+    membership, as every page does outside the workspace, 403 unless the role allows
+    `permission`. A page about one object asks its `get_<thing>_for_user` selector."""
     if membership is None:
         raise Http404
-    if not membership.allows(permission, on_team=on_team):
-        raise PermissionDenied
-    return membership
+    return require(membership, permission, on_team=on_team)
 
 
-def membership_get(*, workspace, membership_id):
+def get_workspace_object_for_user(membership, rows, object_id, *, permission):
+    """The row of `rows` with this id in the member's workspace, for objects whose
+    permission is the workspace's (no team cell): 404 without a membership, 403 when the
+    role may not do `permission` (asked before the lookup, so a refused role learns nothing
+    about ids), 404 for another workspace's row, no row or a malformed id."""
+    if membership is None:
+        raise Http404
+    require(membership, permission)
     try:
-        return Membership.objects.select_related("user").get(pk=membership_id,
-                                                             workspace=workspace)
-    except (Membership.DoesNotExist, ValueError) as exc:
+        return rows.get(pk=object_id, workspace_id=membership.workspace_id)
+    except (rows.model.DoesNotExist, ValidationError, ValueError, TypeError) as exc:
         raise Http404 from exc
+
+
+def get_membership_for_user(membership, membership_id, *, permission):
+    """Another membership of the member's workspace (the members page's actions)."""
+    return get_workspace_object_for_user(membership, Membership.objects.select_related("user"),
+                                         membership_id, permission=permission)
 
 
 def workspace_members(workspace):

@@ -5,12 +5,13 @@ import uuid
 
 from django.conf import settings
 from django.core.cache import cache
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.module_loading import import_string
 
 from rally import clock
 from rally.models import ActivityEntry, Membership, OutboxOperation, User
-from rally.permissions import Permission, Role
+from rally.permissions import Permission, Role, require
 
 OUTBOX_KEY_NAMESPACE = uuid.UUID("5d0f1f8e-3c1a-4c55-9a51-7b1f3f0c2a10")
 OUTBOX_EXECUTE_TASK = "recruitment.outbox_execute"
@@ -160,6 +161,8 @@ def workspace_create(*, name, admin_email, admin_name="", password=None):
                                         name=admin_name.strip())
     workspace = Workspace.objects.create(name=name)
     membership = Membership.objects.create(user=user, workspace=workspace, role=Role.ADMIN)
+    for step in settings.WORKSPACE_SETUP:
+        import_string(step)(workspace=workspace)
     activity_record(workspace=workspace, actor=user, action="workspace.created",
                     summary=f"Created workspace {name}", data={"admin": email})
     return membership
@@ -183,7 +186,7 @@ def workspace_rename(*, by, name):
     """Admins rename their workspace; the activity log keeps the old name."""
     from rally.models import Workspace
 
-    _require(by, Permission.MANAGE_WORKSPACE)
+    require(by, Permission.MANAGE_WORKSPACE)
     name = _workspace_name_clean(name)
     workspace = Workspace.objects.select_for_update().get(pk=by.workspace_id)
     old = workspace.name
@@ -200,15 +203,10 @@ def workspace_rename(*, by, name):
 # Memberships -------------------------------------------------------------------------------
 
 
-def _require(membership, permission):
-    if not membership.allows(permission):
-        raise PermissionDenied
-
-
 @transaction.atomic
 def member_invite(*, by, email, role):
     """Add a person to the inviter's workspace; a new person gets an account to set up."""
-    _require(by, Permission.MANAGE_MEMBERS)
+    require(by, Permission.MANAGE_MEMBERS)
     email = User.objects.normalize_email(email).strip().lower()
     role = Role(role)
     user = User.objects.filter(email__iexact=email).first()
@@ -231,7 +229,7 @@ def _admins_left(workspace, excluding):
 
 @transaction.atomic
 def member_change_role(*, by, membership, role):
-    _require(by, Permission.MANAGE_MEMBERS)
+    require(by, Permission.MANAGE_MEMBERS)
     role = Role(role)
     membership = Membership.objects.select_for_update().get(pk=membership.pk,
                                                             workspace=by.workspace)
@@ -249,7 +247,7 @@ def member_change_role(*, by, membership, role):
 
 @transaction.atomic
 def member_remove(*, by, membership):
-    _require(by, Permission.MANAGE_MEMBERS)
+    require(by, Permission.MANAGE_MEMBERS)
     membership = Membership.objects.select_for_update().get(pk=membership.pk,
                                                             workspace=by.workspace)
     if membership.role == Role.ADMIN and not _admins_left(by.workspace, membership):

@@ -16,7 +16,7 @@ from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.encoding import force_bytes
-from django.utils.http import url_has_allowed_host_and_scheme, urlsafe_base64_encode
+from django.utils.http import urlsafe_base64_encode
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
@@ -30,10 +30,11 @@ from rally.forms import (
     SignUpForm,
     WorkspaceNameForm,
 )
+from rally.http import safe_url
 from rally.models import ActivityEntry
 from rally.permissions import Permission
 from rally.selectors import (
-    membership_get,
+    get_membership_for_user,
     memberships_for_user,
     require_permission,
     workspace_members,
@@ -80,11 +81,7 @@ def login_view(request):
             else:
                 services.login_failures_clear(email=email)
                 login(request, user)
-                if not next_url.startswith("/") or not url_has_allowed_host_and_scheme(
-                        next_url, allowed_hosts={request.get_host()},
-                        require_https=request.is_secure()):
-                    next_url = reverse("home")
-                return redirect(next_url)
+                return redirect(safe_url(request, next_url, reverse("home")))
     elif request.method == "POST":
         error = GENERIC_LOGIN_ERROR
     status = 200 if error is None else 400
@@ -213,8 +210,9 @@ def _send_account_setup_email(request, user):
 @login_required
 @require_POST
 def member_change_role(request, membership_id):
-    membership = require_permission(request.membership, Permission.MANAGE_MEMBERS)
-    target = membership_get(workspace=membership.workspace, membership_id=membership_id)
+    target = get_membership_for_user(request.membership, membership_id,
+                                     permission=Permission.MANAGE_MEMBERS)
+    membership = request.membership
     form = MemberRoleForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Choose one of the listed roles.")
@@ -232,8 +230,9 @@ def member_change_role(request, membership_id):
 @login_required
 @require_POST
 def member_remove(request, membership_id):
-    membership = require_permission(request.membership, Permission.MANAGE_MEMBERS)
-    target = membership_get(workspace=membership.workspace, membership_id=membership_id)
+    target = get_membership_for_user(request.membership, membership_id,
+                                     permission=Permission.MANAGE_MEMBERS)
+    membership = request.membership
     try:
         services.member_remove(by=membership, membership=target)
     except ValidationError as error:

@@ -14,12 +14,12 @@ call UI, then record what UI answered in one short transaction with its activity
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.urls import reverse
 
 from rally import clock
-from rally.permissions import Permission
+from rally.permissions import Permission, require
 from rally.services import activity_record
 from recruitment.models import UIConnection, WebhookEndpoint
 from recruitment.user_interviews import errors
@@ -87,11 +87,6 @@ class WorkspaceClients:
 # The connection page's use cases -------------------------------------------------------------
 
 
-def _require_admin(membership):
-    if not membership.allows(Permission.MANAGE_WORKSPACE):
-        raise PermissionDenied
-
-
 def webhook_url_for(workspace):
     """Where UI delivers this workspace's webhooks (its own receiver and secret)."""
     return settings.RALLY_BASE_URL.rstrip("/") + reverse(
@@ -106,7 +101,7 @@ def webhook_endpoint_for(workspace):
 @transaction.atomic(durable=True)
 def ui_connection_save(*, by, api_key):
     """Store the workspace's API key (encrypted). A new key is untested until tested."""
-    _require_admin(by)
+    require(by, Permission.MANAGE_WORKSPACE)
     api_key = (api_key or "").strip()
     if not api_key:
         raise ValidationError({"api_key": "Enter the API key from your User Interviews "
@@ -140,7 +135,7 @@ class TestResult:
 def ui_connection_test(*, by, client=None):
     """"Test connection": one read at UI with the stored key; the outcome is kept on the
     connection and shown on the page."""
-    _require_admin(by)
+    require(by, Permission.MANAGE_WORKSPACE)
     connection = UIConnection.objects.filter(workspace=by.workspace).first()
     if connection is None or not connection.api_key:
         raise ValidationError({"api_key": "Save an API key first."})
@@ -170,7 +165,7 @@ def webhook_subscribe(*, by, client=None):
     kept); the secret UI answers is stored encrypted."""
     from recruitment.webhooks import webhook_endpoint_ensure
 
-    _require_admin(by)
+    require(by, Permission.MANAGE_WORKSPACE)
     before = webhook_endpoint_for(by.workspace)
     owned = client is None
     client = client or ui_client_for(by.workspace_id, max_attempts=2)
@@ -193,7 +188,7 @@ def webhook_subscribe(*, by, client=None):
 def webhook_secret_rotate(*, by, client=None):
     """"Rotate secret": UI makes a new secret and keeps signing with the old one for a while;
     Rally verifies with both until the next rotation."""
-    _require_admin(by)
+    require(by, Permission.MANAGE_WORKSPACE)
     endpoint = webhook_endpoint_for(by.workspace)
     if endpoint is None:
         raise ValidationError("Subscribe to webhooks first.")

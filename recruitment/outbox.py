@@ -12,13 +12,13 @@ import random
 from datetime import timedelta
 
 from django.core.cache import cache
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import Http404
 
 from rally import clock
 from rally.models import OutboxOperation
-from rally.permissions import Permission
+from rally.permissions import Permission, require
 from rally.services import activity_record, outbox_dispatch
 from recruitment import handlers
 from recruitment.user_interviews import errors
@@ -317,8 +317,7 @@ def outbox_retry_now(*, membership, operation_id):
     Anyone who could have made the change may ask (EDIT_STUDY). An operation that has
     already been done is left alone.
     """
-    if not membership.allows(Permission.EDIT_STUDY):
-        raise PermissionDenied
+    require(membership, Permission.EDIT_STUDY)
     try:
         operation = OutboxOperation.objects.select_for_update().get(
             pk=operation_id, workspace=membership.workspace)

@@ -17,7 +17,7 @@ from rally.selectors import require_permission
 from recruitment import metrics as m
 from studies.lifecycle import study_on_team
 from studies.models import Status, Study, StudyType
-from studies.selectors import study_get_for_user
+from studies.selectors import get_study_for_user
 
 PAGE_SIZE = 25
 
@@ -162,9 +162,8 @@ METRIC_LABELS = {
 def metrics_panel_card(request, study_id):
     """The overview's recruitment metrics card (the panel's partial, or a page of its own
     for a browser without JavaScript). Same reader rule as the panel."""
-    study = study_get_for_user(membership=request.membership, study_id=study_id)
-    require_permission(request.membership, Permission.READ_STUDY_FIGURES,
-                       on_team=study_on_team(study, request.membership.user))
+    study = get_study_for_user(request.membership, study_id,
+                               permission=Permission.READ_STUDY_FIGURES)
     if not _panel_shown(request, study):
         raise Http404
     metrics = m.study_metrics_for(study)

@@ -4,7 +4,7 @@ import uuid
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -12,14 +12,14 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect, HttpResponseStopPolling
 
 from billing.selectors import budgets_with_figures, study_billing_for
-from billing.services import FundsShortError, budget_default_ensure
+from billing.services import FundsShortError
 from rally.permissions import Permission
 from recruitment import orchestration, workflows
 from recruitment.models import Recruitment
 from recruitment.selectors import recruitment_of
 from studies.lifecycle import study_on_team
 from studies.models import Source, Status, StudyType
-from studies.selectors import study_get_for_user
+from studies.selectors import get_study_for_user
 
 State = Recruitment.State
 #: The hand-off's steps as the overview shows them (SPEC R2).
@@ -30,7 +30,6 @@ IN_PROGRESS = (State.STARTING, State.PENDING_REVIEW)
 
 
 def _start_context(request, study, *, budget_id=None, error=None, shortfall=None):
-    budget_default_ensure(workspace=request.workspace)  # SPEC B3: always one to choose
     budgets = budgets_with_figures(request.workspace)
     chosen = next((b for b in budgets if str(b.pk) == str(budget_id)), None)
     if chosen is None:
@@ -52,9 +51,8 @@ def _start_context(request, study, *, budget_id=None, error=None, shortfall=None
 @require_http_methods(["GET", "POST"])
 def recruitment_start(request, study_id):
     """"Review & Start": a page without JavaScript, a dialog's body with htmx."""
-    study = study_get_for_user(membership=request.membership, study_id=study_id)
-    if not orchestration.can_start(membership=request.membership, study=study):
-        raise PermissionDenied
+    study = get_study_for_user(request.membership, study_id,
+                               permission=Permission.START_RECRUITMENT)
     if study.study_type == StudyType.SURVEY:  # no recruitment fee: nothing to start at UI
         raise Http404
     budget_id = request.POST.get("budget") or request.GET.get("budget")
@@ -83,7 +81,7 @@ def recruitment_start(request, study_id):
 @require_POST
 def recruitment_request_start(request, study_id):
     """"Request start" from the overview's recruitment panel."""
-    study = study_get_for_user(membership=request.membership, study_id=study_id)
+    study = get_study_for_user(request.membership, study_id, permission=Permission.VIEW)
     try:
         orchestration.recruitment_request_start(membership=request.membership,
                                                 study_id=study.id)
@@ -162,7 +160,7 @@ def _steps(state):
 @login_required
 def money_panel_refresh(request, study_id):
     """The polling partial: refreshed while the hand-off is in progress, then stops."""
-    study = study_get_for_user(membership=request.membership, study_id=study_id)
+    study = get_study_for_user(request.membership, study_id, permission=Permission.VIEW)
     context = _money_context(request, study)
     response = render(request, "recruitment/money_panel.html", {"study": study, **context})
     if not context["in_progress"]:

@@ -23,12 +23,6 @@ from studies.models import SURVEY_SOURCE_REASON, Status, StudyType
 from studies.views import COPY_KINDS, plan_form, plan_page
 
 
-def _study(request, study_id):
-    if request.membership is None:
-        raise Http404
-    return selectors.study_get_for_user(membership=request.membership, study_id=study_id)
-
-
 def _render_study(request, study, template, context, status=200):
     base = pages.study_page_context(request, study, "overview")
     return render(request, template, {**base, **context}, status=status)
@@ -86,7 +80,8 @@ def study_create(request):
 @require_http_methods(["GET", "POST"])
 def study_status(request, study_id):
     """"Change status": POST moves the study; GET asks to confirm closing (no-JS path)."""
-    study = _study(request, study_id)
+    study = selectors.get_study_for_user(request.membership, study_id,
+                                         permission=Permission.VIEW)
     target = request.POST.get("status") or request.GET.get("status") or ""
     if target not in Status.values:
         raise Http404
@@ -112,8 +107,8 @@ def study_status(request, study_id):
 
 
 def _study_copy(request, study_id, key):
-    study = _study(request, study_id)
-    require_permission(request.membership, Permission.EDIT_STUDY)
+    study = selectors.get_study_for_user(request.membership, study_id,
+                                         permission=Permission.EDIT_STUDY)
     if study.is_template:
         raise Http404
     kind = COPY_KINDS[key]
@@ -157,8 +152,8 @@ def study_duplicate(request, study_id):
 def study_plan_save(request, study_id):
     """The plan tab's "Save": `workflows.study_plan_update`, so a new participation limit
     also opens or closes intake at UI (SPEC R6). Refused, the tab shows why (400)."""
-    study = _study(request, study_id)
-    require_permission(request.membership, Permission.EDIT_STUDY)
+    study = selectors.get_study_for_user(request.membership, study_id,
+                                         permission=Permission.EDIT_STUDY)
     form = plan_form(request, study, request.POST)
     if form.is_valid():
         try:

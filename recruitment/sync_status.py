@@ -6,9 +6,9 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from rally.permissions import Permission
-from rally.selectors import require_permission
 from recruitment import handlers, outbox
 from recruitment.selectors import recruitment_of
+from studies.selectors import get_study_for_user
 
 TEMPLATE = "recruitment/sync_status.html"
 IN_PROGRESS_STATES = ("starting", "pending_review")
@@ -44,12 +44,6 @@ def overview_panel(request, study):
     return TEMPLATE, context
 
 
-def _study(request, study_id):
-    from studies.selectors import study_get_for_user
-
-    return study_get_for_user(membership=request.membership, study_id=study_id)
-
-
 def _panel(request, study):
     context = sync_status_context(membership=request.membership, study=study) or {
         "recruitment": None, "operations": [], "has_pending": False, "in_progress": False,
@@ -61,15 +55,15 @@ def _panel(request, study):
 @require_GET
 def sync_status(request, study_id):
     """The panel alone (htmx refreshes it while operations are pending)."""
-    return _panel(request, _study(request, study_id))
+    return _panel(request, get_study_for_user(request.membership, study_id,
+                                              permission=Permission.VIEW))
 
 
 @login_required
 @require_POST
 def outbox_retry(request, study_id, operation_id):
     """"Retry now" on one pending or failed operation of the study."""
-    study = _study(request, study_id)
-    require_permission(request.membership, Permission.EDIT_STUDY)
+    study = get_study_for_user(request.membership, study_id, permission=Permission.EDIT_STUDY)
     outbox.outbox_retry_now(membership=request.membership, operation_id=operation_id)
     if request.htmx:
         return _panel(request, study)

@@ -5,12 +5,15 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.db.models import Case, Prefetch, Value, When
+from django.http import Http404
 
 from billing.incentive_due import incentive_due_at
 from billing.payouts import payout_was_sent, payouts_by_session
 from participants.models import Application
 from rally.models import User
+from rally.permissions import require
 from scheduling.models import Session
+from studies.lifecycle import study_on_team
 
 
 def _sessions():
@@ -78,9 +81,18 @@ def sessions_upcoming_for_host(*, workspace, user, now):
                 .order_by("starts_at"))
 
 
-def session_for_workspace(*, workspace, session_id):
-    return (Session.objects.select_related("study", "study__owner", "host")
-            .filter(workspace=workspace, pk=session_id).first())
+def get_session_for_user(membership, session_id, *, permission):
+    """A session of the member's workspace: 404 without a membership or for another
+    workspace's (or no) session, 403 when the member may not do `permission` on its study
+    (team-aware). The services called next still decide who may act on the session."""
+    if membership is None:
+        raise Http404
+    session = (Session.objects.select_related("study", "study__owner", "host")
+               .filter(workspace_id=membership.workspace_id, pk=session_id).first())
+    if session is None:
+        raise Http404
+    require(membership, permission, on_team=study_on_team(session.study, membership.user))
+    return session
 
 
 def booking_application(*, invitation):

@@ -34,7 +34,7 @@ from participants.models import Application, ConsentAgreement
 from participants.services import study_ui_intake_sync
 from rally import clock, notifications
 from rally.models import Membership, OutboxOperation, User
-from rally.permissions import Permission
+from rally.permissions import Permission, require
 from rally.services import activity_record, outbox_enqueue
 from scheduling import ics, reminders
 from scheduling.host_calendars import session_calendar_write_after_commit
@@ -211,8 +211,7 @@ def scheduling_settings_update(*, membership, study, data: SettingsInput):
         pk=study.pk, workspace_id=membership.workspace_id).first()
     if study is None:
         raise PermissionDenied
-    if not membership.allows(Permission.EDIT_STUDY):
-        raise PermissionDenied
+    require(membership, Permission.EDIT_STUDY)
     if study.status == StudyStatus.CLOSED:
         raise ValidationError(CLOSED_MESSAGE)
     errors = {}

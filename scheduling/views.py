@@ -8,7 +8,7 @@ from collections import Counter
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -18,7 +18,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from participants.consent import AGREE_FIRST, consent_asked, consent_booking_problem
 from rally import clock
-from rally.permissions import Permission
+from rally.permissions import Permission, require
 from rally.selectors import require_permission, workspace_members
 from scheduling import host_calendars, selectors, services
 from scheduling.forms import CalendarConnectForm, SchedulingSettingsForm
@@ -26,7 +26,7 @@ from scheduling.models import SchedulingSettings, Session
 from scheduling.slots import slots_by_local_day, time_zone_choices, time_zone_is_known
 from studies import lifecycle, pages
 from studies.models import Status, StudyType
-from studies.selectors import study_get_for_user
+from studies.selectors import get_study_for_user
 
 # The booking page --------------------------------------------------------------------------
 
@@ -237,8 +237,8 @@ def _viewer_zone(user):
 @login_required
 @require_http_methods(["GET", "POST"])
 def study_scheduling(request, study_id):
-    membership = require_permission(request.membership, Permission.VIEW)
-    study = study_get_for_user(membership=membership, study_id=study_id)
+    study = get_study_for_user(request.membership, study_id, permission=Permission.VIEW)
+    membership = request.membership
     if not study.is_moderated:
         raise Http404
     can_edit = pages.study_editable(membership, study)
@@ -248,8 +248,7 @@ def study_scheduling(request, study_id):
     form_args = {"study": study, "team": team, "members": members}
     status = 200
     if request.method == "POST":
-        if not membership.allows(Permission.EDIT_STUDY):
-            raise PermissionDenied
+        require(membership, Permission.EDIT_STUDY)  # after the 404 of a study without it
         form = SchedulingSettingsForm(request.POST, initial=SchedulingSettingsForm.initial_from(
             scheduling), **form_args)
         if form.is_valid():
@@ -311,19 +310,12 @@ def _payable(membership, study, sessions, now):
             and s.application.status != "rejected"}
 
 
-def _workspace_session_or_404(membership, session_id):
-    session = selectors.session_for_workspace(workspace=membership.workspace,
-                                              session_id=session_id)
-    if session is None:
-        raise Http404
-    return session
-
-
 @login_required
 @require_POST
 def session_mark(request, session_id):
-    membership = require_permission(request.membership, Permission.VIEW)
-    session = _workspace_session_or_404(membership, session_id)
+    session = selectors.get_session_for_user(request.membership, session_id,
+                                             permission=Permission.VIEW)
+    membership = request.membership
     try:
         services.session_mark(membership=membership, session_id=session.pk,
                               status=request.POST.get("status", ""))
@@ -344,8 +336,9 @@ def session_mark(request, session_id):
 @require_POST
 def session_cancel_by_host(request, session_id):
     """A host's "Cancel" or "Reschedule" of an Upcoming session (SPEC C5)."""
-    membership = require_permission(request.membership, Permission.VIEW)
-    session = _workspace_session_or_404(membership, session_id)
+    session = selectors.get_session_for_user(request.membership, session_id,
+                                             permission=Permission.VIEW)
+    membership = request.membership
     reason = request.POST.get("reason", "cancel")
     try:
         services.session_cancel_by_host(membership=membership, session_id=session.pk,
@@ -364,8 +357,9 @@ def session_cancel_by_host(request, session_id):
 @require_POST
 def session_complete_and_pay(request, session_id):
     """"Complete & Send payment" from the session's three-dots menu (SPEC I1)."""
-    membership = require_permission(request.membership, Permission.VIEW)
-    session = _workspace_session_or_404(membership, session_id)
+    session = selectors.get_session_for_user(request.membership, session_id,
+                                             permission=Permission.VIEW)
+    membership = request.membership
     try:
         _, payout = services.session_complete_and_pay(membership=membership,
                                                       session_id=session.pk)

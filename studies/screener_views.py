@@ -10,7 +10,6 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from rally.models import PropertyDefinition, PropertyType
 from rally.permissions import Permission
-from rally.selectors import require_permission
 from studies import pages, selectors
 from studies.models import CHOICE_TYPES, SCALE_MAXIMA, SKIP_TYPES, QuestionType
 from studies.screeners import writes
@@ -20,10 +19,6 @@ from studies.screeners.rules import ScreenerProblem, screener_problems
 from studies.screeners.versions import screener_draft
 
 TEMPLATE = "studies/screener.html"
-
-
-def _study(request, study_id):
-    return selectors.study_get_for_user(membership=request.membership, study_id=study_id)
 
 
 def _option_label(question, option_uid):
@@ -170,7 +165,7 @@ def _page(request, study, status=200, **kwargs):
 
 @login_required
 def study_screener(request, study_id):
-    study = _study(request, study_id)
+    study = selectors.get_study_for_user(request.membership, study_id, permission=Permission.VIEW)
     return _page(request, study)
 
 
@@ -219,9 +214,8 @@ def _with_refusal(request, study, refusal, status=400):
 
 
 def _edit_post(request, study_id):
-    study = _study(request, study_id)
-    require_permission(request.membership, Permission.EDIT_STUDY)
-    return study
+    return selectors.get_study_for_user(request.membership, study_id,
+                                        permission=Permission.EDIT_STUDY)
 
 
 @login_required
@@ -276,7 +270,7 @@ def _question_text(study, question_uid):
 @login_required
 @require_POST
 def screener_question_duplicate(request, study_id, question_uid):
-    study = _study(request, study_id)
+    study = selectors.get_study_for_user(request.membership, study_id, permission=Permission.VIEW)
     text = _question_text(study, question_uid)
     return _action(request, study_id, lambda s: writes.screener_question_duplicate(
         membership=request.membership, study=s, question_uid=question_uid),
@@ -286,7 +280,7 @@ def screener_question_duplicate(request, study_id, question_uid):
 @login_required
 @require_POST
 def screener_question_delete(request, study_id, question_uid):
-    study = _study(request, study_id)
+    study = selectors.get_study_for_user(request.membership, study_id, permission=Permission.VIEW)
     text = _question_text(study, question_uid)
     return _action(request, study_id, lambda s: writes.screener_question_delete(
         membership=request.membership, study=s, question_uid=question_uid),
@@ -296,7 +290,7 @@ def screener_question_delete(request, study_id, question_uid):
 @login_required
 @require_POST
 def screener_question_move(request, study_id, question_uid):
-    study = _study(request, study_id)
+    study = selectors.get_study_for_user(request.membership, study_id, permission=Permission.VIEW)
     text = _question_text(study, question_uid)
     direction = request.POST.get("direction", "")
     return _action(request, study_id, lambda s: writes.screener_question_move(
@@ -351,7 +345,7 @@ def screener_preview(request, study_id):
 
     Nothing is saved: earlier answers travel in hidden fields.
     """
-    study = _study(request, study_id)
+    study = selectors.get_study_for_user(request.membership, study_id, permission=Permission.VIEW)
     questions = screener_draft(study)
     step = screener_step(questions, request.POST)
     context = {

@@ -10,8 +10,9 @@ from django.db.models import Prefetch, Q
 from django.http import Http404
 
 from billing.pricing import recruitment_estimate, recruitment_fee
+from rally.permissions import require
 from studies import locations
-from studies.lifecycle import study_on_team  # noqa: F401 - part of this module's interface
+from studies.lifecycle import study_on_team
 from studies.models import (
     AudienceType,
     Characteristic,
@@ -25,8 +26,10 @@ from studies.models import (
 )
 
 
-def study_get_for_user(*, membership, study_id):
-    """The study of the membership's workspace with this id, or 404 (W1)."""
+def get_study_for_user(membership, study_id, *, permission):
+    """The study of the member's workspace with this id: 404 when there is none (or no
+    membership), 403 when the member may not do `permission` on it (W1, W2; a TEAM cell
+    counts the owner and the team as on it)."""
     if membership is None:
         raise Http404
     study = (Study.objects.filter(pk=study_id, workspace_id=membership.workspace_id)
@@ -34,6 +37,7 @@ def study_get_for_user(*, membership, study_id):
              .prefetch_related("team").first())
     if study is None:
         raise Http404
+    require(membership, permission, on_team=study_on_team(study, membership.user))
     return study
 
 

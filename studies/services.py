@@ -6,7 +6,7 @@ may be stale, the POST may be crafted), writes, and records an activity entry.
 
 from decimal import Decimal
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from billing.selectors import reservation_exists
@@ -14,7 +14,7 @@ from billing.services import reservation_shrink
 from rally import clock
 from rally.models import Membership, User
 from rally.numbers import count_parse, money_parse
-from rally.permissions import Permission
+from rally.permissions import Permission, require
 from rally.services import activity_record, outbox_enqueue
 from studies import lifecycle, locations
 from studies.locking import study_lock, study_touch
@@ -65,8 +65,7 @@ CONSENT_NEEDED = ("Write the consent form, or turn off “Require consent”: a 
 
 
 def _require_edit(membership, study):
-    if not membership.allows(Permission.EDIT_STUDY):
-        raise PermissionDenied
+    require(membership, Permission.EDIT_STUDY)
     if study.status == Status.CLOSED:
         raise ValidationError(CLOSED_STUDY)
 
@@ -154,8 +153,7 @@ def study_from_template_create(*, membership, name, template):
 
 
 def _study_new(*, membership, name, study_type, source, template=None):
-    if not membership.allows(Permission.EDIT_STUDY):
-        raise PermissionDenied
+    require(membership, Permission.EDIT_STUDY)
     name = (name or "").strip()
     if not name:
         raise ValidationError({"name": "Enter a study name."})
@@ -208,8 +206,7 @@ def study_duplicate_create(*, membership, study, name=None):
     audience; never its applicants, sessions, money or status. Any study can be duplicated,
     a closed one too (it is only read). Part of `recruitment.workflows.study_copy`, which
     copies the rest and then the team (`study_team_copy`)."""
-    if not membership.allows(Permission.EDIT_STUDY):
-        raise PermissionDenied
+    require(membership, Permission.EDIT_STUDY)
     source = study_lock(membership=membership, study=study)
     if source.is_template:
         raise ValidationError("A template makes new studies with “New study from this "
@@ -239,8 +236,7 @@ def study_team_copy(*, membership, source, target):
 def study_template_create(*, membership, study, name=None):
     """"Save as template", the studies part: a Draft study with `is_template` and the
     study's plan and audience. Part of `recruitment.workflows.study_copy`."""
-    if not membership.allows(Permission.EDIT_STUDY):
-        raise PermissionDenied
+    require(membership, Permission.EDIT_STUDY)
     source = study_lock(membership=membership, study=study)
     name = _clean_copy_name(name, template_default_name(source))
     now = clock.now()

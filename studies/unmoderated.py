@@ -7,7 +7,7 @@ started, a URL change is also sent to User Interviews (an `update_recruit` outbo
 """
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import transaction
 from django.db.models import Max
@@ -15,7 +15,7 @@ from django.http import Http404
 from django.urls import reverse
 
 from rally import clock
-from rally.permissions import Permission
+from rally.permissions import Permission, require
 from rally.services import activity_record, outbox_enqueue
 from studies.models import Status, Study, StudyType, TestTask
 
@@ -91,8 +91,7 @@ def _study_for_edit(membership, study):
         pk=study.pk, workspace_id=membership.workspace_id).select_related("workspace").first()
     if locked is None:
         raise Http404
-    if not membership.allows(Permission.EDIT_STUDY):
-        raise PermissionDenied
+    require(membership, Permission.EDIT_STUDY)
     if locked.status == Status.CLOSED:
         raise ValidationError(CLOSED_STUDY)
     if not study_is_unmoderated(locked):

@@ -10,16 +10,14 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from rally.permissions import Permission
-from rally.selectors import require_permission
 from studies import pages, selectors, unmoderated
 from studies.models import Status, Study, StudyType
 
 TEMPLATE = "studies/study_test.html"
 
 
-def _study(request, study_id):
-    membership = require_permission(request.membership, Permission.VIEW)
-    study = selectors.study_get_for_user(membership=membership, study_id=study_id)
+def _unmoderated(study):
+    """The Test tab exists only on Unmoderated Test studies: 404 on any other."""
     if not unmoderated.study_is_unmoderated(study):
         raise Http404
     return study
@@ -83,15 +81,15 @@ def _refused(request, study, error):
 
 
 def _edit_post(request, study_id):
-    study = _study(request, study_id)
-    require_permission(request.membership, Permission.EDIT_STUDY)
-    return study
+    return _unmoderated(selectors.get_study_for_user(request.membership, study_id,
+                                                     permission=Permission.EDIT_STUDY))
 
 
 @login_required
 @require_GET
 def study_test(request, study_id):
-    return _page(request, _study(request, study_id))
+    return _page(request, _unmoderated(selectors.get_study_for_user(
+        request.membership, study_id, permission=Permission.VIEW)))
 
 
 @login_required

@@ -2,9 +2,8 @@
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_GET, require_POST
@@ -22,16 +21,6 @@ from studies.models import (
 )
 
 PAGE_SIZE = 25
-
-
-def _membership(request):
-    if request.membership is None:
-        raise Http404
-    return request.membership
-
-
-def _study(request, study_id):
-    return selectors.study_get_for_user(membership=_membership(request), study_id=study_id)
 
 
 def _reach_url(study):
@@ -114,7 +103,7 @@ def study_list(request):
 
 @login_required
 def study_overview(request, study_id):
-    study = _study(request, study_id)
+    study = selectors.get_study_for_user(request.membership, study_id, permission=Permission.VIEW)
     return _overview(request, study)
 
 
@@ -154,7 +143,7 @@ def _location_summary(study):
 @login_required
 @require_POST
 def study_publish(request, study_id):
-    study = _study(request, study_id)
+    study = selectors.get_study_for_user(request.membership, study_id, permission=Permission.VIEW)
     try:
         services.study_publish(membership=request.membership, study=study)
     except lifecycle.PublishBlocked as blocked:
@@ -231,7 +220,7 @@ def plan_page(request, study, form):
 @login_required
 @require_GET
 def study_plan(request, study_id):
-    study = _study(request, study_id)
+    study = selectors.get_study_for_user(request.membership, study_id, permission=Permission.VIEW)
     return plan_page(request, study, plan_form(request, study))
 
 
@@ -263,9 +252,8 @@ def _cost_from_form(study, form):
 @require_POST
 def study_plan_cost(request, study_id):
     """The estimated cost for the plan as typed (htmx, nothing saved)."""
-    study = _study(request, study_id)
-    if not _figures_readable(request, study):
-        raise PermissionDenied
+    study = selectors.get_study_for_user(request.membership, study_id,
+                                         permission=Permission.READ_STUDY_FIGURES)
     form = PlanForm(request.POST, study=study, members=[])
     return render(request, "studies/study_plan.html#cost",
                   {"study": study, "cost": _cost_from_form(study, form)})
@@ -302,7 +290,7 @@ def _audience_context(request, study, settings_form=None, errors=None):
 
 @login_required
 def study_audience(request, study_id):
-    study = _study(request, study_id)
+    study = selectors.get_study_for_user(request.membership, study_id, permission=Permission.VIEW)
     context = _audience_context(request, study)
     if request.htmx and request.htmx.target == "criteria-results":
         return render(request, "studies/study_audience.html#catalog",
@@ -315,7 +303,8 @@ def _audience_response(request, study, error=None, settings_form=None, saved=Non
 
     Every section of the tab saves with its own button (the Country/State switch as it is
     chosen) and each save says what it saved: `saved(study)` gives the sentence."""
-    study = selectors.study_get_for_user(membership=request.membership, study_id=study.id)
+    study = selectors.get_study_for_user(request.membership, study.id,
+                                         permission=Permission.VIEW)
     saved_message = saved(study) if saved is not None and error is None \
         and settings_form is None else ""
     errors = {}
@@ -345,8 +334,8 @@ def _audience_response(request, study, error=None, settings_form=None, saved=Non
 
 
 def _audience_change(request, study_id, change, saved):
-    study = _study(request, study_id)
-    require_permission(request.membership, Permission.EDIT_STUDY)
+    study = selectors.get_study_for_user(request.membership, study_id,
+                                         permission=Permission.EDIT_STUDY)
     try:
         change(study)
     except ValidationError as error:
@@ -386,8 +375,8 @@ def _criteria_saved(study):
 @login_required
 @require_POST
 def study_audience_settings(request, study_id):
-    study = _study(request, study_id)
-    require_permission(request.membership, Permission.EDIT_STUDY)
+    study = selectors.get_study_for_user(request.membership, study_id,
+                                         permission=Permission.EDIT_STUDY)
     form = AudienceSettingsForm(request.POST)
     if form.is_valid():
         try:
@@ -460,7 +449,7 @@ def study_criterion_remove(request, study_id, slug):
 
 @login_required
 def study_activity(request, study_id):
-    study = _study(request, study_id)
+    study = selectors.get_study_for_user(request.membership, study_id, permission=Permission.VIEW)
     return _render_study(request, study, "activity", "studies/study_activity.html", {
         "activity": activity_feed(membership=request.membership, study_id=study.id,
                                   limit=200),

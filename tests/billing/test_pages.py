@@ -189,13 +189,21 @@ def test_budgets_page_shows_available_reserved_spent(client_for, admin, funded_b
         assert word in html
 
 
-def test_every_workspace_has_workspace_budget(client_for, admin):
-    client_for(admin).get(reverse("billing:budgets"))
-    client_for(admin).get(reverse("billing:budgets"))
-    assert list(Budget.objects.values_list("name", flat=True)) == ["Workspace Budget"]
+def test_opening_the_budgets_page_of_a_workspace_without_a_budget_writes_nothing(
+        client_for, admin, workspace):
+    """Workspace Budget is made with the workspace (rally.services.workspace_create); a page
+    never makes it, whatever it finds."""
+    client = client_for(admin)
+    for _ in range(2):
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(reverse("billing:budgets")).status_code == 200
+        assert [q["sql"] for q in queries.captured_queries
+                if q["sql"].lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE"))
+                and "django_session" not in q["sql"]] == []
+    assert not Budget.objects.filter(workspace=workspace).exists()
 
 
-def test_ops_manager_sees_no_create_or_manage_controls(client_for, ops_manager):
+def test_ops_manager_sees_no_create_or_manage_controls(client_for, ops_manager, budget):
     html = client_for(ops_manager).get(reverse("billing:budgets")).content.decode()
     assert "New budget" not in html and "Add Funds" in html
 
@@ -251,7 +259,8 @@ def _budgets_page_queries(client):
 
 def test_budgets_page_query_count_does_not_grow_with_budgets(client_for, admin, workspace):
     client = client_for(admin)
-    _budgets_page_queries(client)  # the first visit makes "Workspace Budget"
+    BudgetFactory(workspace=workspace, name="Workspace Budget")  # made with the workspace
+    _budgets_page_queries(client)  # a first visit, as a person makes before the count
     for n in range(1):
         funds_add(admin, BudgetFactory(workspace=workspace, name=f"Team {n}"), "10")
     small = _budgets_page_queries(client)

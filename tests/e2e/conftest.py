@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from django.urls import reverse
 
+from billing.services import budget_default_create
 from tests.conftest import PASSWORD
 from tests.rally.factories import MembershipFactory, UserFactory, WorkspaceFactory
 
@@ -105,7 +106,10 @@ def e2e(live_server, settings, worker):
 
 @pytest.fixture
 def workspace(db):
-    return WorkspaceFactory(name="Acme Research")
+    """As rally.services.workspace_create makes one: with its "Workspace Budget" (B3)."""
+    workspace = WorkspaceFactory(name="Acme Research")
+    budget_default_create(workspace=workspace)
+    return workspace
 
 
 def _member(workspace, role, name, email):

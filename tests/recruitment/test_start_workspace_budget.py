@@ -1,15 +1,20 @@
-"""Every workspace has "Workspace Budget" (SPEC B3) before anyone opens the Budgets page:
-Review & Start in a fresh workspace offers it with $0.00 available and Add Funds; existing
-workspaces get it from a data migration."""
+"""Every workspace has "Workspace Budget" (SPEC B3) from the moment it is made: Review &
+Start in a fresh workspace offers it with $0.00 available and Add Funds; existing
+workspaces got it from a data migration. Opening the pages never makes it (GET never
+writes)."""
 
 import importlib
 
 import pytest
 from django.apps import apps
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from billing.models import Budget
-from billing.services import budget_default_ensure
+from billing.selectors import budget_default_for
+from billing.services import budget_default_create, budget_default_ensure
+from rally.services import workspace_create
 from studies.services import characteristics_replace
 from tests.rally.factories import WorkspaceFactory
 from tests.recruitment.start_support import startable_study
@@ -26,13 +31,25 @@ def study(workspace, researcher, ops_manager):
     return study
 
 
+def _writes(queries):
+    return [q["sql"] for q in queries.captured_queries
+            if q["sql"].lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE"))
+            and "django_session" not in q["sql"]]
+
+
+def test_a_new_workspace_is_made_with_its_workspace_budget(db):
+    membership = workspace_create(name="Fresh Research", admin_email="ada@example.test",
+                                  admin_name="Ada")
+    budget = budget_default_for(membership.workspace)
+    assert budget is not None and budget.name == "Workspace Budget"
+    assert Budget.objects.filter(workspace=membership.workspace).count() == 1
+
+
 def test_a_fresh_workspaces_review_and_start_offers_workspace_budget_and_add_funds(
         client_for, study, workspace, ops_manager):
-    assert not Budget.objects.filter(workspace=workspace).exists()
+    budget = budget_default_create(workspace=workspace)  # as workspace_create makes it
     page = client_for(ops_manager).get(reverse("recruitment:start", args=[study.id]),
                                        headers={"HX-Request": "true"}).content.decode()
-    budget = Budget.objects.get(workspace=workspace)
-    assert budget.name == "Workspace Budget"
     assert "no budget yet" not in page
     assert f'value="{budget.id}" checked' in page
     assert "Workspace Budget" in page and "$0.00 available" in page
@@ -40,12 +57,16 @@ def test_a_fresh_workspaces_review_and_start_offers_workspace_budget_and_add_fun
     assert reverse("billing:funds_add", args=[budget.id]) in page
 
 
-def test_opening_review_and_start_again_makes_no_second_budget(client_for, study, workspace,
-                                                               ops_manager):
+@pytest.mark.parametrize("page", ["recruitment:start", "recruitment:money_panel",
+                                  "studies:study_overview"])
+def test_opening_the_start_pages_of_a_workspace_without_a_budget_writes_nothing(
+        client_for, study, workspace, ops_manager, page):
     client = client_for(ops_manager)
-    for _ in range(2):
-        assert client.get(reverse("recruitment:start", args=[study.id])).status_code == 200
-    assert Budget.objects.filter(workspace=workspace).count() == 1
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(reverse(page, args=[study.id]))
+    assert response.status_code in (200, 286)  # 286: the money panel stops polling
+    assert _writes(queries) == []
+    assert not Budget.objects.filter(workspace=workspace).exists()
 
 
 def test_the_migration_gives_each_workspace_without_one_its_workspace_budget(workspace):
