@@ -7,13 +7,14 @@ exponentially with jitter; a definite refusal ends the row `failed`, visible on 
 with "Retry now". A beat sweeper re-dispatches due rows whose message was lost.
 """
 
+import json
 import logging
 import random
 from datetime import timedelta
 
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.http import Http404
 
 from rally import clock
@@ -243,10 +244,17 @@ def _record_success(operation, handler, result):
     row's update (only while it is still the attempt this worker claimed) locks it."""
     now = clock.now()
     with transaction.atomic():
-        if not OutboxOperation.objects.filter(
-                pk=operation.pk, status=Status.PENDING, attempts=operation.attempts).update(
-                status=Status.DONE, result=result, last_error="", completed_at=now):
-            return None
+        # One statement at every answer's rate, written out as the claim is (the ORM's
+        # compiler cost more of a worker's CPU than the statement).
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "UPDATE rally_outboxoperation SET status = %s, result = %s::jsonb,"
+                " last_error = '', completed_at = %s"
+                " WHERE id = %s AND status = %s AND attempts = %s",
+                [Status.DONE, json.dumps(result), now, operation.pk, Status.PENDING,
+                 operation.attempts])
+            if cursor.rowcount != 1:
+                return None
         operation.status, operation.result = Status.DONE, result
         operation.last_error, operation.completed_at = "", now
         if handler.apply is not None:
