@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from studies import screeners
 from studies.models import ScreenerQuestion
+from tests.examples import examples
 
 TYPES = ["short_text", "number", "single_choice", "multiple_choice", "dropdown", "scale"]
 
@@ -76,7 +77,7 @@ def _assert_sound(questions):
 
 
 @pytest.mark.django_db
-@settings(max_examples=120, deadline=None,
+@settings(max_examples=examples(120), deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(steps=operations)
 def test_accepted_screeners_never_jump_backwards_or_strand_a_question(researcher, study,
@@ -130,7 +131,7 @@ form_values = st.one_of(st.text(max_size=30), st.sampled_from([*TYPES, "", "end"
 
 
 @pytest.mark.django_db
-@settings(max_examples=60, deadline=None,
+@settings(max_examples=examples(60), deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(post=st.dictionaries(
     st.sampled_from(["text", "type", "required", "options_text", "scale_max", "property",
