@@ -35,9 +35,9 @@ before the batching 28.7 ms of worker CPU per payout, 26-54 payouts/s; with the 
 sweep 15.9 ms, best 54/s; with the clock memo, the batch executor, one message per batch
 and the 7-statement record, 11.5-12.0 ms and 108-112/s at load average ~1.4 with the
 stand-in in the workers' processes. With the stand-in in processes of its own, Rally's
-share was 7.0 ms at load average 0.5 and 9.4-10.5 ms at load average 10-13; with the
-batch's claim and read and the 3-statement record, 4.3-5.3 ms in the same runs (two pairs
-back to back, load average 7-14, Dec 2026). What
+share was 7.0 ms at load average 0.5, 8.2-10.5 ms at load average 2-14; with the batch's
+claim and read and the 3-statement record, 4.3-5.3 ms in the same runs (three pairs back to
+back, Dec 2026). What
 is left a payout: the sweep's inserts (two transfers, three activity entries, the outbox
 row; Django's bulk insert compiler is most of it), httpx's request, and the three
 statements of the record.
