@@ -17,27 +17,30 @@ Where the time goes (cProfile with a CPU clock, one worker, 400 payouts, Nov 202
   the keys already charged, one insert each of transfers, outbox rows and activity entries,
   two payout UPDATEs (about 0.25 SQL statements per payout, was ~22), and one Celery message
   for the batch's outbox rows (`recruitment.outbox_execute_batch`; it was one `send_task`
-  per row, ~2 ms of CPU per payout). The worker runs that batch with one client, each row
-  still claimed, looked up before a re-send and recorded on its own;
-- paying one payout at UI costs 7 Rally statements (claim as one UPDATE ... RETURNING, the
-  payout with its recruit in one read, then recording the answer in one transaction: lock
-  the row, lock the payout, update it, its activity entry, the outbox row; no nested
-  savepoints) and one HTTP request the sandbox answers in-process with ~13 statements and
-  Django's whole middleware stack: that request is over half of a worker's samples
-  (py-spy, Nov 2026), Postgres's answers included;
+  per row, ~2 ms of CPU per payout). The worker runs that batch with one client;
+- paying a batch at UI (Dec 2026): one claim of all its rows (UPDATE ... RETURNING) and one
+  read of their payouts with their recruits (the UI sessions not known yet found first, one
+  listing per study), then per payout one HTTP request and its answer recorded in its own
+  transaction, 3 statements: the outbox row marked done while still this attempt's (its
+  lock), the payout moved to Sent by one UPDATE that returns what the activity entry names,
+  the entry. One commit a payout, not two, and 3 statements + 2 a batch, not 7 a payout
+  (pinned by tests/recruitment/test_payments.py). Each answer still has its own commit, so
+  a worker that dies loses at most the one in hand (found again by the lookup before any
+  re-send); rows not reached wait out their lease, and a batch gives back the rows it has
+  not started when half their lease has passed;
 - `rally.clock.now()` reads the test-clock offset from Redis at most once a second per
   process (it was a Redis round trip per call, ~10 calls per payout).
 Measured on the shared 2-core development machine (Debian 12, other work running):
 before the batching 28.7 ms of worker CPU per payout, 26-54 payouts/s; with the batched
 sweep 15.9 ms, best 54/s; with the clock memo, the batch executor, one message per batch
-and the 7-statement record, 11.5-12.0 ms and 108-112/s at load average ~1.4 (25/s at load
-average 8-10, each worker waiting for a core and for Postgres). What limits it: at 12 ms of
-worker CPU per payout plus Postgres's share (five commits per payout, Rally's and the
-sandbox's), two cores are saturated at ~110 payouts/s. 200/s needs about 5 ms of everything
-per payout on two cores: it would take UI's stand-in out of the workers' processes and off
-these two cores (as the real UI is; the sandbox's request is half the CPU), or recording a
-whole batch's answers in one transaction (one commit, not one per payout, at the price of
-the per-row recording that keeps a crash from losing more than one answer).
+and the 7-statement record, 11.5-12.0 ms and 108-112/s at load average ~1.4 with the
+stand-in in the workers' processes. With the stand-in in processes of its own, Rally's
+share was 7.0 ms at load average 0.5, 8.2-10.5 ms at load average 2-14; with the batch's
+claim and read and the 3-statement record, 4.3-5.3 ms in the same runs (three pairs back to
+back, Dec 2026). What
+is left a payout: the sweep's inserts (two transfers, three activity entries, the outbox
+row; Django's bulk insert compiler is most of it), httpx's request, and the three
+statements of the record.
 """
 
 import multiprocessing

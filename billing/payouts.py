@@ -411,6 +411,42 @@ def payout_record_sent(*, payout_id, ui_payment_id, ui_status, ui_session_id="",
                           actor=actor, now=now)
 
 
+#: What UI answers of a payment that ends or settles it: recorded the general way.
+SETTLED_STATUSES = ("paid", "failed", "canceled")
+
+
+def payout_record_accepted(*, payout_id, ui_payment_id, ui_status, ui_session_id="", actor):
+    """`payout_record_sent` for UI's usual answer to a payment (taken, not paid or failed
+    yet) while the payout is Sending: Sent, with its activity entry, in two statements (the
+    update takes the row's lock and returns what the entry names). Returns whether it was
+    recorded; when not (another status, or the payout is no longer Sending) nothing
+    changed and the caller records it with `payout_record_sent`. Runs in the caller's
+    transaction (the outbox row's)."""
+    if ui_status in SETTLED_STATUSES:
+        return False
+    now = clock.now()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE billing_payout SET state = %s, ui_payment_id = %s, ui_status = %s,"
+            " ui_session_id = COALESCE(NULLIF(%s, ''), ui_session_id), accepted_at = %s,"
+            " updated_at = %s WHERE id = %s AND state = %s"
+            " RETURNING workspace_id, study_id, session_id, participant_label",
+            [State.SENT, ui_payment_id, ui_status, ui_session_id, now, now,
+             Payout._meta.pk.to_python(payout_id), State.SENDING])
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    workspace_id, study_id, session_id, participant_label = row
+    payout = Payout(pk=Payout._meta.pk.to_python(payout_id), workspace_id=workspace_id,
+                    study_id=study_id, session_id=session_id)
+    user, label = _actor_fields(actor)
+    _entry(payout, action="sent", user=user, label=label, now=now,
+           summary=f"User Interviews accepted the incentive for {participant_label} "
+                   f"({ui_payment_id})",
+           data={"ui_payment_id": ui_payment_id}).save(force_insert=True)
+    return True
+
+
 def payouts_failed_notify(*, payouts):
     """Tell the people who can retry payments (Admins, Ops Managers) that these failed
     (SPEC N1): counted into one open notification a person, however many fail in a sweep."""

@@ -106,8 +106,8 @@ def outbox_dispatch(operation_id):
 
 def outbox_dispatch_batch(operation_ids):
     """Ask one worker to execute these outbox rows in turn: one message for a batch rather
-    than one each (each row is still claimed on its own; a lost message leaves the rows to
-    the outbox sweeper)."""
+    than one each (the worker claims the rows together and records each answer on its own;
+    a lost message leaves the rows to the outbox sweeper)."""
     if len(operation_ids) == 1:
         return outbox_dispatch(operation_ids[0])
     _outbox_send(OUTBOX_EXECUTE_BATCH_TASK, [str(pk) for pk in operation_ids],

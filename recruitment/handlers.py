@@ -7,7 +7,10 @@ A handler has up to four parts, all given the OutboxOperation row:
   marks the row done;
 - `on_failure(operation, message)`: the local change when the row ends failed;
 - `lookup(operation, client) -> dict | None`: runs before any re-send after an attempt
-  whose outcome is unknown; a dict means UI already has the effect (no re-send).
+  whose outcome is unknown; a dict means UI already has the effect (no re-send);
+- `prepare(operations, client)`: optional, for a batch (`outbox_execute_batch`): reads the
+  rows' local data in bulk and leaves it on each row as `operation.prepared`, which `call`
+  uses instead of its own read (a row without it reads its own).
 Payloads hold local ids only; handlers reload the rows.
 """
 
@@ -39,6 +42,7 @@ class Handler:
     apply: Callable | None = None
     on_failure: Callable | None = None
     lookup: Callable | None = None
+    prepare: Callable | None = None
 
     def applies(self, fn):
         self.apply = fn
@@ -50,6 +54,10 @@ class Handler:
 
     def looks_up(self, fn):
         self.lookup = fn
+        return fn
+
+    def prepares(self, fn):
+        self.prepare = fn
         return fn
 
 

@@ -7,13 +7,14 @@ exponentially with jitter; a definite refusal ends the row `failed`, visible on 
 with "Retry now". A beat sweeper re-dispatches due rows whose message was lost.
 """
 
+import json
 import logging
 import random
 from datetime import timedelta
 
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.http import Http404
 
 from rally import clock
@@ -58,6 +59,22 @@ def outbox_claim(operation_id):
     return claimed[0] if claimed else None
 
 
+def outbox_claim_many(operation_ids):
+    """Take several due rows for this worker in one statement: {id: row} of those taken
+    (the others are not due, done, failed or another worker's). Each row's lease starts
+    now, so a batch runs its rows within `BATCH_LEASE_SHARE` of it (`outbox_execute_batch`)."""
+    to_python = OutboxOperation._meta.pk.to_python
+    ids = list(dict.fromkeys(to_python(operation_id) for operation_id in operation_ids))
+    if not ids:
+        return {}
+    now = clock.now()
+    claimed = OutboxOperation.objects.raw(
+        "UPDATE rally_outboxoperation SET next_attempt_at = %s, attempts = attempts + 1"
+        " WHERE id = ANY(%s) AND status = %s AND next_attempt_at <= %s RETURNING *",
+        [now + RUN_LEASE, ids, Status.PENDING, now])
+    return {row.pk: row for row in claimed}
+
+
 # The one request budget all workers share ---------------------------------------------------
 
 
@@ -84,6 +101,11 @@ def outbox_execute(*, operation_id, client=None, clients=None, priority=INTERACT
     operation = outbox_claim(operation_id)
     if operation is None:
         return None
+    return _run_claimed(operation, client=client, clients=clients, priority=priority)
+
+
+def _run_claimed(operation, *, client, clients, priority):
+    """Run a row this worker has claimed (`outbox_execute`, `outbox_execute_batch`)."""
     handler = handlers.REGISTRY.get(operation.operation)
     if handler is None:
         return _record_failure(operation, None, f"No handler for {operation.operation!r}.")
@@ -133,19 +155,75 @@ def _execute(operation, handler, client, priority):
     return _record_success(operation, handler, result or {})
 
 
+#: The share of a row's lease a batch may use before it gives its rows not yet run back (a
+#: row whose lease ran out could be claimed by another worker while this one still holds it).
+BATCH_LEASE_SHARE = 0.5
+
+
 def outbox_execute_batch(*, operation_ids, client=None, priority=BACKGROUND):
     """Run several outbox rows in turn with one client (one worker call for a batch the
-    payouts sweeper wrote). Each row is claimed, sent, looked up before a re-send and
-    recorded on its own, exactly as `outbox_execute` does it; a row another worker holds
-    or has done is skipped. Returns each row's status afterwards (None when skipped)."""
+    payouts sweeper wrote). Returns each row's status afterwards (None when skipped: a row
+    another worker holds or has done).
+
+    The rows are claimed together (one statement), and a handler that reads its rows'
+    local data in bulk (`Handler.prepare`) does so once for the batch; then each row is
+    sent, looked up before a re-send and recorded on its own, in its own transaction, as
+    `outbox_execute` does it: a worker that dies loses at most the one answer it had not
+    recorded yet, which the lookup before any re-send finds again. Rows still waiting when
+    half their lease has passed are given back, due at once, for the sweeper to queue."""
     if client is None:
         from recruitment.connections import WorkspaceClients
 
         with WorkspaceClients() as clients:
-            return [outbox_execute(operation_id=operation_id, clients=clients,
-                                   priority=priority) for operation_id in operation_ids]
-    return [outbox_execute(operation_id=operation_id, client=client, priority=priority)
-            for operation_id in operation_ids]
+            return _execute_batch(operation_ids, client=None, clients=clients,
+                                  priority=priority)
+    return _execute_batch(operation_ids, client=client, clients=None, priority=priority)
+
+
+def _execute_batch(operation_ids, *, client, clients, priority):
+    claimed = outbox_claim_many(operation_ids)
+    give_back_at = clock.now() + RUN_LEASE * BATCH_LEASE_SHARE
+    _prepare(claimed.values(), client=client, clients=clients)
+    to_python = OutboxOperation._meta.pk.to_python
+    statuses = []
+    for operation_id in operation_ids:
+        operation = claimed.pop(to_python(operation_id), None)
+        if operation is None:
+            statuses.append(None)
+        elif clock.now() >= give_back_at:
+            statuses.append(_give_back(operation))
+        else:
+            statuses.append(_run_claimed(operation, client=client, clients=clients,
+                                         priority=priority))
+    return statuses
+
+
+def _prepare(operations, *, client, clients):
+    """Each handler's bulk read of its rows' local data, once per operation and workspace.
+    Only a shortcut: should it fail, each row reads its own data as it runs."""
+    groups = {}
+    for operation in operations:
+        groups.setdefault((operation.operation, operation.workspace_id), []).append(operation)
+    for (name, workspace_id), group in groups.items():
+        handler = handlers.REGISTRY.get(name)
+        if handler is None or handler.prepare is None:
+            continue
+        try:
+            handler.prepare(group, client or clients.get(workspace_id))
+        except Exception:
+            logger.warning("outbox: preparing %d %s rows failed; each reads its own",
+                           len(group), name, exc_info=True)
+            for operation in group:
+                operation.prepared = None
+
+
+def _give_back(operation):
+    """A claimed row this batch will not run after all: due again at once, the attempt
+    not counted (UI was not called)."""
+    OutboxOperation.objects.filter(pk=operation.pk, status=Status.PENDING,
+                                   attempts=operation.attempts).update(
+        attempts=operation.attempts - 1, next_attempt_at=clock.now())
+    return Status.PENDING
 
 
 def _describe(error):
@@ -162,20 +240,28 @@ def _locked_if_ours(operation):
 
 
 def _record_success(operation, handler, result):
+    """Mark the row done and make the handler's local change, in one transaction: the
+    row's update (only while it is still the attempt this worker claimed) locks it."""
+    now = clock.now()
     with transaction.atomic():
-        current = _locked_if_ours(operation)
-        if current is None:
-            return None
+        # One statement at every answer's rate, written out as the claim is (the ORM's
+        # compiler cost more of a worker's CPU than the statement).
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "UPDATE rally_outboxoperation SET status = %s, result = %s::jsonb,"
+                " last_error = '', completed_at = %s"
+                " WHERE id = %s AND status = %s AND attempts = %s",
+                [Status.DONE, json.dumps(result), now, operation.pk, Status.PENDING,
+                 operation.attempts])
+            if cursor.rowcount != 1:
+                return None
+        operation.status, operation.result = Status.DONE, result
+        operation.last_error, operation.completed_at = "", now
         if handler.apply is not None:
-            handler.apply(current, result)
-        current.status = Status.DONE
-        current.result = result
-        current.last_error = ""
-        current.completed_at = clock.now()
-        current.save(update_fields=["status", "result", "last_error", "completed_at"])
-        if current.operation in AWAITED:
-            _wake_waiting(current)
-    return current.status
+            handler.apply(operation, result)
+        if operation.operation in AWAITED:
+            _wake_waiting(operation)
+    return operation.status
 
 
 #: What other operations wait for (their handlers raise NotReady until it is done): the study

@@ -66,12 +66,18 @@ def _payment_result(payment, ui_session_id=""):
             "ui_session_id": ui_session_id or payment.session_id}
 
 
+def _payouts_with_recruit():
+    """Payouts with their study's recruit at UI, in the same read (`study_ui_recruit_id`)."""
+    return Payout.objects.annotate(study_ui_recruit_id=Subquery(
+        Recruitment.objects.filter(study_id=OuterRef("study_id"))
+        .values("ui_recruit_id")[:1]))
+
+
 @handler("create_payment", label="pay the incentive through User Interviews")
 def create_payment(operation, client):
-    # The payout and its study's recruit at UI in one read (one statement fewer a payout).
-    payout = Payout.objects.annotate(study_ui_recruit_id=Subquery(
-        Recruitment.objects.filter(study_id=OuterRef("study_id"))
-        .values("ui_recruit_id")[:1])).get(pk=operation.payload["payout_id"])
+    # The payout and its study's recruit at UI in one read, or the batch's read of them all.
+    payout = getattr(operation, "prepared", None) or _payouts_with_recruit().get(
+        pk=operation.payload["payout_id"])
     if payout.state in (Payout.State.SENT, Payout.State.PAID):
         return {"payment_id": payout.ui_payment_id, "status": payout.ui_status,
                 "ui_session_id": payout.ui_session_id}
@@ -88,6 +94,25 @@ def create_payment(operation, client):
     return _payment_result(payment, payout.ui_session_id)
 
 
+@create_payment.prepares
+def _payouts_of_batch(operations, client):
+    """A batch's payouts with their recruits in one read. Payouts whose UI session is not
+    known yet have it found first, one listing per study (what the first of them would do
+    on its own), and are read again."""
+    ids = [operation.payload["payout_id"] for operation in operations]
+    found = {str(payout.pk): payout for payout in _payouts_with_recruit().filter(pk__in=ids)}
+    unknown = {payout.study_id: payout.study_ui_recruit_id for payout in found.values()
+               if not payout.ui_session_id and payout.study_ui_recruit_id
+               and payout.state not in (Payout.State.SENT, Payout.State.PAID)}
+    for study_id, recruit_id in unknown.items():
+        _ui_sessions_resolve(study_id=study_id, recruit_id=recruit_id, client=client)
+    if unknown:
+        found = {str(payout.pk): payout
+                 for payout in _payouts_with_recruit().filter(pk__in=ids)}
+    for operation in operations:
+        operation.prepared = found.get(operation.payload["payout_id"])
+
+
 @create_payment.looks_up
 def _find_payment(operation, client):
     payout = payouts.payout_for_operation(operation.payload["payout_id"])
@@ -97,10 +122,13 @@ def _find_payment(operation, client):
 
 @create_payment.applies
 def _record_payment(operation, result):
-    payout_apply_ui_status(payout_id=operation.payload["payout_id"],
-                           ui_payment_id=result["payment_id"], ui_status=result["status"],
-                           ui_session_id=result.get("ui_session_id") or "",
-                           actor=_actor(operation))
+    answer = {"payout_id": operation.payload["payout_id"], "ui_payment_id": result["payment_id"],
+              "ui_status": result["status"], "ui_session_id": result.get("ui_session_id") or "",
+              "actor": _actor(operation)}
+    # UI's usual answer (taken, not paid yet) for a payout still Sending: one update and its
+    # activity entry. Anything else goes the general way (locked, paid or failed).
+    if not payouts.payout_record_accepted(**answer):
+        payout_apply_ui_status(**answer)
 
 
 @create_payment.fails

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from billing.models import Transfer
 from billing.money import MAX_ADDITION, amount_parse, money_format
+from tests.examples import examples
 
 
 @pytest.mark.parametrize("text,amount", [
@@ -44,7 +45,7 @@ def test_money_is_shown_with_cents_and_separators():
 
 
 @pytest.mark.django_db
-@settings(max_examples=40, deadline=None,
+@settings(max_examples=examples(40), deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(amount=st.text(max_size=30), reference=st.text(max_size=250),
        key=st.one_of(st.just(""), st.text(max_size=40), st.uuids().map(str)))

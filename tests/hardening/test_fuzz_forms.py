@@ -13,6 +13,7 @@ from django.urls.exceptions import Resolver404
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.examples import examples
 from tests.hardening.support import (
     FormScraper,
     activity_count,
@@ -153,7 +154,7 @@ def test_generated_input_never_fails_and_refusals_change_nothing(world, db, clie
     if post(first, {}, {}).status_code == 405:
         return  # a page that is only read: POST is refused and that is all there is to it
 
-    @settings(max_examples=25 if name in forms else 5, deadline=None, database=None,
+    @settings(max_examples=examples(25) if name in forms else 5, deadline=None, database=None,
               suppress_health_check=list(HealthCheck))
     @given(data=st.data())
     def fuzz(data):

@@ -13,11 +13,12 @@ from hypothesis import strategies as st
 from rally.models import ActivityEntry, OutboxOperation
 from recruitment.models import WebhookEvent
 from recruitment.webhooks import TOLERANCE_SECONDS, sign
+from tests.examples import examples
 from tests.recruitment.sync_support import SECRET, another_secret, deliver, event_document
 
 pytestmark = pytest.mark.django_db
 
-FUZZ = settings(max_examples=50, deadline=None, database=None,
+FUZZ = settings(max_examples=examples(50), deadline=None, database=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 json_values = st.recursive(

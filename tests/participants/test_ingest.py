@@ -132,6 +132,8 @@ def test_review_transitions_are_written_once():
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
+from tests.examples import examples  # noqa: E402
+
 STATUSES = ["applied", "invited", "scheduled", "completed", "no_show", "canceled", "rejected"]
 
 
@@ -152,7 +154,7 @@ def histories_and_deliveries(draw):
     return histories, deliveries, batch
 
 
-@settings(max_examples=40, deadline=None,
+@settings(max_examples=examples(40), deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(case=histories_and_deliveries())
 def test_any_order_and_any_repeats_end_in_the_newest_state(study, case):

@@ -11,13 +11,14 @@ from hypothesis import strategies as st
 
 from rally.forms import CountField
 from rally.numbers import count_parse, money_parse
+from tests.examples import examples
 
 MAXIMUM = Decimal("1000000.00")
 # Written out independently of rally.numbers, to judge what it accepts.
 ASCII_MONEY = re.compile(r"\$?[ \t\r\n]*([0-9]+|[0-9]{1,3}(,[0-9]{3})+)(\.[0-9]*)?")
 ASCII_COUNT = re.compile(r"[0-9]+|[0-9]{1,3}(,[0-9]{3})+")
 # Hundreds of examples: the functions are pure, so this costs well under a second each.
-MANY = settings(max_examples=600, deadline=None)
+MANY = settings(max_examples=examples(600), deadline=None)
 
 REFUSED = ["7,50", "12,34", "1,0,0", "1,25", ",5", "١٠٠", "۱۲", "१२", "１２", "1_000", "1e3",
            "1E3", "²", "½", "Ⅻ", "NaN", "Infinity", "-0", "0x10", "1.2.3", "--5", "5$", "",

@@ -26,6 +26,7 @@ from recruitment.user_interviews.resources import (
     parse_one,
     parse_page,
 )
+from tests.examples import examples
 
 APPLICANT = {
     "id": "app_1", "type": "applicants",
@@ -264,7 +265,7 @@ JSON = st.recursive(
 KINDS = [("applicants", Applicant, APPLICANT), ("recruits", Recruit, RECRUIT)]
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(kind=st.sampled_from(KINDS), field=st.text(max_size=20), value=JSON, drop=st.booleans())
 def test_any_single_damage_is_parsed_fully_or_refused(kind, field, value, drop):
     type_name, resource, sample = kind
@@ -283,7 +284,7 @@ def test_any_single_damage_is_parsed_fully_or_refused(kind, field, value, drop):
     assert parsed.id == sample["id"]
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(document=JSON)
 def test_arbitrary_json_never_escapes_as_another_exception(document):
     for type_name, resource in [("applicants", Applicant), ("recruits", Recruit),

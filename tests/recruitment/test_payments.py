@@ -329,10 +329,19 @@ def test_retry_after_a_refusal_is_a_new_request_and_an_old_row_no_longer_speaks(
     assert study_figures(study.pk)["incentives"] == 0
 
 
-def test_paying_one_payout_takes_seven_statements_of_rallys(admin, completed, sandbox_ui):
+def _rallys(captured):
+    """Rally's statements of a capture: not the in-process sandbox's (told apart by their
+    tables), its savepoints or the test clock's read."""
+    return [query["sql"] for query in captured.captured_queries
+            if "sandbox_" not in query["sql"] and "SAVEPOINT" not in query["sql"]
+            and "rally_testclock" not in query["sql"]]
+
+
+def test_paying_one_payout_takes_five_statements_of_rallys(admin, completed, sandbox_ui):
     """Rally's side of one payment at the outbox's rate: the claim, one read of the payout
     with its recruit, then recording the answer in one transaction without savepoints of
-    its own (the in-process sandbox's statements are told apart by their tables)."""
+    its own: the row marked done while still this attempt's, the payout moved to Sent
+    (its update returns what the activity entry names), the entry."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -343,8 +352,140 @@ def test_paying_one_payout_takes_seven_statements_of_rallys(admin, completed, sa
     with CaptureQueriesContext(connection) as captured:
         assert run(operation, sandbox_ui) == "done"
     statements = [query["sql"] for query in captured.captured_queries]
-    ours = [sql for sql in statements if "sandbox_" not in sql and "SAVEPOINT" not in sql]
-    assert len(ours) == 7, "\n".join(ours)
+    ours = _rallys(captured)
+    assert len(ours) == 5, "\n".join(ours)
     # One savepoint for the recording (the test's transaction wraps it; in a worker it is
     # the transaction itself) and the sandbox's one: none for the nested use cases.
     assert sum(sql.startswith("SAVEPOINT") for sql in statements) == 2
+
+
+@pytest.fixture
+def completed_many(admin, sandbox_ui):
+    """A UI study live at the sandbox with 5 applicants whose sessions have ended, at UI
+    and in Rally, marked Completed, their payouts swept (5 create_payment rows, oldest
+    first). Returns (study, rows)."""
+    from billing.payouts import payouts_sweep
+
+    count = 5
+    study = funded_ui_study(admin, limit=count)
+    Recruitment.objects.create(study=study, state=Recruitment.State.STARTING,
+                               created_at=clock.now(), updated_at=clock.now())
+    assert run(_enqueue(study, "create_recruit"), sandbox_ui) == "done"
+    assert run(_enqueue(study, "launch_recruit"), sandbox_ui) == "done"
+    recruitment = Recruitment.objects.get(study=study)
+    recruit_id = recruitment.ui_recruit_id
+    sandbox_control(sandbox_ui, f"recruits/{recruit_id}/review", {"outcome": "approve"})
+    sandbox_control(sandbox_ui, f"recruits/{recruit_id}/applicants", {"count": count, "seed": 5})
+    sync.recruitment_poll(recruitment_id=recruitment.pk, client=sandbox_ui)
+    applications = list(Application.objects.filter(study=study).order_by("ui_applicant_id"))
+    assert len(applications) == count
+    for index, application in enumerate(applications):
+        sandbox_ui.applicant_approve(application.ui_applicant_id, key=str(uuid.uuid4()))
+        session = ended_session(study, application=application,
+                                ended=timedelta(hours=1 + index))
+        sandbox_ui.session_create(recruit_id, key=str(uuid.uuid4()),
+                                  applicant_id=application.ui_applicant_id,
+                                  starts_at=session.starts_at, ends_at=session.ends_at)
+        session_mark(membership=admin, session_id=session.pk, status="completed")
+    clock.advance(hours=24)
+    assert payouts_sweep() == count
+    rows = list(OutboxOperation.objects.filter(operation="create_payment")
+                .order_by("created_at", "id"))
+    return study, rows
+
+
+def test_a_batch_pays_each_payout_in_three_statements_of_rallys(
+        admin, completed_many, sandbox_ui, sandbox_transport):
+    """perf-payouts: a batch is claimed in one statement and its payouts read in one (the
+    UI sessions not known yet found with one listing of the recruit's sessions); then each
+    answer is recorded on its own, in its own transaction (a crash loses at most one):
+    the row marked done, the payout Sent, its activity entry."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    study, rows = completed_many
+    assert run(rows[0], sandbox_ui) == "done"  # the first finds every UI session of the study
+    assert len(sandbox_transport.requests("GET", "/sessions")) == 1
+    with CaptureQueriesContext(connection) as captured:
+        statuses = outbox.outbox_execute_batch(operation_ids=[row.pk for row in rows[1:]],
+                                               client=sandbox_ui)
+    assert statuses == ["done"] * 4
+    ours = _rallys(captured)
+    assert len(ours) == 2 + 3 * 4, "\n".join(ours)
+    assert len(sandbox_transport.requests("GET", "/sessions")) == 1
+    assert Payout.objects.filter(study_id=study.pk, state="sent").count() == 5
+    assert len(payments_at_ui(sandbox_ui, study)) == 5
+    assert ActivityEntry.objects.filter(study_id=study.pk, action="payout.sent").count() == 5
+    assert charges(study) == (5, 5, 0)
+
+
+def test_a_batch_finds_its_ui_sessions_with_one_listing(admin, completed_many, sandbox_ui,
+                                                        sandbox_transport):
+    study, rows = completed_many
+    assert Payout.objects.filter(study_id=study.pk, ui_session_id="").count() == 5
+    assert outbox.outbox_execute_batch(operation_ids=[row.pk for row in rows],
+                                       client=sandbox_ui) == ["done"] * 5
+    assert len(sandbox_transport.requests("GET", "/sessions")) == 1
+    payouts = Payout.objects.filter(study_id=study.pk)
+    assert {payout.state for payout in payouts} == {"sent"}
+    assert all(payout.ui_session_id for payout in payouts)
+    assert len(payments_at_ui(sandbox_ui, study)) == 5
+
+
+def test_a_worker_killed_in_a_batch_loses_one_answer_and_pays_each_once(
+        admin, completed_many, sandbox_ui, sandbox_transport, monkeypatch):
+    """The answers before the crash are recorded; the one in hand is lost and found again
+    by the lookup; the rows not reached wait out their lease and are sent then, once."""
+    study, rows = completed_many
+    registered = handlers.REGISTRY["create_payment"]
+    record, recorded = registered.apply, []
+
+    def crash_on_the_third(operation, result):
+        if len(recorded) == 2:
+            raise WorkerCrash
+        recorded.append(operation.pk)
+        record(operation, result)
+
+    monkeypatch.setattr(registered, "apply", crash_on_the_third)
+    with pytest.raises(WorkerCrash):
+        outbox.outbox_execute_batch(operation_ids=[row.pk for row in rows], client=sandbox_ui)
+    assert Payout.objects.filter(study_id=study.pk, state="sent").count() == 2
+    assert len(sandbox_transport.requests("POST", "/payments")) == 3
+    monkeypatch.setattr(registered, "apply", record)
+    assert outbox.outbox_execute_batch(operation_ids=[row.pk for row in rows],
+                                       client=sandbox_ui) == [None] * 5  # still leased
+    after_lease()
+    statuses = outbox.outbox_execute_batch(operation_ids=[row.pk for row in rows],
+                                           client=sandbox_ui)
+    assert statuses == [None, None] + ["done"] * 3
+    # The third was looked up, not sent again; the two not reached were sent once.
+    assert len(sandbox_transport.requests("POST", "/payments")) == 5
+    assert len(payments_at_ui(sandbox_ui, study)) == 5
+    assert Payout.objects.filter(study_id=study.pk, state="sent").count() == 5
+    assert charges(study) == (5, 5, 0)
+
+
+def test_a_batch_gives_back_the_rows_it_has_no_time_left_for(admin, completed_many, sandbox_ui,
+                                                             sandbox_transport, monkeypatch):
+    study, rows = completed_many
+    registered = handlers.REGISTRY["create_payment"]
+    call = registered.call
+
+    def slow(operation, client):  # UI takes the whole half lease to answer the first
+        result = call(operation, client)
+        clock.advance(seconds=outbox.RUN_LEASE.total_seconds() * outbox.BATCH_LEASE_SHARE)
+        return result
+
+    monkeypatch.setattr(registered, "call", slow)
+    statuses = outbox.outbox_execute_batch(operation_ids=[row.pk for row in rows],
+                                           client=sandbox_ui)
+    assert statuses == ["done"] + ["pending"] * 4
+    given_back = OutboxOperation.objects.filter(pk__in=[row.pk for row in rows[1:]])
+    assert {(row.attempts, row.status) for row in given_back} == {(0, "pending")}
+    assert all(row.next_attempt_at <= clock.now() for row in given_back)
+    assert len(sandbox_transport.requests("POST", "/payments")) == 1
+    monkeypatch.setattr(registered, "call", call)
+    assert outbox.outbox_execute_batch(operation_ids=[row.pk for row in rows[1:]],
+                                       client=sandbox_ui) == ["done"] * 4
+    assert len(sandbox_transport.requests("POST", "/payments")) == 5
+    assert Payout.objects.filter(study_id=study.pk, state="sent").count() == 5

@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 
 from studies import services
 from studies.models import Study
+from tests.examples import examples
 
 pytestmark = pytest.mark.django_db
 
@@ -14,7 +15,7 @@ junk = st.one_of(st.text(max_size=12), st.integers(-10**6, 10**6).map(str),
                  st.decimals(allow_nan=True, allow_infinity=True, places=3).map(str))
 
 
-@settings(max_examples=30, deadline=None,
+@settings(max_examples=examples(30), deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(limit=junk, incentive=junk)
 def test_plan_accepts_valid_values_and_refuses_the_rest_whole(client_for, researcher, study,
@@ -35,7 +36,7 @@ def test_plan_accepts_valid_values_and_refuses_the_rest_whole(client_for, resear
         study.incentive_amount = saved.incentive_amount
 
 
-@settings(max_examples=20, deadline=None,
+@settings(max_examples=examples(20), deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(minutes=junk, country=st.text(max_size=4))
 def test_audience_forms_never_fail(client_for, researcher, study, minutes, country):

@@ -9,6 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from rally.models import ActivityEntry
+from tests.examples import examples
 
 pytestmark = pytest.mark.django_db
 
@@ -17,8 +18,8 @@ UNICODE_NUMBERS = st.text(alphabet=st.one_of(st.characters(categories=("Nd", "No
                                              st.sampled_from("0123456789,._ e")),
                           min_size=1, max_size=10)
 # Each example is one request against the real database: enough to meet many Unicode
-# digits without making the suite slow (the parser's own tests run 600 each).
-THROUGH_THE_PAGE = settings(max_examples=120, deadline=None,
+# digits without making the suite slow (the parser's own tests run four times as many).
+THROUGH_THE_PAGE = settings(max_examples=examples(120), deadline=None,
                             suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                    HealthCheck.too_slow])
 

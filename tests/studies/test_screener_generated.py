@@ -18,6 +18,7 @@ from studies.screeners.writes import (
     screener_question_move,
     screener_question_update,
 )
+from tests.examples import examples
 
 TYPES = ["short_text", "number", "single_choice", "multiple_choice", "dropdown", "scale"]
 
@@ -83,7 +84,7 @@ def _assert_sound(questions):
 
 
 @pytest.mark.django_db
-@settings(max_examples=120, deadline=None,
+@settings(max_examples=examples(120), deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(steps=operations)
 def test_accepted_screeners_never_jump_backwards_or_strand_a_question(researcher, study,
@@ -137,7 +138,7 @@ form_values = st.one_of(st.text(max_size=30), st.sampled_from([*TYPES, "", "end"
 
 
 @pytest.mark.django_db
-@settings(max_examples=60, deadline=None,
+@settings(max_examples=examples(60), deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(post=st.dictionaries(
     st.sampled_from(["text", "type", "required", "options_text", "scale_max", "property",
