@@ -70,6 +70,9 @@ def _someone_waits_on_a_lock():
     from django.db import connection
 
     with connection.cursor() as cursor:
+        # Inside a transaction Postgres answers from one snapshot of the statistics, taken
+        # at the first read: drop it, or a waiter arriving later is never seen.
+        cursor.execute("SELECT pg_stat_clear_snapshot()")
         cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
                        " AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()")
         return cursor.fetchone()[0] > 0
