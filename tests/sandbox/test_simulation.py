@@ -70,7 +70,18 @@ def test_arrivals_answer_the_current_screener_and_stop_at_the_cap(api, make_recr
     applicants = Applicant.objects.filter(recruit_id=recruit_id)
     assert applicants.count() == simulation.applicant_cap(Recruit.objects.get(pk=recruit_id))
     assert all(len(a.screener_responses) >= 2 for a in applicants)
-    assert applicants.filter(source="direct_link").exists() or applicants.count() < 30
+
+
+def test_a_share_of_arrivals_comes_through_the_direct_link(api, make_recruit, monkeypatch):
+    """Which arrival comes through the link is drawn from the recruit's random id, so the
+    share is set to all of them here: the test must not depend on the draw."""
+    monkeypatch.setattr(simulation, "DIRECT_LINK_SHARE", 1.0)
+    recruit_id = make_recruit("recruiting", numParticipants=2)
+    clock.advance(hours=6)
+    simulation.tick()
+    applicants = Applicant.objects.filter(recruit_id=recruit_id)
+    assert applicants.exists()
+    assert set(applicants.values_list("source", flat=True)) == {"direct_link"}
 
 
 def test_paused_recruits_get_no_applicants(api, make_recruit):
