@@ -188,8 +188,8 @@ def budget_create(*, membership, name):
 
 
 def budget_default_create(*, workspace):
-    """A new workspace's "Workspace Budget" (SPEC B3): one of the steps of creating a
-    workspace (settings.WORKSPACE_SETUP); a data migration gave older workspaces theirs."""
+    """A new workspace's "Workspace Budget" (SPEC B3), made by
+    `recruitment.workflows.workspace_create`; a data migration gave older workspaces theirs."""
     return budget_default_ensure(workspace=workspace)
 
 

@@ -7,7 +7,6 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils.module_loading import import_string
 
 from rally import clock
 from rally.models import ActivityEntry, Membership, OutboxOperation, User
@@ -128,9 +127,11 @@ def _workspace_name_clean(name):
     return name
 
 
-@transaction.atomic(durable=True)
+@transaction.atomic
 def workspace_create(*, name, admin_email, admin_name="", password=None):
-    """A new workspace and its first Admin. Returns the membership.
+    """A new workspace and its first Admin, the core's part of
+    `recruitment.workflows.workspace_create` (which gives it its budget too). Returns the
+    membership.
 
     `manage.py create_workspace` passes no password: an existing person joins, a new one
     gets an account without a password, set through a sign-in link. The sign-up page
@@ -161,8 +162,6 @@ def workspace_create(*, name, admin_email, admin_name="", password=None):
                                         name=admin_name.strip())
     workspace = Workspace.objects.create(name=name)
     membership = Membership.objects.create(user=user, workspace=workspace, role=Role.ADMIN)
-    for step in settings.WORKSPACE_SETUP:
-        import_string(step)(workspace=workspace)
     activity_record(workspace=workspace, actor=user, action="workspace.created",
                     summary=f"Created workspace {name}", data={"admin": email})
     return membership

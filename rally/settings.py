@@ -82,12 +82,6 @@ INSTALLED_APPS = [
 if DEBUG or SANDBOX_ENABLED:
     INSTALLED_APPS.append("demo")  # demo data for `make run`: `manage.py seed_demo`
 
-# What every new workspace is given, in this order, in the transaction that creates it
-# (rally.services.workspace_create). The core knows no domain app, so the apps above it
-# name their step here, once, instead of hooking the workspace's save.
-WORKSPACE_SETUP = [
-    "billing.services.budget_default_create",  # SPEC B3: "Workspace Budget"
-]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",

@@ -10,8 +10,9 @@ handler404 = "rally.views.error_404"
 handler500 = "rally.views.error_500"
 
 urlpatterns = [
-    # The Dashboard reads every app, so the top layer declares it (recruitment.dashboard).
-    path("", include("recruitment.dashboard_urls")),
+    # The Dashboard reads every app and sign-up runs a workflow that spans apps, so the top
+    # layer declares both (recruitment.site_urls).
+    path("", include("recruitment.site_urls")),
     path("login/", views.login_view, name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("password-reset/", views.ThrottledPasswordResetView.as_view(), name="password_reset"),
@@ -22,7 +23,6 @@ urlpatterns = [
     path("password-reset/done/", auth_views.PasswordResetCompleteView.as_view(),
          name="password_reset_complete"),
     path("workspace/switch/", views.workspace_switch, name="workspace_switch"),
-    path("signup/", views.signup, name="signup"),
     path("activity/export.csv", views.activity_csv, name="activity_csv"),
     path("workspace/settings/", views.workspace_settings, name="workspace_settings"),
     path("workspace/settings/name/", views.workspace_rename, name="workspace_rename"),

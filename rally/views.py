@@ -27,7 +27,6 @@ from rally.forms import (
     LoginForm,
     MemberInviteForm,
     MemberRoleForm,
-    SignUpForm,
     WorkspaceNameForm,
 )
 from rally.http import safe_url
@@ -145,35 +144,6 @@ def workspace_rename(request):
     else:
         messages.error(request, "Enter the workspace's name (at most 120 characters).")
     return redirect("workspace_settings")
-
-
-@never_cache
-@require_http_methods(["GET", "POST"])
-def signup(request):
-    """A new workspace and its first Admin, when the operator turned sign-up on."""
-    if not settings.SIGNUP_ENABLED:
-        raise Http404
-    if request.user.is_authenticated:
-        return redirect("home")
-    form = SignUpForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            membership = services.workspace_create(
-                name=data["workspace"], admin_email=data["email"], admin_name=data["name"],
-                password=data["password"])
-        except ValidationError as error:
-            for field, problems in error.message_dict.items():
-                form.add_error(field if field in form.fields else None, problems)
-        else:
-            login(request, membership.user,
-                  backend="django.contrib.auth.backends.ModelBackend")
-            request.session["workspace_id"] = str(membership.workspace_id)
-            messages.success(request, f"Welcome to Rally. {membership.workspace.name} is "
-                                      "ready: connect User Interviews in Workspace settings.")
-            return redirect("home")
-    return render(request, "registration/signup.html", {"form": form},
-                  status=400 if form.errors else 200)
 
 
 @login_required

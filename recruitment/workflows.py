@@ -1,5 +1,6 @@
-"""The use cases that span apps, written out: a study pauses, resumes, closes, is copied or
-has its plan saved; recruitment starts, or its start ends. One function each.
+"""The use cases that span apps, written out: a workspace is created; a study pauses,
+resumes, closes, is copied or has its plan saved; recruitment starts, or its start ends.
+One function each.
 
 Each calls the lower apps' services in the order its docstring gives, inside one durable
 transaction (the study row is locked first, then as recruitment.orchestration says), and
@@ -17,6 +18,7 @@ from billing import services as billing
 from billing.panel_incentives import receipt_issue_for_team_paid
 from billing.selectors import reservation_exists, reservation_open_exists
 from participants.services import study_ui_intake_sync
+from rally import services as rally
 from rally.services import outbox_enqueue
 from recruitment import orchestration
 from recruitment.models import Recruitment
@@ -26,6 +28,24 @@ from studies import services as studies
 from studies.models import Source, Status
 from studies.screeners.writes import screener_copy
 from studies.unmoderated import test_tasks_copy
+
+# Workspaces ---------------------------------------------------------------------------------
+
+
+@transaction.atomic(durable=True)
+def workspace_create(*, name, admin_email, admin_name="", password=None):
+    """A new workspace (sign-up, `manage.py create_workspace`). In this order:
+
+    1. the workspace and its first Admin (the core, with its activity entry);
+    2. its "Workspace Budget" (SPEC B3), so every page can show one without making it.
+
+    Returns the Admin's membership.
+    """
+    membership = rally.workspace_create(name=name, admin_email=admin_email,
+                                        admin_name=admin_name, password=password)
+    billing.budget_default_create(workspace=membership.workspace)
+    return membership
+
 
 # Status -------------------------------------------------------------------------------------
 

@@ -191,7 +191,7 @@ def test_budgets_page_shows_available_reserved_spent(client_for, admin, funded_b
 
 def test_opening_the_budgets_page_of_a_workspace_without_a_budget_writes_nothing(
         client_for, admin, workspace):
-    """Workspace Budget is made with the workspace (rally.services.workspace_create); a page
+    """Workspace Budget is made with the workspace (recruitment.workflows.workspace_create); a page
     never makes it, whatever it finds."""
     client = client_for(admin)
     for _ in range(2):

@@ -106,7 +106,7 @@ def e2e(live_server, settings, worker):
 
 @pytest.fixture
 def workspace(db):
-    """As rally.services.workspace_create makes one: with its "Workspace Budget" (B3)."""
+    """As recruitment.workflows.workspace_create makes one: with its "Workspace Budget" (B3)."""
     workspace = WorkspaceFactory(name="Acme Research")
     budget_default_create(workspace=workspace)
     return workspace

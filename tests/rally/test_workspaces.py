@@ -8,6 +8,8 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.urls import reverse
 
+from billing.models import Budget
+from billing.services import DEFAULT_BUDGET_NAME
 from rally.models import ActivityEntry, Membership, User, Workspace
 
 pytestmark = pytest.mark.django_db
@@ -35,6 +37,8 @@ def test_create_workspace_prints_a_link_where_the_admin_sets_a_password(client, 
     assert client.login(email="dana@beta.example", password="a-long-new-passphrase")
     assert ActivityEntry.objects.filter(workspace=membership.workspace,
                                         action="workspace.created").count() == 1
+    assert Budget.objects.filter(workspace=membership.workspace,
+                                 name=DEFAULT_BUDGET_NAME).count() == 1  # SPEC B3
 
 
 def test_create_workspace_adds_an_existing_person_and_refuses_bad_input(admin):
@@ -64,6 +68,8 @@ def test_sign_up_makes_a_workspace_with_its_first_admin_signed_in(client, settin
     assert (membership.user.email, membership.role) == ("gale@gamma.example", "admin")
     home = client.get(reverse("home"))
     assert home.status_code == 200 and "Gamma Research" in home.content.decode()
+    assert list(Budget.objects.filter(workspace=membership.workspace)
+                .values_list("name", flat=True)) == [DEFAULT_BUDGET_NAME]
 
 
 def test_sign_up_refuses_a_taken_email_and_a_weak_password_changing_nothing(

@@ -14,7 +14,7 @@ from django.urls import reverse
 from billing.models import Budget
 from billing.selectors import budget_default_for
 from billing.services import budget_default_create, budget_default_ensure
-from rally.services import workspace_create
+from recruitment.workflows import workspace_create
 from studies.services import characteristics_replace
 from tests.rally.factories import WorkspaceFactory
 from tests.recruitment.start_support import startable_study

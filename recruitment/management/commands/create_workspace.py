@@ -3,7 +3,8 @@
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from rally.services import account_setup_url, workspace_create
+from rally.services import account_setup_url
+from recruitment.workflows import workspace_create
 
 
 class Command(BaseCommand):
