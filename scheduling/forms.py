@@ -15,7 +15,7 @@ from scheduling.models import (
     LocationKind,
     weekly_hours_from_json,
 )
-from scheduling.services import SettingsInput
+from scheduling.services import SettingsInput, settings_guests, settings_hosts
 from scheduling.slots import (
     WEEKDAY_NAMES,
     AvailabilityError,
@@ -152,8 +152,8 @@ class SchedulingSettingsForm(forms.Form):
     def initial_from(cls, scheduling):
         hours = weekly_hours_from_json(scheduling.weekly_hours)
         initial = {
-            "hosts": [str(user.pk) for user in scheduling.hosts.all()],
-            "guests": [str(user.pk) for user in scheduling.guests.all()],
+            "hosts": [str(user.pk) for user in settings_hosts(scheduling)],
+            "guests": [str(user.pk) for user in settings_guests(scheduling)],
             "time_zone": scheduling.time_zone,
             "start_date": scheduling.start_date, "end_date": scheduling.end_date,
             "rolling_days": scheduling.rolling_days,

@@ -143,22 +143,47 @@ def _zone_or_utc(name):
     return name if time_zone_is_known(name) else "UTC"
 
 
+def _settings_default(study):
+    """The C1 default: the owner's zone, the coming weeks, weekday hours."""
+    zone = _zone_or_utc(study.owner.time_zone)
+    start, end = default_date_range(clock.now().astimezone(ZoneInfo(zone)).date())
+    return {"time_zone": zone, "start_date": start, "end_date": end,
+            "weekly_hours": DEFAULT_WEEKLY_HOURS, "updated_at": clock.now()}
+
+
 def scheduling_settings_ensure(*, study):
-    """The study's scheduling settings, created with the C1 default the first time."""
+    """The study's scheduling settings, created with the C1 default the first time (write
+    paths; pages read them with `scheduling_settings_read`)."""
     existing = SchedulingSettings.objects.filter(study=study).first()
     if existing is not None:
         return existing
-    owner = study.owner
-    zone = _zone_or_utc(owner.time_zone)
-    start, end = default_date_range(clock.now().astimezone(ZoneInfo(zone)).date())
     with transaction.atomic():
         row, created = SchedulingSettings.objects.get_or_create(
-            study=study,
-            defaults={"time_zone": zone, "start_date": start, "end_date": end,
-                      "weekly_hours": DEFAULT_WEEKLY_HOURS, "updated_at": clock.now()})
+            study=study, defaults=_settings_default(study))
         if created:
-            row.hosts.add(owner)
+            row.hosts.add(study.owner)
     return row
+
+
+def scheduling_settings_read(*, study):
+    """The study's scheduling settings to show: the saved row, or until someone saves, the
+    C1 default, not saved (a GET never writes). Read its people with `settings_hosts` and
+    `settings_guests`."""
+    existing = SchedulingSettings.objects.filter(study=study).first()
+    if existing is not None:
+        return existing
+    return SchedulingSettings(study=study, **_settings_default(study))
+
+
+def settings_hosts(scheduling):
+    """The hosts, by name: the study's owner while the settings are the unsaved default."""
+    if scheduling._state.adding:  # its UUID is set before it is saved
+        return [scheduling.study.owner]
+    return list(scheduling.hosts.order_by("name", "email"))
+
+
+def settings_guests(scheduling):
+    return [] if scheduling._state.adding else list(scheduling.guests.all())
 
 
 def scheduling_settings_copy(*, source, target):
@@ -327,7 +352,7 @@ def study_slots(*, study, scheduling, now, exclude_session=None, ignore_busy=Fal
     the busy time of each host's own calendar.
     `exclude_session` leaves one session out (its own time while rescheduling).
     """
-    hosts = list(scheduling.hosts.order_by("name", "email"))
+    hosts = settings_hosts(scheduling)
     host_ids = [host.pk for host in hosts]
     host_busy = {host_id: [] for host_id in host_ids}
     group = study.study_type == StudyType.GROUP_INTERVIEW

@@ -67,7 +67,7 @@ def _booking_state(invitation):
     if application is None:
         raise services.InvalidBookingLink("This booking link is not valid any more.")
     study = application.study
-    scheduling = services.scheduling_settings_ensure(study=study)
+    scheduling = services.scheduling_settings_read(study=study)
     session = selectors.booking_session_current(application=application)
     return application, study, scheduling, session
 
@@ -242,7 +242,7 @@ def study_scheduling(request, study_id):
     if not study.is_moderated:
         raise Http404
     can_edit = pages.study_editable(membership, study)
-    scheduling = services.scheduling_settings_ensure(study=study)
+    scheduling = services.scheduling_settings_read(study=study)
     team = services.team_members(study)
     members = [m.user for m in workspace_members(membership.workspace)]
     form_args = {"study": study, "team": team, "members": members}
@@ -295,7 +295,7 @@ def study_scheduling(request, study_id):
                        and services.session_may_be_marked_by(membership, s, study=study)},
         "payable": _payable(membership, study, sessions, now),
         "calendar_flags": host_calendars.calendar_flags_for_hosts(
-            [host.pk for host in scheduling.hosts.all()]),
+            [host.pk for host in services.settings_hosts(scheduling)]),
     }, status=status)
 
 
