@@ -24,7 +24,7 @@ from scheduling import host_calendars, selectors, services
 from scheduling.forms import CalendarConnectForm, SchedulingSettingsForm
 from scheduling.models import SchedulingSettings, Session
 from scheduling.slots import slots_by_local_day, time_zone_choices, time_zone_is_known
-from studies import lifecycle, pages
+from studies import pages
 from studies.models import Status, StudyType
 from studies.selectors import get_study_for_user
 
@@ -214,22 +214,6 @@ def _booking_post(request, invitation, application, study, scheduling, session):
 # The Scheduling tab ------------------------------------------------------------------------
 
 
-def _study_page_context(membership, study):
-    """What `studies/study_base.html` needs around a tab's content."""
-    targets = lifecycle.allowed_targets(membership=membership, study=study)
-    return {
-        "study": study,
-        "tabs": pages.tabs_for(study, "scheduling"),
-        "current_tab": "scheduling",
-        "status_targets": [{"status": target, "label": Status(target).label,
-                            "confirm": target == Status.CLOSED}
-                           for target in targets if study.status != Status.DRAFT],
-        "can_publish": (study.status == Status.DRAFT and lifecycle.transition_allowed(
-            membership=membership, study=study, to=Status.ACTIVE)),
-        "close_consequences": lifecycle.CLOSE_CONSEQUENCES,
-    }
-
-
 def _viewer_zone(user):
     return user.time_zone if time_zone_is_known(user.time_zone) else "UTC"
 
@@ -276,7 +260,7 @@ def study_scheduling(request, study_id):
     for session in sessions:
         session.group_taken = taken[session.group_slot_id]
     return render(request, "scheduling/study_scheduling.html", {
-        **_study_page_context(membership, study),
+        **pages.study_page_context(request, study, "scheduling"),
         "can_edit": can_edit,
         "form": form,
         "scheduling": scheduling,
