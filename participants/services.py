@@ -259,7 +259,7 @@ def applicants_arrived_notify(*, study, count, reviewers):
 
 
 @transaction.atomic
-def application_mark_paid(*, application_id, actor):
+def application_mark_paid(*, application_id, actor, payout_id=None):
     """The participant's incentive was confirmed paid (SPEC P4, I3): a Completed application
     becomes Paid, with an activity entry. Runs in the caller's transaction (the payout's
     confirmation). Anything else stays as it is, so a duplicate confirmation changes nothing."""
@@ -277,7 +277,8 @@ def application_mark_paid(*, application_id, actor):
                     study_id=study.id, action="participants.applicant_paid",
                     summary=f"{application.participant.display_name} was paid for "
                             f"“{study.name}”",
-                    data={"application_id": str(application.id)})
+                    data={"application_id": str(application.id),
+                          **({"payout": str(payout_id)} if payout_id else {})})
     return application
 
 

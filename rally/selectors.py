@@ -73,6 +73,8 @@ def workspace_members(workspace):
             .order_by("user__name", "user__email"))
 
 
+#: The activity of an application whose incentive was paid (it names its payout).
+APPLICATION_PAID = "participants.applicant_paid"
 #: Ledger keys that name the session or payout a money step belongs to ("fee:<session>").
 _STEP_KEYS = ("fee:", "incentive:", "paid:")
 
@@ -94,7 +96,8 @@ def activity_feed(*, membership, study_id=None, limit=50):
     Admins and Ops Managers all, a Researcher only their team's studies (never the
     workspace's budgets), an Observer none. The dashboard and a study's Activity call this.
     Each event shows once: the steps of one payment (scheduled, charged, sending, paid)
-    show as its latest step.
+    show as its latest step, and its participant's "was paid" only where the payment
+    itself is hidden.
 
     The core imports no domain app: a Researcher's studies are read through the user's
     reverse relations (`owned_studies`, `team_studies`).
@@ -110,10 +113,15 @@ def activity_feed(*, membership, study_id=None, limit=50):
             readable = (Q(study_id__in=user.owned_studies.values("pk"))
                         | Q(study_id__in=user.team_studies.values("pk")))
         entries = entries.filter(~ActivityEntry.carries_money_q() | readable)
+    batch = list(entries[:limit * 4])
+    # "X was paid for …" (the application's side of a payment) shows only to those who may
+    # not read the payment itself, whose entry names the amount.
+    payments = set().union(*(_event_ids(entry) for entry in batch
+                             if entry.action != APPLICATION_PAID))
     shown, seen = [], set()
-    for entry in entries[:limit * 4]:
+    for entry in batch:
         ids = _event_ids(entry)
-        if ids & seen:
+        if ids & seen or (entry.action == APPLICATION_PAID and ids & payments):
             continue
         seen |= ids
         shown.append(entry)

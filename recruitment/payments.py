@@ -152,7 +152,8 @@ def payout_apply_ui_status(*, payout_id, ui_payment_id, ui_status, ui_session_id
                                         ui_status=ui_status, ui_session_id=ui_session_id,
                                         actor=actor)
     if payout.state == Payout.State.PAID:
-        application_mark_paid(application_id=payout.application_id, actor=actor)
+        application_mark_paid(application_id=payout.application_id, actor=actor,
+                              payout_id=payout.pk)
     return payout
 
 

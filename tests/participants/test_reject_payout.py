@@ -127,7 +127,8 @@ def test_a_payout_confirmed_paid_makes_the_application_paid_once(study, admin):
     assert Payout.objects.get(pk=payout.pk).state == "paid"
     entries = ActivityEntry.objects.filter(action="participants.applicant_paid")
     assert entries.count() == 1
-    assert entries.get().data == {"application_id": str(application.pk)}
+    assert entries.get().data == {"application_id": str(application.pk),
+                                  "payout": str(payout.pk)}
     assert charges(study) == (1, 1, 1)
 
 

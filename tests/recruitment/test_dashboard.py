@@ -119,7 +119,7 @@ def test_nothing_to_do_says_so(client_for, observer):
     assert "Nothing needs you right now." in page
 
 
-def test_activity_shows_each_payment_once_in_words(client_for, admin, team_study):
+def test_activity_shows_each_payment_once_in_words(client_for, admin, observer, team_study):
     session, payout = str(uuid.uuid4()), str(uuid.uuid4())
     workspace = team_study.workspace
     steps = [("payout.scheduled", "Incentive due tomorrow", "task:session_payout_schedule",
@@ -135,15 +135,23 @@ def test_activity_shows_each_payment_once_in_words(client_for, admin, team_study
     for action, summary, label, data in steps:
         activity_record(workspace=workspace, action=action, summary=summary, actor_label=label,
                         study_id=team_study.pk, data=data)
+    activity_record(workspace=workspace, action="participants.applicant_paid",
+                    summary="Jordan P. was paid for the study", actor_label="webhook:evt_8c1",
+                    study_id=team_study.pk, data={"application_id": str(uuid.uuid4()),
+                                                  "payout": payout})
     activity_record(workspace=workspace, action="session.booked",
                     summary="Jordan P. booked a session", actor_label="participant:Jordan P.",
                     study_id=team_study.pk)
     for url in (reverse("home"), reverse("studies:study_activity", args=[team_study.pk])):
         page = client_for(admin).get(url).content.decode()
         assert page.count("User Interviews paid the incentive") == 1, url
+        assert "was paid for the study" not in page  # the same payment, said once
         assert "Sending the incentive" not in page and "Incentive charged" not in page
         assert "evt_" not in page and "pay_" not in page and "participant:" not in page
         assert "<span>Jordan P.</span>" in page
+    # An Observer may not read the payment: its participant's side says it without money.
+    page = client_for(observer).get(reverse("home")).content.decode()
+    assert "was paid for the study" in page and "$100.00" not in page
 
 
 def test_dashboard_queries_do_not_grow_with_studies(client_for, admin, workspace,
