@@ -148,12 +148,18 @@ def _money_context(request, study):
     }
 
 
+#: Past the hand-off, the last step says where the recruit stands at UI, as the sync box does.
+LAST_STEP = {State.FILLED: "Filled", State.PAUSED: "Paused", State.CLOSED: "Closed"}
+
+
 def _steps(state):
     order = [step for step, _ in STEPS]
     reached = order.index(state) if state in order else (
-        len(order) if state in (State.FILLED, State.PAUSED, State.CLOSED) else -1)
-    return [{"label": label, "done": index < reached or (index == reached == len(order) - 1),
-             "current": index == reached and index < len(order) - 1}
+        len(order) if state in LAST_STEP else -1)
+    last = len(order) - 1
+    return [{"label": LAST_STEP.get(state, label) if index == last else label,
+             "done": index < reached or (index == reached == last),
+             "current": index == reached and index < last}
             for index, (_, label) in enumerate(STEPS)]
 
 

@@ -69,3 +69,18 @@ def test_the_sync_panel_keeps_refreshing_through_the_review(starting, admin, cli
     assert "data-hx-get" in _panel(client_for(admin), study)  # it will say "Recruiting" too
     Recruitment.objects.filter(pk=recruitment.pk).update(state=Recruitment.State.RECRUITING)
     assert "data-hx-get" not in _panel(client_for(admin), study)
+
+
+def test_the_stepper_ends_where_the_recruit_stands_at_user_interviews():
+    """Filled, paused or closed at UI, the stepper's last step says so, as the sync box
+    does, instead of "Recruiting" beside "Filled"."""
+    from recruitment.models import Recruitment
+    from recruitment.start_views import _steps
+
+    State = Recruitment.State
+    assert [step["label"] for step in _steps(State.RECRUITING)][-1] == "Recruiting"
+    for state, label in ((State.FILLED, "Filled"), (State.PAUSED, "Paused")):
+        steps = _steps(state)
+        assert steps[-1] == {"label": label, "done": True, "current": False}
+        assert all(step["done"] for step in steps)
+    assert [step["current"] for step in _steps(State.PENDING_REVIEW)] == [False, True, False]
