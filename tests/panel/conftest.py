@@ -1,7 +1,14 @@
-import pytest
+import uuid
+from datetime import UTC, datetime
+from decimal import Decimal
 
+import pytest
+import time_machine
+
+from billing.services import budget_add_funds, budget_default_ensure
 from tests.a11y.conftest import axe_source, axe_violations  # noqa: F401 - shared fixtures
 from tests.panel.factories import PanelPersonFactory, PanelStudyFactory
+from tests.scheduling.factories import SchedulingSettingsFactory
 
 
 @pytest.fixture(autouse=True)
@@ -45,3 +52,31 @@ def committed(django_capture_on_commit_callbacks):
             return function(**kwargs)
 
     return run
+
+
+#: Monday 1 June 2026, 08:00 in New York.
+MONDAY_MORNING = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def clock_():
+    with time_machine.travel(MONDAY_MORNING, tick=False) as traveller:
+        yield traveller
+
+
+@pytest.fixture
+def panel_study(workspace, researcher, clock_):
+    """A Rally-panel study with a $40.00 incentive and scheduling settings."""
+    study = PanelStudyFactory(workspace=workspace, owner=researcher.user, name="Panel diary",
+                              incentive_amount=Decimal("40.00"))
+    SchedulingSettingsFactory(study=study)
+    return study
+
+
+@pytest.fixture
+def funded(workspace, admin):
+    """The Workspace Budget with $500.00 in it."""
+    budget = budget_default_ensure(workspace=workspace)
+    budget_add_funds(membership=admin, budget=budget, amount=Decimal("500.00"),
+                     reference="PO-21", key=uuid.uuid4())
+    return budget

@@ -42,27 +42,6 @@ def _completed_session(study, researcher, clock_):
     return application, session
 
 
-@pytest.fixture
-def clock_():
-    with time_machine.travel(MONDAY_MORNING, tick=False) as traveller:
-        yield traveller
-
-
-@pytest.fixture
-def panel_study(workspace, researcher, clock_):
-    study = PanelStudyFactory(workspace=workspace, owner=researcher.user, name="Panel diary",
-                              incentive_amount=Decimal("40.00"))
-    SchedulingSettingsFactory(study=study)
-    return study
-
-
-@pytest.fixture
-def funded(workspace, admin):
-    budget = budget_default_ensure(workspace=workspace)
-    budget_add_funds(membership=admin, budget=budget, amount=Decimal("500.00"),
-                     reference="PO-21", key=uuid.uuid4())
-    return budget
-
 
 @pytest.mark.django_db
 def test_a_completed_panel_session_gets_a_payout_due_24_hours_later_never_sent(

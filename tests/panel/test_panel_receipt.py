@@ -4,12 +4,10 @@ and one due but not paid at close is stated as such. The page, the PDF and the e
 read it from billing.receipts.receipt_document."""
 
 import io
-import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-import time_machine
 from django.core import mail
 from django.urls import reverse
 from pypdf import PdfReader
@@ -17,7 +15,6 @@ from pypdf import PdfReader
 from billing.models import Payout, Receipt
 from billing.panel_incentives import receipt_issue_for_team_paid
 from billing.receipts import receipt_document
-from billing.services import budget_add_funds, budget_default_ensure
 from panel import services as panel_services
 from participants.models import Application
 from rally.models import ActivityEntry
@@ -25,7 +22,6 @@ from recruitment.workflows import study_close
 from scheduling import services as scheduling
 from tests.billing.factories import receipt_emails_deliver
 from tests.panel.factories import PanelInvitationFactory, PanelStudyFactory
-from tests.scheduling.factories import SchedulingSettingsFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -34,27 +30,6 @@ MONDAY_MORNING = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 TEN_NY = datetime(2026, 6, 1, 14, 0, tzinfo=UTC)
 ELEVEN_NY = TEN_NY + timedelta(hours=1)
 
-
-@pytest.fixture
-def clock_():
-    with time_machine.travel(MONDAY_MORNING, tick=False) as traveller:
-        yield traveller
-
-
-@pytest.fixture
-def panel_study(workspace, researcher, clock_):
-    study = PanelStudyFactory(workspace=workspace, owner=researcher.user, name="Panel diary",
-                              incentive_amount=Decimal("40.00"))
-    SchedulingSettingsFactory(study=study)
-    return study
-
-
-@pytest.fixture
-def funded(workspace, admin):
-    budget = budget_default_ensure(workspace=workspace)
-    budget_add_funds(membership=admin, budget=budget, amount=Decimal("500.00"),
-                     reference="PO-21", key=uuid.uuid4())
-    return budget
 
 
 def _booked(study, first_name, last_name, starts_at):
