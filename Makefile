@@ -7,9 +7,10 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 RUNTIME_ENV := .var/runtime.env
 # The suite runs on this many processes (pytest-xdist), each with its own test database and
-# Redis database; `make test PYTEST_WORKERS=0` runs it in one process. Four on two cores: the
-# browser, webhook and Postgres round trips leave the cores idle half the time with fewer.
-PYTEST_WORKERS ?= 4
+# Redis database; `make test PYTEST_WORKERS=0` runs it in one process. Three on two cores: the
+# suite keeps both cores busy (Postgres and the browsers included), and a fourth process only
+# adds contention (measured 2026-12-05: 2 and 3 processes 349 s, 4 processes 377 s).
+PYTEST_WORKERS ?= 3
 # `make run PORT=8100 SANDBOX_PORT=8101`: Rally's and the sandbox's ports.
 PORT ?= 8000
 SANDBOX_PORT ?= 8001
