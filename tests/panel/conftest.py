@@ -59,13 +59,13 @@ MONDAY_MORNING = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def clock_():
+def frozen_clock():
     with time_machine.travel(MONDAY_MORNING, tick=False) as traveller:
         yield traveller
 
 
 @pytest.fixture
-def panel_study(workspace, researcher, clock_):
+def panel_study(workspace, researcher, frozen_clock):
     """A Rally-panel study with a $40.00 incentive and scheduling settings."""
     study = PanelStudyFactory(workspace=workspace, owner=researcher.user, name="Panel diary",
                               incentive_amount=Decimal("40.00"))

@@ -10,7 +10,6 @@ import subprocess
 from datetime import UTC, datetime
 
 import pytest
-import time_machine
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.urls import reverse
@@ -24,6 +23,7 @@ from scheduling.models import Session
 from studies import lifecycle
 from studies.models import ConsentVersion
 from studies.services import study_update_plan
+from tests.panel.conftest import MONDAY_MORNING
 from tests.panel.factories import PanelInvitationFactory, PanelStudyFactory
 from tests.scheduling.factories import SchedulingSettingsFactory
 
@@ -31,15 +31,9 @@ pytestmark = pytest.mark.django_db
 
 FIRST_TEXT = "I agree that Acme may record the session and use my answers for research."
 SECOND_TEXT = FIRST_TEXT + " Recordings are deleted after 12 months."
-#: Monday 1 June 2026, 08:00 in New York; a booking at 10:00 New York is offered.
-MONDAY_MORNING = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+#: 10:00 New York on Monday 1 June 2026, a time the booking page offers.
 TEN_NY = datetime(2026, 6, 1, 14, 0, tzinfo=UTC)
 
-
-@pytest.fixture
-def frozen_clock():
-    with time_machine.travel(MONDAY_MORNING, tick=False) as traveller:
-        yield traveller
 
 
 @pytest.fixture

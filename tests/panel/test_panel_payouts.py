@@ -19,16 +19,16 @@ from panel import services as panel_services
 from participants.models import Application
 from rally.models import OutboxOperation
 from scheduling import services as scheduling
+from tests.panel.conftest import MONDAY_MORNING
 from tests.panel.factories import PanelInvitationFactory, PanelStudyFactory
 from tests.scheduling.factories import SchedulingSettingsFactory
 
-#: Monday 1 June 2026, 08:00 in New York; the session is 10:00-11:00 New York.
-MONDAY_MORNING = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+#: The session is 10:00-11:00 New York on Monday 1 June 2026 (the clock: 08:00).
 TEN_NY = datetime(2026, 6, 1, 14, 0, tzinfo=UTC)
 SESSION_END = TEN_NY + timedelta(hours=1)
 
 
-def _completed_session(study, researcher, clock_):
+def _completed_session(study, researcher, frozen_clock):
     invitation = PanelInvitationFactory(study=study, participant__first_name="Dana",
                                         participant__last_name="Wells")
     application = Application.objects.create(
@@ -37,7 +37,7 @@ def _completed_session(study, researcher, clock_):
         updated_at=MONDAY_MORNING)
     link = scheduling.invitation_from_token(scheduling.booking_token_make(application))
     session = scheduling.session_book(invitation=link, starts_at=TEN_NY)
-    clock_.move_to(SESSION_END + timedelta(minutes=5))
+    frozen_clock.move_to(SESSION_END + timedelta(minutes=5))
     scheduling.session_mark(membership=researcher, session_id=session.pk, status="completed")
     return application, session
 
@@ -45,13 +45,13 @@ def _completed_session(study, researcher, clock_):
 
 @pytest.mark.django_db
 def test_a_completed_panel_session_gets_a_payout_due_24_hours_later_never_sent(
-        panel_study, researcher, clock_):
-    application, session = _completed_session(panel_study, researcher, clock_)
+        panel_study, researcher, frozen_clock):
+    application, session = _completed_session(panel_study, researcher, frozen_clock)
     payout = Payout.objects.get(session_id=session.pk)
     assert payout.paid_by_team and payout.state == Payout.State.NOT_SENT
     assert (payout.amount, payout.due_at) == (Decimal("40.00"), SESSION_END + timedelta(hours=24))
     assert payout.application_id == application.pk
-    clock_.move_to(SESSION_END + timedelta(hours=25))
+    frozen_clock.move_to(SESSION_END + timedelta(hours=25))
     assert payouts.payouts_sweep() == 0  # due, but the team pays it: never sent to UI
     payout.refresh_from_db()
     assert payout.state == Payout.State.NOT_SENT
@@ -61,17 +61,17 @@ def test_a_completed_panel_session_gets_a_payout_due_24_hours_later_never_sent(
 
 
 @pytest.mark.django_db
-def test_a_panel_study_without_an_incentive_has_no_payout(workspace, researcher, clock_):
+def test_a_panel_study_without_an_incentive_has_no_payout(workspace, researcher, frozen_clock):
     study = PanelStudyFactory(workspace=workspace, owner=researcher.user, incentive_amount=None)
     SchedulingSettingsFactory(study=study)
-    _application, session = _completed_session(study, researcher, clock_)
+    _application, session = _completed_session(study, researcher, frozen_clock)
     assert not Payout.objects.filter(session_id=session.pk).exists()
 
 
 @pytest.mark.django_db
 def test_mark_as_paid_records_method_and_reference_once(panel_study, researcher, funded,
-                                                        clock_):
-    application, session = _completed_session(panel_study, researcher, clock_)
+                                                        frozen_clock):
+    application, session = _completed_session(panel_study, researcher, frozen_clock)
     for _ in range(2):
         panel_services.panel_incentive_record(
             membership=researcher, study=panel_study, application_id=application.pk,
@@ -88,8 +88,8 @@ def test_mark_as_paid_records_method_and_reference_once(panel_study, researcher,
 
 @pytest.mark.django_db
 def test_the_payments_page_lists_it_with_mark_as_paid_then_how_it_was_paid(
-        panel_study, researcher, admin, funded, client_for, clock_):
-    application, _session = _completed_session(panel_study, researcher, clock_)
+        panel_study, researcher, admin, funded, client_for, frozen_clock):
+    application, _session = _completed_session(panel_study, researcher, frozen_clock)
     client = client_for(admin)
     html = client.get(reverse("billing:payments")).content.decode()
     mark = reverse("panel:incentive_record", args=[panel_study.pk, application.pk])
@@ -106,14 +106,14 @@ def test_the_payments_page_lists_it_with_mark_as_paid_then_how_it_was_paid(
 
 @pytest.mark.django_db(transaction=True)
 def test_two_people_marking_it_paid_at_once_pay_once(workspace, researcher, admin):
-    with time_machine.travel(MONDAY_MORNING, tick=False) as clock_:
+    with time_machine.travel(MONDAY_MORNING, tick=False) as frozen_clock:
         study = PanelStudyFactory(workspace=workspace, owner=researcher.user,
                                   incentive_amount=Decimal("40.00"))
         SchedulingSettingsFactory(study=study)
         budget = budget_default_ensure(workspace=workspace)
         budget_add_funds(membership=admin, budget=budget, amount=Decimal("500.00"),
                          reference="PO-21", key=uuid.uuid4())
-        application, session = _completed_session(study, researcher, clock_)
+        application, session = _completed_session(study, researcher, frozen_clock)
         barrier = threading.Barrier(2)
         created, crashed = [], []
 
@@ -144,7 +144,7 @@ def test_two_people_marking_it_paid_at_once_pay_once(workspace, researcher, admi
 
 @pytest.mark.django_db
 def test_an_unmarked_panel_session_completes_with_a_payout_due_paid_by_the_team(
-        panel_study, clock_):
+        panel_study, frozen_clock):
     from rally.models import ActivityEntry
 
     invitation = PanelInvitationFactory(study=panel_study)
@@ -154,7 +154,7 @@ def test_an_unmarked_panel_session_completes_with_a_payout_due_paid_by_the_team(
         updated_at=MONDAY_MORNING)
     link = scheduling.invitation_from_token(scheduling.booking_token_make(application))
     session = scheduling.session_book(invitation=link, starts_at=TEN_NY)
-    clock_.move_to(SESSION_END + timedelta(minutes=1))
+    frozen_clock.move_to(SESSION_END + timedelta(minutes=1))
     assert scheduling.sessions_sweep() == 1
     payout = Payout.objects.get(session_id=session.pk)
     assert payout.paid_by_team and payout.due_at == SESSION_END + timedelta(hours=24)

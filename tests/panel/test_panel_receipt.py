@@ -21,12 +21,12 @@ from rally.models import ActivityEntry
 from recruitment.workflows import study_close
 from scheduling import services as scheduling
 from tests.billing.factories import receipt_emails_deliver
+from tests.panel.conftest import MONDAY_MORNING
 from tests.panel.factories import PanelInvitationFactory, PanelStudyFactory
 
 pytestmark = pytest.mark.django_db
 
-#: Monday 1 June 2026, 08:00 in New York; sessions at 10:00 and 11:00 New York.
-MONDAY_MORNING = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+#: Sessions at 10:00 and 11:00 New York on Monday 1 June 2026 (the clock: 08:00).
 TEN_NY = datetime(2026, 6, 1, 14, 0, tzinfo=UTC)
 ELEVEN_NY = TEN_NY + timedelta(hours=1)
 
@@ -44,20 +44,20 @@ def _booked(study, first_name, last_name, starts_at):
 
 
 @pytest.fixture
-def closed(panel_study, researcher, admin, funded, clock_,
+def closed(panel_study, researcher, admin, funded, frozen_clock,
            django_capture_on_commit_callbacks):
     """Dana was paid by gift card (marked by the researcher); Eli's incentive was due and
     not paid when the Admin closed the study."""
     dana, dana_session = _booked(panel_study, "Dana", "Wells", TEN_NY)
     eli, eli_session = _booked(panel_study, "Eli", "Moss", ELEVEN_NY)
-    clock_.move_to(ELEVEN_NY + timedelta(hours=1, minutes=5))
+    frozen_clock.move_to(ELEVEN_NY + timedelta(hours=1, minutes=5))
     for session in (dana_session, eli_session):
         scheduling.session_mark(membership=researcher, session_id=session.pk,
                                 status="completed")
     panel_services.panel_incentive_record(
         membership=researcher, study=panel_study, application_id=dana.pk, amount="40.00",
         method="gift_card", reference="GC-778")
-    clock_.move_to(ELEVEN_NY + timedelta(days=2))
+    frozen_clock.move_to(ELEVEN_NY + timedelta(days=2))
     with django_capture_on_commit_callbacks(execute=False):
         study_close(membership=admin, study=panel_study)
     return panel_study, dana, eli
@@ -110,14 +110,14 @@ def test_the_page_the_pdf_and_the_email_show_the_same_lines(closed, admin, resea
 
 
 def test_issuing_again_changes_nothing_and_a_later_payment_keeps_the_figures(
-        closed, researcher, admin, clock_):
+        closed, researcher, admin, frozen_clock):
     study, _dana, eli = closed
     receipt = Receipt.objects.get(study_id=study.pk)
     again, created = receipt_issue_for_team_paid(study_id=study.pk, study_name=study.name,
                                                  actor=admin.user)
     assert (again.pk, created) == (receipt.pk, False)
     # Eli is paid after the close: "Mark as paid" still works; the receipt does not move.
-    clock_.shift(timedelta(hours=1))
+    frozen_clock.shift(timedelta(hours=1))
     panel_services.panel_incentive_record(
         membership=researcher, study=study, application_id=eli.pk, amount="40.00",
         method="cash", reference="")
@@ -128,7 +128,7 @@ def test_issuing_again_changes_nothing_and_a_later_payment_keeps_the_figures(
 
 
 def test_a_panel_study_closed_without_any_session_has_no_receipt(workspace, researcher,
-                                                                 admin, clock_):
+                                                                 admin, frozen_clock):
     study = PanelStudyFactory(workspace=workspace, owner=researcher.user,
                               incentive_amount=Decimal("40.00"))
     study_close(membership=admin, study=study)

@@ -16,22 +16,16 @@ from panel.selectors import candidates_for
 from participants.models import Application, Contact
 from scheduling import services as scheduling
 from scheduling.models import SessionReminder
+from tests.panel.conftest import MONDAY_MORNING
 from tests.panel.factories import PanelInvitationFactory, PanelStudyFactory
 from tests.participants.factories import StudyFactory
 from tests.scheduling.factories import ApplicationFactory, SchedulingSettingsFactory
 
 State = SessionReminder.State
-#: Monday 1 June 2026, 08:00 in New York.
-MONDAY_MORNING = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 #: Tuesday 2 June 2026, 10:00 in New York (16:00 in Berlin).
 TUESDAY_TEN_NY = datetime(2026, 6, 2, 14, 0, tzinfo=UTC)
 WEDNESDAY_TEN_NY = TUESDAY_TEN_NY + timedelta(days=1)
 
-
-@pytest.fixture
-def frozen_clock():
-    with time_machine.travel(MONDAY_MORNING, tick=False) as traveller:
-        yield traveller
 
 
 @pytest.fixture
