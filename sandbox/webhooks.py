@@ -19,6 +19,7 @@ from django.utils import timezone
 from standardwebhooks.webhooks import Webhook
 
 from rally import clock
+from rally.outgoing import tls_context
 from sandbox.models import WebhookDelivery, WebhookEvent, WebhookSubscription, new_id
 
 logger = logging.getLogger(__name__)
@@ -36,7 +37,7 @@ SEND_BATCH = 200
 def http_client():
     """The one HTTP client the sandbox uses to reach Rally (tests swap its transport)."""
     return httpx.Client(timeout=settings.SANDBOX_WEBHOOK_TIMEOUT_SECONDS,
-                        follow_redirects=False)
+                        follow_redirects=False, verify=tls_context())
 
 
 def secret_generate():

@@ -23,6 +23,7 @@ import recurring_ical_events
 from caldav.lib import error as caldav_errors
 from django.conf import settings
 
+from rally.outgoing import tls_context
 from scheduling.slots import Interval
 
 FEED_MAX_BYTES = 5 * 1024 * 1024
@@ -174,7 +175,7 @@ def _feed_fetch(url):
     try:
         hooks = {"request": [lambda request: address_refuse_private(str(request.url))]}
         with (httpx.Client(timeout=timeout, follow_redirects=True, max_redirects=5,
-                           event_hooks=hooks) as client,
+                           event_hooks=hooks, verify=tls_context()) as client,
               client.stream("GET", url, headers={"Accept": "text/calendar"}) as response):
             if response.status_code >= 400:
                 raise CalendarUnreadable(_http_status_words(response.status_code))

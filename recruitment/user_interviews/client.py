@@ -22,6 +22,7 @@ import httpx
 from django.conf import settings
 
 from rally import clock
+from rally.outgoing import tls_context
 from rally.services import outbox_key
 from recruitment.user_interviews import errors
 from recruitment.user_interviews.ratelimit import (
@@ -106,6 +107,7 @@ class UIClient:
             headers={"Authorization": f"Bearer {api_key}", "Accept": MEDIA_TYPE,
                      "User-Agent": "Rally"},
             follow_redirects=False,
+            verify=tls_context(),
         )
 
     @classmethod
