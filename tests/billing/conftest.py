@@ -6,12 +6,6 @@ import pytest
 from tests.billing.factories import BudgetFactory, funds_add
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    """Personas get passwords; hashing them at full strength dominated these tests' time."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def b1_prices(db):
     """The B1 prices. The migration seeds them, but transactional tests earlier in the run

@@ -5,12 +5,6 @@ from studies.models import AudienceType, Source, StudyType
 from tests.studies.factories import CATALOG, StudyFactory
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    """Personas get passwords; a fast hasher keeps these tests about studies, not PBKDF2."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def catalog(db):
     services.characteristics_replace(items=CATALOG)
