@@ -227,6 +227,35 @@ def production(django_db_setup, django_db_blocker, tmp_path):
             raise
 
 
+def statics_are_hashed_compressed_and_cached_for_a_year(base, static_root):
+    """collectstatic with whitenoise's compressed manifest storage, as a browser receives a
+    stylesheet: hashed name, gzip and brotli when asked for, a year's immutable lifetime."""
+    manifest = json.loads((static_root / "staticfiles.json").read_text())["paths"]
+    hashed = manifest["css/rally.css"]
+    assert re.fullmatch(r"css/rally\.[0-9a-f]{12}\.css", hashed)
+    url = f"{base}/static/{hashed}"
+    with httpx.Client(timeout=10) as client:
+        plain = client.get(url, headers={"Accept-Encoding": "identity"})
+        zipped = client.get(url, headers={"Accept-Encoding": "gzip"})
+        brotli = client.get(url, headers={"Accept-Encoding": "br"})
+        unhashed = client.get(f"{base}/static/css/rally.css",
+                              headers={"Accept-Encoding": "gzip"})
+    assert plain.status_code == zipped.status_code == brotli.status_code == 200
+    assert "Content-Encoding" not in plain.headers
+    assert zipped.headers["Content-Encoding"] == "gzip"
+    assert brotli.headers["Content-Encoding"] == "br"
+    assert zipped.content == brotli.content == plain.content  # httpx decodes both
+    assert int(zipped.headers["Content-Length"]) < len(plain.content)
+    assert "Accept-Encoding" in zipped.headers["Vary"]
+    for response in (plain, zipped, brotli):
+        cache = response.headers["Cache-Control"]
+        assert "immutable" in cache and "public" in cache
+        assert int(re.search(r"max-age=(\d+)", cache).group(1)) >= 365 * 24 * 3600
+    # The unhashed name (never linked by a page) may change: it is not cached for long.
+    assert unhashed.status_code == 200
+    assert "immutable" not in unhashed.headers.get("Cache-Control", "")
+
+
 def _reload_until(page, url, locator_of, what, seconds=STEP_SECONDS):
     """Reload `url` until `locator_of(page)` is visible (the worker catches up meanwhile)."""
     def shown():
@@ -238,14 +267,7 @@ def _reload_until(page, url, locator_of, what, seconds=STEP_SECONDS):
 def test_production_smoke_from_a_new_workspace_to_the_receipt_email(production, page):
     web, sandbox = production.web, production.sandbox
 
-    # Statics: hashed names from the manifest, compressed, cached for a year.
-    manifest = json.loads((production.static_root / "staticfiles.json").read_text())
-    css = manifest["paths"]["css/rally.css"]
-    response = httpx.get(f"{web.url}/static/{css}", headers={"Accept-Encoding": "gzip"})
-    assert response.status_code == 200
-    assert response.headers["Content-Encoding"] == "gzip"
-    assert "max-age=315360000" in response.headers["Cache-Control"]
-    assert "immutable" in response.headers["Cache-Control"]
+    statics_are_hashed_compressed_and_cached_for_a_year(web.url, production.static_root)
     assert httpx.get(f"{web.url}/sandbox/").status_code == 404  # never served by Rally
 
     # A workspace made by the command; its Admin sets a password from the printed link.
