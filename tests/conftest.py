@@ -3,8 +3,10 @@
 import os
 import re
 import shutil
+from datetime import UTC, datetime
 
 import pytest
+import time_machine
 from django.core.cache import cache
 
 from tests.rally.factories import MembershipFactory, UserFactory, WorkspaceFactory
@@ -140,6 +142,16 @@ def _calendar_invites_are_valid():
     for message in getattr(mail, "outbox", None) or []:
         if is_invite(message):
             invite_read(message)
+
+
+#: Monday 1 June 2026, 08:00 in New York: the frozen clock of the scheduling and panel tests.
+MONDAY_MORNING = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def frozen_clock():
+    with time_machine.travel(MONDAY_MORNING, tick=False) as traveller:
+        yield traveller
 
 
 @pytest.fixture

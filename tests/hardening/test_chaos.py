@@ -7,7 +7,6 @@ the same figures, one payment per session at UI, and a ledger that reconciles.""
 
 from collections import Counter
 from contextlib import suppress
-from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -38,6 +37,7 @@ from scheduling.services import (
 )
 from studies.models import Status
 from tests.billing.factories import BudgetFactory, funds_add
+from tests.conftest import MONDAY_MORNING  # the scheduling factory's availability starts then
 from tests.rally.factories import MembershipFactory, UserFactory, WorkspaceFactory
 from tests.recruitment.sync_support import (  # noqa: F401 - fixtures
     sandbox_control,
@@ -48,9 +48,6 @@ from tests.scheduling.factories import SchedulingSettingsFactory
 from tests.studies.factories import StudyFactory
 
 pytestmark = pytest.mark.django_db
-
-#: Monday 1 June 2026, 08:00 in New York: the scheduling factory's availability starts then.
-MONDAY_MORNING = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 
 #: (path, method, fault) — consumed by the first matching requests, in order. Paths are the
 #: sandbox API's, relative to its root; a timeout "after" means UI did it and the answer was

@@ -1,9 +1,7 @@
 import uuid
-from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
-import time_machine
 
 from billing.services import budget_add_funds, budget_default_ensure
 from tests.a11y.conftest import axe_source, axe_violations  # noqa: F401 - shared fixtures
@@ -52,16 +50,6 @@ def committed(django_capture_on_commit_callbacks):
             return function(**kwargs)
 
     return run
-
-
-#: Monday 1 June 2026, 08:00 in New York.
-MONDAY_MORNING = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def frozen_clock():
-    with time_machine.travel(MONDAY_MORNING, tick=False) as traveller:
-        yield traveller
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ from scheduling.models import Session
 from studies import lifecycle
 from studies.models import ConsentVersion
 from studies.services import study_update_plan
-from tests.panel.conftest import MONDAY_MORNING
+from tests.conftest import MONDAY_MORNING
 from tests.panel.factories import PanelInvitationFactory, PanelStudyFactory
 from tests.scheduling.factories import SchedulingSettingsFactory
 

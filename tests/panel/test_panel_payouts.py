@@ -19,7 +19,7 @@ from panel import services as panel_services
 from participants.models import Application
 from rally.models import OutboxOperation
 from scheduling import services as scheduling
-from tests.panel.conftest import MONDAY_MORNING
+from tests.conftest import MONDAY_MORNING
 from tests.panel.factories import PanelInvitationFactory, PanelStudyFactory
 from tests.scheduling.factories import SchedulingSettingsFactory
 

@@ -21,7 +21,7 @@ from rally.models import ActivityEntry
 from recruitment.workflows import study_close
 from scheduling import services as scheduling
 from tests.billing.factories import receipt_emails_deliver
-from tests.panel.conftest import MONDAY_MORNING
+from tests.conftest import MONDAY_MORNING
 from tests.panel.factories import PanelInvitationFactory, PanelStudyFactory
 
 pytestmark = pytest.mark.django_db

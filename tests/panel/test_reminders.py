@@ -16,7 +16,7 @@ from panel.selectors import candidates_for
 from participants.models import Application, Contact
 from scheduling import services as scheduling
 from scheduling.models import SessionReminder
-from tests.panel.conftest import MONDAY_MORNING
+from tests.conftest import MONDAY_MORNING
 from tests.panel.factories import PanelInvitationFactory, PanelStudyFactory
 from tests.participants.factories import StudyFactory
 from tests.scheduling.factories import ApplicationFactory, SchedulingSettingsFactory

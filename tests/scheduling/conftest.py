@@ -1,22 +1,10 @@
-from datetime import UTC, datetime
-
 import pytest
-import time_machine
 
 from tests.scheduling.factories import (
     ActiveStudyFactory,
     ApplicationFactory,
     SchedulingSettingsFactory,
 )
-
-#: Monday 1 June 2026, 08:00 in New York
-MONDAY_MORNING = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def frozen_clock():
-    with time_machine.travel(MONDAY_MORNING, tick=False) as traveller:
-        yield traveller
 
 
 @pytest.fixture
