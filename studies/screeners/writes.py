@@ -55,6 +55,13 @@ def _rows(study):
     return list(study.screener_questions.order_by("position"))
 
 
+def _locked_screener(membership, study):
+    """The study locked for a screener edit, its question rows in order, and their questions."""
+    study = _locked_study(membership, study)
+    rows = _rows(study)
+    return study, rows, [question_from_row(row) for row in rows]
+
+
 def _index(questions, question_uid):
     for index, question in enumerate(questions):
         if question["uid"] == str(question_uid):
@@ -225,9 +232,7 @@ def screener_check_change(*, study, data, question_uid=None):
 @transaction.atomic(durable=True)
 def screener_question_add(*, membership, study, data):
     """Add a question at the end; returns its uid."""
-    study = _locked_study(membership, study)
-    rows = _rows(study)
-    questions = [question_from_row(row) for row in rows]
+    study, rows, questions = _locked_screener(membership, study)
     question = _clean_or_refuse(data, questions)
     questions.append(question)
     _save(membership, study, rows, questions, action="screener.question_added",
@@ -239,9 +244,7 @@ def screener_question_add(*, membership, study, data):
 @transaction.atomic(durable=True)
 def screener_question_update(*, membership, study, question_uid, data):
     """Change one question (text, type, options, logic, mapping) as its form describes."""
-    study = _locked_study(membership, study)
-    rows = _rows(study)
-    questions = [question_from_row(row) for row in rows]
+    study, rows, questions = _locked_screener(membership, study)
     index = _index(questions, question_uid)
     before = questions[index]
     question = _clean_or_refuse(data, questions, existing=before)
@@ -257,9 +260,7 @@ def screener_question_update(*, membership, study, question_uid, data):
 @transaction.atomic(durable=True)
 def screener_question_duplicate(*, membership, study, question_uid):
     """A copy right after the question (new ids, same logic); returns the copy's uid."""
-    study = _locked_study(membership, study)
-    rows = _rows(study)
-    questions = [question_from_row(row) for row in rows]
+    study, rows, questions = _locked_screener(membership, study)
     index = _index(questions, question_uid)
     original = questions[index]
     renamed = {option["uid"]: str(uuid.uuid4()) for option in original["options"]}
@@ -294,9 +295,7 @@ def _references_to(questions, question_uid):
 @transaction.atomic(durable=True)
 def screener_question_delete(*, membership, study, question_uid):
     """Remove a question. Refused, with the reason, while other questions' logic uses it."""
-    study = _locked_study(membership, study)
-    rows = _rows(study)
-    questions = [question_from_row(row) for row in rows]
+    study, rows, questions = _locked_screener(membership, study)
     index = _index(questions, question_uid)
     removed = questions.pop(index)
     references = _references_to(questions, removed["uid"])
@@ -314,9 +313,7 @@ def screener_question_move(*, membership, study, question_uid, direction):
     """"Move up" / "Move down" by one place. Refused when logic would then point backwards."""
     if direction not in ("up", "down"):
         raise ValidationError("Choose to move the question up or down.")
-    study = _locked_study(membership, study)
-    rows = _rows(study)
-    questions = [question_from_row(row) for row in rows]
+    study, rows, questions = _locked_screener(membership, study)
     index = _index(questions, question_uid)
     other = index - 1 if direction == "up" else index + 1
     if not 0 <= other < len(questions):
@@ -333,9 +330,7 @@ def screener_question_move(*, membership, study, question_uid, direction):
 @transaction.atomic(durable=True)
 def screener_reorder(*, membership, study, order):
     """Put the questions in `order` (every question's uid once: drag and drop)."""
-    study = _locked_study(membership, study)
-    rows = _rows(study)
-    questions = [question_from_row(row) for row in rows]
+    study, rows, questions = _locked_screener(membership, study)
     by_uid = {question["uid"]: question for question in questions}
     order = [str(uid) for uid in order]
     if sorted(order) != sorted(by_uid):
