@@ -133,9 +133,9 @@ def budget_create(request):
 
 @login_required
 def budget_detail(request, budget_id):
-    budget = selectors.get_budget_for_user(request.membership, budget_id,
-                                           permission=Permission.READ_ALL_BUDGETS)
     membership = request.membership
+    budget = selectors.get_budget_for_user(membership, budget_id,
+                                           permission=Permission.READ_ALL_BUDGETS)
     page = Paginator(selectors.budget_history(budget), HISTORY_PAGE_SIZE).get_page(
         request.GET.get("page"))
     for transfer in page:
@@ -197,9 +197,9 @@ def funds_add(request, budget_id):
     """Add Funds: a page without JavaScript, a partial inside a <dialog> with htmx. Other
     pages embed it (`data-hx-get` this URL with `?next=<their URL>`); on success an htmx request
     gets a confirmation and the `fundsAdded` event (with the budget's new Available)."""
-    budget = selectors.get_budget_for_user(request.membership, budget_id,
-                                           permission=Permission.ADD_FUNDS)
     membership = request.membership
+    budget = selectors.get_budget_for_user(membership, budget_id,
+                                           permission=Permission.ADD_FUNDS)
     next_url = safe_next(request, reverse("billing:budget_detail", args=[budget.pk]))
     # "inline": embedded in another page's dialog (Review & Start), which keeps its own
     # controls: no Cancel/Done that would close that dialog.

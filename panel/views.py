@@ -127,8 +127,8 @@ def _invite_url(study, params=None):
 @login_required
 @require_http_methods(["GET", "POST"])
 def study_invite(request, study_id):
-    study = get_study_for_user(request.membership, study_id, permission=Permission.VIEW)
     membership = request.membership
+    study = get_study_for_user(membership, study_id, permission=Permission.VIEW)
     if study.source != Source.RALLY_PANEL:
         return render(request, "panel/study_invite.html", {
             **study_page_context(request, study, "panel_invite"), "not_panel": True},
@@ -241,9 +241,9 @@ def _incentive_rows(study):
 @login_required
 @require_http_methods(["GET", "POST"])
 def incentive_record(request, study_id, application_id):
-    study = get_study_for_user(request.membership, study_id,
-                               permission=Permission.REVIEW_APPLICANTS)
     membership = request.membership
+    study = get_study_for_user(membership, study_id,
+                               permission=Permission.REVIEW_APPLICANTS)
     application = Application.objects.select_related("participant").filter(
         pk=application_id, study=study, source=Application.Source.RALLY_PANEL).first()
     if application is None:

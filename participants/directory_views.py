@@ -288,9 +288,9 @@ def people_segment_save(request):
 @login_required
 @require_POST
 def people_segment_delete(request, segment_id):
-    segment = selectors.get_segment_for_user(request.membership, segment_id,
-                                             permission=Permission.EDIT_STUDY)
     membership = request.membership
+    segment = selectors.get_segment_for_user(membership, segment_id,
+                                             permission=Permission.EDIT_STUDY)
     directory.segment_delete(membership=membership, segment=segment)
     messages.success(request, f"Deleted the segment “{segment.name}”.")
     return redirect("participants:people_directory")
@@ -302,9 +302,9 @@ def people_segment_delete(request, segment_id):
 @login_required
 @require_GET
 def person_profile(request, participant_id):
-    person = selectors.get_person_for_user(request.membership, participant_id,
-                                                 permission=Permission.VIEW)
     membership = request.membership
+    person = selectors.get_person_for_user(membership, participant_id,
+                                           permission=Permission.VIEW)
     definitions = _definitions(membership)
     applications, contacts = selectors.person_history(participant=person)
     return render(request, "participants/person_profile.html", {
@@ -325,9 +325,9 @@ def person_profile(request, participant_id):
 @require_POST
 def person_erase(request, participant_id):
     """A privacy request: erase the person's personal data (Admins and Ops Managers)."""
-    person = selectors.get_person_for_user(request.membership, participant_id,
-                                                 permission=Permission.MANAGE_PANEL)
     membership = request.membership
+    person = selectors.get_person_for_user(membership, participant_id,
+                                           permission=Permission.MANAGE_PANEL)
     directory.person_erase(membership=membership, participant=person)
     messages.success(request, "Their personal data was erased. Their studies, payments and "
                               "activity stay under a pseudonym; they are never invited again.")
@@ -340,9 +340,9 @@ def person_edit(request, participant_id=None):
     if participant_id is None:  # "Add a person"
         membership, person = require_permission(request.membership, Permission.EDIT_STUDY), None
     else:
-        person = selectors.get_person_for_user(request.membership, participant_id,
-                                                     permission=Permission.EDIT_STUDY)
         membership = request.membership
+        person = selectors.get_person_for_user(membership, participant_id,
+                                               permission=Permission.EDIT_STUDY)
     definitions = _definitions(membership)
     initial = PersonForm.initial_for(person, definitions) if person else None
     form = PersonForm(request.POST or None, initial=initial, definitions=definitions)
@@ -459,9 +459,9 @@ def people_import_upload(request):
 def people_import_review(request, import_id):
     """The mapping, the preview with its validation report, and the import choices; once
     started, the progress and the outcome."""
-    people_import = selectors.get_people_import_for_user(request.membership, import_id,
-                                                       permission=Permission.MANAGE_PANEL)
     membership = request.membership
+    people_import = selectors.get_people_import_for_user(membership, import_id,
+                                                         permission=Permission.MANAGE_PANEL)
     definitions = selectors.property_definitions(workspace=membership.workspace)
     if people_import.status != PeopleImport.Status.MAPPING:
         return render(request, "participants/import_review.html", {

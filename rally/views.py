@@ -180,9 +180,9 @@ def _send_account_setup_email(request, user):
 @login_required
 @require_POST
 def member_change_role(request, membership_id):
-    target = get_membership_for_user(request.membership, membership_id,
-                                     permission=Permission.MANAGE_MEMBERS)
     membership = request.membership
+    target = get_membership_for_user(membership, membership_id,
+                                     permission=Permission.MANAGE_MEMBERS)
     form = MemberRoleForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Choose one of the listed roles.")
@@ -200,9 +200,9 @@ def member_change_role(request, membership_id):
 @login_required
 @require_POST
 def member_remove(request, membership_id):
-    target = get_membership_for_user(request.membership, membership_id,
-                                     permission=Permission.MANAGE_MEMBERS)
     membership = request.membership
+    target = get_membership_for_user(membership, membership_id,
+                                     permission=Permission.MANAGE_MEMBERS)
     try:
         services.member_remove(by=membership, membership=target)
     except ValidationError as error:

@@ -221,8 +221,8 @@ def _viewer_zone(user):
 @login_required
 @require_http_methods(["GET", "POST"])
 def study_scheduling(request, study_id):
-    study = get_study_for_user(request.membership, study_id, permission=Permission.VIEW)
     membership = request.membership
+    study = get_study_for_user(membership, study_id, permission=Permission.VIEW)
     if not study.is_moderated:
         raise Http404
     can_edit = pages.study_editable(membership, study)
@@ -297,9 +297,9 @@ def _payable(membership, study, sessions, now):
 @login_required
 @require_POST
 def session_mark(request, session_id):
-    session = selectors.get_session_for_user(request.membership, session_id,
-                                             permission=Permission.VIEW)
     membership = request.membership
+    session = selectors.get_session_for_user(membership, session_id,
+                                             permission=Permission.VIEW)
     try:
         services.session_mark(membership=membership, session_id=session.pk,
                               status=request.POST.get("status", ""))
@@ -320,9 +320,9 @@ def session_mark(request, session_id):
 @require_POST
 def session_cancel_by_host(request, session_id):
     """A host's "Cancel" or "Reschedule" of an Upcoming session (SPEC C5)."""
-    session = selectors.get_session_for_user(request.membership, session_id,
-                                             permission=Permission.VIEW)
     membership = request.membership
+    session = selectors.get_session_for_user(membership, session_id,
+                                             permission=Permission.VIEW)
     reason = request.POST.get("reason", "cancel")
     try:
         services.session_cancel_by_host(membership=membership, session_id=session.pk,
@@ -341,9 +341,9 @@ def session_cancel_by_host(request, session_id):
 @require_POST
 def session_complete_and_pay(request, session_id):
     """"Complete & Send payment" from the session's three-dots menu (SPEC I1)."""
-    session = selectors.get_session_for_user(request.membership, session_id,
-                                             permission=Permission.VIEW)
     membership = request.membership
+    session = selectors.get_session_for_user(membership, session_id,
+                                             permission=Permission.VIEW)
     try:
         _, payout = services.session_complete_and_pay(membership=membership,
                                                       session_id=session.pk)
