@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 
 from rally import notifications
 from rally.models import NotificationKind
-from tests.conftest import PASSWORD
+from tests.e2e import flow
 from tests.participants.factories import ApplicationFactory, StudyFactory
 
 SHOTS = os.environ.get("RALLY_SCREENSHOTS", "")
@@ -17,14 +17,6 @@ SHOTS = os.environ.get("RALLY_SCREENSHOTS", "")
 def _shot(page, name):
     if SHOTS:
         page.screenshot(path=os.path.join(SHOTS, f"{name}.png"), full_page=True)
-
-
-def _sign_in(page, live_server, membership):
-    page.goto(f"{live_server.url}/login/")
-    page.get_by_label("Email").fill(membership.user.email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(f"{live_server.url}/")
 
 
 @pytest.mark.browser
@@ -43,7 +35,7 @@ def test_bell_list_and_account_settings(live_server, page, workspace, researcher
                              recipients=[researcher], text=text,
                              link=f"/studies/{study.pk}/",
                              data={"when": "2026-12-08T13:30:00+00:00"})
-    _sign_in(page, live_server, researcher)
+    flow.sign_in(page, live_server, researcher)
     bell = page.get_by_role("link", name="Notifications 2 unread")
     expect(bell).to_be_visible()
     _shot(page, f"dashboard-{width}")

@@ -19,7 +19,7 @@ from recruitment.models import Recruitment
 from studies.services import characteristics_replace
 from tests.billing.factories import funds_add
 from tests.billing.payouts_support import due_payouts
-from tests.conftest import PASSWORD
+from tests.e2e import flow
 from tests.rally.factories import MembershipFactory
 from tests.recruitment.start_support import startable_study
 from tests.studies.factories import CATALOG, StudyFactory
@@ -27,17 +27,9 @@ from tests.studies.factories import CATALOG, StudyFactory
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def _sign_in(page, live_server, membership):
-    page.goto(f"{live_server.url}/login/")
-    page.get_by_label("Email").fill(membership.user.email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(f"{live_server.url}/")
-
-
 def test_the_workspace_switcher_moves_on_change(live_server, page, admin, outsider):
     MembershipFactory(user=admin.user, workspace=outsider.workspace, role="observer")
-    _sign_in(page, live_server, admin)
+    flow.sign_in(page, live_server, admin)
     switcher = page.get_by_label("Workspace", exact=True)
     expect(switcher.locator("option:checked")).to_have_text("Acme Research")
     switcher.select_option(label="Globex Insights")
@@ -51,7 +43,7 @@ def test_a_study_filter_applies_on_change_and_keeps_focus(live_server, page, wor
     StudyFactory(workspace=workspace, owner=admin.user, name="Drafted diary", status="draft")
     StudyFactory(workspace=workspace, owner=admin.user, name="Running interviews",
                  status="active")
-    _sign_in(page, live_server, admin)
+    flow.sign_in(page, live_server, admin)
     page.goto(f"{live_server.url}/studies/")
     expect(page.get_by_role("link", name="Drafted diary")).to_be_visible()
     status = page.get_by_label("Status")
@@ -66,7 +58,7 @@ def test_a_study_filter_applies_on_change_and_keeps_focus(live_server, page, wor
 
 def test_a_confirmation_asks_in_rallys_dialog(live_server, page, workspace, admin,
                                               researcher):
-    _sign_in(page, live_server, admin)
+    flow.sign_in(page, live_server, admin)
     page.goto(f"{live_server.url}/workspace/settings/")
     question = (f"Remove {researcher.user.email} from Acme Research? "
                 "They lose access at once.")
@@ -114,7 +106,7 @@ def test_copy_puts_the_link_on_the_clipboard_and_says_so_a_while(live_server, pa
                                                    application_url=link)
     page.context.grant_permissions(["clipboard-read", "clipboard-write"])
     page.clock.install()
-    _sign_in(page, live_server, researcher)
+    flow.sign_in(page, live_server, researcher)
     page.goto(f"{live_server.url}/studies/{study.id}/")
     page.get_by_role("button", name="Copy application link").click()
     toast = page.locator("#toasts").get_by_text("Copied the link.")
@@ -130,7 +122,7 @@ def test_the_payments_study_filter_applies_on_change(live_server, page, workspac
                              incentive_amount=Decimal("50.00"))
         [payout] = due_payouts(study, 1)
         Payout.objects.filter(pk=payout.pk).update(participant_label=person)
-    _sign_in(page, live_server, admin)
+    flow.sign_in(page, live_server, admin)
     page.goto(f"{live_server.url}/budgets/payments/")
     expect(page.get_by_role("cell", name="Ben K.")).to_be_visible()
     page.get_by_label("Study", exact=True).select_option(label="Alpha diary")

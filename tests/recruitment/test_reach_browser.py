@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from tests.conftest import PASSWORD
+from tests.e2e import flow
 from tests.studies.factories import StudyFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -17,19 +17,11 @@ def study(researcher):
         participation_limit=8, countries=["US"], duration_minutes=45)
 
 
-def sign_in(page, live_server, membership):
-    page.goto(f"{live_server.url}/login/")
-    page.get_by_label("Email").fill(membership.user.email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(re.compile(r"/$"))
-
-
 def test_audience_tab_shows_reach_from_the_sandbox(live_server, page, settings, researcher,
                                                    study):
     settings.UI_API_URL = f"{live_server.url}/sandbox/ui/api"
     settings.SANDBOX_API_KEYS = [settings.UI_API_KEY]
-    sign_in(page, live_server, researcher)
+    flow.sign_in(page, live_server, researcher)
     page.goto(f"{live_server.url}/studies/{study.pk}/audience/")
     panel = page.get_by_role("region", name="Audience Reach")
     panel.get_by_text("People who match").wait_for()
@@ -40,7 +32,7 @@ def test_audience_tab_shows_reach_from_the_sandbox(live_server, page, settings, 
 def test_audience_tab_keeps_working_when_ui_is_down(live_server, page, settings, researcher,
                                                     study):
     settings.UI_API_URL = "http://127.0.0.1:9/ui/api"  # nothing listens on the discard port
-    sign_in(page, live_server, researcher)
+    flow.sign_in(page, live_server, researcher)
     page.goto(f"{live_server.url}/studies/{study.pk}/audience/")
     panel = page.get_by_role("region", name="Audience Reach")
     panel.get_by_text("User Interviews can't be reached right now").wait_for()
