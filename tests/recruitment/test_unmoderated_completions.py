@@ -8,6 +8,7 @@ import json
 import uuid
 from datetime import timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import transaction
@@ -299,9 +300,10 @@ def test_the_applicant_profile_shows_the_completion_and_its_payout(
     with django_assert_max_num_queries(40):
         html = client.get(profile).content.decode()
     assert "Not submitted yet." not in html
-    assert "Submitted" in html and session.ends_at.strftime("%b %-d, %Y") in html
+    zone = ZoneInfo(admin.user.time_zone)  # the page shows the reader's own time zone
+    assert "Submitted" in html and f"{session.ends_at.astimezone(zone):%b %-d, %Y}" in html
     assert "$40.00" in html and "badge--not_sent" in html
-    assert f"Due {payout.due_at.strftime('%b %-d, %Y')}" in html
+    assert f"Due {payout.due_at.astimezone(zone):%b %-d, %Y}" in html
 
     session_complete_and_pay(membership=admin, session_id=session.pk)
     html = client.get(profile).content.decode()
