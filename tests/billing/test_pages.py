@@ -4,6 +4,7 @@ import csv
 import io
 import uuid
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import connection
@@ -314,7 +315,7 @@ def test_receipts_filter_by_budget_and_date(client_for, admin, workspace, closed
     assert closed_receipt.number in html
     html = client.get(reverse("billing:receipts"), {"budget": other.pk}).content.decode()
     assert closed_receipt.number not in html and "No receipts match" in html
-    day = closed_receipt.issued_at.date()
+    day = closed_receipt.issued_at.astimezone(ZoneInfo(admin.user.time_zone)).date()  # theirs
     html = client.get(reverse("billing:receipts"),
                       {"issued_from": day.isoformat(), "issued_to": day.isoformat()}
                       ).content.decode()
