@@ -48,7 +48,7 @@ def test_connecting_caldav_stores_the_password_encrypted_and_enqueues_a_read(
     row = HostCalendar.objects.get(user=researcher.user)
     assert (row.kind, row.server_url, row.username) == (
         "caldav", "https://caldav.example.com/dav/", "casey@acme.test")
-    assert "abcd" not in row.password_encrypted
+    assert "abcd-efgh-ijkl-mnop" not in row.password_encrypted
     assert (host_calendars.SYNC_TASK, [str(row.pk)]) in worker
     assert ActivityEntry.objects.filter(action="calendar.connected",
                                         actor=researcher.user).count() == 1
