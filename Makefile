@@ -65,7 +65,7 @@ test: test-services
 	@set -a; source .var/test.env; set +a; \
 	$(VENV)/bin/ruff check --quiet . && \
 	$(VENV)/bin/lint-imports --no-cache >/dev/null && echo "import contracts: kept" && \
-	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder $(PYTEST_ARGS)
 
 bench: services
 	@set -a; source $(RUNTIME_ENV); set +a; $(PY) -m bench

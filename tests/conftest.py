@@ -50,6 +50,9 @@ def _worker_redis_database():
 
 
 def pytest_collection_modifyitems(config, items):
+    # The long modules first: with `--dist loadfile --no-loadscope-reorder` (make test) the
+    # processes take files in this order, and short files last keep them busy to the end.
+    items.sort(key=lambda item: item.get_closest_marker("long") is None)
     if CHROMIUM:
         return
     skip = pytest.mark.skip(

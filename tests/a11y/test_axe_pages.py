@@ -18,7 +18,7 @@ from studies.models import Study
 from tests.a11y.conftest import assert_no_problems, log_in
 from tests.hardening.support import demo_money_added
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.long, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from sandbox.models import Recruit
 from scheduling.models import Session
 from tests.e2e import flow
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.long, pytest.mark.django_db(transaction=True)]
 
 
 def available():

@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 from scheduling.models import Session
 from tests.e2e import flow
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.long, pytest.mark.django_db(transaction=True)]
 
 NAME = "Budget planning group sessions"
 

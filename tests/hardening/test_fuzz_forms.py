@@ -22,7 +22,7 @@ from tests.hardening.support import (
     fingerprint,
 )
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.long, pytest.mark.django_db]
 
 # Not Rally's forms: the sandbox is User Interviews' stand-in; the webhook has its own test.
 SKIPPED_NAMESPACES = ("sandbox",)

@@ -31,7 +31,7 @@ from playwright.sync_api import expect
 
 from tests.e2e import flow
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.long]
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent

@@ -27,7 +27,7 @@ from tests.recruitment.sync_support import (  # noqa: F401 - fixtures
     sandbox_ui,
 )
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.long, pytest.mark.django_db(transaction=True)]
 
 
 def _seed():

@@ -30,7 +30,7 @@ from tests.scheduling.calendar_servers import (
 )
 from tests.scheduling.factories import ActiveStudyFactory, SchedulingSettingsFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.long, pytest.mark.django_db]
 
 #: Sunday 1 March 2026, 07:00 in New York (EST); the US moves to EDT on Sunday 8 March.
 SUNDAY = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
