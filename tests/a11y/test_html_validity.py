@@ -24,7 +24,7 @@ from rally.models import Membership
 from studies.models import TestTask
 from tests.hardening.support import demo_world
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.long, pytest.mark.django_db]
 
 VNU = (Path(__file__).resolve().parents[2] / "node_modules" / "vnu-jar" / "build" / "dist"
        / "vnu.jar")
@@ -160,6 +160,8 @@ def rendered_pages(django_db_setup, django_db_blocker, tmp_path_factory):
                 for name, candidate_paths in paths.items():
                     for path in candidate_paths:
                         response = client.get(path)
+                        if response.status_code == 405:
+                            break  # a URL forms post to: no page to read
                         if response.status_code != 200 or \
                                 "text/html" not in response.get("Content-Type", ""):
                             continue
