@@ -187,8 +187,11 @@ def nu_check(files):
     if not VNU.is_file() or not java:
         pytest.fail(f"The Nu HTML Checker needs Java and {VNU}: run `npm ci` (make test does "
                     "it).", pytrace=False)
-    result = subprocess.run([java, "-Xss4m", "-jar", str(VNU), "--errors-only", "--format",
-                             "json", "--exit-zero-always", "--stdout", *files],
+    # The quick compiler only and the serial collector: one short run over a few hundred
+    # files spends less than half the CPU (2.7 s against 6.2 s) and finishes sooner.
+    result = subprocess.run([java, "-Xss4m", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC",
+                             "-jar", str(VNU), "--errors-only", "--format", "json",
+                             "--exit-zero-always", "--stdout", *files],
                             capture_output=True, text=True, timeout=600, check=True)
     messages = json.loads(result.stdout)["messages"]
     return [(m["url"].removeprefix("file:"), m.get("lastLine"), m["message"],
