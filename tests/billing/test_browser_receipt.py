@@ -2,10 +2,8 @@
 Interviews, as a finance person reads them in Chromium (1366 px and 390 px)."""
 # ruff: noqa: F811 - the dispatched fixture is imported from payouts_support by name
 
-import os
 import re
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
@@ -21,10 +19,7 @@ from tests.billing.payouts_support import (  # noqa: F401 - dispatched is a fixt
 )
 from tests.billing.test_receipts_itemised import _paid
 from tests.conftest import PASSWORD
-
-# Beside the end-to-end walk's screenshots, for a person to look at.
-SHOTS = Path(os.environ.get("RALLY_SCREENSHOTS") or Path(__file__).resolve().parents[2] / ".var"
-             / "screenshots")
+from tests.screenshots import screenshot
 
 
 @pytest.mark.browser
@@ -44,7 +39,6 @@ def test_a_finance_person_reads_the_receipt_history_and_reconciliation(live_serv
                               incentives=Decimal("300.00"), paid_payments=3,
                               actor="webhook:evt_final")
     receipt = Receipt.objects.get(study_id=study.pk)
-    SHOTS.mkdir(parents=True, exist_ok=True)
     page.goto(f"{live_server.url}/login/")
     page.get_by_label("Email").fill(admin.user.email)
     page.get_by_label("Password").fill(PASSWORD)
@@ -58,18 +52,18 @@ def test_a_finance_person_reads_the_receipt_history_and_reconciliation(live_serv
         expect(lines.get_by_role("row", name=re.compile("Cleo P."))).to_contain_text(
             "Failed, returned")
         expect(lines).to_contain_text("America/New_York")
-        page.screenshot(path=SHOTS / f"receipt-{width}.png", full_page=True)
+        screenshot(page, f"receipt-{width}")
 
         budget = budget_default_ensure(workspace=admin.workspace)
         page.goto(f"{live_server.url}/budgets/{budget.pk}/")
         history = page.get_by_role("table", name=re.compile("Every movement"))
         expect(history).to_contain_text("User Interviews")
         expect(history).not_to_contain_text("webhook:")
-        page.screenshot(path=SHOTS / f"budget-history-{width}.png", full_page=True)
+        screenshot(page, f"budget-history-{width}")
 
         page.goto(f"{live_server.url}/studies/{study.pk}/")
         difference = page.locator("#ui-billing-difference")
         expect(difference).to_contain_text("differs from Rally's figures")
         expect(difference.get_by_role("row", name=re.compile("Incentives paid"))).to_contain_text(
             "$300.00")
-        page.screenshot(path=SHOTS / f"overview-reconciliation-{width}.png", full_page=True)
+        screenshot(page, f"overview-reconciliation-{width}")

@@ -8,10 +8,8 @@ worker runs, until it is empty. Periodic jobs run when the test calls `worker.be
 beat would after the time has passed. People act only through pages.
 """
 
-import os
 import threading
 from collections import deque
-from pathlib import Path
 
 import pytest
 from django.urls import reverse
@@ -20,7 +18,6 @@ from billing.services import budget_default_create
 from tests.conftest import PASSWORD
 from tests.rally.factories import MembershipFactory, UserFactory, WorkspaceFactory
 
-SCREENSHOTS = Path(__file__).resolve().parents[2] / ".var" / "screenshots"
 API_KEY = "rally-e2e-key"
 
 #: What beat runs (SPEC R4, I2, R8): the sweepers and the poller.
@@ -136,15 +133,3 @@ def admin(workspace):
 def browser_context_args(browser_context_args):
     return {**browser_context_args, "viewport": {"width": 1280, "height": 900},
             "timezone_id": "America/New_York"}
-
-
-@pytest.fixture
-def shot():
-    """`shot(page, name)`: a full-page screenshot in .var/screenshots/ for a person to look at."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-
-    def take(page, name):
-        page.evaluate("window.scrollTo(0, 0)")  # a sticky header drawn mid-page otherwise
-        page.screenshot(path=os.fspath(SCREENSHOTS / f"{name}.png"), full_page=True)
-
-    return take

@@ -12,6 +12,7 @@ from billing.selectors import budget_figures_for
 from sandbox.models import Recruit
 from scheduling.models import Session
 from tests.e2e import flow
+from tests.screenshots import screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.long, pytest.mark.django_db(transaction=True)]
 
@@ -21,9 +22,8 @@ def available():
     return budget_figures_for([budget])[budget.pk].available
 
 
-def test_ui_unreachable_during_start_shows_pending_and_recovers(e2e, worker, page, shot,
-                                                                settings, researcher,
-                                                                ops_manager):
+def test_ui_unreachable_during_start_shows_pending_and_recovers(e2e, worker, page, settings,
+                                                                researcher, ops_manager):
     live = e2e
     study_id = flow.b2c_study_published(page, live, researcher, name="Checkout interviews",
                                         limit=2, incentive="40")
@@ -39,7 +39,7 @@ def test_ui_unreachable_during_start_shows_pending_and_recovers(e2e, worker, pag
     expect(sync).to_contain_text("Tried 1 time; trying again automatically.")
     retry = sync.get_by_role("button", name=re.compile("Retry now"))
     expect(retry.first).to_be_visible()
-    shot(page, "overview-ui-unreachable")
+    screenshot(page, "overview-ui-unreachable")
     assert not Recruit.objects.exists()
 
     # UI is back. The Ops Manager does not wait for the first row: "Retry now".
@@ -59,8 +59,8 @@ def test_ui_unreachable_during_start_shows_pending_and_recovers(e2e, worker, pag
     assert available() == Decimal("0.00")
 
 
-def test_declined_recruit_releases_the_funds_and_shows_why(e2e, worker, page, shot,
-                                                          researcher, ops_manager):
+def test_declined_recruit_releases_the_funds_and_shows_why(e2e, worker, page, researcher,
+                                                           ops_manager):
     live = e2e
     name = "Grocery delivery interviews"
     study_id = flow.b2c_study_published(page, live, researcher, name=name, limit=2,
@@ -79,7 +79,7 @@ def test_declined_recruit_releases_the_funds_and_shows_why(e2e, worker, page, sh
     expect(money).to_contain_text("User Interviews declined the study.")
     expect(money).to_contain_text("The reserved $158.00 went back to Workspace Budget.")
     expect(page.get_by_role("link", name="Review & Start")).to_be_visible()  # may start again
-    shot(page, "overview-declined")
+    screenshot(page, "overview-declined")
     assert available() == Decimal("158.00")
     page.goto(f"{live.url}/budgets/")
     expect(page.get_by_role("row", name=re.compile("Workspace Budget"))).to_contain_text(

@@ -8,14 +8,15 @@ from playwright.sync_api import expect
 
 from scheduling.models import Session
 from tests.e2e import flow
+from tests.screenshots import screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.long, pytest.mark.django_db(transaction=True)]
 
 NAME = "Budget planning group sessions"
 
 
-def test_two_people_book_one_group_time_complete_and_are_paid(e2e, worker, page, shot,
-                                                              researcher, ops_manager):
+def test_two_people_book_one_group_time_complete_and_are_paid(e2e, worker, page, researcher,
+                                                              ops_manager):
     live = e2e
     flow.sign_in(page, live, researcher)
     study_id = flow.study_create(page, live, name=NAME, study_type="Group Interview")
@@ -43,7 +44,7 @@ def test_two_people_book_one_group_time_complete_and_are_paid(e2e, worker, page,
     expect(page.locator("tr.group-row")).to_contain_text("2 of 6 seats taken")
     for name in (first, second):
         expect(page.get_by_role("row").filter(has_text=name)).to_have_count(1)
-    shot(page, "scheduling-group")
+    screenshot(page, "scheduling-group")
     flow.console_advance(page, live, flow.hours_until_after(sessions[0].ends_at))
     page.goto(f"{live.url}/studies/{study_id}/schedule/")
     flow.complete_and_send_payment(page, first)

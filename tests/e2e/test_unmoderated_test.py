@@ -9,14 +9,14 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.e2e import flow
+from tests.screenshots import screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.long, pytest.mark.django_db(transaction=True)]
 
 NAME = "Checkout usability test"
 
 
-def test_unmoderated_test_from_tasks_to_receipt(e2e, worker, page, shot, researcher,
-                                                ops_manager):
+def test_unmoderated_test_from_tasks_to_receipt(e2e, worker, page, researcher, ops_manager):
     live = e2e
     flow.sign_in(page, live, researcher)
     study_id = flow.study_create(page, live, name=NAME, study_type="Unmoderated Test")
@@ -25,7 +25,7 @@ def test_unmoderated_test_from_tasks_to_receipt(e2e, worker, page, shot, researc
     flow.audience_b2c(page)
     flow.test_task_add(page, "Find running shoes", "Use the search, then a filter.")
     flow.test_task_add(page, "Check out as a guest", "Stop before paying.")
-    shot(page, "test-tab")
+    screenshot(page, "test-tab")
     flow.publish(page)
 
     flow.started_by(page, live, ops_manager, study_id, add_funds="138",

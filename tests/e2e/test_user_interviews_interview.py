@@ -15,28 +15,28 @@ from billing.selectors import budget_figures_for
 from sandbox.models import Recruit
 from scheduling.models import Session
 from tests.e2e import flow
+from tests.screenshots import screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.long, pytest.mark.django_db(transaction=True)]
 
 NAME = "Engineering onboarding interviews"
 
 
-def test_interview_from_plan_to_receipt(e2e, worker, page, shot, researcher, ops_manager,
-                                        admin):
+def test_interview_from_plan_to_receipt(e2e, worker, page, researcher, ops_manager, admin):
     live = e2e
     flow.sign_in(page, live, researcher)
-    shot(page, "studies-list-empty")
+    screenshot(page, "studies-list-empty")
     study_id = flow.study_create(page, live, name=NAME)
     flow.plan_fill(page, description="Tell us how your team onboards new engineers.",
                    limit=5, incentive="75", teammates=["Olivia Ortiz"])
-    shot(page, "plan")
+    screenshot(page, "plan")
     flow.audience_b2b_in_states(page, states=["California", "New York"])
-    shot(page, "audience")
+    screenshot(page, "audience")
     flow.screener_with_a_skip(page)
-    shot(page, "screener")
+    screenshot(page, "screener")
     flow.publish(page)
     expect(page.get_by_role("link", name="Review & Start")).to_have_count(0)
-    shot(page, "overview-published")
+    screenshot(page, "overview-published")
     page.goto(f"{live.url}/studies/{study_id}/recruitment/start/")  # refused on the server too
     expect(page.get_by_role("heading", name="You don't have access to this")).to_be_visible()
 
@@ -45,7 +45,7 @@ def test_interview_from_plan_to_receipt(e2e, worker, page, shot, researcher, ops
     page.goto(f"{live.url}/studies/{study_id}/")
     flow.start_recruitment(page, add_funds="1000",
                            shows=["Workspace Budget", "$0.00 available"])
-    shot(page, "overview-starting")
+    screenshot(page, "overview-starting")
     worker.drain()
     page.reload()
     expect(page.locator("#sync-status")).to_contain_text("review")
@@ -56,7 +56,7 @@ def test_interview_from_plan_to_receipt(e2e, worker, page, shot, researcher, ops
     page.goto(f"{live.url}/studies/{study_id}/")
     expect(page.locator("#sync-status")).to_contain_text("Recruiting")
     flow.console_generate(page, live, NAME, 4)
-    shot(page, "sandbox-console")
+    screenshot(page, "sandbox-console")
     worker.drain()
 
     # The researcher reviews: invites three, rejects one with a reason.
@@ -65,7 +65,7 @@ def test_interview_from_plan_to_receipt(e2e, worker, page, shot, researcher, ops
     expect(page.locator("tbody tr")).to_have_count(4)
     names = flow.participant_names(page)
     assert len(set(names)) == 4, names
-    shot(page, "participants-tab")
+    screenshot(page, "participants-tab")
     ada, ben, cleo, dev = names
     flow.invite_from_row_menu(page, ada)
     flow.invite_from_row_menu(page, ben)
@@ -75,7 +75,7 @@ def test_interview_from_plan_to_receipt(e2e, worker, page, shot, researcher, ops
     flow.reject_from_row_menu(page, dev, "Works outside engineering")
     page.get_by_role("link", name=ada).click()
     expect(page.get_by_role("heading", name=ada)).to_be_visible()
-    shot(page, "profile")
+    screenshot(page, "profile")
     worker.drain()
 
     # Each invited participant books from the link UI sent them.
@@ -84,13 +84,13 @@ def test_interview_from_plan_to_receipt(e2e, worker, page, shot, researcher, ops
     for name in (ada, ben, cleo):
         flow.book_first_free_slot(page, links[name])
         if name == ada:
-            shot(page, "booking-page")
+            screenshot(page, "booking-page")
     worker.drain()
     page.goto(f"{live.url}/studies/{study_id}/schedule/")
     for name in (ada, ben, cleo):
         expect(page.get_by_role("row").filter(has_text=name)).to_contain_text("Upcoming")
     assert "@" not in page.locator("table").inner_text()  # no email for UI people (P5)
-    shot(page, "scheduling")
+    screenshot(page, "scheduling")
 
     # The sessions take place: the test clock moves past the last one's end.
     last_end = max(Session.objects.values_list("ends_at", flat=True))
@@ -113,7 +113,7 @@ def test_interview_from_plan_to_receipt(e2e, worker, page, shot, researcher, ops
     ben_row = page.get_by_role("row").filter(has_text=ben)
     expect(ben_row.locator(".badge")).to_have_text("Completed")
     expect(ben_row).to_contain_text("unless marked No-show")
-    shot(page, "scheduling-ended")
+    screenshot(page, "scheduling-ended")
 
     # 24 hours after Ben's session, beat's payout sweeper pays him without anyone clicking.
     flow.console_advance(page, live, 24)
@@ -123,7 +123,7 @@ def test_interview_from_plan_to_receipt(e2e, worker, page, shot, researcher, ops
     for name, status in ((ada, "Paid"), (ben, "Paid"), (cleo, "No-show"), (dev, "Rejected")):
         expect(page.get_by_role("row").filter(has_text=name).locator(".badge")).to_have_text(
             status)
-    shot(page, "participants-after-sessions")
+    screenshot(page, "participants-after-sessions")
 
     # The Ops Manager pauses, resumes and closes.
     flow.sign_in(page, live, ops_manager)
@@ -135,7 +135,7 @@ def test_interview_from_plan_to_receipt(e2e, worker, page, shot, researcher, ops
         expect(row).to_contain_text(trigger)
         expect(row).to_contain_text("$75.00")
     expect(payments.get_by_role("row").filter(has_text=cleo)).to_have_count(0)
-    shot(page, "payments")
+    screenshot(page, "payments")
     page.goto(f"{live.url}/studies/{study_id}/")
     sync = page.locator("#sync-status")
     flow.status_change(page, "Paused")
@@ -159,7 +159,7 @@ def test_interview_from_plan_to_receipt(e2e, worker, page, shot, researcher, ops
     block = page.locator("#money-panel")
     expect(block).to_contain_text("2 × $65.00")
     expect(block).to_contain_text("Workspace Budget")
-    shot(page, "overview-closed")
+    screenshot(page, "overview-closed")
     budget = Budget.objects.get(name="Workspace Budget")
     ledger = budget_figures_for([budget])[budget.pk]
     assert (ledger.available, ledger.reserved, ledger.spent) == (
@@ -170,7 +170,7 @@ def test_interview_from_plan_to_receipt(e2e, worker, page, shot, researcher, ops
     for label, value in expected:
         expect(page.locator("main").get_by_role("row").filter(has_text=label)).to_contain_text(
             flow.money(value))
-    shot(page, "receipt")
+    screenshot(page, "receipt")
     pdf = page.request.get(
         live.url + page.get_by_role("link", name="Download PDF").get_attribute("href"))
     assert pdf.ok and pdf.headers["content-type"] == "application/pdf"
@@ -178,24 +178,24 @@ def test_interview_from_plan_to_receipt(e2e, worker, page, shot, researcher, ops
     page.goto(f"{live.url}/receipts/")
     expect(page.get_by_role("row").filter(has_text=NAME)).to_contain_text(
         flow.money(figures["total_spent"]))
-    shot(page, "receipts")
+    screenshot(page, "receipts")
     page.goto(f"{live.url}/budgets/reservations/")
-    shot(page, "reservations")
+    screenshot(page, "reservations")
     page.goto(f"{live.url}/budgets/")
     row = page.get_by_role("row", name=re.compile("Workspace Budget"))
     for value in (ledger.available, ledger.spent):
         expect(row).to_contain_text(flow.money(value))
-    shot(page, "budgets")
+    screenshot(page, "budgets")
 
     page.goto(f"{live.url}/studies/")
     expect(page.get_by_role("link", name=NAME)).to_be_visible()
-    shot(page, "studies-list")
+    screenshot(page, "studies-list")
     flow.sign_in(page, live, admin)  # members and settings are the Admin's
     page.goto(f"{live.url}/workspace/settings/")
     expect(page.get_by_role("heading", name="Workspace settings")).to_be_visible()
     for member in ("Riley Reyes", "Olivia Ortiz", "Avery Adams"):
         expect(page.get_by_role("region", name="Members")).to_contain_text(member)
-    shot(page, "workspace-settings")
+    screenshot(page, "workspace-settings")
 
     [email] = [m for m in mail.outbox if "receipt" in m.subject.lower()]
     assert email.to == [ops_manager.user.email]

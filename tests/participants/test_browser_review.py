@@ -1,7 +1,6 @@
 """A researcher reviews generated applicants in Chromium: the Participants tab, a profile,
 one invite from the row menu, one rejection with a reason, and a bulk rejection."""
 
-import os
 from datetime import timedelta
 
 import pytest
@@ -12,15 +11,9 @@ from rally import clock
 from rally.models import OutboxOperation
 from tests.conftest import PASSWORD
 from tests.participants.factories import StudyFactory
+from tests.screenshots import screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-SHOTS = os.environ.get("REVIEW_SCREENSHOTS", "")
-
-
-def _shot(page, name):
-    if SHOTS:
-        page.screenshot(path=os.path.join(SHOTS, f"{name}.png"), full_page=True)
 
 
 def _generate(study, count):
@@ -61,7 +54,7 @@ def test_researcher_invites_one_rejects_one_with_a_reason_and_rejects_in_bulk(
         "link", name="Participants", exact=True).click()
     expect(page.get_by_role("heading", name="Participants")).to_be_visible()
     expect(page.locator("#seat-count")).to_contain_text("12 of 20 seats taken")
-    _shot(page, "participants-tab")
+    screenshot(page, "participants-tab")
 
     # Filter to Applied; the newest first.
     page.get_by_role("navigation", name="Filter by status").get_by_role(
@@ -77,7 +70,7 @@ def test_researcher_invites_one_rejects_one_with_a_reason_and_rejects_in_bulk(
     expect(page.get_by_role("menuitem", name="View profile")).to_be_focused()
     page.keyboard.press("ArrowDown")
     expect(page.get_by_role("menuitem", name="Invite")).to_be_focused()
-    _shot(page, "row-menu")
+    screenshot(page, "row-menu")
     page.keyboard.press("Enter")
     expect(page.get_by_role("status")).to_contain_text("Invited Ada0 Q.")
     expect(page.locator("#seat-count")).to_contain_text("13 of 20 seats taken")
@@ -95,12 +88,12 @@ def test_researcher_invites_one_rejects_one_with_a_reason_and_rejects_in_bulk(
     expect(page.get_by_role("heading", name="Ben1 Q.")).to_be_visible()
     expect(page.get_by_text("Answer 1")).to_be_visible()
     expect(page.get_by_role("link", name="Next applicant")).to_be_visible()
-    _shot(page, "profile")
+    screenshot(page, "profile")
     page.get_by_role("link", name="Reject", exact=True).click()
     dialog = page.get_by_role("dialog", name="Reject Ben1 Q.?")
     expect(dialog).to_be_visible()
     dialog.get_by_label("Reason (optional)").fill("Not onboarding anyone this year")
-    _shot(page, "reject-dialog")
+    screenshot(page, "reject-dialog")
     dialog.get_by_role("button", name="Reject").click()
     expect(page.get_by_role("status")).to_contain_text("Rejected Ben1 Q.")
     expect(page.locator(".profile-head .badge")).to_have_text("Rejected")
@@ -120,7 +113,7 @@ def test_researcher_invites_one_rejects_one_with_a_reason_and_rejects_in_bulk(
     expect(page.get_by_role("status")).to_contain_text("Rejected 2 applicants.")
     expect(page.locator("tr", has_text="Cleo2 Q.").locator(".badge")).to_have_text("Rejected")
     expect(page.locator("tr", has_text="Dev3 Q.").locator(".badge")).to_have_text("Rejected")
-    _shot(page, "after-review")
+    screenshot(page, "after-review")
 
     # Sorting by name keeps the filter and marks the column.
     page.get_by_role("navigation", name="Filter by status").get_by_role(

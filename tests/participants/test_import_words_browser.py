@@ -1,7 +1,6 @@
 """CSV import in Chromium: "Import CSV" is offered once, the report's sentences read
 ("Row 3 has “Mars/Olympus” as its time zone…"), and the preview fits its card."""
 
-import os
 import re
 
 import pytest
@@ -9,8 +8,7 @@ from playwright.sync_api import expect
 
 from rally.services import property_define
 from tests.conftest import PASSWORD
-
-SHOTS = os.environ.get("RALLY_SCREENSHOTS", "")
+from tests.screenshots import screenshot
 
 CSV = ("Email,First name,Last name,Time zone,Company,Job title,Plan,Seats,Notes\n"
        "ada.lovelace.longname@example-analytical-engines.com,Ada,Lovelace-Byron,"
@@ -56,8 +54,4 @@ def test_import_page_words_and_preview_fit(live_server, page, workspace, ops_man
         return wrap.scrollWidth <= wrap.clientWidth;
     }""")
     assert fits
-    if SHOTS:
-        for width in (1366, 390):
-            page.set_viewport_size({"width": width, "height": 900})
-            page.screenshot(path=os.path.join(SHOTS, f"import-review-{width}.png"),
-                            full_page=True)
+    screenshot(page, "import-review", widths=(1366, 390))

@@ -9,6 +9,7 @@ from playwright.sync_api import expect
 from participants.models import Participant, Segment
 from rally.services import property_define
 from tests.conftest import PASSWORD
+from tests.screenshots import screenshot
 
 CSV = ("Email,Name,Plan,Seats\n"
        "ada@example.com,Ada Lovelace,Pro,250\n"
@@ -83,7 +84,7 @@ def test_import_a_csv_then_filter_the_directory(live_server, page, workspace, op
     expect(table.get_by_role("row")).to_have_count(4)
     page.get_by_role("link", name="Pro customers").click()
     expect(table.get_by_role("row")).to_have_count(3)
-    page.screenshot(path=str(tmp_path / "directory.png"), full_page=True)
+    screenshot(page, "directory")
 
 
 # axe-core on the panel's pages (the a11y suite's fixtures: axe injected, CSP bypassed).

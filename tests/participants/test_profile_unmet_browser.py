@@ -1,7 +1,6 @@
 """In Chromium: an unqualified applicant's profile says which is their answer and which the
 study's requirement, and shows the properties their screener answers filled."""
 
-import os
 import re
 
 import pytest
@@ -13,10 +12,9 @@ from rally.services import property_define
 from studies.models import Characteristic, CharacteristicChoice
 from tests.conftest import PASSWORD
 from tests.participants.factories import ApplicationFactory, ParticipantFactory, StudyFactory
+from tests.screenshots import screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-SHOTS = os.environ.get("RALLY_SCREENSHOTS", "")
 
 
 def test_unmet_criterion_names_answer_and_requirement(live_server, page, workspace,
@@ -54,8 +52,4 @@ def test_unmet_criterion_names_answer_and_requirement(live_server, page, workspa
     properties = page.get_by_role("region", name="Properties")
     expect(properties).to_contain_text("Manages a team")
     expect(properties).to_contain_text("Yes")
-    if SHOTS:
-        for width in (1366, 390):
-            page.set_viewport_size({"width": width, "height": 900})
-            page.screenshot(path=os.path.join(SHOTS, f"profile-unmet-{width}.png"),
-                            full_page=True)
+    screenshot(page, "profile-unmet", widths=(1366, 390))

@@ -1,8 +1,6 @@
 """In Chromium: the bell counts unread notifications, the list opens one where the work is,
 Account settings saves a time zone picked by typing; at 1366 and 390 px, console clean."""
 
-import os
-
 import pytest
 from playwright.sync_api import expect
 
@@ -10,13 +8,7 @@ from rally import notifications
 from rally.models import NotificationKind
 from tests.e2e import flow
 from tests.participants.factories import ApplicationFactory, StudyFactory
-
-SHOTS = os.environ.get("RALLY_SCREENSHOTS", "")
-
-
-def _shot(page, name):
-    if SHOTS:
-        page.screenshot(path=os.path.join(SHOTS, f"{name}.png"), full_page=True)
+from tests.screenshots import screenshot
 
 
 @pytest.mark.browser
@@ -38,13 +30,13 @@ def test_bell_list_and_account_settings(live_server, page, workspace, researcher
     flow.sign_in(page, live_server, researcher)
     bell = page.get_by_role("link", name="Notifications 2 unread")
     expect(bell).to_be_visible()
-    _shot(page, f"dashboard-{width}")
+    screenshot(page, f"dashboard-{width}")
     bell.click()
     expect(page.get_by_role("heading", name="Notifications", exact=True)).to_be_visible()
     # New York is the default zone: 13:30 UTC reads 8:30 AM EST.
     expect(page.locator(".notification__headline", has_text="for Tue, Dec 8, 8:30 AM EST")
            ).to_be_visible()
-    _shot(page, f"notifications-{width}")
+    screenshot(page, f"notifications-{width}")
     page.get_by_role("button", name="Unread: Jordan P. booked a session").click()
     page.wait_for_url(f"{live_server.url}/studies/{study.pk}/")
     expect(page.get_by_role("link", name="Notifications 1 unread")).to_be_visible()
@@ -60,7 +52,7 @@ def test_bell_list_and_account_settings(live_server, page, workspace, researcher
     page.get_by_role("button", name="Save notification preferences").click()
     expect(page.get_by_role("group", name="New applicants to review").get_by_label(
         "Daily digest")).to_be_checked()
-    _shot(page, f"account-settings-{width}")
+    screenshot(page, f"account-settings-{width}")
     page.goto(f"{live_server.url}/notifications/")
     expect(page.locator(".notification__headline", has_text="for Tue, Dec 8, 2:30 PM CET")
            ).to_be_visible()

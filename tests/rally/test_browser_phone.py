@@ -1,8 +1,6 @@
 """Phone width (SPEC N3): at 390 px a study's pages fit the screen — the tabs scroll in
 their own row, the application link keeps a usable width — with a clean console."""
 
-import os
-
 import pytest
 from playwright.sync_api import expect
 
@@ -10,8 +8,8 @@ from rally import clock
 from recruitment.models import Recruitment
 from tests.conftest import PASSWORD
 from tests.participants.factories import ApplicationFactory, StudyFactory
+from tests.screenshots import screenshot
 
-SHOTS = os.environ.get("RALLY_SCREENSHOTS", "")
 TABS = ["Overview", "Plan", "Audience", "Screener", "Scheduling", "Participants", "Activity"]
 
 
@@ -36,9 +34,7 @@ def test_a_study_at_390_px(live_server, page, workspace, admin):
     for path in ("", "participants/", "schedule/", "activity/"):
         page.goto(f"{live_server.url}/studies/{study.pk}/{path}")
         assert page.evaluate("document.documentElement.scrollWidth") <= 390, path
-        if SHOTS:
-            page.screenshot(path=os.path.join(SHOTS, f"study-{path.strip('/') or 'overview'}"
-                                                     f"-390.png"), full_page=True)
+        screenshot(page, f"study-{path.strip('/') or 'overview'}-390")
     page.goto(f"{live_server.url}/studies/{study.pk}/")
     tabs = page.get_by_role("navigation", name="Study sections")
     for name in TABS:

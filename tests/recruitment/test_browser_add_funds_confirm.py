@@ -2,7 +2,6 @@
 summary names the field, and adding says so ("Added $500.00 to Q4 Research Budget") even
 though the dialog refreshes with the new Available."""
 
-import os
 
 import pytest
 from playwright.sync_api import expect
@@ -10,20 +9,10 @@ from playwright.sync_api import expect
 from tests.billing.factories import BudgetFactory, funds_add
 from tests.conftest import PASSWORD
 from tests.recruitment.start_support import startable_study
+from tests.screenshots import screenshot
 from tests.studies.factories import CATALOG
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-SHOTS = os.environ.get("RALLY_SCREENSHOTS", "")
-
-
-def _shots(page, name):
-    if not SHOTS:
-        return
-    for width in (1366, 390):
-        page.set_viewport_size({"width": width, "height": 900})
-        page.screenshot(path=os.path.join(SHOTS, f"{name}-{width}.png"), full_page=True)
-    page.set_viewport_size({"width": 1366, "height": 900})
 
 
 def test_add_funds_in_review_and_start_confirms_what_it_did(live_server, page, workspace,
@@ -57,7 +46,7 @@ def test_add_funds_in_review_and_start_confirms_what_it_did(live_server, page, w
     expect(summary.get_by_role("link", name="Amount: This field is required.")).to_be_visible()
     expect(summary.get_by_role("link", name="Reference: This field is required.")
            ).to_be_visible()
-    _shots(page, "add-funds-errors")
+    screenshot(page, "add-funds-errors", widths=(1366, 390))
 
     dialog.get_by_label("Amount").fill("500")
     dialog.get_by_label("Reference").fill("PO-7781")
@@ -66,4 +55,4 @@ def test_add_funds_in_review_and_start_confirms_what_it_did(live_server, page, w
     confirmation = dialog.get_by_role("status").filter(has_text="Added $500.00")
     expect(confirmation).to_have_text("Added $500.00 to Q4 Research Budget. Available is now "
                                       "$1,500.00.")
-    _shots(page, "add-funds-confirmed")
+    screenshot(page, "add-funds-confirmed", widths=(1366, 390))

@@ -1,7 +1,6 @@
 """The Reports page at 1366 px: the "By study" table fits its card (every column, the
 Completed one too, visible without scrolling sideways), and durations read in their unit."""
 
-import os
 from datetime import timedelta
 
 import pytest
@@ -10,8 +9,7 @@ from playwright.sync_api import expect
 from studies.models import StudyType
 from tests.conftest import PASSWORD
 from tests.recruitment.test_browser_reports import _started
-
-SHOTS = os.environ.get("RALLY_SCREENSHOTS", "")
+from tests.screenshots import screenshot
 
 
 @pytest.mark.browser
@@ -43,7 +41,4 @@ def test_by_study_table_fits_its_card_at_1366(live_server, page, admin):
     completed = page.get_by_role("columnheader", name="Completed", exact=True)
     completed.scroll_into_view_if_needed()
     expect(completed).to_be_in_viewport(ratio=1)
-    if SHOTS:
-        for width in (1366, 390):
-            page.set_viewport_size({"width": width, "height": 900})
-            page.screenshot(path=os.path.join(SHOTS, f"reports-{width}.png"), full_page=True)
+    screenshot(page, "reports", widths=(1366, 390))

@@ -4,6 +4,7 @@ import pytest
 
 from sandbox.models import Applicant
 from tests.sandbox.factories import RecruitFactory
+from tests.screenshots import screenshot
 
 
 @pytest.mark.browser
@@ -28,8 +29,6 @@ def test_console_review_generate_and_advance_the_clock(page, live_server):
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
 def test_console_shows_the_booking_link_of_an_approved_applicant(page, live_server):
-    import os
-
     from playwright.sync_api import expect
 
     from tests.sandbox.factories import ApplicantFactory
@@ -43,9 +42,4 @@ def test_console_shows_the_booking_link_of_an_approved_applicant(page, live_serv
     booking = page.get_by_role("link", name="Booking link of Priya K.")
     expect(booking).to_have_attribute("href", link)
     expect(page.get_by_role("row", name="Priya K.")).to_contain_text(link)
-    shots = os.environ.get("RALLY_SCREENSHOTS", "")
-    if shots:
-        for width in (1366, 390):
-            page.set_viewport_size({"width": width, "height": 900})
-            page.screenshot(path=os.path.join(shots, f"sandbox-console-{width}.png"),
-                            full_page=True)
+    screenshot(page, "sandbox-console", widths=(1366, 390))

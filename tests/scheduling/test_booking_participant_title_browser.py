@@ -1,16 +1,13 @@
 """In Chromium: the participant's booking page is titled with the participant-facing title."""
 
-import os
-
 import pytest
 from django.urls import reverse
 from playwright.sync_api import expect
 
 from scheduling import services
+from tests.screenshots import screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-SHOTS = os.environ.get("RALLY_SCREENSHOTS", "")
 
 
 def test_booking_page_shows_only_what_participants_should_see(live_server, page, study,
@@ -24,7 +21,4 @@ def test_booking_page_shows_only_what_participants_should_see(live_server, page,
     expect(page).to_have_title("Book your session · Talk to us about paying for software · Rally")
     expect(page.locator(".booking .eyebrow")).to_have_text("Talk to us about paying for software")
     expect(page.get_by_text("Pricing push")).to_have_count(0)
-    if SHOTS:
-        for width in (1366, 390):
-            page.set_viewport_size({"width": width, "height": 900})
-            page.screenshot(path=os.path.join(SHOTS, f"booking-{width}.png"), full_page=True)
+    screenshot(page, "booking", widths=(1366, 390))

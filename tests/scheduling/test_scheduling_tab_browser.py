@@ -1,7 +1,6 @@
 """The Scheduling tab in Chromium: the status cell keeps Completed, No-show and ⋯ on one
 line; weekly hours are time inputs per day; the time zone is typed with suggestions."""
 
-import os
 import re
 from datetime import UTC, datetime
 
@@ -11,10 +10,10 @@ from playwright.sync_api import expect
 
 from scheduling import services
 from tests.conftest import PASSWORD
+from tests.screenshots import screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-SHOTS = os.environ.get("RALLY_SCREENSHOTS", "")
 TEN_NY = datetime(2026, 6, 1, 14, 0, tzinfo=UTC)
 
 
@@ -54,8 +53,7 @@ def test_scheduling_tab_status_buttons_hours_and_zone(live_server, page, schedul
     zone = page.get_by_label("Time zone")
     expect(zone).to_have_attribute("list", re.compile("zones"))
     zone.fill("europe/berlin")
-    if SHOTS:
-        page.screenshot(path=os.path.join(SHOTS, "scheduling-form-1366.png"), full_page=True)
+    screenshot(page, "scheduling-form-1366")
     page.get_by_role("button", name="Save scheduling").click()
     expect(page.get_by_text("Scheduling settings saved.")).to_be_visible()
     scheduling.refresh_from_db()
@@ -63,8 +61,4 @@ def test_scheduling_tab_status_buttons_hours_and_zone(live_server, page, schedul
     assert scheduling.weekly_hours["0"] == [["09:00", "12:00"], ["13:00", "17:30"]]
     expect(page.get_by_role("group", name="Monday").get_by_label("Monday, range 3, from")
            ).to_have_value("")
-    if SHOTS:
-        for width in (1366, 390):
-            page.set_viewport_size({"width": width, "height": 900})
-            page.screenshot(path=os.path.join(SHOTS, f"scheduling-{width}.png"),
-                            full_page=True)
+    screenshot(page, "scheduling", widths=(1366, 390))

@@ -1,17 +1,15 @@
 """The Audience tab in Chromium: choosing a type saves nothing until "Save audience", which
 then says what it saved; a B2C audience is told which professional criteria are B2B's."""
 
-import os
 import re
 
 import pytest
 from playwright.sync_api import expect
 
 from tests.conftest import PASSWORD
+from tests.screenshots import screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-SHOTS = os.environ.get("RALLY_SCREENSHOTS", "")
 
 
 def test_audience_saves_with_its_button_and_says_so(live_server, page, researcher, study,
@@ -38,7 +36,4 @@ def test_audience_saves_with_its_button_and_says_so(live_server, page, researche
     study.refresh_from_db()
     assert (study.audience_type, study.duration_minutes) == ("b2b", 45)
     expect(page.locator("#b2b-only-hint")).to_have_count(0)
-    if SHOTS:
-        for width in (1366, 390):
-            page.set_viewport_size({"width": width, "height": 900})
-            page.screenshot(path=os.path.join(SHOTS, f"audience-{width}.png"), full_page=True)
+    screenshot(page, "audience", widths=(1366, 390))

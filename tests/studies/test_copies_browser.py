@@ -1,7 +1,6 @@
 """In Chromium: "New study" from a template shows its type and source, disabled with the
 reason; "Duplicate study" and "Save as template" ask for the name in a dialog."""
 
-import os
 import re
 
 import pytest
@@ -9,21 +8,10 @@ from playwright.sync_api import expect
 
 from studies.models import Source, Study, StudyType
 from tests.conftest import PASSWORD
+from tests.screenshots import screenshot
 from tests.studies.factories import StudyFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-SHOTS = os.environ.get("RALLY_SCREENSHOTS", "")
-
-
-def _shots(page, name):
-    """Full-page screenshots at 1366 and 390 px when RALLY_SCREENSHOTS names a folder."""
-    if not SHOTS:
-        return
-    for width in (1366, 390):
-        page.set_viewport_size({"width": width, "height": 900})
-        page.screenshot(path=os.path.join(SHOTS, f"{name}-{width}.png"), full_page=True)
-    page.set_viewport_size({"width": 1366, "height": 900})
 
 
 def _log_in(page, live_server, membership):
@@ -52,7 +40,7 @@ def test_new_study_from_a_template_shows_its_type_disabled(live_server, page, re
     expect(page.get_by_label("Group Interview")).to_be_disabled()
     expect(page.get_by_label("Group Interview")).to_be_checked()
     expect(page.get_by_label("Rally panel")).to_be_checked()
-    _shots(page, "new-study-from-template")
+    screenshot(page, "new-study-from-template", widths=(1366, 390))
     page.get_by_label("From scratch").check()
     expect(page.get_by_label("Survey")).to_be_enabled()
     page.get_by_label("Survey").check()
@@ -76,7 +64,7 @@ def test_duplicate_and_save_as_template_ask_for_the_name(live_server, page, rese
     dialog = page.get_by_role("dialog", name="Duplicate study")
     name = dialog.get_by_label("Name of the new study")
     expect(name).to_have_value("Copy of Onboarding interviews")
-    _shots(page, "duplicate-dialog")
+    screenshot(page, "duplicate-dialog", widths=(1366, 390))
     name.fill("Onboarding interviews, round 2")
     dialog.get_by_role("button", name="Duplicate study").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Onboarding interviews, round 2")
@@ -92,11 +80,11 @@ def test_duplicate_and_save_as_template_ask_for_the_name(live_server, page, rese
     # An empty name comes back on the page with the error summary naming the field.
     summary = page.get_by_role("alert")
     expect(summary).to_contain_text("Template name: Enter the template name.")
-    _shots(page, "save-as-template-error")
+    screenshot(page, "save-as-template-error", widths=(1366, 390))
     page.get_by_label("Template name").fill("Engineers B2B pattern")
     page.get_by_role("button", name="Save template").click()
     expect(page.get_by_text("Saved the template “Engineers B2B pattern”.")).to_be_visible()
     assert Study.objects.get(is_template=True).name == "Engineers B2B pattern"
     page.goto(f"{live_server.url}/studies/?show=templates")
     expect(page.get_by_role("columnheader", name="Applicants")).to_have_count(0)
-    _shots(page, "templates-list")
+    screenshot(page, "templates-list", widths=(1366, 390))

@@ -1,17 +1,14 @@
 """In Chromium: the public test page is titled with the participant-facing title."""
 
-import os
-
 import pytest
 from django.urls import reverse
 from playwright.sync_api import expect
 
 from studies.models import Source, Status, StudyType
+from tests.screenshots import screenshot
 from tests.studies.factories import StudyFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-SHOTS = os.environ.get("RALLY_SCREENSHOTS", "")
 
 
 def test_public_test_page_shows_only_what_participants_should_see(live_server, page, workspace,
@@ -27,10 +24,7 @@ def test_public_test_page_shows_only_what_participants_should_see(live_server, p
     expect(page.get_by_role("heading", level=1)).to_have_text("Try our new checkout")
     expect(page.get_by_text("Buy a pair of shoes and tell us how it went.")).to_be_visible()
     expect(page.get_by_text("Q3 churn")).to_have_count(0)
-    if SHOTS:
-        for width in (1366, 390):
-            page.set_viewport_size({"width": width, "height": 900})
-            page.screenshot(path=os.path.join(SHOTS, f"test-page-{width}.png"), full_page=True)
+    screenshot(page, "test-page", widths=(1366, 390))
 
 
 def test_the_plan_asks_for_the_participant_facing_title(live_server, page, researcher, study):
@@ -55,7 +49,4 @@ def test_the_plan_asks_for_the_participant_facing_title(live_server, page, resea
         "Talk to us about onboarding")
     study.refresh_from_db()
     assert study.public_title == "Talk to us about onboarding"
-    if SHOTS:
-        for width in (1366, 390):
-            page.set_viewport_size({"width": width, "height": 900})
-            page.screenshot(path=os.path.join(SHOTS, f"plan-{width}.png"), full_page=True)
+    screenshot(page, "plan", widths=(1366, 390))

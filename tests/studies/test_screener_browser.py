@@ -1,20 +1,12 @@
 """A researcher writes a screener with a skip in Chromium and previews it."""
 
-import os
-
 import pytest
 from playwright.sync_api import expect
 
 from tests.conftest import PASSWORD
+from tests.screenshots import screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-SHOTS = os.environ.get("SCREENER_SCREENSHOTS", "")
-
-
-def _shot(page, name):
-    if SHOTS:
-        page.screenshot(path=os.path.join(SHOTS, f"{name}.png"), full_page=True)
 
 
 def _add(page, text, kind, options=""):
@@ -48,14 +40,14 @@ def test_researcher_adds_three_questions_sets_a_skip_and_previews_it(live_server
     first.get_by_label("If the answer is “Yes”, go to").select_option(
         label="Question 3. How many people report to you?")
     expect(page.get_by_text("This question can be saved")).to_be_visible()  # live checks
-    _shot(page, "editor")
+    screenshot(page, "editor")
     with page.expect_response(lambda response: "/screener/questions/" in response.url):
         first.get_by_role("button", name="Save question").click()
     expect(page.get_by_text("If “Yes”, skip to question 3. How many people report to you?")
            ).to_be_visible()
     expect(page.get_by_text("No problems: every question can be reached")).to_be_visible()
     expect(page.get_by_role("button", name="Move up Do you manage a team?")).to_be_disabled()
-    _shot(page, "builder")
+    screenshot(page, "builder")
 
     # Moving a question keeps the logic pointing forward; above its source it is refused.
     move_up = page.get_by_role("button", name="Move up How many people report to you?")
@@ -94,7 +86,7 @@ def test_researcher_adds_three_questions_sets_a_skip_and_previews_it(live_server
     expect(page.get_by_role("textbox", name="How many people report to you?")).to_be_visible()
     expect(page.get_by_text("Question 3 of 3")).to_be_visible()
     page.get_by_role("textbox", name="How many people report to you?").fill("6")
-    _shot(page, "preview")
+    screenshot(page, "preview")
     page.get_by_role("button", name="Next").click()
     expect(page.get_by_role("heading", name="End of the screener")).to_be_visible()
     expect(page.get_by_text("What is your job title?")).to_have_count(0)

@@ -1,7 +1,6 @@
 """In Chromium: a Yes/No question is saved to a Yes / no property, the hint says what that
 does for User Interviews applicants, and a refused move names the questions by their text."""
 
-import os
 import re
 
 import pytest
@@ -11,10 +10,9 @@ from rally.services import property_define
 from studies.screeners.versions import screener_draft
 from studies.screeners.writes import screener_question_add, screener_question_update
 from tests.conftest import PASSWORD
+from tests.screenshots import screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-SHOTS = os.environ.get("RALLY_SCREENSHOTS", "")
 
 
 def _add(membership, study, text, kind, options=()):
@@ -53,8 +51,7 @@ def test_yes_no_maps_and_a_refused_move_names_questions(live_server, page, resea
     expect(card.get_by_text("Rally never uses it to email them or reach their calendar")
            ).to_be_visible()
     select.select_option(label="Manages a team (Yes / no)")
-    if SHOTS:
-        page.screenshot(path=os.path.join(SHOTS, "screener-mapping-1366.png"), full_page=True)
+    screenshot(page, "screener-mapping-1366")
     with page.expect_response(lambda response: "/screener/questions/" in response.url):
         card.get_by_role("button", name="Save question").click()
     assert screener_draft(study)[0]["property"] == "manages_team"
@@ -68,8 +65,4 @@ def test_yes_no_maps_and_a_refused_move_names_questions(live_server, page, resea
         "“How many people report to you?” can't move up: “Do you manage a team?”: the answer "
         "“Yes” jumps back to “How many people report to you?”; logic can never point "
         "backwards.")
-    if SHOTS:
-        for width in (1366, 390):
-            page.set_viewport_size({"width": width, "height": 900})
-            page.screenshot(path=os.path.join(SHOTS, f"screener-refused-{width}.png"),
-                            full_page=True)
+    screenshot(page, "screener-refused", widths=(1366, 390))

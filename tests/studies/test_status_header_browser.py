@@ -1,7 +1,6 @@
 """In Chromium: the Close dialog opens in place of the status menu (never over it), and a
 closed study's header says Closed, not "Recruitment started"."""
 
-import os
 import re
 
 import pytest
@@ -10,19 +9,9 @@ from playwright.sync_api import expect
 from rally import clock
 from studies.models import Status, Study
 from tests.conftest import PASSWORD
+from tests.screenshots import screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-SHOTS = os.environ.get("RALLY_SCREENSHOTS", "")
-
-
-def _shots(page, name):
-    if not SHOTS:
-        return
-    for width in (1366, 390):
-        page.set_viewport_size({"width": width, "height": 900})
-        page.screenshot(path=os.path.join(SHOTS, f"{name}-{width}.png"), full_page=True)
-    page.set_viewport_size({"width": 1366, "height": 900})
 
 
 def test_close_dialog_replaces_the_menu_and_the_closed_header_says_closed(live_server, page,
@@ -46,11 +35,11 @@ def test_close_dialog_replaces_the_menu_and_the_closed_header_says_closed(live_s
     expect(page.locator("#status-menu")).to_be_hidden()
     expect(page.get_by_role("button", name="Change status")).to_have_attribute(
         "aria-expanded", "false")
-    _shots(page, "close-dialog")
+    screenshot(page, "close-dialog", widths=(1366, 390))
     dialog.get_by_role("button", name="Close study").click()
 
     expect(page.locator(".study-header .badge")).to_have_text("Closed")
     expect(meta).not_to_contain_text("Recruitment started")
     expect(page.get_by_role("link", name="Duplicate study")).to_be_visible()
     expect(page.get_by_role("link", name="Save as template")).to_be_visible()
-    _shots(page, "closed-study")
+    screenshot(page, "closed-study", widths=(1366, 390))

@@ -1,17 +1,14 @@
 """A researcher builds an Unmoderated Test's task list in Chromium (SPEC T1)."""
 
-import os
-
 import pytest
 from playwright.sync_api import expect
 
 from studies.models import Source, StudyType
 from tests.conftest import PASSWORD
+from tests.screenshots import screenshot
 from tests.studies.factories import StudyFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-SHOTS = os.environ.get("TEST_TAB_SCREENSHOTS", "")
 
 
 def _add(page, title, instructions):
@@ -55,8 +52,7 @@ def test_researcher_adds_two_tasks_and_sees_them_in_order(live_server, page, res
         page.get_by_role("button", name="Save test URL").click()
     expect(page.get_by_text("The test URL was not saved")).to_be_visible()
     expect(page.get_by_label("External test URL")).to_have_value("http://maze.co/t/1")
-    if SHOTS:
-        page.screenshot(path=os.path.join(SHOTS, "test_tab.png"), full_page=True)
+    screenshot(page, "test_tab")
 
     page.reload()
     expect(tasks).to_have_text(["1. Check out as a guest", "2. Find running shoes"])
