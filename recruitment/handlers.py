@@ -1,4 +1,5 @@
-"""What each outbox operation does at User Interviews, registered by operation name.
+"""What each outbox operation does at User Interviews (recruitment.operations lists them all
+in one table, by operation name).
 
 A handler has up to four parts, all given the OutboxOperation row:
 - `call(operation, client) -> dict`: the request to UI (never inside a transaction); the
@@ -61,25 +62,14 @@ class Handler:
         return fn
 
 
-REGISTRY: dict[str, Handler] = {}
-
-
 def handler(operation, *, label=None):
-    """Register `fn(operation, client) -> dict` as the call of `operation`."""
+    """`fn(operation, client) -> dict` as the call of the Handler of `operation` (listed in
+    recruitment.operations)."""
 
-    def register(fn):
-        registered = Handler(operation=operation, call=fn,
-                             label=label or operation.replace("_", " "))
-        REGISTRY[operation] = registered
-        return registered
+    def make(fn):
+        return Handler(operation=operation, call=fn, label=label or operation.replace("_", " "))
 
-    return register
-
-
-def label(operation):
-    """How people read an operation's name ("create recruit")."""
-    registered = REGISTRY.get(operation)
-    return registered.label if registered else operation.replace("_", " ")
+    return make
 
 
 def _key(operation):

@@ -22,6 +22,7 @@ from rally.models import OutboxOperation
 from rally.permissions import Permission, require
 from rally.services import activity_record, outbox_dispatch
 from recruitment import handlers
+from recruitment.operations import HANDLERS, label
 from recruitment.user_interviews import errors
 from recruitment.user_interviews.ratelimit import BACKGROUND, INTERACTIVE, SharedTokenBucket
 
@@ -106,7 +107,7 @@ def outbox_execute(*, operation_id, client=None, clients=None, priority=INTERACT
 
 def _run_claimed(operation, *, client, clients, priority):
     """Run a row this worker has claimed (`outbox_execute`, `outbox_execute_batch`)."""
-    handler = handlers.REGISTRY.get(operation.operation)
+    handler = HANDLERS.get(operation.operation)
     if handler is None:
         return _record_failure(operation, None, f"No handler for {operation.operation!r}.")
     if client is None:
@@ -205,7 +206,7 @@ def _prepare(operations, *, client, clients):
     for operation in operations:
         groups.setdefault((operation.operation, operation.workspace_id), []).append(operation)
     for (name, workspace_id), group in groups.items():
-        handler = handlers.REGISTRY.get(name)
+        handler = HANDLERS.get(name)
         if handler is None or handler.prepare is None:
             continue
         try:
@@ -291,7 +292,7 @@ def _record_waiting(operation):
     operation it waits for is done (`_wake_waiting`). Attempts still count, so a wait that
     never ends ends failed."""
     if operation.attempts >= MAX_ATTEMPTS:
-        return _record_failure(operation, handlers.REGISTRY.get(operation.operation),
+        return _record_failure(operation, HANDLERS.get(operation.operation),
                                "Gave up waiting for an earlier operation at User Interviews.")
     with transaction.atomic():
         current = _locked_if_ours(operation)
@@ -349,7 +350,7 @@ def _record_failure(operation, handler, message):
         activity_record(
             workspace=current.workspace, actor_label="task:outbox",
             action="outbox.failed", study_id=current.study_id,
-            summary=f"User Interviews operation {handlers.label(current.operation)} failed",
+            summary=f"User Interviews operation {label(current.operation)} failed",
             data={"operation_id": str(current.pk), "operation": current.operation,
                   "error": current.last_error})
     return current.status
@@ -420,7 +421,7 @@ def outbox_retry_now(*, membership, operation_id):
     activity_record(
         workspace=membership.workspace, actor=membership.user, action="outbox.retried",
         study_id=operation.study_id,
-        summary=f"Asked to retry {handlers.label(operation.operation)} at User Interviews",
+        summary=f"Asked to retry {label(operation.operation)} at User Interviews",
         data={"operation_id": str(operation.pk), "operation": operation.operation})
     transaction.on_commit(lambda: outbox_dispatch(operation.pk))
     return operation

@@ -174,8 +174,7 @@ def _uuid_or_none(value):
         return None
 
 
-@sync.event_processor("payment.status_changed")
-def _process_payment_event(event, client):
+def payment_event_process(event, client):
     resource = event.payload["data"]["resource"]
     recruit_id = resource.get("recruitId")
     if not recruit_id:

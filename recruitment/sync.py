@@ -39,7 +39,6 @@ POLL_SAFETY_MARGIN = timedelta(minutes=5)
 POLL_LEASE = timedelta(minutes=5)
 #: A webhook names a changed applicant; the poll window around the event's time.
 EVENT_WINDOW = timedelta(minutes=2)
-EVENT_LEASE = timedelta(minutes=5)
 PAGE_SIZE = 200
 
 State = Recruitment.State
@@ -341,20 +340,6 @@ def recruitments_poll_all(*, client=None, clients=None):
 
 # Webhook events -----------------------------------------------------------------------------
 
-_event_processors = {}
-
-
-def event_processor(*event_types):
-    """Register fn(event, client) as the processing of these webhook event types."""
-
-    def register(fn):
-        for event_type in event_types:
-            _event_processors[event_type] = fn
-        return fn
-
-    return register
-
-
 def _resource(event):
     return event.payload["data"]["resource"]
 
@@ -370,8 +355,7 @@ def event_concerns_other_workspace(event, recruit_id):
         study__workspace_id=workspace_id).exists()
 
 
-@event_processor("recruit.status_changed", "recruit.billing_finalized")
-def _process_recruit_event(event, client):
+def recruit_event_process(event, client):
     if event_concerns_other_workspace(event, _resource(event)["id"]):
         return
     recruit = client.recruit_get(_resource(event)["id"])
@@ -379,8 +363,7 @@ def _process_recruit_event(event, client):
                               actor_label=f"webhook:{event.event_id}")
 
 
-@event_processor("applicant.created", "applicant.status_changed")
-def _process_applicant_event(event, client):
+def applicant_event_process(event, client):
     resource = _resource(event)
     recruitment = (Recruitment.objects.select_related("study")
                    .filter(ui_recruit_id=resource.get("recruitId")).first())
@@ -393,35 +376,6 @@ def _process_applicant_event(event, client):
                     client=client, updated_since=created_at - EVENT_WINDOW)
     _applicants_synced(recruitment, client, f"webhook:{event.event_id}")
     Recruitment.objects.filter(pk=recruitment.pk).update(last_synced_at=clock.now())
-
-
-def webhook_event_process(*, event_pk, client):
-    """Process one stored event: re-fetch what it names from UI and upsert it.
-
-    Returns True when processed now. An event already processed, or being processed by
-    another worker, is left alone. On an error the event stays unprocessed (the next
-    delivery of the same id processes it again) and the error is kept on the row.
-    """
-    now = clock.now()
-    claimed = WebhookEvent.objects.filter(
-        Q(claimed_until__isnull=True) | Q(claimed_until__lte=now),
-        pk=event_pk, processed_at__isnull=True,
-    ).update(claimed_until=now + EVENT_LEASE, attempts=F("attempts") + 1)
-    if not claimed:
-        return False
-    event = WebhookEvent.objects.get(pk=event_pk)
-    processor = _event_processors.get(event.type)
-    try:
-        if processor is not None:  # other types (ping, sessions, payments) need nothing yet
-            processor(event, client)
-    except Exception as error:
-        WebhookEvent.objects.filter(pk=event_pk).update(
-            claimed_until=None, last_error=f"{type(error).__name__}: {error}"[:2000])
-        logger.warning("webhook event %s failed: %s", event.event_id, error)
-        raise
-    WebhookEvent.objects.filter(pk=event_pk).update(processed_at=clock.now(),
-                                                     claimed_until=None, last_error="")
-    return True
 
 
 #: A stored event whose processing failed (or whose message was lost) is tried again by the

@@ -6,7 +6,8 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from rally.permissions import Permission
-from recruitment import handlers, outbox
+from recruitment import outbox
+from recruitment.operations import label
 from recruitment.selectors import recruitment_of
 from studies.selectors import get_study_for_user
 
@@ -22,7 +23,7 @@ def sync_status_context(*, membership, study):
     if recruitment is None and not operations:
         return None
     for operation in operations:
-        operation.label = handlers.label(operation.operation)
+        operation.label = label(operation.operation)
     return {
         "recruitment": recruitment,
         "operations": operations,

@@ -3,7 +3,7 @@ Every call to UI uses the workspace's own account (recruitment.connections)."""
 
 from celery import shared_task
 
-from recruitment import outbox, sync
+from recruitment import operations, outbox, sync
 from recruitment.connections import WorkspaceClients, catalog_client, ui_client_for
 
 
@@ -35,7 +35,7 @@ def webhook_process(event_pk):
                     .values_list("workspace_id", flat=True).first())
     try:
         with ui_client_for(workspace_id) as client:
-            return sync.webhook_event_process(event_pk=event_pk, client=client)
+            return operations.webhook_event_process(event_pk=event_pk, client=client)
     except Exception:
         return False  # kept on the row as last_error; the next delivery retries
 

@@ -20,7 +20,7 @@ from participants.models import Application
 from participants.services import applicant_invite, applicant_reject
 from rally import clock
 from rally.models import OutboxOperation
-from recruitment import handlers, outbox, payments, sync
+from recruitment import operations, outbox, payments, sync
 from recruitment.models import Recruitment
 from recruitment.orchestration import recruitment_start
 from recruitment.user_interviews.errors import UIError
@@ -199,7 +199,7 @@ def _kill_the_worker_paying(session, admin, client, monkeypatch):
     session_complete_and_pay(membership=admin, session_id=session.pk)
     row = OutboxOperation.objects.get(operation="create_payment",
                                       payload__session_id=str(session.pk))
-    registered = handlers.REGISTRY["create_payment"]
+    registered = operations.HANDLERS["create_payment"]
 
     def killed(operation, result):
         raise WorkerKilled

@@ -18,7 +18,7 @@ from billing.selectors import budget_figures_for, study_billing_for
 from billing.services import reservation_charge_participant
 from rally import clock
 from rally.models import ActivityEntry, OutboxOperation
-from recruitment import orchestration, outbox, sync, workflows
+from recruitment import operations, orchestration, outbox, sync, workflows
 from recruitment.models import Recruitment
 from recruitment.sync import recruitment_mark_failed
 from studies.models import Status
@@ -530,8 +530,6 @@ def test_closing_a_declined_study_without_starting_again_spends_nothing(
 
 def test_an_earlier_starts_leftover_operations_never_act_for_the_new_start(
         study, budget, admin):
-    from recruitment import handlers
-
     orchestration.recruitment_start(membership=admin, study_id=study.id, budget_id=budget.id)
     rows = OutboxOperation.objects.filter(study_id=study.id)
     create, launch = rows.get(operation="create_recruit"), rows.get(operation="launch_recruit")
@@ -553,7 +551,7 @@ def test_an_earlier_starts_leftover_operations_never_act_for_the_new_start(
         ("create_recruit", 2), ("launch_recruit", 2)]
     # The old launch's worker gives up now: the new start is not failed, no money moves.
     before = Transfer.objects.count()
-    assert outbox._record_failure(claimed, handlers.REGISTRY["launch_recruit"],
+    assert outbox._record_failure(claimed, operations.HANDLERS["launch_recruit"],
                                   "Gave up after 10 attempts") is None
     assert Recruitment.objects.get(study=study).state == Recruitment.State.STARTING
     assert Transfer.objects.count() == before

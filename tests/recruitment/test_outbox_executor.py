@@ -13,7 +13,7 @@ from django.http import Http404
 from rally import clock
 from rally.models import ActivityEntry, OutboxOperation
 from rally.services import outbox_enqueue
-from recruitment import handlers, outbox
+from recruitment import handlers, operations, outbox
 from recruitment.user_interviews import errors
 
 pytestmark = pytest.mark.django_db
@@ -53,7 +53,7 @@ class Probe:
 @pytest.fixture
 def probe(monkeypatch):
     probe = Probe()
-    monkeypatch.setitem(handlers.REGISTRY, "probe", handlers.Handler(
+    monkeypatch.setitem(operations.HANDLERS, "probe", handlers.Handler(
         operation="probe", call=probe.call, label="probe", apply=probe.apply,
         on_failure=probe.on_failure))
     return probe
@@ -61,7 +61,7 @@ def probe(monkeypatch):
 
 @pytest.fixture
 def probe_with_lookup(probe, monkeypatch):
-    handlers.REGISTRY["probe"].lookup = probe.lookup
+    operations.HANDLERS["probe"].lookup = probe.lookup
     return probe
 
 
@@ -240,7 +240,7 @@ def test_a_superseded_attempt_records_nothing(workspace, probe):
     first = outbox.outbox_claim(row.pk)
     clock.advance(seconds=outbox.RUN_LEASE.total_seconds() + 1)
     assert execute(row) == "done"  # the second worker took over and finished
-    assert outbox._record_retry(first, handlers.REGISTRY["probe"], "late") is None
+    assert outbox._record_retry(first, operations.HANDLERS["probe"], "late") is None
     row.refresh_from_db()
     assert row.status == "done" and row.last_error == ""
 
@@ -255,7 +255,7 @@ def test_two_workers_on_one_row_execute_it_once(workspace, monkeypatch):
         time.sleep(0.3)
         return {}
 
-    monkeypatch.setitem(handlers.REGISTRY, "probe", handlers.Handler(
+    monkeypatch.setitem(operations.HANDLERS, "probe", handlers.Handler(
         operation="probe", call=slow_call, label="probe"))
     row = enqueue(workspace)
     results = []

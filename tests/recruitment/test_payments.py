@@ -17,7 +17,7 @@ from participants.models import Application
 from rally import clock
 from rally.models import ActivityEntry, OutboxOperation
 from rally.services import outbox_enqueue
-from recruitment import handlers, outbox, payments, sync
+from recruitment import operations, outbox, payments, sync
 from recruitment.models import Recruitment
 from recruitment.user_interviews.client import UIClient
 from scheduling.services import session_complete_and_pay, session_mark
@@ -107,7 +107,7 @@ def deliver_payment_webhook(study, payout, client, *, event_id, times):
         payload={"data": {"resource": {"type": "payments", "id": payout.ui_payment_id,
                                        "recruitId": recruit_id}}})
     for _ in range(times):
-        payments._process_payment_event(event, client)
+        payments.payment_event_process(event, client)
 
 
 def test_complete_and_send_pays_through_ui_once_and_the_poll_confirms_it(
@@ -272,7 +272,7 @@ def test_a_worker_killed_after_ui_paid_pays_once_after_redelivery(admin, complet
                                                                   monkeypatch):
     study, session, _ = completed
     operation = pay_now(admin, session)
-    registered = handlers.REGISTRY["create_payment"]
+    registered = operations.HANDLERS["create_payment"]
     record = registered.apply
 
     def crash(operation, result):
@@ -437,7 +437,7 @@ def test_a_worker_killed_in_a_batch_loses_one_answer_and_pays_each_once(
     """The answers before the crash are recorded; the one in hand is lost and found again
     by the lookup; the rows not reached wait out their lease and are sent then, once."""
     study, rows = completed_many
-    registered = handlers.REGISTRY["create_payment"]
+    registered = operations.HANDLERS["create_payment"]
     record, recorded = registered.apply, []
 
     def crash_on_the_third(operation, result):
@@ -468,7 +468,7 @@ def test_a_worker_killed_in_a_batch_loses_one_answer_and_pays_each_once(
 def test_a_batch_gives_back_the_rows_it_has_no_time_left_for(admin, completed_many, sandbox_ui,
                                                              sandbox_transport, monkeypatch):
     study, rows = completed_many
-    registered = handlers.REGISTRY["create_payment"]
+    registered = operations.HANDLERS["create_payment"]
     call = registered.call
 
     def slow(operation, client):  # UI takes the whole half lease to answer the first

@@ -13,7 +13,7 @@ from rally import clock
 from rally.models import ActivityEntry
 from rally.services import outbox_enqueue
 from rally.wsgi import application
-from recruitment import handlers, outbox, sync
+from recruitment import operations, outbox, sync
 from recruitment.models import WebhookEndpoint, WebhookEvent
 from recruitment.webhooks import webhook_endpoint_ensure
 from tests.participants.factories import ApplicationFactory, StudyFactory
@@ -96,7 +96,7 @@ def test_crash_after_create_at_ui_makes_no_second_recruit(study, recruitment, sa
     def crash(operation, result):
         raise WorkerCrash
 
-    monkeypatch.setattr(handlers.REGISTRY["create_recruit"], "apply", crash)
+    monkeypatch.setattr(operations.HANDLERS["create_recruit"], "apply", crash)
     with pytest.raises(WorkerCrash):
         run(create, sandbox_ui)
     recruitment.refresh_from_db()
@@ -119,7 +119,7 @@ def test_crash_after_launch_at_ui_resends_with_the_same_key(study, recruitment, 
                                                             sandbox_transport, monkeypatch):
     assert run(enqueue(study, "create_recruit"), sandbox_ui) == "done"
     launch = enqueue(study, "launch_recruit")
-    monkeypatch.setattr(handlers.REGISTRY["launch_recruit"], "apply",
+    monkeypatch.setattr(operations.HANDLERS["launch_recruit"], "apply",
                         lambda operation, result: (_ for _ in ()).throw(WorkerCrash()))
     with pytest.raises(WorkerCrash):
         run(launch, sandbox_ui)
@@ -252,7 +252,7 @@ def test_sandbox_webhooks_reach_rally_and_are_processed_once(study, recruitment,
     monkeypatch.setattr(sandbox_webhooks, "http_client", lambda: httpx.Client(
         transport=httpx.WSGITransport(app=application)))
     monkeypatch.setattr("recruitment.webhooks.webhook_event_dispatch", lambda pk: (
-        sync.webhook_event_process(event_pk=pk, client=sandbox_ui)))
+        operations.webhook_event_process(event_pk=pk, client=sandbox_ui)))
 
     recruitment = started_recruit(study, recruitment, sandbox_ui)
     sandbox_control(sandbox_ui, f"recruits/{recruitment.ui_recruit_id}/review",

@@ -22,7 +22,7 @@ from participants.models import Application
 from rally import clock
 from rally.models import ActivityEntry, OutboxOperation
 from rally.services import outbox_enqueue
-from recruitment import outbox, sync
+from recruitment import operations, outbox, sync
 from recruitment.models import Recruitment
 from recruitment.unmoderated import unmoderated_completions_sync
 from scheduling.models import Session
@@ -166,7 +166,7 @@ def test_duplicate_webhooks_and_the_poll_record_one_completion(live_test, sandbo
                                          "recruitId": recruitment.ui_recruit_id}}}
 
     for _ in range(3):
-        sync._process_applicant_event(Event, sandbox_ui)
+        sync.applicant_event_process(Event, sandbox_ui)
     _poll(recruitment, sandbox_ui)
     assert Session.objects.filter(application=application).count() == 1
     assert Payout.objects.filter(application_id=application.pk).count() == 1
@@ -267,7 +267,7 @@ def test_the_sandboxs_submit_reaches_rally_by_signed_webhook_and_is_recorded_onc
     monkeypatch.setattr(sandbox_webhooks, "http_client", lambda: httpx.Client(
         transport=httpx.WSGITransport(app=rally_app)))
     monkeypatch.setattr("recruitment.webhooks.webhook_event_dispatch", lambda pk: (
-        sync.webhook_event_process(event_pk=pk, client=sandbox_ui)))
+        operations.webhook_event_process(event_pk=pk, client=sandbox_ui)))
     sandbox_webhooks.deliveries_send_due()  # what happened before the subscription: nothing
 
     _submit(sandbox_ui, application)

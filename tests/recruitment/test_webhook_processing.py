@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from participants.models import Application
 from rally import clock
-from recruitment import sync
+from recruitment import operations, sync
 from recruitment.models import Recruitment, WebhookEvent
 from recruitment.user_interviews import errors
 from recruitment.user_interviews.resources import ApplicantStatus, RecruitStatus
@@ -42,7 +42,7 @@ def worker(monkeypatch, ui):
 
     def dispatch(event_pk):
         try:
-            processed.append(sync.webhook_event_process(event_pk=event_pk, client=ui))
+            processed.append(operations.webhook_event_process(event_pk=event_pk, client=ui))
         except Exception:
             processed.append("error")
 
@@ -74,7 +74,7 @@ def test_replayed_event_is_processed_once(client, recruitment, ui, worker):
 def test_processing_a_processed_event_again_does_nothing(recruitment, ui, client, worker):
     deliver(client, event_document("evt_1"))
     event = WebhookEvent.objects.get()
-    assert sync.webhook_event_process(event_pk=event.pk, client=ui) is False
+    assert operations.webhook_event_process(event_pk=event.pk, client=ui) is False
 
 
 def test_handler_error_leaves_the_event_for_its_next_delivery(client, recruitment, ui, worker):
@@ -191,7 +191,7 @@ def test_lost_processing_message_is_swept_with_backoff(client, recruitment, ui,
     assert sync.webhook_events_due() == []  # too fresh: its first message may still run
     clock.advance(seconds=sync.EVENT_RETRY_BASE_SECONDS + 1)
     assert sync.webhook_events_due() == [event.pk]
-    assert sync.webhook_event_process(event_pk=event.pk, client=ui) is True
+    assert operations.webhook_event_process(event_pk=event.pk, client=ui) is True
     assert sync.webhook_events_due() == [] and Application.objects.count() == 1
 
 
@@ -204,7 +204,7 @@ def test_failing_event_is_retried_less_and_less_often_then_left(recruitment, ui,
         clock.advance(seconds=sync.EVENT_RETRY_BASE_SECONDS * 2 ** (attempt - 1) * 3)
         assert sync.webhook_events_due() == [event.pk]
         with pytest.raises(errors.Retryable):
-            sync.webhook_event_process(event_pk=event.pk, client=ui)
+            operations.webhook_event_process(event_pk=event.pk, client=ui)
     WebhookEvent.objects.filter(pk=event.pk).update(attempts=sync.EVENT_MAX_ATTEMPTS)
     clock.advance(hours=5)
     assert sync.webhook_events_due() == []
@@ -246,7 +246,7 @@ def test_two_workers_process_one_event_once(workspace, monkeypatch):
     def worker():
         barrier.wait()
         try:
-            results.append(sync.webhook_event_process(event_pk=event.pk, client=ui))
+            results.append(operations.webhook_event_process(event_pk=event.pk, client=ui))
         finally:
             connection.close()
 

@@ -47,7 +47,7 @@ settings.SANDBOX_RATE_LIMIT_PER_MINUTE = settings.SANDBOX_RATE_LIMIT_BURST = 100
 settings.SANDBOX_TIME_SCALE = 0.0
 settings.SANDBOX_PAYMENT_FAILURE_RATE = 0
 from rally.wsgi import application
-from recruitment import handlers, outbox
+from recruitment import handlers, operations, outbox
 from recruitment.user_interviews.client import UIClient
 
 def answered_then_stopped(operation, result):
@@ -55,7 +55,7 @@ def answered_then_stopped(operation, result):
         marker.write(result["payment_id"])
     time.sleep(600)  # killed here: UI has paid, Rally has not recorded it
 
-handlers.REGISTRY["create_payment"].apply = answered_then_stopped
+operations.HANDLERS["create_payment"].apply = answered_then_stopped
 with UIClient(base_url=sys.argv[3], api_key=sys.argv[4], sleep=lambda seconds: None,
               transport=httpx.WSGITransport(app=application), max_attempts=1) as client:
     outbox.outbox_execute(operation_id=sys.argv[1], client=client)
