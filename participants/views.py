@@ -5,7 +5,6 @@ import uuid
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
@@ -17,6 +16,7 @@ from participants.models import Application
 from participants.selectors import application_counts_by_status, get_application_for_user
 from rally.exports import csv_response
 from rally.http import safe_next
+from rally.lists import ListQuery, page_of
 from rally.permissions import Permission
 from studies.lifecycle import study_on_team
 from studies.models import Source
@@ -33,10 +33,11 @@ def _can_review(request, study):
                                      on_team=study_on_team(study, request.user))
 
 
-def _list_url(study, query, **changes):
-    url = reverse("participants:study_participants", kwargs={"study_id": study.id})
-    params = query.params(**changes)
-    return f"{url}?{urlencode(params)}" if params else url
+def _list_links(study, query):
+    """The Participants tab's URLs (chips, sort headers, pages) for `query`, made as every
+    list makes them (rally.lists)."""
+    return ListQuery(reverse("participants:study_participants", kwargs={"study_id": study.id}),
+                     query.params(), default_sort=review.DEFAULT_SORT)
 
 
 def _seats(study, counts):
@@ -71,11 +72,11 @@ def study_participants(request, study_id):
     query = review.ListQuery.from_params(request.GET)
     counts = application_counts_by_status(study=study)
     total = sum(counts.values())
-    page = Paginator(review.applications_review_list(study=study, query=query),
-                     PAGE_SIZE).get_page(request.GET.get("page"))
+    page = page_of(review.applications_review_list(study=study, query=query), request.GET,
+                   PAGE_SIZE)
     rows = list(page.object_list)
     progress = review.review_progress(rows)
-    query_string = urlencode(query.params())
+    links = _list_links(study, query)
     invites_open = study.status != StudyStatus.CLOSED
     # What higher apps add to each row: "Complete & Send payment", "Record incentive"…
     extras = row_actions.row_actions(request, study, rows)
@@ -88,8 +89,9 @@ def study_participants(request, study_id):
     context = {
         **study_page_context(request, study, "participants"),
         "query": query,
-        "query_string": query_string,
-        "list_url": _list_url(study, query),
+        "query_string": urlencode(query.params()),
+        "list_url": links.url(),
+        "page_url": links.url(page=page.number),
         "page": page,
         "rows": [{"application": application, "operation": progress.get(application.pk),
                   "can_invite": invites_open and application.can_become(Status.INVITED),
@@ -102,44 +104,24 @@ def study_participants(request, study_id):
         "any_pending": any(op.status == "pending" for op in progress.values()),
         "total": total,
         "chips": [{"status": "", "label": "All", "count": total,
-                   "url": _list_url(study, query, status="", page=""),
+                   "url": links.url(status=None),
                    "current": not query.status}]
         + [{"status": status, "label": label, "count": counts[status],
-            "url": _list_url(study, query, status=status, page=""),
+            "url": links.url(status=status),
             "current": query.status == status}
            for status, label in Status.choices],
-        "columns": _columns(study, query),
+        "columns": [{**links.sort_link(key, label, descending_first=key == "applied"),
+                     "key": key, "numeric": key in ("version", "matched")}
+                    for key, (label, _fields) in review.SORTS.items()],
         "seats": _seats(study, counts),
         "can_review": _can_review(request, study),
         "invites_open": invites_open,
-        "pages": {"previous": (_list_url(study, query, page=page.previous_page_number())
-                               if page.has_previous() else None),
-                  "next": (_list_url(study, query, page=page.next_page_number())
-                           if page.has_next() else None)},
+        "pages": links.page_links(page),
     }
     template = "participants/study_participants.html"
     if request.htmx and request.htmx.target == "applicants-table":
         template += "#table"
     return render(request, template, context)
-
-
-def _columns(study, query):
-    columns = []
-    for key, (label, _fields) in review.SORTS.items():
-        current = query.sort_key == key
-        descending = current and query.descending
-        # A click sorts ascending, a second click descending (dates start newest first).
-        if current:
-            next_sort = key if descending else f"-{key}"
-        else:
-            next_sort = f"-{key}" if key == "applied" else key
-        columns.append({
-            "key": key, "label": label,
-            "aria_sort": ("descending" if descending else "ascending") if current else None,
-            "url": _list_url(study, query, sort=next_sort, page=""),
-            "numeric": key in ("version", "matched"),
-        })
-    return columns
 
 
 @login_required
@@ -176,7 +158,7 @@ def applicant_profile(request, study_id, application_id):
         "operation": progress.get(application.pk),
         "previous_url": profile_url(previous_id),
         "next_url": profile_url(next_id),
-        "list_url": _list_url(study, query),
+        "list_url": _list_links(study, query).url(),
         "here": profile_url(application.pk),
         "seats": _seats(study, counts),
         "can_review": _can_review(request, study),

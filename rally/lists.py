@@ -61,16 +61,20 @@ class ListQuery:
         pairs = self.pairs(**changes)
         return f"{self.path}?{urlencode(pairs)}" if pairs else self.path
 
-    def sort_link(self, key, label=""):
+    def sort_link(self, key, label="", *, descending_first=False):
         """A column header: its label, `aria-sort` when the list is sorted by it, and the URL
-        that sorts by it from the first page (ascending first; again on the current column,
+        that sorts by it from the first page (ascending first, or descending first for
+        `descending_first`, such as dates shown newest first; again on the current column,
         the other way)."""
         current = self.sort_key == key
         descending = current and self.descending
+        if current:
+            sort = key if descending else f"-{key}"
+        else:
+            sort = f"-{key}" if descending_first else key
         return {"label": label,
                 "aria_sort": ("descending" if descending else "ascending") if current else None,
-                "url": self.url(page=None, **{self.sort_name: key if descending or not current
-                                              else f"-{key}"})}
+                "url": self.url(page=None, **{self.sort_name: sort})}
 
     def page_links(self, page):
         """"Previous" and "Next" for a Paginator page (None at either end)."""

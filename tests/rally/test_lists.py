@@ -41,6 +41,15 @@ def test_a_sort_header_sorts_ascending_first_then_the_other_way():
     assert _query(sort="-name").sort_link("name")["url"] == "/people/"
 
 
+def test_a_date_header_can_sort_newest_first_then_the_other_way():
+    assert _query().sort_link("applied", descending_first=True)["url"] == \
+        "/people/?sort=-applied"
+    newest = _query(sort="-applied").sort_link("applied", descending_first=True)
+    assert newest["aria_sort"] == "descending" and newest["url"] == "/people/?sort=applied"
+    oldest = _query(sort="applied").sort_link("applied", descending_first=True)
+    assert oldest["aria_sort"] == "ascending" and oldest["url"] == "/people/?sort=-applied"
+
+
 def test_page_links_name_the_neighbouring_pages_only():
     page = page_of(list(range(25)), {"page": "2"}, 10)
     assert _query(q="x").page_links(page) == {"previous": "/people/?q=x",
