@@ -3,11 +3,11 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_GET, require_POST
 
+from rally.lists import ListQuery, page_of
 from rally.permissions import Permission
 from rally.selectors import activity_feed, require_permission, workspace_members
 from studies import lifecycle, locations, pages, selectors, services
@@ -62,33 +62,31 @@ def _render_study(request, study, tab, template, context=None, status=200):
 def study_list(request):
     membership = require_permission(request.membership, Permission.VIEW)
     params = {key: request.GET.get(key, "") for key in ("status", "type", "source", "q", "sort")}
+    # Each column sorts one way (names A to Z, the latest update first): no toggling.
+    sort = params["sort"] if params["sort"] in selectors.SORTS else "updated"
     templates = request.GET.get("show") == "templates"
     studies = selectors.studies_for_list(
         workspace=membership.workspace, status=params["status"], study_type=params["type"],
-        source=params["source"], query=params["q"], sort=params["sort"] or "updated",
+        source=params["source"], query=params["q"], sort=sort,
         templates=templates)
     # Applicants, seats and the like describe recruiting; a template never recruits.
     columns = [] if templates else pages.list_columns()
     for column in columns:
         studies = column.annotate(studies)
-    page = Paginator(studies, PAGE_SIZE).get_page(request.GET.get("page"))
-    kept = request.GET.copy()
-    kept.pop("page", None)
-    sort_links = {}
-    for key in selectors.SORTS:
-        query = kept.copy()
-        query["sort"] = key
-        sort_links[key] = query.urlencode()
+    page = page_of(studies, request.GET, PAGE_SIZE)
+    links = ListQuery(reverse("studies:study_list"), {**params, "sort": sort,
+                                                      "show": request.GET.get("show", "")},
+                      default_sort="updated")
     return render(request, "studies/study_list.html", {
         "page": page,
+        "pages": links.page_links(page),
         "columns": columns,
         "rows": pages.list_rows(page.object_list, columns),
         "params": params,
         "showing_templates": templates,
-        "kept_query": kept.urlencode(),
-        "sort_links": sort_links,
-        "current_sort": params["sort"] or "updated",
-        "current_sort_label": selectors.SORTS.get(params["sort"], selectors.SORTS["updated"])[1],
+        "sort_links": {key: links.url(sort=key) for key in selectors.SORTS},
+        "current_sort": sort,
+        "current_sort_label": selectors.SORTS[sort][1],
         "statuses": Status.choices,
         "study_types": StudyType.choices,
         "sources": Source.choices,

@@ -1,6 +1,7 @@
 """The studies list, "New study", templates, the study page's tabs and status controls."""
 
 import re
+from datetime import timedelta
 
 import pytest
 from django.db import connection
@@ -67,6 +68,19 @@ def test_pagination_keeps_the_filters(client_for, researcher, workspace):
     second = client_for(researcher).get(reverse("studies:study_list"),
                                         {"status": "active", "sort": "name", "page": "2"})
     assert _names(second) == [f"Diary {n}" for n in range(25, 30)]
+    assert 'href="/studies/?status=active&amp;sort=name" rel="prev"' in second.content.decode()
+
+
+def test_a_sort_the_list_does_not_have_shows_the_latest_updated_first(client_for, researcher,
+                                                                      workspace):
+    old = StudyFactory(workspace=workspace, owner=researcher.user, name="Alpha")
+    StudyFactory(workspace=workspace, owner=researcher.user, name="Beta")
+    Study.objects.filter(pk=old.pk).update(updated_at=old.updated_at - timedelta(days=1))
+    for sort in ("-name", "bogus", "-updated"):
+        response = client_for(researcher).get(reverse("studies:study_list"), {"sort": sort})
+        assert response.status_code == 200 and _names(response) == ["Beta", "Alpha"]
+        # The headers link to the sorts there are, without the one asked for.
+        assert 'href="/studies/?sort=name"' in response.content.decode()
 
 
 def test_empty_list_offers_the_next_action(client_for, researcher):
