@@ -260,8 +260,8 @@ def applicant_record_from_document(document):
 def _applicants_synced(recruitment, client, actor_label):
     """After a recruitment's applicants were synced (poll or webhook), outside any
     transaction: Unmoderated Test completions read UI's sessions of those who submitted."""
-    # Imported here: recruitment.unmoderated registers an outbox handler, and the handlers
-    # module imports this one.
+    # Imported here: recruitment.unmoderated builds its outbox handler with
+    # recruitment.handlers, which imports this module.
     from recruitment.unmoderated import unmoderated_completions_sync
 
     unmoderated_completions_sync(study=recruitment.study, recruit_id=recruitment.ui_recruit_id,
