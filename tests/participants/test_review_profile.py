@@ -160,10 +160,8 @@ def _queries(client, url):
     return len(captured)
 
 
-@pytest.mark.parametrize("params", [{}, {"status": "applied", "sort": "matched"},
-                                    {"q": "person1", "page": "3"}])
 def test_list_query_count_is_the_same_at_100_and_10000_applicants(client_for, researcher,
-                                                                  workspace, params):
+                                                                  workspace):
     small, large = (StudyFactory(workspace=workspace, owner=researcher.user) for _ in range(2))
     _generate(small, 100)
     _generate(large, 10_000)
@@ -172,11 +170,12 @@ def test_list_query_count_is_the_same_at_100_and_10000_applicants(client_for, re
     def url(study):
         return reverse("participants:study_participants", kwargs={"study_id": study.id})
 
-    query = "?" + "&".join(f"{key}={value}" for key, value in params.items())
-    small_count = _queries(client, url(small) + query)
-    large_count = _queries(client, url(large) + query)
-    assert small_count == large_count
-    assert large_count <= 14  # speed itself is measured in bench/perf_participants.py
+    for params in ({}, {"status": "applied", "sort": "matched"}, {"q": "person1", "page": "3"}):
+        query = "?" + "&".join(f"{key}={value}" for key, value in params.items())
+        small_count = _queries(client, url(small) + query)
+        large_count = _queries(client, url(large) + query)
+        assert small_count == large_count, params
+        assert large_count <= 14, params  # speed itself is measured in bench/perf_pages.py
 
 
 def test_profile_query_count_does_not_grow_with_applicants(client_for, researcher, workspace):
