@@ -118,11 +118,6 @@ class RecordedUI:
 
 SANDBOX_URL = "http://testserver/sandbox/ui/api"
 SANDBOX_KEY = "rally-dev-key"
-#: The sandbox served in-process: limits out of the way, reviews only when asked.
-SANDBOX_SETTINGS = {"SANDBOX_ENABLED": True, "SANDBOX_API_KEYS": [SANDBOX_KEY],
-                    "SANDBOX_RATE_LIMIT_PER_MINUTE": 100_000, "SANDBOX_RATE_LIMIT_BURST": 100_000,
-                    "SANDBOX_FAULT_TIMEOUT_SECONDS": 0, "SANDBOX_REVIEW_DELAY_SECONDS": 3600,
-                    "SANDBOX_TIME_SCALE": 0.0}
 
 
 class Recorder(httpx.BaseTransport):
@@ -155,8 +150,13 @@ def sandbox_transport(db, settings):
     from django.core import signals
     from django.db import close_old_connections
 
-    for name, value in SANDBOX_SETTINGS.items():
-        setattr(settings, name, value)
+    settings.SANDBOX_ENABLED = True
+    settings.SANDBOX_API_KEYS = [SANDBOX_KEY]
+    settings.SANDBOX_RATE_LIMIT_PER_MINUTE = 100_000
+    settings.SANDBOX_RATE_LIMIT_BURST = 100_000
+    settings.SANDBOX_FAULT_TIMEOUT_SECONDS = 0
+    settings.SANDBOX_REVIEW_DELAY_SECONDS = 3600
+    settings.SANDBOX_TIME_SCALE = 0.0
     # Like Django's test client: a request's end must not close the test's connection.
     signals.request_started.disconnect(close_old_connections)
     signals.request_finished.disconnect(close_old_connections)

@@ -7,8 +7,6 @@ import os
 
 import pytest
 from django.core.management import call_command
-from django.db import transaction
-from django.test import override_settings
 
 from billing.models import Payout
 from billing.payouts import payment_operations, payout_retry, payout_send_now, payouts_sweep
@@ -23,49 +21,29 @@ from recruitment.workflows import study_status_change
 from studies.models import Study
 from tests.recruitment.sync_support import (  # noqa: F401 - fixtures
     SANDBOX_KEY,
-    SANDBOX_SETTINGS,
     SANDBOX_URL,
     sandbox_control,
     sandbox_transport,
     sandbox_ui,
 )
 
-pytestmark = pytest.mark.django_db
-#: The settings the demo is seeded and tried with: the sandbox in-process, as sandbox_ui has it.
-DEMO_SETTINGS = {**SANDBOX_SETTINGS, "DEBUG": True, "UI_API_URL": SANDBOX_URL,
-                 "UI_API_KEY": SANDBOX_KEY, "SANDBOX_PAYMENT_FAILURE_RATE": 0}
+pytestmark = [pytest.mark.long, pytest.mark.django_db(transaction=True)]
 
 
 def _seed():
     call_command("seed_demo", stdout=open(os.devnull, "w"))  # noqa: SIM115
 
 
-@pytest.fixture(scope="module")
-def seeded_once(django_db_setup, django_db_blocker):
-    """The demo, seeded once for the module inside a transaction rolled back at its end; each
-    test runs in a savepoint of its own within it (pytest-django's)."""
-    from rally.celery import app
-
-    with django_db_blocker.unblock(), override_settings(**DEMO_SETTINGS), \
-            pytest.MonkeyPatch.context() as patch:
-        patch.setattr(app, "send_task", lambda *args, **kwargs: None)
-        outer = transaction.atomic()
-        outer.__enter__()
-        try:
-            _seed()
-            yield
-        finally:
-            transaction.set_rollback(True)
-            outer.__exit__(None, None, None)
-
-
 @pytest.fixture
-def seeded(seeded_once, settings, monkeypatch, sandbox_ui):
+def seeded(settings, monkeypatch, sandbox_ui):
     from rally.celery import app
 
-    for name, value in DEMO_SETTINGS.items():
-        setattr(settings, name, value)
+    settings.DEBUG = True
+    settings.UI_API_URL = SANDBOX_URL
+    settings.UI_API_KEY = SANDBOX_KEY
+    settings.SANDBOX_PAYMENT_FAILURE_RATE = 0
     monkeypatch.setattr(app, "send_task", lambda *args, **kwargs: None)
+    _seed()
     return Study.objects.get(name=ACTIVE_STUDY)
 
 
