@@ -7,6 +7,7 @@ from playwright.sync_api import expect
 
 from tests.billing.factories import BudgetFactory, funds_add
 from tests.conftest import PASSWORD
+from tests.e2e import flow
 
 
 @pytest.mark.browser
@@ -46,14 +47,14 @@ def test_ops_manager_adds_funds_in_the_dialog(live_server, page, workspace, admi
 def test_admin_adds_funds_from_a_budget_page_and_sees_the_history(live_server, page,
                                                                    workspace, admin):
     budget = BudgetFactory(workspace=workspace, name="Design Team")
-    page.goto(f"{live_server.url}/login/")
-    page.get_by_label("Email").fill(admin.user.email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    flow.sign_in(page, live_server, admin)  # signed in before the next page is asked for
     page.goto(f"{live_server.url}/budgets/{budget.pk}/")
     expect(page.get_by_text("No movements yet.")).to_be_visible()
     page.get_by_role("link", name="Add Funds").click()
     dialog = page.get_by_role("dialog")
+    # The form has arrived and settled (it focuses its first field) before anything is typed:
+    # once, under load, both fields reached the server blank.
+    expect(dialog.get_by_label("Amount")).to_be_focused()
     dialog.get_by_label("Amount").fill("300")
     dialog.get_by_label("Reference").fill("Grant 2026-A")
     dialog.get_by_role("button", name="Add Funds").click()
