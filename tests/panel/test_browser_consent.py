@@ -11,7 +11,7 @@ from panel import links
 from participants.models import ConsentAgreement
 from scheduling.models import Session, SessionReminder
 from scheduling.services import scheduling_settings_ensure
-from tests.conftest import PASSWORD
+from tests.e2e import flow
 from tests.panel.factories import (
     PanelInvitationFactory,
     PanelStudyFactory,
@@ -65,10 +65,7 @@ def test_agree_to_consent_then_book_and_see_it_on_the_profile(live_server, page,
     assert SessionReminder.objects.filter(session=session, state="pending").exists()
 
     page.context.clear_cookies()
-    page.goto(f"{live_server.url}/login/")
-    page.get_by_label("Email").fill(researcher.user.email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    flow.sign_in(page, live_server, researcher)
     page.goto(f"{live_server.url}/participants/{invitation.participant_id}/")
     row = page.locator(f"#consent-{agreement.pk}")
     expect(row).to_contain_text("Diary interviews")

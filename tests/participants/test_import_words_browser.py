@@ -7,7 +7,7 @@ import pytest
 from playwright.sync_api import expect
 
 from rally.services import property_define
-from tests.conftest import PASSWORD
+from tests.e2e import flow
 from tests.screenshots import screenshot
 
 CSV = ("Email,First name,Last name,Time zone,Company,Job title,Plan,Seats,Notes\n"
@@ -32,10 +32,7 @@ def test_import_page_words_and_preview_fit(live_server, page, workspace, ops_man
     csv_file = tmp_path / "customers.csv"
     csv_file.write_text(CSV, encoding="utf-8")
     page.set_viewport_size({"width": 1366, "height": 900})
-    page.goto(f"{live_server.url}/login/")
-    page.get_by_label("Email").fill(ops_manager.user.email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    flow.sign_in(page, live_server, ops_manager)
     page.goto(f"{live_server.url}/participants/")
     expect(page.get_by_role("link", name="Import CSV")).to_have_count(1)
 

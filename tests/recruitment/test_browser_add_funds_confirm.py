@@ -7,7 +7,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.billing.factories import BudgetFactory, funds_add
-from tests.conftest import PASSWORD
+from tests.e2e import flow
 from tests.recruitment.start_support import startable_study
 from tests.screenshots import screenshot
 from tests.studies.factories import CATALOG
@@ -25,10 +25,7 @@ def test_add_funds_in_review_and_start_confirms_what_it_did(live_server, page, w
     budget = BudgetFactory(workspace=workspace, name="Q4 Research Budget")
     funds_add(admin, budget, "1000.00")
     page.set_viewport_size({"width": 1366, "height": 900})
-    page.goto(f"{live_server.url}/login/")
-    page.get_by_label("Email").fill(ops_manager.user.email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    flow.sign_in(page, live_server, ops_manager)
     page.goto(f"{live_server.url}/studies/{study.id}/")
     page.get_by_role("link", name="Review & Start").click()
     dialog = page.get_by_role("dialog")

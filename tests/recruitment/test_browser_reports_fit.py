@@ -7,7 +7,7 @@ import pytest
 from playwright.sync_api import expect
 
 from studies.models import StudyType
-from tests.conftest import PASSWORD
+from tests.e2e import flow
 from tests.recruitment.test_browser_reports import _started
 from tests.screenshots import screenshot
 
@@ -20,10 +20,7 @@ def test_by_study_table_fits_its_card_at_1366(live_server, page, admin):
     _started(admin, "Onboarding usability test", StudyType.UNMODERATED_TEST,
              applied_after=timedelta(minutes=30))
     page.set_viewport_size({"width": 1366, "height": 900})
-    page.goto(f"{live_server.url}/login/")
-    page.get_by_label("Email").fill(admin.user.email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    flow.sign_in(page, live_server, admin)
     page.goto(f"{live_server.url}/reports/")
     table = page.get_by_role("table", name="Recruitment metrics by study, 2 in all, sorted by "
                                            "started, descending")

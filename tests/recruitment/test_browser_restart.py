@@ -11,7 +11,7 @@ from billing.reconciliation import ledger_problems
 from billing.selectors import budget_figures_for
 from recruitment import orchestration, sync
 from tests.billing.factories import BudgetFactory, funds_add
-from tests.conftest import PASSWORD
+from tests.e2e import flow
 from tests.recruitment.start_support import startable_study
 from tests.studies.factories import CATALOG
 
@@ -42,10 +42,7 @@ def test_ops_manager_reads_why_ui_declined_and_starts_again(live_server, page, d
     study, budget = declined_study
     assert budget_figures_for([budget])[budget.pk].available == Decimal("1500.00")
 
-    page.goto(f"{live_server.url}/login/")
-    page.get_by_label("Email").fill(ops_manager.user.email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    flow.sign_in(page, live_server, ops_manager)
     page.goto(f"{live_server.url}/studies/{study.id}/")
 
     panel = page.locator("#money-panel")

@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 from billing.selectors import budget_figures_for
 from recruitment.models import Recruitment
 from tests.billing.factories import BudgetFactory, funds_add
-from tests.conftest import PASSWORD
+from tests.e2e import flow
 from tests.recruitment.start_support import startable_study
 from tests.studies.factories import CATALOG
 
@@ -33,10 +33,7 @@ def test_ops_manager_adds_funds_in_the_dialog_starts_and_later_closes(
     budget = BudgetFactory(workspace=workspace, name="Workspace Budget")
     funds_add(admin, budget, "1000.00")  # the estimate is 8 × ($65 + $75) = $1,120.00
 
-    page.goto(f"{live_server.url}/login/")
-    page.get_by_label("Email").fill(ops_manager.user.email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    flow.sign_in(page, live_server, ops_manager)
     page.goto(f"{live_server.url}/studies/{study.id}/")
 
     page.get_by_role("link", name="Review & Start").click()

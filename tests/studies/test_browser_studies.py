@@ -7,7 +7,7 @@ import pytest
 from playwright.sync_api import expect
 
 from studies.models import Status, Study
-from tests.conftest import PASSWORD
+from tests.e2e import flow
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -22,10 +22,7 @@ def _swap(page, path):
 
 def test_researcher_creates_targets_and_publishes_a_b2b_interview(live_server, page,
                                                                  researcher, catalog):
-    page.goto(f"{live_server.url}/login/")
-    page.get_by_label("Email").fill(researcher.user.email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    flow.sign_in(page, live_server, researcher)
 
     page.get_by_role("link", name="Studies", exact=True).click()
     page.get_by_role("button", name="New study").click()
@@ -91,10 +88,7 @@ def test_admin_closes_a_study_through_the_menu_and_its_confirmation(live_server,
                                                                    ready_study):
     ready_study.status = Status.ACTIVE
     ready_study.save()
-    page.goto(f"{live_server.url}/login/")
-    page.get_by_label("Email").fill(admin.user.email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    flow.sign_in(page, live_server, admin)
     page.goto(f"{live_server.url}/studies/{ready_study.id}/")
 
     menu_button = page.get_by_role("button", name="Change status")

@@ -3,7 +3,7 @@
 import pytest
 from playwright.sync_api import expect
 
-from tests.conftest import PASSWORD
+from tests.e2e import flow
 from tests.screenshots import screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -23,10 +23,7 @@ def _add(page, text, kind, options=""):
 def test_researcher_adds_three_questions_sets_a_skip_and_previews_it(live_server, page,
                                                                      researcher, study):
     page.set_viewport_size({"width": 1280, "height": 900})
-    page.goto(f"{live_server.url}/login/")
-    page.get_by_label("Email").fill(researcher.user.email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    flow.sign_in(page, live_server, researcher)
     page.goto(f"{live_server.url}/studies/{study.id}/screener/")
     expect(page.get_by_text("This screener has no questions yet")).to_be_visible()
 

@@ -4,7 +4,7 @@ import pytest
 from playwright.sync_api import expect
 
 from studies.models import Source, StudyType
-from tests.conftest import PASSWORD
+from tests.e2e import flow
 from tests.screenshots import screenshot
 from tests.studies.factories import StudyFactory
 
@@ -26,10 +26,7 @@ def test_researcher_adds_two_tasks_and_sees_them_in_order(live_server, page, res
                          study_type=StudyType.UNMODERATED_TEST, source=Source.USER_INTERVIEWS,
                          duration_minutes=15)
     page.set_viewport_size({"width": 1280, "height": 900})
-    page.goto(f"{live_server.url}/login/")
-    page.get_by_label("Email").fill(researcher.user.email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    flow.sign_in(page, live_server, researcher)
     page.goto(f"{live_server.url}/studies/{study.id}/")
     page.get_by_role("link", name="Test", exact=True).click()
     expect(page.get_by_text("This test has no tasks yet")).to_be_visible()
