@@ -6,7 +6,6 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.billing.factories import BudgetFactory, funds_add
-from tests.conftest import PASSWORD
 from tests.e2e import flow
 
 
@@ -16,10 +15,7 @@ def test_ops_manager_adds_funds_in_the_dialog(live_server, page, workspace, admi
                                               ops_manager):
     budget = BudgetFactory(workspace=workspace, name="Workspace Budget")
     funds_add(admin, budget, "100.00")
-    page.goto(f"{live_server.url}/login/")
-    page.get_by_label("Email").fill(ops_manager.user.email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    flow.sign_in(page, live_server, ops_manager)
     page.get_by_role("link", name="Budgets").click()
     row = page.get_by_role("row", name=re.compile("Workspace Budget"))
     expect(row).to_contain_text("$100.00")

@@ -18,7 +18,7 @@ from tests.billing.payouts_support import (  # noqa: F401 - dispatched is a fixt
     funded_ui_study,
 )
 from tests.billing.test_receipts_itemised import _paid
-from tests.conftest import PASSWORD
+from tests.e2e import flow
 from tests.screenshots import screenshot
 
 
@@ -39,10 +39,7 @@ def test_a_finance_person_reads_the_receipt_history_and_reconciliation(live_serv
                               incentives=Decimal("300.00"), paid_payments=3,
                               actor="webhook:evt_final")
     receipt = Receipt.objects.get(study_id=study.pk)
-    page.goto(f"{live_server.url}/login/")
-    page.get_by_label("Email").fill(admin.user.email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    flow.sign_in(page, live_server, admin)
 
     for width in (1366, 390):
         page.set_viewport_size({"width": width, "height": 900})

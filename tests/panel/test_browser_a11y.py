@@ -10,7 +10,7 @@ from panel import links
 from participants.directory import contact_record
 from participants.models import Contact
 from rally import clock
-from tests.conftest import PASSWORD
+from tests.e2e import flow
 from tests.panel.factories import PanelInvitationFactory, ScreenerQuestionFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -48,10 +48,7 @@ def test_panel_pages_have_no_serious_accessibility_violations(live_server, page,
     page.get_by_role("button", name="Next").click()  # unanswered: the error is shown
     problems["screener question with an error"] = axe_violations(page)
 
-    page.goto(f"{live_server.url}/login/")
-    page.get_by_label("Email").fill(admin.user.email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    flow.sign_in(page, live_server, admin)
     page.wait_for_url(lambda url: "/login/" not in url)
     for name, path in (
             ("invite from panel", reverse("panel:study_invite", kwargs={"study_id": study.id})),

@@ -13,7 +13,7 @@ from participants.models import Application
 from rally.services import property_define
 from scheduling.models import Session
 from scheduling.services import scheduling_settings_ensure
-from tests.conftest import PASSWORD
+from tests.e2e import flow
 from tests.panel.factories import PanelStudyFactory, ScreenerQuestionFactory
 
 CSV = ("Email,Name,Plan,Seats\n"
@@ -46,10 +46,7 @@ def test_import_filter_invite_two_and_one_qualifies_and_books(live_server, page,
     csv_file = tmp_path / "customers.csv"
     csv_file.write_text(CSV, encoding="utf-8")
 
-    page.goto(f"{live_server.url}/login/")
-    page.get_by_label("Email").fill(ops_manager.user.email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    flow.sign_in(page, live_server, ops_manager)
 
     # Import the CSV through the panel's import pages.
     page.goto(f"{live_server.url}/participants/import/")

@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 from participants.models import Application, Participant
 from rally import clock
 from rally.models import OutboxOperation
-from tests.conftest import PASSWORD
+from tests.e2e import flow
 from tests.participants.factories import StudyFactory
 from tests.screenshots import screenshot
 
@@ -37,10 +37,7 @@ def _generate(study, count):
 
 def _log_in(page, live_server, membership):
     page.set_viewport_size({"width": 1280, "height": 900})
-    page.goto(f"{live_server.url}/login/")
-    page.get_by_label("Email").fill(membership.user.email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    flow.sign_in(page, live_server, membership)
 
 
 def test_researcher_invites_one_rejects_one_with_a_reason_and_rejects_in_bulk(

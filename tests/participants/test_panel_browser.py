@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 
 from participants.models import Participant, Segment
 from rally.services import property_define
-from tests.conftest import PASSWORD
+from tests.e2e import flow
 from tests.screenshots import screenshot
 
 CSV = ("Email,Name,Plan,Seats\n"
@@ -28,10 +28,7 @@ def test_import_a_csv_then_filter_the_directory(live_server, page, workspace, op
     csv_file = tmp_path / "customers.csv"
     csv_file.write_text(CSV, encoding="utf-8")
 
-    page.goto(f"{live_server.url}/login/")
-    page.get_by_label("Email").fill(ops_manager.user.email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    flow.sign_in(page, live_server, ops_manager)
     page.get_by_role("navigation", name="Main").get_by_role("link",
                                                            name="Participants").click()
     expect(page.get_by_text("No one in your panel yet")).to_be_visible()
@@ -132,10 +129,7 @@ def test_panel_pages_have_no_serious_accessibility_violation(live_server, page, 
         "imported": reverse("participants:people_import_review", args=[done.pk]),
     }
     page.set_viewport_size({"width": 1280, "height": 900})
-    page.goto(f"{live_server.url}/login/")
-    page.get_by_label("Email").fill(admin.user.email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    flow.sign_in(page, live_server, admin)
     page.wait_for_url(lambda url: "/login/" not in url)
     found = {}
     for name, path in pages.items():

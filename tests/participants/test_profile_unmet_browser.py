@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 from rally import clock
 from rally.services import property_define
 from studies.models import Characteristic, CharacteristicChoice
-from tests.conftest import PASSWORD
+from tests.e2e import flow
 from tests.participants.factories import ApplicationFactory, ParticipantFactory, StudyFactory
 from tests.screenshots import screenshot
 
@@ -36,10 +36,7 @@ def test_unmet_criterion_names_answer_and_requirement(live_server, page, workspa
         study=study, participant=person, status="unqualified", source="direct_link",
         unmet_criteria=[{"characteristic": "job_function", "values": ["teaching"]}])
     page.set_viewport_size({"width": 1366, "height": 900})
-    page.goto(f"{live_server.url}/login/")
-    page.get_by_label("Email").fill(researcher.user.email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    flow.sign_in(page, live_server, researcher)
     expect(page.get_by_role("heading", name=re.compile("^Welcome"))).to_be_visible()
     page.goto(live_server.url + reverse("participants:applicant_profile",
                                         args=[study.id, application.id]))

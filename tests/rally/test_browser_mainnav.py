@@ -4,7 +4,7 @@ below that takes a row of its own that scrolls sideways instead of widening the 
 import pytest
 from playwright.sync_api import expect
 
-from tests.conftest import PASSWORD
+from tests.e2e import flow
 
 LINKS = ["Dashboard", "Studies", "Participants", "Budgets", "Receipts", "Reports",
          "Workspace settings", "Calendar"]
@@ -28,10 +28,7 @@ def test_an_admins_navigation_fits_one_line_and_degrades_below(live_server, page
     workspace.name = "Acme Research and Development Worldwide"
     workspace.save()
     page.set_viewport_size({"width": 1280, "height": 800})
-    page.goto(f"{live_server.url}/login/")
-    page.get_by_label("Email").fill(admin.user.email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    flow.sign_in(page, live_server, admin)
     page.wait_for_url(f"{live_server.url}/")
 
     for width in (1440, 1280, 1200):

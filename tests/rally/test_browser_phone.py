@@ -6,7 +6,7 @@ from playwright.sync_api import expect
 
 from rally import clock
 from recruitment.models import Recruitment
-from tests.conftest import PASSWORD
+from tests.e2e import flow
 from tests.participants.factories import ApplicationFactory, StudyFactory
 from tests.screenshots import screenshot
 
@@ -26,10 +26,7 @@ def test_a_study_at_390_px(live_server, page, workspace, admin):
     for _ in range(3):
         ApplicationFactory(study=study)
     page.set_viewport_size({"width": 390, "height": 844})
-    page.goto(f"{live_server.url}/login/")
-    page.get_by_label("Email").fill(admin.user.email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    flow.sign_in(page, live_server, admin)
     page.wait_for_url(f"{live_server.url}/")
     for path in ("", "participants/", "schedule/", "activity/"):
         page.goto(f"{live_server.url}/studies/{study.pk}/{path}")

@@ -8,7 +8,7 @@ from django.urls import reverse
 from playwright.sync_api import expect
 
 from studies.models import StudyType
-from tests.conftest import PASSWORD
+from tests.e2e import flow
 from tests.recruitment.test_browser_reports import _started
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -34,10 +34,7 @@ def test_the_metrics_arriving_move_nothing_on_the_overview(live_server, page, ad
     study = _started(admin, "Onboarding interviews", study_type,
                      applied_after=timedelta(minutes=30))
     page.set_viewport_size({"width": width, "height": 900})
-    page.goto(f"{live_server.url}/login/")
-    page.get_by_label("Email").fill(admin.user.email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    flow.sign_in(page, live_server, admin)
     page.wait_for_url(lambda url: "/login/" not in url)
     page.add_init_script(RECORD_SHIFTS)
     page.goto(live_server.url + reverse("studies:study_overview", args=[study.pk]))

@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 from studies.models import StudyType
 from studies.services import study_mark_recruitment_started
 from tests.billing.payouts_support import funded_ui_study
-from tests.conftest import PASSWORD
+from tests.e2e import flow
 from tests.participants.factories import ApplicationFactory
 
 
@@ -30,10 +30,7 @@ def test_ops_manager_reads_filters_and_sorts_the_reports(live_server, page, admi
     _started(admin, "Quick interviews", applied_after=timedelta(minutes=30))
     _started(admin, "Slow test", StudyType.UNMODERATED_TEST,
              applied_after=timedelta(minutes=200))
-    page.goto(f"{live_server.url}/login/")
-    page.get_by_label("Email").fill(ops_manager.user.email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    flow.sign_in(page, live_server, ops_manager)
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Reports").click()
     expect(page.get_by_role("heading", name="Reports", level=1)).to_be_visible()
     funnel = page.get_by_role("img", name=re.compile("Recruitment funnel"))

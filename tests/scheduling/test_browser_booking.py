@@ -8,6 +8,7 @@ from playwright.sync_api import expect
 
 from scheduling import services
 from scheduling.models import Session
+from tests.e2e import flow
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -66,8 +67,6 @@ def test_host_sees_the_booking_without_email_and_marks_it_completed_after_a_resc
         live_server, page, scheduling, invited, researcher, frozen_clock):
     from datetime import UTC, datetime
 
-    from tests.conftest import PASSWORD
-
     application = invited()
     name = application.participant.display_name
     url = live_server.url + reverse("scheduling:booking",
@@ -83,10 +82,7 @@ def test_host_sees_the_booking_without_email_and_marks_it_completed_after_a_resc
     page.get_by_text("Your session is moved.").wait_for()
 
     # The host (the study's owner) signs in and finds the session, with no email shown.
-    page.goto(f"{live_server.url}/login/")
-    page.get_by_label("Email").fill(researcher.user.email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    flow.sign_in(page, live_server, researcher)
     tab = live_server.url + reverse("scheduling:study_scheduling",
                                     kwargs={"study_id": application.study_id})
     page.goto(tab)

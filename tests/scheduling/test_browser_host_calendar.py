@@ -4,7 +4,7 @@ import pytest
 from django.urls import reverse
 
 from scheduling import host_calendars, ics, services
-from tests.conftest import PASSWORD
+from tests.e2e import flow
 from tests.scheduling.calendar_servers import FeedServer, vcalendar, vevent
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -43,10 +43,7 @@ def test_a_host_connects_a_feed_and_its_meeting_is_no_longer_offered(live_server
     page.goto(booking + "?tz=America/New_York")
     assert monday.get_by_label("14:00").count() == 1
 
-    page.goto(f"{live_server.url}/login/")
-    page.get_by_label("Email").fill(researcher.user.email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    flow.sign_in(page, live_server, researcher)
     page.get_by_label(f"Account menu for {researcher.user.display_name}").click()
     page.get_by_role("link", name="Your calendar").click()
     with FeedServer(MEETING) as feed:

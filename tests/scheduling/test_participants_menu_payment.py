@@ -24,7 +24,7 @@ from tests.a11y.conftest import (  # noqa: F401 - axe in the browser test
     browser_context_args,
 )
 from tests.billing.payouts_support import charges, ended_session, funded_ui_study
-from tests.conftest import PASSWORD
+from tests.e2e import flow
 from tests.participants.factories import ApplicationFactory, ParticipantFactory
 
 ITEM = "Complete &amp; Send payment"
@@ -210,10 +210,7 @@ def test_researcher_completes_and_pays_from_the_participants_tab(live_server, pa
     ended_session(study, application=_person(study, "Sam"), ended=-timedelta(hours=3))
     browser = page
     browser.set_viewport_size({"width": 1280, "height": 900})
-    browser.goto(f"{live_server.url}/login/")
-    browser.get_by_label("Email").fill(researcher.user.email)
-    browser.get_by_label("Password").fill(PASSWORD)
-    browser.get_by_role("button", name="Log in").click()
+    flow.sign_in(browser, live_server, researcher)
     browser.goto(f"{live_server.url}{tab(study)}")
     expect(browser.get_by_role("heading", name="Participants")).to_be_visible()
 

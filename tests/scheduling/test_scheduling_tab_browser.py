@@ -9,7 +9,7 @@ from django.urls import reverse
 from playwright.sync_api import expect
 
 from scheduling import services
-from tests.conftest import PASSWORD
+from tests.e2e import flow
 from tests.screenshots import screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -28,10 +28,7 @@ def test_scheduling_tab_status_buttons_hours_and_zone(live_server, page, schedul
     name = application.participant.display_name
 
     page.set_viewport_size({"width": 1366, "height": 900})
-    page.goto(f"{live_server.url}/login/")
-    page.get_by_label("Email").fill(admin.user.email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    flow.sign_in(page, live_server, admin)
     expect(page.get_by_role("heading", name=re.compile("^Welcome"))).to_be_visible()
     page.goto(live_server.url + reverse("scheduling:study_scheduling",
                                         kwargs={"study_id": study.id}))

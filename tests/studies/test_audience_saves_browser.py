@@ -6,7 +6,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.conftest import PASSWORD
+from tests.e2e import flow
 from tests.screenshots import screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -15,10 +15,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 def test_audience_saves_with_its_button_and_says_so(live_server, page, researcher, study,
                                                     catalog):
     page.set_viewport_size({"width": 1366, "height": 900})
-    page.goto(f"{live_server.url}/login/")
-    page.get_by_label("Email").fill(researcher.user.email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    flow.sign_in(page, live_server, researcher)
     expect(page.get_by_role("heading", name=re.compile("^Welcome"))).to_be_visible()
     page.goto(f"{live_server.url}/studies/{study.id}/audience/")
     expect(page.locator("#b2b-only-hint")).to_have_text(

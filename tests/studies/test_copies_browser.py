@@ -7,7 +7,7 @@ import pytest
 from playwright.sync_api import expect
 
 from studies.models import Source, Study, StudyType
-from tests.conftest import PASSWORD
+from tests.e2e import flow
 from tests.screenshots import screenshot
 from tests.studies.factories import StudyFactory
 
@@ -16,10 +16,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 def _log_in(page, live_server, membership):
     page.set_viewport_size({"width": 1366, "height": 900})
-    page.goto(f"{live_server.url}/login/")
-    page.get_by_label("Email").fill(membership.user.email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    flow.sign_in(page, live_server, membership)
     expect(page.get_by_role("heading", name=re.compile("^Welcome"))).to_be_visible()
 
 

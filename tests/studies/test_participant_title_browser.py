@@ -5,6 +5,7 @@ from django.urls import reverse
 from playwright.sync_api import expect
 
 from studies.models import Source, Status, StudyType
+from tests.e2e import flow
 from tests.screenshots import screenshot
 from tests.studies.factories import StudyFactory
 
@@ -30,13 +31,8 @@ def test_public_test_page_shows_only_what_participants_should_see(live_server, p
 def test_the_plan_asks_for_the_participant_facing_title(live_server, page, researcher, study):
     import re
 
-    from tests.conftest import PASSWORD
-
     page.set_viewport_size({"width": 1366, "height": 900})
-    page.goto(f"{live_server.url}/login/")
-    page.get_by_label("Email").fill(researcher.user.email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    flow.sign_in(page, live_server, researcher)
     expect(page.get_by_role("heading", name=re.compile("^Welcome"))).to_be_visible()
     page.goto(live_server.url + reverse("studies:study_plan", args=[study.id]))
     title = page.get_by_label("Participant-facing title")

@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 from rally.services import property_define
 from studies.screeners.versions import screener_draft
 from studies.screeners.writes import screener_question_add, screener_question_update
-from tests.conftest import PASSWORD
+from tests.e2e import flow
 from tests.screenshots import screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -38,10 +38,7 @@ def test_yes_no_maps_and_a_refused_move_names_questions(live_server, page, resea
                                              "property": "", "skip": {yes: third},
                                              "show_if": []})
     page.set_viewport_size({"width": 1366, "height": 900})
-    page.goto(f"{live_server.url}/login/")
-    page.get_by_label("Email").fill(researcher.user.email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    flow.sign_in(page, live_server, researcher)
     expect(page.get_by_role("heading", name=re.compile("^Welcome"))).to_be_visible()
     page.goto(f"{live_server.url}/studies/{study.id}/screener/")
 

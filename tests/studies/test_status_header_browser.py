@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 
 from rally import clock
 from studies.models import Status, Study
-from tests.conftest import PASSWORD
+from tests.e2e import flow
 from tests.screenshots import screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -19,10 +19,7 @@ def test_close_dialog_replaces_the_menu_and_the_closed_header_says_closed(live_s
     Study.objects.filter(pk=ready_study.pk).update(
         status=Status.ACTIVE, published_at=clock.now(), recruitment_started_at=clock.now())
     page.set_viewport_size({"width": 1366, "height": 900})
-    page.goto(f"{live_server.url}/login/")
-    page.get_by_label("Email").fill(admin.user.email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    flow.sign_in(page, live_server, admin)
     expect(page.get_by_role("heading", name=re.compile("^Welcome"))).to_be_visible()
     page.goto(f"{live_server.url}/studies/{ready_study.id}/")
     meta = page.locator(".study-header__meta")
